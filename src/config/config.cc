@@ -1,0 +1,66 @@
+#include "config/config.h"
+
+namespace ikepulse::config {
+
+namespace {
+bool MaskedEqual(const IpAddress& a, const IpAddress& b, const IpAddress& mask) {
+  if (a.v6 != b.v6) return false;
+  const size_t n = a.v6 ? 16 : 4;
+  for (size_t i = 0; i < n; ++i)
+    if ((a.bytes[i] & mask.bytes[i]) != (b.bytes[i] & mask.bytes[i])) return false;
+  return true;
+}
+// IOS wildcard: 1 bits are "don't care".
+bool WildcardMatch(const IpAddress& addr, const IpAddress& net, const IpAddress& wild) {
+  if (addr.v6 != net.v6) return false;
+  const size_t n = addr.v6 ? 16 : 4;
+  for (size_t i = 0; i < n; ++i)
+    if ((addr.bytes[i] & ~wild.bytes[i]) != (net.bytes[i] & ~wild.bytes[i])) return false;
+  return true;
+}
+int MaskBits(const IpAddress& m) {
+  int bits = 0;
+  for (size_t i = 0; i < (m.v6 ? 16u : 4u); ++i) bits += __builtin_popcount(m.bytes[i]);
+  return bits;
+}
+}  // namespace
+
+bool PresharedKey::Matches(const IpAddress& peer) const {
+  return MaskedEqual(peer, address, mask);
+}
+
+bool AclEntry::Matches(const IpAddress& s, const IpAddress& d, uint8_t proto) const {
+  if (protocol != 0 && protocol != proto) return false;
+  return WildcardMatch(s, src, src_wildcard) && WildcardMatch(d, dst, dst_wildcard);
+}
+
+const PresharedKey* Config::FindKey(const IpAddress& peer) const {
+  const PresharedKey* best = nullptr;
+  for (const auto& k : keys)
+    if (k.Matches(peer) && (!best || MaskBits(k.mask) > MaskBits(best->mask))) best = &k;
+  return best;
+}
+
+const AccessList* Config::FindAcl(const std::string& name) const {
+  auto it = acls.find(name);
+  return it == acls.end() ? nullptr : &it->second;
+}
+
+const TransformSet* Config::FindTransformSet(const std::string& name) const {
+  auto it = transform_sets.find(name);
+  return it == transform_sets.end() ? nullptr : &it->second;
+}
+
+const CryptoMapEntry* Config::FindCryptoMap(const std::string& name, uint32_t seq) const {
+  for (const auto& e : crypto_maps)
+    if (e.map_name == name && e.seq == seq) return &e;
+  return nullptr;
+}
+
+std::optional<IpAddress> Config::LocalAddressFor(const std::string& map_name) const {
+  for (const auto& i : interfaces)
+    if (i.crypto_map == map_name && i.address && !i.shutdown) return i.address;
+  return std::nullopt;
+}
+
+}  // namespace ikepulse::config

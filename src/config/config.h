@@ -1,0 +1,155 @@
+// The configuration model: plain value structs, the IOS running-config as data. Parsed and
+// rendered by src/cli; read by src/ike (an SA copies what it needs when it is created).
+// Defaults follow Cisco IOS (a field at its IOS default is not rendered).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/endpoint.h"
+
+namespace ikepulse::config {
+
+// `encryption aes [128|192|256] | 3des | des` (IOS default: des; `aes` alone = 128).
+enum class Encryption : uint8_t { kDes, k3Des, kAes128, kAes192, kAes256 };
+// `hash sha | sha256 | sha384 | sha512 | md5` (IOS default: sha).
+enum class Hash : uint8_t { kMd5, kSha1, kSha256, kSha384, kSha512 };
+// `authentication pre-share | rsa-sig` (IOS default: rsa-sig; only pre-share is implemented).
+enum class AuthMethod : uint8_t { kRsaSig, kPreShare };
+
+// `crypto isakmp policy <priority>` (1-10000).
+struct IsakmpPolicy {
+  uint32_t priority = 1;
+  Encryption encryption = Encryption::kDes;
+  Hash hash = Hash::kSha1;
+  AuthMethod authentication = AuthMethod::kRsaSig;
+  uint16_t group = 1;              // 1 2 5 14 15 16 19 20 21
+  uint32_t lifetime_s = 86400;     // 60-86400
+  bool operator==(const IsakmpPolicy&) const = default;
+};
+
+// `crypto isakmp key <key> address <ip> [<mask>]` (no mask = host mask).
+struct PresharedKey {
+  SecretBytes key;
+  IpAddress address;
+  IpAddress mask;  // 255.255.255.255 for a host
+  bool Matches(const IpAddress& peer) const;
+  bool operator==(const PresharedKey& o) const {
+    return key == o.key && address == o.address && mask == o.mask;
+  }
+};
+
+enum class DpdMode : uint8_t { kOnDemand, kPeriodic };
+
+// `crypto isakmp keepalive <seconds 10-3600> [<retry 2-60>] [periodic | on-demand]`.
+// Disabled unless configured. Default retry 2, default mode on-demand (not rendered).
+struct KeepaliveConfig {
+  bool enabled = false;
+  uint32_t interval_s = 0;
+  uint32_t retry_s = 2;
+  DpdMode mode = DpdMode::kOnDemand;
+  bool operator==(const KeepaliveConfig&) const = default;
+};
+
+enum class EspCipher : uint8_t { kNone, kAes128, kAes192, kAes256, k3Des, kNull };
+enum class EspAuth : uint8_t { kNone, kMd5, kSha1, kSha256, kSha384, kSha512 };
+enum class IpsecMode : uint8_t { kTunnel, kTransport };
+
+// `crypto ipsec transform-set <name> <esp-cipher> <esp-auth>` + ` mode tunnel|transport`.
+struct TransformSet {
+  std::string name;
+  EspCipher cipher = EspCipher::kNone;
+  EspAuth auth = EspAuth::kNone;
+  IpsecMode mode = IpsecMode::kTunnel;
+  bool operator==(const TransformSet&) const = default;
+};
+
+// One line of an extended ACL: `permit|deny <proto> <src> <wild> <dst> <wild>` (also `host A`
+// and `any`). protocol 0 = `ip` (any protocol).
+struct AclEntry {
+  bool permit = true;
+  uint8_t protocol = 0;
+  IpAddress src;
+  IpAddress src_wildcard;
+  IpAddress dst;
+  IpAddress dst_wildcard;
+  bool Matches(const IpAddress& s, const IpAddress& d, uint8_t proto) const;
+  bool operator==(const AclEntry&) const = default;
+};
+
+// `access-list <100-199> ...` lines or `ip access-list extended <name>`.
+struct AccessList {
+  std::string name;  // "101" or a name
+  bool numbered = true;
+  std::vector<AclEntry> entries;
+  bool operator==(const AccessList&) const = default;
+};
+
+// One `set peer` line of a crypto map entry, in order.
+struct CryptoMapPeer {
+  std::string host;                // as typed: an address or a host name
+  std::optional<IpAddress> address;  // resolved address (a literal, or `dynamic` resolved)
+  bool is_default = false;         // `set peer A default`
+  bool dynamic = false;            // `set peer HOST dynamic`
+  bool operator==(const CryptoMapPeer&) const = default;
+};
+
+// `crypto map <name> <seq> ipsec-isakmp`.
+struct CryptoMapEntry {
+  std::string map_name;
+  uint32_t seq = 1;
+  std::vector<CryptoMapPeer> peers;
+  std::vector<std::string> transform_sets;
+  std::string match_address;                // ACL name or number
+  std::optional<uint16_t> pfs_group;        // `set pfs group14`
+  std::optional<uint32_t> lifetime_s;       // `set security-association lifetime seconds N`
+  std::optional<uint64_t> lifetime_kb;      // `set security-association lifetime kilobytes N`
+  // ikepulse extension `ikepulse keep-up`: bring this entry up without traffic and keep it up
+  // (re-establish at once after a teardown). Not IOS syntax; rendered with the `ikepulse` prefix.
+  bool keep_up = false;
+  bool operator==(const CryptoMapEntry&) const = default;
+};
+
+// `interface <name>` with ` ip address A M`, ` crypto map NAME`, ` shutdown`.
+struct Interface {
+  std::string name;
+  std::optional<IpAddress> address;
+  std::optional<IpAddress> mask;
+  std::string crypto_map;
+  bool shutdown = false;
+  bool operator==(const Interface&) const = default;
+};
+
+// IOS default IPsec SA lifetimes (global `crypto ipsec security-association lifetime`).
+inline constexpr uint32_t kDefaultIpsecLifetimeS = 3600;
+inline constexpr uint64_t kDefaultIpsecLifetimeKb = 4608000;
+
+struct Config {
+  std::string hostname = "Router";
+  std::map<uint32_t, IsakmpPolicy> policies;  // by priority
+  std::vector<PresharedKey> keys;
+  KeepaliveConfig keepalive;
+  uint32_t nat_keepalive_s = 0;  // `crypto isakmp nat keepalive N` (0 = off)
+  std::map<std::string, TransformSet> transform_sets;
+  std::map<std::string, AccessList> acls;
+  std::vector<CryptoMapEntry> crypto_maps;  // ordered by (map_name, seq)
+  std::vector<Interface> interfaces;        // in configuration order
+  // ikepulse extension `ikepulse nat-t force-encapsulation`: always use UDP 4500 and
+  // UDP-encapsulated ESP, as strongSwan's kernel-libipsec needs.
+  bool force_encapsulation = false;
+  std::string enable_secret_hash;  // `enable secret` stored hashed
+
+  const PresharedKey* FindKey(const IpAddress& peer) const;  // longest-mask match
+  const AccessList* FindAcl(const std::string& name) const;
+  const TransformSet* FindTransformSet(const std::string& name) const;
+  const CryptoMapEntry* FindCryptoMap(const std::string& name, uint32_t seq) const;
+  // The local address of the interface that carries crypto map `map_name`, if any.
+  std::optional<IpAddress> LocalAddressFor(const std::string& map_name) const;
+  bool operator==(const Config&) const = default;
+};
+
+}  // namespace ikepulse::config
