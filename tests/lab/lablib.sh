@@ -209,6 +209,8 @@ lab_charon_dir() { echo "$LAB_WORK/charon-$1"; }
 #     log="default=1 ike=2 cfg=1"  levels for the file log (subsystem=level ...)
 #     plugins=  plugin list (default: the list from LAB.md plus openssl)
 #     extra_charon=  raw text appended inside charon { }
+#     gw=NAME        gateway namespace to run in (default: NAME), so one gateway can run
+#                    several charon instances one after another (e.g. one per proposal)
 lab_charon_config() {
   local name=$1
   shift
@@ -220,7 +222,7 @@ lab_charon_config() {
     [mode]=tunnel [start_action]=none [rekey_time]= [send_vendor_id]=no
     [log]="default=1 ike=2 cfg=1"
     [plugins]="random nonce openssl aes sha1 sha2 md5 hmac gmp kdf pem pkcs1 pubkey x509 kernel-libipsec kernel-netlink socket-default vici"
-    [extra_charon]=
+    [extra_charon]= [gw]=$name
   )
   local kv
   for kv in "$@"; do
@@ -232,6 +234,7 @@ lab_charon_config() {
   local dir
   dir=$(lab_charon_dir "$name")
   mkdir -p "$dir/run"
+  echo "${c[gw]}" >"$dir/gw"
   local levels="" lv
   for lv in ${c[log]}; do levels+="        ${lv%%=*} = ${lv#*=}"$'\n'; done
   cat >"$dir/strongswan.conf" <<EOF
@@ -328,7 +331,7 @@ lab_swanctl() {
   STRONGSWAN_CONF="$dir/strongswan.conf" timeout 30 swanctl "$cmd" --uri "unix://$dir/run/charon.vici" "$@"
 }
 
-# lab_charon_start NAME [TIMEOUT_S]: starts charon in gateway NAME (private mount namespace,
+# lab_charon_start NAME [TIMEOUT_S]: starts charon NAME in its gateway (gw=, default NAME) (private mount namespace,
 # $dir/run bind-mounted on /run), records its pid in LAB_PIDS and LAB_CHARON_PID[NAME], waits
 # until the vici socket answers, then loads swanctl.conf.
 declare -gA LAB_CHARON_PID=()
@@ -336,8 +339,8 @@ lab_charon_start() {
   local name=$1 timeout=${2:-15}
   local dir ns
   dir=$(lab_charon_dir "$name")
-  ns=$(lab_ns "$name")
   [[ -f $dir/strongswan.conf ]] || lab_die "no config for charon $name"
+  ns=$(lab_ns "$(cat "$dir/gw")")
   # ip netns exec, unshare (no --fork) and bash's final exec all keep the pid: $! is charon.
   lab_ns_bg "$ns" "$dir/charon.out" unshare --mount --propagation private \
     env STRONGSWAN_CONF="$dir/strongswan.conf" \
