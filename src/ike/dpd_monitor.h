@@ -94,7 +94,7 @@ namespace ikepulse::ike {
 // What the owner must do after OnTimeout.
 struct DpdAction {
   enum class Kind : uint8_t {
-    kNone = 0,        // nothing (not due, or on-demand had nothing to do)
+    kNone = 0,         // nothing (not due, or on-demand had nothing to do)
     kSendRUThere = 1,  // send NOTIFY R-U-THERE (36136) carrying `seq`
     kPeerDead = 2,     // "peer not responding!": delete IPsec and IKE SAs, fail over
   };
@@ -164,9 +164,9 @@ class DpdMonitor {
   uint32_t retry_s() const { return state_ == State::kProbing ? round_retry_s_ : cfg_.retry_s; }
   bool peer_supports_dpd() const { return peer_supports_dpd_; }
   bool esp_counts_as_liveness() const;
-  TimePoint last_rx() const { return last_rx_; }            // kNever before OnEstablished
+  TimePoint last_rx() const { return last_rx_; }  // kNever before OnEstablished
   TimePoint interval_start() const { return interval_start_; }
-  uint32_t next_seq() const { return next_seq_; }            // the seq the next R-U-THERE gets
+  uint32_t next_seq() const { return next_seq_; }  // the seq the next R-U-THERE gets
   uint32_t first_seq_of_round() const { return first_seq_of_round_; }
   // R-U-THEREs sent in the current round and not yet answered (0 when not probing).
   uint32_t outstanding() const {
@@ -189,7 +189,7 @@ class DpdMonitor {
 
   TimePoint last_rx_ = kNever;
   TimePoint interval_start_ = kNever;
-  uint32_t interval_s_ = 0;          // I latched for the interval in progress (R11)
+  uint32_t interval_s_ = 0;           // I latched for the interval in progress (R11)
   TimePoint on_demand_due_ = kNever;  // R4: round due at this instant
 
   // The round (valid in kProbing).

@@ -182,10 +182,9 @@ TEST_F(DpdMonitorTest, R5_Periodic10Retry2MatchesTheSeedTrace) {
   EXPECT_EQ(m.outstanding(), 1u);
   EXPECT_EQ(m.OnTimeout(t0 + Seconds(12)), Probe(s + 1, 1));
   EXPECT_EQ(m.NextDeadline(), t0 + Seconds(14));
-  EXPECT_EQ(RunUntil(m, t0 + Seconds(19)),
-            (std::vector<Ev>{{t0 + Seconds(14), Probe(s + 2, 2)},
-                             {t0 + Seconds(16), Probe(s + 3, 3)},
-                             {t0 + Seconds(18), Probe(s + 4, 4)}}));
+  EXPECT_EQ(RunUntil(m, t0 + Seconds(19)), (std::vector<Ev>{{t0 + Seconds(14), Probe(s + 2, 2)},
+                                                            {t0 + Seconds(16), Probe(s + 3, 3)},
+                                                            {t0 + Seconds(18), Probe(s + 4, 4)}}));
   EXPECT_EQ(m.NextDeadline(), t0 + Seconds(20));
   EXPECT_EQ(m.outstanding(), 5u);
   EXPECT_EQ(m.error_count(), 4u);
@@ -197,26 +196,24 @@ TEST_F(DpdMonitorTest, R5_LongestTimers3600Retry60DieAt3900) {
   DpdMonitor m(Keepalive(3600, 60, DpdMode::kPeriodic), rng_);
   m.OnEstablished(t0, true);
   const uint32_t s = m.next_seq();
-  EXPECT_EQ(RunUntil(m, t0 + Seconds(4000)),
-            (std::vector<Ev>{{t0 + Seconds(3600), Probe(s, 0)},
-                             {t0 + Seconds(3660), Probe(s + 1, 1)},
-                             {t0 + Seconds(3720), Probe(s + 2, 2)},
-                             {t0 + Seconds(3780), Probe(s + 3, 3)},
-                             {t0 + Seconds(3840), Probe(s + 4, 4)},
-                             {t0 + Seconds(3600 + 300), Dead()}}));
+  EXPECT_EQ(RunUntil(m, t0 + Seconds(4000)), (std::vector<Ev>{{t0 + Seconds(3600), Probe(s, 0)},
+                                                              {t0 + Seconds(3660), Probe(s + 1, 1)},
+                                                              {t0 + Seconds(3720), Probe(s + 2, 2)},
+                                                              {t0 + Seconds(3780), Probe(s + 3, 3)},
+                                                              {t0 + Seconds(3840), Probe(s + 4, 4)},
+                                                              {t0 + Seconds(3600 + 300), Dead()}}));
 }
 
 TEST_F(DpdMonitorTest, R5_HaAdvice10Retry5DiesAt35) {
   DpdMonitor m(Keepalive(10, 5, DpdMode::kPeriodic), rng_);
   m.OnEstablished(t0, true);
   const uint32_t s = m.next_seq();
-  EXPECT_EQ(RunUntil(m, t0 + Seconds(100)),
-            (std::vector<Ev>{{t0 + Seconds(10), Probe(s, 0)},
-                             {t0 + Seconds(15), Probe(s + 1, 1)},
-                             {t0 + Seconds(20), Probe(s + 2, 2)},
-                             {t0 + Seconds(25), Probe(s + 3, 3)},
-                             {t0 + Seconds(30), Probe(s + 4, 4)},
-                             {t0 + Seconds(10 + 25), Dead()}}));
+  EXPECT_EQ(RunUntil(m, t0 + Seconds(100)), (std::vector<Ev>{{t0 + Seconds(10), Probe(s, 0)},
+                                                             {t0 + Seconds(15), Probe(s + 1, 1)},
+                                                             {t0 + Seconds(20), Probe(s + 2, 2)},
+                                                             {t0 + Seconds(25), Probe(s + 3, 3)},
+                                                             {t0 + Seconds(30), Probe(s + 4, 4)},
+                                                             {t0 + Seconds(10 + 25), Dead()}}));
 }
 
 // --- R10 ---------------------------------------------------------------------------------
@@ -483,7 +480,7 @@ TEST_F(DpdMonitorTest, R8_OneLostRUThereOutOfFiveIsNoDeath) {
   EXPECT_EQ(std::vector<Ev>(r.events.begin(), r.events.begin() + 5),
             (std::vector<Ev>{{t0 + Seconds(10), Probe(s, 0)},
                              {t0 + Seconds(20) + Millis(5), Probe(s + 1, 0)},
-                             {third, Probe(s + 2, 0)},             // lost
+                             {third, Probe(s + 2, 0)},               // lost
                              {third + Seconds(2), Probe(s + 3, 1)},  // answered
                              {third + Seconds(2) + Millis(5) + Seconds(10), Probe(s + 4, 0)}}));
   for (const Ev& e : r.events) {
@@ -510,8 +507,8 @@ TEST_F(DpdMonitorTest, R9_SeqStartsWithTopBitClearAndIncrementsByOnePerPacket) {
   for (const Ev& e : RunUntil(m, t0 + Seconds(60))) {
     if (e.action.kind == Kind::kSendRUThere) seqs.push_back(e.action.seq);
   }
-  EXPECT_EQ(seqs, (std::vector<uint32_t>{0x7fffffff, 0x80000000, 0x80000001, 0x80000002,
-                                         0x80000003, 0x80000004, 0x80000005}));
+  EXPECT_EQ(seqs, (std::vector<uint32_t>{0x7fffffff, 0x80000000, 0x80000001, 0x80000002, 0x80000003,
+                                         0x80000004, 0x80000005}));
 }
 
 // --- R11 ---------------------------------------------------------------------------------
@@ -535,13 +532,12 @@ TEST_F(DpdMonitorTest, R11_UpdateConfigAppliesFromTheNextInterval) {
   ASSERT_TRUE(m.OnAck(s, t0 + Seconds(16)));
   EXPECT_EQ(m.interval_s(), 30u);
   EXPECT_EQ(m.NextDeadline(), t0 + Seconds(46));
-  EXPECT_EQ(RunUntil(m, t0 + Seconds(100)),
-            (std::vector<Ev>{{t0 + Seconds(46), Probe(s + 2, 0)},
-                             {t0 + Seconds(48), Probe(s + 3, 1)},
-                             {t0 + Seconds(50), Probe(s + 4, 2)},
-                             {t0 + Seconds(52), Probe(s + 5, 3)},
-                             {t0 + Seconds(54), Probe(s + 6, 4)},
-                             {t0 + Seconds(56), Dead()}}));
+  EXPECT_EQ(RunUntil(m, t0 + Seconds(100)), (std::vector<Ev>{{t0 + Seconds(46), Probe(s + 2, 0)},
+                                                             {t0 + Seconds(48), Probe(s + 3, 1)},
+                                                             {t0 + Seconds(50), Probe(s + 4, 2)},
+                                                             {t0 + Seconds(52), Probe(s + 5, 3)},
+                                                             {t0 + Seconds(54), Probe(s + 6, 4)},
+                                                             {t0 + Seconds(56), Dead()}}));
 }
 
 TEST_F(DpdMonitorTest, R11_DisablingStopsAtOnceEnablingStartsAFreshInterval) {

@@ -45,7 +45,7 @@ class PeerFailover {
   };
 
   struct Choice {
-    size_t index;                      // position in the configured list
+    size_t index;                       // position in the configured list
     const config::CryptoMapPeer* peer;  // valid until the next SetPeers()
   };
 

@@ -48,8 +48,8 @@ TEST(PeerFailover, DeadPeersWrapInOrderWithoutDefault) {  // P2, P3 without defa
     f.OnFailure();  // default kind: kPeerDead
     seen.push_back(CurrentHost(f));
   }
-  EXPECT_EQ(seen, (std::vector<std::string>{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1",
-                                            "10.0.0.2"}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1", "10.0.0.2"}));
   EXPECT_EQ(f.consecutive_failures(), 4u);
 }
 
@@ -70,7 +70,7 @@ TEST(PeerFailover, DeadNonDefaultPeerResetsToTheDefault) {  // P3
   f.OnFailure(Kind::kSetupFailed);  // -> 10.0.0.3
   f.OnSuccess();                    // up with 10.0.0.3
   EXPECT_EQ(CurrentHost(f), "10.0.0.3");
-  f.OnFailure(Kind::kPeerDead);     // DPD: 10.0.0.3 dead -> back to the default
+  f.OnFailure(Kind::kPeerDead);  // DPD: 10.0.0.3 dead -> back to the default
   EXPECT_EQ(CurrentHost(f), "10.0.0.1");
 }
 
@@ -111,8 +111,7 @@ TEST(PeerFailover, SuccessKeepsTheCursor) {  // P5
 }
 
 TEST(PeerFailover, ChangedListResetsToFirstIdenticalListDoesNot) {  // P6
-  std::vector<config::CryptoMapPeer> list{Peer("10.0.0.1"), Peer("10.0.0.2"),
-                                          Peer("10.0.0.3")};
+  std::vector<config::CryptoMapPeer> list{Peer("10.0.0.1"), Peer("10.0.0.2"), Peer("10.0.0.3")};
   PeerFailover f(list);
   f.OnFailure();
   f.OnFailure();
