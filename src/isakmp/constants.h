@@ -2,6 +2,7 @@
 // 3947). Every enum value is written out.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace ikepulse::isakmp {
