@@ -1,0 +1,287 @@
+#include "daemon/backend_impl.h"
+
+#include <map>
+#include <tuple>
+#include <utility>
+
+#include "daemon/atomic_file.h"
+
+namespace ikepulse::daemon {
+
+std::string TransformText(config::EspCipher cipher, config::EspAuth auth) {
+  std::string c;
+  switch (cipher) {
+    case config::EspCipher::kAes128:
+      c = "esp-aes";
+      break;
+    case config::EspCipher::kAes192:
+      c = "esp-aes 192";
+      break;
+    case config::EspCipher::kAes256:
+      c = "esp-aes 256";
+      break;
+    case config::EspCipher::k3Des:
+      c = "esp-3des";
+      break;
+    case config::EspCipher::kNull:
+      c = "esp-null";
+      break;
+    case config::EspCipher::kNone:
+      break;
+  }
+  std::string a;
+  switch (auth) {
+    case config::EspAuth::kMd5:
+      a = "esp-md5-hmac";
+      break;
+    case config::EspAuth::kSha1:
+      a = "esp-sha-hmac";
+      break;
+    case config::EspAuth::kSha256:
+      a = "esp-sha256-hmac";
+      break;
+    case config::EspAuth::kSha384:
+      a = "esp-sha384-hmac";
+      break;
+    case config::EspAuth::kSha512:
+      a = "esp-sha512-hmac";
+      break;
+    case config::EspAuth::kNone:
+      break;
+  }
+  if (c.empty()) return a;
+  if (a.empty()) return c;
+  return c + " " + a;
+}
+
+BackendImpl::BackendImpl(ike::Node& node, Context ctx) : node_(node), ctx_(std::move(ctx)) {}
+
+std::optional<std::string> BackendImpl::ApplyConfig(const config::Config& config) {
+  ike::Outbox out;
+  node_.SetConfig(config, ctx_.now(), out);
+  running_ = config;
+  ctx_.flush(out);
+  if (ctx_.on_config_applied) ctx_.on_config_applied(running_);
+  return std::nullopt;
+}
+
+std::string BackendImpl::StartupConfigText() {
+  if (ctx_.startup_config_path.empty()) return "";
+  return ReadWholeFile(ctx_.startup_config_path).value_or("");
+}
+
+std::optional<std::string> BackendImpl::WriteStartupConfig(const std::string& text) {
+  if (ctx_.startup_config_path.empty()) return std::string("no startup-config file (-f)");
+  return WriteFileAtomically(ctx_.startup_config_path, text, 0600);
+}
+
+namespace {
+
+std::string Capabilities(const ike::IsakmpSaSnapshot& s) {
+  std::string cap;
+  if (s.peer_supports_dpd) cap += 'D';
+  if (s.nat_t) cap += 'N';
+  return cap;
+}
+
+// The interface that carries crypto map `map_name` (IOS lists SAs under it).
+std::string InterfaceFor(const config::Config& c, const std::string& map_name) {
+  for (const config::Interface& i : c.interfaces) {
+    if (i.crypto_map == map_name) return i.name;
+  }
+  return "";
+}
+
+cli::EspSaInfo Esp(const ike::ChildSaSnapshot& c, uint32_t spi) {
+  cli::EspSaInfo e;
+  e.spi = spi;
+  e.transform = TransformText(c.cipher, c.auth);
+  e.tunnel = true;
+  e.conn_id = static_cast<uint32_t>(c.ike_sa);
+  e.remaining_s = c.lifetime_left_s;
+  e.remaining_kb = c.lifetime_kb;
+  e.status = "ACTIVE";
+  return e;
+}
+
+}  // namespace
+
+std::vector<cli::IsakmpSaInfo> BackendImpl::IsakmpSas() {
+  std::vector<cli::IsakmpSaInfo> out;
+  for (const ike::IsakmpSaSnapshot& s : node_.IsakmpSas(ctx_.now())) {
+    cli::IsakmpSaInfo i;
+    i.dst = s.remote.ip;
+    i.src = s.local.ip;
+    i.local_port = s.local.port;
+    i.remote_port = s.remote.port;
+    i.state = s.state;
+    i.conn_id = static_cast<uint32_t>(s.conn_id);
+    i.status = "ACTIVE";
+    i.encryption = s.encryption;
+    i.hash = s.hash;
+    i.auth = s.auth;
+    i.group = s.group;
+    i.lifetime_left_s = s.lifetime_left_s;
+    i.capabilities = Capabilities(s);
+    i.dpd.enabled = s.dpd_enabled;
+    i.dpd.mode = s.dpd_periodic ? config::DpdMode::kPeriodic : config::DpdMode::kOnDemand;
+    i.dpd.interval_s = s.dpd_interval_s;
+    i.dpd.retry_s = s.dpd_retry_s;
+    i.dpd.peer_supports = s.peer_supports_dpd;
+    i.dpd.last_heard_s_ago =
+        s.dpd_last_heard_ms_ago < 0 ? -1 : s.dpd_last_heard_ms_ago / 1000;
+    i.dpd.probing = s.dpd_probing;
+    i.dpd.outstanding = s.dpd_outstanding;
+    i.dpd.next_seq = s.dpd_next_seq;
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+std::vector<cli::IpsecSaInfo> BackendImpl::IpsecSas() {
+  // One flow per (map, seq, proxy identities); crypto map entries without SAs are listed too.
+  using Key = std::tuple<std::string, uint32_t, IpAddress, IpAddress, IpAddress, IpAddress>;
+  std::map<Key, cli::IpsecSaInfo> flows;
+  for (const ike::ChildSaSnapshot& c : node_.ChildSas(ctx_.now())) {
+    const Key key{c.map_name, c.map_seq, c.local_net, c.local_mask, c.remote_net, c.remote_mask};
+    cli::IpsecSaInfo& f = flows[key];
+    if (f.map_name.empty()) {
+      f.map_name = c.map_name;
+      f.seq = c.map_seq;
+      f.interface = InterfaceFor(running_, c.map_name);
+      f.local_addr = c.local.ip;
+      f.local_ident = {c.local_net, c.local_mask, c.protocol, 0};
+      f.remote_ident = {c.remote_net, c.remote_mask, c.protocol, 0};
+      f.current_peer = c.remote.ip;
+      f.peer_port = c.remote.port;
+      if (const config::CryptoMapEntry* e = running_.FindCryptoMap(c.map_name, c.map_seq)) {
+        f.pfs_group = e->pfs_group;
+      }
+    }
+    f.pkts_encaps += c.pkts_out;
+    f.pkts_decaps += c.pkts_in;
+    f.bytes_out += c.bytes_out;
+    f.bytes_in += c.bytes_in;
+    f.inbound.push_back(Esp(c, c.spi_in));
+    f.outbound.push_back(Esp(c, c.spi_out));
+  }
+  std::vector<cli::IpsecSaInfo> out;
+  for (auto& [key, f] : flows) out.push_back(std::move(f));
+  for (const ike::Node::EntryState& e : node_.Entries()) {
+    bool listed = false;
+    for (const cli::IpsecSaInfo& f : out) listed |= f.map_name == e.map_name && f.seq == e.seq;
+    if (listed) continue;
+    cli::IpsecSaInfo f;
+    f.map_name = e.map_name;
+    f.seq = e.seq;
+    f.interface = InterfaceFor(running_, e.map_name);
+    if (auto local = running_.LocalAddressFor(e.map_name)) f.local_addr = *local;
+    f.current_peer = e.current_peer;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<cli::CryptoSessionInfo> BackendImpl::CryptoSessions() {
+  const TimePoint now = ctx_.now();
+  std::map<IpAddress, cli::CryptoSessionInfo> by_peer;
+  std::map<IpAddress, bool> established;
+  for (const ike::IsakmpSaSnapshot& s : node_.IsakmpSas(now)) {
+    cli::CryptoSessionInfo& ses = by_peer[s.remote.ip];
+    ses.peer = s.remote.ip;
+    ses.peer_port = s.remote.port;
+    ses.phase1_id = s.remote.ip.ToString();
+    cli::CryptoSessionInfo::IkeSa ike;
+    ike.local = s.local.ip;
+    ike.local_port = s.local.port;
+    ike.remote = s.remote.ip;
+    ike.remote_port = s.remote.port;
+    ike.state = s.established ? "Active" : "Negotiating";
+    ike.capabilities = Capabilities(s);
+    ike.conn_id = static_cast<uint32_t>(s.conn_id);
+    ike.lifetime_left_s = s.lifetime_left_s;
+    ses.ike_sas.push_back(ike);
+    established[s.remote.ip] = established[s.remote.ip] || s.established;
+  }
+  std::map<IpAddress, uint32_t> child_count;
+  for (const ike::ChildSaSnapshot& c : node_.ChildSas(now)) {
+    cli::CryptoSessionInfo& ses = by_peer[c.remote.ip];
+    ses.peer = c.remote.ip;
+    ses.peer_port = c.remote.port;
+    if (ses.interface.empty()) ses.interface = InterfaceFor(running_, c.map_name);
+    ++child_count[c.remote.ip];
+    cli::CryptoSessionInfo::Flow fl;
+    fl.description = "permit ip " + c.local_net.ToString() + "/" + c.local_mask.ToString() + " " +
+                     c.remote_net.ToString() + "/" + c.remote_mask.ToString();
+    fl.active_sas = 2;
+    fl.pkts_decrypted = c.pkts_in;
+    fl.pkts_encrypted = c.pkts_out;
+    fl.life_kb = c.lifetime_kb;
+    fl.life_s = c.lifetime_left_s;
+    ses.flows.push_back(std::move(fl));
+  }
+  std::vector<cli::CryptoSessionInfo> out;
+  for (auto& [peer, ses] : by_peer) {
+    const bool ike_up = established[peer];
+    const bool has_ike = !ses.ike_sas.empty();
+    const bool has_child = child_count[peer] > 0;
+    if (ike_up && has_child) {
+      ses.status = "UP-ACTIVE";
+    } else if (ike_up) {
+      ses.status = "UP-IDLE";
+    } else if (has_child) {
+      ses.status = "UP-NO-IKE";
+    } else if (has_ike) {
+      ses.status = "DOWN-NEGOTIATING";
+    } else {
+      ses.status = "DOWN";
+    }
+    out.push_back(std::move(ses));
+  }
+  return out;
+}
+
+std::optional<IpAddress> BackendImpl::CurrentPeer(const std::string& map_name, uint32_t seq) {
+  for (const ike::Node::EntryState& e : node_.Entries()) {
+    if (e.map_name == map_name && e.seq == seq) return e.current_peer;
+  }
+  return std::nullopt;
+}
+
+void BackendImpl::ClearWith(const ike::ClearFilter& f) {
+  ike::Outbox out;
+  node_.Clear(ctx_.now(), f, out);
+  ctx_.flush(out);
+}
+
+void BackendImpl::ClearCryptoSession(const cli::ClearSessionFilter& filter) {
+  // No VRFs in ikepulse: every SA is in the global table, so fvrf/ivrf other than the global
+  // one match nothing.
+  if ((filter.fvrf && !filter.fvrf->empty()) || (filter.ivrf && !filter.ivrf->empty())) return;
+  ike::ClearFilter f;
+  f.local = filter.local;
+  f.local_port = filter.local_port;
+  f.remote = filter.remote;
+  f.remote_port = filter.remote_port;
+  ClearWith(f);
+}
+
+void BackendImpl::ClearCryptoSa(const cli::ClearSaFilter& filter) {
+  ike::ClearFilter f;
+  f.ipsec_only = true;
+  if (filter.kind == cli::ClearSaFilter::Kind::kPeer) f.remote = filter.peer;
+  if (filter.kind == cli::ClearSaFilter::Kind::kMap) f.map_name = filter.map_name;
+  ClearWith(f);
+}
+
+void BackendImpl::ClearCryptoIsakmp(std::optional<uint32_t> conn_id) {
+  ike::ClearFilter f;
+  if (conn_id) f.conn_id = *conn_id;
+  ClearWith(f);
+}
+
+int64_t BackendImpl::UptimeSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(ctx_.now() - ctx_.started_at).count();
+}
+
+}  // namespace ikepulse::daemon

@@ -1,0 +1,66 @@
+// BackendImpl: cli::Backend over the daemon's ike::Node. Every `show` is a snapshot copied from
+// Node::IsakmpSas / ChildSas / Entries at the current time; every change (configuration, clear,
+// debug) is a Node call whose Outbox the daemon flushes at once (datagrams to the sockets,
+// events to the log). The running configuration lives here; the startup-config is the file
+// given with -f, replaced atomically by `write memory` (atomic_file.h).
+//
+// Single-threaded (the event loop). The Node and the context's callbacks must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/backend.h"
+#include "common/time.h"
+#include "config/config.h"
+#include "ike/node.h"
+#include "ike/outbox.h"
+
+namespace ikepulse::daemon {
+
+class BackendImpl final : public cli::Backend {
+ public:
+  struct Context {
+    std::function<TimePoint()> now;
+    // Sends the datagrams and logs the events of an Outbox filled by a Node call.
+    std::function<void(ike::Outbox&)> flush;
+    // Called after a configuration was applied (e.g. to re-bind the sockets). Optional.
+    std::function<void(const config::Config&)> on_config_applied;
+    std::string startup_config_path;
+    TimePoint started_at;
+  };
+
+  BackendImpl(ike::Node& node, Context ctx);
+
+  const config::Config& Running() override { return running_; }
+  std::optional<std::string> ApplyConfig(const config::Config& config) override;
+  std::string StartupConfigText() override;
+  std::optional<std::string> WriteStartupConfig(const std::string& text) override;
+
+  std::vector<cli::IsakmpSaInfo> IsakmpSas() override;
+  std::vector<cli::IpsecSaInfo> IpsecSas() override;
+  std::vector<cli::CryptoSessionInfo> CryptoSessions() override;
+  std::optional<IpAddress> CurrentPeer(const std::string& map_name, uint32_t seq) override;
+
+  void ClearCryptoSession(const cli::ClearSessionFilter& filter) override;
+  void ClearCryptoSa(const cli::ClearSaFilter& filter) override;
+  void ClearCryptoIsakmp(std::optional<uint32_t> conn_id) override;
+  void SetDebugIsakmp(bool on) override { node_.SetDebug(on); }
+  bool DebugIsakmp() override { return node_.debug(); }
+  int64_t UptimeSeconds() override;
+
+ private:
+  void ClearWith(const ike::ClearFilter& f);
+
+  ike::Node& node_;
+  Context ctx_;
+  config::Config running_;
+};
+
+// IOS transform text for an ESP SA ("esp-aes 256 esp-sha-hmac").
+std::string TransformText(config::EspCipher cipher, config::EspAuth auth);
+
+}  // namespace ikepulse::daemon

@@ -1,0 +1,347 @@
+#include "daemon/daemon.h"
+
+#include <sys/epoll.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <map>
+#include <utility>
+
+#include "crypto/crypto.h"
+#include "daemon/atomic_file.h"
+#include "daemon/backend_impl.h"
+#include "daemon/event_loop.h"
+#include "daemon/logger.h"
+#include "daemon/real_clock.h"
+#include "daemon/udp_socket.h"
+#include "ike/node.h"
+#include "ike/outbox.h"
+
+#ifdef IKEPULSE_HAVE_CLI
+#include "cli/cli.h"
+#endif
+#ifdef IKEPULSE_HAVE_CONTROL
+#include "cli/cli.h"
+#include "cli/session.h"
+#include "daemon/control_server.h"
+#endif
+
+namespace ikepulse::daemon {
+
+Result<config::Config, std::string> ParseStartupConfig(const std::string& text) {
+#ifdef IKEPULSE_HAVE_CLI
+  auto parsed = cli::ParseConfigText(text);
+  if (!parsed.has_value()) {
+    const cli::CliError& e = parsed.error();
+    return Unexpected("line " + std::to_string(e.line) + ", column " + std::to_string(e.column) +
+                      ": " + e.message);
+  }
+  return std::move(parsed).value();
+#else
+  if (text.find_first_not_of(" \t\r\n") != std::string::npos) {
+    return Unexpected(std::string("this build has no configuration parser (src/cli missing)"));
+  }
+  return config::Config{};
+#endif
+}
+
+std::string Usage() {
+  return "usage: ikepulsed -f <startup-config> [--log <file>] [--socket <control-socket>]\n"
+         "                 [--foreground] [--debug] [--listen <addr>]... [--ike-port <n>]\n"
+         "                 [--natt-port <n>]\n";
+}
+
+Result<DaemonOptions, std::string> ParseArgs(int argc, char** argv) {
+  DaemonOptions o;
+  auto port = [](const std::string& s, uint16_t& out) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long v = std::strtoul(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0' || errno != 0 || v == 0 || v > 65535) return false;
+    out = static_cast<uint16_t>(v);
+    return true;
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc) return false;
+      out = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "-f" || a == "--config") {
+      if (!value(o.config_path)) return Unexpected(a + " needs a file\n" + Usage());
+    } else if (a == "--log") {
+      if (!value(o.log_file)) return Unexpected(a + " needs a file\n" + Usage());
+    } else if (a == "--socket") {
+      if (!value(o.socket_path)) return Unexpected(a + " needs a path\n" + Usage());
+    } else if (a == "--foreground") {
+      o.foreground = true;
+    } else if (a == "--debug") {
+      o.debug = true;
+    } else if (a == "--listen") {
+      if (!value(v)) return Unexpected(a + " needs an address\n" + Usage());
+      auto ip = IpAddress::Parse(v);
+      if (!ip) return Unexpected("bad --listen address: " + v);
+      o.listen.push_back(*ip);
+    } else if (a == "--ike-port") {
+      if (!value(v) || !port(v, o.ike_port)) return Unexpected("bad --ike-port\n" + Usage());
+    } else if (a == "--natt-port") {
+      if (!value(v) || !port(v, o.natt_port)) return Unexpected("bad --natt-port\n" + Usage());
+    } else if (a == "-h" || a == "--help") {
+      return Unexpected(Usage());
+    } else {
+      return Unexpected("unknown option " + a + "\n" + Usage());
+    }
+  }
+  if (o.config_path.empty()) return Unexpected("-f <startup-config> is required\n" + Usage());
+  return o;
+}
+
+class DaemonImpl {
+ public:
+  DaemonImpl(DaemonOptions opts, std::unique_ptr<EventLoop> loop)
+      : opts_(std::move(opts)),
+        loop_(std::move(loop)),
+        logger_(Logger::Options{opts_.log_file, opts_.foreground, !opts_.foreground}),
+        node_(rng_, NodeOpts(opts_)),
+        backend_(node_, BackendImpl::Context{
+                            [] { return MonoNow(); },
+                            [this](ike::Outbox& out) { Flush(out); },
+                            [this](const config::Config& c) { ReconcileSockets(c); },
+                            opts_.config_path, MonoNow()}) {}
+
+  std::optional<std::string> Init(const config::Config& initial) {
+    if (!logger_.ok()) return logger_.error();
+    node_.SetDebug(opts_.debug);
+    loop_->SetTimerHandler([this] { OnTimer(); });
+    if (!loop_->WatchSignals({SIGTERM, SIGINT, SIGHUP}, [this](int s) { OnSignal(s); })) {
+      return std::string("signalfd: ") + std::strerror(errno);
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    if (auto err = StartControl()) return err;
+    backend_.ApplyConfig(initial);  // binds the sockets too
+    if (sockets_.empty()) return std::string("no UDP socket could be bound");
+    logger_.Line("%IKEPULSE-5-STARTED: ikepulsed started, " + std::to_string(sockets_.size()) +
+                 " IKE sockets");
+    return std::nullopt;
+  }
+
+  int Run() {
+    loop_->Run();
+    return exit_code_;
+  }
+
+ private:
+  static ike::NodeOptions NodeOpts(const DaemonOptions& o) {
+    ike::NodeOptions n;
+    n.ike_port = o.ike_port;
+    n.natt_port = o.natt_port;
+    return n;
+  }
+
+  void Rearm() { loop_->SetTimer(node_.NextDeadline()); }
+
+  void Flush(ike::Outbox& out) {
+    for (const ike::Datagram& d : out.datagrams) SendOne(d);
+    const bool debug = node_.debug();
+    for (const ike::Event& e : out.events) logger_.Event(e, debug);
+    out.Clear();
+    Rearm();
+  }
+
+  UdpSocket* SocketFor(const Endpoint& local) {
+    auto it = sockets_.find(local);
+    if (it != sockets_.end()) return it->second.get();
+    UdpSocket* fallback = nullptr;
+    for (auto& [ep, s] : sockets_) {
+      if (ep.port != local.port || ep.ip.v6 != local.ip.v6) continue;
+      if (s->wildcard()) return s.get();
+      if (!fallback) fallback = s.get();
+    }
+    return fallback;
+  }
+
+  void SendOne(const ike::Datagram& d) {
+    UdpSocket* s = SocketFor(d.local);
+    if (s == nullptr || !s->Send(d.local, d.remote, d.data)) {
+      ++send_errors_;
+      // Rate-limit: the first error and then every 1000th.
+      if (send_errors_ % 1000 == 1) {
+        logger_.Line("%IKEPULSE-4-SEND_FAILED: cannot send to " + d.remote.ToString() + " from " +
+                     d.local.ToString() + (s ? std::string(": ") + std::strerror(errno)
+                                             : std::string(": no socket")));
+      }
+    }
+  }
+
+  void OnReadable(UdpSocket* s) {
+    // Bounded: at most 64 datagrams per wakeup (level-triggered: the loop comes back).
+    Endpoint local, remote;
+    ike::Outbox out;
+    for (int i = 0; i < 64; ++i) {
+      const UdpSocket::RecvStatus st = s->Receive(rx_buf_, local, remote);
+      if (st != UdpSocket::RecvStatus::kOk) break;
+      node_.OnDatagram(MonoNow(), local, remote, rx_buf_, out);
+      Flush(out);
+    }
+  }
+
+  void OnTimer() {
+    const TimePoint now = MonoNow();
+    if (now >= node_.NextDeadline()) {
+      ike::Outbox out;
+      node_.OnTimeout(now, out);
+      Flush(out);
+    } else {
+      Rearm();
+    }
+  }
+
+  void OnSignal(int signo) {
+    if (signo == SIGHUP) {
+      logger_.Reopen();
+      auto text = ReadWholeFile(opts_.config_path);
+      if (!text) {
+        logger_.Line("%IKEPULSE-3-CONFIG: cannot read " + opts_.config_path);
+        return;
+      }
+      auto cfg = ParseStartupConfig(*text);
+      if (!cfg.has_value()) {
+        logger_.Line("%IKEPULSE-3-CONFIG: " + opts_.config_path + " " + cfg.error() +
+                     " (configuration unchanged)");
+        return;
+      }
+      backend_.ApplyConfig(*cfg);
+      logger_.Line("%SYS-5-CONFIG_I: Configured from " + opts_.config_path + " (SIGHUP)");
+      return;
+    }
+    logger_.Line("%IKEPULSE-5-STOPPING: signal " + std::to_string(signo) +
+                 ", deleting all SAs");
+    ike::Outbox out;
+    node_.Clear(MonoNow(), ike::ClearFilter{}, out);
+    Flush(out);
+    loop_->Stop();
+  }
+
+  std::vector<Endpoint> WantedEndpoints(const config::Config& c) const {
+    std::vector<IpAddress> ips = opts_.listen;
+    if (ips.empty()) {
+      for (const config::Interface& i : c.interfaces) {
+        if (i.address && !i.shutdown) ips.push_back(*i.address);
+      }
+    }
+    if (ips.empty()) {
+      IpAddress v6;
+      v6.v6 = true;
+      ips = {IpAddress{}, v6};
+    }
+    std::vector<Endpoint> out;
+    for (const IpAddress& ip : ips) {
+      out.push_back(Endpoint{ip, opts_.ike_port});
+      if (opts_.natt_port != opts_.ike_port) out.push_back(Endpoint{ip, opts_.natt_port});
+    }
+    return out;
+  }
+
+  void ReconcileSockets(const config::Config& c) {
+    const std::vector<Endpoint> wanted = WantedEndpoints(c);
+    for (auto it = sockets_.begin(); it != sockets_.end();) {
+      bool keep = false;
+      for (const Endpoint& w : wanted) keep |= w == it->first;
+      if (keep) {
+        ++it;
+        continue;
+      }
+      loop_->Unwatch(it->second->fd());
+      it = sockets_.erase(it);
+    }
+    for (const Endpoint& w : wanted) {
+      if (sockets_.count(w)) continue;
+      auto s = UdpSocket::Open(w);
+      if (!s.has_value()) {
+        logger_.Line("%IKEPULSE-3-BIND: " + s.error());
+        continue;
+      }
+      UdpSocket* raw = s.value().get();
+      loop_->Watch(raw->fd(), EPOLLIN, [this, raw](uint32_t) { OnReadable(raw); });
+      sockets_.emplace(w, std::move(s).value());
+    }
+  }
+
+  std::optional<std::string> StartControl() {
+#ifdef IKEPULSE_HAVE_CONTROL
+    if (opts_.socket_path.empty() || opts_.socket_path == "none") return std::nullopt;
+    const size_t slash = opts_.socket_path.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+      mkdir(opts_.socket_path.substr(0, slash).c_str(), 0755);  // EEXIST is fine
+    }
+    ControlServer::Options co;
+    co.socket_path = opts_.socket_path;
+    co.json = [this](cli::Session&, std::string_view line) {
+      ControlServer::JsonOutput o;
+      o.text = cli::ShowJson(backend_, line);
+      o.error = o.text.rfind("{\"error\"", 0) == 0;
+      return o;
+    };
+    co.on_write_interest = [this](int fd, bool want) {
+      loop_->Modify(fd, EPOLLIN | (want ? EPOLLOUT : 0u));
+    };
+    auto created = ControlServer::Create(
+        std::move(co), [this] { return std::make_unique<cli::Session>(backend_); },
+        [this](int fd, bool add) {
+          if (add) {
+            loop_->Watch(fd, EPOLLIN, [this, fd](uint32_t ev) { OnControl(fd, ev); });
+          } else {
+            loop_->Unwatch(fd);
+          }
+        });
+    if (!created.has_value()) return "control socket: " + created.error();
+    control_ = std::move(created).value();
+    const int lfd = control_->listen_fd();
+    loop_->Watch(lfd, EPOLLIN, [this, lfd](uint32_t) { control_->OnReadable(lfd); });
+    logger_.set_monitor([this](std::string_view line) { control_->Broadcast(line); });
+#endif
+    return std::nullopt;
+  }
+
+#ifdef IKEPULSE_HAVE_CONTROL
+  void OnControl(int fd, uint32_t ev) {
+    if (ev & EPOLLOUT) control_->OnWritable(fd);
+    // The fd may have been closed (and unwatched) by OnWritable.
+    if ((ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) && loop_->watching(fd)) control_->OnReadable(fd);
+  }
+#endif
+
+  DaemonOptions opts_;
+  std::unique_ptr<EventLoop> loop_;
+  Logger logger_;
+  crypto::OpenSslRandom rng_;
+  ike::Node node_;
+  BackendImpl backend_;
+#ifdef IKEPULSE_HAVE_CONTROL
+  std::unique_ptr<ControlServer> control_;
+#endif
+  std::map<Endpoint, std::unique_ptr<UdpSocket>> sockets_;
+  Bytes rx_buf_;
+  uint64_t send_errors_ = 0;
+  int exit_code_ = 0;
+};
+
+Daemon::Daemon(std::unique_ptr<DaemonImpl> impl) : impl_(std::move(impl)) {}
+Daemon::~Daemon() = default;
+
+Result<std::unique_ptr<Daemon>, std::string> Daemon::Create(DaemonOptions opts,
+                                                             config::Config initial) {
+  auto loop = EventLoop::Create();
+  if (!loop.has_value()) return Unexpected(loop.error());
+  auto impl = std::make_unique<DaemonImpl>(std::move(opts), std::move(loop).value());
+  if (auto err = impl->Init(initial)) return Unexpected(*err);
+  return std::unique_ptr<Daemon>(new Daemon(std::move(impl)));
+}
+
+int Daemon::Run() { return impl_->Run(); }
+
+}  // namespace ikepulse::daemon

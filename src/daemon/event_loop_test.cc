@@ -1,0 +1,109 @@
+#include "daemon/event_loop.h"
+
+#include <gtest/gtest.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include "daemon/real_clock.h"
+
+namespace ikepulse::daemon {
+namespace {
+
+// Runs the loop until `done` or the deadline passes (never a bare sleep).
+template <typename Pred>
+bool RunUntil(EventLoop& loop, Pred done, Duration limit = Seconds(5)) {
+  const TimePoint deadline = MonoNow() + limit;
+  while (!done()) {
+    const TimePoint now = MonoNow();
+    if (now >= deadline) return false;
+    loop.RunOnce(deadline - now);
+  }
+  return true;
+}
+
+TEST(EventLoop, FdReadinessRunsHandler) {
+  auto loop = EventLoop::Create();
+  ASSERT_TRUE(loop.has_value()) << loop.error();
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  int got = 0;
+  ASSERT_TRUE(loop.value()->Watch(p[0], EPOLLIN, [&](uint32_t ev) {
+    EXPECT_TRUE(ev & EPOLLIN);
+    char c;
+    ASSERT_EQ(read(p[0], &c, 1), 1);
+    got = c;
+  }));
+  ASSERT_EQ(write(p[1], "x", 1), 1);
+  EXPECT_TRUE(RunUntil(*loop.value(), [&] { return got == 'x'; }));
+  // Unwatched: no more calls, even if readable.
+  loop.value()->Unwatch(p[0]);
+  got = 0;
+  ASSERT_EQ(write(p[1], "y", 1), 1);
+  EXPECT_EQ(loop.value()->RunOnce(Millis(20)), 0);
+  EXPECT_EQ(got, 0);
+  close(p[0]);
+  close(p[1]);
+}
+
+TEST(EventLoop, HandlerMayUnwatchItself) {
+  auto loop = std::move(EventLoop::Create()).value();
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  int calls = 0;
+  loop->Watch(p[0], EPOLLIN, [&](uint32_t) {
+    ++calls;
+    loop->Unwatch(p[0]);
+  });
+  ASSERT_EQ(write(p[1], "x", 1), 1);
+  EXPECT_TRUE(RunUntil(*loop, [&] { return calls == 1; }));
+  EXPECT_EQ(loop->RunOnce(Millis(10)), 0);
+  EXPECT_EQ(calls, 1);
+  close(p[0]);
+  close(p[1]);
+}
+
+TEST(EventLoop, TimerFiresAtDeadlineNotBefore) {
+  auto loop = std::move(EventLoop::Create()).value();
+  TimePoint fired = kNever;
+  loop->SetTimerHandler([&] { fired = MonoNow(); });
+  const TimePoint deadline = MonoNow() + Millis(30);
+  loop->SetTimer(deadline);
+  EXPECT_EQ(loop->timer(), deadline);
+  EXPECT_TRUE(RunUntil(*loop, [&] { return fired != kNever; }));
+  EXPECT_GE(fired, deadline);
+  EXPECT_LT(fired - deadline, Seconds(1));
+  EXPECT_EQ(loop->timer(), kNever);  // one-shot
+}
+
+TEST(EventLoop, PastDeadlineFiresAtOnceAndNeverDisarms) {
+  auto loop = std::move(EventLoop::Create()).value();
+  int fired = 0;
+  loop->SetTimerHandler([&] { ++fired; });
+  loop->SetTimer(MonoNow() - Seconds(1));
+  EXPECT_TRUE(RunUntil(*loop, [&] { return fired == 1; }));
+  loop->SetTimer(MonoNow() + Millis(10));
+  loop->SetTimer(kNever);
+  EXPECT_EQ(loop->RunOnce(Millis(40)), 0);
+  EXPECT_EQ(fired, 1);
+}
+
+TEST(EventLoop, SignalsArriveThroughTheLoop) {
+  auto loop = std::move(EventLoop::Create()).value();
+  int got = 0;
+  ASSERT_TRUE(loop->WatchSignals({SIGUSR1}, [&](int s) { got = s; }));
+  ASSERT_EQ(kill(getpid(), SIGUSR1), 0);
+  EXPECT_TRUE(RunUntil(*loop, [&] { return got == SIGUSR1; }));
+}
+
+TEST(EventLoop, StopEndsRun) {
+  auto loop = std::move(EventLoop::Create()).value();
+  loop->SetTimerHandler([&] { loop->Stop(); });
+  loop->SetTimer(MonoNow() + Millis(5));
+  loop->Run();  // returns because the timer stops it
+  EXPECT_TRUE(loop->stopped());
+}
+
+}  // namespace
+}  // namespace ikepulse::daemon
