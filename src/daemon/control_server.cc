@@ -18,12 +18,12 @@ struct ControlServer::Connection {
   int fd = -1;
   std::unique_ptr<cli::Session> session;
   shell::FrameDecoder decoder{shell::kMaxRequestBody};
-  std::string out;          // queued bytes; out[out_off..] not yet written
+  std::string out;  // queued bytes; out[out_off..] not yet written
   size_t out_off = 0;
-  size_t reply_bytes = 0;   // queued bytes owed to replies (exempt from max_backlog)
-  bool closing = false;     // flush what is queued, then close
-  bool dead = false;        // close at the end of the current entry point
-  bool interest = false;    // last write interest reported
+  size_t reply_bytes = 0;  // queued bytes owed to replies (exempt from max_backlog)
+  bool closing = false;    // flush what is queued, then close
+  bool dead = false;       // close at the end of the current entry point
+  bool interest = false;   // last write interest reported
 
   size_t pending() const { return out.size() - out_off; }
 };
@@ -65,8 +65,8 @@ bool SomeoneListens(const sockaddr_un& addr) {
 }  // namespace
 
 Result<std::unique_ptr<ControlServer>, std::string> ControlServer::Create(Options options,
-                                                                         SessionFactory factory,
-                                                                         FdCallback on_fd) {
+                                                                          SessionFactory factory,
+                                                                          FdCallback on_fd) {
   const std::string& path = options.socket_path;
   sockaddr_un addr;
   if (!FillAddress(path, &addr)) {

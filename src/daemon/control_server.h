@@ -63,16 +63,16 @@ class ControlServer {
 
   struct Options {
     std::string socket_path = kDefaultControlSocket;
-    std::optional<gid_t> group;         // 0660 + this group; nullopt = 0600
-    size_t max_backlog = 1024 * 1024;   // async bytes queued behind replies before a drop
+    std::optional<gid_t> group;        // 0660 + this group; nullopt = 0600
+    size_t max_backlog = 1024 * 1024;  // async bytes queued behind replies before a drop
     size_t max_connections = 64;
-    JsonHandler json;                   // empty = JSON requests answer an error
+    JsonHandler json;                         // empty = JSON requests answer an error
     WriteInterestCallback on_write_interest;  // optional
   };
 
   static Result<std::unique_ptr<ControlServer>, std::string> Create(Options options,
-                                                                     SessionFactory factory,
-                                                                     FdCallback on_fd);
+                                                                    SessionFactory factory,
+                                                                    FdCallback on_fd);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;

@@ -1,6 +1,7 @@
 #include "daemon/control_server.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,8 +16,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "cli/fake_backend.h"
 #include "cli/session.h"
@@ -220,9 +219,8 @@ TEST_F(ControlServerTest, StaleSocketIsReplacedLiveOneAndFilesAreNot) {
   Start();
   ControlServer::Options again;
   again.socket_path = path_;
-  auto second = ControlServer::Create(again, [this] {
-    return std::make_unique<cli::Session>(backend_);
-  }, nullptr);
+  auto second = ControlServer::Create(
+      again, [this] { return std::make_unique<cli::Session>(backend_); }, nullptr);
   ASSERT_FALSE(second);
   EXPECT_NE(second.error().find("in use"), std::string::npos) << second.error();
   server_.reset();

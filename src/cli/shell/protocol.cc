@@ -5,8 +5,8 @@
 namespace ikepulse::shell {
 namespace {
 
-constexpr std::array<std::string_view, 5> kRequestNames = {"EXEC", "HELP", "COMPLETE",
-                                                           "PROMPT", "JSON"};
+constexpr std::array<std::string_view, 5> kRequestNames = {"EXEC", "HELP", "COMPLETE", "PROMPT",
+                                                           "JSON"};
 constexpr uint64_t kMaxDecimal = 9999999999ULL;  // 10 digits
 constexpr uint32_t kKnownFlags = kFlagError | kFlagClose | kFlagMonitor;
 

@@ -48,8 +48,8 @@ TEST(ProtocolTest, EncodesRepliesAsDocumented) {
 TEST(ProtocolTest, RequestRoundTripWithArbitraryBytes) {
   std::string binary;
   for (int i = 0; i < 256; ++i) binary += static_cast<char>(i);
-  for (RequestKind kind : {RequestKind::kExec, RequestKind::kHelp, RequestKind::kComplete,
-                           RequestKind::kJson}) {
+  for (RequestKind kind :
+       {RequestKind::kExec, RequestKind::kHelp, RequestKind::kComplete, RequestKind::kJson}) {
     for (const std::string& line : {std::string(), std::string("show run\nEXEC 3\nabc"), binary}) {
       Request in{kind, line};
       auto out = DecodeOneRequest(EncodeRequest(in));

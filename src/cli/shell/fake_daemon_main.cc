@@ -1,0 +1,83 @@
+// ikepulse_fake_daemon: a ControlServer over a cli::FakeBackend in a poll() loop, for the
+// shell's terminal tests (shell_pty_test.py). Not installed.
+//
+//   ikepulse_fake_daemon SOCKET [--tick-ms N]
+// Prints "ready" on stdout once listening. With --tick-ms, broadcasts
+// "%IKEPULSE-6-TICK: tick <n>" every N ms (to sessions with `terminal monitor`). Exits on
+// SIGTERM or SIGINT, removing the socket.
+#include <poll.h>
+#include <signal.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/fake_backend.h"
+#include "cli/session.h"
+#include "daemon/control_server.h"
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using ikepulse::daemon::ControlServer;
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s SOCKET [--tick-ms N]\n", argv[0]);
+    return 2;
+  }
+  int tick_ms = 0;
+  if (argc == 4 && std::strcmp(argv[2], "--tick-ms") == 0) tick_ms = std::atoi(argv[3]);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  ikepulse::cli::FakeBackend backend;
+  ControlServer::Options options;
+  options.socket_path = argv[1];
+  options.json = [](ikepulse::cli::Session&, std::string_view line) {
+    return ControlServer::JsonOutput{"{\"command\": \"" + std::string(line) + "\"}\n", false};
+  };
+  auto server = ControlServer::Create(
+      options, [&backend] { return std::make_unique<ikepulse::cli::Session>(backend); }, nullptr);
+  if (!server) {
+    std::fprintf(stderr, "ikepulse_fake_daemon: %s\n", server.error().c_str());
+    return 1;
+  }
+  std::printf("ready\n");
+  std::fflush(stdout);
+
+  using Clock = std::chrono::steady_clock;
+  auto next_tick = Clock::now() + std::chrono::milliseconds(tick_ms);
+  int ticks = 0;
+  while (!g_stop) {
+    std::vector<pollfd> pfds;
+    for (int fd : (*server)->fds()) {
+      pfds.push_back(
+          {fd, static_cast<short>(POLLIN | ((*server)->WantsWrite(fd) ? POLLOUT : 0)), 0});
+    }
+    int timeout = 200;
+    if (tick_ms > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now());
+      timeout = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(timeout, left.count())));
+    }
+    if (poll(pfds.data(), pfds.size(), timeout) < 0 && errno != EINTR) return 1;
+    for (const pollfd& p : pfds) {
+      if (p.revents & (POLLIN | POLLHUP | POLLERR)) (*server)->OnReadable(p.fd);
+      if (p.revents & POLLOUT) (*server)->OnWritable(p.fd);
+    }
+    if (tick_ms > 0 && Clock::now() >= next_tick) {
+      (*server)->Broadcast("%IKEPULSE-6-TICK: tick " + std::to_string(++ticks));
+      next_tick += std::chrono::milliseconds(tick_ms);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Drives the `ikepulse` shell through a real pseudo-terminal against ikepulse_fake_daemon
+(a ControlServer over cli::FakeBackend), and its scripted modes (-c, stdin).
+
+usage: shell_pty_test.py IKEPULSE FAKE_DAEMON
+
+Every read has a deadline; every process started here is stopped by its pid.
+"""
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+import unittest
+
+IKEPULSE = None
+FAKE_DAEMON = None
+DEADLINE = 10.0  # seconds for any single expectation
+ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
+
+
+def stop(pid):
+    """SIGTERM, wait with a deadline, then SIGKILL. Returns the exit status or None."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
+
+
+class FakeDaemon:
+    def __init__(self, path, tick_ms=None):
+        argv = [FAKE_DAEMON, path] + (["--tick-ms", str(tick_ms)] if tick_ms else [])
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
+        ready, _, _ = select.select([self.proc.stdout], [], [], DEADLINE)
+        if not ready or self.proc.stdout.readline().strip() != b"ready":
+            stop(self.proc.pid)
+            raise RuntimeError("fake daemon did not start")
+
+    def close(self):
+        stop(self.proc.pid)
+        self.proc.wait(timeout=DEADLINE)
+        self.proc.stdout.close()
+
+
+class Terminal:
+    """`ikepulse` on a pty of 80x24; `screen` is everything it printed, ANSI stripped."""
+
+    def __init__(self, argv, env):
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.pid, self.fd = pid, fd
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        self.raw = b""
+        self.mark = 0  # expect() searches from here
+        self.status = None
+
+    @property
+    def screen(self):
+        return ANSI.sub(b"", self.raw).decode("utf-8", "replace")
+
+    def send(self, text):
+        os.write(self.fd, text.encode() if isinstance(text, str) else text)
+
+    def _read(self, timeout):
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return False
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:  # EIO: the child closed the pty
+            data = b""
+        if not data:
+            return None
+        self.raw += data
+        return True
+
+    def expect(self, pattern, timeout=DEADLINE):
+        """Waits until `pattern` (a regex) appears after the mark; moves the mark past it."""
+        rx = re.compile(pattern, re.S)
+        end = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.screen, self.mark)
+            if m:
+                self.mark = m.end()
+                return m
+            left = end - time.monotonic()
+            if left <= 0 or self._read(left) is None:
+                raise AssertionError(
+                    "timed out waiting for %r; screen after mark:\n%s"
+                    % (pattern, self.screen[self.mark:]))
+
+    def wait_exit(self, timeout=DEADLINE):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            self._read(0.05)
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.status = status
+                return os.waitstatus_to_exitcode(status)
+        raise AssertionError("ikepulse did not exit; screen:\n" + self.screen[self.mark:])
+
+    def close(self):
+        if self.status is None:
+            stop(self.pid)
+        os.close(self.fd)
+
+
+class ShellTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="ikepulse-shell-")
+        self.sock = os.path.join(self.dir.name, "ctl.sock")
+        self.home = os.path.join(self.dir.name, "home")
+        os.mkdir(self.home)
+        self.env = {"HOME": self.home, "TERM": "xterm", "PATH": "/usr/bin:/bin",
+                    "LANG": "C.UTF-8"}
+        self.daemon = FakeDaemon(self.sock, tick_ms=200)
+
+    def tearDown(self):
+        self.daemon.close()
+        self.dir.cleanup()
+
+    def run_shell(self, args, stdin_text=None):
+        return subprocess.run([IKEPULSE, "--socket", self.sock] + args, input=stdin_text,
+                              capture_output=True, text=True, timeout=DEADLINE, env=self.env)
+
+    def test_interactive_session(self):
+        t = Terminal([IKEPULSE, "--socket", self.sock], self.env)
+        try:
+            t.expect(r"Router>")
+            t.send("en\r")
+            t.expect(r"Router#")
+            t.send("conf t\r")
+            t.expect(r"Router\(config\)#")
+
+            # `?` after a partial word: the listing at once, then the same line again.
+            t.send("cry isa keep 10 per")
+            t.expect(r"per")
+            t.send("?")
+            t.expect(r"\?\s*\n.*periodic.*\n")
+            t.expect(r"Router\(config\)#cry isa keep 10 per")
+            # Tab completes the unique keyword.
+            t.send("\t")
+            t.expect(r"iodic ")  # libedit draws only the inserted text
+            t.send("\r")
+            t.expect(r"Router\(config\)#")
+
+            # Ctrl-Z: back to privileged EXEC.
+            t.send("\x1a")
+            t.expect(r"\^Z")
+            t.expect(r"Router#")
+
+            # A short terminal length makes `sh run` page.
+            t.send("terminal length 5\r")
+            t.expect(r"Router#")
+            t.send("sh run\r")
+            pages = 0
+            while t.expect(r"--More--|Router#").group(0) != "Router#":
+                pages += 1
+                self.assertLess(pages, 100)
+                t.send(" ")  # space: the next page
+            self.assertGreater(pages, 1)
+            self.assertIn("crypto isakmp keepalive 10 periodic", t.screen)
+            t.send("terminal length 0\r")
+            t.expect(r"Router#")
+
+            # terminal monitor: daemon lines appear above the prompt, the typed text survives.
+            t.send("terminal monitor\r")
+            t.expect(r"Router#")
+            t.send("sh ver")
+            t.expect(r"%IKEPULSE-6-TICK: tick \d+\s*\n")
+            t.expect(r"Router#sh ver")
+            t.send("\x15")  # Ctrl-U: erase the line
+            t.send("terminal no monitor\r")
+            t.expect(r"Router#")
+
+            t.send("exit\r")
+            self.assertEqual(t.wait_exit(), 0)
+        finally:
+            t.close()
+        with open(os.path.join(self.home, ".ikepulse_history")) as f:
+            history = f.read()
+        self.assertIn("conf\\040t", history)  # libedit stores lines vis(3)-encoded
+
+    def test_ctrl_d_leaves(self):
+        t = Terminal([IKEPULSE, "--socket", self.sock], self.env)
+        try:
+            t.expect(r"Router>")
+            t.send("\x04")
+            self.assertEqual(t.wait_exit(), 0)
+        finally:
+            t.close()
+
+    def test_daemon_going_away_is_reported(self):
+        t = Terminal([IKEPULSE, "--socket", self.sock], self.env)
+        try:
+            t.expect(r"Router>")
+            self.daemon.close()
+            t.expect(r"Connection to ikepulsed closed")
+            self.assertEqual(t.wait_exit(), 1)
+        finally:
+            t.close()
+        self.daemon = FakeDaemon(self.sock)
+
+    def test_command_mode(self):
+        r = self.run_shell(["-c", "conf t", "-c", "crypto isakmp keepalive 10 periodic",
+                            "-c", "end", "-c", "show running-config"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("crypto isakmp keepalive 10 periodic", r.stdout)
+
+    def test_command_mode_stops_at_first_error(self):
+        r = self.run_shell(["-c", "conf t", "-c", "crypto isakmp keepalive",
+                            "-c", "crypto isakmp keepalive 30"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("command 2 failed: crypto isakmp keepalive", r.stderr)
+        r = self.run_shell(["-c", "show running-config"])
+        self.assertNotIn("keepalive 30", r.stdout)
+
+    def test_json(self):
+        r = self.run_shell(["--json", "-c", "show crypto isakmp sa"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.lstrip().startswith(("{", "[")), r.stdout)
+
+    def test_stdin_mode(self):
+        config = ("configure terminal\n"
+                  "! a comment\n"
+                  "crypto isakmp keepalive 15 periodic\n"
+                  "end\n")
+        r = self.run_shell([], stdin_text=config)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.run_shell(["-c", "show running-config"])
+        self.assertIn("crypto isakmp keepalive 15 periodic", r.stdout)
+
+    def test_stdin_mode_reports_line_number(self):
+        r = self.run_shell([], stdin_text="configure terminal\n\ncrypto isakmp keepalive\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("line 3 failed", r.stderr)
+
+    def test_stdin_configure_flag(self):
+        r = self.run_shell(["--configure"], stdin_text="crypto isakmp keepalive 12\nbogus x\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("line 2 failed: bogus x", r.stderr)
+        r = self.run_shell(["-c", "show running-config"])
+        self.assertIn("crypto isakmp keepalive 12", r.stdout)
+
+    def test_no_daemon(self):
+        r = subprocess.run([IKEPULSE, "--socket", os.path.join(self.dir.name, "none"), "-c",
+                            "show version"], capture_output=True, text=True, timeout=DEADLINE)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("is ikepulsed running?", r.stderr)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    IKEPULSE, FAKE_DAEMON = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    unittest.main(argv=sys.argv[:1] + sys.argv[3:], verbosity=2)
