@@ -1,0 +1,143 @@
+// IkeSa: one ISAKMP SA and what hangs off it (its Quick Modes in flight and its IPsec SAs).
+// Plain state with explicit enums; the exchange logic lives in NodeImpl's per-exchange files
+// (main_mode.cc, quick_mode.cc, informational.cc), which are the only writers. Owned by
+// NodeImpl's SA table (unique_ptr); referred to everywhere else by SaId.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/endpoint.h"
+#include "common/time.h"
+#include "crypto/crypto.h"
+#include "crypto/ikev1_keys.h"
+#include "ike/algorithms.h"
+#include "ike/dpd_monitor.h"
+#include "ike/outbox.h"
+#include "isakmp/header.h"
+#include "isakmp/payloads.h"
+
+namespace ikepulse::ike {
+
+// Main Mode states, named as IOS shows them (MM_NO_STATE / MM_SA_SETUP / MM_KEY_EXCH /
+// QM_IDLE).
+enum class P1State : uint8_t {
+  kInitSentMm1,   // I: MM1 sent, waiting for MM2
+  kInitSentMm3,   // I: MM3 sent, waiting for MM4
+  kInitSentMm5,   // I: MM5 sent, waiting for MM6
+  kRespSentMm2,   // R: MM2 sent, waiting for MM3
+  kRespSentMm4,   // R: MM4 sent, waiting for MM5
+  kEstablished,   // QM_IDLE
+  kDead,          // deleted; erased by NodeImpl after the call returns
+};
+const char* IosStateName(P1State s);
+
+// The retransmission state of one exchange's last sent message.
+struct Retransmit {
+  Bytes packet;            // exactly what was sent last (marker included on 4500)
+  Endpoint local, remote;
+  TimePoint next = kNever;  // when to resend; kNever = not retransmitting
+  int attempts = 0;        // retransmissions so far
+};
+
+// An IPsec SA pair negotiated by a Quick Mode.
+struct ChildSa {
+  uint32_t spi_in = 0;   // ours (the peer sends with it)
+  uint32_t spi_out = 0;  // the peer's
+  Phase2Algs algs;
+  SecretBytes enc_in, auth_in, enc_out, auth_out;
+  std::string map_name;
+  uint32_t map_seq = 0;
+  bool initiator = false;
+  IpAddress local_net, local_mask, remote_net, remote_mask;
+  uint8_t protocol = 0;
+  TimePoint created;
+  TimePoint expires = kNever;
+  TimePoint rekey_at = kNever;  // initiator only
+  bool rekeyed = false;         // a replacement was started
+  uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0;
+};
+
+enum class QmState : uint8_t { kInitSentQm1, kRespSentQm2, kDone };
+
+// One Quick Mode exchange in flight, by message ID.
+struct QuickMode {
+  uint32_t message_id = 0;
+  QmState state = QmState::kInitSentQm1;
+  Bytes iv;  // CBC chain of this exchange
+  Bytes ni, nr;
+  uint32_t spi_in = 0;
+  uint32_t spi_out = 0;
+  Phase2Algs algs;
+  std::unique_ptr<crypto::DhKeyPair> dh;
+  Bytes peer_ke;
+  isakmp::IdPayload idci, idcr;
+  bool have_ids = false;
+  std::string map_name;
+  uint32_t map_seq = 0;
+  uint32_t replaces_spi_in = 0;  // rekey: the old SA to delete when this one is up
+  Retransmit rtx;
+  Bytes last_rx_hash;  // digest of the last received message of this exchange (duplicates)
+  TimePoint started;
+};
+
+struct IkeSa {
+  SaId id = kNoSa;
+  bool initiator = false;
+  P1State state = P1State::kInitSentMm1;
+  Endpoint local, remote;
+  isakmp::Cookie icookie{}, rcookie{};
+
+  // Phase-1 negotiation.
+  Phase1Algs algs;
+  Bytes sai_b;  // the initiator's whole SA payload body (for HASH_I/HASH_R)
+  std::unique_ptr<crypto::DhKeyPair> dh;
+  Bytes gxi, gxr, ni, nr;
+  SecretBytes gxy;
+  SecretBytes psk;
+  crypto::Phase1Keys keys;
+  Bytes p1_iv;          // phase-1 CBC chain
+  Bytes p1_last_block;  // the last phase-1 CBC block: base of phase-2 IVs
+  // What the peer announced.
+  bool peer_dpd = false;
+  bool peer_natt_rfc = false;
+  bool peer_natt_draft = false;
+  bool natd_sent = false;
+  bool nat_detected = false;
+  bool natt_float = false;  // IKE on 4500 with the non-ESP marker
+  bool initial_contact_seen = false;
+
+  // Lifetime.
+  TimePoint created;
+  TimePoint established_at = kNever;
+  TimePoint expires = kNever;
+  TimePoint reestablish_at = kNever;  // initiator with a crypto map entry
+  bool replaced = false;              // a newer ISAKMP SA to the same peer is up
+  SaId replaces = kNoSa;              // the older SA this one replaces (deleted when up)
+
+  // The crypto map entries this SA was started for (initiator) or matched (responder).
+  std::vector<std::pair<std::string, uint32_t>> entries;
+
+  // Exchange state.
+  Retransmit p1_rtx;
+  Bytes p1_last_rx_hash;
+  std::map<uint32_t, QuickMode> quick_modes;
+  std::vector<ChildSa> children;
+
+  // DPD.
+  std::unique_ptr<DpdMonitor> dpd;
+  uint32_t peer_dpd_last_seq = 0;
+  bool peer_dpd_seen = false;
+  uint32_t peer_dpd_dups = 0;
+  TimePoint last_rx = kNever;
+
+  std::string Tag() const;  // "ISAKMP:(1001):"
+  bool established() const { return state == P1State::kEstablished; }
+  TimePoint NextDeadline() const;
+};
+
+}  // namespace ikepulse::ike

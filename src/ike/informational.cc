@@ -1,0 +1,304 @@
+// Informational exchanges (RFC 2409 §5.7) and DPD on the wire (RFC 3706 §5):
+//   HDR*, HASH(1), N/D      HASH(1) = prf(SKEYID_a, M-ID | N/D)
+// Every informational has a fresh random M-ID and IV = hash(last phase-1 block | M-ID); it
+// never touches the phase-1 chain or any Quick Mode chain (PROTOCOL.md §2.4). R-U-THERE and
+// R-U-THERE-ACK are each their own one-message exchange. The DpdMonitor decides when to
+// probe; this file turns its verdicts into packets and teardown.
+#include <algorithm>
+
+#include "ike/node_impl.h"
+#include "ike/protect.h"
+
+namespace ikepulse::ike {
+
+namespace {
+
+using isakmp::MakePayload;
+using isakmp::Payload;
+
+std::string Hex32(uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%X", v);
+  return b;
+}
+
+Bytes U32Bytes(uint32_t s) {
+  return {static_cast<uint8_t>(s >> 24), static_cast<uint8_t>(s >> 16),
+          static_cast<uint8_t>(s >> 8), static_cast<uint8_t>(s)};
+}
+
+uint32_t BytesU32(const Bytes& b) {
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+}
+
+Bytes CookieSpi(const IkeSa& sa) {
+  Bytes spi(sa.icookie.begin(), sa.icookie.end());
+  spi.insert(spi.end(), sa.rcookie.begin(), sa.rcookie.end());
+  return spi;
+}
+
+isakmp::NotificationPayload DpdNotify(const IkeSa& sa, isakmp::NotifyType t, uint32_t seq) {
+  isakmp::NotificationPayload n;
+  n.doi = isakmp::kDoiIpsec;
+  n.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp);
+  n.spi = CookieSpi(sa);
+  n.type = static_cast<uint16_t>(t);
+  n.data = U32Bytes(seq);
+  return n;
+}
+
+}  // namespace
+
+void NodeImpl::SendInformational(Ctx& c, IkeSa& sa, std::vector<Payload> payloads) {
+  const crypto::CipherAlg cipher = sa.algs.cipher();
+  const crypto::HashAlg prf = sa.algs.prf();
+  const uint32_t mid = rng_.NonZeroU32();
+  const Bytes iv = crypto::Phase2Iv(prf, sa.p1_last_block, mid, crypto::BlockSize(cipher));
+  const ByteSpan skeyid_a = sa.keys.skeyid_a.span();
+  Bytes plain = BuildHashedChain(payloads, crypto::HashLength(prf), [&](ByteSpan after) {
+    return crypto::InformationalHash(prf, skeyid_a, mid, after);
+  });
+  isakmp::Header h;
+  h.icookie = sa.icookie;
+  h.rcookie = sa.rcookie;
+  h.next_payload = isakmp::PayloadType::kHash;
+  h.exchange = isakmp::ExchangeType::kInformational;
+  h.message_id = mid;
+  Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key.span(), iv, nullptr);
+  Debug(c, nullptr, "set new node " + std::to_string(int32_t(mid)) + " to QM_IDLE");
+  Send(c, sa, m);
+  Debug(c, &sa, "purging node " + std::to_string(int32_t(mid)));
+}
+
+void NodeImpl::SendDeleteIsakmp(Ctx& c, IkeSa& sa) {
+  isakmp::DeletePayload d;
+  d.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp);
+  d.spi_size = 16;
+  d.spis.push_back(CookieSpi(sa));
+  std::vector<Payload> p;
+  p.push_back(MakePayload(std::move(d)));
+  SendInformational(c, sa, std::move(p));
+}
+
+void NodeImpl::SendDeleteChildren(Ctx& c, IkeSa& sa, const std::vector<uint32_t>& spis_in) {
+  isakmp::DeletePayload d;
+  d.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kEsp);
+  d.spi_size = 4;
+  for (uint32_t s : spis_in) d.spis.push_back(U32Bytes(s));
+  std::vector<Payload> p;
+  p.push_back(MakePayload(std::move(d)));
+  SendInformational(c, sa, std::move(p));
+}
+
+void NodeImpl::SendRUThere(Ctx& c, IkeSa& sa, uint32_t seq, uint32_t error_count) {
+  std::vector<Payload> p;
+  p.push_back(MakePayload(DpdNotify(sa, isakmp::NotifyType::kRUThere, seq)));
+  SendInformational(c, sa, std::move(p));
+  ++counters_.dpd_sent;
+  Emit(c, EventKind::kDpdSent, &sa, seq, error_count);
+  Debug(c, &sa, error_count == 0 ? "Input = IKE_MSG_FROM_TIMER, IKE_TIMER_IM_ALIVE"
+                                 : "Input = IKE_MSG_FROM_TIMER, IKE_TIMER_PEERS_ALIVE");
+  Debug(c, &sa, "Old State = IKE_P1_COMPLETE  New State = IKE_P1_COMPLETE");
+}
+
+void NodeImpl::RunDpd(Ctx& c, IkeSa& sa) {
+  if (!sa.dpd || sa.replaced || !sa.established()) return;
+  for (int guard = 0; guard < 8 && sa.dpd->NextDeadline() <= c.now; ++guard) {
+    const DpdAction a = sa.dpd->OnTimeout(c.now);
+    if (a.kind == DpdAction::Kind::kNone) return;
+    if (a.error_count > 0) Debug(c, &sa, "incrementing error counter on sa: PEERS_ALIVE_TIMER");
+    if (a.kind == DpdAction::Kind::kSendRUThere) {
+      SendRUThere(c, sa, a.seq, a.error_count);
+      continue;
+    }
+    // kPeerDead: "peer not responding!" (the seed's trace), then delete everything we hold
+    // with that peer, Delete notifications included, and fail over.
+    const IpAddress peer = sa.remote.ip;
+    Debug(c, &sa, "peer " + peer.ToString() + " not responding!");
+    Debug(c, &sa, "peer does not do paranoid keepalives.");
+    ++counters_.peers_dead;
+    Emit(c, EventKind::kPeerDead, &sa);
+    for (auto& [id, other] : sas_)
+      if (other.get() != &sa && other->remote.ip == peer && other->state != P1State::kDead)
+        DeleteSa(c, *other, "peers alive", true, false);
+    DeleteSa(c, sa, "peers alive", true, true);
+    return;
+  }
+}
+
+void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteSpan msg,
+                               const Endpoint& remote) {
+  if (!sa) {
+    Drop(c, counters_.dropped_unknown_sa, "Informational for an unknown SA", remote);
+    return;
+  }
+  if (!h.encrypted()) {
+    if (sa->established()) {
+      Drop(c, counters_.dropped_auth, "unencrypted Informational after phase 1", remote);
+      return;
+    }
+    // Phase 1 not done: a clear notify (e.g. NO-PROPOSAL-CHOSEN answering MM1). Log only.
+    auto chain = isakmp::ParsePayloads(h.next_payload, msg.subspan(isakmp::kHeaderSize),
+                                       isakmp::kHeaderSize);
+    if (chain)
+      for (const auto& p : *chain)
+        if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body))
+          Debug(c, sa, " processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
+                           " protocol " + std::to_string(n->protocol_id) + " (unauthenticated)");
+    Drop(c, counters_.dropped_state, "unauthenticated Informational during phase 1", remote);
+    return;
+  }
+  if (!sa->established()) {
+    Drop(c, counters_.dropped_state, "encrypted Informational before phase 1 completed", remote);
+    return;
+  }
+  const crypto::CipherAlg cipher = sa->algs.cipher();
+  const crypto::HashAlg prf = sa->algs.prf();
+  const Bytes iv =
+      crypto::Phase2Iv(prf, sa->p1_last_block, h.message_id, crypto::BlockSize(cipher));
+  auto opened = OpenMessage(msg, h.length, cipher, sa->keys.enc_key.span(), iv, nullptr);
+  if (!opened) {
+    Drop(c, counters_.dropped_auth, opened.error().detail, remote);
+    return;
+  }
+  const Bytes plain = std::move(*opened);
+  auto chain = isakmp::ParsePayloads(h.next_payload, plain);
+  if (!chain) {
+    Drop(c, counters_.dropped_auth, chain.error().detail, remote);
+    return;
+  }
+  const auto* hash = isakmp::Find<isakmp::HashPayload>(*chain);
+  if (!hash) {
+    Drop(c, counters_.dropped_auth, "Informational without HASH(1)", remote);
+    return;
+  }
+  if (chain->front().type != isakmp::PayloadType::kHash)
+    Debug(c, sa, "Informational with NOTIFY before HASH (tolerated)");
+  const Bytes covered = BytesCoveredByHash(*chain, plain);
+  if (SecretBytes(hash->data) !=
+      crypto::InformationalHash(prf, sa->keys.skeyid_a.span(), h.message_id, covered)) {
+    Drop(c, counters_.dropped_auth, "Informational HASH(1) mismatch", remote);
+    return;
+  }
+  // Authenticated.
+  if (debug_) {
+    Debug(c, nullptr, "(0:" + std::to_string(sa->id) + "): received packet from " +
+                          remote.ip.ToString() + " dport " + std::to_string(sa->local.port) +
+                          " sport " + std::to_string(remote.port) + " Global (" +
+                          (sa->initiator ? "I" : "R") + ") QM_IDLE");
+    Debug(c, nullptr, "set new node " + std::to_string(int32_t(h.message_id)) + " to QM_IDLE");
+    Debug(c, sa, " processing HASH payload. message ID = " + std::to_string(int32_t(h.message_id)));
+  }
+  sa->last_rx = c.now;
+  const IpAddress peer = sa->remote.ip;
+  const SaId id = sa->id;
+  bool keepup_check = false;
+  for (const auto& p : *chain) {
+    if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body)) {
+      Debug(c, sa, " processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
+                       " protocol " + std::to_string(n->protocol_id));
+      const bool dpd = n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThere) ||
+                       n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThereAck);
+      if (!dpd) {
+        sa->dpd->OnInboundAuthenticated(c.now);
+        continue;
+      }
+      if (n->data.size() != 4) continue;  // the codec already enforces this
+      const uint32_t seq = BytesU32(n->data);
+      const Bytes ours = CookieSpi(*sa);
+      if (n->spi != ours) {
+        Bytes swapped(sa->rcookie.begin(), sa->rcookie.end());
+        swapped.insert(swapped.end(), sa->icookie.begin(), sa->icookie.end());
+        Debug(c, sa, n->spi == swapped ? "DPD SPI has swapped cookies (tolerated)"
+                                       : "DPD SPI does not match the cookies (tolerated)");
+      }
+      if (n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThere)) {
+        Debug(c, sa, " DPD/R_U_THERE received from peer " + peer.ToString() + ", sequence " +
+                         Hex32(seq));
+        if (sa->peer_dpd_seen && seq == sa->peer_dpd_last_seq) {
+          // A duplicate: answer a few (a lost ACK), then stop (RFC 3706 §7 replay intent).
+          if (++sa->peer_dpd_dups > 3) {
+            Drop(c, counters_.dropped_rate_limited, "duplicate R-U-THERE flood", remote);
+            continue;
+          }
+        } else {
+          if (!sa->peer_dpd_seen || static_cast<int32_t>(seq - sa->peer_dpd_last_seq) > 0)
+            sa->dpd->OnInboundAuthenticated(c.now);
+          sa->peer_dpd_seen = true;
+          sa->peer_dpd_last_seq = seq;
+          sa->peer_dpd_dups = 0;
+        }
+        std::vector<Payload> ack;
+        ack.push_back(MakePayload(DpdNotify(*sa, isakmp::NotifyType::kRUThereAck, seq)));
+        SendInformational(c, *sa, std::move(ack));
+        ++counters_.dpd_acks_sent;
+        Emit(c, EventKind::kDpdAckSent, sa, seq);
+      } else {
+        if (sa->dpd->OnAck(seq, c.now)) {
+          ++counters_.dpd_acks_received;
+          Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
+                           ", sequence " + Hex32(seq));
+          Emit(c, EventKind::kDpdAckReceived, sa, seq);
+        } else {
+          Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
+                           ", sequence " + Hex32(seq) + ": unexpected sequence, ignored");
+        }
+      }
+      Debug(c, sa, "deleting node " + std::to_string(int32_t(h.message_id)) +
+                       " error FALSE reason \"Informational (in) state 1\"");
+      continue;
+    }
+    if (const auto* d = std::get_if<isakmp::DeletePayload>(&p.body)) {
+      sa->dpd->OnInboundAuthenticated(c.now);
+      Debug(c, sa, " processing DELETE payload. message ID = " +
+                       std::to_string(int32_t(h.message_id)));
+      Debug(c, sa, "peer does not do paranoid keepalives.");
+      if (d->protocol_id == static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp)) {
+        for (const auto& spi : d->spis) {
+          if (spi != CookieSpi(*sa)) continue;
+          // Re-home the IPsec SAs to a newer ISAKMP SA with the same peer, if any.
+          IkeSa* newer = nullptr;
+          for (auto& [oid, o] : sas_)
+            if (o.get() != sa && o->established() && o->remote.ip == peer &&
+                (!newer || o->established_at > newer->established_at))
+              newer = o.get();
+          if (newer) {
+            for (auto& ch : sa->children) {
+              by_spi_[ch.spi_in] = {newer->id, true};
+              by_spi_[ch.spi_out] = {newer->id, false};
+              newer->children.push_back(std::move(ch));
+            }
+            sa->children.clear();
+            newer->replaced = false;
+          }
+          DeleteSa(c, *sa, "Peer deleted the ISAKMP SA", false, false);
+          keepup_check = true;
+        }
+      } else if (d->protocol_id == static_cast<uint8_t>(isakmp::ProtocolId::kEsp) ||
+                 d->protocol_id == static_cast<uint8_t>(isakmp::ProtocolId::kAh)) {
+        for (const auto& spi : d->spis) {
+          if (spi.size() != 4) continue;
+          const uint32_t s = BytesU32(spi);
+          for (auto& ch : sa->children)
+            if (ch.spi_out == s || ch.spi_in == s) {
+              DeleteChild(c, *sa, ch.spi_in, false);
+              keepup_check = true;
+              break;
+            }
+        }
+      }
+      if (sa->state == P1State::kDead) break;
+      continue;
+    }
+    sa->dpd->OnInboundAuthenticated(c.now);
+  }
+  (void)id;
+  if (keepup_check)
+    for (auto& e : entries_)
+      if (e.keep_up) {
+        auto cur = e.failover.Current();
+        if (cur && cur->peer->address && *cur->peer->address == peer) BringUp(c, e);
+      }
+}
+
+}  // namespace ikepulse::ike

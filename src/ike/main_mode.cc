@@ -1,0 +1,526 @@
+// Main Mode with pre-shared keys, initiator and responder (RFC 2409 §5; PROTOCOL.md §2):
+//   MM1 I->R  HDR, SA, VID...            MM2 R->I  HDR, SA, VID...
+//   MM3 I->R  HDR, KE, Ni [, NAT-D x2]   MM4 R->I  HDR, KE, Nr [, NAT-D x2]
+//   MM5 I->R  HDR*, IDii, HASH_I [, N]   MM6 R->I  HDR*, IDir, HASH_R
+#include <algorithm>
+
+#include "ike/node_impl.h"
+#include "ike/protect.h"
+#include "ike/vendor_ids.h"
+
+namespace ikepulse::ike {
+
+namespace {
+
+using isakmp::MakePayload;
+using isakmp::Payload;
+
+constexpr size_t kNonceSize = 32;
+
+Bytes Digest(ByteSpan msg) { return crypto::Hash(crypto::HashAlg::kSha1, {msg}); }
+
+isakmp::IdPayload AddressId(const IpAddress& ip) {
+  isakmp::IdPayload id;
+  id.id_type = static_cast<uint8_t>(ip.v6 ? isakmp::IdType::kIpv6Addr : isakmp::IdType::kIpv4Addr);
+  id.protocol = 17;  // IOS: UDP/500
+  id.port = 500;
+  ByteSpan s = ip.span();
+  id.data.assign(s.begin(), s.end());
+  return id;
+}
+
+Bytes RandomBytes(Random& rng, size_t n) {
+  Bytes b(n);
+  rng.Fill(b);
+  return b;
+}
+
+const Payload* FindPayload(const std::vector<Payload>& chain, isakmp::PayloadType t) {
+  for (const auto& p : chain)
+    if (p.type == t) return &p;
+  return nullptr;
+}
+
+}  // namespace
+
+static void ProcessVendorIds(NodeImpl& n, Ctx& c, IkeSa& sa, const std::vector<Payload>& chain) {
+  for (const auto& p : chain) {
+    const auto* v = std::get_if<isakmp::VendorIdPayload>(&p.body);
+    if (!v) continue;
+    const VendorKind k = ClassifyVendorId(v->data);
+    n.Debug(c, &sa, " processing vendor id payload");
+    n.Debug(c, &sa, " " + VendorIdDebugText(k, v->data));
+    switch (k) {
+      case VendorKind::kDpd: sa.peer_dpd = true; break;
+      case VendorKind::kNatTRfc: sa.peer_natt_rfc = true; break;
+      case VendorKind::kNatTDraft: sa.peer_natt_draft = true; break;
+      default: break;
+    }
+  }
+}
+
+static std::vector<Payload> NatDPayloads(const IkeSa& sa, bool force_encap) {
+  std::vector<Payload> out;
+  const crypto::HashAlg h = sa.algs.prf();
+  // First NAT-D: the peer's address as we send to it; then our own (RFC 3947 §3.2).
+  isakmp::NatDPayload dst{crypto::NatDHash(h, sa.icookie, sa.rcookie, sa.remote.ip.span(),
+                                           sa.remote.port)};
+  Bytes src_hash = crypto::NatDHash(h, sa.icookie, sa.rcookie, sa.local.ip.span(), sa.local.port);
+  if (force_encap) {
+    // Forced UDP encapsulation: a hash that cannot match makes both sides see a NAT, as
+    // strongSwan does for kernel-libipsec. Derived from the cookies so that it is stable.
+    src_hash = crypto::Hash(h, {sa.icookie, sa.rcookie, AsSpan(std::string("ikepulse-force-encap"))});
+  }
+  isakmp::NatDPayload src{std::move(src_hash)};
+  const bool draft = !sa.peer_natt_rfc;
+  out.push_back(MakePayload(std::move(dst), draft));
+  out.push_back(MakePayload(std::move(src), draft));
+  return out;
+}
+
+// RFC 3947 §3.2: is there a NAT between us? Returns true if either side is behind one.
+static bool DetectNat(const IkeSa& sa, const std::vector<Payload>& chain) {
+  std::vector<const isakmp::NatDPayload*> natd;
+  for (const auto& p : chain)
+    if (const auto* d = std::get_if<isakmp::NatDPayload>(&p.body)) natd.push_back(d);
+  if (natd.empty()) return false;
+  const crypto::HashAlg h = sa.algs.prf();
+  const Bytes me = crypto::NatDHash(h, sa.icookie, sa.rcookie, sa.local.ip.span(), sa.local.port);
+  const Bytes peer =
+      crypto::NatDHash(h, sa.icookie, sa.rcookie, sa.remote.ip.span(), sa.remote.port);
+  const bool me_ok = natd[0]->hash == me;
+  bool peer_ok = false;
+  for (size_t i = 1; i < natd.size(); ++i)
+    if (natd[i]->hash == peer) peer_ok = true;
+  return !me_ok || !peer_ok;
+}
+
+void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map,
+                             uint32_t seq) {
+  EntryRuntime* e = FindEntry(map, seq);
+  std::optional<IpAddress> local = e ? LocalFor(*e) : std::nullopt;
+  if (!local) {
+    Log(c, "%CRYPTO-4-IKMP_NO_LOCAL_ADDRESS: crypto map " + map + " " + std::to_string(seq) +
+               " is not applied to an interface with an address");
+    return;
+  }
+  const config::PresharedKey* key = cfg_.FindKey(peer);
+  if (!key) {
+    Log(c, "%CRYPTO-4-IKMP_NO_PRESHARED_KEY: no pre-shared key for peer " + peer.ToString());
+    return;
+  }
+  isakmp::SaPayload sap = BuildPhase1Sa(cfg_);
+  if (sap.proposals.front().transforms.empty()) {
+    Log(c, "%CRYPTO-4-IKMP_NO_POLICY: no usable crypto isakmp policy (pre-share)");
+    return;
+  }
+  IkeSa& sa = NewSa(c, true, Endpoint{*local, opts_.ike_port}, Endpoint{peer, opts_.ike_port});
+  do {
+    rng_.Fill(sa.icookie);
+  } while (sa.icookie == isakmp::Cookie{});
+  sa.psk = key->key;
+  sa.entries.push_back({map, seq});
+  by_icookie_.emplace(sa.icookie, sa.id);
+  sa.sai_b = isakmp::SerializeBody(sap);
+  sa.expires = c.now + Seconds(120);  // half-open SA limit until established
+  std::vector<Payload> chain;
+  chain.push_back(MakePayload(std::move(sap)));
+  chain.push_back(MakePayload(isakmp::VendorIdPayload{DpdVendorId()}));
+  chain.push_back(MakePayload(isakmp::VendorIdPayload{NatTRfcVendorId()}));
+  isakmp::Header h;
+  h.icookie = sa.icookie;
+  h.next_payload = isakmp::PayloadType::kSa;
+  h.exchange = isakmp::ExchangeType::kIdentityProtection;
+  sa.state = P1State::kInitSentMm1;
+  Emit(c, EventKind::kInitiate, &sa, seq, 0, map);
+  Debug(c, &sa, "beginning Main Mode exchange");
+  Bytes wire = Send(c, sa, isakmp::BuildMessage(h, isakmp::SerializePayloads(chain)));
+  StartRetransmit(c, sa.p1_rtx, sa, std::move(wire));
+  Debug(c, &sa, "Old State = IKE_READY  New State = IKE_I_MM1");
+  Rearm(sa);
+}
+
+void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
+                          const Endpoint& remote, ByteSpan msg) {
+  static const isakmp::Cookie kZero{};
+  const ByteSpan body = msg.subspan(isakmp::kHeaderSize);
+
+  if (!sa) {
+    // MM1: a new responder SA.
+    if (h.rcookie != kZero || h.encrypted() || h.message_id != 0 || h.icookie == kZero) {
+      Drop(c, counters_.dropped_unknown_sa, "Main Mode for an unknown SA", remote);
+      return;
+    }
+    auto chain = isakmp::ParsePayloads(h.next_payload, body, isakmp::kHeaderSize);
+    if (!chain) {
+      Drop(c, counters_.dropped_malformed, chain.error().detail, remote);
+      return;
+    }
+    const Payload* sap = FindPayload(*chain, isakmp::PayloadType::kSa);
+    const config::PresharedKey* key = cfg_.FindKey(remote.ip);
+    if (!sap || !key) {
+      Drop(c, counters_.dropped_state, sap ? "no pre-shared key for peer" : "MM1 without SA",
+           remote);
+      return;
+    }
+    auto choice = SelectPhase1(std::get<isakmp::SaPayload>(sap->body), cfg_);
+    if (!choice) {
+      Log(c, "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Main mode failed with peer at " +
+                 remote.ip.ToString() + " (no acceptable isakmp policy)");
+      Drop(c, counters_.dropped_state, "NO_PROPOSAL_CHOSEN", remote);
+      return;
+    }
+    IkeSa& r = NewSa(c, false, local, remote);
+    r.icookie = h.icookie;
+    do {
+      rng_.Fill(r.rcookie);
+    } while (r.rcookie == kZero);
+    by_icookie_.emplace(r.icookie, r.id);
+    r.psk = key->key;
+    r.algs = choice->algs;
+    const ByteSpan sai = sap->BodyIn(body);
+    r.sai_b.assign(sai.begin(), sai.end());
+    r.expires = c.now + Seconds(120);
+    r.last_rx = c.now;
+    ProcessVendorIds(*this, c, r, *chain);
+    Debug(c, &r, "atts are acceptable. Next payload is 0");
+    // MM2: our single choice, echoed as received.
+    isakmp::SaPayload reply;
+    const auto& offered = std::get<isakmp::SaPayload>(sap->body);
+    reply.doi = offered.doi;
+    reply.situation = offered.situation;
+    isakmp::Proposal p;
+    p.number = choice->proposal_number;
+    p.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp);
+    p.transforms.push_back(choice->transform);
+    reply.proposals.push_back(std::move(p));
+    std::vector<Payload> out;
+    out.push_back(MakePayload(std::move(reply)));
+    out.push_back(MakePayload(isakmp::VendorIdPayload{DpdVendorId()}));
+    if (r.peer_natt_rfc) out.push_back(MakePayload(isakmp::VendorIdPayload{NatTRfcVendorId()}));
+    isakmp::Header rh = h;
+    rh.rcookie = r.rcookie;
+    rh.next_payload = isakmp::PayloadType::kSa;
+    rh.flags = 0;
+    r.state = P1State::kRespSentMm2;
+    r.p1_last_rx_hash = Digest(msg);
+    r.p1_rtx.packet = Send(c, r, isakmp::BuildMessage(rh, isakmp::SerializePayloads(out)));
+    Debug(c, &r, "Old State = IKE_READY  New State = IKE_R_MM2");
+    Rearm(r);
+    return;
+  }
+
+  // A retransmitted copy of the last message we got: resend our last message.
+  const Bytes digest = Digest(msg);
+  if (digest == sa->p1_last_rx_hash) {
+    if (!sa->p1_rtx.packet.empty()) {
+      ++counters_.duplicates_answered;
+      Debug(c, sa, "retransmission detected, resending last packet");
+      c.out.datagrams.push_back(Datagram{sa->local, sa->remote, sa->p1_rtx.packet});
+      ++counters_.tx_datagrams;
+    }
+    return;
+  }
+
+  const crypto::CipherAlg cipher = sa->algs.cipher();
+  const size_t bs = crypto::BlockSize(cipher);
+  Bytes plain_storage;
+  ByteSpan plain = body;
+  Bytes last_block;
+  if (h.encrypted()) {
+    if (sa->state != P1State::kRespSentMm4 && sa->state != P1State::kInitSentMm5) {
+      Drop(c, counters_.dropped_state, "encrypted Main Mode message out of state", remote);
+      return;
+    }
+    auto opened = OpenMessage(msg, h.length, cipher, sa->keys.enc_key.span(), sa->p1_iv, &last_block);
+    if (!opened) {
+      Drop(c, counters_.dropped_auth, opened.error().detail, remote);
+      return;
+    }
+    plain_storage = std::move(*opened);
+    plain = plain_storage;
+  } else if (sa->state == P1State::kRespSentMm4 || sa->state == P1State::kInitSentMm5 ||
+             sa->state == P1State::kEstablished) {
+    Drop(c, counters_.dropped_state, "unencrypted Main Mode message after key exchange", remote);
+    return;
+  }
+  auto chain = isakmp::ParsePayloads(h.next_payload, plain,
+                                     h.encrypted() ? 0 : isakmp::kHeaderSize);
+  if (!chain) {
+    Drop(c, h.encrypted() ? counters_.dropped_auth : counters_.dropped_malformed,
+         chain.error().detail, remote);
+    return;
+  }
+
+  switch (sa->state) {
+    case P1State::kInitSentMm1: {  // MM2
+      const Payload* sap = FindPayload(*chain, isakmp::PayloadType::kSa);
+      if (!sap) {
+        Drop(c, counters_.dropped_state, "MM2 without SA", remote);
+        return;
+      }
+      const auto& sp = std::get<isakmp::SaPayload>(sap->body);
+      std::optional<Phase1Algs> algs;
+      if (sp.proposals.size() == 1 && sp.proposals[0].transforms.size() == 1)
+        algs = ParsePhase1Transform(sp.proposals[0].transforms[0]);
+      bool offered = false;
+      if (algs)
+        for (const auto& [prio, pol] : cfg_.policies)
+          if (pol.authentication == config::AuthMethod::kPreShare &&
+              pol.encryption == algs->encryption && pol.hash == algs->hash &&
+              pol.group == algs->group && algs->lifetime_s <= pol.lifetime_s)
+            offered = true;
+      if (!offered) {
+        Drop(c, counters_.dropped_state, "MM2 chose a transform we did not offer", remote);
+        return;
+      }
+      sa->rcookie = h.rcookie;
+      sa->algs = *algs;
+      sa->last_rx = c.now;
+      ProcessVendorIds(*this, c, *sa, *chain);
+      sa->dh = crypto::DhKeyPair::Generate(sa->algs.group);
+      if (!sa->dh) {
+        DeleteSa(c, *sa, "DH group not supported", false, false);
+        return;
+      }
+      sa->gxi = sa->dh->public_value();
+      sa->ni = RandomBytes(rng_, kNonceSize);
+      std::vector<Payload> out;
+      out.push_back(MakePayload(isakmp::KeyExchangePayload{sa->gxi}));
+      out.push_back(MakePayload(isakmp::NoncePayload{sa->ni}));
+      if (sa->peer_natt_rfc || sa->peer_natt_draft) {
+        for (auto& p : NatDPayloads(*sa, cfg_.force_encapsulation)) out.push_back(std::move(p));
+        sa->natd_sent = true;
+      }
+      isakmp::Header oh = h;
+      oh.next_payload = isakmp::PayloadType::kKeyExchange;
+      oh.flags = 0;
+      sa->state = P1State::kInitSentMm3;
+      sa->p1_last_rx_hash = digest;
+      Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
+      StartRetransmit(c, sa->p1_rtx, *sa, std::move(wire));
+      Debug(c, sa, "Old State = IKE_I_MM1  New State = IKE_I_MM3");
+      return;
+    }
+    case P1State::kRespSentMm2:    // MM3
+    case P1State::kInitSentMm3: {  // MM4
+      const bool responder = sa->state == P1State::kRespSentMm2;
+      const auto* ke = isakmp::Find<isakmp::KeyExchangePayload>(*chain);
+      const auto* nonce = isakmp::Find<isakmp::NoncePayload>(*chain);
+      if (!ke || !nonce || nonce->data.size() < 8 || nonce->data.size() > 256) {
+        Drop(c, counters_.dropped_malformed, "KE or nonce missing or malformed", remote);
+        return;
+      }
+      if (responder) {
+        sa->dh = crypto::DhKeyPair::Generate(sa->algs.group);
+        if (!sa->dh) {
+          Drop(c, counters_.dropped_state, "DH group not supported", remote);
+          return;
+        }
+        sa->gxi = ke->data;
+        sa->gxr = sa->dh->public_value();
+        sa->ni = nonce->data;
+        sa->nr = RandomBytes(rng_, kNonceSize);
+      } else {
+        sa->gxr = ke->data;
+        sa->nr = nonce->data;
+      }
+      auto shared = sa->dh->ComputeShared(ke->data);
+      if (!shared) {
+        Drop(c, counters_.dropped_auth, shared.error().detail, remote);
+        return;
+      }
+      sa->gxy = std::move(*shared);
+      sa->keys = crypto::DerivePhase1Psk(sa->algs.prf(), sa->psk.span(), sa->ni, sa->nr,
+                                         sa->gxy.span(), sa->icookie, sa->rcookie,
+                                         crypto::KeyLength(cipher));
+      sa->p1_iv = crypto::Phase1Iv(sa->algs.prf(), sa->gxi, sa->gxr, bs);
+      sa->last_rx = c.now;
+      ProcessVendorIds(*this, c, *sa, *chain);
+      sa->nat_detected = DetectNat(*sa, *chain);
+      if (sa->nat_detected) Debug(c, sa, "NAT found, both nodes inside NAT");
+      sa->p1_last_rx_hash = digest;
+      if (responder) {
+        std::vector<Payload> out;
+        out.push_back(MakePayload(isakmp::KeyExchangePayload{sa->gxr}));
+        out.push_back(MakePayload(isakmp::NoncePayload{sa->nr}));
+        if (FindPayload(*chain, isakmp::PayloadType::kNatD) ||
+            FindPayload(*chain, isakmp::PayloadType::kNatDDraft)) {
+          for (auto& p : NatDPayloads(*sa, cfg_.force_encapsulation)) out.push_back(std::move(p));
+          sa->natd_sent = true;
+          if (cfg_.force_encapsulation) sa->nat_detected = true;
+        }
+        isakmp::Header oh = h;
+        oh.next_payload = isakmp::PayloadType::kKeyExchange;
+        oh.flags = 0;
+        sa->state = P1State::kRespSentMm4;
+        sa->p1_rtx.packet = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
+        Debug(c, sa, "Old State = IKE_R_MM3  New State = IKE_R_MM4");
+        return;
+      }
+      // Initiator: float to 4500 when a NAT is seen (or encapsulation is forced).
+      if (sa->natd_sent && (sa->nat_detected || cfg_.force_encapsulation)) {
+        sa->natt_float = true;
+        sa->local.port = opts_.natt_port;
+        sa->remote.port = opts_.natt_port;
+      }
+      std::vector<Payload> out;
+      out.push_back(MakePayload(AddressId(sa->local.ip)));
+      const Bytes idii_b = isakmp::SerializeBody(out[0].body);
+      SecretBytes hash_i = crypto::HashI(sa->algs.prf(), sa->keys.skeyid.span(), sa->gxi, sa->gxr,
+                                         sa->icookie, sa->rcookie, sa->sai_b, idii_b);
+      out.push_back(MakePayload(isakmp::HashPayload{Bytes(hash_i.data(), hash_i.data() + hash_i.size())}));
+      if (!NewestEstablished(sa->remote.ip)) {
+        isakmp::NotificationPayload ic;
+        ic.protocol_id = 1;
+        ic.spi.assign(sa->icookie.begin(), sa->icookie.end());
+        ic.spi.insert(ic.spi.end(), sa->rcookie.begin(), sa->rcookie.end());
+        ic.type = static_cast<uint16_t>(isakmp::NotifyType::kInitialContact);
+        out.push_back(MakePayload(std::move(ic)));
+      }
+      isakmp::Header oh = h;
+      oh.next_payload = isakmp::PayloadType::kId;
+      Bytes last;
+      Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher, sa->keys.enc_key.span(),
+                            sa->p1_iv, &last);
+      sa->p1_iv = last;
+      sa->state = P1State::kInitSentMm5;
+      Bytes wire = Send(c, *sa, m);
+      StartRetransmit(c, sa->p1_rtx, *sa, std::move(wire));
+      Debug(c, sa, "Old State = IKE_I_MM3  New State = IKE_I_MM5");
+      return;
+    }
+    case P1State::kRespSentMm4:    // MM5
+    case P1State::kInitSentMm5: {  // MM6
+      const bool responder = sa->state == P1State::kRespSentMm4;
+      const Payload* idp = FindPayload(*chain, isakmp::PayloadType::kId);
+      const auto* hash = isakmp::Find<isakmp::HashPayload>(*chain);
+      if (!idp || !hash) {
+        Drop(c, counters_.dropped_auth, "MM5/MM6 without ID or HASH", remote);
+        return;
+      }
+      const ByteSpan id_b = idp->BodyIn(plain);
+      SecretBytes expect =
+          responder ? crypto::HashI(sa->algs.prf(), sa->keys.skeyid.span(), sa->gxi, sa->gxr,
+                                    sa->icookie, sa->rcookie, sa->sai_b, id_b)
+                    : crypto::HashR(sa->algs.prf(), sa->keys.skeyid.span(), sa->gxi, sa->gxr,
+                                    sa->icookie, sa->rcookie, sa->sai_b, id_b);
+      if (SecretBytes(hash->data) != expect) {
+        Log(c, "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from " + remote.ip.ToString() +
+                   " failed its sanity check or is malformed");
+        Drop(c, counters_.dropped_auth, "HASH mismatch (wrong pre-shared key?)", remote);
+        return;
+      }
+      sa->p1_iv = last_block;
+      sa->last_rx = c.now;
+      sa->p1_last_rx_hash = digest;
+      ProcessVendorIds(*this, c, *sa, *chain);
+      // Authenticated: follow the peer's endpoint (NAT-T float to 4500).
+      if (remote != sa->remote || local.port != sa->local.port) {
+        sa->remote = remote;
+        sa->local.port = local.port;
+        if (local.port == opts_.natt_port) sa->natt_float = true;
+      }
+      for (const auto& p : *chain)
+        if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body))
+          if (n->type == static_cast<uint16_t>(isakmp::NotifyType::kInitialContact))
+            sa->initial_contact_seen = true;
+      if (responder) {
+        std::vector<Payload> out;
+        out.push_back(MakePayload(AddressId(sa->local.ip)));
+        const Bytes idir_b = isakmp::SerializeBody(out[0].body);
+        SecretBytes hash_r = crypto::HashR(sa->algs.prf(), sa->keys.skeyid.span(), sa->gxi,
+                                           sa->gxr, sa->icookie, sa->rcookie, sa->sai_b, idir_b);
+        out.push_back(MakePayload(isakmp::HashPayload{Bytes(hash_r.data(), hash_r.data() + hash_r.size())}));
+        isakmp::Header oh = h;
+        oh.next_payload = isakmp::PayloadType::kId;
+        Bytes last;
+        Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher,
+                              sa->keys.enc_key.span(), sa->p1_iv, &last);
+        sa->p1_iv = last;
+        sa->p1_last_block = last;
+        sa->state = P1State::kEstablished;
+        sa->p1_rtx.packet = Send(c, *sa, m);
+        sa->p1_rtx.next = kNever;
+        Debug(c, sa, "Old State = IKE_R_MM5  New State = IKE_P1_COMPLETE");
+      } else {
+        sa->p1_last_block = last_block;
+        sa->state = P1State::kEstablished;
+        sa->p1_rtx = Retransmit{};  // done: never answer a duplicate MM6 with MM5
+        Debug(c, sa, "Old State = IKE_I_MM5  New State = IKE_P1_COMPLETE");
+      }
+      if (sa->initial_contact_seen) {
+        // INITIAL-CONTACT: the peer has no other state with us; drop what we still hold.
+        for (auto& [id, other] : sas_)
+          if (other.get() != sa && other->remote.ip == sa->remote.ip &&
+              other->state != P1State::kDead)
+            DeleteSa(c, *other, "initial contact", false, false);
+      }
+      OnPhase1Established(c, *sa);
+      return;
+    }
+    case P1State::kEstablished:
+    case P1State::kDead:
+      Drop(c, counters_.dropped_state, "Main Mode message for an established SA", remote);
+      return;
+  }
+}
+
+void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
+  sa.established_at = c.now;
+  const Duration life = Seconds(sa.algs.lifetime_s);
+  sa.expires = c.now + life;
+  if (sa.initiator && !sa.entries.empty()) {
+    const Duration margin = opts_.isakmp_rekey_margin;
+    sa.reestablish_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
+  }
+  const bool other_up = std::any_of(sas_.begin(), sas_.end(), [&](const auto& kv) {
+    return kv.second.get() != &sa && kv.second->established() && kv.second->remote.ip == sa.remote.ip;
+  });
+  // DPD only on the newest SA to the peer (older ones still answer).
+  for (auto& [id, o] : sas_)
+    if (o.get() != &sa && o->remote.ip == sa.remote.ip && o->established()) o->replaced = true;
+  sa.dpd->OnEstablished(c.now, sa.peer_dpd);
+  if (sa.dpd->Active()) {
+    Debug(c, &sa, "IKE_DPD is enabled, initializing timers");
+  } else if (cfg_.keepalive.enabled && !sa.peer_dpd) {
+    Debug(c, &sa, "peer " + sa.remote.ip.ToString() +
+                      " did not announce DPD (RFC 3706 vendor ID): no keepalives sent");
+  }
+  Emit(c, EventKind::kIkeSaUp, &sa);
+  if (!other_up)
+    Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer " + sa.remote.ip.ToString() +
+               ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
+  for (auto& e : entries_) {
+    auto cur = e.failover.Current();
+    if (cur && cur->peer->address && *cur->peer->address == sa.remote.ip) e.failover.OnSuccess();
+  }
+  if (sa.replaces != kNoSa) {
+    if (IkeSa* old = Find(sa.replaces)) {
+      // ISAKMP re-establishment: the IPsec SAs live on; re-home them, then delete the old SA.
+      for (auto& ch : old->children) {
+        by_spi_[ch.spi_in] = {sa.id, true};
+        by_spi_[ch.spi_out] = {sa.id, false};
+        sa.children.push_back(std::move(ch));
+      }
+      old->children.clear();
+      old->replaced = true;
+      DeleteSa(c, *old, "Rekeyed", true, false);
+    }
+  }
+  PendingQuickModes(c, sa);
+  Rearm(sa);
+}
+
+void NodeImpl::PendingQuickModes(Ctx& c, IkeSa& sa) {
+  if (!sa.initiator) return;
+  for (const auto& [map, seq] : sa.entries) {
+    const bool have = std::any_of(sa.children.begin(), sa.children.end(), [&](const ChildSa& ch) {
+      return ch.map_name == map && ch.map_seq == seq;
+    });
+    if (have) continue;
+    if (const config::CryptoMapEntry* e = cfg_.FindCryptoMap(map, seq)) StartQuickMode(c, sa, *e, 0);
+  }
+}
+
+}  // namespace ikepulse::ike

@@ -1,0 +1,704 @@
+// Node / NodeImpl: dispatch of datagrams, timers, crypto map entries and failover, teardown,
+// snapshots. The exchanges live in main_mode.cc, quick_mode.cc and informational.cc.
+#include "ike/node.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "ike/node_impl.h"
+#include "isakmp/header.h"
+
+namespace ikepulse::ike {
+
+// ---------------------------------------------------------------------------------------
+// IkeSa
+
+const char* IosStateName(P1State s) {
+  switch (s) {
+    case P1State::kInitSentMm1: return "MM_NO_STATE";
+    case P1State::kRespSentMm2: return "MM_SA_SETUP";
+    case P1State::kInitSentMm3: return "MM_SA_SETUP";
+    case P1State::kRespSentMm4: return "MM_KEY_EXCH";
+    case P1State::kInitSentMm5: return "MM_KEY_EXCH";
+    case P1State::kEstablished: return "QM_IDLE";
+    case P1State::kDead: return "MM_NO_STATE";
+  }
+  return "?";
+}
+
+std::string IkeSa::Tag() const { return "ISAKMP:(" + std::to_string(id) + "):"; }
+
+TimePoint IkeSa::NextDeadline() const {
+  if (state == P1State::kDead) return kNever;
+  TimePoint t = std::min({p1_rtx.next, expires, reestablish_at});
+  if (dpd && !replaced) t = std::min(t, dpd->NextDeadline());
+  for (const auto& [mid, qm] : quick_modes) t = std::min(t, qm.rtx.next);
+  for (const auto& ch : children) {
+    t = std::min(t, ch.expires);
+    if (!ch.rekeyed) t = std::min(t, ch.rekey_at);
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------
+// Node facade
+
+Node::Node(Random& rng, NodeOptions opts)
+    : impl_(std::make_unique<NodeImpl>(rng, opts, debug_)) {}
+Node::~Node() = default;
+
+void Node::SetConfig(const config::Config& cfg, TimePoint now, Outbox& out) {
+  Ctx c{now, out};
+  impl_->SetConfig(cfg, c);
+}
+void Node::OnDatagram(TimePoint now, const Endpoint& local, const Endpoint& remote,
+                      ByteSpan data, Outbox& out) {
+  Ctx c{now, out};
+  impl_->OnDatagram(c, local, remote, data);
+}
+void Node::OnTimeout(TimePoint now, Outbox& out) {
+  Ctx c{now, out};
+  impl_->OnTimeout(c);
+}
+TimePoint Node::NextDeadline() const { return impl_->NextDeadline(); }
+void Node::OnOutboundTraffic(TimePoint now, const std::string& map, uint32_t seq, Outbox& out) {
+  Ctx c{now, out};
+  impl_->OnOutboundTraffic(c, map, seq);
+}
+void Node::OnChildTraffic(TimePoint now, uint32_t spi, bool inbound, uint64_t bytes,
+                          Outbox& out) {
+  Ctx c{now, out};
+  impl_->OnChildTraffic(c, spi, inbound, bytes);
+}
+void Node::Initiate(TimePoint now, const std::string& map, uint32_t seq, Outbox& out) {
+  Ctx c{now, out};
+  impl_->Initiate(c, map, seq);
+}
+void Node::Clear(TimePoint now, const ClearFilter& f, Outbox& out) {
+  Ctx c{now, out};
+  impl_->Clear(c, f);
+}
+std::vector<IsakmpSaSnapshot> Node::IsakmpSas(TimePoint now) const { return impl_->IsakmpSas(now); }
+std::vector<ChildSaSnapshot> Node::ChildSas(TimePoint now) const { return impl_->ChildSas(now); }
+std::vector<Node::EntryState> Node::Entries() const { return impl_->Entries(); }
+const NodeCounters& Node::counters() const { return impl_->counters(); }
+size_t Node::ike_sa_count() const { return impl_->sa_count(); }
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+IkeSa* NodeImpl::Find(SaId id) {
+  auto it = sas_.find(id);
+  return it == sas_.end() || it->second->state == P1State::kDead ? nullptr : it->second.get();
+}
+
+IkeSa& NodeImpl::NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endpoint& remote) {
+  auto sa = std::make_unique<IkeSa>();
+  sa->id = next_id_++;
+  sa->initiator = initiator;
+  sa->local = local;
+  sa->remote = remote;
+  sa->created = c.now;
+  sa->dpd = std::make_unique<DpdMonitor>(cfg_.keepalive, rng_);
+  IkeSa& ref = *sa;
+  sas_.emplace(ref.id, std::move(sa));
+  return ref;
+}
+
+void NodeImpl::Debug(Ctx& c, const IkeSa* sa, const std::string& line) {
+  if (!debug_) return;
+  c.out.events.push_back(Event{c.now, EventKind::kDebug, sa ? sa->id : kNoSa,
+                               sa ? sa->remote.ip : IpAddress{}, 0, 0,
+                               (sa ? sa->Tag() : std::string("ISAKMP: ")) + line});
+}
+
+void NodeImpl::Log(Ctx& c, const std::string& line) {
+  c.out.events.push_back(Event{c.now, EventKind::kLog, kNoSa, {}, 0, 0, line});
+}
+
+void NodeImpl::Emit(Ctx& c, EventKind k, const IkeSa* sa, uint64_t v, uint64_t v2,
+                    std::string text) {
+  c.out.events.push_back(Event{c.now, k, sa ? sa->id : kNoSa, sa ? sa->remote.ip : IpAddress{},
+                               v, v2, std::move(text)});
+}
+
+void NodeImpl::Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoint& from) {
+  ++counter;
+  ++counters_.dropped;
+  c.out.events.push_back(Event{c.now, EventKind::kDrop, kNoSa, from.ip, 0, 0, reason});
+  if (debug_)
+    c.out.events.push_back(Event{c.now, EventKind::kDebug, kNoSa, from.ip, 0, 0,
+                                 std::string("ISAKMP: dropping packet from ") + from.ToString() +
+                                     ": " + reason});
+}
+
+Bytes NodeImpl::Send(Ctx& c, IkeSa& sa, ByteSpan msg) {
+  Bytes wire;
+  if (sa.natt_float) {
+    wire.assign(4, 0);
+    wire.insert(wire.end(), msg.begin(), msg.end());
+  } else {
+    wire.assign(msg.begin(), msg.end());
+  }
+  c.out.datagrams.push_back(Datagram{sa.local, sa.remote, wire});
+  ++counters_.tx_datagrams;
+  if (debug_)
+    Debug(c, &sa, " sending packet to " + sa.remote.ip.ToString() + " my_port " +
+                      std::to_string(sa.local.port) + " peer_port " +
+                      std::to_string(sa.remote.port) + " (" + (sa.initiator ? "I" : "R") + ") " +
+                      IosStateName(sa.state));
+  return wire;
+}
+
+void NodeImpl::StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet) {
+  r.packet = std::move(packet);
+  r.local = sa.local;
+  r.remote = sa.remote;
+  r.attempts = 0;
+  r.next = c.now + opts_.retransmit.initial;
+}
+
+IkeSa* NodeImpl::NewestEstablished(const IpAddress& peer) {
+  IkeSa* best = nullptr;
+  for (auto& [id, sa] : sas_)
+    if (sa->state == P1State::kEstablished && sa->remote.ip == peer &&
+        (!best || sa->established_at > best->established_at ||
+         (sa->established_at == best->established_at && sa->id > best->id)))
+      best = sa.get();
+  return best;
+}
+
+IkeSa* NodeImpl::Negotiating(const IpAddress& peer) {
+  for (auto& [id, sa] : sas_)
+    if (sa->initiator && sa->remote.ip == peer && sa->state != P1State::kEstablished &&
+        sa->state != P1State::kDead)
+      return sa.get();
+  return nullptr;
+}
+
+EntryRuntime* NodeImpl::FindEntry(const std::string& map, uint32_t seq) {
+  for (auto& e : entries_)
+    if (e.map_name == map && e.seq == seq) return &e;
+  return nullptr;
+}
+
+std::optional<IpAddress> NodeImpl::LocalFor(const EntryRuntime& e) const {
+  return cfg_.LocalAddressFor(e.map_name);
+}
+
+// ---------------------------------------------------------------------------------------
+// Configuration
+
+void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
+  cfg_ = cfg;
+  // Crypto map entries: keep each surviving entry's failover cursor (PeerFailover resets it
+  // when the peer list changed); tear down what depended on removed entries.
+  std::vector<EntryRuntime> next;
+  for (const auto& e : cfg_.crypto_maps) {
+    EntryRuntime rt;
+    if (EntryRuntime* old = FindEntry(e.map_name, e.seq)) rt = std::move(*old);
+    rt.map_name = e.map_name;
+    rt.seq = e.seq;
+    const bool reset = rt.failover.SetPeers(e.peers);
+    rt.keep_up = e.keep_up;
+    if (e.keep_up) rt.want_up = true;
+    if (reset) {
+      // The entry now points elsewhere: SAs of this entry to a peer no longer current go.
+      for (auto& [id, sa] : sas_) {
+        if (sa->state == P1State::kDead) continue;
+        auto cur = rt.failover.Current();
+        const bool in_list = std::any_of(e.peers.begin(), e.peers.end(), [&](const auto& p) {
+          return p.address && *p.address == sa->remote.ip;
+        });
+        if (!in_list && std::any_of(sa->entries.begin(), sa->entries.end(), [&](const auto& x) {
+              return x.first == e.map_name && x.second == e.seq;
+            }))
+          DeleteSa(c, *sa, "peer removed from crypto map", true, false);
+        (void)cur;
+      }
+    }
+    next.push_back(std::move(rt));
+  }
+  for (auto& old : entries_) {
+    const bool kept = std::any_of(next.begin(), next.end(), [&](const EntryRuntime& n) {
+      return n.map_name == old.map_name && n.seq == old.seq;
+    });
+    if (kept) continue;
+    for (auto& [id, sa] : sas_) {
+      if (sa->state == P1State::kDead) continue;
+      std::vector<uint32_t> gone;
+      for (const auto& ch : sa->children)
+        if (ch.map_name == old.map_name && ch.map_seq == old.seq) gone.push_back(ch.spi_in);
+      for (uint32_t spi : gone) DeleteChild(c, *sa, spi, true);
+    }
+  }
+  entries_ = std::move(next);
+  // Keepalive changes apply to every SA from its next interval.
+  for (auto& [id, sa] : sas_)
+    if (sa->dpd) {
+      sa->dpd->UpdateConfig(cfg_.keepalive, c.now);
+      Rearm(*sa);
+    }
+  for (auto& e : entries_)
+    if (e.keep_up) BringUp(c, e);
+  ReapDead();
+}
+
+// ---------------------------------------------------------------------------------------
+// Datagrams
+
+void NodeImpl::OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
+                          ByteSpan data) {
+  ++counters_.rx_datagrams;
+  ByteSpan msg = data;
+  const bool on_natt = local.port == opts_.natt_port;
+  if (on_natt) {
+    if (data.size() == 1 && data[0] == 0xff) return;  // NAT-T keepalive (RFC 3948)
+    if (data.size() < 4 || data[0] || data[1] || data[2] || data[3]) {
+      Drop(c, counters_.dropped_state, "ESP on 4500 (no data plane)", remote);
+      return;
+    }
+    msg = data.subspan(4);
+  }
+  auto h = isakmp::ParseHeader(msg);
+  if (!h) {
+    Drop(c, counters_.dropped_malformed, h.error().detail, remote);
+    return;
+  }
+  msg = msg.first(h->length);
+
+  // Find the SA: by initiator cookie, then responder cookie; the initiator learns the
+  // responder cookie from MM2.
+  IkeSa* sa = nullptr;
+  static const isakmp::Cookie kZero{};
+  auto range = by_icookie_.equal_range(h->icookie);
+  for (auto it = range.first; it != range.second; ++it) {
+    IkeSa* cand = Find(it->second);
+    if (!cand) continue;
+    if (cand->rcookie == h->rcookie) {
+      sa = cand;
+      break;
+    }
+    if (cand->initiator && cand->state == P1State::kInitSentMm1 && cand->rcookie == kZero &&
+        h->exchange == isakmp::ExchangeType::kIdentityProtection) {
+      sa = cand;
+      break;
+    }
+    // A notify answering MM1 carries R=0 (PROTOCOL.md §2.9).
+    if (h->rcookie == kZero && h->exchange == isakmp::ExchangeType::kInformational) sa = cand;
+  }
+  // Swapped cookies (some stacks echo them reversed in DPD): look up the other way round.
+  if (!sa && h->exchange == isakmp::ExchangeType::kInformational) {
+    auto r2 = by_icookie_.equal_range(h->rcookie);
+    for (auto it = r2.first; it != r2.second; ++it) {
+      IkeSa* cand = Find(it->second);
+      if (cand && cand->rcookie == h->icookie) {
+        sa = cand;
+        Debug(c, sa, "cookies swapped in header (tolerated)");
+        break;
+      }
+    }
+  }
+
+  switch (h->exchange) {
+    case isakmp::ExchangeType::kIdentityProtection:
+      OnMainMode(c, sa, *h, local, remote, msg);
+      break;
+    case isakmp::ExchangeType::kQuickMode:
+      if (!sa || !sa->established()) {
+        Drop(c, sa ? counters_.dropped_state : counters_.dropped_unknown_sa,
+             "Quick Mode without an established ISAKMP SA", remote);
+        break;
+      }
+      OnQuickMode(c, *sa, *h, msg);
+      break;
+    case isakmp::ExchangeType::kInformational:
+      OnInformational(c, sa, *h, msg, remote);
+      break;
+    default:
+      Drop(c, counters_.dropped_state, "unsupported exchange type", remote);
+      break;
+  }
+  if (sa && sa->state != P1State::kDead) Rearm(*sa);
+  ReapDead();
+}
+
+// ---------------------------------------------------------------------------------------
+// Timers
+
+void NodeImpl::OnTimeout(Ctx& c) {
+  while (auto id = timers_.PopNext(c.now)) {
+    IkeSa* sa = Find(*id);
+    if (!sa) continue;  // stale fire: harmless
+    // Phase-1 retransmission.
+    if (sa->p1_rtx.next <= c.now) {
+      Retransmit& r = sa->p1_rtx;
+      if (r.attempts >= opts_.retransmit.tries) {
+        r.next = kNever;
+        Emit(c, EventKind::kGiveUp, sa);
+        DeleteSa(c, *sa, "Death by retransmission P1", false, /*failover=*/true);
+        continue;
+      }
+      ++r.attempts;
+      ++counters_.retransmits;
+      c.out.datagrams.push_back(Datagram{r.local, r.remote, r.packet});
+      ++counters_.tx_datagrams;
+      Emit(c, EventKind::kRetransmit, sa, r.attempts);
+      Debug(c, sa, "retransmitting phase 1 " + std::string(IosStateName(sa->state)) + "...");
+      Duration d = opts_.retransmit.initial * (int64_t{1} << std::min(r.attempts, 20));
+      r.next = c.now + std::min(d, opts_.retransmit.max_interval);
+    }
+    // Quick Mode retransmissions.
+    std::vector<uint32_t> failed;
+    for (auto& [mid, qm] : sa->quick_modes) {
+      if (qm.rtx.next > c.now) continue;
+      if (qm.rtx.attempts >= opts_.retransmit.tries) {
+        qm.rtx.next = kNever;
+        failed.push_back(mid);
+        continue;
+      }
+      ++qm.rtx.attempts;
+      ++counters_.retransmits;
+      c.out.datagrams.push_back(Datagram{qm.rtx.local, qm.rtx.remote, qm.rtx.packet});
+      ++counters_.tx_datagrams;
+      Emit(c, EventKind::kRetransmit, sa, qm.rtx.attempts);
+      Debug(c, sa, "retransmitting phase 2 QM_IDLE " + std::to_string(int32_t(mid)) + " ...");
+      Duration d = opts_.retransmit.initial * (int64_t{1} << std::min(qm.rtx.attempts, 20));
+      qm.rtx.next = c.now + std::min(d, opts_.retransmit.max_interval);
+    }
+    for (uint32_t mid : failed) {
+      Debug(c, sa, "deleting node " + std::to_string(int32_t(mid)) +
+                       " error TRUE reason \"Death by retransmission P2\"");
+      Emit(c, EventKind::kGiveUp, sa, mid);
+      sa->quick_modes.erase(mid);
+    }
+    if (sa->state == P1State::kDead) continue;
+    // ISAKMP SA lifetime.
+    if (sa->expires <= c.now) {
+      DeleteSa(c, *sa, "Lifetime expired", true, false);
+      continue;
+    }
+    if (sa->reestablish_at <= c.now) {
+      sa->reestablish_at = kNever;
+      if (!sa->entries.empty() && !sa->replaced) {
+        auto [map, seq] = sa->entries.front();
+        StartMainMode(c, sa->remote.ip, map, seq);
+        // The new SA replaces this one when it is up.
+        for (auto& [id2, other] : sas_)
+          if (other->id != sa->id && other->initiator && other->remote.ip == sa->remote.ip &&
+              other->state == P1State::kInitSentMm1 && other->replaces == kNoSa)
+            other->replaces = sa->id;
+      }
+    }
+    // IPsec SA lifetimes and rekeys.
+    std::vector<uint32_t> expired;
+    for (auto& ch : sa->children) {
+      if (ch.expires <= c.now) {
+        expired.push_back(ch.spi_in);
+      } else if (!ch.rekeyed && ch.rekey_at <= c.now) {
+        ch.rekeyed = true;
+        if (const config::CryptoMapEntry* e = cfg_.FindCryptoMap(ch.map_name, ch.map_seq))
+          StartQuickMode(c, *sa, *e, ch.spi_in);
+      }
+    }
+    for (uint32_t spi : expired) DeleteChild(c, *sa, spi, true);
+    // DPD.
+    RunDpd(c, *sa);
+    if (sa->state != P1State::kDead) Rearm(*sa);
+  }
+  ReapDead();
+}
+
+// ---------------------------------------------------------------------------------------
+// Entries, traffic, operations
+
+void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
+  auto cur = e.failover.Current();
+  if (!cur || !cur->peer->address) return;
+  const IpAddress peer = *cur->peer->address;
+  if (IkeSa* sa = NewestEstablished(peer)) {
+    const bool have = std::any_of(sa->children.begin(), sa->children.end(), [&](const ChildSa& ch) {
+      return ch.map_name == e.map_name && ch.map_seq == e.seq && !ch.rekeyed;
+    });
+    const bool pending =
+        std::any_of(sa->quick_modes.begin(), sa->quick_modes.end(), [&](const auto& kv) {
+          return kv.second.map_name == e.map_name && kv.second.map_seq == e.seq;
+        });
+    if (!have && !pending)
+      if (const config::CryptoMapEntry* ce = cfg_.FindCryptoMap(e.map_name, e.seq))
+        StartQuickMode(c, *sa, *ce, 0);
+    Rearm(*sa);
+    return;
+  }
+  if (IkeSa* sa = Negotiating(peer)) {
+    auto key = std::make_pair(e.map_name, e.seq);
+    if (std::find(sa->entries.begin(), sa->entries.end(), key) == sa->entries.end())
+      sa->entries.push_back(key);
+    return;
+  }
+  StartMainMode(c, peer, e.map_name, e.seq);
+}
+
+void NodeImpl::Initiate(Ctx& c, const std::string& map, uint32_t seq) {
+  EntryRuntime* e = FindEntry(map, seq);
+  if (!e) return;
+  e->want_up = true;
+  BringUp(c, *e);
+  ReapDead();
+}
+
+void NodeImpl::OnOutboundTraffic(Ctx& c, const std::string& map, uint32_t seq) {
+  EntryRuntime* e = FindEntry(map, seq);
+  if (!e) return;
+  auto cur = e->failover.Current();
+  if (cur && cur->peer->address) {
+    if (IkeSa* sa = NewestEstablished(*cur->peer->address)) {
+      sa->dpd->OnOutboundTraffic(c.now);
+      Rearm(*sa);
+    }
+  }
+  e->want_up = true;
+  BringUp(c, *e);
+  ReapDead();
+}
+
+void NodeImpl::OnChildTraffic(Ctx& c, uint32_t spi, bool inbound, uint64_t bytes) {
+  auto it = by_spi_.find(spi);
+  if (it == by_spi_.end()) return;
+  IkeSa* sa = Find(it->second.first);
+  if (!sa) return;
+  for (auto& ch : sa->children) {
+    if ((inbound && ch.spi_in == spi) || (!inbound && ch.spi_out == spi)) {
+      if (inbound) {
+        ++ch.pkts_in;
+        ch.bytes_in += bytes;
+        sa->dpd->OnInboundTraffic(c.now);
+      } else {
+        ++ch.pkts_out;
+        ch.bytes_out += bytes;
+        sa->dpd->OnOutboundTraffic(c.now);
+      }
+      break;
+    }
+  }
+  Rearm(*sa);
+}
+
+void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
+  std::vector<SaId> ids;
+  for (auto& [id, sa] : sas_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (SaId id : ids) {
+    IkeSa* sa = Find(id);
+    if (!sa) continue;
+    if (f.local && sa->local.ip != *f.local) continue;
+    if (f.local_port && sa->local.port != *f.local_port) continue;
+    if (f.remote && sa->remote.ip != *f.remote) continue;
+    if (f.remote_port && sa->remote.port != *f.remote_port) continue;
+    if (f.conn_id && sa->id != *f.conn_id) continue;
+    if (f.map_name) {
+      std::vector<uint32_t> spis;
+      for (const auto& ch : sa->children)
+        if (ch.map_name == *f.map_name) spis.push_back(ch.spi_in);
+      for (uint32_t s : spis) DeleteChild(c, *sa, s, true);
+      continue;
+    }
+    if (f.ipsec_only) {
+      std::vector<uint32_t> spis;
+      for (const auto& ch : sa->children) spis.push_back(ch.spi_in);
+      for (uint32_t s : spis) DeleteChild(c, *sa, s, true);
+      continue;
+    }
+    DeleteSa(c, *sa, "Manual clear", true, false);
+  }
+  ReapDead();
+  // Kept-up entries come back at once.
+  for (auto& e : entries_)
+    if (e.keep_up) BringUp(c, e);
+  ReapDead();
+}
+
+// ---------------------------------------------------------------------------------------
+// Teardown
+
+void NodeImpl::DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete) {
+  auto it = std::find_if(sa.children.begin(), sa.children.end(),
+                         [&](const ChildSa& ch) { return ch.spi_in == spi_in; });
+  if (it == sa.children.end()) return;
+  if (send_delete && sa.established()) SendDeleteChildren(c, sa, {spi_in});
+  Emit(c, EventKind::kChildSaDown, &sa, it->spi_in, it->spi_out);
+  by_spi_.erase(it->spi_in);
+  by_spi_.erase(it->spi_out);
+  sa.children.erase(it);
+}
+
+void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_delete,
+                        bool failover) {
+  if (sa.state == P1State::kDead) return;
+  const bool was_up = sa.established();
+  Debug(c, &sa, "deleting SA reason \"" + reason + "\" state (" + (sa.initiator ? "I" : "R") +
+                    ") " + IosStateName(sa.state) + " (peer " + sa.remote.ip.ToString() +
+                    ") input queue 0");
+  if (was_up) {
+    Emit(c, EventKind::kIkeSaDown, &sa, 0, 0, reason);
+    // Only the last SA to a peer going down takes the tunnel down.
+    bool other_up = false;
+    for (auto& [id, o] : sas_)
+      if (o.get() != &sa && o->established() && o->remote.ip == sa.remote.ip) other_up = true;
+    if (!other_up)
+      Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is DOWN. Peer " + sa.remote.ip.ToString() +
+                 ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
+  }
+  if (send_delete && was_up) {
+    std::vector<uint32_t> spis;
+    for (const auto& ch : sa.children) spis.push_back(ch.spi_in);
+    if (!spis.empty()) SendDeleteChildren(c, sa, spis);
+    SendDeleteIsakmp(c, sa);
+  }
+  for (const auto& ch : sa.children) {
+    Emit(c, EventKind::kChildSaDown, &sa, ch.spi_in, ch.spi_out);
+    by_spi_.erase(ch.spi_in);
+    by_spi_.erase(ch.spi_out);
+  }
+  sa.children.clear();
+  sa.quick_modes.clear();
+  sa.state = P1State::kDead;
+  timers_.Disarm(sa.id);
+  dead_.push_back(sa.id);
+  if (!failover) return;
+  // Stateless failover (SPEC.md §1.3): every entry currently pointing at this peer moves on.
+  for (auto& e : entries_) {
+    auto cur = e.failover.Current();
+    if (!cur || !cur->peer->address || *cur->peer->address != sa.remote.ip) continue;
+    e.failover.OnFailure(was_up ? PeerFailover::FailureKind::kPeerDead
+                                : PeerFailover::FailureKind::kSetupFailed);
+    auto next = e.failover.Current();
+    Event ev{c.now, EventKind::kFailover, sa.id,
+             next && next->peer->address ? *next->peer->address : IpAddress{}, next ? next->index : 0,
+             0, e.map_name + " " + std::to_string(e.seq)};
+    c.out.events.push_back(ev);
+    if (e.keep_up) {
+      BringUp(c, e);
+    } else if (!was_up) {
+      e.want_up = false;  // traffic will trigger the next attempt
+    }
+  }
+}
+
+void NodeImpl::ReapDead() {
+  for (SaId id : dead_) {
+    auto it = sas_.find(id);
+    if (it == sas_.end()) continue;
+    auto range = by_icookie_.equal_range(it->second->icookie);
+    for (auto r = range.first; r != range.second;) {
+      if (r->second == id) r = by_icookie_.erase(r);
+      else ++r;
+    }
+    timers_.Disarm(id);
+    sas_.erase(it);
+  }
+  dead_.clear();
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshots
+
+std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now) const {
+  std::vector<IsakmpSaSnapshot> out;
+  for (const auto& [id, sa] : sas_) {
+    if (sa->state == P1State::kDead) continue;
+    IsakmpSaSnapshot s;
+    s.conn_id = sa->id;
+    s.local = sa->local;
+    s.remote = sa->remote;
+    s.state = IosStateName(sa->state);
+    s.initiator = sa->initiator;
+    s.established = sa->established();
+    s.encryption = EncryptionName(sa->algs.encryption);
+    s.hash = HashName(sa->algs.hash);
+    s.auth = "psk";
+    s.group = sa->algs.group;
+    s.lifetime_left_s = sa->expires == kNever ? 0
+                                              : std::chrono::duration_cast<std::chrono::seconds>(
+                                                    sa->expires - now).count();
+    s.peer_supports_dpd = sa->peer_dpd;
+    s.nat_t = sa->natt_float;
+    if (sa->dpd) {
+      const DpdMonitor& m = *sa->dpd;
+      s.dpd_enabled = m.Active();
+      s.dpd_periodic = m.mode() == config::DpdMode::kPeriodic;
+      s.dpd_interval_s = m.config().interval_s;
+      s.dpd_retry_s = m.retry_s();
+      if (m.last_rx() != kNever)
+        s.dpd_last_heard_ms_ago =
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - m.last_rx()).count();
+      s.dpd_probing = m.probing();
+      s.dpd_outstanding = m.outstanding();
+      s.dpd_next_seq = m.next_seq();
+    }
+    s.dpd_peer_last_seq = sa->peer_dpd_last_seq;
+    out.push_back(std::move(s));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.conn_id < b.conn_id; });
+  return out;
+}
+
+std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now) const {
+  std::vector<ChildSaSnapshot> out;
+  for (const auto& [id, sa] : sas_) {
+    if (sa->state == P1State::kDead) continue;
+    for (const auto& ch : sa->children) {
+      ChildSaSnapshot s;
+      s.ike_sa = sa->id;
+      s.map_name = ch.map_name;
+      s.map_seq = ch.map_seq;
+      s.local = sa->local;
+      s.remote = sa->remote;
+      s.udp_encap = ch.algs.udp_encap;
+      s.spi_in = ch.spi_in;
+      s.spi_out = ch.spi_out;
+      s.cipher = ch.algs.cipher;
+      s.auth = ch.algs.auth;
+      s.enc_key_in = ch.enc_in;
+      s.auth_key_in = ch.auth_in;
+      s.enc_key_out = ch.enc_out;
+      s.auth_key_out = ch.auth_out;
+      s.local_net = ch.local_net;
+      s.local_mask = ch.local_mask;
+      s.remote_net = ch.remote_net;
+      s.remote_mask = ch.remote_mask;
+      s.protocol = ch.protocol;
+      s.lifetime_left_s =
+          std::chrono::duration_cast<std::chrono::seconds>(ch.expires - now).count();
+      s.lifetime_kb = ch.algs.lifetime_kb;
+      s.pkts_in = ch.pkts_in;
+      s.pkts_out = ch.pkts_out;
+      s.bytes_in = ch.bytes_in;
+      s.bytes_out = ch.bytes_out;
+      out.push_back(std::move(s));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.ike_sa, a.spi_in) < std::tie(b.ike_sa, b.spi_in);
+  });
+  return out;
+}
+
+std::vector<Node::EntryState> NodeImpl::Entries() const {
+  std::vector<Node::EntryState> out;
+  for (const auto& e : entries_) {
+    Node::EntryState s;
+    s.map_name = e.map_name;
+    s.seq = e.seq;
+    s.peer_index = e.failover.current_index();
+    if (auto cur = e.failover.Current()) s.current_peer = cur->peer->address;
+    for (const auto& [id, sa] : sas_)
+      for (const auto& ch : sa->children)
+        if (ch.map_name == e.map_name && ch.map_seq == e.seq) s.up = true;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace ikepulse::ike

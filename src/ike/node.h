@@ -1,0 +1,173 @@
+// ike::Node: the whole keying daemon minus I/O. It is fed datagrams, data-plane signals and
+// `now`; it never reads a clock or touches a socket. Output goes to an Outbox. The daemon is
+// Node + UDP sockets + epoll + a real clock; the simulator is N x Node + virtual links + a
+// virtual clock.
+//
+// Contract for hosts: after every call, re-read NextDeadline() and call OnTimeout(now) when
+// now >= NextDeadline(). Calls are single-threaded. `rng` is not owned and must outlive the
+// Node.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/endpoint.h"
+#include "common/random.h"
+#include "common/time.h"
+#include "config/config.h"
+#include "ike/outbox.h"
+
+namespace ikepulse::ike {
+
+// Exchange retransmission policy: the k-th retransmission goes out base*2^(k-1) after the
+// previous send (capped at max_interval); after `tries` retransmissions without an answer the
+// exchange gives up at the next expiry.
+struct RetransmitPolicy {
+  Duration initial = Seconds(1);
+  Duration max_interval = Seconds(8);
+  int tries = 4;
+};
+
+struct NodeOptions {
+  uint16_t ike_port = 500;
+  uint16_t natt_port = 4500;
+  RetransmitPolicy retransmit;
+  // Rekey margins: IPsec SAs are rekeyed this long before their lifetime ends; the ISAKMP SA
+  // is re-established this long before its own.
+  Duration ipsec_rekey_margin = Seconds(30);
+  Duration isakmp_rekey_margin = Seconds(60);
+};
+
+// Counters (monotonic) for `show` and tests.
+struct NodeCounters {
+  uint64_t rx_datagrams = 0;
+  uint64_t tx_datagrams = 0;
+  uint64_t dropped = 0;              // all drops
+  uint64_t dropped_malformed = 0;    // parse errors
+  uint64_t dropped_unknown_sa = 0;   // no SA for the cookies
+  uint64_t dropped_auth = 0;         // bad HASH / decryption
+  uint64_t dropped_state = 0;        // out of state / unexpected exchange
+  uint64_t dropped_rate_limited = 0; // DPD duplicate flood
+  uint64_t retransmits = 0;
+  uint64_t duplicates_answered = 0;
+  uint64_t dpd_sent = 0;
+  uint64_t dpd_acks_received = 0;
+  uint64_t dpd_acks_sent = 0;
+  uint64_t peers_dead = 0;
+};
+
+// A read-only view of one ISAKMP SA for `show crypto isakmp sa [detail]`.
+struct IsakmpSaSnapshot {
+  SaId conn_id = kNoSa;
+  Endpoint local;
+  Endpoint remote;
+  std::string state;  // IOS names: MM_NO_STATE, MM_SA_SETUP, MM_KEY_EXCH, QM_IDLE, MM_NO_STATE
+  bool initiator = false;
+  bool established = false;
+  std::string encryption, hash, auth;  // "aes", "sha", "psk"
+  uint16_t group = 0;
+  int64_t lifetime_left_s = 0;
+  bool peer_supports_dpd = false;
+  bool nat_t = false;
+  // DPD state
+  bool dpd_enabled = false;
+  bool dpd_periodic = false;
+  uint32_t dpd_interval_s = 0;
+  uint32_t dpd_retry_s = 0;
+  int64_t dpd_last_heard_ms_ago = -1;
+  bool dpd_probing = false;
+  uint32_t dpd_outstanding = 0;
+  uint32_t dpd_next_seq = 0;
+  uint32_t dpd_peer_last_seq = 0;
+};
+
+// One IPsec SA pair (inbound + outbound) with its keys, for `show crypto ipsec sa` and the
+// data plane. Keys are secrets: never logged.
+struct ChildSaSnapshot {
+  SaId ike_sa = kNoSa;
+  std::string map_name;
+  uint32_t map_seq = 0;
+  Endpoint local;
+  Endpoint remote;
+  bool udp_encap = false;
+  uint32_t spi_in = 0;
+  uint32_t spi_out = 0;
+  config::EspCipher cipher = config::EspCipher::kNone;
+  config::EspAuth auth = config::EspAuth::kNone;
+  SecretBytes enc_key_in, auth_key_in, enc_key_out, auth_key_out;
+  // proxy identities (local/remote protected networks)
+  IpAddress local_net, local_mask, remote_net, remote_mask;
+  uint8_t protocol = 0;
+  int64_t lifetime_left_s = 0;
+  uint64_t lifetime_kb = 0;
+  uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0;
+};
+
+// `clear crypto session` filters, ANDed; unset = any.
+struct ClearFilter {
+  std::optional<IpAddress> local;
+  std::optional<uint16_t> local_port;
+  std::optional<IpAddress> remote;
+  std::optional<uint16_t> remote_port;
+  std::optional<std::string> map_name;  // clear crypto sa map NAME
+  std::optional<SaId> conn_id;          // clear crypto isakmp CONN-ID
+  bool ipsec_only = false;              // clear crypto sa: IPsec SAs only
+};
+
+class NodeImpl;
+
+class Node {
+ public:
+  explicit Node(Random& rng, NodeOptions opts = {});
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Applies a configuration. Live-change rules: keepalive changes apply to established SAs
+  // from their next interval; a removed crypto map entry or peer tears down what depended on
+  // it; PSK changes apply to new negotiations; kept-up entries are brought up.
+  void SetConfig(const config::Config& cfg, TimePoint now, Outbox& out);
+
+  // One received UDP datagram (payload as on the wire; on natt_port with non-ESP marker).
+  void OnDatagram(TimePoint now, const Endpoint& local, const Endpoint& remote, ByteSpan data,
+                  Outbox& out);
+  void OnTimeout(TimePoint now, Outbox& out);
+  TimePoint NextDeadline() const;
+
+  // Data-plane signals. Outbound traffic for a peer (on-demand DPD) and for a crypto map
+  // entry (brings the tunnel up if it is down, as IOS does with interesting traffic).
+  void OnOutboundTraffic(TimePoint now, const std::string& map_name, uint32_t seq, Outbox& out);
+  void OnChildTraffic(TimePoint now, uint32_t spi_in_or_out, bool inbound, uint64_t bytes,
+                      Outbox& out);
+
+  // Operations.
+  void Initiate(TimePoint now, const std::string& map_name, uint32_t seq, Outbox& out);
+  void Clear(TimePoint now, const ClearFilter& filter, Outbox& out);
+  void SetDebug(bool on) { debug_ = on; }
+  bool debug() const { return debug_; }
+
+  // Snapshots (copies, never live objects).
+  std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now) const;
+  std::vector<ChildSaSnapshot> ChildSas(TimePoint now) const;
+  // The peer each crypto map entry currently uses (map, seq) -> peer index and address.
+  struct EntryState {
+    std::string map_name;
+    uint32_t seq = 0;
+    size_t peer_index = 0;
+    std::optional<IpAddress> current_peer;
+    bool up = false;
+  };
+  std::vector<EntryState> Entries() const;
+  const NodeCounters& counters() const;
+  size_t ike_sa_count() const;
+
+ private:
+  std::unique_ptr<NodeImpl> impl_;
+  bool debug_ = false;
+};
+
+}  // namespace ikepulse::ike

@@ -1,0 +1,128 @@
+// NodeImpl: the state behind ike::Node. Its methods are split by concern across node.cc
+// (dispatch, timers, entries, failover, snapshots), main_mode.cc, quick_mode.cc and
+// informational.cc (which includes DPD on the wire). Single-threaded; owns every IkeSa.
+#pragma once
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/random.h"
+#include "config/config.h"
+#include "ike/ike_sa.h"
+#include "ike/node.h"
+#include "ike/peer_failover.h"
+#include "ike/timer_queue.h"
+
+namespace ikepulse::ike {
+
+struct CookieHash {
+  size_t operator()(const isakmp::Cookie& c) const {
+    uint64_t v;
+    std::memcpy(&v, c.data(), sizeof v);
+    return std::hash<uint64_t>()(v);
+  }
+};
+
+// Per crypto map entry: its failover cursor and whether it should be up.
+struct EntryRuntime {
+  std::string map_name;
+  uint32_t seq = 0;
+  PeerFailover failover;
+  bool want_up = false;  // keep-up, or traffic asked for it
+  bool keep_up = false;
+};
+
+// The context of one call into the node.
+struct Ctx {
+  TimePoint now;
+  Outbox& out;
+};
+
+class NodeImpl {
+ public:
+  NodeImpl(Random& rng, NodeOptions opts, const bool& debug)
+      : rng_(rng), opts_(opts), debug_(debug) {}
+
+  // node.cc
+  void SetConfig(const config::Config& cfg, Ctx& c);
+  void OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan data);
+  void OnTimeout(Ctx& c);
+  TimePoint NextDeadline() const { return timers_.NextDeadline(); }
+  void OnOutboundTraffic(Ctx& c, const std::string& map, uint32_t seq);
+  void OnChildTraffic(Ctx& c, uint32_t spi, bool inbound, uint64_t bytes);
+  void Initiate(Ctx& c, const std::string& map, uint32_t seq);
+  void Clear(Ctx& c, const ClearFilter& f);
+  std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now) const;
+  std::vector<ChildSaSnapshot> ChildSas(TimePoint now) const;
+  std::vector<Node::EntryState> Entries() const;
+  const NodeCounters& counters() const { return counters_; }
+  size_t sa_count() const { return sas_.size(); }
+
+  // Helpers used by the exchange files.
+  IkeSa* Find(SaId id);
+  IkeSa& NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endpoint& remote);
+  void Debug(Ctx& c, const IkeSa* sa, const std::string& line);
+  void Log(Ctx& c, const std::string& line);
+  void Emit(Ctx& c, EventKind k, const IkeSa* sa, uint64_t v = 0, uint64_t v2 = 0,
+            std::string text = {});
+  void Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoint& from);
+  // Sends a datagram from the SA's endpoints (adds the non-ESP marker when floated).
+  Bytes Send(Ctx& c, IkeSa& sa, ByteSpan msg);
+  void StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet);
+  void Rearm(const IkeSa& sa) { timers_.Arm(sa.id, sa.NextDeadline()); }
+
+  // main_mode.cc
+  void StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
+  void OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
+                  const Endpoint& remote, ByteSpan msg);
+  void OnPhase1Established(Ctx& c, IkeSa& sa);
+
+  // quick_mode.cc
+  void StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
+                      uint32_t replaces_spi_in);
+  void OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg);
+  void InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm);
+
+  // informational.cc
+  void OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteSpan msg,
+                       const Endpoint& remote);
+  void SendInformational(Ctx& c, IkeSa& sa, std::vector<isakmp::Payload> payloads);
+  void SendDeleteIsakmp(Ctx& c, IkeSa& sa);
+  void SendDeleteChildren(Ctx& c, IkeSa& sa, const std::vector<uint32_t>& spis_in);
+  void SendRUThere(Ctx& c, IkeSa& sa, uint32_t seq, uint32_t error_count);
+  void RunDpd(Ctx& c, IkeSa& sa);
+
+  // Teardown. Marks the SA dead (erased at the end of the call), logs, and moves the
+  // entries' failover cursors when `failover` (peer dead / unreachable).
+  void DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_delete, bool failover);
+  void DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete);
+  void ReapDead();
+
+  // The newest established SA to `peer` (DPD initiates only there).
+  IkeSa* NewestEstablished(const IpAddress& peer);
+  IkeSa* Negotiating(const IpAddress& peer);
+  EntryRuntime* FindEntry(const std::string& map, uint32_t seq);
+  void BringUp(Ctx& c, EntryRuntime& e);
+  void PendingQuickModes(Ctx& c, IkeSa& sa);
+  std::optional<IpAddress> LocalFor(const EntryRuntime& e) const;
+
+  Random& rng_;
+  NodeOptions opts_;
+  const bool& debug_;
+  config::Config cfg_;
+  std::unordered_map<SaId, std::unique_ptr<IkeSa>> sas_;
+  std::unordered_multimap<isakmp::Cookie, SaId, CookieHash> by_icookie_;
+  std::unordered_map<uint32_t, std::pair<SaId, bool>> by_spi_;  // spi -> (sa, inbound?)
+  TimerQueue<SaId> timers_;
+  std::vector<EntryRuntime> entries_;
+  std::vector<SaId> dead_;
+  NodeCounters counters_;
+  SaId next_id_ = 1001;  // IOS conn-ids start at 1001
+};
+
+}  // namespace ikepulse::ike

@@ -1,0 +1,475 @@
+// Quick Mode, initiator and responder (RFC 2409 §5.5; PROTOCOL.md §2.7):
+//   QM1 I->R  HDR*, HASH(1), SA, Ni [, KE], IDci, IDcr
+//   QM2 R->I  HDR*, HASH(2), SA, Nr [, KE], IDci, IDcr
+//   QM3 I->R  HDR*, HASH(3)
+// IVs: hash(last phase-1 block | M-ID), then chained on the last block of each message of the
+// exchange. KEYMAT per direction with the SPI chosen by that direction's receiver.
+#include <algorithm>
+
+#include "ike/node_impl.h"
+#include "ike/protect.h"
+
+namespace ikepulse::ike {
+
+namespace {
+
+using isakmp::MakePayload;
+using isakmp::Payload;
+
+constexpr size_t kNonceSize = 32;
+
+Bytes Digest(ByteSpan msg) { return crypto::Hash(crypto::HashAlg::kSha1, {msg}); }
+
+Bytes SpiBytes(uint32_t s) {
+  return {static_cast<uint8_t>(s >> 24), static_cast<uint8_t>(s >> 16),
+          static_cast<uint8_t>(s >> 8), static_cast<uint8_t>(s)};
+}
+
+IpAddress Invert(const IpAddress& w) {
+  IpAddress m = w;
+  for (auto& b : m.bytes) b = static_cast<uint8_t>(~b);
+  if (!m.v6)
+    for (size_t i = 4; i < 16; ++i) m.bytes[i] = 0;
+  return m;
+}
+
+bool AllOnes(const IpAddress& m) {
+  for (size_t i = 0; i < (m.v6 ? 16u : 4u); ++i)
+    if (m.bytes[i] != 0xff) return false;
+  return true;
+}
+
+// The ID payload for a protected network (address + mask).
+isakmp::IdPayload NetId(const IpAddress& net, const IpAddress& mask, uint8_t proto) {
+  isakmp::IdPayload id;
+  id.protocol = proto;
+  id.port = 0;
+  ByteSpan a = net.span();
+  id.data.assign(a.begin(), a.end());
+  if (AllOnes(mask)) {
+    id.id_type = static_cast<uint8_t>(net.v6 ? isakmp::IdType::kIpv6Addr : isakmp::IdType::kIpv4Addr);
+  } else {
+    id.id_type =
+        static_cast<uint8_t>(net.v6 ? isakmp::IdType::kIpv6Subnet : isakmp::IdType::kIpv4Subnet);
+    ByteSpan m = mask.span();
+    id.data.insert(id.data.end(), m.begin(), m.end());
+  }
+  return id;
+}
+
+// Address + mask of an ID payload (address or subnet IDs only).
+bool IdToNet(const isakmp::IdPayload& id, IpAddress& net, IpAddress& mask) {
+  net = IpAddress{};
+  mask = IpAddress{};
+  switch (static_cast<isakmp::IdType>(id.id_type)) {
+    case isakmp::IdType::kIpv4Addr:
+      if (id.data.size() != 4) return false;
+      std::copy(id.data.begin(), id.data.end(), net.bytes.begin());
+      for (int i = 0; i < 4; ++i) mask.bytes[i] = 0xff;
+      return true;
+    case isakmp::IdType::kIpv4Subnet:
+      if (id.data.size() != 8) return false;
+      std::copy(id.data.begin(), id.data.begin() + 4, net.bytes.begin());
+      std::copy(id.data.begin() + 4, id.data.end(), mask.bytes.begin());
+      return true;
+    case isakmp::IdType::kIpv6Addr:
+      if (id.data.size() != 16) return false;
+      net.v6 = mask.v6 = true;
+      std::copy(id.data.begin(), id.data.end(), net.bytes.begin());
+      mask.bytes.fill(0xff);
+      return true;
+    case isakmp::IdType::kIpv6Subnet:
+      if (id.data.size() != 32) return false;
+      net.v6 = mask.v6 = true;
+      std::copy(id.data.begin(), id.data.begin() + 16, net.bytes.begin());
+      std::copy(id.data.begin() + 16, id.data.end(), mask.bytes.begin());
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Is net/mask inside the ACL side acl_net/acl_wild?
+bool Within(const IpAddress& net, const IpAddress& mask, const IpAddress& acl_net,
+            const IpAddress& acl_wild) {
+  if (net.v6 != acl_net.v6) return false;
+  const IpAddress acl_mask = Invert(acl_wild);
+  for (size_t i = 0; i < (net.v6 ? 16u : 4u); ++i) {
+    if ((mask.bytes[i] & acl_mask.bytes[i]) != acl_mask.bytes[i]) return false;  // wider
+    if ((net.bytes[i] & acl_mask.bytes[i]) != (acl_net.bytes[i] & acl_mask.bytes[i])) return false;
+  }
+  return true;
+}
+
+const config::AclEntry* FirstPermit(const config::AccessList* acl) {
+  if (!acl) return nullptr;
+  for (const auto& e : acl->entries)
+    if (e.permit) return &e;
+  return nullptr;
+}
+
+std::vector<const isakmp::IdPayload*> Ids(const std::vector<Payload>& chain) {
+  std::vector<const isakmp::IdPayload*> ids;
+  for (const auto& p : chain)
+    if (const auto* id = std::get_if<isakmp::IdPayload>(&p.body)) ids.push_back(id);
+  return ids;
+}
+
+Bytes ToBytes(const SecretBytes& s) { return Bytes(s.data(), s.data() + s.size()); }
+
+}  // namespace
+
+void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
+                              uint32_t replaces_spi_in) {
+  const config::AclEntry* acl = FirstPermit(cfg_.FindAcl(e.match_address));
+  if (!acl) {
+    Log(c, "%CRYPTO-4-IKMP_NO_ACL: crypto map " + e.map_name + " " + std::to_string(e.seq) +
+               ": match address " + e.match_address + " has no permit entry");
+    return;
+  }
+  QuickMode qm;
+  do {
+    qm.message_id = rng_.NonZeroU32();
+  } while (sa.quick_modes.count(qm.message_id));
+  const crypto::CipherAlg cipher = sa.algs.cipher();
+  const crypto::HashAlg prf = sa.algs.prf();
+  qm.iv = crypto::Phase2Iv(prf, sa.p1_last_block, qm.message_id, crypto::BlockSize(cipher));
+  qm.ni.resize(kNonceSize);
+  rng_.Fill(qm.ni);
+  do {
+    qm.spi_in = rng_.U32();
+  } while (qm.spi_in < 256 || by_spi_.count(qm.spi_in));
+  isakmp::SaPayload sap =
+      BuildPhase2Sa(cfg_, e, qm.spi_in, sa.natt_float, !sa.peer_natt_rfc);
+  if (sap.proposals.empty()) {
+    Log(c, "%CRYPTO-4-IKMP_NO_TRANSFORM: crypto map " + e.map_name + " " +
+               std::to_string(e.seq) + " has no usable transform set");
+    return;
+  }
+  std::vector<Payload> rest;
+  rest.push_back(MakePayload(std::move(sap)));
+  rest.push_back(MakePayload(isakmp::NoncePayload{qm.ni}));
+  if (e.pfs_group) {
+    qm.dh = crypto::DhKeyPair::Generate(*e.pfs_group);
+    if (!qm.dh) return;
+    rest.push_back(MakePayload(isakmp::KeyExchangePayload{qm.dh->public_value()}));
+  }
+  qm.idci = NetId(acl->src, Invert(acl->src_wildcard), acl->protocol);
+  qm.idcr = NetId(acl->dst, Invert(acl->dst_wildcard), acl->protocol);
+  qm.have_ids = true;
+  rest.push_back(MakePayload(qm.idci));
+  rest.push_back(MakePayload(qm.idcr));
+  const uint32_t mid = qm.message_id;
+  const ByteSpan skeyid_a = sa.keys.skeyid_a.span();
+  Bytes plain = BuildHashedChain(rest, crypto::HashLength(prf), [&](ByteSpan after) {
+    return crypto::QuickModeHash1(prf, skeyid_a, mid, after);
+  });
+  isakmp::Header h;
+  h.icookie = sa.icookie;
+  h.rcookie = sa.rcookie;
+  h.next_payload = isakmp::PayloadType::kHash;
+  h.exchange = isakmp::ExchangeType::kQuickMode;
+  h.message_id = mid;
+  Bytes last;
+  Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key.span(), qm.iv, &last);
+  qm.iv = last;
+  qm.state = QmState::kInitSentQm1;
+  qm.map_name = e.map_name;
+  qm.map_seq = e.seq;
+  qm.replaces_spi_in = replaces_spi_in;
+  qm.started = c.now;
+  Debug(c, &sa, "beginning Quick Mode exchange, M-ID of " + std::to_string(int32_t(mid)));
+  Bytes wire = Send(c, sa, m);
+  StartRetransmit(c, qm.rtx, sa, std::move(wire));
+  sa.quick_modes.emplace(mid, std::move(qm));
+  Rearm(sa);
+}
+
+void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg) {
+  const uint32_t mid = h.message_id;
+  if (mid == 0 || !h.encrypted()) {
+    Drop(c, counters_.dropped_state, "Quick Mode with M-ID 0 or unencrypted", sa.remote);
+    return;
+  }
+  const Bytes digest = Digest(msg);
+  auto it = sa.quick_modes.find(mid);
+  if (it != sa.quick_modes.end() && digest == it->second.last_rx_hash) {
+    if (!it->second.rtx.packet.empty()) {
+      ++counters_.duplicates_answered;
+      c.out.datagrams.push_back(Datagram{sa.local, sa.remote, it->second.rtx.packet});
+      ++counters_.tx_datagrams;
+    }
+    return;
+  }
+  const crypto::CipherAlg cipher = sa.algs.cipher();
+  const crypto::HashAlg prf = sa.algs.prf();
+  const size_t bs = crypto::BlockSize(cipher);
+  const Bytes iv = it == sa.quick_modes.end()
+                       ? crypto::Phase2Iv(prf, sa.p1_last_block, mid, bs)
+                       : it->second.iv;
+  Bytes last;
+  auto opened = OpenMessage(msg, h.length, cipher, sa.keys.enc_key.span(), iv, &last);
+  if (!opened) {
+    Drop(c, counters_.dropped_auth, opened.error().detail, sa.remote);
+    return;
+  }
+  const Bytes plain = std::move(*opened);
+  auto chain = isakmp::ParsePayloads(h.next_payload, plain);
+  if (!chain || chain->empty() || chain->front().type != isakmp::PayloadType::kHash) {
+    Drop(c, counters_.dropped_auth, chain ? "Quick Mode without HASH first" : chain.error().detail,
+         sa.remote);
+    return;
+  }
+  const Bytes got = std::get<isakmp::HashPayload>(chain->front().body).data;
+  const Bytes covered = BytesCoveredByHash(*chain, plain);
+  const ByteSpan skeyid_a = sa.keys.skeyid_a.span();
+  Debug(c, &sa, " processing HASH payload. message ID = " + std::to_string(int32_t(mid)));
+
+  if (it == sa.quick_modes.end()) {
+    // QM1: we are the responder.
+    if (SecretBytes(got) != crypto::QuickModeHash1(prf, skeyid_a, mid, covered)) {
+      Drop(c, counters_.dropped_auth, "QM1 HASH(1) mismatch", sa.remote);
+      return;
+    }
+    sa.last_rx = c.now;
+    sa.dpd->OnInboundAuthenticated(c.now);
+    const auto* sap = isakmp::Find<isakmp::SaPayload>(*chain);
+    const auto* nonce = isakmp::Find<isakmp::NoncePayload>(*chain);
+    const auto* ke = isakmp::Find<isakmp::KeyExchangePayload>(*chain);
+    auto ids = Ids(*chain);
+    if (!sap || !nonce || ids.size() != 2) {
+      Drop(c, counters_.dropped_state, "QM1 without SA, nonce or both IDs", sa.remote);
+      return;
+    }
+    IpAddress ci_net, ci_mask, cr_net, cr_mask;
+    if (!IdToNet(*ids[0], ci_net, ci_mask) || !IdToNet(*ids[1], cr_net, cr_mask)) {
+      Drop(c, counters_.dropped_state, "QM1 proxy IDs of an unsupported type", sa.remote);
+      return;
+    }
+    // Find the crypto map entry: the peer is one of its peers, and the peer's proxies mirror
+    // its ACL (their IDcr inside our source, their IDci inside our destination).
+    const config::CryptoMapEntry* entry = nullptr;
+    std::optional<Phase2Choice> choice;
+    for (const auto& e : cfg_.crypto_maps) {
+      const bool peer_ok = std::any_of(e.peers.begin(), e.peers.end(), [&](const auto& p) {
+        return p.address && *p.address == sa.remote.ip;
+      });
+      if (!peer_ok) continue;
+      const config::AccessList* acl = cfg_.FindAcl(e.match_address);
+      if (!acl) continue;
+      bool match = false;
+      for (const auto& a : acl->entries)
+        if (a.permit && Within(cr_net, cr_mask, a.src, a.src_wildcard) &&
+            Within(ci_net, ci_mask, a.dst, a.dst_wildcard))
+          match = true;
+      if (!match) continue;
+      choice = SelectPhase2(*sap, cfg_, e);
+      if (choice) {
+        entry = &e;
+        break;
+      }
+    }
+    if (!entry) {
+      Log(c, "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
+                 sa.remote.ip.ToString() + " (proxy identities or proposals not acceptable)");
+      Drop(c, counters_.dropped_state, "QM1: no crypto map entry matches", sa.remote);
+      return;
+    }
+    QuickMode qm;
+    qm.message_id = mid;
+    qm.ni = nonce->data;
+    qm.nr.resize(kNonceSize);
+    rng_.Fill(qm.nr);
+    do {
+      qm.spi_in = rng_.U32();
+    } while (qm.spi_in < 256 || by_spi_.count(qm.spi_in));
+    qm.spi_out = choice->peer_spi;
+    qm.algs = choice->algs;
+    qm.idci = *ids[0];
+    qm.idcr = *ids[1];
+    qm.have_ids = true;
+    qm.map_name = entry->map_name;
+    qm.map_seq = entry->seq;
+    qm.started = c.now;
+    std::vector<Payload> rest;
+    isakmp::SaPayload reply;
+    reply.doi = sap->doi;
+    reply.situation = sap->situation;
+    isakmp::Proposal prop = choice->proposal;
+    prop.spi = SpiBytes(qm.spi_in);
+    reply.proposals.push_back(std::move(prop));
+    rest.push_back(MakePayload(std::move(reply)));
+    rest.push_back(MakePayload(isakmp::NoncePayload{qm.nr}));
+    if (qm.algs.pfs_group) {
+      if (!ke) {
+        Drop(c, counters_.dropped_state, "QM1 with PFS but no KE", sa.remote);
+        return;
+      }
+      qm.dh = crypto::DhKeyPair::Generate(*qm.algs.pfs_group);
+      if (!qm.dh) return;
+      qm.peer_ke = ke->data;
+      rest.push_back(MakePayload(isakmp::KeyExchangePayload{qm.dh->public_value()}));
+    }
+    rest.push_back(MakePayload(qm.idci));
+    rest.push_back(MakePayload(qm.idcr));
+    const Bytes ni = qm.ni;
+    Bytes out_plain = BuildHashedChain(rest, crypto::HashLength(prf), [&](ByteSpan after) {
+      return crypto::QuickModeHash2(prf, skeyid_a, mid, ni, after);
+    });
+    isakmp::Header oh = h;
+    oh.next_payload = isakmp::PayloadType::kHash;
+    Bytes last2;
+    Bytes m = SealMessage(oh, out_plain, cipher, sa.keys.enc_key.span(), last, &last2);
+    qm.iv = last2;
+    qm.state = QmState::kRespSentQm2;
+    qm.last_rx_hash = digest;
+    Bytes wire = Send(c, sa, m);
+    StartRetransmit(c, qm.rtx, sa, std::move(wire));
+    sa.quick_modes.emplace(mid, std::move(qm));
+    return;
+  }
+
+  QuickMode& qm = it->second;
+  if (qm.state == QmState::kInitSentQm1) {
+    // QM2.
+    if (SecretBytes(got) != crypto::QuickModeHash2(prf, skeyid_a, mid, qm.ni, covered)) {
+      Drop(c, counters_.dropped_auth, "QM2 HASH(2) mismatch", sa.remote);
+      return;
+    }
+    sa.last_rx = c.now;
+    sa.dpd->OnInboundAuthenticated(c.now);
+    const auto* sap = isakmp::Find<isakmp::SaPayload>(*chain);
+    const auto* nonce = isakmp::Find<isakmp::NoncePayload>(*chain);
+    const auto* ke = isakmp::Find<isakmp::KeyExchangePayload>(*chain);
+    if (!sap || !nonce || sap->proposals.size() != 1) {
+      Drop(c, counters_.dropped_state, "QM2 without one proposal or nonce", sa.remote);
+      return;
+    }
+    auto algs = ParsePhase2Proposal(sap->proposals[0]);
+    const config::CryptoMapEntry* e = cfg_.FindCryptoMap(qm.map_name, qm.map_seq);
+    bool offered = false;
+    if (algs && e)
+      for (const auto& name : e->transform_sets)
+        if (const auto* ts = cfg_.FindTransformSet(name))
+          if (ts->cipher == algs->cipher && ts->auth == algs->auth && ts->mode == algs->mode)
+            offered = true;
+    if (!offered) {
+      Drop(c, counters_.dropped_state, "QM2 chose a transform we did not offer", sa.remote);
+      return;
+    }
+    if (algs->pfs_group) {
+      if (!ke || !qm.dh) {
+        Drop(c, counters_.dropped_state, "QM2 PFS mismatch", sa.remote);
+        return;
+      }
+      qm.peer_ke = ke->data;
+    }
+    const auto& spi = sap->proposals[0].spi;
+    qm.spi_out = (uint32_t{spi[0]} << 24) | (uint32_t{spi[1]} << 16) | (uint32_t{spi[2]} << 8) | spi[3];
+    qm.algs = *algs;
+    qm.nr = nonce->data;
+    SecretBytes h3 = crypto::QuickModeHash3(prf, skeyid_a, mid, qm.ni, qm.nr);
+    std::vector<Payload> out;
+    out.push_back(MakePayload(isakmp::HashPayload{ToBytes(h3)}));
+    isakmp::Header oh = h;
+    oh.next_payload = isakmp::PayloadType::kHash;
+    Bytes last2;
+    Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher, sa.keys.enc_key.span(),
+                          last, &last2);
+    qm.iv = last2;
+    qm.last_rx_hash = digest;
+    qm.rtx.packet = Send(c, sa, m);  // kept to answer a duplicate QM2
+    qm.rtx.next = kNever;
+    qm.state = QmState::kDone;
+    InstallChild(c, sa, qm);
+    return;
+  }
+  if (qm.state == QmState::kRespSentQm2) {
+    // QM3.
+    if (SecretBytes(got) != crypto::QuickModeHash3(prf, skeyid_a, mid, qm.ni, qm.nr)) {
+      Drop(c, counters_.dropped_auth, "QM3 HASH(3) mismatch", sa.remote);
+      return;
+    }
+    sa.last_rx = c.now;
+    sa.dpd->OnInboundAuthenticated(c.now);
+    qm.state = QmState::kDone;
+    qm.rtx = Retransmit{};
+    qm.last_rx_hash = digest;
+    InstallChild(c, sa, qm);
+    return;
+  }
+  Drop(c, counters_.dropped_state, "Quick Mode message for a finished exchange", sa.remote);
+}
+
+void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
+  const crypto::HashAlg prf = sa.algs.prf();
+  ChildSa ch;
+  ch.spi_in = qm.spi_in;
+  ch.spi_out = qm.spi_out;
+  ch.algs = qm.algs;
+  ch.algs.udp_encap = ch.algs.udp_encap || sa.natt_float;
+  ch.initiator = qm.state == QmState::kDone && !qm.rtx.packet.empty();
+  ch.map_name = qm.map_name;
+  ch.map_seq = qm.map_seq;
+  SecretBytes gqm;
+  std::optional<ByteSpan> gqm_span;
+  if (qm.dh) {
+    auto s = qm.dh->ComputeShared(qm.peer_ke);
+    if (!s) {
+      Drop(c, counters_.dropped_auth, "PFS DH failed", sa.remote);
+      sa.quick_modes.erase(qm.message_id);
+      return;
+    }
+    gqm = std::move(*s);
+    gqm_span = gqm.span();
+  }
+  const size_t ek = ch.algs.EncKeyLength(), ak = ch.algs.AuthKeyLength();
+  const uint8_t esp = static_cast<uint8_t>(isakmp::ProtocolId::kEsp);
+  SecretBytes kin = crypto::QuickModeKeymat(prf, sa.keys.skeyid_d.span(), gqm_span, esp,
+                                            SpiBytes(ch.spi_in), qm.ni, qm.nr, ek + ak);
+  SecretBytes kout = crypto::QuickModeKeymat(prf, sa.keys.skeyid_d.span(), gqm_span, esp,
+                                             SpiBytes(ch.spi_out), qm.ni, qm.nr, ek + ak);
+  ch.enc_in = SecretBytes(kin.span().first(ek));
+  ch.auth_in = SecretBytes(kin.span().subspan(ek));
+  ch.enc_out = SecretBytes(kout.span().first(ek));
+  ch.auth_out = SecretBytes(kout.span().subspan(ek));
+  IpAddress ci_net, ci_mask, cr_net, cr_mask;
+  IdToNet(qm.idci, ci_net, ci_mask);
+  IdToNet(qm.idcr, cr_net, cr_mask);
+  const bool we_initiated = sa.quick_modes.count(qm.message_id) && qm.replaces_spi_in == 0
+                                ? ch.initiator
+                                : ch.initiator;
+  (void)we_initiated;
+  if (ch.initiator) {
+    ch.local_net = ci_net, ch.local_mask = ci_mask, ch.remote_net = cr_net, ch.remote_mask = cr_mask;
+  } else {
+    ch.local_net = cr_net, ch.local_mask = cr_mask, ch.remote_net = ci_net, ch.remote_mask = ci_mask;
+  }
+  ch.protocol = qm.idci.protocol;
+  ch.created = c.now;
+  const Duration life = Seconds(ch.algs.lifetime_s);
+  ch.expires = c.now + life;
+  if (ch.initiator) {
+    const Duration margin = opts_.ipsec_rekey_margin;
+    ch.rekey_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
+  }
+  by_spi_[ch.spi_in] = {sa.id, true};
+  by_spi_[ch.spi_out] = {sa.id, false};
+  Debug(c, &sa, "IPSEC(create_sa): sa created, (sa) sa_dest= " + sa.remote.ip.ToString() +
+                    ", sa_proto= 50, sa_spi= 0x" + ToHex(SpiBytes(ch.spi_out)) + ", sa_trans= " +
+                    ch.algs.TransformName());
+  Emit(c, EventKind::kChildSaUp, &sa, ch.spi_in, ch.spi_out, ch.map_name);
+  const uint32_t replaces = qm.replaces_spi_in;
+  const uint32_t mid = qm.message_id;
+  sa.children.push_back(std::move(ch));
+  // Keep only this finished exchange (to answer a duplicate); forget older finished ones.
+  for (auto q = sa.quick_modes.begin(); q != sa.quick_modes.end();) {
+    if (q->first != mid && q->second.state == QmState::kDone) q = sa.quick_modes.erase(q);
+    else ++q;
+  }
+  if (auto q = sa.quick_modes.find(mid); q != sa.quick_modes.end() && q->second.rtx.packet.empty())
+    sa.quick_modes.erase(q);
+  if (replaces) DeleteChild(c, sa, replaces, true);
+}
+
+}  // namespace ikepulse::ike

@@ -1,0 +1,33 @@
+// Vendor IDs ikepulse sends and recognizes (PROTOCOL.md §1.1, §2.11).
+#pragma once
+
+#include <string>
+
+#include "common/bytes.h"
+
+namespace ikepulse::ike {
+
+// RFC 3706 §5.1: 14-byte prefix + major 0x01 + minor 0x00.
+const Bytes& DpdVendorId();
+// RFC 3947: MD5("RFC 3947").
+const Bytes& NatTRfcVendorId();
+
+enum class VendorKind {
+  kUnknown,
+  kDpd,
+  kDpdWrongMajor,  // shares the DPD/Unity prefix but major != 1
+  kNatTRfc,
+  kNatTDraft,
+  kCiscoUnity,
+  kXauth,
+  kFragmentation,
+  kStrongSwan,
+  kCiscoIos,
+};
+// Classifies a received vendor ID. The DPD rule: 14-byte prefix match and major == 1 (the
+// minor byte is ignored), as IOS compares it.
+VendorKind ClassifyVendorId(ByteSpan vid);
+// IOS-style debug text: "vendor ID is DPD", "vendor ID is NAT-T RFC 3947", ...
+std::string VendorIdDebugText(VendorKind k, ByteSpan vid);
+
+}  // namespace ikepulse::ike

@@ -1,0 +1,140 @@
+// Main Mode + Quick Mode between two ikepulse nodes, both roles, several proposals.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "scenarios/scenario_util.h"
+
+namespace ikepulse::scenario {
+namespace {
+
+using ::testing::SizeIs;
+
+struct Pair {
+  sim::Simulator sim{7};
+  sim::SimNode a{sim, "A", {Ip("192.0.2.1")}, 11};
+  sim::SimNode b{sim, "B", {Ip("192.0.2.2")}, 22};
+  sim::Link& link = sim.Connect(Ip("192.0.2.1"), Ip("192.0.2.2"), Millis(5));
+
+  Pair(SiteSpec sa, SiteSpec sb) {
+    a.SetConfig(MakeConfig(sa));
+    b.SetConfig(MakeConfig(sb));
+  }
+};
+
+SiteSpec SiteA() {
+  SiteSpec s;
+  s.self = Ip("192.0.2.1");
+  s.peers = {Ip("192.0.2.2")};
+  return s;
+}
+SiteSpec SiteB() {
+  SiteSpec s;
+  s.self = Ip("192.0.2.2");
+  s.peers = {Ip("192.0.2.1")};
+  s.local_lan = "203.0.113.0";
+  s.remote_lan = "198.51.100.0";
+  return s;
+}
+
+TEST(Establish, MainModeAndQuickModeBringBothSidesUp) {
+  Pair p(SiteA(), SiteB());
+  const TimePoint t0 = p.sim.now();
+  p.a.Initiate("green", 1);
+  ASSERT_TRUE(p.sim.RunUntil([&] { return HasChild(p.a) && HasChild(p.b); }, t0 + Seconds(5)));
+  // 6 Main Mode + 3 Quick Mode messages over a 5 ms link: up at 9 x 5 ms.
+  EXPECT_EQ(p.sim.now(), t0 + Millis(45));
+  auto sa_a = p.a.IsakmpSas();
+  auto sa_b = p.b.IsakmpSas();
+  ASSERT_THAT(sa_a, SizeIs(1));
+  ASSERT_THAT(sa_b, SizeIs(1));
+  EXPECT_EQ(sa_a[0].state, "QM_IDLE");
+  EXPECT_TRUE(sa_a[0].initiator);
+  EXPECT_FALSE(sa_b[0].initiator);
+  auto ch_a = p.a.ChildSas();
+  auto ch_b = p.b.ChildSas();
+  ASSERT_THAT(ch_a, SizeIs(1));
+  ASSERT_THAT(ch_b, SizeIs(1));
+  // Each side's outbound SPI is the other's inbound, with the same keys.
+  EXPECT_EQ(ch_a[0].spi_out, ch_b[0].spi_in);
+  EXPECT_EQ(ch_a[0].spi_in, ch_b[0].spi_out);
+  EXPECT_TRUE(ch_a[0].enc_key_out == ch_b[0].enc_key_in);
+  EXPECT_TRUE(ch_a[0].auth_key_in == ch_b[0].auth_key_out);
+  EXPECT_EQ(ch_a[0].enc_key_out.size(), 16u);
+  EXPECT_EQ(ch_a[0].auth_key_out.size(), 20u);
+  EXPECT_EQ(ch_a[0].local_net, Ip("198.51.100.0"));
+  EXPECT_EQ(ch_b[0].local_net, Ip("203.0.113.0"));
+  EXPECT_EQ(ch_b[0].map_name, "green");
+  // The UP log line on both sides.
+  auto logs = OfKind(p.a.events(), ike::EventKind::kLog);
+  ASSERT_FALSE(logs.empty());
+  EXPECT_EQ(logs[0].text,
+            "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer 192.0.2.2:500 Id: 192.0.2.2");
+}
+
+struct Proposal {
+  config::Encryption enc;
+  config::Hash hash;
+  uint16_t group;
+};
+
+class EstablishProposals : public ::testing::TestWithParam<Proposal> {};
+
+TEST_P(EstablishProposals, EveryProposalComesUp) {
+  SiteSpec sa = SiteA(), sb = SiteB();
+  sa.enc = sb.enc = GetParam().enc;
+  sa.hash = sb.hash = GetParam().hash;
+  sa.group = sb.group = GetParam().group;
+  sa.pfs = sb.pfs = GetParam().group;
+  Pair p(sa, sb);
+  p.b.Initiate("green", 1);  // the other role this time
+  ASSERT_TRUE(p.sim.RunUntil([&] { return HasChild(p.a) && HasChild(p.b); },
+                             p.sim.now() + Seconds(5)));
+  EXPECT_TRUE(p.a.ChildSas()[0].enc_key_in == p.b.ChildSas()[0].enc_key_out);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    All, EstablishProposals,
+    ::testing::Values(Proposal{config::Encryption::kAes128, config::Hash::kSha1, 14},
+                      Proposal{config::Encryption::kAes256, config::Hash::kSha256, 14},
+                      Proposal{config::Encryption::kAes128, config::Hash::kSha256, 19},
+                      Proposal{config::Encryption::kAes192, config::Hash::kSha384, 20},
+                      Proposal{config::Encryption::kAes256, config::Hash::kSha512, 21},
+                      Proposal{config::Encryption::k3Des, config::Hash::kMd5, 2},
+                      Proposal{config::Encryption::k3Des, config::Hash::kSha1, 5}));
+
+TEST(Establish, WrongPreSharedKeyNeverComesUpAndIsCounted) {
+  SiteSpec sa = SiteA(), sb = SiteB();
+  sb.psk = "not-the-same";
+  Pair p(sa, sb);
+  p.a.Initiate("green", 1);
+  p.sim.RunFor(Seconds(10));
+  EXPECT_TRUE(p.a.ChildSas().empty());
+  EXPECT_GT(p.b.counters().dropped_auth, 0u);
+}
+
+TEST(Establish, MismatchedPolicyIsRefused) {
+  SiteSpec sa = SiteA(), sb = SiteB();
+  sb.group = 5;
+  Pair p(sa, sb);
+  p.a.Initiate("green", 1);
+  p.sim.RunFor(Seconds(10));
+  EXPECT_TRUE(p.a.IsakmpSas().empty() || p.a.IsakmpSas()[0].state != "QM_IDLE");
+  EXPECT_GT(p.b.counters().dropped_state, 0u);
+}
+
+TEST(Establish, ClearBringsAKeptUpTunnelBack) {
+  SiteSpec sa = SiteA();
+  sa.keep_up = true;
+  Pair p(sa, SiteB());
+  ASSERT_TRUE(p.sim.RunUntil([&] { return HasChild(p.b); }, p.sim.now() + Seconds(5)));
+  const uint32_t old_spi = p.b.ChildSas()[0].spi_in;
+  p.a.Clear(ike::ClearFilter{});
+  // B got the Deletes; A came back at once with a new SA.
+  ASSERT_TRUE(p.sim.RunUntil(
+      [&] { return HasChild(p.b) && p.b.ChildSas()[0].spi_in != old_spi; },
+      p.sim.now() + Seconds(5)));
+  EXPECT_THAT(p.b.IsakmpSas(), SizeIs(1));
+}
+
+}  // namespace
+}  // namespace ikepulse::scenario
