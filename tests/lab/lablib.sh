@@ -9,6 +9,7 @@
 #   waiting    lab_wait_for FILE ERE TIMEOUT_S; lab_wait_count FILE ERE N TIMEOUT_S
 #   capture    lab_capture_start NS IFACE FILE [FILTER]; lab_capture_stop
 #   any daemon lab_ns_bg NS LOGFILE cmd args...  (records the pid; ikepulse uses this too)
+#   loss       lab_blackhole NAME [in|out|both]; lab_blackhole_clear NAME  (nftables)
 #   teardown   lab_teardown (registered with trap by lab_init; kills recorded pids by pid,
 #              TERM then KILL after a deadline, and deletes only the namespaces it created)
 #
@@ -392,7 +393,7 @@ lab_capture_start() {
   local ns=$1 ifc=$2 file=$3 filter=${4:-udp port 500 or udp port 4500}
   command -v tcpdump >/dev/null || lab_die "tcpdump missing"
   # shellcheck disable=SC2086
-  lab_ns_bg "$ns" "$file.log" tcpdump -n -i "$ifc" -s 0 -U --immediate-mode -w "$file" $filter
+  lab_ns_bg "$ns" "$file.log" tcpdump -n -Z root -i "$ifc" -s 0 -U --immediate-mode -w "$file" $filter
   LAB_CAPTURE_PIDS+=("$LAB_LAST_PID")
   lab_wait_for "$file.log" "listening on" 10 || lab_die "tcpdump did not start: $(cat "$file.log")"
 }
@@ -431,6 +432,36 @@ lab_kill_charon() {
   local p=${LAB_CHARON_PID[$name]:-}
   [[ -n $p ]] || return 0
   if [[ $sig == TERM ]]; then lab_stop_pid "$p"; else kill -"$sig" "$p" 2>/dev/null; wait "$p" 2>/dev/null; fi
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# Packet loss (no netem on the lab kernel): nftables in the gateway namespace.
+
+# lab_blackhole NAME [in|out|both]: drop all traffic on NAME's wan0 (a "dead" peer without
+# killing its daemon). The table lives in NAME's namespace and goes away with it.
+lab_blackhole() {
+  local name=$1 dir=${2:-both} ns
+  ns=$(lab_ns "$name")
+  command -v nft >/dev/null || lab_die "nft missing"
+  ip netns exec "$ns" nft -f - <<EOF_NFT || lab_die "nft in $ns"
+table inet lab_drop
+delete table inet lab_drop
+table inet lab_drop {
+  chain input { type filter hook input priority 0; policy accept; }
+  chain output { type filter hook output priority 0; policy accept; }
+}
+EOF_NFT
+  [[ $dir == in || $dir == both ]] &&
+    ip netns exec "$ns" nft add rule inet lab_drop input iifname wan0 drop
+  [[ $dir == out || $dir == both ]] &&
+    ip netns exec "$ns" nft add rule inet lab_drop output oifname wan0 drop
+  return 0
+}
+
+# lab_blackhole_clear NAME: removes the drop rules.
+lab_blackhole_clear() {
+  ip netns exec "$(lab_ns "$1")" nft delete table inet lab_drop 2>/dev/null
   return 0
 }
 
