@@ -9,7 +9,11 @@
 // Keys are EVP_PKEYs built with EVP_PKEY_fromdata / EVP_PKEY_generate. The MODP domain
 // parameters come from the RFC primes (OpenSSL's BN_get_rfc2409_prime_* and
 // BN_get_rfc3526_prime_* constants) with g = 2; OpenSSL 3.0 has no named group for 768- and
-// 1024-bit MODP, so every MODP group is built from (p, g) the same way.
+// 1024-bit MODP, so every MODP group is built from (p, g) the same way. On import OpenSSL
+// recognises the RFC 3526 primes as its "modp_1536".."modp_4096" groups: it then adds
+// q = (p-1)/2, generates short private exponents (about twice the group's security strength,
+// e.g. 225 bits for group 14) and checks peer values against the subgroup (y^q = 1 mod p).
+// Groups 1 and 2 get no q and a full-length exponent.
 //
 // Peer public values are checked before OpenSSL sees them (length; MODP: not 0, 1, p-1 or
 // >= p), and again by OpenSSL when they are imported (ECP: on the curve) and set as the peer
