@@ -27,7 +27,7 @@
 #   lab_charon_config a local=192.0.2.1 remote=192.0.2.2 psk=... local_ts=198.51.100.0/24 ...
 #   lab_charon_start a
 #   ...
-# Function results are returned in globals (LAB_LAST_PID, LAB_OUT) rather than through
+# Function results are returned in globals (LAB_LAST_PID, LAB_CHARON_PID) rather than through
 # $(...), because a command substitution is a subshell and would lose the recorded pids.
 
 LAB_RUN=${LAB_RUN:-$$}
@@ -40,7 +40,6 @@ LAB_PIDS=()          # every background process we started
 LAB_NETNS=()         # every namespace we created
 LAB_CAPTURE_PIDS=()  # subset of LAB_PIDS: tcpdump captures
 LAB_LAST_PID=
-LAB_OUT=
 LAB_T0=
 LAB_TORN_DOWN=0
 
@@ -216,14 +215,14 @@ lab_charon_config() {
   local name=$1
   shift
   local -A c=(
-    [local]= [remote]= [psk]= [conn]=lab [child]=net
+    [local]="" [remote]="" [psk]="" [conn]=lab [child]=net
     [proposals]=aes128-sha1-modp2048 [esp_proposals]=aes128-sha1
     [local_ts]=dynamic [remote_ts]=dynamic
     [dpd_delay]=10s [dpd_timeout]=30s [dpd_action]=clear
-    [mode]=tunnel [start_action]=none [rekey_time]= [send_vendor_id]=no
+    [mode]=tunnel [start_action]=none [rekey_time]="" [send_vendor_id]=no
     [log]="default=1 ike=2 cfg=1"
     [plugins]="random nonce openssl aes sha1 sha2 md5 hmac gmp kdf pem pkcs1 pubkey x509 kernel-libipsec kernel-netlink socket-default vici"
-    [extra_charon]= [gw]=$name
+    [extra_charon]="" [gw]=$name
   )
   local kv
   for kv in "$@"; do
