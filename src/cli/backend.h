@@ -1,0 +1,173 @@
+// cli::Backend: the narrow interface between a CLI session and the daemon (STYLE.md §3.5).
+// The session reads plain snapshots for `show`, and asks for changes (`clear`, `debug`,
+// configuration) by value. It never sees a live SA. The daemon implements it; tests use
+// FakeBackend (fake_backend.h). Single-threaded: called from the daemon's event loop only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/endpoint.h"
+#include "config/config.h"
+
+namespace ikepulse::cli {
+
+// The DPD (RFC 3706) state of one IKE SA, for `show crypto isakmp sa detail`.
+struct DpdInfo {
+  bool enabled = false;              // keepalive configured when the SA was created
+  config::DpdMode mode = config::DpdMode::kOnDemand;
+  uint32_t interval_s = 0;
+  uint32_t retry_s = 0;
+  bool peer_supports = false;        // the peer sent the RFC 3706 vendor ID
+  int64_t last_heard_s_ago = -1;     // seconds since the last authenticated message; -1 never
+  bool probing = false;              // an R-U-THERE is outstanding (retry phase)
+  uint32_t outstanding = 0;          // R-U-THEREs sent and not yet acknowledged
+  uint32_t next_seq = 0;             // the next R-U-THERE sequence number
+  bool operator==(const DpdInfo&) const = default;
+};
+
+// One IKE (ISAKMP) SA.
+struct IsakmpSaInfo {
+  IpAddress dst;                     // the peer, as IOS lists it (dst = remote for initiator)
+  IpAddress src;                     // the local address
+  uint16_t local_port = 500;
+  uint16_t remote_port = 500;
+  std::string state = "QM_IDLE";     // IOS state name: MM_NO_STATE, MM_SA_SETUP, ..., QM_IDLE
+  uint32_t conn_id = 0;
+  std::string status = "ACTIVE";     // ACTIVE | (deleted)
+  std::string encryption = "aes";    // IOS abbreviations: des, 3des, aes, aes:192, aes:256
+  std::string hash = "sha";          // md5, sha, sha256, sha384, sha512
+  std::string auth = "psk";          // psk, rsig
+  uint16_t group = 14;
+  int64_t lifetime_left_s = 0;
+  std::string capabilities;          // IOS "Cap." letters, e.g. "D" (DPD), "DN" (DPD + NAT-T)
+  std::string fvrf;                  // empty = (none)
+  std::string ivrf;
+  DpdInfo dpd;
+};
+
+struct IpsecIdent {
+  IpAddress addr;
+  IpAddress mask;
+  uint8_t protocol = 0;
+  uint16_t port = 0;
+  bool operator==(const IpsecIdent&) const = default;
+};
+
+// One ESP SA pair member.
+struct EspSaInfo {
+  uint32_t spi = 0;
+  std::string transform = "esp-aes esp-sha-hmac";  // as IOS lists it
+  bool tunnel = true;
+  uint32_t conn_id = 0;
+  uint64_t remaining_kb = 0;
+  int64_t remaining_s = 0;
+  std::string status = "ACTIVE";
+};
+
+// One IPsec flow (crypto map entry + ACL line) and its SAs, for `show crypto ipsec sa`.
+struct IpsecSaInfo {
+  std::string map_name;
+  uint32_t seq = 0;
+  std::string interface;
+  IpAddress local_addr;
+  std::string fvrf;                  // empty = (none)
+  IpsecIdent local_ident;
+  IpsecIdent remote_ident;
+  std::optional<IpAddress> current_peer;
+  uint16_t peer_port = 500;
+  uint64_t pkts_encaps = 0, pkts_decaps = 0;
+  uint64_t bytes_out = 0, bytes_in = 0;
+  uint64_t send_errors = 0, recv_errors = 0;
+  std::optional<uint16_t> pfs_group;
+  std::vector<EspSaInfo> inbound;
+  std::vector<EspSaInfo> outbound;
+};
+
+// One crypto session (a peer: its IKE SA and IPsec flows), for `show crypto session`.
+struct CryptoSessionInfo {
+  std::string interface;
+  std::string status = "UP-ACTIVE";  // UP-ACTIVE | UP-IDLE | UP-NO-IKE | DOWN-NEGOTIATING | DOWN
+  IpAddress peer;
+  uint16_t peer_port = 500;
+  std::string fvrf, ivrf;            // empty = (none)
+  std::string phase1_id;
+  int64_t uptime_s = 0;
+  struct IkeSa {
+    IpAddress local;
+    uint16_t local_port = 500;
+    IpAddress remote;
+    uint16_t remote_port = 500;
+    std::string state = "Active";
+    std::string capabilities;
+    uint32_t conn_id = 0;
+    int64_t lifetime_left_s = 0;
+  };
+  std::vector<IkeSa> ike_sas;
+  struct Flow {
+    std::string description;         // "permit ip 10.1.0.0/255.255.0.0 10.2.0.0/255.255.0.0"
+    uint32_t active_sas = 0;
+    std::string origin = "crypto map";
+    uint64_t pkts_decrypted = 0, pkts_encrypted = 0, drops_in = 0, drops_out = 0;
+    uint64_t life_kb = 0;
+    int64_t life_s = 0;
+  };
+  std::vector<Flow> flows;
+};
+
+// `clear crypto session [local A [port P]] [remote A [port P]] [fvrf N] [ivrf N]`: the given
+// filters are ANDed; none given = every session.
+struct ClearSessionFilter {
+  std::optional<IpAddress> local;
+  std::optional<uint16_t> local_port;
+  std::optional<IpAddress> remote;
+  std::optional<uint16_t> remote_port;
+  std::optional<std::string> fvrf;
+  std::optional<std::string> ivrf;
+  bool operator==(const ClearSessionFilter&) const = default;
+};
+
+// `clear crypto sa [peer A | map NAME]`.
+struct ClearSaFilter {
+  enum class Kind : uint8_t { kAll = 0, kPeer = 1, kMap = 2 };
+  Kind kind = Kind::kAll;
+  IpAddress peer;
+  std::string map_name;
+  bool operator==(const ClearSaFilter&) const = default;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Configuration.
+  virtual const config::Config& Running() = 0;
+  // Applies a whole new running configuration. nullopt = applied; otherwise the reason it was
+  // refused (shown to the user as is, the running configuration unchanged).
+  virtual std::optional<std::string> ApplyConfig(const config::Config& config) = 0;
+  // The stored startup-config text ("" when there is none).
+  virtual std::string StartupConfigText() = 0;
+  // Persists `text` as the startup-config (atomically). nullopt = written.
+  virtual std::optional<std::string> WriteStartupConfig(const std::string& text) = 0;
+
+  // Snapshots for `show`.
+  virtual std::vector<IsakmpSaInfo> IsakmpSas() = 0;
+  virtual std::vector<IpsecSaInfo> IpsecSas() = 0;
+  virtual std::vector<CryptoSessionInfo> CryptoSessions() = 0;
+  // The peer a crypto map entry currently uses (stateless failover index), if any.
+  virtual std::optional<IpAddress> CurrentPeer(const std::string& map_name, uint32_t seq) = 0;
+
+  // Operations.
+  virtual void ClearCryptoSession(const ClearSessionFilter& filter) = 0;
+  virtual void ClearCryptoSa(const ClearSaFilter& filter) = 0;
+  virtual void ClearCryptoIsakmp(std::optional<uint32_t> conn_id) = 0;
+  virtual void SetDebugIsakmp(bool on) = 0;
+  virtual bool DebugIsakmp() = 0;
+
+  // For `show version`: seconds since the daemon started.
+  virtual int64_t UptimeSeconds() { return 0; }
+};
+
+}  // namespace ikepulse::cli

@@ -1,0 +1,7 @@
+#include "cli/command_tree.h"
+
+namespace ikepulse::cli {
+void AddExecCommands(Grammar&) {}
+void AddShowCommands(Grammar&) {}
+void AddClearDebugCommands(Grammar&) {}
+}  // namespace ikepulse::cli
