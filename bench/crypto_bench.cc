@@ -32,7 +32,12 @@ struct DpdFixture {
     keys = DerivePhase1Psk(s.hash, psk, ni, nr, gxy, cky_i, cky_r, KeyLength(s.cipher));
     last_phase1_block = Bytes(BlockSize(s.cipher), 0x77);
     notify = HexOrDie(
-        "00000020" "00000001" "01108d28" "0404040404040404" "0505050505050505" "12345678");
+        "00000020"
+        "00000001"
+        "01108d28"
+        "0404040404040404"
+        "0505050505050505"
+        "12345678");
   }
 
   // HDR* | HASH(1) | N, the encrypted part: HASH payload + notify, zero-padded.
@@ -40,7 +45,7 @@ struct DpdFixture {
     const size_t hash_len = 4 + hash.size();
     const size_t bs = BlockSize(suite.cipher);
     Bytes body((hash_len + notify.size() + bs - 1) / bs * bs, 0);  // zero padding
-    body[0] = 11;  // next payload: N
+    body[0] = 11;                                                  // next payload: N
     body[2] = static_cast<uint8_t>(hash_len >> 8);
     body[3] = static_cast<uint8_t>(hash_len);
     std::memcpy(body.data() + 4, hash.data(), hash.size());
@@ -85,8 +90,7 @@ void BM_UnprotectDpd(benchmark::State& state) {
     const ByteSpan p(*plain);
     const ByteSpan received = p.subspan(4, hash_len);
     const ByteSpan after_hash = p.subspan(4 + hash_len, f.notify.size());
-    SecretBytes computed =
-        InformationalHash(f.suite.hash, f.keys.skeyid_a.span(), mid, after_hash);
+    SecretBytes computed = InformationalHash(f.suite.hash, f.keys.skeyid_a.span(), mid, after_hash);
     const bool ok = computed == SecretBytes(received);
     if (!ok) state.SkipWithError("HASH(1) mismatch");
     benchmark::DoNotOptimize(ok);

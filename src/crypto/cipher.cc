@@ -30,9 +30,9 @@ size_t Index(CipherAlg c) {
 }
 
 constexpr std::array<const char*, kNumCiphers> kOpenSslNames = {"AES-128-CBC", "AES-192-CBC",
-                                                                 "AES-256-CBC", "DES-EDE3-CBC"};
+                                                                "AES-256-CBC", "DES-EDE3-CBC"};
 constexpr std::array<const char*, kNumCiphers> kNames = {"aes-128-cbc", "aes-192-cbc",
-                                                          "aes-256-cbc", "3des-cbc"};
+                                                         "aes-256-cbc", "3des-cbc"};
 constexpr std::array<size_t, kNumCiphers> kKeyLengths = {16, 24, 32, 24};
 constexpr std::array<size_t, kNumCiphers> kBlockSizes = {16, 16, 16, 8};
 
@@ -70,8 +70,8 @@ Result<Bytes, CryptoError> Cbc(CipherAlg c, ByteSpan key, ByteSpan iv, ByteSpan 
 
   CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   IKEPULSE_CHECK(ctx != nullptr);
-  if (EVP_CipherInit_ex2(ctx.get(), Fetched(c), key.data(), iv.data(), encrypt ? 1 : 0,
-                         nullptr) != 1) {
+  if (EVP_CipherInit_ex2(ctx.get(), Fetched(c), key.data(), iv.data(), encrypt ? 1 : 0, nullptr) !=
+      1) {
     return MakeUnexpected(CryptoError{"Cipher initialisation failed."});
   }
   IKEPULSE_CHECK(EVP_CIPHER_CTX_set_padding(ctx.get(), 0) == 1);

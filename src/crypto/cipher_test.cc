@@ -21,8 +21,10 @@ struct CbcCase {
 // NIST SP 800-38A F.2 plaintext and IV.
 constexpr const char* kSp80038aIv = "000102030405060708090a0b0c0d0e0f";
 constexpr const char* kSp80038aPlain =
-    "6bc1bee22e409f96e93d7e117393172a" "ae2d8a571e03ac9c9eb76fac45af8e51"
-    "30c81c46a35ce411e5fbc1191a0a52ef" "f69f2445df4f9b17ad2b417be66c3710";
+    "6bc1bee22e409f96e93d7e117393172a"
+    "ae2d8a571e03ac9c9eb76fac45af8e51"
+    "30c81c46a35ce411e5fbc1191a0a52ef"
+    "f69f2445df4f9b17ad2b417be66c3710";
 
 const CbcCase kCases[] = {
     // RFC 3602 §4, case #1 ("Single block msg") and case #2.
@@ -36,22 +38,27 @@ const CbcCase kCases[] = {
     // NIST SP 800-38A F.2.1, F.2.3, F.2.5.
     {"sp800_38a_aes128", CipherAlg::kAes128Cbc, "2b7e151628aed2a6abf7158809cf4f3c", kSp80038aIv,
      kSp80038aPlain,
-     "7649abac8119b246cee98e9b12e9197d" "5086cb9b507219ee95db113a917678b2"
-     "73bed6b8e3c1743b7116e69e22229516" "3ff1caa1681fac09120eca307586e1a7"},
-    {"sp800_38a_aes192", CipherAlg::kAes192Cbc,
-     "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b", kSp80038aIv, kSp80038aPlain,
-     "4f021db243bc633d7178183a9fa071e8" "b4d9ada9ad7dedf4e5e738763f69145a"
-     "571b242012fb7ae07fa9baac3df102e0" "08b0e27988598881d920a9e64f5615cd"},
+     "7649abac8119b246cee98e9b12e9197d"
+     "5086cb9b507219ee95db113a917678b2"
+     "73bed6b8e3c1743b7116e69e22229516"
+     "3ff1caa1681fac09120eca307586e1a7"},
+    {"sp800_38a_aes192", CipherAlg::kAes192Cbc, "8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b",
+     kSp80038aIv, kSp80038aPlain,
+     "4f021db243bc633d7178183a9fa071e8"
+     "b4d9ada9ad7dedf4e5e738763f69145a"
+     "571b242012fb7ae07fa9baac3df102e0"
+     "08b0e27988598881d920a9e64f5615cd"},
     {"sp800_38a_aes256", CipherAlg::kAes256Cbc,
      "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4", kSp80038aIv,
      kSp80038aPlain,
-     "f58c4c04d6e5f1ba779eabfb5f7bfbd6" "9cfc4e967edb808d679f777bc6702c7d"
-     "39f23369a9d9bacfa530e26304231461" "b2eb05e2c39be9fcda6c19078c6a9d1b"},
+     "f58c4c04d6e5f1ba779eabfb5f7bfbd6"
+     "9cfc4e967edb808d679f777bc6702c7d"
+     "39f23369a9d9bacfa530e26304231461"
+     "b2eb05e2c39be9fcda6c19078c6a9d1b"},
     // NIST SP 800-67 Rev. 2 TDEA example, first block ("The qufc"): with a zero IV the
     // first CBC block is the ECB block.
-    {"sp800_67_3des", CipherAlg::k3DesCbc,
-     "0123456789abcdef23456789abcdef01456789abcdef0123", "0000000000000000",
-     "5468652071756663", "a826fd8ce53b855f"},
+    {"sp800_67_3des", CipherAlg::k3DesCbc, "0123456789abcdef23456789abcdef01456789abcdef0123",
+     "0000000000000000", "5468652071756663", "a826fd8ce53b855f"},
 };
 
 TEST(CbcTest, KnownAnswersBothWays) {
@@ -72,7 +79,9 @@ TEST(CbcTest, TripleDesChainsBlocks) {
   // C2 = E(P2 xor C1): a two-block CBC encryption equals two one-block ones chained by hand.
   const Bytes key = HexOrDie("0123456789abcdef23456789abcdef01456789abcdef0123");
   const Bytes iv = HexOrDie("0011223344556677");
-  const Bytes plain = HexOrDie("5468652071756663" "6b2062726f776e20");
+  const Bytes plain = HexOrDie(
+      "5468652071756663"
+      "6b2062726f776e20");
   auto two = CbcEncrypt(CipherAlg::k3DesCbc, key, iv, plain);
   ASSERT_TRUE(two.has_value());
   auto c1 = CbcEncrypt(CipherAlg::k3DesCbc, key, iv, ByteSpan(plain).first(8));
@@ -85,8 +94,8 @@ TEST(CbcTest, TripleDesChainsBlocks) {
 }
 
 TEST(CbcTest, RoundTripAllCiphers) {
-  for (CipherAlg alg : {CipherAlg::kAes128Cbc, CipherAlg::kAes192Cbc, CipherAlg::kAes256Cbc,
-                        CipherAlg::k3DesCbc}) {
+  for (CipherAlg alg :
+       {CipherAlg::kAes128Cbc, CipherAlg::kAes192Cbc, CipherAlg::kAes256Cbc, CipherAlg::k3DesCbc}) {
     SCOPED_TRACE(CipherName(alg));
     Bytes key(KeyLength(alg)), iv(BlockSize(alg)), plain(BlockSize(alg) * 5);
     for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<uint8_t>(i * 7 + 1);
@@ -110,8 +119,8 @@ TEST(CbcTest, EmptyDataIsEmpty) {
 }
 
 TEST(CbcTest, WrongSizesRejected) {
-  for (CipherAlg alg : {CipherAlg::kAes128Cbc, CipherAlg::kAes192Cbc, CipherAlg::kAes256Cbc,
-                        CipherAlg::k3DesCbc}) {
+  for (CipherAlg alg :
+       {CipherAlg::kAes128Cbc, CipherAlg::kAes192Cbc, CipherAlg::kAes256Cbc, CipherAlg::k3DesCbc}) {
     SCOPED_TRACE(CipherName(alg));
     const size_t kl = KeyLength(alg), bs = BlockSize(alg);
     const Bytes key(kl, 1), iv(bs, 2), data(bs * 2, 3);

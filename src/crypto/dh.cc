@@ -106,9 +106,9 @@ const GroupInfo* FindGroup(uint16_t id) {
 struct ModpParams {
   BnPtr p;
   BnPtr g;
-  Bytes p_bytes;        // p, big-endian, `len` bytes
-  Bytes p_minus_1;      // p - 1, big-endian, `len` bytes
-  PkeyPtr domain;       // EVP_PKEY holding only (p, g), the template for key generation
+  Bytes p_bytes;    // p, big-endian, `len` bytes
+  Bytes p_minus_1;  // p - 1, big-endian, `len` bytes
+  PkeyPtr domain;   // EVP_PKEY holding only (p, g), the template for key generation
 };
 
 bool PushModpDomain(OSSL_PARAM_BLD* bld, const ModpParams& m) {
@@ -182,7 +182,8 @@ Bytes EcPublic(const EVP_PKEY* key, size_t coord_len) {
 Result<PkeyPtr, CryptoError> ModpPeer(const GroupInfo& info, ByteSpan peer) {
   const ModpParams& m = Modp(info);
   if (peer.size() != info.len) return MakeUnexpected(Err("Wrong DH public value length."));
-  const bool high_zero = std::all_of(peer.begin(), peer.end() - 1, [](uint8_t b) { return b == 0; });
+  const bool high_zero =
+      std::all_of(peer.begin(), peer.end() - 1, [](uint8_t b) { return b == 0; });
   if (high_zero && peer.back() <= 1) return MakeUnexpected(Err("DH public value is 0 or 1."));
   if (std::memcmp(peer.data(), m.p_bytes.data(), info.len) >= 0) {
     return MakeUnexpected(Err("DH public value is not below p."));
@@ -288,10 +289,9 @@ PkeyPtr GenerateModp(const GroupInfo& info) {
 PkeyPtr GenerateEc(const GroupInfo& info) {
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   if (ctx == nullptr || EVP_PKEY_keygen_init(ctx.get()) != 1) return nullptr;
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                       const_cast<char*>(info.curve), 0),
-      OSSL_PARAM_construct_end()};
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                                const_cast<char*>(info.curve), 0),
+                               OSSL_PARAM_construct_end()};
   if (EVP_PKEY_CTX_set_params(ctx.get(), params) != 1) return nullptr;
   EVP_PKEY* raw = nullptr;
   if (EVP_PKEY_generate(ctx.get(), &raw) != 1) return nullptr;

@@ -45,9 +45,9 @@ size_t Index(HashAlg h) {
 
 // OpenSSL's algorithm names, indexed by HashAlg.
 constexpr std::array<const char*, kNumHashes> kOpenSslNames = {"MD5", "SHA1", "SHA2-256",
-                                                                "SHA2-384", "SHA2-512"};
+                                                               "SHA2-384", "SHA2-512"};
 constexpr std::array<const char*, kNumHashes> kNames = {"md5", "sha1", "sha256", "sha384",
-                                                         "sha512"};
+                                                        "sha512"};
 constexpr std::array<size_t, kNumHashes> kLengths = {16, 20, 32, 48, 64};
 
 // Fetched once; freed at exit (before OpenSSL's own atexit cleanup, which was registered by

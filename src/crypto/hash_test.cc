@@ -85,8 +85,7 @@ TEST(PrfTest, DataPiecesAreConcatenated) {
 
 TEST(PrfTest, EmptyKeyAndData) {
   EXPECT_EQ(ToHex(Prf(HashAlg::kMd5, {}, {}).span()), "74e6f7298a9c2d168935f58c001bad88");
-  EXPECT_EQ(ToHex(Prf(HashAlg::kSha1, {}, {}).span()),
-            "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d");
+  EXPECT_EQ(ToHex(Prf(HashAlg::kSha1, {}, {}).span()), "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d");
   EXPECT_EQ(ToHex(Prf(HashAlg::kSha256, {}, {}).span()),
             "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
 }

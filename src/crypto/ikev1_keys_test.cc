@@ -27,8 +27,8 @@ Bytes ToBytes(const SecretBytes& s) { return Bytes(s.span().begin(), s.span().en
 
 // Fixed phase-1 inputs shared by the tests.
 struct Inputs {
-  Bytes psk = Bytes{'i', 'k', 'e', 'p', 'u', 'l', 's', 'e', '-', 't',
-                    'e', 's', 't', '-', 'p', 's', 'k'};
+  Bytes psk =
+      Bytes{'i', 'k', 'e', 'p', 'u', 'l', 's', 'e', '-', 't', 'e', 's', 't', '-', 'p', 's', 'k'};
   Bytes ni = Seq(0x10, 16);
   Bytes nr = Seq(0x40, 20);
   Bytes gxy = Seq(0x00, 96);  // 96 bytes with a leading zero byte, as a padded group-1 g^xy
@@ -52,8 +52,8 @@ void ExpectSkeyids(HashAlg h, const Inputs& in, const Phase1Keys& k) {
 
 TEST(Phase1KeysTest, Sha1Aes128TruncatesSkeyidE) {
   Inputs in;
-  Phase1Keys k = DerivePhase1Psk(HashAlg::kSha1, in.psk, in.ni, in.nr, in.gxy, in.cky_i,
-                                 in.cky_r, 16);
+  Phase1Keys k =
+      DerivePhase1Psk(HashAlg::kSha1, in.psk, in.ni, in.nr, in.gxy, in.cky_i, in.cky_r, 16);
   ExpectSkeyids(HashAlg::kSha1, in, k);
   EXPECT_EQ(k.skeyid.size(), 20u);
   EXPECT_EQ(ToBytes(k.enc_key), Bytes(k.skeyid_e.data(), k.skeyid_e.data() + 16));
@@ -61,8 +61,8 @@ TEST(Phase1KeysTest, Sha1Aes128TruncatesSkeyidE) {
 
 TEST(Phase1KeysTest, Sha1Aes256ExpandsSkeyidE) {
   Inputs in;
-  Phase1Keys k = DerivePhase1Psk(HashAlg::kSha1, in.psk, in.ni, in.nr, in.gxy, in.cky_i,
-                                 in.cky_r, 32);
+  Phase1Keys k =
+      DerivePhase1Psk(HashAlg::kSha1, in.psk, in.ni, in.nr, in.gxy, in.cky_i, in.cky_r, 32);
   ExpectSkeyids(HashAlg::kSha1, in, k);
   // Appendix B: K1 = prf(SKEYID_e, 0), K2 = prf(SKEYID_e, K1), Ka = (K1 | K2)[0..32).
   SecretBytes ka1 = Prf(HashAlg::kSha1, k.skeyid_e.span(), {k0});
@@ -84,8 +84,8 @@ TEST(Phase1KeysTest, Sha1Aes256ExpandsSkeyidE) {
 
 TEST(Phase1KeysTest, Md5TripleDesExpands) {
   Inputs in;
-  Phase1Keys k = DerivePhase1Psk(HashAlg::kMd5, in.psk, in.ni, in.nr, in.gxy, in.cky_i,
-                                 in.cky_r, 24);
+  Phase1Keys k =
+      DerivePhase1Psk(HashAlg::kMd5, in.psk, in.ni, in.nr, in.gxy, in.cky_i, in.cky_r, 24);
   ExpectSkeyids(HashAlg::kMd5, in, k);
   EXPECT_EQ(ToHex(k.skeyid.span()), "54dee38c6cfa90b23a42c0a83ddc3b2a");
   EXPECT_EQ(ToHex(k.skeyid_e.span()), "14f03a14e6dbf1cea3289b52efe79ae4");
@@ -95,8 +95,8 @@ TEST(Phase1KeysTest, Md5TripleDesExpands) {
 TEST(Phase1KeysTest, ExactLengthAndThreeBlockExpansion) {
   Inputs in;
   // SHA-256 output (32) == AES-256 key: no expansion, Ka = SKEYID_e.
-  Phase1Keys k = DerivePhase1Psk(HashAlg::kSha256, in.psk, in.ni, in.nr, in.gxy, in.cky_i,
-                                 in.cky_r, 32);
+  Phase1Keys k =
+      DerivePhase1Psk(HashAlg::kSha256, in.psk, in.ni, in.nr, in.gxy, in.cky_i, in.cky_r, 32);
   ExpectSkeyids(HashAlg::kSha256, in, k);
   EXPECT_TRUE(k.enc_key == k.skeyid_e);
   // MD5 (16) to 40 bytes: K1 | K2 | K3, truncated.
@@ -124,8 +124,7 @@ TEST(IvTest, Phase2IvUsesMessageIdInNetworkOrder) {
   const Bytes last = HexOrDie("00112233445566778899aabbccddeeff");
   const Bytes manual = Cat({last, HexOrDie("deadbeef")});
   const Bytes full = Hash(HashAlg::kSha1, {manual});
-  EXPECT_EQ(Phase2Iv(HashAlg::kSha1, last, 0xdeadbeef, 16),
-            Bytes(full.begin(), full.begin() + 16));
+  EXPECT_EQ(Phase2Iv(HashAlg::kSha1, last, 0xdeadbeef, 16), Bytes(full.begin(), full.begin() + 16));
   const Bytes md5 = Hash(HashAlg::kMd5, {Cat({Seq(0, 8), HexOrDie("00000001")})});
   EXPECT_EQ(Phase2Iv(HashAlg::kMd5, Seq(0, 8), 1, 8), Bytes(md5.begin(), md5.begin() + 8));
   // Every DPD message gets its own IV (PROTOCOL.md §2.4).
@@ -151,8 +150,8 @@ TEST(AuthHashTest, HashIAndHashR) {
 
 TEST(InformationalHashTest, MessageIdThenPayloads) {
   Inputs in;
-  Phase1Keys k = DerivePhase1Psk(HashAlg::kSha1, in.psk, in.ni, in.nr, in.gxy, in.cky_i,
-                                 in.cky_r, 32);
+  Phase1Keys k =
+      DerivePhase1Psk(HashAlg::kSha1, in.psk, in.ni, in.nr, in.gxy, in.cky_i, in.cky_r, 32);
   // A 32-byte N payload (generic header + body) after the HASH payload.
   Bytes notify(32, 0);
   notify[3] = 0x20;
@@ -183,22 +182,24 @@ TEST(QuickModeTest, Hashes) {
 
 TEST(QuickModeTest, KeymatWithoutPfs) {
   Inputs in;
-  Phase1Keys k = DerivePhase1Psk(HashAlg::kSha1, in.psk, in.ni, in.nr, in.gxy, in.cky_i,
-                                 in.cky_r, 16);
+  Phase1Keys k =
+      DerivePhase1Psk(HashAlg::kSha1, in.psk, in.ni, in.nr, in.gxy, in.cky_i, in.cky_r, 16);
   const Bytes spi = HexOrDie("c0ffee01");
   const uint8_t esp[] = {3};
   // K1 = prf(SKEYID_d, protocol | SPI | Ni_b | Nr_b); 16 bytes fit in one block.
-  SecretBytes km = QuickModeKeymat(HashAlg::kSha1, k.skeyid_d.span(), std::nullopt, 3, spi, in.ni,
-                                   in.nr, 16);
+  SecretBytes km =
+      QuickModeKeymat(HashAlg::kSha1, k.skeyid_d.span(), std::nullopt, 3, spi, in.ni, in.nr, 16);
   SecretBytes b1 = Prf(HashAlg::kSha1, k.skeyid_d.span(), {Cat({esp, spi, in.ni, in.nr})});
   EXPECT_EQ(ToBytes(km), Bytes(b1.data(), b1.data() + 16));
 
   // 3DES (24) + HMAC-SHA1 (20) = 44 bytes: K1 | K2 | K3 with
   // K(n+1) = prf(SKEYID_d, Kn | protocol | SPI | Ni_b | Nr_b).
-  SecretBytes km44 = QuickModeKeymat(HashAlg::kSha1, k.skeyid_d.span(), std::nullopt, 3, spi,
-                                     in.ni, in.nr, 44);
-  SecretBytes b2 = Prf(HashAlg::kSha1, k.skeyid_d.span(), {Cat({b1.span(), esp, spi, in.ni, in.nr})});
-  SecretBytes b3 = Prf(HashAlg::kSha1, k.skeyid_d.span(), {Cat({b2.span(), esp, spi, in.ni, in.nr})});
+  SecretBytes km44 =
+      QuickModeKeymat(HashAlg::kSha1, k.skeyid_d.span(), std::nullopt, 3, spi, in.ni, in.nr, 44);
+  SecretBytes b2 =
+      Prf(HashAlg::kSha1, k.skeyid_d.span(), {Cat({b1.span(), esp, spi, in.ni, in.nr})});
+  SecretBytes b3 =
+      Prf(HashAlg::kSha1, k.skeyid_d.span(), {Cat({b2.span(), esp, spi, in.ni, in.nr})});
   Bytes expected = Cat({b1.span(), b2.span(), b3.span()});
   expected.resize(44);
   EXPECT_EQ(ToBytes(km44), expected);
@@ -208,10 +209,10 @@ TEST(QuickModeTest, KeymatWithoutPfs) {
   // Each direction has its own SPI, hence its own keys.
   EXPECT_FALSE(km44 == QuickModeKeymat(HashAlg::kSha1, k.skeyid_d.span(), std::nullopt, 3,
                                        HexOrDie("c0ffee02"), in.ni, in.nr, 44));
-  EXPECT_EQ(QuickModeKeymat(HashAlg::kSha1, k.skeyid_d.span(), std::nullopt, 3, spi, in.ni, in.nr,
-                            0)
-                .size(),
-            0u);
+  EXPECT_EQ(
+      QuickModeKeymat(HashAlg::kSha1, k.skeyid_d.span(), std::nullopt, 3, spi, in.ni, in.nr, 0)
+          .size(),
+      0u);
 }
 
 TEST(QuickModeTest, KeymatWithPfs) {
@@ -222,14 +223,14 @@ TEST(QuickModeTest, KeymatWithPfs) {
   const uint8_t esp[] = {3};
   // K1 = prf(SKEYID_d, g(qm)^xy | protocol | SPI | Ni_b | Nr_b)
   // K2 = prf(SKEYID_d, K1 | g(qm)^xy | protocol | SPI | Ni_b | Nr_b)
-  SecretBytes km = QuickModeKeymat(HashAlg::kSha256, skeyid_d, ByteSpan(gqm), 3, spi, ni_b, nr_b,
-                                   64);
+  SecretBytes km =
+      QuickModeKeymat(HashAlg::kSha256, skeyid_d, ByteSpan(gqm), 3, spi, ni_b, nr_b, 64);
   SecretBytes b1 = Prf(HashAlg::kSha256, skeyid_d, {Cat({gqm, esp, spi, ni_b, nr_b})});
   SecretBytes b2 = Prf(HashAlg::kSha256, skeyid_d, {Cat({b1.span(), gqm, esp, spi, ni_b, nr_b})});
   EXPECT_EQ(ToBytes(km), Cat({b1.span(), b2.span()}));
   // PFS changes the keys.
-  EXPECT_FALSE(km == QuickModeKeymat(HashAlg::kSha256, skeyid_d, std::nullopt, 3, spi, ni_b, nr_b,
-                                     64));
+  EXPECT_FALSE(km ==
+               QuickModeKeymat(HashAlg::kSha256, skeyid_d, std::nullopt, 3, spi, ni_b, nr_b, 64));
 }
 
 TEST(NatDTest, HashOfCookiesAddressAndPort) {
