@@ -14,7 +14,7 @@ PKGS=(
   libedit-dev           # line editing and history in the `ikepulse` shell
   libclang-rt-14-dev    # libFuzzer + sanitizer runtimes for clang (tests/fuzz)
   # lab and interop: a real strongSwan 5.9.8 IKEv1 peer in network namespaces
-  strongswan-charon strongswan-swanctl libcharon-extra-plugins
+  strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   iproute2 nftables iputils-ping tcpdump tshark util-linux procps tmux
 )
 
