@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under corpus/<target>/ (hand-built ISAKMP messages, RFC 2408
+layouts). Re-run after changing a message: python3 tests/fuzz/make_corpus.py"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ICKY = bytes.fromhex("0102030405060708")
+RCKY = bytes.fromhex("a1a2a3a4a5a6a7a8")
+
+
+def gen(np, body):
+    return struct.pack("!BBH", np, 0, 4 + len(body)) + body
+
+
+def header(np, exch, flags, msgid, body, rcky=RCKY):
+    return ICKY + rcky + struct.pack("!BBBBII", np, 0x10, exch, flags, msgid, 28 + len(body)) + body
+
+
+def chain(payloads):
+    """payloads: list of (type, body). Returns (first type, bytes)."""
+    out = b""
+    for i, (_, body) in enumerate(payloads):
+        nxt = payloads[i + 1][0] if i + 1 < len(payloads) else 0
+        out += gen(nxt, body)
+    return payloads[0][0], out
+
+
+def tv(t, v):
+    return struct.pack("!HH", 0x8000 | t, v)
+
+
+def tlv(t, data):
+    return struct.pack("!HH", t, len(data)) + data
+
+
+def transform(num, tid, attrs, last):
+    body = struct.pack("!BBH", num, tid, 0) + b"".join(attrs)
+    return gen(0 if last else 3, body)
+
+
+def proposal(num, proto, spi, transforms, last):
+    ts = b"".join(transform(*t, last=(i + 1 == len(transforms))) for i, t in enumerate(transforms))
+    return gen(0 if last else 2, struct.pack("!BBBB", num, proto, len(spi), len(transforms)) + spi + ts)
+
+
+def sa(proposals):
+    ps = b"".join(proposal(*p, last=(i + 1 == len(proposals))) for i, p in enumerate(proposals))
+    return struct.pack("!II", 1, 1) + ps
+
+
+DPD_VID = bytes.fromhex("afcad71368a1f1c96b8696fc77570100")
+NATT_VID = bytes.fromhex("4a131c81070358455c5728f20e95452f")
+P1_ATTRS = [tv(1, 7), tv(14, 128), tv(2, 2), tv(3, 1), tv(4, 14), tv(11, 1),
+            tlv(12, struct.pack("!I", 86400))]
+QM_ATTRS = [tv(1, 1), tlv(2, struct.pack("!I", 3600)), tv(4, 1), tv(5, 2), tv(6, 128)]
+HASH = bytes(range(20))
+
+CHAINS = {
+    "mm1": (2, 0, 0, [(1, sa([(1, 1, b"", [(1, 1, P1_ATTRS)])])), (13, DPD_VID), (13, NATT_VID)]),
+    "mm3": (2, 0, 0, [(4, bytes(64)), (10, bytes(range(20))), (20, bytes(20)), (20, bytes(20))]),
+    "mm3_draft_nat": (2, 0, 0, [(4, bytes(8)), (10, bytes(16)), (130, bytes(20)),
+                                (131, b"\x01\x00\x00\x00\xc0\xa8\x00\x01")]),
+    "qm1": (32, 0, 0x11223344,
+            [(8, HASH),
+             (1, sa([(1, 3, b"\xc0\xff\xee\x01", [(1, 12, QM_ATTRS), (2, 3, [tv(4, 1), tv(5, 1)])])])),
+             (10, bytes(16)),
+             (5, b"\x04\x00\x00\x00\x0a\x00\x00\x00\xff\xff\xff\x00"),
+             (5, b"\x04\x00\x00\x00\x0a\x01\x00\x00\xff\xff\xff\x00")]),
+    "dpd_r_u_there": (5, 0, 0x7a3b9c01,
+                      [(8, HASH), (11, struct.pack("!IBBH", 1, 1, 16, 36136) + ICKY + RCKY +
+                                   struct.pack("!I", 0x1234abcd))]),
+    "dpd_ack_notify_first": (5, 0, 0x0badf00d,
+                             [(11, struct.pack("!IBBH", 1, 1, 16, 36137) + ICKY + RCKY +
+                               struct.pack("!I", 0x1234abcd)), (8, HASH)]),
+    "delete": (5, 0, 0x01020304,
+               [(8, HASH), (12, struct.pack("!IBBH", 1, 3, 4, 2) + b"\x11" * 4 + b"\x22" * 4)]),
+    "id_cert": (2, 0, 0, [(5, b"\x02\x11\x01\xf4vpn.example.com"), (6, b"\x04\x30\x82"),
+                          (7, b"\x04"), (9, bytes(32))]),
+}
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+for name, (exch, flags, msgid, payloads) in CHAINS.items():
+    first, body = chain(payloads)
+    rcky = bytes(8) if name == "mm1" else RCKY
+    msg = header(first, exch, flags, msgid, body, rcky)
+    write("fuzz_message", name, msg)
+    write("fuzz_payloads", name, bytes([first]) + body)
+    if name in ("mm1", "qm1", "dpd_r_u_there"):
+        write("fuzz_header", name, msg)
+# An encrypted informational (the body is ciphertext to the codec) for the header target.
+write("fuzz_header", "encrypted_info", header(8, 5, 1, 0x7a3b9c01, bytes(range(48))))
