@@ -57,11 +57,11 @@ std::string TransformText(config::EspCipher cipher, config::EspAuth auth) {
 BackendImpl::BackendImpl(ike::Node& node, Context ctx) : node_(node), ctx_(std::move(ctx)) {}
 
 std::optional<std::string> BackendImpl::ApplyConfig(const config::Config& config) {
+  if (ctx_.before_apply) ctx_.before_apply(config);
   ike::Outbox out;
   node_.SetConfig(config, ctx_.now(), out);
   running_ = config;
   ctx_.flush(out);
-  if (ctx_.on_config_applied) ctx_.on_config_applied(running_);
   return std::nullopt;
 }
 

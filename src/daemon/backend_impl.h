@@ -27,8 +27,9 @@ class BackendImpl final : public cli::Backend {
     std::function<TimePoint()> now;
     // Sends the datagrams and logs the events of an Outbox filled by a Node call.
     std::function<void(ike::Outbox&)> flush;
-    // Called after a configuration was applied (e.g. to re-bind the sockets). Optional.
-    std::function<void(const config::Config&)> on_config_applied;
+    // Called with a new configuration just before it goes to the Node, so the daemon can bind
+    // the sockets it needs before the Node's first packets for it. Optional.
+    std::function<void(const config::Config&)> before_apply;
     std::string startup_config_path;
     TimePoint started_at;
   };

@@ -122,10 +122,9 @@ class DaemonImpl {
     }
     std::signal(SIGPIPE, SIG_IGN);
     if (auto err = StartControl()) return err;
-    backend_.ApplyConfig(initial);  // binds the sockets too
+    logger_.Line("%IKEPULSE-5-STARTED: ikepulsed starting from " + opts_.config_path);
+    backend_.ApplyConfig(initial);  // binds the sockets first
     if (sockets_.empty()) return std::string("no UDP socket could be bound");
-    logger_.Line("%IKEPULSE-5-STARTED: ikepulsed started, " + std::to_string(sockets_.size()) +
-                 " IKE sockets");
     return std::nullopt;
   }
 
@@ -220,7 +219,12 @@ class DaemonImpl {
     }
     logger_.Line("%IKEPULSE-5-STOPPING: signal " + std::to_string(signo) +
                  ", deleting all SAs");
+    // First stop `keep-up` entries from coming back, then delete everything (Delete
+    // notifications go out on the sockets before the loop ends).
+    config::Config quiet = backend_.Running();
+    for (config::CryptoMapEntry& e : quiet.crypto_maps) e.keep_up = false;
     ike::Outbox out;
+    node_.SetConfig(quiet, MonoNow(), out);
     node_.Clear(MonoNow(), ike::ClearFilter{}, out);
     Flush(out);
     loop_->Stop();
