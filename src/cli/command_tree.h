@@ -96,6 +96,7 @@ struct CommandContext {
   Backend* backend = nullptr;
   TerminalState* terminal = nullptr;
   bool negate = false;  // the line started with `no`
+  bool json = false;    // ShowJson: a show handler writes JSON to `out` instead of text
   Args args;
   std::string out;      // output and warnings (each line ends with '\n')
 };

@@ -1,0 +1,60 @@
+// FakeBackend: a cli::Backend for tests. Holds a running config, a startup-config text and
+// fixed snapshots; records every operation the session asked for.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/backend.h"
+
+namespace ikepulse::cli {
+
+class FakeBackend : public Backend {
+ public:
+  const config::Config& Running() override { return running; }
+  std::optional<std::string> ApplyConfig(const config::Config& c) override {
+    ++apply_calls;
+    if (refuse_apply) return refuse_apply;
+    running = c;
+    return std::nullopt;
+  }
+  std::string StartupConfigText() override { return startup; }
+  std::optional<std::string> WriteStartupConfig(const std::string& text) override {
+    if (refuse_write) return refuse_write;
+    startup = text;
+    return std::nullopt;
+  }
+  std::vector<IsakmpSaInfo> IsakmpSas() override { return isakmp_sas; }
+  std::vector<IpsecSaInfo> IpsecSas() override { return ipsec_sas; }
+  std::vector<CryptoSessionInfo> CryptoSessions() override { return sessions; }
+  std::optional<IpAddress> CurrentPeer(const std::string& map, uint32_t seq) override {
+    auto it = current_peers.find({map, seq});
+    if (it == current_peers.end()) return std::nullopt;
+    return it->second;
+  }
+  void ClearCryptoSession(const ClearSessionFilter& f) override { cleared_sessions.push_back(f); }
+  void ClearCryptoSa(const ClearSaFilter& f) override { cleared_sas.push_back(f); }
+  void ClearCryptoIsakmp(std::optional<uint32_t> id) override { cleared_isakmp.push_back(id); }
+  void SetDebugIsakmp(bool on) override { debug_isakmp = on; }
+  bool DebugIsakmp() override { return debug_isakmp; }
+  int64_t UptimeSeconds() override { return uptime_s; }
+
+  config::Config running;
+  std::string startup;
+  std::optional<std::string> refuse_apply;  // set: ApplyConfig fails with this text
+  std::optional<std::string> refuse_write;
+  int apply_calls = 0;
+  std::vector<IsakmpSaInfo> isakmp_sas;
+  std::vector<IpsecSaInfo> ipsec_sas;
+  std::vector<CryptoSessionInfo> sessions;
+  std::map<std::pair<std::string, uint32_t>, IpAddress> current_peers;
+  std::vector<ClearSessionFilter> cleared_sessions;
+  std::vector<ClearSaFilter> cleared_sas;
+  std::vector<std::optional<uint32_t>> cleared_isakmp;
+  bool debug_isakmp = false;
+  int64_t uptime_s = 0;
+};
+
+}  // namespace ikepulse::cli

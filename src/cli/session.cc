@@ -1,0 +1,103 @@
+#include "cli/session.h"
+
+#include "cli/enable_secret.h"
+#include "cli/line_runner.h"
+
+namespace ikepulse::cli {
+
+Session::Session(Backend& backend) : backend_(backend) {}
+
+std::string Session::Prompt() const {
+  if (terminal_.want_enable_password) return "Password: ";
+  return PromptFor(backend_.Running().hostname, mode_.mode);
+}
+
+std::string Session::Help(std::string_view partial_line) const {
+  if (terminal_.want_enable_password) return "";
+  return HelpText(TheGrammar(), mode_.mode, partial_line, PromptLength());
+}
+
+std::vector<std::string> Session::Complete(std::string_view partial_line) const {
+  if (terminal_.want_enable_password) return {};
+  return Completions(TheGrammar(), mode_.mode, partial_line);
+}
+
+Session::Reply Session::CheckEnablePassword(std::string_view line) {
+  terminal_.want_enable_password = false;
+  const std::string& hash = backend_.Running().enable_secret_hash;
+  if (!hash.empty() && VerifyEnableSecret(line, hash)) {
+    password_failures_ = 0;
+    mode_ = ModeState::In(Mode::kPrivExec);
+    return {};
+  }
+  // IOS asks three times, then gives up with "% Bad secrets".
+  if (++password_failures_ < 3) {
+    terminal_.want_enable_password = true;
+    return {"", true, false};
+  }
+  password_failures_ = 0;
+  return {"% Bad secrets\n\n", true, false};
+}
+
+Session::Reply Session::Execute(std::string_view line) {
+  if (terminal_.want_enable_password) return CheckEnablePassword(line);
+  const std::vector<Token> tokens = Tokenize(line);
+  if (tokens.empty()) return {};
+  const Grammar& g = TheGrammar();
+  WalkResult r = Resolve(g, mode_.mode, line, tokens);
+  if (r.status != WalkResult::Status::kOk) {
+    // A single unknown word at EXEC level: IOS tries it as a host name to telnet to.
+    if (r.status == WalkResult::Status::kInvalid && !IsConfigMode(mode_.mode) &&
+        tokens.size() == 1) {
+      return {"% Unknown command or computer name, or unable to find computer address\n", true,
+              false};
+    }
+    LineError e = ErrorFor(r, line, tokens);
+    switch (r.status) {
+      case WalkResult::Status::kInvalid:
+        return {CaretError(PromptLength() + e.column) + "\n", true, false};
+      case WalkResult::Status::kAmbiguous:
+        return {e.message + "\n", true, false};
+      default:
+        return {e.message + "\n\n", true, false};
+    }
+  }
+
+  const Handler& h = r.negate ? r.node->no_handler : r.node->handler;
+  CommandContext ctx;
+  ModeState mode = mode_;
+  if (r.mode != mode.mode && IsConfigMode(r.mode)) mode = ModeState::In(r.mode);
+  TerminalState terminal = terminal_;
+  ctx.mode = &mode;
+  ctx.terminal = &terminal;
+  ctx.backend = &backend_;
+  ctx.negate = r.negate;
+  ctx.args = std::move(r.args);
+
+  if (r.exec) {
+    // EXEC commands (also `do ...` from configuration modes) read and act through the backend.
+    if (auto err = h(ctx)) return {ctx.out + *err + "\n", true, false};
+    // `do` never changes the configuration mode.
+    if (!IsConfigMode(mode_.mode)) mode_ = mode;
+    terminal_ = terminal;
+    const bool close = terminal_.close;
+    terminal_.close = false;
+    return {std::move(ctx.out), false, close};
+  }
+
+  config::Config scratch = backend_.Running();
+  ctx.config = &scratch;
+  if (auto err = h(ctx)) return {ctx.out + *err + "\n", true, false};
+  if (!(scratch == backend_.Running())) {
+    if (auto refused = backend_.ApplyConfig(scratch)) {
+      std::string msg = *refused;
+      if (msg.empty() || msg.back() != '\n') msg += "\n";
+      return {msg, true, false};
+    }
+  }
+  mode_ = mode;
+  terminal_ = terminal;
+  return {std::move(ctx.out), false, false};
+}
+
+}  // namespace ikepulse::cli

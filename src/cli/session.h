@@ -1,0 +1,56 @@
+// cli::Session: one connected shell's CLI state machine (IOS modes, prompts, `?`, Tab,
+// `enable` password, terminal settings), over a Backend. Pure: it does no I/O of its own.
+//
+// Configuration commands work on a copy of backend.Running(); an accepted line that changes it
+// is committed with backend.ApplyConfig(copy). A rejected line (parse error, handler error, or
+// the backend refusing) changes nothing: neither the configuration nor the mode.
+//
+// Not thread-safe; the backend must outlive the session.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/backend.h"
+#include "cli/command_tree.h"
+
+namespace ikepulse::cli {
+
+class Session {
+ public:
+  struct Reply {
+    std::string output;  // text to show, each line ending with '\n' (may be empty)
+    bool error = false;  // the line was rejected
+    bool close = false;  // the session ended (`exit`/`logout` at EXEC level)
+  };
+
+  explicit Session(Backend& backend);  // starts in user EXEC (`Router>`)
+
+  // Runs one line as typed (without the trailing newline). The shell maps Ctrl-Z to "end".
+  Reply Execute(std::string_view line);
+  // The prompt for the current mode and hostname, e.g. "Router(config-isakmp)#"; while the
+  // session waits for the enable password: "Password: ".
+  std::string Prompt() const;
+  // The `?` listing for the text typed so far (`partial_line` excludes the `?`).
+  std::string Help(std::string_view partial_line) const;
+  // Tab: the keywords the last partial word can complete to (one: complete it; several: list).
+  std::vector<std::string> Complete(std::string_view partial_line) const;
+
+  bool monitor() const { return terminal_.monitor; }
+  int terminal_length() const { return terminal_.length; }
+  Mode mode() const { return mode_.mode; }
+  // True while the next Execute() line is the enable password (the shell should not echo it).
+  bool password_prompt() const { return terminal_.want_enable_password; }
+
+ private:
+  Reply CheckEnablePassword(std::string_view line);
+  int PromptLength() const { return static_cast<int>(Prompt().size()); }
+
+  Backend& backend_;  // not owned
+  ModeState mode_;
+  TerminalState terminal_;
+  int password_failures_ = 0;
+};
+
+}  // namespace ikepulse::cli

@@ -1,0 +1,37 @@
+// Text (IOS layout) and JSON renderings of the show commands. Pure functions over snapshots;
+// internal to src/cli (tests call them directly).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/backend.h"
+#include "cli/json.h"
+#include "config/config.h"
+
+namespace ikepulse::cli {
+
+// "23:59:52" (IOS lifetime format: hours may exceed 24).
+std::string HhMmSs(int64_t seconds);
+
+// show crypto isakmp sa [detail]            (show_isakmp.cc)
+std::string FormatIsakmpSas(const std::vector<IsakmpSaInfo>& sas, bool detail);
+void JsonIsakmpSas(const std::vector<IsakmpSaInfo>& sas, JsonWriter& w);
+// show crypto isakmp policy / key           (show_isakmp.cc)
+std::string FormatIsakmpPolicies(const config::Config& c);
+void JsonIsakmpPolicies(const config::Config& c, JsonWriter& w);
+std::string FormatIsakmpKeys(const config::Config& c);
+
+// show crypto ipsec sa [peer A]             (show_ipsec.cc)
+std::string FormatIpsecSas(const std::vector<IpsecSaInfo>& sas, std::optional<IpAddress> peer);
+void JsonIpsecSas(const std::vector<IpsecSaInfo>& sas, std::optional<IpAddress> peer,
+                  JsonWriter& w);
+// show crypto session [detail]              (show_ipsec.cc)
+std::string FormatCryptoSessions(const std::vector<CryptoSessionInfo>& s, bool detail);
+void JsonCryptoSessions(const std::vector<CryptoSessionInfo>& s, JsonWriter& w);
+// show crypto map                           (show_commands.cc)
+std::string FormatCryptoMaps(const config::Config& c, Backend& backend);
+void JsonCryptoMaps(const config::Config& c, Backend& backend, JsonWriter& w);
+
+}  // namespace ikepulse::cli

@@ -1,0 +1,273 @@
+// The `show` command tree (privileged EXEC; `show version` also in user EXEC), `show crypto
+// map`, and the plain configuration shows (running-config, startup-config, version, debugging).
+#include <cstdio>
+
+#include "cli/cli.h"
+#include "cli/command_tree.h"
+#include "cli/config_util.h"
+#include "cli/show.h"
+
+namespace ikepulse::cli {
+
+namespace {
+
+using HandlerFn = std::optional<std::string> (*)(CommandContext&);
+
+std::optional<std::string> Text(CommandContext& ctx, std::string text) {
+  if (ctx.json) {
+    JsonWriter w;
+    w.BeginObject().Field("text", text).EndObject();
+    ctx.out += w.Take();
+  } else {
+    ctx.out += text;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ShowRunning(CommandContext& ctx) {
+  const std::string cfg = RenderRunningConfig(ctx.backend->Running());
+  if (ctx.json) return Text(ctx, cfg);
+  ctx.out += "Building configuration...\n\nCurrent configuration : " +
+             std::to_string(cfg.size()) + " bytes\n" + cfg;
+  return std::nullopt;
+}
+
+std::optional<std::string> ShowStartup(CommandContext& ctx) {
+  const std::string text = ctx.backend->StartupConfigText();
+  if (text.empty()) return Text(ctx, "startup-config is not present\n");
+  return Text(ctx, text);
+}
+
+std::string Uptime(int64_t s) {
+  const int64_t weeks = s / 604800, days = s / 86400 % 7, hours = s / 3600 % 24,
+                minutes = s / 60 % 60;
+  std::string out;
+  auto part = [&](int64_t v, const char* unit) {
+    if (v == 0 && !(out.empty() && unit == std::string("minute"))) return;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(v) + " " + unit + (v == 1 ? "" : "s");
+  };
+  part(weeks, "week");
+  part(days, "day");
+  part(hours, "hour");
+  part(minutes, "minute");
+  return out;
+}
+
+std::optional<std::string> ShowVersion(CommandContext& ctx) {
+  const std::string host = ctx.backend->Running().hostname;
+  const int64_t up = ctx.backend->UptimeSeconds();
+  if (ctx.json) {
+    JsonWriter w;
+    w.BeginObject()
+        .Field("software", "ikepulse")
+        .Field("version", IKEPULSE_VERSION)
+        .Field("hostname", host)
+        .Field("uptime_s", up)
+        .EndObject();
+    ctx.out += w.Take();
+    return std::nullopt;
+  }
+  ctx.out += std::string("ikepulse IKEv1 (ISAKMP) keying daemon, Version ") + IKEPULSE_VERSION +
+             "\nCisco IOS-style configuration; RFC 3706 Dead Peer Detection (on-demand and "
+             "periodic)\n\n" +
+             host + " uptime is " + Uptime(up) + "\n";
+  return std::nullopt;
+}
+
+std::optional<std::string> ShowDebugging(CommandContext& ctx) {
+  const bool on = ctx.backend->DebugIsakmp();
+  if (ctx.json) {
+    JsonWriter w;
+    w.BeginObject().Field("crypto_isakmp", on).EndObject();
+    ctx.out += w.Take();
+    return std::nullopt;
+  }
+  if (on) ctx.out += "Cryptographic Subsystem:\n  Crypto ISAKMP debugging is on\n";
+  return std::nullopt;
+}
+
+std::optional<std::string> ShowIsakmpSa(CommandContext& ctx) {
+  const auto sas = ctx.backend->IsakmpSas();
+  if (ctx.json) {
+    JsonWriter w;
+    JsonIsakmpSas(sas, w);
+    ctx.out += w.Take();
+  } else {
+    ctx.out += FormatIsakmpSas(sas, ctx.args.Has("detail"));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ShowIsakmpPolicy(CommandContext& ctx) {
+  if (ctx.json) {
+    JsonWriter w;
+    JsonIsakmpPolicies(ctx.backend->Running(), w);
+    ctx.out += w.Take();
+  } else {
+    ctx.out += FormatIsakmpPolicies(ctx.backend->Running());
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ShowIsakmpKey(CommandContext& ctx) {
+  if (ctx.json) return std::nullopt;  // no JSON form: keys stay out of machine output
+  ctx.out += FormatIsakmpKeys(ctx.backend->Running());
+  return std::nullopt;
+}
+
+std::optional<std::string> ShowIpsecSa(CommandContext& ctx) {
+  std::optional<IpAddress> peer;
+  if (ctx.args.Has("ipsecpeer")) peer = V4(ctx.args.Get("ipsecpeer"));
+  const auto sas = ctx.backend->IpsecSas();
+  if (ctx.json) {
+    JsonWriter w;
+    JsonIpsecSas(sas, peer, w);
+    ctx.out += w.Take();
+  } else {
+    ctx.out += FormatIpsecSas(sas, peer);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ShowSession(CommandContext& ctx) {
+  const auto s = ctx.backend->CryptoSessions();
+  if (ctx.json) {
+    JsonWriter w;
+    JsonCryptoSessions(s, w);
+    ctx.out += w.Take();
+  } else {
+    ctx.out += FormatCryptoSessions(s, ctx.args.Has("detail"));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ShowMap(CommandContext& ctx) {
+  if (ctx.json) {
+    JsonWriter w;
+    JsonCryptoMaps(ctx.backend->Running(), *ctx.backend, w);
+    ctx.out += w.Take();
+  } else {
+    ctx.out += FormatCryptoMaps(ctx.backend->Running(), *ctx.backend);
+  }
+  return std::nullopt;
+}
+
+std::string AclText(const config::AclEntry& e) {
+  return std::string(e.permit ? "permit " : "deny ") + ProtocolName(e.protocol) + " " +
+         AclOperand(e.src, e.src_wildcard) + " " + AclOperand(e.dst, e.dst_wildcard);
+}
+
+}  // namespace
+
+std::string FormatCryptoMaps(const config::Config& c, Backend& backend) {
+  std::string out;
+  for (const auto& e : c.crypto_maps) {
+    out += "Crypto Map IPv4 \"" + e.map_name + "\" " + std::to_string(e.seq) + " ipsec-isakmp\n";
+    for (const auto& p : e.peers) {
+      out += "\tPeer = " + p.host;
+      if (p.dynamic) out += " (dynamic)";
+      if (p.is_default) out += " (default)";
+      out += "\n";
+    }
+    if (!e.match_address.empty()) {
+      out += "\tExtended IP access list " + e.match_address + "\n";
+      if (const auto* acl = c.FindAcl(e.match_address)) {
+        for (const auto& a : acl->entries)
+          out += "\t    access-list " + e.match_address + " " + AclText(a) + "\n";
+      }
+    }
+    const auto current = backend.CurrentPeer(e.map_name, e.seq);
+    out += "\tCurrent peer: " + (current ? current->ToString() : std::string("(none)")) + "\n";
+    out += "\tSecurity association lifetime: " +
+           std::to_string(e.lifetime_kb.value_or(config::kDefaultIpsecLifetimeKb)) +
+           " kilobytes/" + std::to_string(e.lifetime_s.value_or(config::kDefaultIpsecLifetimeS)) +
+           " seconds\n";
+    out += "\tResponder-Only (Y/N): N\n";
+    out += e.pfs_group ? "\tPFS (Y/N): Y\n\tDH group:  group" + std::to_string(*e.pfs_group) + "\n"
+                       : std::string("\tPFS (Y/N): N\n");
+    out += "\tMixed-mode : Disabled\n";
+    out += "\tTransform sets={ \n";
+    for (const auto& t : e.transform_sets) {
+      const auto* ts = c.FindTransformSet(t);
+      if (!ts) {
+        out += "\t\t" + t + ":  { (not defined) } , \n";
+        continue;
+      }
+      out += "\t\t" + t + ":  { " + EspCipherName(ts->cipher) + " " + EspAuthName(ts->auth) +
+             "  } , \n";
+    }
+    out += "\t}\n";
+    if (e.keep_up) out += "\tikepulse keep-up: enabled\n";
+    out += "\tInterfaces using crypto map " + e.map_name + ":\n";
+    for (const auto& i : c.interfaces)
+      if (i.crypto_map == e.map_name) out += "\t\t" + i.name + "\n";
+    out += "\n";
+  }
+  return out;
+}
+
+void JsonCryptoMaps(const config::Config& c, Backend& backend, JsonWriter& w) {
+  w.BeginObject().Key("crypto_maps").BeginArray();
+  for (const auto& e : c.crypto_maps) {
+    w.BeginObject().Field("name", e.map_name).Field("seq", e.seq).Key("peers").BeginArray();
+    for (const auto& p : e.peers)
+      w.BeginObject()
+          .Field("host", p.host)
+          .Field("default", p.is_default)
+          .Field("dynamic", p.dynamic)
+          .EndObject();
+    w.EndArray();
+    const auto current = backend.CurrentPeer(e.map_name, e.seq);
+    w.Key("current_peer");
+    if (current) w.String(current->ToString());
+    else w.Null();
+    w.Key("transform_sets").BeginArray();
+    for (const auto& t : e.transform_sets) w.String(t);
+    w.EndArray()
+        .Field("match_address", e.match_address)
+        .Field("lifetime_s", e.lifetime_s.value_or(config::kDefaultIpsecLifetimeS))
+        .Field("lifetime_kb", e.lifetime_kb.value_or(config::kDefaultIpsecLifetimeKb))
+        .Key("pfs_group");
+    if (e.pfs_group) w.UInt(*e.pfs_group);
+    else w.Null();
+    w.Field("keep_up", e.keep_up).Key("interfaces").BeginArray();
+    for (const auto& i : c.interfaces)
+      if (i.crypto_map == e.map_name) w.String(i.name);
+    w.EndArray().EndObject();
+  }
+  w.EndArray().EndObject();
+}
+
+void AddShowCommands(Grammar& g) {
+  Node* user_show = g.Kw(g.root(Mode::kUserExec), "show", "Show running system information");
+  g.Kw(user_show, "version", "System hardware and software status")->handler = ShowVersion;
+
+  Node* show = g.Kw(g.root(Mode::kPrivExec), "show", "Show running system information");
+  g.Kw(show, "version", "System hardware and software status")->handler = ShowVersion;
+  g.Kw(show, "running-config", "Current operating configuration")->handler = ShowRunning;
+  g.Kw(show, "startup-config", "Contents of startup configuration")->handler = ShowStartup;
+  g.Kw(show, "debugging", "State of each debugging option")->handler = ShowDebugging;
+
+  Node* crypto = g.Kw(show, "crypto", "Encryption module");
+  Node* isakmp = g.Kw(crypto, "isakmp", "Show ISAKMP");
+  Node* sa = g.Kw(isakmp, "sa", "Show ISAKMP Security Associations");
+  sa->handler = ShowIsakmpSa;
+  g.Kw(sa, "detail", "Show ISAKMP SA Detail")->handler = ShowIsakmpSa;
+  g.Kw(isakmp, "policy", "Show ISAKMP Protection Suite Policy")->handler = ShowIsakmpPolicy;
+  g.Kw(isakmp, "key", "Show ISAKMP preshared keys")->handler = ShowIsakmpKey;
+
+  Node* ipsec = g.Kw(crypto, "ipsec", "Show IPSEC policy");
+  Node* isa = g.Kw(ipsec, "sa", "IPSEC SA table");
+  isa->handler = ShowIpsecSa;
+  Node* peer = g.Kw(isa, "peer", "Show SAs for a peer");
+  g.Ip(peer, "A.B.C.D", "IPv4 address of the peer", "ipsecpeer")->handler = ShowIpsecSa;
+
+  Node* session = g.Kw(crypto, "session", "Show crypto sessions (tunnels)");
+  session->handler = ShowSession;
+  g.Kw(session, "detail", "Show detailed crypto session information")->handler = ShowSession;
+
+  g.Kw(crypto, "map", "Crypto maps")->handler = ShowMap;
+}
+
+}  // namespace ikepulse::cli
