@@ -8,10 +8,16 @@
 # NOTE: this needs a working engine (src/ike) and root (port 500). It only talks to
 # 127.0.0.2/127.0.0.3 (loopback). Every process it starts is stopped by its pid.
 #
-#   tests/loopback/tunnel_up.sh <path-to-ikepulsed>      (KEEP=1 keeps the work dir)
+# With the `ikepulse` shell given as the second argument it also checks the control socket:
+# `show crypto isakmp sa` lists the SA in QM_IDLE and `write memory` rewrites the
+# startup-config (atomically) with the running configuration.
+#
+#   tests/loopback/tunnel_up.sh <path-to-ikepulsed> [<path-to-ikepulse>]   (KEEP=1 keeps the
+#   work dir)
 set -uo pipefail
 
-ikepulsed=${1:?usage: tunnel_up.sh <path-to-ikepulsed>}
+ikepulsed=${1:?usage: tunnel_up.sh <path-to-ikepulsed> [<path-to-ikepulse>]}
+shell=${2:-}
 deadline_up=${DEADLINE_UP:-20}
 work=$(mktemp -d /tmp/ikepulse_loopback.XXXXXX)
 pids=()
@@ -99,6 +105,26 @@ for side in a b; do
     fail=1
   fi
 done
+
+if [[ -n "$shell" && $fail -eq 0 ]]; then
+  out=$("$shell" --socket "$work/a.sock" -c "show crypto isakmp sa" 2>&1)
+  echo "--- A# show crypto isakmp sa"
+  echo "$out"
+  grep -q "127.0.0.3 .*127.0.0.2 .*QM_IDLE" <<<"$out" || {
+    log "show crypto isakmp sa: no QM_IDLE SA 127.0.0.3 <- 127.0.0.2"
+    fail=1
+  }
+  before=$(cat "$work/a.cfg")
+  out=$("$shell" --socket "$work/a.sock" -c "write memory" 2>&1) || {
+    log "write memory failed: $out"
+    fail=1
+  }
+  after=$(cat "$work/a.cfg")
+  if [[ "$after" == "$before" ]] || ! grep -q "^crypto map green 10 ipsec-isakmp" <<<"$after"; then
+    log "write memory did not rewrite the startup-config"
+    fail=1
+  fi
+fi
 
 # Clean shutdown: SIGTERM deletes the SAs and exits 0.
 for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
