@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli.h"
 #include "cli/fake_backend.h"
 #include "cli/session.h"
 #include "daemon/control_server.h"
@@ -43,8 +44,12 @@ int main(int argc, char** argv) {
   ikepulse::cli::FakeBackend backend;
   ControlServer::Options options;
   options.socket_path = argv[1];
-  options.json = [](ikepulse::cli::Session&, std::string_view line) {
-    return ControlServer::JsonOutput{"{\"command\": \"" + std::string(line) + "\"}\n", false};
+  // The daemon's wiring: cli::ShowJson answers, {"error": ...} marks a failure.
+  options.json = [&backend](ikepulse::cli::Session&, std::string_view line) {
+    ControlServer::JsonOutput out{ikepulse::cli::ShowJson(backend, line), false};
+    out.error = out.text.rfind("{\"error\"", 0) == 0;
+    if (out.text.empty() || out.text.back() != '\n') out.text += '\n';
+    return out;
   };
   auto server = ControlServer::Create(
       options, [&backend] { return std::make_unique<ikepulse::cli::Session>(backend); }, nullptr);

@@ -372,6 +372,16 @@ int RunInteractive(ControlClient& client) {
   std::string history_path = HistoryPath();
   if (!history_path.empty()) history(hist, &ev, H_LOAD, history_path.c_str());
 
+  // Ctrl-Z is IOS's `end`, never job control, even when typed ahead while a command runs
+  // (libedit's own mode, which makes it a key, is only set while a line is being read).
+  termios saved_tty;
+  bool have_tty = tcgetattr(STDIN_FILENO, &saved_tty) == 0;
+  if (have_tty) {
+    termios tty = saved_tty;
+    tty.c_cc[VSUSP] = _POSIX_VDISABLE;
+    tcsetattr(STDIN_FILENO, TCSANOW, &tty);
+  }
+
   EditLine* el = el_init("ikepulse", stdin, stdout, stderr);
   self.el = el;
   el_set(el, EL_CLIENTDATA, &self);
@@ -438,6 +448,7 @@ int RunInteractive(ControlClient& client) {
   if (!history_path.empty()) history(hist, &ev, H_SAVE, history_path.c_str());
   el_end(el);
   history_end(hist);
+  if (have_tty) tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
   return status;
 }
 

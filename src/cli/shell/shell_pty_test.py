@@ -78,7 +78,18 @@ class Terminal:
     def screen(self):
         return ANSI.sub(b"", self.raw).decode("utf-8", "replace")
 
+    def wait_editing(self, timeout=DEADLINE):
+        """Waits until the shell's terminal is out of canonical mode (libedit, or the pager,
+        reads keys). libedit prints the prompt just before it switches the terminal, and a key
+        typed in between is cooked by the kernel (Ctrl-D = EOF), as on a real terminal."""
+        end = time.monotonic() + timeout
+        while termios.tcgetattr(self.fd)[3] & termios.ICANON:
+            if time.monotonic() > end:
+                raise AssertionError("the shell never read from the terminal")
+            self._read(0.005)
+
     def send(self, text):
+        self.wait_editing()
         os.write(self.fd, text.encode() if isinstance(text, str) else text)
 
     def _read(self, timeout):
@@ -239,6 +250,8 @@ class ShellTest(unittest.TestCase):
         r = self.run_shell(["--json", "-c", "show crypto isakmp sa"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(r.stdout.lstrip().startswith(("{", "[")), r.stdout)
+        r = self.run_shell(["--json", "-c", "show no-such-thing"])
+        self.assertEqual(r.returncode, 1)
 
     def test_stdin_mode(self):
         config = ("configure terminal\n"
