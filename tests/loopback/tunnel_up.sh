@@ -126,6 +126,24 @@ if [[ -n "$shell" && $fail -eq 0 ]]; then
   fi
 fi
 
+# SIGHUP re-reads the startup-config: a good one is applied, a bad one changes nothing.
+if ((fail == 0)); then
+  b_pid=${pids[0]}
+  sed -i 's/^crypto isakmp keepalive 10 2 periodic/crypto isakmp keepalive 20 2 periodic/' "$work/b.cfg"
+  kill -HUP "$b_pid"
+  wait_for "$work/b.log" "%SYS-5-CONFIG_I: Configured from .*b.cfg" 10 || {
+    log "b: SIGHUP reload not logged"
+    fail=1
+  }
+  sed -i 's/^end$/crypto isakmp keepalive 5\nend/' "$work/b.cfg"  # out of range (10-3600)
+  kill -HUP "$b_pid"
+  wait_for "$work/b.log" "%IKEPULSE-3-CONFIG: .*configuration unchanged" 10 || {
+    log "b: bad config on SIGHUP not reported"
+    fail=1
+  }
+  kill -0 "$b_pid" 2>/dev/null || { log "b died on a bad SIGHUP config"; fail=1; }
+fi
+
 # Clean shutdown: SIGTERM deletes the SAs and exits 0.
 for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
 for i in "${!pids[@]}"; do
