@@ -194,6 +194,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
   const SaId id = sa->id;
   bool keepup_check = false;
   for (const auto& p : *chain) {
+    if (p.type == isakmp::PayloadType::kHash) continue;
     if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body)) {
       Debug(c, sa, " processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
                        " protocol " + std::to_string(n->protocol_id));

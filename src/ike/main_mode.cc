@@ -514,7 +514,9 @@ void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
 
 void NodeImpl::PendingQuickModes(Ctx& c, IkeSa& sa) {
   if (!sa.initiator) return;
-  for (const auto& [map, seq] : sa.entries) {
+  for (const auto& entry : sa.entries) {
+    const std::string& map = entry.first;
+    const uint32_t seq = entry.second;
     const bool have = std::any_of(sa.children.begin(), sa.children.end(), [&](const ChildSa& ch) {
       return ch.map_name == map && ch.map_seq == seq;
     });

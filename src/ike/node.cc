@@ -204,9 +204,9 @@ void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
     if (e.keep_up) rt.want_up = true;
     if (reset) {
       // The entry now points elsewhere: SAs of this entry to a peer no longer current go.
-      for (auto& [id, sa] : sas_) {
+      for (auto& kv : sas_) {
+        IkeSa* sa = kv.second.get();
         if (sa->state == P1State::kDead) continue;
-        auto cur = rt.failover.Current();
         const bool in_list = std::any_of(e.peers.begin(), e.peers.end(), [&](const auto& p) {
           return p.address && *p.address == sa->remote.ip;
         });
@@ -214,7 +214,6 @@ void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
               return x.first == e.map_name && x.second == e.seq;
             }))
           DeleteSa(c, *sa, "peer removed from crypto map", true, false);
-        (void)cur;
       }
     }
     next.push_back(std::move(rt));
