@@ -1,0 +1,213 @@
+// ESP transforms: pre-keyed OpenSSL cipher and HMAC contexts for one SA direction.
+#include "crypto/esp_crypto.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <array>
+#include <climits>
+
+#include "common/check.h"
+
+namespace ikepulse::crypto {
+namespace {
+
+struct CipherDeleter {
+  void operator()(EVP_CIPHER* p) const { EVP_CIPHER_free(p); }
+};
+struct CipherCtxDeleter {
+  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
+};
+struct MacDeleter {
+  void operator()(EVP_MAC* p) const { EVP_MAC_free(p); }
+};
+struct MacCtxDeleter {
+  void operator()(EVP_MAC_CTX* p) const { EVP_MAC_CTX_free(p); }
+};
+using CipherPtr = std::unique_ptr<EVP_CIPHER, CipherDeleter>;
+using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+using MacPtr = std::unique_ptr<EVP_MAC, MacDeleter>;
+using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
+
+constexpr size_t kNumEnc = 5;
+constexpr size_t kNumInteg = 6;
+
+// Indexed by EspEncAlg.
+constexpr std::array<const char*, kNumEnc> kEncOpenSsl = {nullptr, "AES-128-CBC", "AES-192-CBC",
+                                                          "AES-256-CBC", "DES-EDE3-CBC"};
+constexpr std::array<const char*, kNumEnc> kEncNames = {"null", "aes128-cbc", "aes192-cbc",
+                                                        "aes256-cbc", "3des-cbc"};
+constexpr std::array<size_t, kNumEnc> kEncKeyLen = {0, 16, 24, 32, 24};
+constexpr std::array<size_t, kNumEnc> kIvLen = {0, 16, 16, 16, 8};
+constexpr std::array<size_t, kNumEnc> kAlign = {4, 16, 16, 16, 8};
+
+// Indexed by EspIntegAlg.
+constexpr std::array<const char*, kNumInteg> kIntegDigest = {nullptr,    "MD5",      "SHA1",
+                                                             "SHA2-256", "SHA2-384", "SHA2-512"};
+constexpr std::array<const char*, kNumInteg> kIntegNames = {
+    "none", "hmac-md5-96", "hmac-sha1-96", "hmac-sha256-128", "hmac-sha384-192",
+    "hmac-sha512-256"};
+constexpr std::array<size_t, kNumInteg> kIntegKeyLen = {0, 16, 20, 32, 48, 64};
+constexpr std::array<size_t, kNumInteg> kIcvLen = {0, 12, 12, 16, 24, 32};
+
+size_t EncIndex(EspEncAlg a) {
+  const auto i = static_cast<size_t>(a);
+  IKEPULSE_CHECK(i < kNumEnc);
+  return i;
+}
+size_t IntegIndex(EspIntegAlg a) {
+  const auto i = static_cast<size_t>(a);
+  IKEPULSE_CHECK(i < kNumInteg);
+  return i;
+}
+
+// Fetched once for the life of the process (as cipher.cc and hash.cc do).
+struct Algorithms {
+  std::array<CipherPtr, kNumEnc> cipher;
+  MacPtr hmac;
+  Algorithms() {
+    for (size_t i = 1; i < kNumEnc; ++i) {
+      cipher[i].reset(EVP_CIPHER_fetch(nullptr, kEncOpenSsl[i], nullptr));
+      IKEPULSE_CHECK(cipher[i] != nullptr);
+      IKEPULSE_CHECK(static_cast<size_t>(EVP_CIPHER_get_key_length(cipher[i].get())) ==
+                     kEncKeyLen[i]);
+      IKEPULSE_CHECK(static_cast<size_t>(EVP_CIPHER_get_iv_length(cipher[i].get())) == kIvLen[i]);
+    }
+    hmac.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+    IKEPULSE_CHECK(hmac != nullptr);
+  }
+};
+
+const Algorithms& Algs() {
+  static const Algorithms algs;
+  return algs;
+}
+
+}  // namespace
+
+size_t EspEncKeyLength(EspEncAlg a) { return kEncKeyLen[EncIndex(a)]; }
+size_t EspIvLength(EspEncAlg a) { return kIvLen[EncIndex(a)]; }
+size_t EspAlignment(EspEncAlg a) { return kAlign[EncIndex(a)]; }
+size_t EspIntegKeyLength(EspIntegAlg a) { return kIntegKeyLen[IntegIndex(a)]; }
+size_t EspIcvLength(EspIntegAlg a) { return kIcvLen[IntegIndex(a)]; }
+const char* EspEncName(EspEncAlg a) { return kEncNames[EncIndex(a)]; }
+const char* EspIntegName(EspIntegAlg a) { return kIntegNames[IntegIndex(a)]; }
+
+Bytes TruncatedHmac(HashAlg h, ByteSpan key, ByteSpan data, size_t len) {
+  IKEPULSE_CHECK(len <= HashLength(h));
+  SecretBytes full = Prf(h, key, {data});
+  return Bytes(full.data(), full.data() + len);
+}
+
+bool ConstantTimeEqual(ByteSpan a, ByteSpan b) {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+struct EspCryptoContext::Impl {
+  CipherCtxPtr enc_ctx;  // keyed for encryption
+  CipherCtxPtr dec_ctx;  // keyed for decryption
+  MacCtxPtr mac;         // keyed; re-initialised per packet with a null key (= same key)
+};
+
+EspCryptoContext::EspCryptoContext(EspEncAlg enc, EspIntegAlg integ, std::unique_ptr<Impl> impl)
+    : enc_(enc), integ_(integ), impl_(std::move(impl)) {}
+EspCryptoContext::~EspCryptoContext() = default;
+
+Result<std::unique_ptr<EspCryptoContext>, CryptoError> EspCryptoContext::Create(
+    EspEncAlg enc, ByteSpan enc_key, EspIntegAlg integ, ByteSpan integ_key) {
+  if (static_cast<size_t>(enc) >= kNumEnc || static_cast<size_t>(integ) >= kNumInteg) {
+    return MakeUnexpected(CryptoError{"Unknown ESP algorithm."});
+  }
+  if (enc_key.size() != EspEncKeyLength(enc)) {
+    return MakeUnexpected(CryptoError{"Wrong ESP encryption key length."});
+  }
+  if (integ_key.size() != EspIntegKeyLength(integ)) {
+    return MakeUnexpected(CryptoError{"Wrong ESP integrity key length."});
+  }
+  auto impl = std::make_unique<Impl>();
+  if (enc != EspEncAlg::kNull) {
+    const EVP_CIPHER* cipher = Algs().cipher[EncIndex(enc)].get();
+    for (int encrypt = 0; encrypt < 2; ++encrypt) {
+      CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+      IKEPULSE_CHECK(ctx != nullptr);
+      if (EVP_CipherInit_ex2(ctx.get(), cipher, enc_key.data(), nullptr, encrypt, nullptr) != 1) {
+        return MakeUnexpected(CryptoError{"Cipher initialisation failed."});
+      }
+      IKEPULSE_CHECK(EVP_CIPHER_CTX_set_padding(ctx.get(), 0) == 1);
+      (encrypt ? impl->enc_ctx : impl->dec_ctx) = std::move(ctx);
+    }
+  }
+  if (integ != EspIntegAlg::kNone) {
+    impl->mac.reset(EVP_MAC_CTX_new(Algs().hmac.get()));
+    IKEPULSE_CHECK(impl->mac != nullptr);
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                         const_cast<char*>(kIntegDigest[IntegIndex(integ)]), 0),
+        OSSL_PARAM_construct_end()};
+    if (EVP_MAC_init(impl->mac.get(), integ_key.data(), integ_key.size(), params) != 1) {
+      return MakeUnexpected(CryptoError{"HMAC initialisation failed."});
+    }
+  }
+  return std::unique_ptr<EspCryptoContext>(new EspCryptoContext(enc, integ, std::move(impl)));
+}
+
+Result<void, CryptoError> EspCryptoContext::Crypt(ByteSpan iv, std::span<uint8_t> data,
+                                                  bool encrypt) const {
+  if (iv.size() != iv_length()) return MakeUnexpected(CryptoError{"Wrong IV length."});
+  if (data.size() % alignment() != 0) {
+    return MakeUnexpected(CryptoError{"Data is not a multiple of the block size."});
+  }
+  if (data.size() > static_cast<size_t>(INT_MAX)) {
+    return MakeUnexpected(CryptoError{"Data too long."});
+  }
+  if (enc_ == EspEncAlg::kNull || data.empty()) return {};
+  EVP_CIPHER_CTX* ctx = encrypt ? impl_->enc_ctx.get() : impl_->dec_ctx.get();
+  // Keep the key schedule; set only the IV.
+  if (EVP_CipherInit_ex2(ctx, nullptr, nullptr, iv.data(), encrypt ? 1 : 0, nullptr) != 1) {
+    return MakeUnexpected(CryptoError{"Cipher IV setup failed."});
+  }
+  int len = 0;
+  if (EVP_CipherUpdate(ctx, data.data(), &len, data.data(), static_cast<int>(data.size())) != 1 ||
+      static_cast<size_t>(len) != data.size()) {
+    return MakeUnexpected(CryptoError{"Cipher update failed."});
+  }
+  return {};
+}
+
+Result<void, CryptoError> EspCryptoContext::Encrypt(ByteSpan iv, std::span<uint8_t> data) const {
+  return Crypt(iv, data, /*encrypt=*/true);
+}
+
+Result<void, CryptoError> EspCryptoContext::Decrypt(ByteSpan iv, std::span<uint8_t> data) const {
+  return Crypt(iv, data, /*encrypt=*/false);
+}
+
+void EspCryptoContext::ComputeIcv(std::initializer_list<ByteSpan> data,
+                                  std::span<uint8_t> out) const {
+  IKEPULSE_CHECK(out.size() == icv_length());
+  if (integ_ == EspIntegAlg::kNone) return;
+  EVP_MAC_CTX* mac = impl_->mac.get();
+  // A null key re-initialises HMAC with the key already set (OpenSSL 3 HMAC provider).
+  IKEPULSE_CHECK(EVP_MAC_init(mac, nullptr, 0, nullptr) == 1);
+  for (ByteSpan d : data) IKEPULSE_CHECK(EVP_MAC_update(mac, d.data(), d.size()) == 1);
+  std::array<uint8_t, EVP_MAX_MD_SIZE> full;
+  size_t len = 0;
+  IKEPULSE_CHECK(EVP_MAC_final(mac, full.data(), &len, full.size()) == 1);
+  IKEPULSE_CHECK(len >= out.size());
+  std::copy(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(out.size()), out.begin());
+  SecureWipe(full.data(), full.size());
+}
+
+bool EspCryptoContext::VerifyIcv(std::initializer_list<ByteSpan> data, ByteSpan icv) const {
+  if (integ_ == EspIntegAlg::kNone) return icv.empty();
+  if (icv.size() != icv_length()) return false;
+  std::array<uint8_t, EVP_MAX_MD_SIZE> expected;
+  ComputeIcv(data, std::span<uint8_t>(expected.data(), icv.size()));
+  return CRYPTO_memcmp(expected.data(), icv.data(), icv.size()) == 0;
+}
+
+}  // namespace ikepulse::crypto

@@ -1,0 +1,94 @@
+// ESP cryptographic transforms (RFC 4303 §3.4.3/§3.3.2): a keyed context for one SA direction
+// with CBC encryption (RFC 3602 AES-CBC, RFC 2451 3DES-CBC, RFC 2410 NULL) and truncated-HMAC
+// integrity (RFC 2403 HMAC-MD5-96, RFC 2404 HMAC-SHA1-96, RFC 4868 HMAC-SHA-256-128,
+// -384-192, -512-256). Only this directory includes <openssl/*>; src/dataplane uses these.
+//
+// EspCryptoContext keeps its OpenSSL contexts keyed once (the key schedule is done at
+// creation, not per packet). It is not thread-safe: one context per SA direction, used by one
+// thread. It owns copies of the keys only inside OpenSSL's contexts (freed and cleansed by
+// OpenSSL); keys are never logged.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+
+#include "common/bytes.h"
+#include "common/result.h"
+#include "crypto/crypto.h"
+
+namespace ikepulse::crypto {
+
+// Every value written out (these are our own enums, not IANA numbers).
+enum class EspEncAlg : uint8_t {
+  kNull = 0,       // RFC 2410: no IV, 4-byte alignment
+  kAes128Cbc = 1,  // RFC 3602: 16-byte IV and block
+  kAes192Cbc = 2,
+  kAes256Cbc = 3,
+  k3DesCbc = 4,    // RFC 2451: 8-byte IV and block
+};
+enum class EspIntegAlg : uint8_t {
+  kNone = 0,            // no integrity (then no anti-replay either, RFC 4303 §3.4.3)
+  kHmacMd5_96 = 1,      // RFC 2403: 16-byte key, 12-byte ICV
+  kHmacSha1_96 = 2,     // RFC 2404: 20-byte key, 12-byte ICV
+  kHmacSha256_128 = 3,  // RFC 4868: 32-byte key, 16-byte ICV
+  kHmacSha384_192 = 4,  // RFC 4868: 48-byte key, 24-byte ICV
+  kHmacSha512_256 = 5,  // RFC 4868: 64-byte key, 32-byte ICV
+};
+
+size_t EspEncKeyLength(EspEncAlg a);
+size_t EspIvLength(EspEncAlg a);
+// The alignment of (payload | padding | pad length | next header): the cipher block size,
+// at least 4 (RFC 4303 §2.4).
+size_t EspAlignment(EspEncAlg a);
+size_t EspIntegKeyLength(EspIntegAlg a);
+size_t EspIcvLength(EspIntegAlg a);
+const char* EspEncName(EspEncAlg a);      // "aes128-cbc", "3des-cbc", "null"
+const char* EspIntegName(EspIntegAlg a);  // "hmac-sha1-96", ...
+
+// HMAC(key, data) truncated to `len` bytes (len <= the hash length).
+Bytes TruncatedHmac(HashAlg h, ByteSpan key, ByteSpan data, size_t len);
+
+// Constant-time comparison (CRYPTO_memcmp); false for different sizes.
+bool ConstantTimeEqual(ByteSpan a, ByteSpan b);
+
+class EspCryptoContext {
+ public:
+  // Errors on wrong key lengths.
+  static Result<std::unique_ptr<EspCryptoContext>, CryptoError> Create(EspEncAlg enc,
+                                                                       ByteSpan enc_key,
+                                                                       EspIntegAlg integ,
+                                                                       ByteSpan integ_key);
+  ~EspCryptoContext();
+  EspCryptoContext(const EspCryptoContext&) = delete;
+  EspCryptoContext& operator=(const EspCryptoContext&) = delete;
+
+  EspEncAlg enc() const { return enc_; }
+  EspIntegAlg integ() const { return integ_; }
+  size_t iv_length() const { return EspIvLength(enc_); }
+  size_t alignment() const { return EspAlignment(enc_); }
+  size_t icv_length() const { return EspIcvLength(integ_); }
+
+  // CBC in place over `data` (a multiple of the block size; NULL: any multiple of 4 and a
+  // no-op). `iv` must be iv_length() bytes. Errors on bad sizes.
+  Result<void, CryptoError> Encrypt(ByteSpan iv, std::span<uint8_t> data) const;
+  Result<void, CryptoError> Decrypt(ByteSpan iv, std::span<uint8_t> data) const;
+
+  // ICV = HMAC(integ_key, data[0] | data[1] | ...) truncated; `out` is icv_length() bytes.
+  // No-op for kNone.
+  void ComputeIcv(std::initializer_list<ByteSpan> data, std::span<uint8_t> out) const;
+  // Recomputes the ICV and compares in constant time. Always true for kNone.
+  bool VerifyIcv(std::initializer_list<ByteSpan> data, ByteSpan icv) const;
+
+ private:
+  struct Impl;
+  EspCryptoContext(EspEncAlg enc, EspIntegAlg integ, std::unique_ptr<Impl> impl);
+  Result<void, CryptoError> Crypt(ByteSpan iv, std::span<uint8_t> data, bool encrypt) const;
+
+  EspEncAlg enc_;
+  EspIntegAlg integ_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ikepulse::crypto
