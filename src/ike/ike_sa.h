@@ -116,6 +116,7 @@ struct IkeSa {
   TimePoint established_at = kNever;
   TimePoint expires = kNever;
   TimePoint reestablish_at = kNever;  // initiator with a crypto map entry
+  TimePoint nat_keepalive_at = kNever;  // RFC 3948 keepalive (0xFF on 4500) when floated
   bool replaced = false;              // a newer ISAKMP SA to the same peer is up
   SaId replaces = kNoSa;              // the older SA this one replaces (deleted when up)
 

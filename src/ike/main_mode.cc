@@ -480,6 +480,8 @@ void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
   // DPD only on the newest SA to the peer (older ones still answer).
   for (auto& [id, o] : sas_)
     if (o.get() != &sa && o->remote.ip == sa.remote.ip && o->established()) o->replaced = true;
+  if (sa.natt_float && cfg_.nat_keepalive_s)
+    sa.nat_keepalive_at = c.now + Seconds(cfg_.nat_keepalive_s);
   sa.dpd->OnEstablished(c.now, sa.peer_dpd);
   if (sa.dpd->Active()) {
     Debug(c, &sa, "IKE_DPD is enabled, initializing timers");

@@ -30,7 +30,7 @@ std::string IkeSa::Tag() const { return "ISAKMP:(" + std::to_string(id) + "):"; 
 
 TimePoint IkeSa::NextDeadline() const {
   if (state == P1State::kDead) return kNever;
-  TimePoint t = std::min({p1_rtx.next, expires, reestablish_at});
+  TimePoint t = std::min({p1_rtx.next, expires, reestablish_at, nat_keepalive_at});
   if (dpd && !replaced) t = std::min(t, dpd->NextDeadline());
   for (const auto& [mid, qm] : quick_modes) t = std::min(t, qm.rtx.next);
   for (const auto& ch : children) {
@@ -388,6 +388,13 @@ void NodeImpl::OnTimeout(Ctx& c) {
               other->state == P1State::kInitSentMm1 && other->replaces == kNoSa)
             other->replaces = sa->id;
       }
+    }
+    // NAT-T keepalive (RFC 3948 §2.3): one 0xFF byte, no marker, keeps the NAT mapping.
+    if (sa->nat_keepalive_at <= c.now) {
+      c.out.datagrams.push_back(Datagram{sa->local, sa->remote, Bytes{0xff}});
+      ++counters_.tx_datagrams;
+      sa->nat_keepalive_at =
+          cfg_.nat_keepalive_s ? c.now + Seconds(cfg_.nat_keepalive_s) : kNever;
     }
     // IPsec SA lifetimes and rekeys.
     std::vector<uint32_t> expired;

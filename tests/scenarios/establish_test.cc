@@ -136,5 +136,44 @@ TEST(Establish, ClearBringsAKeptUpTunnelBack) {
   EXPECT_THAT(p.b.IsakmpSas(), SizeIs(1));
 }
 
+// Forced UDP encapsulation (strongSwan's kernel-libipsec needs it): both sides float to 4500
+// after MM4, the IPsec SAs are UDP-encapsulated, and `crypto isakmp nat keepalive 20` sends
+// a 0xFF byte every 20 s.
+TEST(Establish, ForcedEncapsulationFloatsTo4500AndSendsNatKeepalives) {
+  config::Config ca = MakeConfig(SiteA());
+  ca.force_encapsulation = true;
+  ca.nat_keepalive_s = 20;
+  Pair p(SiteA(), SiteB());
+  p.a.SetConfig(ca);
+  const TimePoint t0 = p.sim.now();
+  p.a.Initiate("green", 1);
+  ASSERT_TRUE(p.sim.RunUntil([&] { return HasChild(p.a) && HasChild(p.b); }, t0 + Seconds(5)));
+  EXPECT_TRUE(p.a.IsakmpSas()[0].nat_t);
+  EXPECT_TRUE(p.b.IsakmpSas()[0].nat_t);
+  EXPECT_EQ(p.a.IsakmpSas()[0].remote.port, 4500);
+  EXPECT_TRUE(p.a.ChildSas()[0].udp_encap);
+  EXPECT_TRUE(p.b.ChildSas()[0].udp_encap);
+  // MM5 onwards on 4500 with the non-ESP marker.
+  int on_4500 = 0;
+  std::vector<TimePoint> keepalives;
+  for (const auto& r : p.sim.packets()) {
+    if (r.fate != sim::PacketFate::kSent) continue;
+    if (r.datagram.remote.port == 4500) {
+      ++on_4500;
+      if (r.datagram.data == Bytes{0xff}) keepalives.push_back(r.at);
+      else EXPECT_EQ(r.datagram.data[0] | r.datagram.data[1] | r.datagram.data[2] | r.datagram.data[3], 0);
+    }
+  }
+  EXPECT_EQ(on_4500, 5);  // MM5, MM6, QM1, QM2, QM3
+  const TimePoint up = OfKind(p.a.events(), ike::EventKind::kIkeSaUp).front().at;
+  p.sim.RunFor(Seconds(61));
+  keepalives.clear();
+  for (const auto& r : p.sim.packets())
+    if (r.fate == sim::PacketFate::kSent && r.datagram.data == Bytes{0xff} &&
+        r.datagram.local.ip == Ip("192.0.2.1"))
+      keepalives.push_back(r.at);
+  EXPECT_THAT(keepalives, ::testing::ElementsAre(up + Seconds(20), up + Seconds(40), up + Seconds(60)));
+}
+
 }  // namespace
 }  // namespace ikepulse::scenario
