@@ -43,6 +43,7 @@ ikp_config() {
 }
 
 # ikp_start NAME CONFIG [extra ikepulsed args]: logs to $LAB_WORK/ikepulse-NAME.log
+# (a previous log of NAME is moved to ikepulse-NAME.log.N first)
 ikp_start() {
   local name=$1 cfg=$2
   shift 2
@@ -50,6 +51,13 @@ ikp_start() {
   ns=$(lab_ns "$name")
   IKP_LOG[$name]="$LAB_WORK/ikepulse-$name.log"
   IKP_SOCK[$name]="$LAB_WORK/ikepulse-$name.sock"
+  # A restart in the same gateway gets a fresh log (the old one is kept as .1, .2, ...), so
+  # waits on log lines never match an earlier run's lines.
+  local k=1
+  while [[ -e ${IKP_LOG[$name]} && $k -lt 100 ]]; do
+    [[ -e ${IKP_LOG[$name]}.$k ]] || { mv "${IKP_LOG[$name]}" "${IKP_LOG[$name]}.$k"; break; }
+    k=$((k + 1))
+  done
   lab_ns_bg "$ns" "$LAB_WORK/ikepulsed-$name.stderr" "$IKP_BUILD/src/daemon/ikepulsed" \
     -f "$cfg" --log "${IKP_LOG[$name]}" --socket "${IKP_SOCK[$name]}" --foreground "$@"
   IKP_PID[$name]=$LAB_LAST_PID
@@ -65,3 +73,134 @@ ikp_cli() {
 }
 
 declare -gA IKP_LOG IKP_SOCK IKP_PID
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the interop tests (tests/interop/*.sh).
+
+# ikp_stop NAME: SIGTERM ikepulsed NAME by its recorded pid (it sends Deletes and exits).
+ikp_stop() {
+  local p=${IKP_PID[$1]:-}
+  [[ -n $p ]] && lab_stop_pid "$p"
+  IKP_PID[$1]=
+  return 0
+}
+
+# ikp_json NAME CMD: one show command's JSON (the shell's --json mode), newline-terminated.
+ikp_json() {
+  local name=$1
+  shift
+  "$IKP_BUILD/src/cli/shell/ikepulse" --socket "${IKP_SOCK[$name]}" --json -c "$1"
+  echo
+}
+
+# Result bookkeeping: ikp_check DESC cmd args... runs cmd, records PASS/FAIL; ikp_ok/ikp_bad
+# record a verdict computed by the caller; ikp_finish prints the summary and exits 0/1.
+IKP_FAILS=0
+IKP_CHECKS=0
+ikp_ok() { IKP_CHECKS=$((IKP_CHECKS + 1)); printf '  PASS  %s\n' "$*"; }
+ikp_bad() { IKP_CHECKS=$((IKP_CHECKS + 1)); IKP_FAILS=$((IKP_FAILS + 1)); printf '  FAIL  %s\n' "$*"; }
+ikp_check() {
+  local desc=$1
+  shift
+  if "$@"; then ikp_ok "$desc"; else ikp_bad "$desc"; fi
+}
+ikp_finish() {
+  local name=${1:-$(basename "$0" .sh)}
+  if ((IKP_FAILS == 0 && IKP_CHECKS > 0)); then
+    printf '%s: PASS (%d checks)\n' "$name" "$IKP_CHECKS"
+    exit 0
+  fi
+  printf '%s: FAIL (%d of %d checks failed; work dir kept: %s)\n' "$name" "$IKP_FAILS" "$IKP_CHECKS" "$LAB_WORK"
+  LAB_KEEP=1
+  exit 1
+}
+
+# Timestamps -> epoch seconds (float). ikepulse: "*Nov 26 21:27:58.725: ..." (wall clock, ms);
+# charon filelog (time_format %H:%M:%S + ms): "21:27:58.725 ..." (today's date assumed).
+ikp_log_epoch() {
+  local line=${1#\*}
+  date -d "$(awk '{print $1, $2, $3}' <<<"${line%%: *}")" +%s.%3N
+}
+ikp_charon_epoch() {
+  date -d "$(date +%F) ${1%% *}" +%s.%3N
+}
+# ikp_fsub A B: A - B with 3 decimals.
+ikp_fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+# ikp_fcmp EXPR: awk float comparison, e.g. ikp_fcmp "$d >= 20.0 && $d <= 20.5".
+ikp_fcmp() { awk "BEGIN { exit !($1) }"; }
+
+# ikp_swan_sa NAME FIELD: one field of the first SA in `swanctl --list-sas` (text output):
+#   state | proposal | spi_in | spi_out | child_state | encap | ts (local === remote)
+ikp_swan_sa() {
+  local name=$1 field=$2 out
+  out=$(lab_list_sas "$name" 2>/dev/null) || return 1
+  case $field in
+    ike_state) awk '/IKEv1/ { gsub(",", "", $3); print $3; exit }' <<<"$out" ;;
+    ike_spis) awk '/IKEv1/ { print $5, $6; exit }' <<<"$out" ;;
+    proposal) awk '/IKEv1/ { f = 1; next } f && /^  [A-Z0-9_]+[-\/]/ { print $1; exit }' <<<"$out" ;;
+    child_state) awk '/reqid/ { gsub(",", "", $5); print $5; exit }' <<<"$out" ;;
+    encap) awk '/reqid/ { gsub(",", "", $6); print $6; exit }' <<<"$out" ;;
+    spi_in) awk '$1 == "in" { gsub(",", "", $2); print $2; exit }' <<<"$out" ;;
+    spi_out) awk '$1 == "out" { gsub(",", "", $2); print $2; exit }' <<<"$out" ;;
+    ts) awk '$1 == "local" && $2 ~ /\// { l = $2 } $1 == "remote" && $2 ~ /\// { print l " === " $2; exit }' <<<"$out" ;;
+    count) grep -c "IKEv1" <<<"$out" || true ;;
+    *) return 1 ;;
+  esac
+}
+
+# ikp_sa_spis NAME: "in out" SPIs (8 hex digits, lower case) of ikepulse's first IPsec SA.
+ikp_sa_spis() {
+  ikp_json "$1" "show crypto ipsec sa" |
+    jq -r '.ipsec_sas[0] | "\(.inbound[0].spi) \(.outbound[0].spi)"' 2>/dev/null |
+    awk '$1 != "null" { printf "%08x %08x\n", $1, $2 }'
+}
+# ikp_isakmp_states NAME: the state of each ISAKMP SA, one a line (empty: none).
+ikp_isakmp_states() {
+  ikp_json "$1" "show crypto isakmp sa" | jq -r '.isakmp_sas[]? | "\(.state) \(.dst)"' 2>/dev/null
+}
+
+# ikp_charon_ka NAME: the IKEv1 encryption keys charon logged (ike=4), in log order, as hex.
+# Lab only: the key is logged so tshark can decrypt the capture.
+ikp_charon_ka() {
+  awk '
+    / encryption key Ka => / { th = $2; want = 1; key = ""; next }
+    want && $2 == th && $4 ~ /^[0-9]+:$/ {
+      for (i = 5; i <= NF && $i ~ /^[0-9A-F][0-9A-F]$/; i++) key = key tolower($i); next }
+    want { if (key != "") print key; want = 0 }
+    END { if (want && key != "") print key }' "$(lab_charon_log "$1")"
+}
+
+# ikp_tshark_setup PCAP CHARON...: writes a Wireshark config dir with the IKEv1 decryption
+# table (initiator cookies from the capture, in order of first appearance, paired with the
+# keys each charon logged, in order) and exports WIRESHARK_CONFIG_DIR for ikp_tshark.
+ikp_tshark_setup() {
+  local pcap=$1
+  shift
+  local dir="$LAB_WORK/wireshark" n
+  mkdir -p "$dir"
+  : >"$dir/ikev1_decryption_table"
+  local -a keys=() ispis=()
+  for n in "$@"; do mapfile -t -O "${#keys[@]}" keys < <(ikp_charon_ka "$n"); done
+  mapfile -t ispis < <(tshark -r "$pcap" -Y isakmp -T fields -e isakmp.ispi 2>/dev/null | awk 'NF && !s[$1]++')
+  local i k
+  for i in "${ispis[@]}"; do
+    # Paired by order: the n-th IKE SA in the capture with the n-th key charon logged.
+    k=${keys[0]:-}
+    ((${#keys[@]})) && keys=("${keys[@]:1}")
+    [[ -n $k ]] && printf '"%s","%s"\n' "$i" "$k" >>"$dir/ikev1_decryption_table"
+  done
+  export WIRESHARK_CONFIG_DIR=$dir
+}
+ikp_tshark() { tshark "$@" 2>/dev/null; }
+
+# ikp_setup_time LOG: seconds from the first Main Mode state change (IKE_READY) to the first
+# IPsec SA created, from ikepulse's debug log.
+ikp_setup_time() {
+  local a b
+  a=$(grep -m1 'Old State = IKE_READY' "$1") || return 1
+  b=$(grep -m1 'IPSEC(create_sa)' "$1") || return 1
+  ikp_fsub "$(ikp_log_epoch "$b")" "$(ikp_log_epoch "$a")"
+}
+
+# ikp_dpd_lines LOG: the DPD-related lines of an ikepulse debug log (for live display).
+IKP_DPD_RE='IKE_DPD|R_U_THERE|IKE_TIMER_IM_ALIVE|IKE_TIMER_PEERS_ALIVE|incrementing error counter|not responding|paranoid|deleting SA reason|SESSION_STATUS'
