@@ -1,0 +1,473 @@
+// scale_bench: DPD at scale in virtual time. A plain main() program, not Google Benchmark: the
+// unit of work is one 10-minute simulation, which does not fit Benchmark's per-iteration
+// model. (bench/CMakeLists.txt links Google Benchmark into every *_bench; we do not use it.)
+//
+// Topology (everything stays in the process; nothing touches a network):
+// - One ike::Node, the gateway "GW" at 10.0.0.1, with N crypto map entries `gw 1..N`, entry i
+//   having the single peer 100.64.0.0 + i, all sharing ACL 101. Keepalive `10 2 periodic`.
+//   The gateway initiates every SA (Main Mode + one Quick Mode each).
+// - A swarm of K ike::Nodes (K = ceil(N / --per-swarm)) that own the N peer addresses between
+//   them (Simulator::AddHost with many addresses). The default is one swarm Node per peer
+//   (--per-swarm 1): the engine keys "newest SA to the peer", INITIAL-CONTACT and the tunnel
+//   UP/DOWN state by peer *address*, so a swarm Node holding many SAs that all have GW's one
+//   address as their peer deletes each older SA when the next one sends INITIAL-CONTACT
+//   (correct behaviour for a real peer; --per-swarm 1000 shows it). Each swarm Node is
+//   a plain responder: a wildcard PSK, one crypto map entry (peer 10.0.0.1, mirrored ACL),
+//   keepalive off. So every R-U-THERE is really encrypted by GW, decrypted, HASH-checked and
+//   ACKed by a swarm Node, and the ACK decrypted and HASH-checked by GW.
+// - One shared default link, 5 ms one way; no loss.
+//
+// Phases, each measured with process CPU time (CLOCK_PROCESS_CPUTIME_ID: both sides and the
+// simulator), wall time, and in-call time per side (steady_clock around every host call):
+//   1. setup: Initiate(gw, i) spread evenly over --spread virtual seconds (default 9 s, so the
+//      DPD phases of the SAs are spread over the 10 s interval and no DPD fires during setup),
+//      then run until GW has N IPsec SAs up. -> establishments per CPU second.
+//   2. dpd: --minutes virtual minutes (default 10). -> R-U-THERE sent, ACKs received, CPU per
+//      DPD exchange, CPU ms per virtual second.
+//   3. memory: before and after setup, (a) the live bytes allocated with operator new by each
+//      side (this file replaces the global operator new/delete and charges every allocation
+//      to the host whose call made it: GW, swarm, or "other" = simulator and this driver; a
+//      datagram in flight is charged to its sender until the simulator frees it), (b) the whole
+//      malloc heap in use (mallinfo2: also counts OpenSSL's own mallocs, which (a) misses), and
+//      (c) RSS (/proc/self/statm). Per SA = delta / N.
+//
+// Usage: scale_bench [--sas N] [--per-swarm P] [--group G] [--minutes M] [--spread S]
+//                    [--setup-only] [--progress]
+#include <malloc.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "common/endpoint.h"
+#include "common/random.h"
+#include "config/config.h"
+#include "ike/node.h"
+#include "sim/simulator.h"
+
+// --- Allocation accounting -----------------------------------------------------------------
+// Every operator new block gets a 16-byte header: the owner tag and the size. Single-threaded.
+namespace alloc_acct {
+enum Owner : int { kOther = 0, kGw = 1, kSwarm = 2 };
+int g_owner = kOther;
+int64_t g_live[3] = {0, 0, 0};
+}  // namespace alloc_acct
+
+static void* AcctNew(std::size_t n) {
+  void* p = std::malloc(n + 16);
+  if (!p) throw std::bad_alloc();
+  static_cast<int*>(p)[0] = alloc_acct::g_owner;
+  *reinterpret_cast<std::size_t*>(static_cast<char*>(p) + 8) = n;
+  alloc_acct::g_live[alloc_acct::g_owner] += static_cast<int64_t>(n);
+  return static_cast<char*>(p) + 16;
+}
+static void AcctDelete(void* q) noexcept {
+  if (!q) return;
+  char* p = static_cast<char*>(q) - 16;
+  alloc_acct::g_live[*reinterpret_cast<int*>(p)] -=
+      static_cast<int64_t>(*reinterpret_cast<std::size_t*>(p + 8));
+  std::free(p);
+}
+void* operator new(std::size_t n) { return AcctNew(n); }
+void* operator new[](std::size_t n) { return AcctNew(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return AcctNew(n);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return AcctNew(n);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void operator delete(void* p) noexcept { AcctDelete(p); }
+void operator delete[](void* p) noexcept { AcctDelete(p); }
+void operator delete(void* p, std::size_t) noexcept { AcctDelete(p); }
+void operator delete[](void* p, std::size_t) noexcept { AcctDelete(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { AcctDelete(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { AcctDelete(p); }
+
+namespace ikepulse {
+namespace {
+
+// Charges allocations made in scope to `owner`.
+class OwnerScope {
+ public:
+  explicit OwnerScope(int owner) : saved_(alloc_acct::g_owner) { alloc_acct::g_owner = owner; }
+  ~OwnerScope() { alloc_acct::g_owner = saved_; }
+  OwnerScope(const OwnerScope&) = delete;
+  OwnerScope& operator=(const OwnerScope&) = delete;
+
+ private:
+  int saved_;
+};
+
+double CpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+size_t RssBytes() {
+  std::ifstream f("/proc/self/statm");
+  size_t size = 0, resident = 0;
+  f >> size >> resident;
+  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+size_t HeapInUse() { return mallinfo2().uordblks; }
+
+std::string LoadAvg() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+// An ike::Node as a simulator host that also accumulates the wall time spent inside its calls
+// (steady_clock, vDSO: ~20 ns per read), to split the process CPU between GW and the swarm.
+class TimedNode final : public sim::SimHost {
+ public:
+  TimedNode(sim::Simulator& sim, std::string name, std::vector<IpAddress> addresses,
+            uint64_t seed, int owner)
+      : sim_(sim), rng_(seed), node_(rng_), owner_(owner) {
+    id_ = sim_.AddHost(*this, std::move(name), std::move(addresses));
+  }
+  void OnDatagram(TimePoint now, const Endpoint& local, const Endpoint& remote, ByteSpan data,
+                  ike::Outbox& out) override {
+    OwnerScope scope(owner_);
+    const auto t0 = std::chrono::steady_clock::now();
+    node_.OnDatagram(now, local, remote, data, out);
+    in_call_ += std::chrono::steady_clock::now() - t0;
+    ++calls_;
+  }
+  void OnTimeout(TimePoint now, ike::Outbox& out) override {
+    OwnerScope scope(owner_);
+    const auto t0 = std::chrono::steady_clock::now();
+    node_.OnTimeout(now, out);
+    in_call_ += std::chrono::steady_clock::now() - t0;
+    ++calls_;
+  }
+  TimePoint NextDeadline() const override { return node_.NextDeadline(); }
+
+  // Runs `fn` as this host at sim.now() (timed like the other calls).
+  template <typename Fn>
+  void Call(Fn&& fn) {
+    sim_.Call(id_, [&](TimePoint now, ike::Outbox& out) {
+      OwnerScope scope(owner_);
+      const auto t0 = std::chrono::steady_clock::now();
+      fn(node_, now, out);
+      in_call_ += std::chrono::steady_clock::now() - t0;
+      ++calls_;
+    });
+  }
+
+  sim::HostId id() const { return id_; }
+  ike::Node& node() { return node_; }
+  double in_call_s() const { return std::chrono::duration<double>(in_call_).count(); }
+  uint64_t calls() const { return calls_; }
+
+ private:
+  sim::Simulator& sim_;
+  SeededRandom rng_;
+  ike::Node node_;
+  int owner_;
+  sim::HostId id_ = sim::kNoHost;
+  std::chrono::steady_clock::duration in_call_{};
+  uint64_t calls_ = 0;
+};
+
+IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
+
+const IpAddress kGw = IpAddress::V4(10, 0, 0, 1);
+IpAddress PeerIp(uint32_t i) { return IpAddress::V4FromU32((100u << 24 | 64u << 16) + i); }
+
+config::Config BaseConfig(uint16_t group, const char* local_lan, const char* remote_lan) {
+  config::Config c;
+  config::IsakmpPolicy p;
+  p.priority = 1;
+  p.encryption = config::Encryption::kAes128;
+  p.hash = config::Hash::kSha1;
+  p.authentication = config::AuthMethod::kPreShare;
+  p.group = group;
+  p.lifetime_s = 86400;
+  c.policies[1] = p;
+  config::PresharedKey k;
+  k.key = SecretBytes::FromString("kd94j1ksldz");
+  k.address = Ip("0.0.0.0");
+  k.mask = Ip("0.0.0.0");
+  c.keys.push_back(k);
+  config::TransformSet ts;
+  ts.name = "Trans1";
+  ts.cipher = config::EspCipher::kAes128;
+  ts.auth = config::EspAuth::kSha1;
+  c.transform_sets["Trans1"] = ts;
+  config::AccessList acl;
+  acl.name = "101";
+  config::AclEntry ae;
+  ae.src = Ip(local_lan);
+  ae.src_wildcard = Ip("0.0.0.255");
+  ae.dst = Ip(remote_lan);
+  ae.dst_wildcard = Ip("0.0.0.255");
+  acl.entries.push_back(ae);
+  c.acls["101"] = acl;
+  return c;
+}
+
+config::CryptoMapEntry Entry(const char* map, uint32_t seq, const IpAddress& peer) {
+  config::CryptoMapEntry e;
+  e.map_name = map;
+  e.seq = seq;
+  config::CryptoMapPeer cp;
+  cp.host = peer.ToString();
+  cp.address = peer;
+  e.peers.push_back(cp);
+  e.transform_sets = {"Trans1"};
+  e.match_address = "101";
+  return e;
+}
+
+config::Interface Iface(const char* map, const IpAddress& self) {
+  config::Interface i;
+  i.name = "eth0";
+  i.address = self;
+  i.mask = Ip("255.255.255.0");
+  i.crypto_map = map;
+  return i;
+}
+
+config::Config GatewayConfig(uint32_t n, uint16_t group) {
+  config::Config c = BaseConfig(group, "198.51.100.0", "203.0.113.0");
+  config::KeepaliveConfig k;
+  k.enabled = true;
+  k.interval_s = 10;
+  k.retry_s = 2;
+  k.mode = config::DpdMode::kPeriodic;
+  c.keepalive = k;
+  c.crypto_maps.reserve(n);
+  for (uint32_t i = 1; i <= n; ++i) c.crypto_maps.push_back(Entry("gw", i, PeerIp(i)));
+  c.interfaces.push_back(Iface("gw", kGw));
+  return c;
+}
+
+config::Config SwarmConfig(uint16_t group, const IpAddress& self) {
+  config::Config c = BaseConfig(group, "203.0.113.0", "198.51.100.0");
+  c.crypto_maps.push_back(Entry("sw", 1, kGw));
+  c.interfaces.push_back(Iface("sw", self));
+  return c;
+}
+
+struct Args {
+  uint32_t sas = 1000;
+  uint32_t per_swarm = 1;
+  uint16_t group = 19;
+  uint32_t minutes = 10;
+  uint32_t spread_s = 9;
+  bool setup_only = false;
+  bool progress = false;
+};
+
+Args Parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto val = [&]() -> unsigned long {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", k.c_str());
+        std::exit(2);
+      }
+      return std::strtoul(argv[++i], nullptr, 10);
+    };
+    if (k == "--sas") a.sas = static_cast<uint32_t>(val());
+    else if (k == "--per-swarm") a.per_swarm = static_cast<uint32_t>(val());
+    else if (k == "--group") a.group = static_cast<uint16_t>(val());
+    else if (k == "--minutes") a.minutes = static_cast<uint32_t>(val());
+    else if (k == "--spread") a.spread_s = static_cast<uint32_t>(val());
+    else if (k == "--setup-only") a.setup_only = true;
+    else if (k == "--progress") a.progress = true;
+    else {
+      std::fprintf(stderr,
+                   "usage: scale_bench [--sas N] [--per-swarm P] [--group G] [--minutes M] "
+                   "[--spread S] [--setup-only] [--progress]\n");
+      std::exit(2);
+    }
+  }
+  if (a.sas == 0 || a.per_swarm == 0 || a.sas > (1u << 22)) {
+    std::fprintf(stderr, "bad --sas / --per-swarm\n");
+    std::exit(2);
+  }
+  return a;
+}
+
+int Run(const Args& a) {
+  std::printf("scale_bench: sas=%u per_swarm=%u group=%u minutes=%u spread=%us loadavg=[%s]\n",
+              a.sas, a.per_swarm, a.group, a.minutes, a.spread_s, LoadAvg().c_str());
+  sim::Simulator sim(42);
+  sim.set_record_events(false);
+  sim.set_record_packets(false);
+  sim.set_record_payloads(false);
+  sim.EnableDefaultLink(Millis(5));
+
+  // Counters from the event stream (recording is off; the observer sees everything).
+  struct Seen {
+    uint64_t ike_up = 0, child_up = 0, peer_dead = 0, give_up = 0, retransmit = 0, drop = 0;
+  };
+  std::vector<Seen> seen;
+  auto gw = std::make_unique<TimedNode>(sim, "GW", std::vector<IpAddress>{kGw}, 1,
+                                        alloc_acct::kGw);
+  std::vector<std::unique_ptr<TimedNode>> swarm;
+  const uint32_t k = (a.sas + a.per_swarm - 1) / a.per_swarm;
+  for (uint32_t s = 0; s < k; ++s) {
+    std::vector<IpAddress> addrs;
+    for (uint32_t i = s * a.per_swarm + 1; i <= std::min(a.sas, (s + 1) * a.per_swarm); ++i)
+      addrs.push_back(PeerIp(i));
+    swarm.push_back(std::make_unique<TimedNode>(sim, "S" + std::to_string(s), std::move(addrs),
+                                                1000 + s, alloc_acct::kSwarm));
+  }
+  seen.resize(sim.host_count());
+  sim.SetEventObserver([&](sim::HostId h, const ike::Event& e) {
+    Seen& s = seen[h];
+    switch (e.kind) {
+      case ike::EventKind::kIkeSaUp: ++s.ike_up; break;
+      case ike::EventKind::kChildSaUp: ++s.child_up; break;
+      case ike::EventKind::kPeerDead: ++s.peer_dead; break;
+      case ike::EventKind::kGiveUp: ++s.give_up; break;
+      case ike::EventKind::kRetransmit: ++s.retransmit; break;
+      case ike::EventKind::kDrop: ++s.drop; break;
+      default: break;
+    }
+  });
+  {
+    const config::Config gcfg = GatewayConfig(a.sas, a.group);
+    gw->Call([&](ike::Node& n, TimePoint now, ike::Outbox& out) { n.SetConfig(gcfg, now, out); });
+  }
+  for (auto& s : swarm) {
+    const config::Config scfg = SwarmConfig(a.group, sim.addresses(s->id()).front());
+    s->Call([&](ike::Node& n, TimePoint now, ike::Outbox& out) { n.SetConfig(scfg, now, out); });
+  }
+  malloc_trim(0);
+  const size_t heap0 = HeapInUse(), rss0 = RssBytes();
+  const int64_t gw0 = alloc_acct::g_live[alloc_acct::kGw],
+                sw0 = alloc_acct::g_live[alloc_acct::kSwarm],
+                other0 = alloc_acct::g_live[alloc_acct::kOther];
+
+  // --- 1. setup ------------------------------------------------------------------------
+  const double setup_cpu0 = CpuSeconds(), setup_wall0 = WallSeconds();
+  const double gw_call0 = gw->in_call_s();
+  const TimePoint t0 = sim.now();
+  const Duration spread = Seconds(a.spread_s);
+  double last_report = setup_wall0;
+  for (uint32_t i = 1; i <= a.sas; ++i) {
+    sim.RunUntil(t0 + spread * (i - 1) / a.sas);
+    gw->Call([&](ike::Node& n, TimePoint now, ike::Outbox& out) { n.Initiate(now, "gw", i, out); });
+    if (a.progress && (i % (a.sas / 20 == 0 ? 1 : a.sas / 20) == 0)) {
+      const double w = WallSeconds();
+      std::fprintf(stderr, "  initiated %u/%u: GW has %" PRIu64 " up, +%.1fs wall\n", i, a.sas,
+                   seen[gw->id()].child_up, w - last_report);
+      last_report = w;
+    }
+  }
+  const bool all_up = sim.RunUntil([&] { return seen[gw->id()].child_up >= a.sas; },
+                                   t0 + spread + Seconds(60));
+  const double setup_cpu = CpuSeconds() - setup_cpu0, setup_wall = WallSeconds() - setup_wall0;
+  const double gw_setup_share =
+      (gw->in_call_s() - gw_call0) / std::max(1e-9, setup_wall);
+  const TimePoint setup_end = sim.now();
+  malloc_trim(0);
+  const size_t heap1 = HeapInUse(), rss1 = RssBytes();
+  const double gw_per_sa = double(alloc_acct::g_live[alloc_acct::kGw] - gw0) / a.sas;
+  const double sw_per_sa = double(alloc_acct::g_live[alloc_acct::kSwarm] - sw0) / a.sas;
+  const double other_per_sa = double(alloc_acct::g_live[alloc_acct::kOther] - other0) / a.sas;
+  const ike::NodeCounters& gc = gw->node().counters();
+  std::printf(
+      "setup: %s %u SAs (GW: %" PRIu64 " ISAKMP up, %" PRIu64 " IPsec up, %zu SAs held) in "
+      "%.3f virtual s; CPU %.3f s, wall %.3f s -> %.0f establishments per CPU s (MM+QM, both "
+      "sides + simulator; GW in-call share of wall %.0f%%)\n",
+      all_up ? "all" : "NOT ALL", a.sas, seen[gw->id()].ike_up, seen[gw->id()].child_up,
+      gw->node().ike_sa_count(), std::chrono::duration<double>(setup_end - t0).count(),
+      setup_cpu, setup_wall, a.sas / setup_cpu, 100 * gw_setup_share);
+  std::printf("setup: retransmits GW %" PRIu64 ", drops GW %" PRIu64 "\n", gc.retransmits,
+              gc.dropped);
+  std::printf("memory: heap in use +%.1f MB (%.0f B per SA, GW + swarm), RSS +%.1f MB (%.0f B "
+              "per SA)\n",
+              (heap1 - heap0) / 1e6, double(heap1 - heap0) / a.sas, (rss1 - rss0) / 1e6,
+              double(rss1 - rss0) / a.sas);
+  std::printf("memory: operator new live bytes per SA: GW %.0f B, swarm (per peer Node) %.0f B, "
+              "simulator+driver %.0f B; malloc not via operator new (OpenSSL etc.) %.0f B\n",
+              gw_per_sa, sw_per_sa, other_per_sa,
+              double(heap1 - heap0) / a.sas - gw_per_sa - sw_per_sa - other_per_sa);
+  if (!all_up) return 1;
+  if (a.setup_only) {
+    std::printf("| %u | %u | %.2f | %.0f | %.0f |\n", a.sas, a.group, setup_cpu,
+                a.sas / setup_cpu, gw_per_sa);
+    return 0;
+  }
+
+  // --- 2. DPD ---------------------------------------------------------------------------
+  const uint64_t sent0 = gc.dpd_sent, acks0 = gc.dpd_acks_received;
+  uint64_t swarm_acks0 = 0;
+  for (auto& s : swarm) swarm_acks0 += s->node().counters().dpd_acks_sent;
+  const uint64_t ev0 = sim.events_processed(), calls0 = sim.host_calls();
+  const double gw_in0 = gw->in_call_s();
+  double sw_in0 = 0;
+  for (auto& s : swarm) sw_in0 += s->in_call_s();
+  const double cpu0 = CpuSeconds(), wall0 = WallSeconds();
+  const uint64_t rtx0 = gc.retransmits, drop0 = gc.dropped;
+  sim.RunFor(Seconds(60) * a.minutes);
+  const double cpu = CpuSeconds() - cpu0, wall = WallSeconds() - wall0;
+  uint64_t swarm_acks = 0;
+  for (auto& s : swarm) swarm_acks += s->node().counters().dpd_acks_sent;
+  double sw_in = 0;
+  for (auto& s : swarm) sw_in += s->in_call_s();
+  const double gw_in = gw->in_call_s() - gw_in0;
+  sw_in -= sw_in0;
+  const uint64_t sent = gc.dpd_sent - sent0, acks = gc.dpd_acks_received - acks0;
+  const double vsec = 60.0 * a.minutes;
+  std::printf(
+      "dpd: %u virtual min: GW sent %" PRIu64 " R-U-THERE, swarm sent %" PRIu64
+      " ACKs, GW accepted %" PRIu64 " ACKs (%.2f per SA per 10 s); peers dead %" PRIu64
+      ", retransmits %" PRIu64 ", drops %" PRIu64 "; %" PRIu64 " sim events, %" PRIu64
+      " host calls\n",
+      a.minutes, sent, swarm_acks - swarm_acks0, acks, acks / (vsec / 10) / a.sas,
+      seen[gw->id()].peer_dead, gc.retransmits - rtx0, gc.dropped - drop0,
+      sim.events_processed() - ev0, sim.host_calls() - calls0);
+  std::printf(
+      "dpd: CPU %.3f s, wall %.3f s -> %.2f us CPU per DPD exchange (R-U-THERE + ACK, both "
+      "sides + simulator), %.2f CPU ms per virtual second; in-call wall: GW %.3f s (%.2f us per "
+      "exchange), swarm %.3f s (%.2f us per exchange)\n",
+      cpu, wall, 1e6 * cpu / std::max<uint64_t>(acks, 1), 1e3 * cpu / vsec, gw_in,
+      1e6 * gw_in / std::max<uint64_t>(acks, 1), sw_in, 1e6 * sw_in / std::max<uint64_t>(acks, 1));
+
+  struct rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  std::printf("maxrss %.1f MB, loadavg at end [%s]\n", ru.ru_maxrss / 1024.0, LoadAvg().c_str());
+  std::printf("| %u | %u | %.2f | %.0f | %" PRIu64 " | %.2f | %.2f | %.0f | %.0f | %.0f |\n",
+              a.sas, a.group, setup_cpu, a.sas / setup_cpu, acks,
+              1e6 * cpu / std::max<uint64_t>(acks, 1), 1e3 * cpu / vsec, gw_per_sa, sw_per_sa,
+              double(heap1 - heap0) / a.sas);
+  return acks > 0 && seen[gw->id()].peer_dead == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace ikepulse
+
+int main(int argc, char** argv) { return ikepulse::Run(ikepulse::Parse(argc, argv)); }
