@@ -1,0 +1,88 @@
+// Policy (crypto map lookup) and ParseIpPacket.
+#include "dataplane/policy.h"
+
+#include <gtest/gtest.h>
+
+#include "dataplane/dataplane_test_util.h"
+#include "dataplane/ip_packet.h"
+
+namespace ikepulse::dataplane {
+namespace {
+
+using testing::Ace;
+using testing::AddEntry;
+using testing::Ip;
+
+TEST(PolicyTest, FirstPermittingEntryInMapSeqOrder) {
+  config::Config c;
+  // Added out of order: lookup order is (map, seq).
+  AddEntry(c, "green", 20, "102", {Ace(true, "198.51.100.0", "0.0.0.255", "0.0.0.0",
+                                       "255.255.255.255")});
+  AddEntry(c, "green", 10, "101",
+           {Ace(false, "198.51.100.7", "0.0.0.0", "203.0.113.0", "0.0.0.255"),
+            Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.0", "0.0.0.255")});
+  AddEntry(c, "blue", 5, "103",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.9", "0.0.0.0", 6)});
+  Policy p;
+  p.Sync(c);
+  EXPECT_EQ(p.entry_count(), 3u);
+  const auto src = Ip("198.51.100.5");
+  // blue 5 first, but only for TCP to .9.
+  EXPECT_EQ(p.Lookup(src, Ip("203.0.113.9"), 6), (EntryKey{"blue", 5}));
+  EXPECT_EQ(p.Lookup(src, Ip("203.0.113.9"), 1), (EntryKey{"green", 10}));
+  // The deny line in green 10 sends .7 on to green 20.
+  EXPECT_EQ(p.Lookup(Ip("198.51.100.7"), Ip("203.0.113.1"), 1), (EntryKey{"green", 20}));
+  EXPECT_EQ(p.Lookup(src, Ip("192.0.2.99"), 17), (EntryKey{"green", 20}));
+  EXPECT_FALSE(p.Lookup(Ip("192.0.2.1"), Ip("203.0.113.1"), 1).has_value());
+}
+
+TEST(PolicyTest, MissingAclNeverMatches) {
+  config::Config c;
+  config::CryptoMapEntry e;
+  e.map_name = "m";
+  e.match_address = "nope";
+  c.crypto_maps.push_back(e);
+  Policy p;
+  p.Sync(c);
+  EXPECT_EQ(p.entry_count(), 0u);
+  EXPECT_FALSE(p.Lookup(Ip("1.2.3.4"), Ip("5.6.7.8"), 1).has_value());
+}
+
+TEST(IpPacketTest, ParsesV4AndV6AndRejectsJunk) {
+  const Bytes v4 = testing::Ipv4Packet("198.51.100.5", "203.0.113.9", 17, 8);
+  auto f = ParseIpPacket(v4);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->version, 4);
+  EXPECT_EQ(f->src, Ip("198.51.100.5"));
+  EXPECT_EQ(f->dst, Ip("203.0.113.9"));
+  EXPECT_EQ(f->protocol, 17);
+  for (size_t n = 0; n < v4.size(); ++n) EXPECT_FALSE(ParseIpPacket(ByteSpan(v4).first(n)));
+  Bytes bad_ihl = v4;
+  bad_ihl[0] = 0x44;
+  EXPECT_FALSE(ParseIpPacket(bad_ihl));
+
+  Bytes v6(48, 0);
+  v6[0] = 0x60;
+  v6[5] = 8;
+  v6[6] = 58;
+  v6[8] = 0x20;
+  v6[9] = 0x01;
+  f = ParseIpPacket(v6);
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->version, 6);
+  EXPECT_TRUE(f->src.v6);
+  EXPECT_EQ(f->protocol, 58);
+  v6[5] = 9;
+  EXPECT_FALSE(ParseIpPacket(v6));
+  EXPECT_FALSE(ParseIpPacket(Bytes{0x50, 0, 0, 0}));
+}
+
+TEST(IpPacketTest, InSubnet) {
+  EXPECT_TRUE(InSubnet(Ip("203.0.113.77"), Ip("203.0.113.0"), Ip("255.255.255.0")));
+  EXPECT_FALSE(InSubnet(Ip("203.0.114.77"), Ip("203.0.113.0"), Ip("255.255.255.0")));
+  EXPECT_TRUE(InSubnet(Ip("203.0.113.77"), Ip("203.0.113.77"), Ip("255.255.255.255")));
+  EXPECT_FALSE(InSubnet(Ip("2001:db8::1"), Ip("203.0.113.0"), Ip("255.255.255.0")));
+}
+
+}  // namespace
+}  // namespace ikepulse::dataplane

@@ -1,0 +1,159 @@
+#include "dataplane/sa_db.h"
+
+#include <algorithm>
+
+namespace ikepulse::dataplane {
+
+std::optional<crypto::EspEncAlg> ToEspEncAlg(config::EspCipher c) {
+  switch (c) {
+    case config::EspCipher::kAes128: return crypto::EspEncAlg::kAes128Cbc;
+    case config::EspCipher::kAes192: return crypto::EspEncAlg::kAes192Cbc;
+    case config::EspCipher::kAes256: return crypto::EspEncAlg::kAes256Cbc;
+    case config::EspCipher::k3Des: return crypto::EspEncAlg::k3DesCbc;
+    case config::EspCipher::kNull: return crypto::EspEncAlg::kNull;
+    case config::EspCipher::kNone: break;
+  }
+  return std::nullopt;
+}
+
+crypto::EspIntegAlg ToEspIntegAlg(config::EspAuth a) {
+  switch (a) {
+    case config::EspAuth::kMd5: return crypto::EspIntegAlg::kHmacMd5_96;
+    case config::EspAuth::kSha1: return crypto::EspIntegAlg::kHmacSha1_96;
+    case config::EspAuth::kSha256: return crypto::EspIntegAlg::kHmacSha256_128;
+    case config::EspAuth::kSha384: return crypto::EspIntegAlg::kHmacSha384_192;
+    case config::EspAuth::kSha512: return crypto::EspIntegAlg::kHmacSha512_256;
+    case config::EspAuth::kNone: break;
+  }
+  return crypto::EspIntegAlg::kNone;
+}
+
+void SaDb::Refresh(ChildSa& sa, const ike::ChildSaSnapshot& s) {
+  sa.ike_sa = s.ike_sa;
+  sa.entry = EntryKey{s.map_name, s.map_seq};
+  sa.local = s.local;
+  sa.remote = s.remote;
+  sa.udp_encap = s.udp_encap;
+  sa.local_net = s.local_net;
+  sa.local_mask = s.local_mask;
+  sa.remote_net = s.remote_net;
+  sa.remote_mask = s.remote_mask;
+  sa.protocol = s.protocol;
+  sa.lifetime_kb = s.lifetime_kb;
+}
+
+std::unique_ptr<ChildSa> SaDb::Build(const ike::ChildSaSnapshot& s) {
+  const auto enc = ToEspEncAlg(s.cipher);
+  if (!enc || s.spi_in == 0 || s.spi_out == 0) return nullptr;
+  const auto integ = ToEspIntegAlg(s.auth);
+  auto in = EspSa::Create(s.spi_in, *enc, s.enc_key_in.span(), integ, s.auth_key_in.span());
+  auto out = EspSa::Create(s.spi_out, *enc, s.enc_key_out.span(), integ, s.auth_key_out.span());
+  if (!in || !out) return nullptr;
+  auto sa = std::make_unique<ChildSa>();
+  Refresh(*sa, s);
+  sa->in = std::move(*in);
+  sa->out = std::move(*out);
+  return sa;
+}
+
+bool SaDb::Same(const Stored& st, const ike::ChildSaSnapshot& s) {
+  return st.sa->ike_sa == s.ike_sa && st.spi_out == s.spi_out && st.cipher == s.cipher &&
+         st.auth == s.auth && st.enc_in == s.enc_key_in && st.auth_in == s.auth_key_in &&
+         st.enc_out == s.enc_key_out && st.auth_out == s.auth_key_out;
+}
+
+SaDb::SyncReport SaDb::Sync(const std::vector<ike::ChildSaSnapshot>& snapshots) {
+  SyncReport report;
+  // New pairs get generations in order of lifetime left (older first), so that among SAs
+  // first seen together the freshest is the current outbound one.
+  std::vector<const ike::ChildSaSnapshot*> order;
+  for (const auto& s : snapshots) order.push_back(&s);
+  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+    return a->lifetime_left_s < b->lifetime_left_s;
+  });
+  std::map<uint32_t, Stored> next;
+  for (const auto* s : order) {
+    if (next.count(s->spi_in)) continue;  // duplicate inbound SPI: keep the first
+    auto it = sas_.find(s->spi_in);
+    if (it != sas_.end() && Same(it->second, *s)) {
+      Refresh(*it->second.sa, *s);
+      next.emplace(s->spi_in, std::move(it->second));
+      sas_.erase(it);
+      ++report.kept;
+      continue;
+    }
+    auto sa = Build(*s);
+    if (!sa) {
+      ++report.rejected;
+      continue;
+    }
+    sa->generation = next_generation_++;
+    Stored st{std::move(sa), s->spi_out, s->cipher, s->auth, s->enc_key_in, s->auth_key_in,
+              s->enc_key_out, s->auth_key_out};
+    next.emplace(s->spi_in, std::move(st));
+    ++report.added;
+  }
+  report.removed = sas_.size();
+  sas_ = std::move(next);
+  return report;
+}
+
+ChildSa* SaDb::FindInbound(uint32_t spi_in) {
+  auto it = sas_.find(spi_in);
+  return it == sas_.end() ? nullptr : it->second.sa.get();
+}
+
+ChildSa* SaDb::CurrentOutbound(const EntryKey& entry) {
+  ChildSa* best = nullptr;
+  for (auto& [spi, st] : sas_) {
+    ChildSa* sa = st.sa.get();
+    if (sa->expired || !(sa->entry == entry)) continue;
+    if (!best || sa->generation > best->generation) best = sa;
+  }
+  return best;
+}
+
+std::vector<const ChildSa*> SaDb::All() const {
+  std::vector<const ChildSa*> out;
+  for (const auto& [spi, st] : sas_) out.push_back(st.sa.get());
+  return out;
+}
+
+LifetimeEvent SaDb::Check(ChildSa& sa) {
+  if (sa.lifetime_kb == 0 || sa.expired) return LifetimeEvent::kNone;
+  const uint64_t used = std::max(sa.stats.bytes_in, sa.stats.bytes_out);
+  const uint64_t limit = sa.lifetime_kb * 1024;
+  if (used >= limit) {
+    sa.expired = true;
+    return LifetimeEvent::kHard;
+  }
+  if (!sa.soft_reported && used >= limit / 10 * 9) {
+    sa.soft_reported = true;
+    return LifetimeEvent::kSoft;
+  }
+  return LifetimeEvent::kNone;
+}
+
+LifetimeEvent SaDb::RecordIn(ChildSa& sa, TimePoint now, size_t bytes) {
+  ++sa.stats.pkts_in;
+  sa.stats.bytes_in += bytes;
+  sa.stats.last_in = now;
+  return Check(sa);
+}
+
+LifetimeEvent SaDb::RecordOut(ChildSa& sa, TimePoint now, size_t bytes) {
+  ++sa.stats.pkts_out;
+  sa.stats.bytes_out += bytes;
+  sa.stats.last_out = now;
+  return Check(sa);
+}
+
+std::optional<uint32_t> SaDb::NextSeqOut(ChildSa& sa) {
+  if (sa.last_seq_out == UINT32_MAX) {
+    sa.expired = true;
+    return std::nullopt;
+  }
+  return ++sa.last_seq_out;
+}
+
+}  // namespace ikepulse::dataplane

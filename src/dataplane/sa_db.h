@@ -1,0 +1,116 @@
+// SaDb: the data plane's IPsec SAs, synced from the engine's ike::ChildSaSnapshot list.
+//
+// Identity: an SA pair is keyed by its inbound SPI (chosen locally, unique in a Node). Sync
+// keeps an existing pair -- its anti-replay window, outbound sequence counter, statistics
+// and lifetime flags -- when the snapshot has the same inbound and outbound SPI, IKE SA,
+// algorithms and keys; endpoints (NAT-T float) and protected networks are refreshed. A pair
+// that differs in any of those is rebuilt; a pair absent from the snapshot is removed.
+//
+// Outbound selection: the current SA of a crypto map entry is the newest usable one (the
+// most recently installed; among SAs first seen in the same Sync, the one with the most
+// lifetime left), so traffic moves to a rekeyed SA as soon as it is installed while the old
+// one still accepts inbound packets until the engine deletes it.
+//
+// Lifetime (kilobytes): the bytes of inner packets are counted per direction. When either
+// direction reaches 90% of lifetime_kb the pair reports kSoft once (the engine should
+// rekey); at 100% it reports kHard once and becomes unusable (no more outbound, inbound
+// dropped) until the engine replaces it. lifetime_kb 0 = no volume limit. The outbound
+// sequence number never wraps (no ESN, RFC 4303 §3.3.3): after 2^32-1 the pair is treated
+// as hard-expired too.
+//
+// Single-threaded; owned by DataPlane. Keys stay inside the crypto contexts and in
+// SecretBytes copies used only to compare snapshots; never logged.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/endpoint.h"
+#include "common/time.h"
+#include "dataplane/esp.h"
+#include "dataplane/policy.h"
+#include "ike/node.h"
+
+namespace ikepulse::dataplane {
+
+struct SaStats {
+  uint64_t pkts_in = 0, bytes_in = 0;
+  uint64_t pkts_out = 0, bytes_out = 0;
+  uint64_t drops_in = 0;  // authenticated-path drops: replay, ICV, padding, policy
+  std::optional<TimePoint> last_in;
+  std::optional<TimePoint> last_out;
+};
+
+enum class LifetimeEvent : uint8_t { kNone = 0, kSoft = 1, kHard = 2 };
+
+struct ChildSa {
+  // From the snapshot.
+  ike::SaId ike_sa = ike::kNoSa;
+  EntryKey entry;
+  Endpoint local;
+  Endpoint remote;
+  bool udp_encap = false;
+  IpAddress local_net, local_mask, remote_net, remote_mask;
+  uint8_t protocol = 0;
+  uint64_t lifetime_kb = 0;
+  // ESP state.
+  EspSa in;   // spi = spi_in; replay window
+  EspSa out;  // spi = spi_out
+  uint32_t last_seq_out = 0;
+  // Bookkeeping.
+  uint64_t generation = 0;  // install order: larger = newer
+  bool soft_reported = false;
+  bool expired = false;  // hard lifetime reached or sequence space exhausted
+  SaStats stats;
+
+  uint32_t spi_in() const { return in.spi; }
+  uint32_t spi_out() const { return out.spi; }
+};
+
+class SaDb {
+ public:
+  struct SyncReport {
+    size_t added = 0, kept = 0, removed = 0;
+    size_t rejected = 0;  // unsupported algorithms or wrong key lengths
+  };
+  SyncReport Sync(const std::vector<ike::ChildSaSnapshot>& snapshots);
+
+  ChildSa* FindInbound(uint32_t spi_in);
+  ChildSa* CurrentOutbound(const EntryKey& entry);
+  // Every SA pair, by inbound SPI (for `show` and tests).
+  std::vector<const ChildSa*> All() const;
+  size_t size() const { return sas_.size(); }
+
+  // Counts one packet and returns the lifetime event it crossed, if any.
+  LifetimeEvent RecordIn(ChildSa& sa, TimePoint now, size_t bytes);
+  LifetimeEvent RecordOut(ChildSa& sa, TimePoint now, size_t bytes);
+  // The next outbound sequence number, or nullopt (and the SA expires) when exhausted.
+  std::optional<uint32_t> NextSeqOut(ChildSa& sa);
+
+ private:
+  struct Stored {
+    std::unique_ptr<ChildSa> sa;
+    // Exactly what the pair was built from, to tell a kept pair from a changed one.
+    uint32_t spi_out = 0;
+    config::EspCipher cipher = config::EspCipher::kNone;
+    config::EspAuth auth = config::EspAuth::kNone;
+    SecretBytes enc_in, auth_in, enc_out, auth_out;
+  };
+  static std::unique_ptr<ChildSa> Build(const ike::ChildSaSnapshot& s);
+  static void Refresh(ChildSa& sa, const ike::ChildSaSnapshot& s);
+  static bool Same(const Stored& st, const ike::ChildSaSnapshot& s);
+  LifetimeEvent Check(ChildSa& sa);
+
+  std::map<uint32_t, Stored> sas_;  // by inbound SPI
+  uint64_t next_generation_ = 1;
+};
+
+// config -> crypto mapping. nullopt for kNone cipher (ESP needs one; NULL is kNull).
+std::optional<crypto::EspEncAlg> ToEspEncAlg(config::EspCipher c);
+crypto::EspIntegAlg ToEspIntegAlg(config::EspAuth a);
+
+}  // namespace ikepulse::dataplane
