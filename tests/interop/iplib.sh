@@ -187,7 +187,7 @@ ikp_tshark_setup() {
     # Paired by order: the n-th IKE SA in the capture with the n-th key charon logged.
     k=${keys[0]:-}
     ((${#keys[@]})) && keys=("${keys[@]:1}")
-    [[ -n $k ]] && printf '"%s","%s"\n' "$i" "$k" >>"$dir/ikev1_decryption_table"
+    [[ -n $k ]] && printf '%s,%s\n' "$i" "$k" >>"$dir/ikev1_decryption_table"
   done
   export WIRESHARK_CONFIG_DIR=$dir
 }
