@@ -3,10 +3,11 @@
 # through one hand-keyed SA pair, first ESP-in-UDP 4500 (RFC 3948), then raw ESP (IP
 # protocol 50). Proves the TUN/rtnetlink/raw-socket I/O and the DataPlane end to end inside
 # lab namespaces. Needs root. Exit 0 = both modes passed.
-#   ESP_TOOL=path (default build-dp/src/dataplane/esp_tool)
+#   ESP_TOOL=path (default $IKP_BUILD/src/dataplane/esp_tool, else build-dp's)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ESP_TOOL=${ESP_TOOL:-build-dp/src/dataplane/esp_tool}
+cd "$(dirname "$0")/../.." || exit 1
+ESP_TOOL=${ESP_TOOL:-${IKP_BUILD:-build-dp}/src/dataplane/esp_tool}
+[[ -x $ESP_TOOL ]] || ESP_TOOL=build-dp/src/dataplane/esp_tool
 [[ -x $ESP_TOOL ]] || { echo "no esp_tool at $ESP_TOOL" >&2; exit 1; }
 source tests/lab/lablib.sh
 lab_init
