@@ -15,8 +15,7 @@
 # 5. shows the tunnel back up with B2, prints the detection and failover times, tears down.
 # Bounded: about 40 s, never more than 2 minutes. LAB_KEEP=1 keeps the work dir (logs, pcap).
 set -uo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+cd "$(dirname "$0")/.." || exit 1
 
 if [[ -t 1 ]]; then
   B=$'\e[1m' D=$'\e[2m' R=$'\e[31m' G=$'\e[32m' Y=$'\e[33m' C=$'\e[36m' N=$'\e[0m'

@@ -4,7 +4,7 @@
 #   2. ikepulse `clear crypto session`: strongSwan logs the received DELETEs and lists no SA.
 # ikepulse has no keep-up (nothing comes back by itself); strongSwan initiates each time.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
 lab_init

@@ -5,7 +5,7 @@
 # R-U-THEREs it sent and the ACKs it got (ike=2 enc=1: "sending DPD request",
 # "parsed INFORMATIONAL_V1 request .. [ HASH N(DPD_ACK) ]").
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
 DURATION=${DPD_ANSWER_S:-60}

@@ -8,7 +8,7 @@
 # debug lines (`DPD/R_U_THERE received ... sequence 0x..`, `DPD/R_U_THERE_ACK received ...`)
 # are cross-checked against the wire.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
 DURATION=${DPD_BOTH_WAYS_S:-120}

@@ -7,7 +7,7 @@
 # CHILD_SA INSTALLED with TS 203.0.113.0/24 === 198.51.100.0/24; ikepulse shows QM_IDLE and
 # the same ESP SPIs (its inbound = strongSwan's outbound and vice versa).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
 lab_init

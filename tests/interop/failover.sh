@@ -10,7 +10,7 @@
 # DOWN logged; ISAKMP + IPsec SAs with B2 within 1 s of the verdict. The DPD part of the debug
 # trace is compared, event for event, with the seed's example.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
 lab_init

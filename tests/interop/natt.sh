@@ -5,7 +5,7 @@
 #   - the CHILD_SA is TUNNEL-in-UDP, and ESP from strongSwan (a ping from B's LAN address
 #     into the tunnel, via kernel-libipsec) travels as ESP-in-UDP 4500 with its SPI first.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
 lab_init
@@ -32,8 +32,8 @@ ikp_check "strongSwan: remote host is behind NAT (ikepulse's faked NAT-D)" \
 grep -E "behind NAT|faking NAT" "$CLOG" | sed 's/^/    /'
 enc=$(ikp_swan_sa b encap)
 ikp_check "strongSwan CHILD_SA is $enc" test "$enc" = TUNNEL-in-UDP
-lab_list_sas b | grep -q "remote '$A' @ $A\[4500\]" && ikp_ok "strongSwan sees ikepulse at $A[4500]" ||
-  ikp_bad "strongSwan sees ikepulse at $A[4500]"
+lab_list_sas b | grep -q "remote '$A' @ ${A}\[4500\]" && ikp_ok "strongSwan sees ikepulse at ${A}[4500]" ||
+  ikp_bad "strongSwan sees ikepulse at ${A}[4500]"
 spi_out=$(ikp_swan_sa b spi_out)
 # ESP from B's LAN into the tunnel (kernel-libipsec encapsulates it in UDP 4500).
 ip netns exec "$(lab_ns b)" ping -c 3 -i 0.2 -W 1 -I 203.0.113.1 198.51.100.1 >"$LAB_WORK/ping.out" 2>&1 || true

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scratch: ikepulse initiates to strongSwan.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
 lab_init
