@@ -152,6 +152,15 @@ TEST_P(LoseOneMessage, SaStillComesUpOneSecondLate) {
   EXPECT_THAT(OfKind(res.events(), EventKind::kRetransmit), SizeIs(lc.r_retransmits));
   EXPECT_TRUE(OfKind(ini.events(), EventKind::kGiveUp).empty());
   EXPECT_TRUE(OfKind(res.events(), EventKind::kGiveUp).empty());
+  // Nothing a genuine peer sent was counted as an attack.
+  // ENGINE BUG (reported; the QM2 cases fail on this line until fixed): the initiator answers
+  // the second QM2 copy by resending QM3; the responder has already erased the finished
+  // exchange (InstallChild erases a kDone Quick Mode whose rtx.packet is empty, i.e. every
+  // responder one), so OnQuickMode takes the QM3 copy for a new QM1, decrypts it with the
+  // phase-1-derived IV and counts it under dropped_auth ("QM1 HASH(1) mismatch" or a parse
+  // error): a genuine retransmission reported as an authentication failure.
+  EXPECT_EQ(ini.counters().dropped_auth, 0u);
+  EXPECT_EQ(res.counters().dropped_auth, 0u);
 }
 
 // Expected instants. Initiator-sent message lost at s: resent at s+1. Responder-sent message
