@@ -91,21 +91,22 @@ ikp_check "no ACK with a sequence number nobody sent" test "$stray" = 0
 if ((na == 0 || nb == 0)); then
   echo "  note: only one side probed: each side's R-U-THERE reset the other's idle timer"
 fi
-# Cross-check ikepulse's debug log against the wire.
-wire_rx=$(awk -v b=$B '$2 == b && $3 == 36136 { print toupper($4) }' "$LAB_WORK/dpd.tsv" | sort -u | tr '\n' ' ')
+# Cross-check ikepulse's debug log against the wire. ikepulse prints the seq IOS-style without
+# leading zeros (the seed: "sequence 0x9"), so both sides are compared without them.
+wire_rx=$(awk -v b=$B '$2 == b && $3 == 36136 { print toupper($4) }' "$LAB_WORK/dpd.tsv" | sed 's/^0*//' | sort -u | tr '\n' ' ')
 log_rx=$(grep -o "DPD/R_U_THERE received from peer $B, sequence 0x[0-9A-Fa-f]*" "$LOG" |
-  sed 's/.*0x//' | tr a-f A-F | sort -u | tr '\n' ' ')
-wire_ack=$(awk -v b=$B '$2 == b && $3 == 36137 { print toupper($4) }' "$LAB_WORK/dpd.tsv" | sort -u | tr '\n' ' ')
+  sed 's/.*0x//; s/^0*//' | tr a-f A-F | sort -u | tr '\n' ' ')
+wire_ack=$(awk -v b=$B '$2 == b && $3 == 36137 { print toupper($4) }' "$LAB_WORK/dpd.tsv" | sed 's/^0*//' | sort -u | tr '\n' ' ')
 log_ack=$(grep -o "DPD/R_U_THERE_ACK received from peer $B, sequence 0x[0-9A-Fa-f]*" "$LOG" |
-  sed 's/.*0x//' | tr a-f A-F | sort -u | tr '\n' ' ')
+  sed 's/.*0x//; s/^0*//' | tr a-f A-F | sort -u | tr '\n' ' ')
 echo "  ikepulse log R_U_THERE seqs: ${log_rx:-none}; wire: ${wire_rx:-none}"
 echo "  ikepulse log ACK seqs:       ${log_ack:-none}; wire: ${wire_ack:-none}"
 ikp_check "ikepulse's R_U_THERE debug lines match the wire" test "$log_rx" = "$wire_rx"
 ikp_check "ikepulse's R_U_THERE_ACK debug lines match the wire" test "$log_ack" = "$wire_ack"
 # An ACK carrying a seq ikepulse did send must be taken as such, not "unexpected, ignored".
-sent_a=$(awk -v a=$A '$2 == a && $3 == 36136 { print toupper($4) }' "$LAB_WORK/dpd.tsv" | sort -u)
+sent_a=$(awk -v a=$A '$2 == a && $3 == 36136 { print toupper($4) }' "$LAB_WORK/dpd.tsv" | sed 's/^0*//' | sort -u)
 unexp=$(grep -o "R_U_THERE_ACK received from peer $B, sequence 0x[0-9A-Fa-f]*: unexpected" "$LOG" |
-  sed 's/.*0x//; s/:.*//' | tr a-f A-F | sort -u)
+  sed 's/.*0x//; s/:.*//; s/^0*//' | tr a-f A-F | sort -u)
 wrongly=$(comm -12 <(echo "$sent_a") <(echo "$unexp") | grep -c . || true)
 ikp_check "no ACK for a seq ikepulse sent is logged 'unexpected sequence, ignored' ($wrongly are)" \
   test "$wrongly" = 0
