@@ -74,13 +74,17 @@ Result<void, IoError> NlTalk(NlRequest& req) {
       close(s);
       return Fail(e, "netlink receive");
     }
-    int len = static_cast<int>(n);
-    for (auto* r = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
-      if (r->nlmsg_type != NLMSG_ERROR) continue;
-      const auto* err = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(r));
-      close(s);
-      if (err->error != 0) return Fail(-err->error, "netlink request refused");
-      return {};
+    const size_t len = static_cast<size_t>(n);
+    for (size_t off = 0; off + sizeof(nlmsghdr) <= len;) {
+      const auto* r = reinterpret_cast<const nlmsghdr*>(buf + off);
+      if (r->nlmsg_len < sizeof(nlmsghdr) || r->nlmsg_len > len - off) break;
+      if (r->nlmsg_type == NLMSG_ERROR && r->nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
+        const auto* err = reinterpret_cast<const nlmsgerr*>(NLMSG_DATA(r));
+        close(s);
+        if (err->error != 0) return Fail(-err->error, "netlink request refused");
+        return {};
+      }
+      off += NLMSG_ALIGN(r->nlmsg_len);
     }
   }
   close(s);
