@@ -26,6 +26,7 @@
 #include <string>
 
 #include "crypto/crypto.h"
+#include "dataplane/buffered_random.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/raw_esp.h"
 #include "dataplane/tun.h"
@@ -169,7 +170,8 @@ int Run(int argc, char** argv) {
   line.dst_wildcard = IpAddress::V4FromU32(~s.remote_mask.V4ToU32());
   cfg.acls["esp-tool"] = config::AccessList{"esp-tool", false, {line}};
 
-  crypto::OpenSslRandom rng;
+  crypto::OpenSslRandom os_rng;
+  BufferedRandom rng(os_rng);
   DataPlane dp(rng);
   DataPlane::Out out;
   const auto report = dp.Sync(Now(), cfg, {s}, out);
