@@ -45,6 +45,9 @@ void DpdMonitor::Alive(TimePoint now) {
   last_rx_ = now;
   StartInterval(now);
   if (state_ == State::kProbing) {  // R6: the round ends, the peer is alive
+    // R13: remember the finished round's seqs, so a late or crossing ACK is recognised.
+    closed_round_first_ = first_seq_of_round_;
+    closed_round_sent_ = next_seq_ - first_seq_of_round_;
     state_ = State::kWatching;
     retry_deadline_ = kNever;
     error_count_ = 0;
@@ -72,6 +75,10 @@ bool DpdMonitor::OnAck(uint32_t seq, TimePoint now) {
   if (offset >= sent) return false;  // R7
   Alive(now);
   return true;
+}
+
+bool DpdMonitor::AckOfClosedRound(uint32_t seq) const {
+  return closed_round_sent_ != 0 && static_cast<uint32_t>(seq - closed_round_first_) < closed_round_sent_;
 }
 
 TimePoint DpdMonitor::NextDeadline() const {

@@ -152,6 +152,12 @@ class DpdMonitor {
   // Call when now >= NextDeadline() (R12 for early calls).
   DpdAction OnTimeout(TimePoint now);
 
+  // R13: after OnAck returned false, is `seq` one of the R-U-THEREs of the round that ended
+  // last (ended by other liveness, e.g. the peer's own R-U-THERE crossing our probe, or a
+  // first ACK before this late one)? Such an ACK is genuine: the caller reports it as
+  // received, but it changes nothing here (the round is already over).
+  bool AckOfClosedRound(uint32_t seq) const;
+
   // R11.
   void UpdateConfig(const config::KeepaliveConfig& cfg, TimePoint now);
 
@@ -198,6 +204,9 @@ class DpdMonitor {
   uint32_t error_count_ = 0;
   uint32_t first_seq_of_round_ = 0;
   uint32_t next_seq_ = 0;
+  // The last finished round (R13): [closed_round_first_, +closed_round_sent_).
+  uint32_t closed_round_first_ = 0;
+  uint32_t closed_round_sent_ = 0;
 };
 
 }  // namespace ikepulse::ike

@@ -59,6 +59,10 @@ struct ChildSa {
   TimePoint expires = kNever;
   TimePoint rekey_at = kNever;  // initiator only
   bool rekeyed = false;         // a replacement was started
+  // The peer deleted this SA while our half of its replacement (QM2 sent, QM3 not yet in)
+  // was pending: it goes when the replacement is installed or fails, not before, so the
+  // entry is never left without an SA when QM3 is lost.
+  bool delete_on_replace = false;
   uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0;
 };
 

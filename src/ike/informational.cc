@@ -240,6 +240,12 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
           Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
                            ", sequence " + Hex32(seq));
           Emit(c, EventKind::kDpdAckReceived, sa, seq);
+        } else if (sa->dpd->AckOfClosedRound(seq)) {
+          // Genuine, but its round already ended (e.g. the peer's own R-U-THERE crossed it).
+          ++counters_.dpd_acks_received;
+          Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
+                           ", sequence " + Hex32(seq));
+          Emit(c, EventKind::kDpdAckReceived, sa, seq, /*late=*/1);
         } else {
           Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
                            ", sequence " + Hex32(seq) + ": unexpected sequence, ignored");
@@ -282,8 +288,18 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
           const uint32_t s = BytesU32(spi);
           for (auto& ch : sa->children)
             if (ch.spi_out == s || ch.spi_in == s) {
-              DeleteChild(c, *sa, ch.spi_in, false);
-              keepup_check = true;
+              const bool replacement_pending = std::any_of(
+                  sa->quick_modes.begin(), sa->quick_modes.end(), [&](const auto& kv) {
+                    return kv.second.state == QmState::kRespSentQm2 &&
+                           kv.second.map_name == ch.map_name && kv.second.map_seq == ch.map_seq;
+                  });
+              if (replacement_pending) {
+                ch.delete_on_replace = true;
+                Debug(c, sa, "IPsec SA delete deferred until its replacement is installed");
+              } else {
+                DeleteChild(c, *sa, ch.spi_in, false);
+                keepup_check = true;
+              }
               break;
             }
         }

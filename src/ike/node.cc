@@ -283,6 +283,13 @@ void NodeImpl::OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
       sa = cand;
       break;
     }
+    // A retransmitted MM1 (R=0) belongs to the responder SA it created, from that peer
+    // (PROTOCOL.md §2.9): the duplicate check resends MM2; a late copy is dropped.
+    if (!cand->initiator && h->rcookie == kZero && cand->remote.ip == remote.ip &&
+        h->exchange == isakmp::ExchangeType::kIdentityProtection) {
+      sa = cand;
+      break;
+    }
     // A notify answering MM1 carries R=0 (PROTOCOL.md §2.9).
     if (h->rcookie == kZero && h->exchange == isakmp::ExchangeType::kInformational) sa = cand;
   }
@@ -369,7 +376,13 @@ void NodeImpl::OnTimeout(Ctx& c) {
       Debug(c, sa, "deleting node " + std::to_string(int32_t(mid)) +
                        " error TRUE reason \"Death by retransmission P2\"");
       Emit(c, EventKind::kGiveUp, sa, mid);
+      const QuickMode& qm = sa->quick_modes.at(mid);
+      std::vector<uint32_t> deferred;
+      for (const auto& ch : sa->children)
+        if (ch.delete_on_replace && ch.map_name == qm.map_name && ch.map_seq == qm.map_seq)
+          deferred.push_back(ch.spi_in);
       sa->quick_modes.erase(mid);
+      for (uint32_t spi : deferred) DeleteChild(c, *sa, spi, false);
     }
     if (sa->state == P1State::kDead) continue;
     // ISAKMP SA lifetime.

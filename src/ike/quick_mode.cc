@@ -436,10 +436,6 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   IpAddress ci_net, ci_mask, cr_net, cr_mask;
   IdToNet(qm.idci, ci_net, ci_mask);
   IdToNet(qm.idcr, cr_net, cr_mask);
-  const bool we_initiated = sa.quick_modes.count(qm.message_id) && qm.replaces_spi_in == 0
-                                ? ch.initiator
-                                : ch.initiator;
-  (void)we_initiated;
   if (ch.initiator) {
     ch.local_net = ci_net, ch.local_mask = ci_mask, ch.remote_net = cr_net, ch.remote_mask = cr_mask;
   } else {
@@ -461,15 +457,22 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   Emit(c, EventKind::kChildSaUp, &sa, ch.spi_in, ch.spi_out, ch.map_name);
   const uint32_t replaces = qm.replaces_spi_in;
   const uint32_t mid = qm.message_id;
+  const std::string qm_map = qm.map_name;
+  const uint32_t qm_seq = qm.map_seq;
   sa.children.push_back(std::move(ch));
   // Keep only this finished exchange (to answer a duplicate); forget older finished ones.
   for (auto q = sa.quick_modes.begin(); q != sa.quick_modes.end();) {
     if (q->first != mid && q->second.state == QmState::kDone) q = sa.quick_modes.erase(q);
     else ++q;
   }
-  if (auto q = sa.quick_modes.find(mid); q != sa.quick_modes.end() && q->second.rtx.packet.empty())
-    sa.quick_modes.erase(q);
+  // (The finished exchange itself is kept: a duplicate QM2 gets QM3 again; a duplicate QM3 is
+  // recognised and ignored.)
   if (replaces) DeleteChild(c, sa, replaces, true);
+  std::vector<uint32_t> deferred;
+  for (const auto& old : sa.children)
+    if (old.delete_on_replace && old.map_name == qm_map && old.map_seq == qm_seq)
+      deferred.push_back(old.spi_in);
+  for (uint32_t spi : deferred) DeleteChild(c, sa, spi, false);
 }
 
 }  // namespace ikepulse::ike

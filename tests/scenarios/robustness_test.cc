@@ -396,10 +396,9 @@ TEST_F(Robustness, Mm5ReplayedAfterEstablishmentIsAnsweredOnceAndChangesNothing)
   ExpectUnaffected();
 }
 
-// ENGINE BUG (reported to the lead; fails until fixed): NodeImpl::OnDatagram matches R = 0
-// only to an initiator SA in kInitSentMm1, so each replayed MM1 reaches OnMainMode with no SA
-// and creates a fresh half-open responder SA (and a DH key pair, and an MM2): 10 replays ->
-// 11 SAs, each held for 120 s. An off-path attacker who saw one MM1 can grow the table.
+// Regression (fixed in node.cc): a replayed MM1 must not create a fresh half-open responder SA
+// (a DH key pair and an MM2 each); otherwise an off-path attacker who saw one MM1 could grow
+// the table.
 TEST_F(Robustness, Mm1ReplayedAfterEstablishmentCreatesNoSecondSa) {
   Establish();
   sim.RunFor(Seconds(3));
