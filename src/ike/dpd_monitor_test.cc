@@ -595,3 +595,32 @@ TEST_F(DpdMonitorTest, R12_EarlyWakeUpIsHarmlessLateOneActsAsIfOnTime) {
 
 }  // namespace
 }  // namespace ikepulse::ike
+
+namespace ikepulse::ike {
+namespace {
+
+// R13: the peer's own R-U-THERE crossed ours and ended the round; the ACK for our seq that
+// arrives afterwards is genuine (recognised) but changes nothing. A seq never sent is not.
+TEST(DpdMonitorR13, AckOfAClosedRoundIsRecognisedWithoutEffect) {
+  SeededRandom rng(7);
+  config::KeepaliveConfig k;
+  k.enabled = true;
+  k.interval_s = 10;
+  k.retry_s = 2;
+  k.mode = config::DpdMode::kPeriodic;
+  DpdMonitor m(k, rng);
+  const TimePoint t0 = FromMicros(5'000'123);
+  m.OnEstablished(t0, true);
+  EXPECT_FALSE(m.AckOfClosedRound(m.next_seq()));  // no round yet
+  const DpdAction a = m.OnTimeout(t0 + Seconds(10));
+  ASSERT_EQ(a.kind, DpdAction::Kind::kSendRUThere);
+  m.OnInboundAuthenticated(t0 + Seconds(10) + Millis(3));  // the peer's R-U-THERE crosses
+  EXPECT_FALSE(m.OnAck(a.seq, t0 + Seconds(10) + Millis(6)));
+  EXPECT_TRUE(m.AckOfClosedRound(a.seq));
+  EXPECT_FALSE(m.AckOfClosedRound(a.seq + 1));
+  EXPECT_FALSE(m.AckOfClosedRound(a.seq - 1));
+  EXPECT_EQ(m.NextDeadline(), t0 + Seconds(20) + Millis(3));  // unchanged by the late ACK
+}
+
+}  // namespace
+}  // namespace ikepulse::ike
