@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# loopback_setup.sh: whole-daemon setup rate, ikepulsed <-> ikepulsed over loopback, per DH group.
+# A benchmark, not a test. Needs root (UDP 500) and only talks to 127.0.0.0/8 addresses. Every
+# process it starts is stopped by its pid; all loops are bounded.
+#
+# Two daemons, A (initiator, every crypto map entry `ikepulse keep-up`) and B (responder).
+# Two measurements per DH group:
+#
+#   mm  N parallel Main Mode + Quick Mode establishments between N distinct peer pairs:
+#       A owns 127.0.1.1..N (N interfaces, N crypto maps m1..mN, map mi on 127.0.1.i with
+#       `set peer 127.0.2.i`), B owns 127.0.2.1..N. Both daemons bind every interface address,
+#       so each pair is a separate ISAKMP SA on both sides (the engine keys SAs, INITIAL-CONTACT
+#       and "newest SA" by peer address, so one address pair per SA is required). Phase 2: no
+#       PFS. The figure is MM+QM per second.
+#   qm  One ISAKMP SA (127.0.0.2 <-> 127.0.0.3) and N crypto map entries `green 1..N` with
+#       distinct ACLs (10.1.i.0/24 <-> 10.2.i.0/24), PFS with the same group: 1 Main Mode then
+#       N Quick Modes in parallel. The figure is Quick Modes per second.
+#
+# Method: start B, then A, and wait until both have every SA (the daemon start-up round is
+# reported but not used). Then ROUNDS times: `clear crypto session` on A (A deletes all and,
+# being keep-up, re-initiates everything at once); the clock runs from just before the clear
+# command to the first poll that finds all N IPsec SAs installed on B (B installs last: on
+# QM3). Polls are `ikepulse -c "show crypto ipsec sa"` every POLL_MS; so each figure is
+# late by up to one poll interval plus one CLI round trip, and N is chosen so a round takes
+# well over a second. Reported: the median round, as establishments per second (wall clock),
+# plus the CPU time both daemons used over all rounds (from /proc/PID/stat) per establishment.
+#
+#   BUILD=build-bench DH_GROUPS="14 19" N_MM=100 N_QM=100 ROUNDS=3 bench/loopback_setup.sh
+set -uo pipefail
+
+BUILD=${BUILD:-build/release}
+GROUPS_LIST=${DH_GROUPS:-"14 19"}
+N_MM=${N_MM:-100}
+N_QM=${N_QM:-100}
+ROUNDS=${ROUNDS:-3}
+POLL_MS=${POLL_MS:-20}
+ROUND_TIMEOUT=${ROUND_TIMEOUT:-120}
+MODES=${MODES:-"mm qm"}
+ikepulsed=$BUILD/src/daemon/ikepulsed
+cli=$BUILD/src/cli/shell/ikepulse
+[[ -x $ikepulsed && -x $cli ]] || { echo "need $ikepulsed and $cli" >&2; exit 2; }
+((N_MM >= 1 && N_MM <= 250 && N_QM >= 1 && N_QM <= 250)) || { echo "N must be 1..250" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/ikepulse_loopback_bench.XXXXXX)
+pids=()
+log() { echo "loopback_setup: $*" >&2; }
+
+stop_daemons() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do
+    timeout 10 tail --pid="$p" -f /dev/null || kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+  done
+  pids=()
+}
+cleanup() {
+  stop_daemons
+  if [[ -n ${KEEP:-} ]]; then log "work dir kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+now_ns() { date +%s%N; }
+# CPU seconds (user+sys) of a pid, from /proc/PID/stat fields 14 and 15.
+cpu_s() {
+  local tck
+  tck=$(getconf CLK_TCK)
+  awk -v t="$tck" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"
+}
+
+policy() {  # policy GROUP
+  cat <<CFG
+crypto isakmp policy 10
+ encryption aes
+ hash sha
+ authentication pre-share
+ group $1
+crypto isakmp key loopback-bench-only-psk address 0.0.0.0 0.0.0.0
+crypto ipsec transform-set TS esp-aes esp-sha-hmac
+CFG
+}
+
+config_mm() {  # config_mm SIDE(A|B) GROUP N
+  local side=$1 group=$2 n=$3 i
+  echo "hostname $side"
+  policy "$group"
+  echo "access-list 101 permit ip 10.1.0.0 0.0.255.255 10.2.0.0 0.0.255.255"
+  echo "access-list 102 permit ip 10.2.0.0 0.0.255.255 10.1.0.0 0.0.255.255"
+  for ((i = 1; i <= n; i++)); do
+    if [[ $side == A ]]; then
+      printf 'crypto map m%d 10 ipsec-isakmp\n set peer 127.0.2.%d\n set transform-set TS\n' "$i" "$i"
+      printf ' match address 101\n ikepulse keep-up\n'
+      printf 'interface Loopback%d\n ip address 127.0.1.%d 255.255.255.255\n crypto map m%d\n' \
+        "$i" "$i" "$i"
+    else
+      printf 'crypto map green %d ipsec-isakmp\n set peer 127.0.1.%d\n set transform-set TS\n' "$i" "$i"
+      printf ' match address 102\n'
+      printf 'interface Loopback%d\n ip address 127.0.2.%d 255.255.255.255\n crypto map green\n' \
+        "$i" "$i"
+    fi
+  done
+  echo "end"
+}
+
+config_qm() {  # config_qm SIDE(A|B) GROUP N
+  local side=$1 group=$2 n=$3 i self peer l r
+  if [[ $side == A ]]; then self=127.0.0.2 peer=127.0.0.3 l=1 r=2; else self=127.0.0.3 peer=127.0.0.2 l=2 r=1; fi
+  echo "hostname $side"
+  policy "$group"
+  for ((i = 1; i <= n; i++)); do
+    printf 'ip access-list extended Q%d\n permit ip 10.%d.%d.0 0.0.0.255 10.%d.%d.0 0.0.0.255\n' \
+      "$i" "$l" "$i" "$r" "$i"
+    printf 'crypto map green %d ipsec-isakmp\n set peer %s\n set transform-set TS\n' "$i" "$peer"
+    printf ' match address Q%d\n set pfs group%d\n' "$i" "$group"
+    [[ $side == A ]] && printf ' ikepulse keep-up\n'
+  done
+  printf 'interface Loopback0\n ip address %s 255.255.255.255\n crypto map green\nend\n' "$self"
+}
+
+start_daemon() {  # start_daemon NAME CFG -> pid in $started_pid
+  local name=$1 cfg=$2 i
+  : >"$work/$name.log"
+  "$ikepulsed" -f "$cfg" --log "$work/$name.log" --socket "$work/$name.sock" --foreground \
+    2>"$work/$name.stderr" &
+  started_pid=$!
+  pids+=("$started_pid")
+  for ((i = 0; i < 200; i++)); do
+    [[ -S $work/$name.sock ]] && return 0
+    sleep 0.05
+  done
+  log "$name did not create its socket"
+  return 1
+}
+
+# Number of IPsec SA pairs installed on daemon NAME.
+ipsec_count() {
+  "$cli" --socket "$work/$1.sock" -c "show crypto ipsec sa" 2>/dev/null |
+    grep -c -E 'current outbound spi: 0x[1-9A-Fa-f]'
+}
+
+# wait_all NAME N TIMEOUT_S: polls until NAME has N IPsec SAs; prints the ns timestamp.
+wait_all() {
+  local name=$1 n=$2 limit=$3 t_end c
+  t_end=$(($(now_ns) + limit * 1000000000))
+  while (($(now_ns) < t_end)); do
+    c=$(ipsec_count "$name")
+    if ((c >= n)); then
+      now_ns
+      return 0
+    fi
+    sleep "$(awk -v m="$POLL_MS" 'BEGIN { printf "%.3f", m / 1000 }')"
+  done
+  log "$name: only ${c:-0}/$n IPsec SAs after ${limit}s"
+  return 1
+}
+
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+run_case() {  # run_case MODE GROUP
+  local mode=$1 group=$2 n pid_a pid_b t0 t1 r rates=() cpu0 cpu1 label
+  if [[ $mode == mm ]]; then n=$N_MM; label="MM+QM (N peer pairs)"; else n=$N_QM; label="QM with PFS (1 ISAKMP SA)"; fi
+  "config_$mode" B "$group" "$n" >"$work/b.cfg"
+  "config_$mode" A "$group" "$n" >"$work/a.cfg"
+  start_daemon b "$work/b.cfg" || return 1
+  pid_b=$started_pid
+  t0=$(now_ns)
+  start_daemon a "$work/a.cfg" || return 1
+  pid_a=$started_pid
+  t1=$(wait_all b "$n" "$ROUND_TIMEOUT") || { stop_daemons; return 1; }
+  log "$mode group $group: start-up round $n in $(((t1 - t0) / 1000000)) ms (includes daemon start)"
+  cpu0=$(awk -v a="$(cpu_s "$pid_a")" -v b="$(cpu_s "$pid_b")" 'BEGIN { print a + b }')
+  for ((r = 1; r <= ROUNDS; r++)); do
+    t0=$(now_ns)
+    "$cli" --socket "$work/a.sock" -c "clear crypto session" >/dev/null 2>&1 ||
+      { log "clear failed"; stop_daemons; return 1; }
+    t1=$(wait_all b "$n" "$ROUND_TIMEOUT") || { stop_daemons; return 1; }
+    rates+=("$(awk -v n="$n" -v d="$((t1 - t0))" 'BEGIN { printf "%.1f", n / (d / 1e9) }')")
+    log "$mode group $group round $r: $n in $(((t1 - t0) / 1000000)) ms -> ${rates[-1]}/s"
+  done
+  cpu1=$(awk -v a="$(cpu_s "$pid_a")" -v b="$(cpu_s "$pid_b")" 'BEGIN { print a + b }')
+  stop_daemons
+  printf '| %s | %s | %d | %s | %s | %.2f |\n' "$label" "$group" "$n" \
+    "$(printf '%s\n' "${rates[@]}" | median)" "${rates[*]}" \
+    "$(awk -v c0="$cpu0" -v c1="$cpu1" -v n="$n" -v r="$ROUNDS" 'BEGIN { print 1000 * (c1 - c0) / (n * r) }')"
+}
+
+log "loadavg $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs, N_MM=$N_MM N_QM=$N_QM ROUNDS=$ROUNDS"
+echo "| exchange | DH group | N | median /s (wall) | rounds /s | CPU ms per establishment (A+B) |"
+echo "|---|---|---|---|---|---|"
+fail=0
+for g in $GROUPS_LIST; do
+  for m in $MODES; do
+    run_case "$m" "$g" || { fail=1; for s in a b; do tail -n 5 "$work/$s.log" "$work/$s.stderr" >&2; done; }
+  done
+done
+log "loadavg at end $(cut -d' ' -f1-3 /proc/loadavg)"
+exit $fail
