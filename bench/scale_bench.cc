@@ -34,6 +34,7 @@
 // Usage: scale_bench [--sas N] [--per-swarm P] [--group G] [--minutes M] [--spread S]
 //                    [--setup-only] [--progress]
 #include <malloc.h>
+#include <openssl/crypto.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,7 +62,41 @@ namespace alloc_acct {
 enum Owner : int { kOther = 0, kGw = 1, kSwarm = 2 };
 int g_owner = kOther;
 int64_t g_live[3] = {0, 0, 0};
+int64_t g_blocks[3] = {0, 0, 0};
+int64_t g_ossl[3] = {0, 0, 0};  // OpenSSL's own allocations (CRYPTO_set_mem_functions)
 }  // namespace alloc_acct
+
+// OpenSSL allocations, installed first thing in main() (before OpenSSL allocates anything).
+static void* OsslMalloc(std::size_t n, const char*, int) {
+  void* p = std::malloc(n + 16);
+  if (!p) return nullptr;
+  static_cast<int*>(p)[0] = alloc_acct::g_owner;
+  *reinterpret_cast<std::size_t*>(static_cast<char*>(p) + 8) = n;
+  alloc_acct::g_ossl[alloc_acct::g_owner] += static_cast<int64_t>(n);
+  return static_cast<char*>(p) + 16;
+}
+static void OsslFree(void* q, const char*, int) {
+  if (!q) return;
+  char* p = static_cast<char*>(q) - 16;
+  alloc_acct::g_ossl[*reinterpret_cast<int*>(p)] -=
+      static_cast<int64_t>(*reinterpret_cast<std::size_t*>(p + 8));
+  std::free(p);
+}
+static void* OsslRealloc(void* q, std::size_t n, const char* f, int l) {
+  if (!q) return OsslMalloc(n, f, l);
+  if (n == 0) {
+    OsslFree(q, f, l);
+    return nullptr;
+  }
+  char* p = static_cast<char*>(q) - 16;
+  const int owner = *reinterpret_cast<int*>(p);
+  const auto old = static_cast<int64_t>(*reinterpret_cast<std::size_t*>(p + 8));
+  void* np = std::realloc(p, n + 16);
+  if (!np) return nullptr;
+  *reinterpret_cast<std::size_t*>(static_cast<char*>(np) + 8) = n;
+  alloc_acct::g_ossl[owner] += static_cast<int64_t>(n) - old;
+  return static_cast<char*>(np) + 16;
+}
 
 static void* AcctNew(std::size_t n) {
   void* p = std::malloc(n + 16);
@@ -69,6 +104,7 @@ static void* AcctNew(std::size_t n) {
   static_cast<int*>(p)[0] = alloc_acct::g_owner;
   *reinterpret_cast<std::size_t*>(static_cast<char*>(p) + 8) = n;
   alloc_acct::g_live[alloc_acct::g_owner] += static_cast<int64_t>(n);
+  ++alloc_acct::g_blocks[alloc_acct::g_owner];
   return static_cast<char*>(p) + 16;
 }
 static void AcctDelete(void* q) noexcept {
@@ -76,6 +112,7 @@ static void AcctDelete(void* q) noexcept {
   char* p = static_cast<char*>(q) - 16;
   alloc_acct::g_live[*reinterpret_cast<int*>(p)] -=
       static_cast<int64_t>(*reinterpret_cast<std::size_t*>(p + 8));
+  --alloc_acct::g_blocks[*reinterpret_cast<int*>(p)];
   std::free(p);
 }
 void* operator new(std::size_t n) { return AcctNew(n); }
@@ -369,6 +406,10 @@ int Run(const Args& a) {
   const int64_t gw0 = alloc_acct::g_live[alloc_acct::kGw],
                 sw0 = alloc_acct::g_live[alloc_acct::kSwarm],
                 other0 = alloc_acct::g_live[alloc_acct::kOther];
+  const int64_t gw_ossl0 = alloc_acct::g_ossl[alloc_acct::kGw],
+                sw_ossl0 = alloc_acct::g_ossl[alloc_acct::kSwarm];
+  int64_t blocks0 = 0;
+  for (int64_t b : alloc_acct::g_blocks) blocks0 += b;
 
   // --- 1. setup ------------------------------------------------------------------------
   const double setup_cpu0 = CpuSeconds(), setup_wall0 = WallSeconds();
@@ -397,6 +438,11 @@ int Run(const Args& a) {
   const double gw_per_sa = double(alloc_acct::g_live[alloc_acct::kGw] - gw0) / a.sas;
   const double sw_per_sa = double(alloc_acct::g_live[alloc_acct::kSwarm] - sw0) / a.sas;
   const double other_per_sa = double(alloc_acct::g_live[alloc_acct::kOther] - other0) / a.sas;
+  int64_t blocks1 = 0;
+  for (int64_t b : alloc_acct::g_blocks) blocks1 += b;
+  const double blocks_per_sa = double(blocks1 - blocks0) / a.sas;
+  const double gw_ossl = double(alloc_acct::g_ossl[alloc_acct::kGw] - gw_ossl0) / a.sas;
+  const double sw_ossl = double(alloc_acct::g_ossl[alloc_acct::kSwarm] - sw_ossl0) / a.sas;
   const ike::NodeCounters& gc = gw->node().counters();
   std::printf(
       "setup: %s %u SAs (GW: %" PRIu64 " ISAKMP up, %" PRIu64 " IPsec up, %zu SAs held) in "
@@ -412,9 +458,13 @@ int Run(const Args& a) {
               (heap1 - heap0) / 1e6, double(heap1 - heap0) / a.sas, (rss1 - rss0) / 1e6,
               double(rss1 - rss0) / a.sas);
   std::printf("memory: operator new live bytes per SA: GW %.0f B, swarm (per peer Node) %.0f B, "
-              "simulator+driver %.0f B; malloc not via operator new (OpenSSL etc.) %.0f B\n",
-              gw_per_sa, sw_per_sa, other_per_sa,
+              "simulator+driver %.0f B; %.1f live operator-new blocks per SA (all owners); rest of "
+              "the malloc heap (chunk overhead, this file's 16-byte headers, OpenSSL) %.0f B\n",
+              gw_per_sa, sw_per_sa, other_per_sa, blocks_per_sa,
               double(heap1 - heap0) / a.sas - gw_per_sa - sw_per_sa - other_per_sa);
+  std::printf("memory: OpenSSL live bytes per SA (its own mallocs, included in the rest above): "
+              "GW %.0f B, swarm %.0f B\n",
+              gw_ossl, sw_ossl);
   if (!all_up) return 1;
   if (a.setup_only) {
     std::printf("| %u | %u | %.2f | %.0f | %.0f |\n", a.sas, a.group, setup_cpu,
@@ -470,4 +520,8 @@ int Run(const Args& a) {
 }  // namespace
 }  // namespace ikepulse
 
-int main(int argc, char** argv) { return ikepulse::Run(ikepulse::Parse(argc, argv)); }
+int main(int argc, char** argv) {
+  if (!CRYPTO_set_mem_functions(OsslMalloc, OsslRealloc, OsslFree))
+    std::fprintf(stderr, "scale_bench: OpenSSL allocations are not tracked\n");
+  return ikepulse::Run(ikepulse::Parse(argc, argv));
+}
