@@ -22,6 +22,15 @@
 #ifdef IKEPULSE_HAVE_CLI
 #include "cli/cli.h"
 #endif
+#ifdef IKEPULSE_HAVE_DATAPLANE
+#include <set>
+
+#include "dataplane/buffered_random.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/raw_esp.h"
+#include "dataplane/tun.h"
+#include "dataplane/udp_encap.h"
+#endif
 #ifdef IKEPULSE_HAVE_CONTROL
 #include "cli/cli.h"
 #include "cli/session.h"
@@ -50,7 +59,7 @@ Result<config::Config, std::string> ParseStartupConfig(const std::string& text) 
 std::string Usage() {
   return "usage: ikepulsed -f <startup-config> [--log <file>] [--socket <control-socket>]\n"
          "                 [--foreground] [--debug] [--listen <addr>]... [--ike-port <n>]\n"
-         "                 [--natt-port <n>]\n";
+         "                 [--natt-port <n>] [--tun <name>] [--no-dataplane]\n";
 }
 
 Result<DaemonOptions, std::string> ParseArgs(int argc, char** argv) {
@@ -90,6 +99,11 @@ Result<DaemonOptions, std::string> ParseArgs(int argc, char** argv) {
       if (!value(v) || !port(v, o.ike_port)) return Unexpected("bad --ike-port\n" + Usage());
     } else if (a == "--natt-port") {
       if (!value(v) || !port(v, o.natt_port)) return Unexpected("bad --natt-port\n" + Usage());
+    } else if (a == "--tun") {
+      if (!value(o.tun_name) || o.tun_name.empty() || o.tun_name.size() > 15)
+        return Unexpected("bad --tun name\n" + Usage());
+    } else if (a == "--no-dataplane") {
+      o.dataplane = false;
     } else if (a == "-h" || a == "--help") {
       return Unexpected(Usage());
     } else {
@@ -122,6 +136,7 @@ class DaemonImpl {
     }
     std::signal(SIGPIPE, SIG_IGN);
     if (auto err = StartControl()) return err;
+    StartDataplane();
     logger_.Line("%IKEPULSE-5-STARTED: ikepulsed starting from " + opts_.config_path);
     backend_.ApplyConfig(initial);  // binds the sockets first
     if (sockets_.empty()) return std::string("no UDP socket could be bound");
@@ -146,10 +161,141 @@ class DaemonImpl {
   void Flush(ike::Outbox& out) {
     for (const ike::Datagram& d : out.datagrams) SendOne(d);
     const bool debug = node_.debug();
-    for (const ike::Event& e : out.events) logger_.Event(e, debug);
+    bool children_changed = false;
+    for (const ike::Event& e : out.events) {
+      logger_.Event(e, debug);
+      children_changed |= e.kind == ike::EventKind::kChildSaUp ||
+                          e.kind == ike::EventKind::kChildSaDown ||
+                          e.kind == ike::EventKind::kIkeSaUp;
+    }
     out.Clear();
     Rearm();
+    if (children_changed || dp_config_changed_) SyncDataplane();
   }
+
+  // --- Userspace ESP data plane (src/dataplane): TUN <-> ESP-in-UDP / raw ESP. ----------
+  // The engine's IPsec SAs are synced into it whenever they change; its signals go back to
+  // the engine (interesting traffic brings a tunnel up; per-SA traffic feeds the counters
+  // and on-demand DPD; kilobyte lifetimes rekey).
+  void StartDataplane() {
+#ifdef IKEPULSE_HAVE_DATAPLANE
+    if (!opts_.dataplane) return;
+    auto t = dataplane::TunDevice::Open(opts_.tun_name);
+    if (!t.has_value()) {
+      logger_.Line("%IKEPULSE-4-DATAPLANE: no data plane: TUN " + opts_.tun_name + ": " +
+                   t.error().ToString());
+      return;
+    }
+    tun_.emplace(std::move(t).value());
+    if (auto up = tun_->SetUp(1400); !up.has_value())
+      logger_.Line("%IKEPULSE-4-DATAPLANE: TUN " + opts_.tun_name + " up: " + up.error().ToString());
+    loop_->Watch(tun_->fd(), EPOLLIN, [this](uint32_t) { OnTun(); });
+    auto r = dataplane::RawEspSocket::Open(std::nullopt);
+    if (r.has_value()) {
+      raw_.emplace(std::move(r).value());
+      loop_->Watch(raw_->fd(), EPOLLIN, [this](uint32_t) { OnRawEsp(); });
+    } else {
+      logger_.Line("%IKEPULSE-4-DATAPLANE: no raw ESP socket (" + r.error().ToString() +
+                   "): only UDP-encapsulated ESP");
+    }
+    tx_buf_.resize(65536);
+    dp_config_changed_ = true;
+    logger_.Line("%IKEPULSE-5-DATAPLANE: userspace ESP on " + opts_.tun_name);
+#endif
+  }
+
+  void SyncDataplane() {
+#ifdef IKEPULSE_HAVE_DATAPLANE
+    if (!tun_) return;
+    dp_config_changed_ = false;
+    const TimePoint now = MonoNow();
+    const std::vector<ike::ChildSaSnapshot> sas = node_.ChildSas(now);
+    dp_.Sync(now, backend_.Running(), sas, dpo_);
+    // Routes into the TUN: every protected remote network, from the crypto map ACLs (so
+    // that interesting traffic reaches us before any SA exists and brings the tunnel up)
+    // and from the SAs themselves.
+    std::vector<std::pair<IpAddress, IpAddress>> nets;
+    const config::Config& cfg = backend_.Running();
+    for (const config::CryptoMapEntry& e : cfg.crypto_maps) {
+      const config::AccessList* acl = cfg.FindAcl(e.match_address);
+      if (!acl) continue;
+      for (const config::AclEntry& a : acl->entries) {
+        if (!a.permit) continue;
+        IpAddress mask = a.dst_wildcard;
+        for (auto& b : mask.bytes) b = static_cast<uint8_t>(~b);
+        if (!mask.v6)
+          for (size_t i = 4; i < 16; ++i) mask.bytes[i] = 0;
+        nets.emplace_back(a.dst, mask);
+      }
+    }
+    for (const ike::ChildSaSnapshot& sa : sas) nets.emplace_back(sa.remote_net, sa.remote_mask);
+    for (const auto& [net, mask] : nets) {
+      const int len = dataplane::PrefixLength(mask);
+      if (len <= 0 || !routes_.emplace(net, len).second) continue;
+      if (auto r = tun_->AddRoute(net, static_cast<uint8_t>(len)); !r.has_value())
+        logger_.Line("%IKEPULSE-4-DATAPLANE: route " + net.ToString() + "/" +
+                     std::to_string(len) + ": " + r.error().ToString());
+    }
+    DrainDataplane();
+#endif
+  }
+
+#ifdef IKEPULSE_HAVE_DATAPLANE
+  void DrainDataplane() {
+    if (dp_draining_) return;  // the outer call picks up what inner calls added
+    dp_draining_ = true;
+    for (int round = 0; round < 8; ++round) {
+      if (dpo_.esp_datagrams.empty() && dpo_.raw_esp.empty() && dpo_.to_tun.empty() &&
+          dpo_.signals.empty())
+        break;
+      dataplane::DataPlane::Out o = std::move(dpo_);
+      dpo_.Clear();
+      for (const ike::Datagram& d : o.esp_datagrams) SendOne(d);
+      for (const ike::Datagram& d : o.raw_esp)
+        if (raw_) (void)raw_->Send(d.remote.ip, d.data);
+      for (const Bytes& p : o.to_tun) (void)tun_->Write(p);
+      ike::Outbox out;
+      const TimePoint now = MonoNow();
+      for (const dataplane::Signal& sig : o.signals) {
+        switch (sig.kind) {
+          case dataplane::Signal::Kind::kOutboundTraffic:
+            node_.OnOutboundTraffic(now, sig.entry.map_name, sig.entry.seq, out);
+            break;
+          case dataplane::Signal::Kind::kChildTraffic:
+            node_.OnChildTraffic(now, sig.spi, sig.inbound, sig.bytes, out);
+            break;
+          case dataplane::Signal::Kind::kLifetimeSoft:
+          case dataplane::Signal::Kind::kLifetimeHard:
+            node_.OnChildLifetime(now, sig.spi,
+                                  sig.kind == dataplane::Signal::Kind::kLifetimeHard, out);
+            break;
+        }
+      }
+      Flush(out);
+    }
+    dp_draining_ = false;
+  }
+
+  void OnTun() {
+    const TimePoint now = MonoNow();
+    for (int i = 0; i < 64; ++i) {
+      auto n = tun_->Read(tx_buf_);
+      if (!n.has_value() || *n == 0) break;
+      dp_.OnTunPacket(now, ByteSpan(tx_buf_.data(), *n), dpo_);
+    }
+    DrainDataplane();
+  }
+
+  void OnRawEsp() {
+    for (int i = 0; i < 64; ++i) {
+      auto r = raw_->Receive(tx_buf_);
+      if (!r.has_value() || !r->has_value()) break;
+      const auto& got = **r;
+      dp_.OnEspDatagram(MonoNow(), Endpoint{got.dst, 0}, Endpoint{got.src, 0}, got.esp, dpo_);
+    }
+    DrainDataplane();
+  }
+#endif
 
   UdpSocket* SocketFor(const Endpoint& local) {
     auto it = sockets_.find(local);
@@ -183,6 +329,14 @@ class DaemonImpl {
     for (int i = 0; i < 64; ++i) {
       const UdpSocket::RecvStatus st = s->Receive(rx_buf_, local, remote);
       if (st != UdpSocket::RecvStatus::kOk) break;
+#ifdef IKEPULSE_HAVE_DATAPLANE
+      if (tun_ && local.port == opts_.natt_port &&
+          dataplane::ClassifyNattDatagram(rx_buf_) == dataplane::NattKind::kEsp) {
+        dp_.OnEspDatagram(MonoNow(), local, remote, rx_buf_, dpo_);
+        DrainDataplane();
+        continue;
+      }
+#endif
       node_.OnDatagram(MonoNow(), local, remote, rx_buf_, out);
       Flush(out);
     }
@@ -251,6 +405,7 @@ class DaemonImpl {
   }
 
   void ReconcileSockets(const config::Config& c) {
+    dp_config_changed_ = true;  // the data plane re-reads the crypto map ACLs at the next Flush
     const std::vector<Endpoint> wanted = WantedEndpoints(c);
     for (auto it = sockets_.begin(); it != sockets_.end();) {
       bool keep = false;
@@ -330,6 +485,18 @@ class DaemonImpl {
 #endif
   std::map<Endpoint, std::unique_ptr<UdpSocket>> sockets_;
   Bytes rx_buf_;
+  bool dp_config_changed_ = false;
+#ifdef IKEPULSE_HAVE_DATAPLANE
+  crypto::OpenSslRandom dp_rng_;
+  dataplane::BufferedRandom iv_rng_{dp_rng_};
+  dataplane::DataPlane dp_{iv_rng_};
+  std::optional<dataplane::TunDevice> tun_;
+  std::optional<dataplane::RawEspSocket> raw_;
+  std::set<std::pair<IpAddress, int>> routes_;
+  dataplane::DataPlane::Out dpo_;
+  Bytes tx_buf_;
+  bool dp_draining_ = false;
+#endif
   uint64_t send_errors_ = 0;
   int exit_code_ = 0;
 };

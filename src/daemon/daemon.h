@@ -37,6 +37,8 @@ struct DaemonOptions {
   uint16_t ike_port = 500;              // --ike-port (tests)
   uint16_t natt_port = 4500;            // --natt-port (tests)
   std::vector<IpAddress> listen;        // --listen ADDR (repeatable)
+  std::string tun_name = "ikp0";        // --tun NAME: the userspace ESP data plane's TUN device
+  bool dataplane = true;                // --no-dataplane: IKE only
 };
 
 // Parses startup-config text (cli::ParseConfigText when the CLI library is built).

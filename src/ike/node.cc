@@ -70,6 +70,10 @@ void Node::OnChildTraffic(TimePoint now, uint32_t spi, bool inbound, uint64_t by
   Ctx c{now, out};
   impl_->OnChildTraffic(c, spi, inbound, bytes);
 }
+void Node::OnChildLifetime(TimePoint now, uint32_t spi_in, bool hard, Outbox& out) {
+  Ctx c{now, out};
+  impl_->OnChildLifetime(c, spi_in, hard);
+}
 void Node::Initiate(TimePoint now, const std::string& map, uint32_t seq, Outbox& out) {
   Ctx c{now, out};
   impl_->Initiate(c, map, seq);
@@ -501,6 +505,27 @@ void NodeImpl::OnChildTraffic(Ctx& c, uint32_t spi, bool inbound, uint64_t bytes
     }
   }
   Rearm(*sa);
+}
+
+void NodeImpl::OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard) {
+  auto it = by_spi_.find(spi_in);
+  if (it == by_spi_.end() || !it->second.second) return;
+  IkeSa* sa = Find(it->second.first);
+  if (!sa) return;
+  for (auto& ch : sa->children) {
+    if (ch.spi_in != spi_in) continue;
+    if (hard) {
+      Debug(c, sa, "IPsec SA " + std::to_string(spi_in) + ": kilobyte lifetime expired");
+      DeleteChild(c, *sa, spi_in, true);
+    } else if (ch.initiator && !ch.rekeyed) {
+      ch.rekeyed = true;
+      if (const config::CryptoMapEntry* e = cfg_.FindCryptoMap(ch.map_name, ch.map_seq))
+        StartQuickMode(c, *sa, *e, ch.spi_in);
+    }
+    break;
+  }
+  Rearm(*sa);
+  ReapDead();
 }
 
 void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {

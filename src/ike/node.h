@@ -143,6 +143,9 @@ class Node {
   void OnOutboundTraffic(TimePoint now, const std::string& map_name, uint32_t seq, Outbox& out);
   void OnChildTraffic(TimePoint now, uint32_t spi_in_or_out, bool inbound, uint64_t bytes,
                       Outbox& out);
+  // The data plane's kilobyte lifetime accounting for the IPsec SA with inbound SPI `spi_in`:
+  // soft (90 %) starts a rekey if we initiated it; hard deletes it (Delete sent).
+  void OnChildLifetime(TimePoint now, uint32_t spi_in, bool hard, Outbox& out);
 
   // Operations.
   void Initiate(TimePoint now, const std::string& map_name, uint32_t seq, Outbox& out);

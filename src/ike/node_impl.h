@@ -55,6 +55,7 @@ class NodeImpl {
   TimePoint NextDeadline() const { return timers_.NextDeadline(); }
   void OnOutboundTraffic(Ctx& c, const std::string& map, uint32_t seq);
   void OnChildTraffic(Ctx& c, uint32_t spi, bool inbound, uint64_t bytes);
+  void OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard);
   void Initiate(Ctx& c, const std::string& map, uint32_t seq);
   void Clear(Ctx& c, const ClearFilter& f);
   std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now) const;
