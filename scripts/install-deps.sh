@@ -16,6 +16,7 @@ PKGS=(
   # lab and interop: a real strongSwan 5.9.8 IKEv1 peer in network namespaces
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   iproute2 nftables iputils-ping tcpdump tshark util-linux procps tmux
+  iperf3                # bench/throughput.sh
 )
 
 missing=()
