@@ -66,6 +66,11 @@ Result<std::unique_ptr<UdpSocket>, std::string> UdpSocket::Open(const Endpoint& 
   if (fd < 0) return Unexpected(Errno("socket", bind));
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // Bursts of many parallel exchanges (a mass re-establishment) overflow the default
+  // ~208 KiB receive buffer; ask for 4 MiB (root may exceed rmem_max with SO_RCVBUFFORCE).
+  const int rcvbuf = 4 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   bool ok;
   if (bind.ip.v6) {
     ok = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0 &&

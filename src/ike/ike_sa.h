@@ -87,6 +87,8 @@ struct QuickMode {
   Retransmit rtx;
   Bytes last_rx_hash;  // digest of the last received message of this exchange (duplicates)
   TimePoint started;
+  // A finished exchange is kept this long to recognise (and answer) duplicates, then erased.
+  TimePoint forget_at = kNever;
 };
 
 struct IkeSa {

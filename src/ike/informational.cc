@@ -118,9 +118,8 @@ void NodeImpl::RunDpd(Ctx& c, IkeSa& sa) {
     Debug(c, &sa, "peer does not do paranoid keepalives.");
     ++counters_.peers_dead;
     Emit(c, EventKind::kPeerDead, &sa);
-    for (auto& [id, other] : sas_)
-      if (other.get() != &sa && other->remote.ip == peer && other->state != P1State::kDead)
-        DeleteSa(c, *other, "peers alive", true, false);
+    for (IkeSa* other : SasTo(peer))
+      if (other != &sa) DeleteSa(c, *other, "peers alive", true, false);
     DeleteSa(c, sa, "peers alive", true, true);
     return;
   }
@@ -265,10 +264,10 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
           if (spi != CookieSpi(*sa)) continue;
           // Re-home the IPsec SAs to a newer ISAKMP SA with the same peer, if any.
           IkeSa* newer = nullptr;
-          for (auto& [oid, o] : sas_)
-            if (o.get() != sa && o->established() && o->remote.ip == peer &&
+          for (IkeSa* o : SasTo(peer))
+            if (o != sa && o->established() &&
                 (!newer || o->established_at > newer->established_at))
-              newer = o.get();
+              newer = o;
           if (newer) {
             for (auto& ch : sa->children) {
               by_spi_[ch.spi_in] = {newer->id, true};
@@ -311,11 +310,12 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
   }
   (void)id;
   if (keepup_check)
-    for (auto& e : entries_)
-      if (e.keep_up) {
-        auto cur = e.failover.Current();
-        if (cur && cur->peer->address && *cur->peer->address == peer) BringUp(c, e);
-      }
+    for (size_t idx : EntriesListing(peer)) {
+      EntryRuntime& e = entries_[idx];
+      if (!e.keep_up) continue;
+      auto cur = e.failover.Current();
+      if (cur && cur->peer->address && *cur->peer->address == peer) BringUp(c, e);
+    }
 }
 
 }  // namespace ikepulse::ike

@@ -331,6 +331,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         return;
       }
       sa->gxy = std::move(*shared);
+      sa->dh.reset();  // the private value is not needed again (forward secrecy, memory)
       sa->keys = crypto::DerivePhase1Psk(sa->algs.prf(), sa->psk.span(), sa->ni, sa->nr,
                                          sa->gxy.span(), sa->icookie, sa->rcookie,
                                          crypto::KeyLength(cipher));
@@ -417,7 +418,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       ProcessVendorIds(*this, c, *sa, *chain);
       // Authenticated: follow the peer's endpoint (NAT-T float to 4500).
       if (remote != sa->remote || local.port != sa->local.port) {
-        sa->remote = remote;
+        SetRemote(*sa, remote);
         sa->local.port = local.port;
         if (local.port == opts_.natt_port) sa->natt_float = true;
       }
@@ -451,10 +452,8 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       }
       if (sa->initial_contact_seen) {
         // INITIAL-CONTACT: the peer has no other state with us; drop what we still hold.
-        for (auto& [id, other] : sas_)
-          if (other.get() != sa && other->remote.ip == sa->remote.ip &&
-              other->state != P1State::kDead)
-            DeleteSa(c, *other, "initial contact", false, false);
+        for (IkeSa* other : SasTo(sa->remote.ip))
+          if (other != sa) DeleteSa(c, *other, "initial contact", false, false);
       }
       OnPhase1Established(c, *sa);
       return;
@@ -474,12 +473,13 @@ void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
     const Duration margin = opts_.isakmp_rekey_margin;
     sa.reestablish_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
   }
-  const bool other_up = std::any_of(sas_.begin(), sas_.end(), [&](const auto& kv) {
-    return kv.second.get() != &sa && kv.second->established() && kv.second->remote.ip == sa.remote.ip;
-  });
+  bool other_up = false;
   // DPD only on the newest SA to the peer (older ones still answer).
-  for (auto& [id, o] : sas_)
-    if (o.get() != &sa && o->remote.ip == sa.remote.ip && o->established()) o->replaced = true;
+  for (IkeSa* o : SasTo(sa.remote.ip))
+    if (o != &sa && o->established()) {
+      other_up = true;
+      o->replaced = true;
+    }
   if (sa.natt_float && cfg_.nat_keepalive_s)
     sa.nat_keepalive_at = c.now + Seconds(cfg_.nat_keepalive_s);
   sa.dpd->OnEstablished(c.now, sa.peer_dpd);
@@ -493,9 +493,10 @@ void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
   if (!other_up)
     Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer " + sa.remote.ip.ToString() +
                ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
-  for (auto& e : entries_) {
-    auto cur = e.failover.Current();
-    if (cur && cur->peer->address && *cur->peer->address == sa.remote.ip) e.failover.OnSuccess();
+  for (size_t idx : EntriesListing(sa.remote.ip)) {
+    auto cur = entries_[idx].failover.Current();
+    if (cur && cur->peer->address && *cur->peer->address == sa.remote.ip)
+      entries_[idx].failover.OnSuccess();
   }
   if (sa.replaces != kNoSa) {
     if (IkeSa* old = Find(sa.replaces)) {
@@ -523,7 +524,7 @@ void NodeImpl::PendingQuickModes(Ctx& c, IkeSa& sa) {
       return ch.map_name == map && ch.map_seq == seq;
     });
     if (have) continue;
-    if (const config::CryptoMapEntry* e = cfg_.FindCryptoMap(map, seq)) StartQuickMode(c, sa, *e, 0);
+    if (const config::CryptoMapEntry* e = CryptoMap(map, seq)) StartQuickMode(c, sa, *e, 0);
   }
 }
 

@@ -32,7 +32,7 @@ TimePoint IkeSa::NextDeadline() const {
   if (state == P1State::kDead) return kNever;
   TimePoint t = std::min({p1_rtx.next, expires, reestablish_at, nat_keepalive_at});
   if (dpd && !replaced) t = std::min(t, dpd->NextDeadline());
-  for (const auto& [mid, qm] : quick_modes) t = std::min(t, qm.rtx.next);
+  for (const auto& [mid, qm] : quick_modes) t = std::min({t, qm.rtx.next, qm.forget_at});
   for (const auto& ch : children) {
     t = std::min(t, ch.expires);
     if (!ch.rekeyed) t = std::min(t, ch.rekey_at);
@@ -105,8 +105,39 @@ IkeSa& NodeImpl::NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endp
   sa->created = c.now;
   sa->dpd = std::make_unique<DpdMonitor>(cfg_.keepalive, rng_);
   IkeSa& ref = *sa;
+  by_peer_[remote.ip].push_back(ref.id);
   sas_.emplace(ref.id, std::move(sa));
   return ref;
+}
+
+std::vector<IkeSa*> NodeImpl::SasTo(const IpAddress& peer) {
+  std::vector<IkeSa*> out;
+  auto it = by_peer_.find(peer);
+  if (it == by_peer_.end()) return out;
+  for (SaId id : it->second)
+    if (IkeSa* sa = Find(id)) out.push_back(sa);
+  return out;
+}
+
+void NodeImpl::SetRemote(IkeSa& sa, const Endpoint& remote) {
+  if (remote.ip != sa.remote.ip) {
+    auto& v = by_peer_[sa.remote.ip];
+    v.erase(std::remove(v.begin(), v.end(), sa.id), v.end());
+    if (v.empty()) by_peer_.erase(sa.remote.ip);
+    by_peer_[remote.ip].push_back(sa.id);
+  }
+  sa.remote = remote;
+}
+
+const std::vector<size_t>& NodeImpl::EntriesListing(const IpAddress& peer) const {
+  static const std::vector<size_t> kNone;
+  auto it = entries_by_peer_.find(peer);
+  return it == entries_by_peer_.end() ? kNone : it->second;
+}
+
+const config::CryptoMapEntry* NodeImpl::CryptoMap(const std::string& map, uint32_t seq) const {
+  auto it = entry_index_.find({map, seq});
+  return it == entry_index_.end() ? nullptr : &cfg_.crypto_maps[it->second];
 }
 
 void NodeImpl::Debug(Ctx& c, const IkeSa* sa, const std::string& line) {
@@ -164,26 +195,24 @@ void NodeImpl::StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes pac
 
 IkeSa* NodeImpl::NewestEstablished(const IpAddress& peer) {
   IkeSa* best = nullptr;
-  for (auto& [id, sa] : sas_)
-    if (sa->state == P1State::kEstablished && sa->remote.ip == peer &&
+  for (IkeSa* sa : SasTo(peer))
+    if (sa->state == P1State::kEstablished &&
         (!best || sa->established_at > best->established_at ||
          (sa->established_at == best->established_at && sa->id > best->id)))
-      best = sa.get();
+      best = sa;
   return best;
 }
 
 IkeSa* NodeImpl::Negotiating(const IpAddress& peer) {
-  for (auto& [id, sa] : sas_)
-    if (sa->initiator && sa->remote.ip == peer && sa->state != P1State::kEstablished &&
-        sa->state != P1State::kDead)
-      return sa.get();
+  for (IkeSa* sa : SasTo(peer))
+    if (sa->initiator && sa->state != P1State::kEstablished && sa->state != P1State::kDead)
+      return sa;
   return nullptr;
 }
 
 EntryRuntime* NodeImpl::FindEntry(const std::string& map, uint32_t seq) {
-  for (auto& e : entries_)
-    if (e.map_name == map && e.seq == seq) return &e;
-  return nullptr;
+  auto it = entry_index_.find({map, seq});
+  return it == entry_index_.end() ? nullptr : &entries_[it->second];
 }
 
 std::optional<IpAddress> NodeImpl::LocalFor(const EntryRuntime& e) const {
@@ -200,7 +229,11 @@ void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
   std::vector<EntryRuntime> next;
   for (const auto& e : cfg_.crypto_maps) {
     EntryRuntime rt;
-    if (EntryRuntime* old = FindEntry(e.map_name, e.seq)) rt = std::move(*old);
+    for (auto& old : entries_)
+      if (old.map_name == e.map_name && old.seq == e.seq) {
+        rt = std::move(old);
+        break;
+      }
     rt.map_name = e.map_name;
     rt.seq = e.seq;
     const bool reset = rt.failover.SetPeers(e.peers);
@@ -236,6 +269,16 @@ void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
     }
   }
   entries_ = std::move(next);
+  entry_index_.clear();
+  entries_by_peer_.clear();
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    entry_index_[{entries_[i].map_name, entries_[i].seq}] = i;
+    for (const auto& p : cfg_.crypto_maps[i].peers)
+      if (p.address) {
+        auto& v = entries_by_peer_[*p.address];
+        if (v.empty() || v.back() != i) v.push_back(i);
+      }
+  }
   // Keepalive changes apply to every SA from its next interval.
   for (auto& [id, sa] : sas_)
     if (sa->dpd) {
@@ -358,6 +401,11 @@ void NodeImpl::OnTimeout(Ctx& c) {
       Duration d = opts_.retransmit.initial * (int64_t{1} << std::min(r.attempts, 20));
       r.next = c.now + std::min(d, opts_.retransmit.max_interval);
     }
+    // Finished Quick Modes kept for duplicates are forgotten after a while.
+    for (auto q = sa->quick_modes.begin(); q != sa->quick_modes.end();) {
+      if (q->second.forget_at <= c.now) q = sa->quick_modes.erase(q);
+      else ++q;
+    }
     // Quick Mode retransmissions.
     std::vector<uint32_t> failed;
     for (auto& [mid, qm] : sa->quick_modes) {
@@ -400,8 +448,8 @@ void NodeImpl::OnTimeout(Ctx& c) {
         auto [map, seq] = sa->entries.front();
         StartMainMode(c, sa->remote.ip, map, seq);
         // The new SA replaces this one when it is up.
-        for (auto& [id2, other] : sas_)
-          if (other->id != sa->id && other->initiator && other->remote.ip == sa->remote.ip &&
+        for (IkeSa* other : SasTo(sa->remote.ip))
+          if (other->id != sa->id && other->initiator &&
               other->state == P1State::kInitSentMm1 && other->replaces == kNoSa)
             other->replaces = sa->id;
       }
@@ -420,7 +468,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
         expired.push_back(ch.spi_in);
       } else if (!ch.rekeyed && ch.rekey_at <= c.now) {
         ch.rekeyed = true;
-        if (const config::CryptoMapEntry* e = cfg_.FindCryptoMap(ch.map_name, ch.map_seq))
+        if (const config::CryptoMapEntry* e = CryptoMap(ch.map_name, ch.map_seq))
           StartQuickMode(c, *sa, *e, ch.spi_in);
       }
     }
@@ -448,7 +496,7 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
           return kv.second.map_name == e.map_name && kv.second.map_seq == e.seq;
         });
     if (!have && !pending)
-      if (const config::CryptoMapEntry* ce = cfg_.FindCryptoMap(e.map_name, e.seq))
+      if (const config::CryptoMapEntry* ce = CryptoMap(e.map_name, e.seq))
         StartQuickMode(c, *sa, *ce, 0);
     Rearm(*sa);
     return;
@@ -519,7 +567,7 @@ void NodeImpl::OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard) {
       DeleteChild(c, *sa, spi_in, true);
     } else if (ch.initiator && !ch.rekeyed) {
       ch.rekeyed = true;
-      if (const config::CryptoMapEntry* e = cfg_.FindCryptoMap(ch.map_name, ch.map_seq))
+      if (const config::CryptoMapEntry* e = CryptoMap(ch.map_name, ch.map_seq))
         StartQuickMode(c, *sa, *e, ch.spi_in);
     }
     break;
@@ -587,8 +635,8 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
     Emit(c, EventKind::kIkeSaDown, &sa, 0, 0, reason);
     // Only the last SA to a peer going down takes the tunnel down.
     bool other_up = false;
-    for (auto& [id, o] : sas_)
-      if (o.get() != &sa && o->established() && o->remote.ip == sa.remote.ip) other_up = true;
+    for (IkeSa* o : SasTo(sa.remote.ip))
+      if (o != &sa && o->established()) other_up = true;
     if (!other_up)
       Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is DOWN. Peer " + sa.remote.ip.ToString() +
                  ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
@@ -611,9 +659,11 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
   dead_.push_back(sa.id);
   if (!failover) return;
   // Stateless failover (SPEC.md §1.3): every entry currently pointing at this peer moves on.
-  for (auto& e : entries_) {
+  const IpAddress peer = sa.remote.ip;
+  for (size_t idx : EntriesListing(peer)) {
+    EntryRuntime& e = entries_[idx];
     auto cur = e.failover.Current();
-    if (!cur || !cur->peer->address || *cur->peer->address != sa.remote.ip) continue;
+    if (!cur || !cur->peer->address || *cur->peer->address != peer) continue;
     e.failover.OnFailure(was_up ? PeerFailover::FailureKind::kPeerDead
                                 : PeerFailover::FailureKind::kSetupFailed);
     auto next = e.failover.Current();
@@ -639,6 +689,11 @@ void NodeImpl::ReapDead() {
       else ++r;
     }
     timers_.Disarm(id);
+    if (auto p = by_peer_.find(it->second->remote.ip); p != by_peer_.end()) {
+      auto& v = p->second;
+      v.erase(std::remove(v.begin(), v.end(), id), v.end());
+      if (v.empty()) by_peer_.erase(p);
+    }
     sas_.erase(it);
   }
   dead_.clear();

@@ -28,6 +28,15 @@ struct CookieHash {
   }
 };
 
+struct IpHash {
+  size_t operator()(const IpAddress& a) const {
+    uint64_t x, y;
+    std::memcpy(&x, a.bytes.data(), 8);
+    std::memcpy(&y, a.bytes.data() + 8, 8);
+    return std::hash<uint64_t>()(x * 0x9e3779b97f4a7c15ULL ^ y ^ a.v6);
+  }
+};
+
 // Per crypto map entry: its failover cursor and whether it should be up.
 struct EntryRuntime {
   std::string map_name;
@@ -104,6 +113,12 @@ class NodeImpl {
   void DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete);
   void ReapDead();
 
+  // Live SAs to `peer` (an index: never a scan of every SA).
+  std::vector<IkeSa*> SasTo(const IpAddress& peer);
+  void SetRemote(IkeSa& sa, const Endpoint& remote);  // keeps the peer index right
+  // Entries (indexes into entries_ and cfg_.crypto_maps) that list `peer`.
+  const std::vector<size_t>& EntriesListing(const IpAddress& peer) const;
+  const config::CryptoMapEntry* CryptoMap(const std::string& map, uint32_t seq) const;
   // The newest established SA to `peer` (DPD initiates only there).
   IkeSa* NewestEstablished(const IpAddress& peer);
   IkeSa* Negotiating(const IpAddress& peer);
@@ -119,6 +134,9 @@ class NodeImpl {
   std::unordered_map<SaId, std::unique_ptr<IkeSa>> sas_;
   std::unordered_multimap<isakmp::Cookie, SaId, CookieHash> by_icookie_;
   std::unordered_map<uint32_t, std::pair<SaId, bool>> by_spi_;  // spi -> (sa, inbound?)
+  std::unordered_map<IpAddress, std::vector<SaId>, IpHash> by_peer_;  // every SA, by peer
+  std::unordered_map<IpAddress, std::vector<size_t>, IpHash> entries_by_peer_;
+  std::map<std::pair<std::string, uint32_t>, size_t> entry_index_;  // -> entries_ / crypto_maps
   TimerQueue<SaId> timers_;
   std::vector<EntryRuntime> entries_;
   std::vector<SaId> dead_;

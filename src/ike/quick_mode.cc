@@ -250,11 +250,8 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     // its ACL (their IDcr inside our source, their IDci inside our destination).
     const config::CryptoMapEntry* entry = nullptr;
     std::optional<Phase2Choice> choice;
-    for (const auto& e : cfg_.crypto_maps) {
-      const bool peer_ok = std::any_of(e.peers.begin(), e.peers.end(), [&](const auto& p) {
-        return p.address && *p.address == sa.remote.ip;
-      });
-      if (!peer_ok) continue;
+    for (size_t idx : EntriesListing(sa.remote.ip)) {  // entries listing this peer, in order
+      const config::CryptoMapEntry& e = cfg_.crypto_maps[idx];
       const config::AccessList* acl = cfg_.FindAcl(e.match_address);
       if (!acl) continue;
       bool match = false;
@@ -346,7 +343,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
       return;
     }
     auto algs = ParsePhase2Proposal(sap->proposals[0]);
-    const config::CryptoMapEntry* e = cfg_.FindCryptoMap(qm.map_name, qm.map_seq);
+    const config::CryptoMapEntry* e = CryptoMap(qm.map_name, qm.map_seq);
     bool offered = false;
     if (algs && e)
       for (const auto& name : e->transform_sets)
@@ -460,10 +457,11 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   const std::string qm_map = qm.map_name;
   const uint32_t qm_seq = qm.map_seq;
   sa.children.push_back(std::move(ch));
-  // Keep only this finished exchange (to answer a duplicate); forget older finished ones.
-  for (auto q = sa.quick_modes.begin(); q != sa.quick_modes.end();) {
-    if (q->first != mid && q->second.state == QmState::kDone) q = sa.quick_modes.erase(q);
-    else ++q;
+  // The finished exchange is kept for 30 s to recognise duplicates (several may be in flight
+  // on one ISAKMP SA), then forgotten by OnTimeout.
+  if (auto q = sa.quick_modes.find(mid); q != sa.quick_modes.end()) {
+    q->second.forget_at = c.now + Seconds(30);
+    q->second.dh.reset();
   }
   // (The finished exchange itself is kept: a duplicate QM2 gets QM3 again; a duplicate QM3 is
   // recognised and ignored.)
