@@ -143,6 +143,16 @@ struct IkeSa {
   TimePoint last_rx = kNever;
 
   std::string Tag() const;  // "ISAKMP:(1001):"
+  // The header of a phase-2 / informational message on this SA, HASH payload first.
+  isakmp::Header Phase2Header(isakmp::ExchangeType exchange, uint32_t message_id) const {
+    isakmp::Header h;
+    h.icookie = icookie;
+    h.rcookie = rcookie;
+    h.next_payload = isakmp::PayloadType::kHash;
+    h.exchange = exchange;
+    h.message_id = message_id;
+    return h;
+  }
   bool established() const { return state == P1State::kEstablished; }
   TimePoint NextDeadline() const;
 };

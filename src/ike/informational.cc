@@ -58,12 +58,7 @@ void NodeImpl::SendInformational(Ctx& c, IkeSa& sa, std::vector<Payload> payload
   Bytes plain = BuildHashedChain(payloads, crypto::HashLength(prf), [&](ByteSpan after) {
     return crypto::InformationalHash(prf, skeyid_a, mid, after);
   });
-  isakmp::Header h;
-  h.icookie = sa.icookie;
-  h.rcookie = sa.rcookie;
-  h.next_payload = isakmp::PayloadType::kHash;
-  h.exchange = isakmp::ExchangeType::kInformational;
-  h.message_id = mid;
+  const isakmp::Header h = sa.Phase2Header(isakmp::ExchangeType::kInformational, mid);
   Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key.span(), iv, nullptr);
   Debug(c, nullptr, "set new node " + std::to_string(int32_t(mid)) + " to QM_IDLE");
   Send(c, sa, m);

@@ -164,12 +164,7 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   Bytes plain = BuildHashedChain(rest, crypto::HashLength(prf), [&](ByteSpan after) {
     return crypto::QuickModeHash1(prf, skeyid_a, mid, after);
   });
-  isakmp::Header h;
-  h.icookie = sa.icookie;
-  h.rcookie = sa.rcookie;
-  h.next_payload = isakmp::PayloadType::kHash;
-  h.exchange = isakmp::ExchangeType::kQuickMode;
-  h.message_id = mid;
+  const isakmp::Header h = sa.Phase2Header(isakmp::ExchangeType::kQuickMode, mid);
   Bytes last;
   Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key.span(), qm.iv, &last);
   qm.iv = last;
