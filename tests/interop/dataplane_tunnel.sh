@@ -63,8 +63,9 @@ lab_log "show crypto ipsec sa: #pkts encaps ${enc:-?}, decaps ${dec:-?}"
 ikp_check "show crypto ipsec sa counts encapsulated packets" test "${enc:-0}" -gt 10
 ikp_check "show crypto ipsec sa counts decapsulated packets" test "${dec:-0}" -gt 10
 # 4. Cleared; strongSwan initiates this time (ikepulse responds) and traffic flows again.
-#    (A trap policy on the strongSwan side does not fire with kernel-libipsec here, so the
-#    strongSwan-side trigger is an explicit initiate.)
+#    strongSwan's trap policy (start_action=trap) raises no acquire with kernel-libipsec here,
+#    even with the protected network routed into ipsec0, so the strongSwan-side trigger is an
+#    explicit initiate; the traffic-triggered direction tested is ikepulse's (steps 1 and 5).
 ikp_cli a "clear crypto session" >/dev/null
 lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is DOWN" 5
 lab_initiate b net 20 || true
