@@ -18,60 +18,25 @@
 #include "config/config.h"
 #include "ike/node.h"
 #include "sim/sim_node.h"
+#include "scenarios/scenario_util.h"
 #include "sim/simulator.h"
 
 namespace ikepulse {
 namespace {
 
-IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
+using scenario::Ip;
 
+// The two sites of tests/scenarios (one shared builder), with the group and PFS under test.
 config::Config Site(const char* self, const char* peer, const char* local_lan,
                     const char* remote_lan, uint16_t group, std::optional<uint16_t> pfs) {
-  config::Config c;
-  config::IsakmpPolicy p;
-  p.priority = 1;
-  p.encryption = config::Encryption::kAes128;
-  p.hash = config::Hash::kSha1;
-  p.authentication = config::AuthMethod::kPreShare;
-  p.group = group;
-  c.policies[1] = p;
-  config::PresharedKey k;
-  k.key = SecretBytes::FromString("kd94j1ksldz");
-  k.address = Ip(peer);
-  k.mask = Ip("255.255.255.255");
-  c.keys.push_back(k);
-  config::TransformSet ts;
-  ts.name = "Trans1";
-  ts.cipher = config::EspCipher::kAes128;
-  ts.auth = config::EspAuth::kSha1;
-  c.transform_sets["Trans1"] = ts;
-  config::AccessList acl;
-  acl.name = "101";
-  config::AclEntry ae;
-  ae.src = Ip(local_lan);
-  ae.src_wildcard = Ip("0.0.0.255");
-  ae.dst = Ip(remote_lan);
-  ae.dst_wildcard = Ip("0.0.0.255");
-  acl.entries.push_back(ae);
-  c.acls["101"] = acl;
-  config::CryptoMapEntry e;
-  e.map_name = "green";
-  e.seq = 1;
-  config::CryptoMapPeer cp;
-  cp.host = peer;
-  cp.address = Ip(peer);
-  e.peers.push_back(cp);
-  e.transform_sets = {"Trans1"};
-  e.match_address = "101";
-  e.pfs_group = pfs;
-  c.crypto_maps.push_back(e);
-  config::Interface i;
-  i.name = "eth0";
-  i.address = Ip(self);
-  i.mask = Ip("255.255.255.0");
-  i.crypto_map = "green";
-  c.interfaces.push_back(i);
-  return c;
+  scenario::SiteSpec spec;
+  spec.self = Ip(self);
+  spec.peers = {Ip(peer)};
+  spec.local_lan = local_lan;
+  spec.remote_lan = remote_lan;
+  spec.group = group;
+  spec.pfs = pfs;
+  return scenario::MakeConfig(spec);
 }
 
 struct Pair {
