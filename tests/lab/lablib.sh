@@ -472,7 +472,7 @@ lab_teardown() {
   local i p ns
   for ((i = ${#LAB_PIDS[@]} - 1; i >= 0; i--)); do
     p=${LAB_PIDS[i]}
-    kill -TERM "$p" 2>/dev/null
+    kill -TERM "$p" 2>/dev/null || true  # may have been stopped by the test already
   done
   for ((i = ${#LAB_PIDS[@]} - 1; i >= 0; i--)); do
     lab_stop_pid "${LAB_PIDS[i]}"
