@@ -409,8 +409,8 @@ lab_capture_stop() {
 # lab_stop_pid PID : TERM, then KILL after LAB_KILL_GRACE seconds; reaps it.
 lab_stop_pid() {
   local p=$1 n=0
-  kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
-  kill -TERM "$p" 2>/dev/null
+  kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null || true; return 0; }
+  kill -TERM "$p" 2>/dev/null || true
   while kill -0 "$p" 2>/dev/null && ((n < LAB_KILL_GRACE * 20)); do
     # A child of this shell stays a zombie (kill -0 succeeds) until waited for.
     if [[ $(ps -o stat= -p "$p" 2>/dev/null) == Z* ]]; then break; fi
@@ -419,9 +419,9 @@ lab_stop_pid() {
   done
   if kill -0 "$p" 2>/dev/null && [[ $(ps -o stat= -p "$p" 2>/dev/null) != Z* ]]; then
     lab_log "pid $p ignored TERM, sending KILL"
-    kill -KILL "$p" 2>/dev/null
+    kill -KILL "$p" 2>/dev/null || true
   fi
-  wait "$p" 2>/dev/null
+  wait "$p" 2>/dev/null || true  # its status (e.g. 137 after SIGKILL) is not the test's
   return 0
 }
 
