@@ -12,7 +12,7 @@
 #include "dataplane/ip_packet.h"
 #include "dataplane/raw_esp.h"
 #include "dataplane/udp_encap.h"
-#include "tests/fuzz/fuzz_check.h"
+#include "fuzz_check.h"
 
 namespace ikepulse::dataplane {
 namespace {
