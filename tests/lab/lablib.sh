@@ -6,6 +6,8 @@
 #   charon     lab_charon_config NAME key=value...; lab_charon_start NAME
 #   swanctl    lab_swanctl NAME args...; lab_initiate NAME CHILD; lab_list_sas NAME;
 #              lab_terminate_ike NAME IKE
+#   acquire    lab_charon_acquire_relay NAME CHILD  (traffic-triggered initiation for a
+#              start_action=trap child: kernel-libipsec raises no acquire; acquire_relay.sh)
 #   waiting    lab_wait_for FILE ERE TIMEOUT_S; lab_wait_count FILE ERE N TIMEOUT_S
 #   capture    lab_capture_start NS IFACE FILE [FILTER]; lab_capture_stop
 #   any daemon lab_ns_bg NS LOGFILE cmd args...  (records the pid; ikepulse uses this too)
@@ -364,6 +366,20 @@ lab_initiate() {
   local name=$1 child=$2 t=${3:-20}
   lab_swanctl "$name" --initiate --child "$child" --timeout "$t" \
     >"$(lab_charon_dir "$name")/initiate.out" 2>&1
+}
+
+# lab_charon_acquire_relay NAME CHILD [MAX_SECONDS]: starts tests/lab/acquire_relay.sh for
+# charon NAME (records the pid; its output in $LAB_WORK/acquire-relay-NAME.log). A packet
+# meeting CHILD's trap policy without an SA then makes charon initiate CHILD, as an XFRM
+# acquire would with kernel-netlink (kernel-libipsec has none; see the script).
+LAB_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+lab_charon_acquire_relay() {
+  local name=$1 child=$2 max=${3:-300}
+  local out="$LAB_WORK/acquire-relay-$name.log"
+  bash "$LAB_LIB_DIR/acquire_relay.sh" "$(lab_charon_dir "$name")" "$child" "$max" >"$out" 2>&1 &
+  LAB_LAST_PID=$!
+  LAB_PIDS+=("$LAB_LAST_PID")
+  lab_wait_for "$out" "acquire relay: watching" 5 || lab_die "acquire relay for $name did not start"
 }
 
 # lab_list_sas NAME : prints `swanctl --list-sas`.
