@@ -211,30 +211,24 @@ class DaemonImpl {
     const TimePoint now = MonoNow();
     const std::vector<ike::ChildSaSnapshot> sas = node_.ChildSas(now);
     dp_.Sync(now, backend_.Running(), sas, dpo_);
-    // Routes into the TUN: every protected remote network, from the crypto map ACLs (so
-    // that interesting traffic reaches us before any SA exists and brings the tunnel up)
-    // and from the SAs themselves.
-    std::vector<std::pair<IpAddress, IpAddress>> nets;
-    const config::Config& cfg = backend_.Running();
-    for (const config::CryptoMapEntry& e : cfg.crypto_maps) {
-      const config::AccessList* acl = cfg.FindAcl(e.match_address);
-      if (!acl) continue;
-      for (const config::AclEntry& a : acl->entries) {
-        if (!a.permit) continue;
-        IpAddress mask = a.dst_wildcard;
-        for (auto& b : mask.bytes) b = static_cast<uint8_t>(~b);
-        if (!mask.v6)
-          for (size_t i = 4; i < 16; ++i) mask.bytes[i] = 0;
-        nets.emplace_back(a.dst, mask);
+    // Routes into the TUN (dataplane::TunRoutes): the crypto map ACLs' remote networks and
+    // the SAs' remote proxy networks. Install what is new, remove what is no longer wanted.
+    const std::set<dataplane::TunRoute> want = dataplane::TunRoutes(backend_.Running(), sas);
+    for (auto it = routes_.begin(); it != routes_.end();) {
+      if (want.count(*it)) {
+        ++it;
+        continue;
       }
+      if (auto r = tun_->DelRoute(it->net, static_cast<uint8_t>(it->len)); !r.has_value())
+        logger_.Line("%IKEPULSE-4-DATAPLANE: remove route " + it->net.ToString() + "/" +
+                     std::to_string(it->len) + ": " + r.error().ToString());
+      it = routes_.erase(it);
     }
-    for (const ike::ChildSaSnapshot& sa : sas) nets.emplace_back(sa.remote_net, sa.remote_mask);
-    for (const auto& [net, mask] : nets) {
-      const int len = dataplane::PrefixLength(mask);
-      if (len <= 0 || !routes_.emplace(net, len).second) continue;
-      if (auto r = tun_->AddRoute(net, static_cast<uint8_t>(len)); !r.has_value())
-        logger_.Line("%IKEPULSE-4-DATAPLANE: route " + net.ToString() + "/" +
-                     std::to_string(len) + ": " + r.error().ToString());
+    for (const dataplane::TunRoute& rt : want) {
+      if (!routes_.insert(rt).second) continue;  // a failed add is not retried every sync
+      if (auto r = tun_->AddRoute(rt.net, static_cast<uint8_t>(rt.len)); !r.has_value())
+        logger_.Line("%IKEPULSE-4-DATAPLANE: route " + rt.net.ToString() + "/" +
+                     std::to_string(rt.len) + ": " + r.error().ToString());
     }
     DrainDataplane();
 #endif
@@ -492,7 +486,7 @@ class DaemonImpl {
   dataplane::DataPlane dp_{iv_rng_};
   std::optional<dataplane::TunDevice> tun_;
   std::optional<dataplane::RawEspSocket> raw_;
-  std::set<std::pair<IpAddress, int>> routes_;
+  std::set<dataplane::TunRoute> routes_;  // installed in the TUN
   dataplane::DataPlane::Out dpo_;
   Bytes tx_buf_;
   bool dp_draining_ = false;

@@ -10,10 +10,13 @@
 
 #include <compare>
 #include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "ike/node.h"
 
 namespace ikepulse::dataplane {
 
@@ -37,5 +40,25 @@ class Policy {
   };
   std::vector<Entry> entries_;  // sorted by key
 };
+
+// The prefix length of a contiguous netmask (255.255.255.0 -> 24); -1 if not contiguous.
+int PrefixLength(const IpAddress& mask);
+
+// A route into the TUN device: `net/len dev <tun>`.
+struct TunRoute {
+  IpAddress net;
+  int len = 0;
+  auto operator<=>(const TunRoute&) const = default;
+};
+
+// The routes the TUN device should carry: the destination network of every `permit` line of
+// every crypto map entry's ACL (so interesting traffic reaches the daemon before an SA exists
+// and brings the tunnel up, as a crypto map does on IOS), plus the remote proxy network of
+// every IPsec SA. Non-contiguous masks and /0 (`any`: a default route into the TUN would
+// capture everything, the IKE traffic included) are left out. The daemon installs the
+// difference with what it installed before and removes routes no longer wanted (an entry or
+// ACL line removed, an SA gone).
+std::set<TunRoute> TunRoutes(const config::Config& cfg,
+                             std::span<const ike::ChildSaSnapshot> sas);
 
 }  // namespace ikepulse::dataplane

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+#include <vector>
+
 #include "dataplane/dataplane_test_util.h"
 #include "dataplane/ip_packet.h"
 
@@ -82,6 +86,39 @@ TEST(IpPacketTest, InSubnet) {
   EXPECT_FALSE(InSubnet(Ip("203.0.114.77"), Ip("203.0.113.0"), Ip("255.255.255.0")));
   EXPECT_TRUE(InSubnet(Ip("203.0.113.77"), Ip("203.0.113.77"), Ip("255.255.255.255")));
   EXPECT_FALSE(InSubnet(Ip("2001:db8::1"), Ip("203.0.113.0"), Ip("255.255.255.0")));
+}
+
+TEST(TunRoutesTest, PermitLinesOfEveryEntryPlusSaNetworks) {
+  config::Config c;
+  AddEntry(c, "green", 10, "101",
+           {Ace(false, "198.51.100.7", "0.0.0.0", "203.0.113.0", "0.0.0.255"),  // deny: none
+            Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.0", "0.0.0.255"),
+            Ace(true, "198.51.100.0", "0.0.0.255", "192.0.2.77", "0.0.0.0"),
+            Ace(true, "198.51.100.0", "0.0.0.255", "0.0.0.0", "255.255.255.255"),  // any: none
+            Ace(true, "198.51.100.0", "0.0.0.255", "203.0.114.0", "0.0.255.0")});  // holes: none
+  AddEntry(c, "green", 20, "102",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.130", "0.0.0.127")});  // host bits
+  std::vector<ike::ChildSaSnapshot> sas(1);
+  sas[0].remote_net = Ip("198.18.0.0");
+  sas[0].remote_mask = Ip("255.254.0.0");
+  const std::set<TunRoute> r = TunRoutes(c, sas);
+  const std::set<TunRoute> want{{Ip("203.0.113.0"), 24}, {Ip("192.0.2.77"), 32},
+                                {Ip("203.0.113.128"), 25}, {Ip("198.18.0.0"), 15}};
+  EXPECT_EQ(r, want);
+  // The SA gone and entry 20 removed: only entry 10's routes remain.
+  c.crypto_maps.erase(std::remove_if(c.crypto_maps.begin(), c.crypto_maps.end(),
+                                     [](const config::CryptoMapEntry& e) { return e.seq == 20; }),
+                      c.crypto_maps.end());
+  EXPECT_EQ(TunRoutes(c, {}),
+            (std::set<TunRoute>{{Ip("203.0.113.0"), 24}, {Ip("192.0.2.77"), 32}}));
+}
+
+TEST(TunRoutesTest, PrefixLength) {
+  EXPECT_EQ(PrefixLength(Ip("255.255.255.0")), 24);
+  EXPECT_EQ(PrefixLength(Ip("255.255.255.255")), 32);
+  EXPECT_EQ(PrefixLength(Ip("0.0.0.0")), 0);
+  EXPECT_EQ(PrefixLength(Ip("255.0.255.0")), -1);
+  EXPECT_EQ(PrefixLength(Ip("ffff:ffff:ffff:ffff::")), 64);
 }
 
 }  // namespace

@@ -97,20 +97,6 @@ std::string IoError::ToString() const {
   return std::string(what) + ": " + std::strerror(err);
 }
 
-int PrefixLength(const IpAddress& mask) {
-  const size_t n = mask.v6 ? 16 : 4;
-  int bits = 0;
-  bool zero_seen = false;
-  for (size_t i = 0; i < n; ++i) {
-    for (int b = 7; b >= 0; --b) {
-      const bool one = (mask.bytes[i] >> b) & 1;
-      if (one && zero_seen) return -1;
-      if (one) ++bits; else zero_seen = true;
-    }
-  }
-  return bits;
-}
-
 Result<TunDevice, IoError> TunDevice::Open(const std::string& name) {
   if (name.size() >= IFNAMSIZ) return Fail(ENAMETOOLONG, "TUN device name");
   const int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -159,8 +145,11 @@ Result<void, IoError> TunDevice::SetUp(uint32_t mtu) {
   return NlTalk(req);
 }
 
-Result<void, IoError> TunDevice::AddRoute(const IpAddress& net, uint8_t prefix_len) {
-  NlRequest req(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE);
+namespace {
+// `net/prefix_len dev <ifindex>` in the main table, as an RTM_NEWROUTE or RTM_DELROUTE.
+NlRequest RouteRequest(uint16_t type, uint16_t flags, const IpAddress& net, uint8_t prefix_len,
+                       int ifindex) {
+  NlRequest req(type, flags);
   auto* rt = req.Body<rtmsg>();
   rt->rtm_family = net.v6 ? AF_INET6 : AF_INET;
   rt->rtm_dst_len = prefix_len;
@@ -169,9 +158,22 @@ Result<void, IoError> TunDevice::AddRoute(const IpAddress& net, uint8_t prefix_l
   rt->rtm_scope = RT_SCOPE_LINK;
   rt->rtm_type = RTN_UNICAST;
   req.Attr(RTA_DST, net.bytes.data(), net.v6 ? 16 : 4);
-  const uint32_t oif = static_cast<uint32_t>(ifindex_);
+  const uint32_t oif = static_cast<uint32_t>(ifindex);
   req.Attr(RTA_OIF, &oif, sizeof(oif));
+  return req;
+}
+}  // namespace
+
+Result<void, IoError> TunDevice::AddRoute(const IpAddress& net, uint8_t prefix_len) {
+  NlRequest req = RouteRequest(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, net, prefix_len, ifindex_);
   return NlTalk(req);
+}
+
+Result<void, IoError> TunDevice::DelRoute(const IpAddress& net, uint8_t prefix_len) {
+  NlRequest req = RouteRequest(RTM_DELROUTE, 0, net, prefix_len, ifindex_);
+  auto r = NlTalk(req);
+  if (!r.has_value() && r.error().err == ESRCH) return {};
+  return r;
 }
 
 Result<size_t, IoError> TunDevice::Read(std::span<uint8_t> buf) {

@@ -39,6 +39,8 @@ class TunDevice {
   Result<void, IoError> SetUp(uint32_t mtu);
   // RTM_NEWROUTE: `net/prefix_len dev <this>` in the main table (NLM_F_REPLACE).
   Result<void, IoError> AddRoute(const IpAddress& net, uint8_t prefix_len);
+  // RTM_DELROUTE of that route (ESRCH, already gone, is success).
+  Result<void, IoError> DelRoute(const IpAddress& net, uint8_t prefix_len);
 
   // One packet. Read returns 0 bytes when nothing is pending (EAGAIN).
   Result<size_t, IoError> Read(std::span<uint8_t> buf);
@@ -51,8 +53,5 @@ class TunDevice {
   int ifindex_ = 0;
   std::string name_;
 };
-
-// The prefix length of a contiguous netmask (255.255.255.0 -> 24); -1 if not contiguous.
-int PrefixLength(const IpAddress& mask);
 
 }  // namespace ikepulse::dataplane

@@ -99,4 +99,16 @@ ikp_check "TCP from behind strongSwan to behind ikepulse" tcp_transfer b-host a-
 ikp_cli a "clear crypto session" >/dev/null
 ikp_check "after clear, ping 198.51.100.10 -> 203.0.113.10 brings it up again" \
   ping_from a-host 203.0.113.10 5 -w 15
+# 6. Routes into ikp0 follow the configuration: the ACL's remote network is routed while the
+#    crypto map protects it, and removed when the ACL no longer names it (SAs cleared first).
+tun_routes() { ip -n "$(lab_ns a)" route show dev ikp0 2>/dev/null; }
+route_is() { tun_routes | grep -q "^$1 "; }
+route_not() { ! tun_routes | grep -q "^$1 "; }
+ikp_check "route 203.0.113.0/24 dev ikp0 while the crypto map protects it" route_is 203.0.113.0/24
+ikp_cli a "clear crypto session" >/dev/null
+ikp_cli a "configure terminal" "no access-list 101" \
+  "access-list 101 permit ip 198.51.100.0 0.0.0.255 203.0.114.0 0.0.0.255" "end" >"$LAB_WORK/reconf.txt"
+ikp_check "ACL changed: route 203.0.114.0/24 dev ikp0 added" lab_wait_cmd 5 route_is 203.0.114.0/24
+ikp_check "ACL changed: route 203.0.113.0/24 removed" lab_wait_cmd 5 route_not 203.0.113.0/24
+lab_log "routes via ikp0 now: $(tun_routes | tr '\n' ';')"
 ikp_finish dataplane_tunnel
