@@ -22,47 +22,17 @@ ikp_start a "$LAB_WORK/a.cfg" --debug
 lab_wait_for "${IKP_LOG[a]}" "DATAPLANE: userspace ESP" 5 ||
   lab_die "ikepulsed has no data plane: $(grep DATAPLANE "${IKP_LOG[a]}")"
 
-ping_from() {  # NS DST COUNT [args]
-  local ns=$1 dst=$2 count=$3
-  shift 3
-  ip netns exec "$(lab_ns "$ns")" ping -c "$count" -i 0.2 -W 2 "$@" "$dst" >"$LAB_WORK/ping.txt" 2>&1
-}
 # 1. Traffic from behind ikepulse brings the tunnel up (the first packets wait in a small queue).
 t0=$(date +%s.%N)
 ikp_check "ping 198.51.100.10 -> 203.0.113.10 brings the tunnel up (traffic-triggered)" \
-  ping_from a-host 203.0.113.10 5 -w 15
+  ikp_ping a-host 203.0.113.10 5 -w 15
 t1=$(date +%s.%N)
 lab_log "first ping answered after $(ikp_fsub "$t1" "$t0") s (5 pings, 0.2 s apart, incl. setup)"
 ikp_check "strongSwan installed the CHILD_SA" grep -Eq "CHILD_SA .* established" "$(lab_charon_log b)"
-ikp_check "ping 203.0.113.10 -> 198.51.100.10" ping_from b-host 198.51.100.10 5
-ikp_check "full-size packets (1372-byte payload) both ways" ping_from a-host 203.0.113.10 3 -s 1372
-# 2. A TCP stream through the tunnel: a bounded python3 listener on one host, a sender on the
-#    other; tcp_transfer FROM TO TO_IP BYTES succeeds when the listener counted BYTES.
-tcp_transfer() {
-  local from=$1 to=$2 ip=$3 bytes=$4 out="$LAB_WORK/tcp-$1-$2.bytes"
-  rm -f "$out"
-  ip netns exec "$(lab_ns "$to")" timeout 20 python3 -c "
-import socket,sys
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], 5001)); s.listen(1); s.settimeout(15)
-c,_=s.accept(); n=0
-while True:
-    b=c.recv(65536)
-    if not b: break
-    n+=len(b)
-open(sys.argv[2],'w').write(str(n))
-" "$ip" "$out" &
-  local listener=$!
-  lab_wait_cmd 5 ip netns exec "$(lab_ns "$to")" bash -c 'ss -ltn | grep -q 5001'
-  ip netns exec "$(lab_ns "$from")" timeout 20 python3 -c "
-import socket,sys
-s=socket.create_connection((sys.argv[1], 5001), timeout=10)
-s.sendall(b'x' * int(sys.argv[2])); s.close()" "$ip" "$bytes" || true
-  wait "$listener" || true
-  lab_log "TCP $from -> $to: $(cat "$out" 2>/dev/null || echo 0) of $bytes bytes"
-  test "$(cat "$out" 2>/dev/null)" = "$bytes"
-}
-ikp_check "TCP: 4,000,000 bytes through the tunnel" tcp_transfer a-host b-host 203.0.113.10 4000000
+ikp_check "ping 203.0.113.10 -> 198.51.100.10" ikp_ping b-host 198.51.100.10 5
+ikp_check "full-size packets (1372-byte payload) both ways" ikp_ping a-host 203.0.113.10 3 -s 1372
+# 2. A TCP stream through the tunnel.
+ikp_check "TCP: 4,000,000 bytes through the tunnel" ikp_tcp a-host b-host 203.0.113.10 4000000
 # 3. Counters in show crypto ipsec sa.
 ikp_cli a "show crypto ipsec sa" >"$LAB_WORK/ipsec.txt"
 enc=$(grep -Eo '#pkts encaps: [0-9]+' "$LAB_WORK/ipsec.txt" | grep -Eo '[0-9]+' | head -1)
@@ -84,7 +54,7 @@ mm_swan=$(grep -c "initiating Main Mode" "$(lab_charon_log b)" || true)
 mm_resp=$(grep -c "New State = IKE_R_MM2" "${IKP_LOG[a]}" || true)
 t0=$(date +%s.%N)
 ikp_check "ping 203.0.113.10 -> 198.51.100.10 brings the tunnel up from strongSwan's side" \
-  ping_from b-host 198.51.100.10 5 -w 20
+  ikp_ping b-host 198.51.100.10 5 -w 20
 t1=$(date +%s.%N)
 lab_log "first ping from behind strongSwan answered after $(ikp_fsub "$t1" "$t0") s (5 pings, incl. setup)"
 lab_log "$(grep "acquire relay: reqid" "$LAB_WORK/acquire-relay-b.log" | head -1)"
@@ -94,11 +64,11 @@ ikp_check "strongSwan initiated Main Mode on that traffic" \
   test "$(grep -c "initiating Main Mode" "$(lab_charon_log b)")" -gt "$mm_swan"
 ikp_check "ikepulse responded (IKE_R_MM2)" \
   test "$(grep -c "New State = IKE_R_MM2" "${IKP_LOG[a]}")" -gt "$mm_resp"
-ikp_check "TCP from behind strongSwan to behind ikepulse" tcp_transfer b-host a-host 198.51.100.10 1000000
+ikp_check "TCP from behind strongSwan to behind ikepulse" ikp_tcp b-host a-host 198.51.100.10 1000000
 # 5. Traffic from behind ikepulse after a second clear brings it up again from our side.
 ikp_cli a "clear crypto session" >/dev/null
 ikp_check "after clear, ping 198.51.100.10 -> 203.0.113.10 brings it up again" \
-  ping_from a-host 203.0.113.10 5 -w 15
+  ikp_ping a-host 203.0.113.10 5 -w 15
 # 6. Routes into ikp0 follow the configuration: the ACL's remote network is routed while the
 #    crypto map protects it, and removed when the ACL no longer names it (SAs cleared first).
 tun_routes() { ip -n "$(lab_ns a)" route show dev ikp0 2>/dev/null; }

@@ -204,3 +204,38 @@ ikp_setup_time() {
 
 # ikp_dpd_lines LOG: the DPD-related lines of an ikepulse debug log (for live display).
 IKP_DPD_RE='IKE_DPD|R_U_THERE|IKE_TIMER_IM_ALIVE|IKE_TIMER_PEERS_ALIVE|incrementing error counter|not responding|paranoid|deleting SA reason|SESSION_STATUS'
+
+# ikp_ping HOST_GW DST COUNT [ping args]: COUNT pings from gateway namespace HOST_GW (e.g.
+# a-host), 0.2 s apart, 2 s reply deadline each; output in $LAB_WORK/ping.txt.
+ikp_ping() {
+  local ns=$1 dst=$2 count=$3
+  shift 3
+  ip netns exec "$(lab_ns "$ns")" ping -c "$count" -i 0.2 -W 2 "$@" "$dst" >"$LAB_WORK/ping.txt" 2>&1
+}
+
+# ikp_tcp FROM TO TO_IP BYTES: one TCP stream of BYTES from namespace FROM to a bounded
+# python3 listener on TO_IP:5001 in namespace TO; succeeds when the listener counted BYTES.
+ikp_tcp() {
+  local from=$1 to=$2 ip=$3 bytes=$4 out="$LAB_WORK/tcp-$1-$2.bytes"
+  rm -f "$out"
+  ip netns exec "$(lab_ns "$to")" timeout 20 python3 -c "
+import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 5001)); s.listen(1); s.settimeout(15)
+c,_=s.accept(); n=0
+while True:
+    b=c.recv(65536)
+    if not b: break
+    n+=len(b)
+open(sys.argv[2],'w').write(str(n))
+" "$ip" "$out" &
+  local listener=$!
+  lab_wait_cmd 5 ip netns exec "$(lab_ns "$to")" bash -c 'ss -ltn | grep -q 5001'
+  ip netns exec "$(lab_ns "$from")" timeout 20 python3 -c "
+import socket,sys
+s=socket.create_connection((sys.argv[1], 5001), timeout=10)
+s.sendall(b'x' * int(sys.argv[2])); s.close()" "$ip" "$bytes" || true
+  wait "$listener" || true
+  lab_log "TCP $from -> $to: $(cat "$out" 2>/dev/null || echo 0) of $bytes bytes"
+  test "$(cat "$out" 2>/dev/null)" = "$bytes"
+}
