@@ -23,6 +23,8 @@ import unittest
 IKEPULSE = None
 FAKE_DAEMON = None
 DEADLINE = 10.0  # seconds for any single expectation
+# What ASan/LSan/UBSan print (to stderr) when they find something.
+SANITIZER_REPORT = re.compile(r"==\d+==ERROR: \w+Sanitizer|SUMMARY: \w+Sanitizer|runtime error:")
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 
 
@@ -53,9 +55,14 @@ class FakeDaemon:
             raise RuntimeError("fake daemon did not start")
 
     def close(self):
-        stop(self.proc.pid)
+        if self.proc.returncode is not None:  # closed already (a test stops it on purpose)
+            return
+        status = stop(self.proc.pid)
         self.proc.wait(timeout=DEADLINE)
         self.proc.stdout.close()
+        # It exits 0 on SIGTERM; anything else is a crash or a sanitizer finding (on stderr).
+        if status is None or os.waitstatus_to_exitcode(status) != 0:
+            raise AssertionError("fake daemon exit status %r" % status)
 
 
 class Terminal:
@@ -120,14 +127,24 @@ class Terminal:
                     "timed out waiting for %r; screen after mark:\n%s"
                     % (pattern, self.screen[self.mark:]))
 
-    def wait_exit(self, timeout=DEADLINE):
+    def wait_exit(self, expected, timeout=DEADLINE):
+        """Waits for ikepulse to exit with status `expected`. Its stderr is the pty, so a
+        sanitizer report (which would make the status 1) is only visible on the screen: a
+        report, or another status, fails with the screen in the message."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             self._read(0.05)
             done, status = os.waitpid(self.pid, os.WNOHANG)
             if done:
                 self.status = status
-                return os.waitstatus_to_exitcode(status)
+                while self._read(0.05):  # what it printed last (until EIO or quiet)
+                    pass
+                code = os.waitstatus_to_exitcode(status)
+                if code != expected or SANITIZER_REPORT.search(self.screen):
+                    raise AssertionError("ikepulse exited with status %d (expected %d); screen "
+                                         "after mark:\n%s" % (code, expected,
+                                                              self.screen[self.mark:]))
+                return code
         raise AssertionError("ikepulse did not exit; screen:\n" + self.screen[self.mark:])
 
     def close(self):
@@ -205,7 +222,7 @@ class ShellTest(unittest.TestCase):
             t.expect(r"Router#")
 
             t.send("exit\r")
-            self.assertEqual(t.wait_exit(), 0)
+            t.wait_exit(0)
         finally:
             t.close()
         with open(os.path.join(self.home, ".ikepulse_history")) as f:
@@ -217,7 +234,7 @@ class ShellTest(unittest.TestCase):
         try:
             t.expect(r"Router>")
             t.send("\x04")
-            self.assertEqual(t.wait_exit(), 0)
+            t.wait_exit(0)
         finally:
             t.close()
 
@@ -227,7 +244,7 @@ class ShellTest(unittest.TestCase):
             t.expect(r"Router>")
             self.daemon.close()
             t.expect(r"Connection to ikepulsed closed")
-            self.assertEqual(t.wait_exit(), 1)
+            t.wait_exit(1)
         finally:
             t.close()
         self.daemon = FakeDaemon(self.sock)
