@@ -190,13 +190,18 @@ class DaemonImpl {
     if (auto up = tun_->SetUp(1400); !up.has_value())
       logger_.Line("%IKEPULSE-4-DATAPLANE: TUN " + opts_.tun_name + " up: " + up.error().ToString());
     loop_->Watch(tun_->fd(), EPOLLIN, [this](uint32_t) { OnTun(); });
-    auto r = dataplane::RawEspSocket::Open(std::nullopt);
-    if (r.has_value()) {
-      raw_.emplace(std::move(r).value());
-      loop_->Watch(raw_->fd(), EPOLLIN, [this](uint32_t) { OnRawEsp(); });
-    } else {
-      logger_.Line("%IKEPULSE-4-DATAPLANE: no raw ESP socket (" + r.error().ToString() +
-                   "): only UDP-encapsulated ESP");
+    // Raw ESP: one socket per family; a send goes out on the peer's.
+    for (const bool v6 : {false, true}) {
+      auto r = dataplane::RawEspSocket::Open(v6, std::nullopt);
+      std::optional<dataplane::RawEspSocket>& raw = v6 ? raw6_ : raw_;
+      if (r.has_value()) {
+        raw.emplace(std::move(r).value());
+        loop_->Watch(raw->fd(), EPOLLIN, [this, &raw](uint32_t) { OnRawEsp(*raw); });
+      } else {
+        logger_.Line(std::string("%IKEPULSE-4-DATAPLANE: no raw ESP socket for ") +
+                     (v6 ? "IPv6" : "IPv4") + " (" + r.error().ToString() +
+                     "): only UDP-encapsulated ESP");
+      }
     }
     tx_buf_.resize(65536);
     dp_config_changed_ = true;
@@ -245,8 +250,10 @@ class DaemonImpl {
       dataplane::DataPlane::Out o = std::move(dpo_);
       dpo_.Clear();
       for (const ike::Datagram& d : o.esp_datagrams) SendOne(d);
-      for (const ike::Datagram& d : o.raw_esp)
-        if (raw_) (void)raw_->Send(d.remote.ip, d.data);
+      for (const ike::Datagram& d : o.raw_esp) {
+        std::optional<dataplane::RawEspSocket>& raw = d.remote.ip.v6 ? raw6_ : raw_;
+        if (raw) (void)raw->Send(d.remote.ip, d.data);
+      }
       for (const Bytes& p : o.to_tun) (void)tun_->Write(p);
       ike::Outbox out;
       const TimePoint now = MonoNow();
@@ -280,9 +287,9 @@ class DaemonImpl {
     DrainDataplane();
   }
 
-  void OnRawEsp() {
+  void OnRawEsp(dataplane::RawEspSocket& raw) {
     for (int i = 0; i < 64; ++i) {
-      auto r = raw_->Receive(tx_buf_);
+      auto r = raw.Receive(tx_buf_);
       if (!r.has_value() || !r->has_value()) break;
       const auto& got = **r;
       dp_.OnEspDatagram(MonoNow(), Endpoint{got.dst, 0}, Endpoint{got.src, 0}, got.esp, dpo_);
@@ -485,7 +492,7 @@ class DaemonImpl {
   dataplane::BufferedRandom iv_rng_{dp_rng_};
   dataplane::DataPlane dp_{iv_rng_};
   std::optional<dataplane::TunDevice> tun_;
-  std::optional<dataplane::RawEspSocket> raw_;
+  std::optional<dataplane::RawEspSocket> raw_, raw6_;  // raw ESP over IPv4, IPv6
   std::set<dataplane::TunRoute> routes_;  // installed in the TUN
   dataplane::DataPlane::Out dpo_;
   Bytes tx_buf_;
