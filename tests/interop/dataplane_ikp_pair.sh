@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ikepulse <-> ikepulse: two ikepulsed gateways, neither with keep-up, so every tunnel is
+# ikepulse <-> ikepulse (ESP 3DES + HMAC-MD5): two ikepulsed gateways, neither with keep-up, so every tunnel is
 # brought up by traffic. First a ping from behind A (A initiates, B responds), a TCP stream;
 # then `clear crypto session` and a ping from behind B (B initiates on its own traffic, A
 # responds), a TCP stream the other way. Both sides' traffic triggers IKE here with no lab
@@ -14,9 +14,11 @@ lab_init
 lab_switch_create
 lab_gw_add a 192.0.2.1/24 198.51.100.1/24 198.51.100.10/24
 lab_gw_add b 192.0.2.2/24 203.0.113.1/24 203.0.113.10/24
-ikp_config "$LAB_WORK/a.cfg" self=192.0.2.1 peers=192.0.2.2 keep_up=0
+# 3DES with HMAC-MD5: the transform strongSwan's libipsec cannot carry (dataplane_transforms).
+ESP="esp-3des esp-md5-hmac"
+ikp_config "$LAB_WORK/a.cfg" self=192.0.2.1 peers=192.0.2.2 keep_up=0 esp="$ESP"
 ikp_config "$LAB_WORK/b.cfg" self=192.0.2.2 peers=192.0.2.1 keep_up=0 hostname=B \
-  local_lan=203.0.113.0 remote_lan=198.51.100.0
+  local_lan=203.0.113.0 remote_lan=198.51.100.0 esp="$ESP"
 ikp_start a "$LAB_WORK/a.cfg" --debug --tun ikpa
 ikp_start b "$LAB_WORK/b.cfg" --debug --tun ikpb
 for g in a b; do
@@ -52,5 +54,6 @@ ikp_check "B holds no ISAKMP SA after the clear" lab_wait_cmd 5 no_sa_b
 bring_up b a b-host 198.51.100.10
 ikp_check "TCP B-side -> A-side, 2,000,000 bytes" ikp_tcp b-host a-host 198.51.100.10 2000000
 ikp_cli a "show crypto ipsec sa" >"$LAB_WORK/ipsec-a.txt"
+ikp_check "A's IPsec SA is esp-3des esp-md5-hmac" grep -q "esp-3des esp-md5-hmac" "$LAB_WORK/ipsec-a.txt"
 lab_log "A: $(grep -Eo '#pkts (en|de)caps: [0-9]+' "$LAB_WORK/ipsec-a.txt" | head -2 | tr '\n' ' ')"
 ikp_finish dataplane_ikp_pair
