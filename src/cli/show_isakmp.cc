@@ -1,20 +1,11 @@
 // show crypto isakmp sa [detail], show crypto isakmp policy, show crypto isakmp key.
-#include <cstdio>
-
 #include "cli/config_util.h"
 #include "cli/show.h"
+#include "cli/show_format.h"
 
 namespace ikepulse::cli {
 
 namespace {
-
-std::string Fmt(const char* f, auto... args) {
-  const int n = std::snprintf(nullptr, 0, f, args...);
-  std::string s(static_cast<size_t>(n > 0 ? n : 0) + 1, '\0');
-  std::snprintf(s.data(), s.size(), f, args...);
-  s.pop_back();
-  return s;
-}
 
 const char* ModeName(config::DpdMode m) {
   return m == config::DpdMode::kPeriodic ? "periodic" : "on-demand";
