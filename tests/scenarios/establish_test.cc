@@ -21,21 +21,6 @@ struct Pair {
   }
 };
 
-SiteSpec SiteA() {
-  SiteSpec s;
-  s.self = Ip("192.0.2.1");
-  s.peers = {Ip("192.0.2.2")};
-  return s;
-}
-SiteSpec SiteB() {
-  SiteSpec s;
-  s.self = Ip("192.0.2.2");
-  s.peers = {Ip("192.0.2.1")};
-  s.local_lan = "203.0.113.0";
-  s.remote_lan = "198.51.100.0";
-  return s;
-}
-
 TEST(Establish, MainModeAndQuickModeBringBothSidesUp) {
   Pair p(SiteA(), SiteB());
   const TimePoint t0 = p.sim.now();

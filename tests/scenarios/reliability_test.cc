@@ -33,21 +33,6 @@ constexpr uint8_t kMainMode = 2;       // Identity Protection
 constexpr uint8_t kInformational = 5;
 constexpr uint8_t kQuickMode = 32;
 
-SiteSpec SiteA() {
-  SiteSpec s;
-  s.self = Ip("192.0.2.1");
-  s.peers = {Ip("192.0.2.2")};
-  return s;
-}
-SiteSpec SiteB() {
-  SiteSpec s;
-  s.self = Ip("192.0.2.2");
-  s.peers = {Ip("192.0.2.1")};
-  s.local_lan = "203.0.113.0";
-  s.remote_lan = "198.51.100.0";
-  return s;
-}
-
 struct Pair {
   sim::Simulator sim{7};
   sim::SimNode a{sim, "A", {Ip("192.0.2.1")}, 11};

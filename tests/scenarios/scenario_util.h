@@ -1,101 +1,17 @@
-// Shared builders for the scenario tests: two or more sites on 192.0.2.0/24 protecting
-// 198.51.100.0/24 (site A) and 203.0.113.0/24 (sites B, C...). Documentation ranges only.
+// Shared helpers for the scenario tests: the site config builders (site_config.h: SiteSpec,
+// MakeConfig, SiteA/SiteB, Keepalive) plus simulator matchers and event/SA helpers.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "config/config.h"
+#include "scenarios/site_config.h"
 #include "sim/matchers.h"
 #include "sim/sim_node.h"
 #include "sim/simulator.h"
 
 namespace ikepulse::scenario {
-
-inline IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
-
-struct SiteSpec {
-  IpAddress self;
-  std::vector<IpAddress> peers;  // crypto map peers, in order (empty for a pure responder)
-  IpAddress peer_for_key = Ip("0.0.0.0");  // PSK wildcard by default
-  const char* local_lan = "198.51.100.0";
-  const char* remote_lan = "203.0.113.0";
-  config::KeepaliveConfig keepalive;
-  bool keep_up = false;
-  bool default_first = false;
-  std::optional<uint16_t> pfs;
-  std::optional<uint32_t> ipsec_lifetime_s;
-  uint32_t isakmp_lifetime_s = 86400;
-  config::Encryption enc = config::Encryption::kAes128;
-  config::Hash hash = config::Hash::kSha1;
-  uint16_t group = 14;
-  std::string psk = "kd94j1ksldz";
-};
-
-inline config::Config MakeConfig(const SiteSpec& s) {
-  config::Config c;
-  config::IsakmpPolicy p;
-  p.priority = 1;
-  p.encryption = s.enc;
-  p.hash = s.hash;
-  p.authentication = config::AuthMethod::kPreShare;
-  p.group = s.group;
-  p.lifetime_s = s.isakmp_lifetime_s;
-  c.policies[1] = p;
-  config::PresharedKey k;
-  k.key = SecretBytes::FromString(s.psk);
-  k.address = s.peer_for_key;
-  k.mask = Ip("0.0.0.0");
-  c.keys.push_back(k);
-  c.keepalive = s.keepalive;
-  config::TransformSet ts;
-  ts.name = "Trans1";
-  ts.cipher = config::EspCipher::kAes128;
-  ts.auth = config::EspAuth::kSha1;
-  c.transform_sets["Trans1"] = ts;
-  config::AccessList acl;
-  acl.name = "101";
-  config::AclEntry ae;
-  ae.src = Ip(s.local_lan);
-  ae.src_wildcard = Ip("0.0.0.255");
-  ae.dst = Ip(s.remote_lan);
-  ae.dst_wildcard = Ip("0.0.0.255");
-  acl.entries.push_back(ae);
-  c.acls["101"] = acl;
-  config::CryptoMapEntry e;
-  e.map_name = "green";
-  e.seq = 1;
-  for (size_t i = 0; i < s.peers.size(); ++i) {
-    config::CryptoMapPeer cp;
-    cp.host = s.peers[i].ToString();
-    cp.address = s.peers[i];
-    cp.is_default = s.default_first && i == 0;
-    e.peers.push_back(cp);
-  }
-  e.transform_sets = {"Trans1"};
-  e.match_address = "101";
-  e.pfs_group = s.pfs;
-  e.lifetime_s = s.ipsec_lifetime_s;
-  e.keep_up = s.keep_up;
-  c.crypto_maps.push_back(e);
-  config::Interface i;
-  i.name = "eth0";
-  i.address = s.self;
-  i.mask = Ip("255.255.255.0");
-  i.crypto_map = "green";
-  c.interfaces.push_back(i);
-  return c;
-}
-
-// Keepalive helper.
-inline config::KeepaliveConfig Keepalive(uint32_t s, uint32_t r, bool periodic) {
-  config::KeepaliveConfig k;
-  k.enabled = true;
-  k.interval_s = s;
-  k.retry_s = r;
-  k.mode = periodic ? config::DpdMode::kPeriodic : config::DpdMode::kOnDemand;
-  return k;
-}
 
 // Events of one kind.
 inline std::vector<ike::Event> OfKind(const std::vector<ike::Event>& ev, ike::EventKind k) {
