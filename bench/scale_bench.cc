@@ -48,12 +48,14 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/endpoint.h"
 #include "common/random.h"
 #include "config/config.h"
 #include "ike/node.h"
+#include "scenarios/site_config.h"
 #include "sim/simulator.h"
 
 // --- Allocation accounting -----------------------------------------------------------------
@@ -233,84 +235,47 @@ class TimedNode final : public sim::SimHost {
   uint64_t calls_ = 0;
 };
 
-IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
-
 const IpAddress kGw = IpAddress::V4(10, 0, 0, 1);
 IpAddress PeerIp(uint32_t i) { return IpAddress::V4FromU32((100u << 24 | 64u << 16) + i); }
 
-config::Config BaseConfig(uint16_t group, const char* local_lan, const char* remote_lan) {
-  config::Config c;
-  config::IsakmpPolicy p;
-  p.priority = 1;
-  p.encryption = config::Encryption::kAes128;
-  p.hash = config::Hash::kSha1;
-  p.authentication = config::AuthMethod::kPreShare;
-  p.group = group;
-  p.lifetime_s = 86400;
-  c.policies[1] = p;
-  config::PresharedKey k;
-  k.key = SecretBytes::FromString("kd94j1ksldz");
-  k.address = Ip("0.0.0.0");
-  k.mask = Ip("0.0.0.0");
-  c.keys.push_back(k);
-  config::TransformSet ts;
-  ts.name = "Trans1";
-  ts.cipher = config::EspCipher::kAes128;
-  ts.auth = config::EspAuth::kSha1;
-  c.transform_sets["Trans1"] = ts;
-  config::AccessList acl;
-  acl.name = "101";
-  config::AclEntry ae;
-  ae.src = Ip(local_lan);
-  ae.src_wildcard = Ip("0.0.0.255");
-  ae.dst = Ip(remote_lan);
-  ae.dst_wildcard = Ip("0.0.0.255");
-  acl.entries.push_back(ae);
-  c.acls["101"] = acl;
+// A site of tests/scenarios (the shared builder) whose crypto map is named `map`.
+config::Config Site(const scenario::SiteSpec& spec, const char* map) {
+  config::Config c = scenario::MakeConfig(spec);
+  c.crypto_maps.front().map_name = map;
+  c.interfaces.front().crypto_map = map;
   return c;
 }
 
-config::CryptoMapEntry Entry(const char* map, uint32_t seq, const IpAddress& peer) {
-  config::CryptoMapEntry e;
-  e.map_name = map;
-  e.seq = seq;
-  config::CryptoMapPeer cp;
-  cp.host = peer.ToString();
-  cp.address = peer;
-  e.peers.push_back(cp);
-  e.transform_sets = {"Trans1"};
-  e.match_address = "101";
-  return e;
-}
-
-config::Interface Iface(const char* map, const IpAddress& self) {
-  config::Interface i;
-  i.name = "eth0";
-  i.address = self;
-  i.mask = Ip("255.255.255.0");
-  i.crypto_map = map;
-  return i;
-}
-
+// Site A with keepalive `10 2 periodic` and entries `gw 1..n`, entry i toward PeerIp(i).
 config::Config GatewayConfig(uint32_t n, uint16_t group) {
-  config::Config c = BaseConfig(group, "198.51.100.0", "203.0.113.0");
-  config::KeepaliveConfig k;
-  k.enabled = true;
-  k.interval_s = 10;
-  k.retry_s = 2;
-  k.mode = config::DpdMode::kPeriodic;
-  c.keepalive = k;
+  scenario::SiteSpec spec;
+  spec.self = kGw;
+  spec.peers = {PeerIp(1)};
+  spec.group = group;
+  spec.keepalive = scenario::Keepalive(10, 2, true);
+  config::Config c = Site(spec, "gw");
+  const config::CryptoMapEntry first = c.crypto_maps.front();
+  c.crypto_maps.clear();
   c.crypto_maps.reserve(n);
-  for (uint32_t i = 1; i <= n; ++i) c.crypto_maps.push_back(Entry("gw", i, PeerIp(i)));
-  c.interfaces.push_back(Iface("gw", kGw));
+  for (uint32_t i = 1; i <= n; ++i) {
+    config::CryptoMapEntry e = first;
+    e.seq = i;
+    e.peers.front().host = PeerIp(i).ToString();
+    e.peers.front().address = PeerIp(i);
+    c.crypto_maps.push_back(std::move(e));
+  }
   return c;
 }
 
+// A site B: the mirrored ACL, entry `sw 1` toward the gateway, keepalive off.
 config::Config SwarmConfig(uint16_t group, const IpAddress& self) {
-  config::Config c = BaseConfig(group, "203.0.113.0", "198.51.100.0");
-  c.crypto_maps.push_back(Entry("sw", 1, kGw));
-  c.interfaces.push_back(Iface("sw", self));
-  return c;
+  scenario::SiteSpec spec;
+  spec.self = self;
+  spec.peers = {kGw};
+  spec.local_lan = "203.0.113.0";
+  spec.remote_lan = "198.51.100.0";
+  spec.group = group;
+  return Site(spec, "sw");
 }
 
 struct Args {

@@ -29,70 +29,29 @@
 #include "config/config.h"
 #include "fuzz_check.h"
 #include "ike/node.h"
+#include "scenarios/site_config.h"
 
 using namespace ikepulse;
 
 namespace {
 
-IpAddress Ip(const char* s) { return *IpAddress::Parse(s); }
+using scenario::Ip;
 
 const IpAddress kIpA = Ip("192.0.2.1");
 const IpAddress kIpB = Ip("192.0.2.2");
 
-config::Config MakeConfig(bool is_a, bool dpd, bool pfs, uint32_t ipsec_life) {
-  config::Config c;
-  config::IsakmpPolicy p;
-  p.priority = 1;
-  p.encryption = config::Encryption::kAes128;
-  p.hash = config::Hash::kSha256;
-  p.authentication = config::AuthMethod::kPreShare;
-  p.group = 19;
-  p.lifetime_s = 600;
-  c.policies[1] = p;
-  config::PresharedKey k;
-  k.key = SecretBytes::FromString("fuzz-key");
-  k.address = Ip("0.0.0.0");
-  k.mask = Ip("0.0.0.0");
-  c.keys.push_back(k);
-  if (dpd) {
-    c.keepalive.enabled = true;
-    c.keepalive.interval_s = 10;
-    c.keepalive.retry_s = 2;
-    c.keepalive.mode = config::DpdMode::kPeriodic;
-  }
-  config::TransformSet ts;
-  ts.name = "T";
-  ts.cipher = config::EspCipher::kAes128;
-  ts.auth = config::EspAuth::kSha1;
-  c.transform_sets["T"] = ts;
-  config::AccessList acl;
-  acl.name = "101";
-  config::AclEntry ae;
-  ae.src = Ip(is_a ? "198.51.100.0" : "203.0.113.0");
-  ae.src_wildcard = Ip("0.0.0.255");
-  ae.dst = Ip(is_a ? "203.0.113.0" : "198.51.100.0");
-  ae.dst_wildcard = Ip("0.0.0.255");
-  acl.entries.push_back(ae);
-  c.acls["101"] = acl;
-  config::CryptoMapEntry e;
-  e.map_name = "green";
-  e.seq = 1;
-  config::CryptoMapPeer cp;
-  cp.address = is_a ? kIpB : kIpA;
-  cp.host = cp.address->ToString();
-  e.peers.push_back(cp);
-  e.transform_sets = {"T"};
-  e.match_address = "101";
-  if (pfs) e.pfs_group = 19;
-  e.lifetime_s = ipsec_life;
-  c.crypto_maps.push_back(e);
-  config::Interface i;
-  i.name = "eth0";
-  i.address = is_a ? kIpA : kIpB;
-  i.mask = Ip("255.255.255.0");
-  i.crypto_map = "green";
-  c.interfaces.push_back(i);
-  return c;
+// Sites A and B of tests/scenarios (the shared builder), made cheap and short-lived:
+// SHA-256 / ECP-256, a 600 s ISAKMP lifetime, optional DPD and PFS.
+config::Config NodeConfig(bool is_a, bool dpd, bool pfs, uint32_t ipsec_life) {
+  scenario::SiteSpec s = is_a ? scenario::SiteA() : scenario::SiteB();
+  s.hash = config::Hash::kSha256;
+  s.group = 19;
+  s.isakmp_lifetime_s = 600;
+  s.psk = "fuzz-key";
+  if (dpd) s.keepalive = scenario::Keepalive(10, 2, true);
+  if (pfs) s.pfs = 19;
+  s.ipsec_lifetime_s = ipsec_life;
+  return scenario::MakeConfig(s);
 }
 
 // Reads the fuzz input front to back; past the end every read yields zeros.
@@ -119,8 +78,8 @@ class Input {
 class World {
  public:
   World(bool dpd, bool pfs, uint32_t ipsec_life)
-      : cfg_a_(MakeConfig(true, dpd, pfs, ipsec_life)),
-        cfg_b_(MakeConfig(false, dpd, pfs, ipsec_life)) {
+      : cfg_a_(NodeConfig(true, dpd, pfs, ipsec_life)),
+        cfg_b_(NodeConfig(false, dpd, pfs, ipsec_life)) {
     ike::Outbox out;
     a_.SetConfig(cfg_a_, now_, out);
     Route(out);
