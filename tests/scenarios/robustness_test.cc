@@ -22,19 +22,8 @@ constexpr uint8_t kMainMode = 2;
 constexpr uint8_t kInformational = 5;
 constexpr uint8_t kQuickMode = 32;
 
-SiteSpec SiteA() {
-  SiteSpec s;
-  s.self = Ip("192.0.2.1");
-  s.peers = {Ip("192.0.2.2")};
-  s.keepalive = Keepalive(10, 2, true);
-  return s;
-}
-SiteSpec SiteB() {
-  SiteSpec s;
-  s.self = Ip("192.0.2.2");
-  s.peers = {Ip("192.0.2.1")};
-  s.local_lan = "203.0.113.0";
-  s.remote_lan = "198.51.100.0";
+// The shared two sites with keepalive 10 2 periodic.
+SiteSpec DpdSite(SiteSpec s) {
   s.keepalive = Keepalive(10, 2, true);
   return s;
 }
@@ -56,8 +45,8 @@ class Robustness : public ::testing::Test {
   std::vector<ike::ChildSaSnapshot> ch_a0, ch_b0;
 
   void SetUp() override {
-    a.SetConfig(MakeConfig(SiteA()));
-    b.SetConfig(MakeConfig(SiteB()));
+    a.SetConfig(MakeConfig(DpdSite(SiteA())));
+    b.SetConfig(MakeConfig(DpdSite(SiteB())));
     a.SetDebug(true);
     b.SetDebug(true);
     t0 = sim.now();
