@@ -492,7 +492,8 @@ class DaemonImpl {
   dataplane::BufferedRandom iv_rng_{dp_rng_};
   dataplane::DataPlane dp_{iv_rng_};
   std::optional<dataplane::TunDevice> tun_;
-  std::optional<dataplane::RawEspSocket> raw_, raw6_;  // raw ESP over IPv4, IPv6
+  // Raw ESP over IPv4, over IPv6.
+  std::optional<dataplane::RawEspSocket> raw_, raw6_;
   std::set<dataplane::TunRoute> routes_;  // installed in the TUN
   dataplane::DataPlane::Out dpo_;
   Bytes tx_buf_;
