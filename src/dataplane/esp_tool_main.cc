@@ -1,6 +1,8 @@
 // esp_tool: a standalone ESP forwarder between a TUN device and UDP 4500 (RFC 3948) or raw
 // ESP, with one SA pair given on the command line. A lab harness for interop tests before
-// the data plane is wired into ikepulsed: it runs the same DataPlane code.
+// the data plane is wired into ikepulsed: it runs the same DataPlane code. --local and
+// --remote (the outer addresses) are both IPv4 or both IPv6; the protected networks (inner
+// packets) are IPv4.
 //
 //   esp_tool --tun NAME [--mtu 1400] --local IP [--local-port 4500] --remote IP
 //            [--remote-port 4500] [--raw] --spi-in HEX --spi-out HEX
@@ -66,16 +68,51 @@ std::string ProtectedAcl(const IpAddress& net, const IpAddress& mask) {
   return net.ToString() + "/" + mask.ToString();
 }
 
+// A sockaddr_in or sockaddr_in6 for ep; returns its length.
+socklen_t ToSockaddr(const Endpoint& ep, sockaddr_storage& ss) {
+  ss = {};
+  if (ep.ip.v6) {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&ss);
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = htons(ep.port);
+    std::memcpy(&sa->sin6_addr, ep.ip.bytes.data(), 16);
+    return sizeof(sockaddr_in6);
+  }
+  auto* sa = reinterpret_cast<sockaddr_in*>(&ss);
+  sa->sin_family = AF_INET;
+  sa->sin_port = htons(ep.port);
+  std::memcpy(&sa->sin_addr, ep.ip.bytes.data(), 4);
+  return sizeof(sockaddr_in);
+}
+
+bool FromSockaddr(const sockaddr_storage& ss, Endpoint& ep) {
+  if (ss.ss_family == AF_INET6) {
+    const auto* sa = reinterpret_cast<const sockaddr_in6*>(&ss);
+    ep.ip.v6 = true;
+    std::memcpy(ep.ip.bytes.data(), &sa->sin6_addr, 16);
+    ep.port = ntohs(sa->sin6_port);
+    return true;
+  }
+  if (ss.ss_family == AF_INET) {
+    const auto* sa = reinterpret_cast<const sockaddr_in*>(&ss);
+    ep.ip = IpAddress{};
+    std::memcpy(ep.ip.bytes.data(), &sa->sin_addr, 4);
+    ep.port = ntohs(sa->sin_port);
+    return true;
+  }
+  return false;
+}
+
 int UdpSocket(const IpAddress& local, uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd =
+      socket(local.v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  std::memcpy(&sa.sin_addr, local.bytes.data(), 4);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) < 0) {
+  if (local.v6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  sockaddr_storage sa;
+  const socklen_t len = ToSockaddr(Endpoint{local, port}, sa);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) < 0) {
     close(fd);
     return -1;
   }
@@ -127,7 +164,7 @@ int Run(int argc, char** argv) {
   s.map_seq = 1;
   auto local = IpAddress::Parse(a["local"]);
   auto remote = IpAddress::Parse(a["remote"]);
-  if (!local || !remote || local->v6 || remote->v6) return Usage("bad --local/--remote");
+  if (!local || !remote || local->v6 != remote->v6) return Usage("bad --local/--remote");
   const uint16_t lport = a.count("local-port") ? std::atoi(a["local-port"].c_str()) : kNattPort;
   const uint16_t rport = a.count("remote-port") ? std::atoi(a["remote-port"].c_str()) : kNattPort;
   s.local = Endpoint{*local, lport};
@@ -224,11 +261,9 @@ int Run(int argc, char** argv) {
 
   auto flush = [&]() {
     for (const auto& d : out.esp_datagrams) {
-      sockaddr_in to{};
-      to.sin_family = AF_INET;
-      to.sin_port = htons(d.remote.port);
-      std::memcpy(&to.sin_addr, d.remote.ip.bytes.data(), 4);
-      sendto(udp, d.data.data(), d.data.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+      sockaddr_storage to;
+      const socklen_t tlen = ToSockaddr(d.remote, to);
+      sendto(udp, d.data.data(), d.data.size(), 0, reinterpret_cast<sockaddr*>(&to), tlen);
     }
     for (const auto& d : out.raw_esp) {
       if (raw_sock) (void)raw_sock->Send(d.remote.ip, d.data);
@@ -254,7 +289,7 @@ int Run(int argc, char** argv) {
         if (!r || !r->has_value()) break;
         dp.OnEspDatagram(Now(), Endpoint{(*r)->dst, 0}, Endpoint{(*r)->src, 0}, (*r)->esp, out);
       } else {
-        sockaddr_in from{};
+        sockaddr_storage from{};
         socklen_t flen = sizeof(from);
         const ssize_t got = recvfrom(udp, buf.data(), buf.size(), 0,
                                      reinterpret_cast<sockaddr*>(&from), &flen);
@@ -262,8 +297,7 @@ int Run(int argc, char** argv) {
         const ByteSpan d(buf.data(), static_cast<size_t>(got));
         if (ClassifyNattDatagram(d) != NattKind::kEsp) continue;  // IKE / keepalive: not ours
         Endpoint peer;
-        std::memcpy(peer.ip.bytes.data(), &from.sin_addr, 4);
-        peer.port = ntohs(from.sin_port);
+        if (!FromSockaddr(from, peer)) continue;
         dp.OnEspDatagram(Now(), s.local, peer, d, out);
       }
       flush();
