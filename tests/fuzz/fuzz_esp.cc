@@ -1,10 +1,16 @@
 // libFuzzer target for the ESP data plane: arbitrary bytes as an ESP packet (Decapsulate for
 // every cipher/integrity pair, and through DataPlane::OnEspDatagram), as a UDP 4500 datagram
-// (ClassifyNattDatagram), as a raw IPv4 packet (ParseRawIpv4Esp) and as a TUN packet
+// (ClassifyNattDatagram), as a raw IPv4 packet (ParseRawIpv4Esp), as the name and control
+// buffers of an IPv6 raw-socket recvmsg (ParseRawIpv6Esp) and as a TUN packet
 // (ParseIpPacket, DataPlane::OnTunPacket). Invariants: no crash; whatever Encapsulate
 // produces from an IP packet, Decapsulate returns unchanged.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <algorithm>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "common/random.h"
 #include "dataplane/dataplane.h"
@@ -78,6 +84,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)ClassifyNattDatagram(in);
   (void)NattIkePayload(in);
   (void)ParseRawIpv4Esp(in);
+  {
+    // First byte: msg_namelen (0..sizeof(sockaddr_in6)); the next up to 64 bytes: the
+    // control buffer (copied to aligned storage, as the kernel's is); the rest: the payload.
+    sockaddr_in6 name{};
+    alignas(cmsghdr) uint8_t control[64] = {};
+    msghdr msg{};
+    if (size > 0) {
+      const size_t namelen = data[0] % (sizeof(name) + 1);
+      const size_t clen = std::min<size_t>(size - 1, sizeof(control));
+      std::memcpy(&name, data + 1, std::min(namelen, size - 1));
+      std::memcpy(control, data + 1, clen);
+      msg.msg_name = &name;
+      msg.msg_namelen = static_cast<socklen_t>(namelen);
+      msg.msg_control = control;
+      msg.msg_controllen = clen;
+      auto r = ParseRawIpv6Esp(msg, in.subspan(1 + clen));
+      if (r) FUZZ_CHECK(r->src.v6 && r->dst.v6);
+    }
+  }
   (void)ParseIpPacket(in);
   uint32_t spi = 0, seq = 0;
   (void)PeekEspHeader(in, spi, seq);
