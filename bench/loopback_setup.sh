@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # loopback_setup.sh: whole-daemon setup rate, ikepulsed <-> ikepulsed over loopback, per DH group.
-# A benchmark, not a test. Needs root (UDP 500) and only talks to 127.0.0.0/8 addresses. Every
-# process it starts is stopped by its pid; all loops are bounded.
+# A benchmark, not a test. Needs root. Everything runs inside a network namespace the script
+# creates (iklbench<pid>) with only `lo` up, so all of 127.0.0.0/8 is local there and the
+# daemons' TUN devices (ikbA<pid>, ikbB<pid>) and routes never reach the host's namespace. The
+# daemons and every CLI poll run under `ip netns exec`; teardown stops the daemons by the pids
+# recorded (TERM, then KILL after a deadline) and deletes only that namespace. All loops are
+# bounded. DATAPLANE=0 runs the daemons with --no-dataplane (no TUN, no data plane sync).
 #
 # Two daemons, A (initiator, every crypto map entry `ikepulse keep-up`) and B (responder).
 # Two measurements per DH group:
 #
 #   mm  N parallel Main Mode + Quick Mode establishments between N distinct peer pairs:
-#       A owns 127.0.1.1..N (N interfaces, N crypto maps m1..mN, map mi on 127.0.1.i with
-#       `set peer 127.0.2.i`), B owns 127.0.2.1..N. Both daemons bind every interface address,
+#       A owns 127.1.h.l (N interfaces, N crypto maps m1..mN, map mi on A's address i with
+#       `set peer` B's address i), B owns 127.2.h.l; address i is h = (i-1)/250,
+#       l = (i-1)%250+1 (127.1.0.1 .. 127.1.0.250, 127.1.1.1, ...). Both daemons bind every
+#       interface address,
 #       so each pair is a separate ISAKMP SA on both sides (the engine keys SAs, INITIAL-CONTACT
 #       and "newest SA" by peer address, so one address pair per SA is required). Phase 2: no
 #       PFS. The figure is MM+QM per second.
 #   qm  One ISAKMP SA (127.0.0.2 <-> 127.0.0.3) and N crypto map entries `green 1..N` with
 #       distinct ACLs (10.1.i.0/24 <-> 10.2.i.0/24), PFS with the same group: 1 Main Mode then
-#       N Quick Modes in parallel. The figure is Quick Modes per second.
+#       N Quick Modes in parallel. The figure is Quick Modes per second. For N > 250 the ACLs
+#       are 10.S.i.0/24 (S = 1 on A, 2 on B) for i <= 250, then 10.(63+2h+S).l.0/24 (h, l as
+#       above).
 #
 # Method: start B, then A, and wait until both have every SA (the daemon start-up round is
 # reported but not used). Then ROUNDS times: `clear crypto session` on A (A deletes all and,
@@ -25,7 +33,7 @@
 # well over a second. Reported: the median round, as establishments per second (wall clock),
 # plus the CPU time both daemons used over all rounds (from /proc/PID/stat) per establishment.
 #
-#   BUILD=build-bench DH_GROUPS="14 19" N_MM=100 N_QM=100 ROUNDS=3 bench/loopback_setup.sh
+#   BUILD=build/release DH_GROUPS="14 19" N_MM=100 N_QM=100 ROUNDS=3 bench/loopback_setup.sh
 set -uo pipefail
 
 BUILD=${BUILD:-build/release}
@@ -36,14 +44,20 @@ ROUNDS=${ROUNDS:-3}
 POLL_MS=${POLL_MS:-20}
 ROUND_TIMEOUT=${ROUND_TIMEOUT:-120}
 MODES=${MODES:-"mm qm"}
+DATAPLANE=${DATAPLANE:-1}
 ikepulsed=$BUILD/src/daemon/ikepulsed
 cli=$BUILD/src/cli/shell/ikepulse
 [[ -x $ikepulsed && -x $cli ]] || { echo "need $ikepulsed and $cli" >&2; exit 2; }
-((N_MM >= 1 && N_MM <= 250 && N_QM >= 1 && N_QM <= 250)) || { echo "N must be 1..250" >&2; exit 2; }
+((N_MM >= 1 && N_MM <= 4000 && N_QM >= 1 && N_QM <= 4000)) || { echo "N must be 1..4000" >&2; exit 2; }
+((EUID == 0)) || { echo "needs root (network namespace, UDP 500)" >&2; exit 2; }
+command -v ip >/dev/null || { echo "needs ip(8)" >&2; exit 2; }
 
+ns=iklbench$$
 work=$(mktemp -d /tmp/ikepulse_loopback_bench.XXXXXX)
 pids=()
+ns_made=0
 log() { echo "loopback_setup: $*" >&2; }
+in_ns() { ip netns exec "$ns" "$@"; }
 
 stop_daemons() {
   local p
@@ -56,11 +70,21 @@ stop_daemons() {
 }
 cleanup() {
   stop_daemons
+  if ((ns_made)); then ip netns delete "$ns" 2>/dev/null || log "could not delete netns $ns"; fi
   if [[ -n ${KEEP:-} ]]; then log "work dir kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
 now_ns() { date +%s%N; }
+# Address i (1-based) of side 1 (A) or 2 (B): 127.S.h.l, h = (i-1)/250, l = (i-1)%250+1.
+addr() { echo "127.$1.$((($2 - 1) / 250)).$((($2 - 1) % 250 + 1))"; }
+# Protected network i of side 1 or 2: 10.S.i.0 up to 250 (the N <= 250 layout), then
+# 10.(63+2h+S).l.0.
+qnet() {
+  if (($2 <= 250)); then echo "10.$1.$2.0"; else
+    echo "10.$((63 + 2 * (($2 - 1) / 250) + $1)).$((($2 - 1) % 250 + 1)).0"
+  fi
+}
 # CPU seconds (user+sys) of a pid, from /proc/PID/stat fields 14 and 15.
 cpu_s() {
   local tck
@@ -88,15 +112,15 @@ config_mm() {  # config_mm SIDE(A|B) GROUP N
   echo "access-list 102 permit ip 10.2.0.0 0.0.255.255 10.1.0.0 0.0.255.255"
   for ((i = 1; i <= n; i++)); do
     if [[ $side == A ]]; then
-      printf 'crypto map m%d 10 ipsec-isakmp\n set peer 127.0.2.%d\n set transform-set TS\n' "$i" "$i"
+      printf 'crypto map m%d 10 ipsec-isakmp\n set peer %s\n set transform-set TS\n' "$i" "$(addr 2 "$i")"
       printf ' match address 101\n ikepulse keep-up\n'
-      printf 'interface Loopback%d\n ip address 127.0.1.%d 255.255.255.255\n crypto map m%d\n' \
-        "$i" "$i" "$i"
+      printf 'interface Loopback%d\n ip address %s 255.255.255.255\n crypto map m%d\n' \
+        "$i" "$(addr 1 "$i")" "$i"
     else
-      printf 'crypto map green %d ipsec-isakmp\n set peer 127.0.1.%d\n set transform-set TS\n' "$i" "$i"
+      printf 'crypto map green %d ipsec-isakmp\n set peer %s\n set transform-set TS\n' "$i" "$(addr 1 "$i")"
       printf ' match address 102\n'
-      printf 'interface Loopback%d\n ip address 127.0.2.%d 255.255.255.255\n crypto map green\n' \
-        "$i" "$i"
+      printf 'interface Loopback%d\n ip address %s 255.255.255.255\n crypto map green\n' \
+        "$i" "$(addr 2 "$i")"
     fi
   done
   echo "end"
@@ -108,8 +132,8 @@ config_qm() {  # config_qm SIDE(A|B) GROUP N
   echo "hostname $side"
   policy "$group"
   for ((i = 1; i <= n; i++)); do
-    printf 'ip access-list extended Q%d\n permit ip 10.%d.%d.0 0.0.0.255 10.%d.%d.0 0.0.0.255\n' \
-      "$i" "$l" "$i" "$r" "$i"
+    printf 'ip access-list extended Q%d\n permit ip %s 0.0.0.255 %s 0.0.0.255\n' \
+      "$i" "$(qnet "$l" "$i")" "$(qnet "$r" "$i")"
     printf 'crypto map green %d ipsec-isakmp\n set peer %s\n set transform-set TS\n' "$i" "$peer"
     printf ' match address Q%d\n set pfs group%d\n' "$i" "$group"
     [[ $side == A ]] && printf ' ikepulse keep-up\n'
@@ -118,10 +142,13 @@ config_qm() {  # config_qm SIDE(A|B) GROUP N
 }
 
 start_daemon() {  # start_daemon NAME CFG -> pid in $started_pid
-  local name=$1 cfg=$2 i
+  local name=$1 cfg=$2 i dp
+  dp=(--tun "ikb${name^^}$$")
+  ((DATAPLANE)) || dp=(--no-dataplane)
   : >"$work/$name.log"
-  "$ikepulsed" -f "$cfg" --log "$work/$name.log" --socket "$work/$name.sock" --foreground \
-    2>"$work/$name.stderr" &
+  # Not via in_ns: $! must be the daemon's own pid (ip netns exec execs the command).
+  ip netns exec "$ns" "$ikepulsed" -f "$cfg" --log "$work/$name.log" --socket "$work/$name.sock" --foreground \
+    "${dp[@]}" 2>"$work/$name.stderr" &
   started_pid=$!
   pids+=("$started_pid")
   for ((i = 0; i < 200; i++)); do
@@ -134,7 +161,7 @@ start_daemon() {  # start_daemon NAME CFG -> pid in $started_pid
 
 # Number of IPsec SA pairs installed on daemon NAME.
 ipsec_count() {
-  "$cli" --socket "$work/$1.sock" -c "show crypto ipsec sa" 2>/dev/null |
+  in_ns "$cli" --socket "$work/$1.sock" -c "show crypto ipsec sa" 2>/dev/null |
     grep -c -E 'current outbound spi: 0x[1-9A-Fa-f]'
 }
 
@@ -171,7 +198,7 @@ run_case() {  # run_case MODE GROUP
   cpu0=$(awk -v a="$(cpu_s "$pid_a")" -v b="$(cpu_s "$pid_b")" 'BEGIN { print a + b }')
   for ((r = 1; r <= ROUNDS; r++)); do
     t0=$(now_ns)
-    "$cli" --socket "$work/a.sock" -c "clear crypto session" >/dev/null 2>&1 ||
+    in_ns "$cli" --socket "$work/a.sock" -c "clear crypto session" >/dev/null 2>&1 ||
       { log "clear failed"; stop_daemons; return 1; }
     t1=$(wait_all b "$n" "$ROUND_TIMEOUT") || { stop_daemons; return 1; }
     rates+=("$(awk -v n="$n" -v d="$((t1 - t0))" 'BEGIN { printf "%.1f", n / (d / 1e9) }')")
@@ -184,7 +211,12 @@ run_case() {  # run_case MODE GROUP
     "$(awk -v c0="$cpu0" -v c1="$cpu1" -v n="$n" -v r="$ROUNDS" 'BEGIN { print 1000 * (c1 - c0) / (n * r) }')"
 }
 
-log "loadavg $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs, N_MM=$N_MM N_QM=$N_QM ROUNDS=$ROUNDS"
+ip netns add "$ns" || { log "cannot create netns $ns"; exit 2; }
+ns_made=1
+ip -n "$ns" link set lo up || { log "cannot bring up lo in $ns"; exit 2; }
+# Each daemon binds UDP 500 and 4500 on every interface address: 4 N sockets in the mm case.
+ulimit -n "$((4 * (N_MM > N_QM ? N_MM : N_QM) + 1024))" 2>/dev/null || log "ulimit -n failed"
+log "loadavg $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs, N_MM=$N_MM N_QM=$N_QM ROUNDS=$ROUNDS DATAPLANE=$DATAPLANE netns $ns"
 echo "| exchange | DH group | N | median /s (wall) | rounds /s | CPU ms per establishment (A+B) |"
 echo "|---|---|---|---|---|---|"
 fail=0
