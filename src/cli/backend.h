@@ -80,6 +80,8 @@ struct IpsecSaInfo {
   uint16_t peer_port = 500;
   uint64_t pkts_encaps = 0, pkts_decaps = 0;
   uint64_t bytes_out = 0, bytes_in = 0;
+  // Seconds since the last packet through this flow's SAs in each direction (-1: none yet).
+  int64_t last_in_s_ago = -1, last_out_s_ago = -1;
   uint64_t send_errors = 0, recv_errors = 0;
   std::optional<uint16_t> pfs_group;
   std::vector<EspSaInfo> inbound;

@@ -61,6 +61,16 @@ std::string FormatIpsecSas(const std::vector<IpsecSaInfo>& sas, std::optional<Ip
                static_cast<unsigned long long>(s.pkts_decaps),
                static_cast<unsigned long long>(s.pkts_decaps),
                static_cast<unsigned long long>(s.pkts_decaps));
+    // Not in IOS's layout (it has no byte counts or packet times here): ikepulse's data plane
+    // counts them per SA, and they are what on-demand DPD looks at.
+    out += Fmt("    #bytes encaps: %llu, #bytes decaps: %llu\n",
+               static_cast<unsigned long long>(s.bytes_out),
+               static_cast<unsigned long long>(s.bytes_in));
+    auto ago = [](int64_t s_ago) {
+      return s_ago < 0 ? std::string("never") : HhMmSs(s_ago) + " ago";
+    };
+    out += "    last packet in: " + ago(s.last_in_s_ago) + ", last packet out: " +
+           ago(s.last_out_s_ago) + "\n";
     out += Fmt("    #send errors %llu, #recv errors %llu\n\n",
                static_cast<unsigned long long>(s.send_errors),
                static_cast<unsigned long long>(s.recv_errors));
@@ -121,6 +131,8 @@ void JsonIpsecSas(const std::vector<IpsecSaInfo>& sas, std::optional<IpAddress> 
         .Field("pkts_decaps", s.pkts_decaps)
         .Field("bytes_out", s.bytes_out)
         .Field("bytes_in", s.bytes_in)
+        .Field("last_in_s_ago", s.last_in_s_ago)
+        .Field("last_out_s_ago", s.last_out_s_ago)
         .Field("send_errors", s.send_errors)
         .Field("recv_errors", s.recv_errors);
     w.Key("pfs_group");

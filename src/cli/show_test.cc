@@ -47,6 +47,10 @@ IpsecSaInfo SeedIpsec() {
   s.current_peer = V4("10.2.80.209");
   s.pkts_encaps = 10;
   s.pkts_decaps = 9;
+  s.bytes_out = 840;
+  s.bytes_in = 756;
+  s.last_in_s_ago = 3;
+  s.last_out_s_ago = 62;
   EspSaInfo in;
   in.spi = 0x1A2B3C4D;
   in.conn_id = 2001;
@@ -105,7 +109,14 @@ TEST(ShowTest, IpsecSaIosLayout) {
                              "(10.2.80.0/255.255.255.0/0/0)\n"
                              "   current_peer 10.2.80.209 port 500\n"));
   EXPECT_THAT(out, HasSubstr("    #pkts encaps: 10, #pkts encrypt: 10, #pkts digest: 10\n"
-                             "    #pkts decaps: 9, #pkts decrypt: 9, #pkts verify: 9\n"));
+                             "    #pkts decaps: 9, #pkts decrypt: 9, #pkts verify: 9\n"
+                             "    #bytes encaps: 840, #bytes decaps: 756\n"
+                             "    last packet in: 0:00:03 ago, last packet out: 0:01:02 ago\n"
+                             "    #send errors 0, #recv errors 0\n"));
+  IpsecSaInfo idle = SeedIpsec();
+  idle.last_in_s_ago = idle.last_out_s_ago = -1;
+  EXPECT_THAT(FormatIpsecSas({idle}, std::nullopt),
+              HasSubstr("    last packet in: never, last packet out: never\n"));
   EXPECT_THAT(out, HasSubstr("     inbound esp sas:\n"
                              "      spi: 0x1A2B3C4D(439041101)\n"
                              "        transform: esp-aes esp-sha-hmac ,\n"
