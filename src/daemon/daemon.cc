@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -26,6 +27,7 @@
 #include <set>
 
 #include "dataplane/buffered_random.h"
+#include "dataplane/child_changes.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/raw_esp.h"
 #include "dataplane/tun.h"
@@ -164,9 +166,7 @@ class DaemonImpl {
     bool children_changed = false;
     for (const ike::Event& e : out.events) {
       logger_.Event(e, debug);
-      children_changed |= e.kind == ike::EventKind::kChildSaUp ||
-                          e.kind == ike::EventKind::kChildSaDown ||
-                          e.kind == ike::EventKind::kIkeSaUp;
+      children_changed |= NoteDataplaneChange(e);
     }
     out.Clear();
     Rearm();
@@ -209,27 +209,58 @@ class DaemonImpl {
 #endif
   }
 
+  // Which IPsec SA pairs an engine event may have changed (dataplane::ChildSaChanges, read
+  // at the next SyncDataplane); true if any.
+  bool NoteDataplaneChange(const ike::Event& e) {
+#ifdef IKEPULSE_HAVE_DATAPLANE
+    return tun_ && dp_changes_.Note(e, node_, dp_.sa_db());
+#else
+    (void)e;
+    return false;
+#endif
+  }
+
+  // Brings the data plane and the TUN routes up to date with the engine. After a config
+  // change (or the first time): a full Sync from node_.ChildSas (O(all SAs)). Otherwise only
+  // the pairs noted in dp_changes_ are re-read from the engine and updated
+  // (DataPlane::Update, TunRouteSet): O(changed), so a mass setup of N SAs is not O(N^2).
   void SyncDataplane() {
 #ifdef IKEPULSE_HAVE_DATAPLANE
     if (!tun_) return;
-    dp_config_changed_ = false;
     const TimePoint now = MonoNow();
-    const std::vector<ike::ChildSaSnapshot> sas = node_.ChildSas(now);
-    dp_.Sync(now, backend_.Running(), sas, dpo_);
-    // Routes into the TUN (dataplane::TunRoutes): the crypto map ACLs' remote networks and
-    // the SAs' remote proxy networks. Install what is new, remove what is no longer wanted.
-    const std::set<dataplane::TunRoute> want = dataplane::TunRoutes(backend_.Running(), sas);
-    for (auto it = routes_.begin(); it != routes_.end();) {
-      if (want.count(*it)) {
-        ++it;
-        continue;
-      }
-      if (auto r = tun_->DelRoute(it->net, static_cast<uint8_t>(it->len)); !r.has_value())
-        logger_.Line("%IKEPULSE-4-DATAPLANE: remove route " + it->net.ToString() + "/" +
-                     std::to_string(it->len) + ": " + r.error().ToString());
-      it = routes_.erase(it);
+    const config::Config& cfg = backend_.Running();
+    std::vector<dataplane::TunRoute> touched;
+    if (dp_config_changed_) {
+      dp_config_changed_ = false;
+      dp_changes_.Clear();
+      const std::vector<ike::ChildSaSnapshot> sas = node_.ChildSas(now);
+      dp_.Sync(now, cfg, sas, dpo_);
+      dp_routes_.Reset(cfg, sas);
+      touched.assign(routes_.begin(), routes_.end());
+      const std::set<dataplane::TunRoute> want = dp_routes_.Wanted();
+      touched.insert(touched.end(), want.begin(), want.end());
+    } else {
+      std::vector<ike::ChildSaSnapshot> changed;
+      std::vector<uint32_t> removed;
+      dp_changes_.Resolve(node_, now, changed, removed);
+      dp_.Update(now, cfg, changed, removed, dpo_);
+      for (uint32_t spi : removed) dp_routes_.Remove(spi, touched);
+      for (const ike::ChildSaSnapshot& s : changed) dp_routes_.Upsert(s, touched);
     }
-    for (const dataplane::TunRoute& rt : want) {
+    // Routes into the TUN (dataplane::TunRouteSet, as dataplane::TunRoutes): the crypto map
+    // ACLs' remote networks and the SAs' remote proxy networks. Of the routes touched, remove
+    // those no longer wanted, then install the new ones.
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    for (const dataplane::TunRoute& rt : touched) {
+      if (dp_routes_.Wants(rt) || !routes_.count(rt)) continue;
+      if (auto r = tun_->DelRoute(rt.net, static_cast<uint8_t>(rt.len)); !r.has_value())
+        logger_.Line("%IKEPULSE-4-DATAPLANE: remove route " + rt.net.ToString() + "/" +
+                     std::to_string(rt.len) + ": " + r.error().ToString());
+      routes_.erase(rt);
+    }
+    for (const dataplane::TunRoute& rt : touched) {
+      if (!dp_routes_.Wants(rt)) continue;
       if (!routes_.insert(rt).second) continue;  // a failed add is not retried every sync
       if (auto r = tun_->AddRoute(rt.net, static_cast<uint8_t>(rt.len)); !r.has_value())
         logger_.Line("%IKEPULSE-4-DATAPLANE: route " + rt.net.ToString() + "/" +
@@ -495,6 +526,8 @@ class DaemonImpl {
   // Raw ESP over IPv4, over IPv6.
   std::optional<dataplane::RawEspSocket> raw_, raw6_;
   std::set<dataplane::TunRoute> routes_;  // installed in the TUN
+  dataplane::TunRouteSet dp_routes_;      // wanted in the TUN
+  dataplane::ChildSaChanges dp_changes_;  // pairs to re-read at the next sync
   dataplane::DataPlane::Out dpo_;
   Bytes tx_buf_;
   bool dp_draining_ = false;

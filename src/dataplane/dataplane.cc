@@ -46,6 +46,19 @@ SaDb::SyncReport DataPlane::Sync(TimePoint now, const config::Config& cfg,
                                  const std::vector<ike::ChildSaSnapshot>& sas, Out& out) {
   policy_.Sync(cfg);
   const SaDb::SyncReport report = db_.Sync(sas);
+  FlushQueues(now, cfg, out);
+  return report;
+}
+
+SaDb::SyncReport DataPlane::Update(TimePoint now, const config::Config& cfg,
+                                   const std::vector<ike::ChildSaSnapshot>& changed,
+                                   std::span<const uint32_t> removed, Out& out) {
+  const SaDb::SyncReport report = db_.Update(changed, removed);
+  FlushQueues(now, cfg, out);
+  return report;
+}
+
+void DataPlane::FlushQueues(TimePoint now, const config::Config& cfg, Out& out) {
   for (auto it = queues_.begin(); it != queues_.end();) {
     const EntryKey& key = it->first;
     EntryQueue& q = it->second;
@@ -64,7 +77,6 @@ SaDb::SyncReport DataPlane::Sync(TimePoint now, const config::Config& cfg,
       ++it;
     }
   }
-  return report;
 }
 
 void DataPlane::OnTunPacket(TimePoint now, ByteSpan ip_packet, Out& out) {

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,13 @@ class DataPlane {
   // nothing changed). Flushes queued packets for entries that now have an SA.
   SaDb::SyncReport Sync(TimePoint now, const config::Config& cfg,
                         const std::vector<ike::ChildSaSnapshot>& sas, Out& out);
+  // Incremental Sync for a change of some SAs only, the config (crypto map ACLs) being the one
+  // of the last Sync: SaDb::Update(changed, removed), then the queued packets as Sync. The
+  // host calls Sync after a config change and Update after engine calls that added, changed
+  // or removed SAs; both give the same state.
+  SaDb::SyncReport Update(TimePoint now, const config::Config& cfg,
+                          const std::vector<ike::ChildSaSnapshot>& changed,
+                          std::span<const uint32_t> removed, Out& out);
 
   void OnTunPacket(TimePoint now, ByteSpan ip_packet, Out& out);
   // `local`/`remote`: where the ESP arrived / came from (ports 0 for raw ESP).
@@ -124,6 +132,8 @@ class DataPlane {
   };
   // Encrypts one packet with sa and appends the datagram. False if the SA cannot send.
   bool SendOn(ChildSa& sa, TimePoint now, ByteSpan packet, Out& out);
+  // Sends the queued packets of entries that now have an SA; drops those of entries gone.
+  void FlushQueues(TimePoint now, const config::Config& cfg, Out& out);
   void Lifetime(const ChildSa& sa, LifetimeEvent ev, Out& out);
 
   Random& rng_;  // Not owned.

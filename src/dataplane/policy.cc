@@ -41,17 +41,19 @@ int PrefixLength(const IpAddress& mask) {
   return bits;
 }
 
-std::set<TunRoute> TunRoutes(const config::Config& cfg,
-                             std::span<const ike::ChildSaSnapshot> sas) {
+namespace {
+
+// The route for a network and a netmask (host bits cleared: the kernel rejects a route
+// whose destination has host bits set); none for a non-contiguous mask or /0.
+std::optional<TunRoute> RouteFor(IpAddress net, const IpAddress& mask) {
+  const int len = PrefixLength(mask);
+  if (len <= 0) return std::nullopt;
+  for (size_t i = 0; i < net.bytes.size(); ++i) net.bytes[i] &= mask.bytes[i];
+  return TunRoute{net, len};
+}
+
+std::set<TunRoute> ConfigTunRoutes(const config::Config& cfg) {
   std::set<TunRoute> routes;
-  auto add = [&routes](IpAddress net, const IpAddress& mask) {
-    const int len = PrefixLength(mask);
-    if (len <= 0) return;
-    // The network address itself (host bits cleared): the kernel rejects a route whose
-    // destination has host bits set.
-    for (size_t i = 0; i < net.bytes.size(); ++i) net.bytes[i] &= mask.bytes[i];
-    routes.insert(TunRoute{net, len});
-  };
   for (const config::CryptoMapEntry& e : cfg.crypto_maps) {
     const config::AccessList* acl = cfg.FindAcl(e.match_address);
     if (!acl) continue;
@@ -61,11 +63,63 @@ std::set<TunRoute> TunRoutes(const config::Config& cfg,
       for (auto& b : mask.bytes) b = static_cast<uint8_t>(~b);
       if (!mask.v6)
         for (size_t i = 4; i < mask.bytes.size(); ++i) mask.bytes[i] = 0;
-      add(a.dst, mask);
+      if (auto r = RouteFor(a.dst, mask)) routes.insert(*r);
     }
   }
-  for (const ike::ChildSaSnapshot& sa : sas) add(sa.remote_net, sa.remote_mask);
   return routes;
+}
+
+}  // namespace
+
+std::set<TunRoute> TunRoutes(const config::Config& cfg,
+                             std::span<const ike::ChildSaSnapshot> sas) {
+  std::set<TunRoute> routes = ConfigTunRoutes(cfg);
+  for (const ike::ChildSaSnapshot& sa : sas)
+    if (auto r = RouteFor(sa.remote_net, sa.remote_mask)) routes.insert(*r);
+  return routes;
+}
+
+void TunRouteSet::Reset(const config::Config& cfg, std::span<const ike::ChildSaSnapshot> sas) {
+  config_ = ConfigTunRoutes(cfg);
+  by_spi_.clear();
+  sa_refs_.clear();
+  std::vector<TunRoute> ignored;
+  for (const ike::ChildSaSnapshot& sa : sas) Upsert(sa, ignored);
+}
+
+void TunRouteSet::Unref(const TunRoute& r, std::vector<TunRoute>& touched) {
+  auto it = sa_refs_.find(r);
+  if (it == sa_refs_.end()) return;
+  if (--it->second == 0) {
+    sa_refs_.erase(it);
+    touched.push_back(r);
+  }
+}
+
+void TunRouteSet::Upsert(const ike::ChildSaSnapshot& sa, std::vector<TunRoute>& touched) {
+  const std::optional<TunRoute> r = RouteFor(sa.remote_net, sa.remote_mask);
+  auto it = by_spi_.find(sa.spi_in);
+  if (it != by_spi_.end()) {
+    if (r && *r == it->second) return;  // unchanged
+    Unref(it->second, touched);
+    by_spi_.erase(it);
+  }
+  if (!r) return;
+  by_spi_.emplace(sa.spi_in, *r);
+  if (sa_refs_[*r]++ == 0) touched.push_back(*r);
+}
+
+void TunRouteSet::Remove(uint32_t spi_in, std::vector<TunRoute>& touched) {
+  auto it = by_spi_.find(spi_in);
+  if (it == by_spi_.end()) return;
+  Unref(it->second, touched);
+  by_spi_.erase(it);
+}
+
+std::set<TunRoute> TunRouteSet::Wanted() const {
+  std::set<TunRoute> out = config_;
+  for (const auto& [r, n] : sa_refs_) out.insert(r);
+  return out;
 }
 
 }  // namespace ikepulse::dataplane

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <compare>
+#include <map>
 #include <optional>
 #include <set>
 #include <span>
@@ -60,5 +61,26 @@ struct TunRoute {
 // ACL line removed, an SA gone).
 std::set<TunRoute> TunRoutes(const config::Config& cfg,
                              std::span<const ike::ChildSaSnapshot> sas);
+
+// TunRoutes kept up to date incrementally: the config's routes (set by Reset, i.e. at every
+// config change) plus the route of every IPsec SA, reference-counted per (net, len) since
+// many SAs can share one remote network. After Reset(cfg, sas) and any sequence of
+// Upsert/Remove, Wanted() == TunRoutes(cfg, the SAs now present). Inbound SPIs identify SAs
+// and are unique (as in an ike::Node). Upsert/Remove append to `touched` every route whose
+// wanted state may have changed, for the host to reconcile with what it installed.
+class TunRouteSet {
+ public:
+  void Reset(const config::Config& cfg, std::span<const ike::ChildSaSnapshot> sas);
+  void Upsert(const ike::ChildSaSnapshot& sa, std::vector<TunRoute>& touched);
+  void Remove(uint32_t spi_in, std::vector<TunRoute>& touched);
+  bool Wants(const TunRoute& r) const { return config_.count(r) || sa_refs_.count(r); }
+  std::set<TunRoute> Wanted() const;
+
+ private:
+  void Unref(const TunRoute& r, std::vector<TunRoute>& touched);
+  std::set<TunRoute> config_;
+  std::map<uint32_t, TunRoute> by_spi_;  // SAs whose remote network makes a route
+  std::map<TunRoute, size_t> sa_refs_;   // > 0
+};
 
 }  // namespace ikepulse::dataplane

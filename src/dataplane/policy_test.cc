@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -111,6 +112,78 @@ TEST(TunRoutesTest, PermitLinesOfEveryEntryPlusSaNetworks) {
                       c.crypto_maps.end());
   EXPECT_EQ(TunRoutes(c, {}),
             (std::set<TunRoute>{{Ip("203.0.113.0"), 24}, {Ip("192.0.2.77"), 32}}));
+}
+
+// TunRouteSet kept up to date SA by SA wants exactly what TunRoutes computes from the whole
+// list, shared networks are counted (the route stays while one SA still needs it), a config
+// route stays when the last SA with that network goes, and every route whose wanted state
+// changed is reported as touched.
+TEST(TunRoutesTest, IncrementalSetMatchesTunRoutes) {
+  config::Config c;
+  AddEntry(c, "green", 10, "101",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.0", "0.0.0.255")});
+  const std::vector<std::pair<const char*, const char*>> nets{
+      {"203.0.113.0", "255.255.255.0"},   // also a config route
+      {"203.0.114.0", "255.255.255.0"},   // SAs only
+      {"203.0.115.9", "255.255.255.0"},   // host bits set
+      {"10.0.0.0", "255.0.255.0"},        // non-contiguous: no route
+      {"0.0.0.0", "0.0.0.0"},             // any: no route
+      {"192.0.2.0", "255.255.255.128"}};
+  SeededRandom rng(11);
+  std::map<uint32_t, ike::ChildSaSnapshot> sas;
+  TunRouteSet set;
+  set.Reset(c, {});
+  EXPECT_EQ(set.Wanted(), TunRoutes(c, {}));
+  uint32_t next_spi = 256;
+  for (int step = 0; step < 2000; ++step) {
+    std::vector<ike::ChildSaSnapshot> list;
+    for (const auto& [spi, s] : sas) list.push_back(s);
+    const std::set<TunRoute> before = TunRoutes(c, list);
+    std::vector<TunRoute> touched;
+    const uint32_t op = rng.U32() % 3;
+    if (op == 0 || sas.empty()) {
+      ike::ChildSaSnapshot s;
+      s.spi_in = next_spi++;
+      const auto& n = nets[rng.U32() % nets.size()];
+      s.remote_net = Ip(n.first);
+      s.remote_mask = Ip(n.second);
+      sas[s.spi_in] = s;
+      set.Upsert(s, touched);
+    } else {
+      auto it = sas.begin();
+      std::advance(it, rng.U32() % sas.size());
+      if (op == 1) {
+        set.Remove(it->first, touched);
+        sas.erase(it);
+      } else {  // the same SA, maybe another network
+        const auto& n = nets[rng.U32() % nets.size()];
+        it->second.remote_net = Ip(n.first);
+        it->second.remote_mask = Ip(n.second);
+        set.Upsert(it->second, touched);
+      }
+    }
+    list.clear();
+    for (const auto& [spi, s] : sas) list.push_back(s);
+    const std::set<TunRoute> after = TunRoutes(c, list);
+    ASSERT_EQ(set.Wanted(), after) << "step " << step;
+    for (const TunRoute& r : after) EXPECT_TRUE(set.Wants(r));
+    auto was_touched = [&](const TunRoute& r) {
+      return std::find(touched.begin(), touched.end(), r) != touched.end();
+    };
+    for (const TunRoute& r : before) EXPECT_TRUE(after.count(r) || was_touched(r));
+    for (const TunRoute& r : after) EXPECT_TRUE(before.count(r) || was_touched(r));
+  }
+  // Reset with the whole list gives the same again; an SA-only route goes with its last SA.
+  std::vector<ike::ChildSaSnapshot> list;
+  for (const auto& [spi, s] : sas) list.push_back(s);
+  TunRouteSet fresh;
+  fresh.Reset(c, list);
+  EXPECT_EQ(fresh.Wanted(), set.Wanted());
+  std::vector<TunRoute> touched;
+  for (const auto& [spi, s] : sas) set.Remove(spi, touched);
+  EXPECT_EQ(set.Wanted(), TunRoutes(c, {}));
+  EXPECT_TRUE(set.Wants(TunRoute{Ip("203.0.113.0"), 24}));
+  EXPECT_FALSE(set.Wants(TunRoute{Ip("203.0.114.0"), 24}));
 }
 
 TEST(TunRoutesTest, PrefixLength) {

@@ -62,17 +62,25 @@ bool SaDb::Same(const Stored& st, const ike::ChildSaSnapshot& s) {
          st.enc_out == s.enc_key_out && st.auth_out == s.auth_key_out;
 }
 
-SaDb::SyncReport SaDb::Sync(const std::vector<ike::ChildSaSnapshot>& snapshots) {
-  SyncReport report;
-  // New pairs get generations in order of lifetime left (older first), so that among SAs
-  // first seen together the freshest is the current outbound one.
+namespace {
+// New pairs get generations in order of lifetime left (older first), so that among SAs
+// first seen together the freshest is the current outbound one.
+std::vector<const ike::ChildSaSnapshot*> ByLifetimeLeft(
+    const std::vector<ike::ChildSaSnapshot>& snapshots) {
   std::vector<const ike::ChildSaSnapshot*> order;
+  order.reserve(snapshots.size());
   for (const auto& s : snapshots) order.push_back(&s);
   std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
     return a->lifetime_left_s < b->lifetime_left_s;
   });
+  return order;
+}
+}  // namespace
+
+SaDb::SyncReport SaDb::Sync(const std::vector<ike::ChildSaSnapshot>& snapshots) {
+  SyncReport report;
   std::map<uint32_t, Stored> next;
-  for (const auto* s : order) {
+  for (const auto* s : ByLifetimeLeft(snapshots)) {
     if (next.count(s->spi_in)) continue;  // duplicate inbound SPI: keep the first
     auto it = sas_.find(s->spi_in);
     if (it != sas_.end() && Same(it->second, *s)) {
@@ -95,7 +103,64 @@ SaDb::SyncReport SaDb::Sync(const std::vector<ike::ChildSaSnapshot>& snapshots) 
   }
   report.removed = sas_.size();
   sas_ = std::move(next);
+  by_ike_.clear();
+  for (const auto& [spi, st] : sas_) by_ike_.emplace(st.sa->ike_sa, spi);
   return report;
+}
+
+bool SaDb::Add(const ike::ChildSaSnapshot& s) {
+  auto sa = Build(s);
+  if (!sa) return false;
+  sa->generation = next_generation_++;
+  by_ike_.emplace(s.ike_sa, s.spi_in);
+  Stored st{std::move(sa), s.spi_out, s.cipher, s.auth, s.enc_key_in, s.auth_key_in,
+            s.enc_key_out, s.auth_key_out};
+  sas_.emplace(s.spi_in, std::move(st));
+  return true;
+}
+
+void SaDb::Erase(std::map<uint32_t, Stored>::iterator it) {
+  by_ike_.erase({it->second.sa->ike_sa, it->first});
+  sas_.erase(it);
+}
+
+SaDb::SyncReport SaDb::Update(const std::vector<ike::ChildSaSnapshot>& changed,
+                              std::span<const uint32_t> removed) {
+  SyncReport report;
+  for (uint32_t spi : removed) {
+    auto it = sas_.find(spi);
+    if (it == sas_.end()) continue;
+    Erase(it);
+    ++report.removed;
+  }
+  std::set<uint32_t> seen;
+  for (const auto* s : ByLifetimeLeft(changed)) {
+    if (!seen.insert(s->spi_in).second) continue;  // duplicate inbound SPI: keep the first
+    auto it = sas_.find(s->spi_in);
+    if (it != sas_.end()) {
+      if (Same(it->second, *s)) {
+        Refresh(*it->second.sa, *s);
+        ++report.kept;
+        continue;
+      }
+      Erase(it);  // rebuilt below, or gone if rejected (as Sync does)
+      ++report.removed;
+    }
+    if (Add(*s)) {
+      ++report.added;
+    } else {
+      ++report.rejected;
+    }
+  }
+  return report;
+}
+
+std::vector<uint32_t> SaDb::InboundSpisOf(ike::SaId ike_sa) const {
+  std::vector<uint32_t> out;
+  for (auto it = by_ike_.lower_bound({ike_sa, 0}); it != by_ike_.end() && it->first == ike_sa;
+       ++it)
+    out.push_back(it->second);
+  return out;
 }
 
 ChildSa* SaDb::FindInbound(uint32_t spi_in) {

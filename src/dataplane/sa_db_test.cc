@@ -1,8 +1,13 @@
 // SaDb: sync keeps replay windows and sequence counters, rebuilds changed pairs, picks the
-// newest outbound SA per entry, kilobyte lifetimes and sequence exhaustion.
+// newest outbound SA per entry, kilobyte lifetimes and sequence exhaustion; the incremental
+// Update gives the same state as a full Sync.
 #include "dataplane/sa_db.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "dataplane/dataplane_test_util.h"
 
@@ -137,6 +142,160 @@ TEST(SaDbTest, SequenceNumbersNeverWrap) {
   EXPECT_FALSE(db.NextSeqOut(*sa).has_value());
   EXPECT_TRUE(sa->expired);
   EXPECT_EQ(db.CurrentOutbound(kGreen), nullptr);
+}
+
+TEST(SaDbTest, UpdateAddsKeepsRebuildsAndRemoves) {
+  SeededRandom rng(6);
+  auto a = AesSha1Sas(rng).a;
+  auto b = AesSha1Sas(rng).a;
+  b.map_seq = 20;
+  SaDb db;
+  auto r = db.Update({a, b}, {});
+  EXPECT_EQ(r.added, 2u);
+  ChildSa* sa = db.FindInbound(a.spi_in);
+  ASSERT_NE(sa, nullptr);
+  EXPECT_EQ(*db.NextSeqOut(*sa), 1u);
+  EXPECT_EQ(db.InboundSpisOf(1).size(), 2u);
+
+  // Same pair (endpoint floated): kept with its state; b untouched.
+  ike::ChildSaSnapshot moved = a;
+  moved.remote.port = 30000;
+  r = db.Update({moved}, {});
+  EXPECT_EQ(r.kept, 1u);
+  EXPECT_EQ(r.added + r.removed, 0u);
+  sa = db.FindInbound(a.spi_in);
+  EXPECT_EQ(sa->remote.port, 30000);
+  EXPECT_EQ(*db.NextSeqOut(*sa), 2u);
+  EXPECT_NE(db.FindInbound(b.spi_in), nullptr);
+
+  // Re-homed onto IKE SA 2: rebuilt (as Sync does), indexed under the new IKE SA.
+  ike::ChildSaSnapshot rehomed = moved;
+  rehomed.ike_sa = 2;
+  r = db.Update({rehomed}, {});
+  EXPECT_EQ(r.added, 1u);
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_EQ(*db.NextSeqOut(*db.FindInbound(a.spi_in)), 1u);
+  EXPECT_EQ(db.InboundSpisOf(1), std::vector<uint32_t>{b.spi_in});
+  EXPECT_EQ(db.InboundSpisOf(2), std::vector<uint32_t>{a.spi_in});
+
+  // Changed into something unsupported: the old pair goes, nothing replaces it.
+  ike::ChildSaSnapshot bad = rehomed;
+  bad.cipher = config::EspCipher::kNone;
+  r = db.Update({bad}, {});
+  EXPECT_EQ(r.rejected, 1u);
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_EQ(db.FindInbound(a.spi_in), nullptr);
+  EXPECT_TRUE(db.InboundSpisOf(2).empty());
+
+  const uint32_t unknown = b.spi_in + 1;
+  r = db.Update({}, std::vector<uint32_t>{b.spi_in, unknown});
+  EXPECT_EQ(r.removed, 1u);
+  EXPECT_EQ(db.size(), 0u);
+  EXPECT_TRUE(db.InboundSpisOf(1).empty());
+}
+
+// What identifies a pair's state, for comparing two SaDbs.
+using PairState = std::tuple<uint32_t, uint32_t, uint64_t, ike::SaId, std::string, uint32_t,
+                             uint16_t, uint32_t, uint64_t, bool>;
+std::vector<PairState> StateOf(const SaDb& db) {
+  std::vector<PairState> out;
+  for (const ChildSa* sa : db.All())
+    out.emplace_back(sa->spi_in(), sa->spi_out(), sa->generation, sa->ike_sa,
+                     sa->entry.map_name, sa->entry.seq, sa->remote.port, sa->last_seq_out,
+                     sa->stats.bytes_out, sa->expired);
+  return out;
+}
+
+// The engine's SA list changes at random (new pairs, rekeys in place, re-homes, floats,
+// removals, unsupported pairs, several changes at once); one SaDb gets a full Sync of the
+// whole list after each step, the other an Update with only what changed. Traffic between
+// steps (sequence numbers, byte counts) goes to the same pairs in both.
+TEST(SaDbTest, UpdateGivesTheSameStateAsSync) {
+  SeededRandom rng(7);
+  std::map<uint32_t, ike::ChildSaSnapshot> engine;  // by inbound SPI
+  SaDb full, inc;
+  size_t rounds_with_changes = 0;
+  for (int step = 0; step < 400; ++step) {
+    std::vector<ike::ChildSaSnapshot> changed;
+    std::vector<uint32_t> removed;
+    const int n = 1 + static_cast<int>(rng.U32() % 4);
+    for (int k = 0; k < n; ++k) {
+      const uint32_t op = rng.U32() % 10;
+      if (op < 4 || engine.empty()) {  // a new pair
+        auto s = AesSha1Sas(rng).a;
+        s.ike_sa = 1 + rng.U32() % 3;
+        s.map_seq = 10 * (1 + rng.U32() % 3);
+        s.lifetime_left_s = rng.U32() % 3600;
+        if (rng.U32() % 20 == 0) s.cipher = config::EspCipher::kNone;  // rejected
+        if (engine.count(s.spi_in)) continue;
+        engine[s.spi_in] = s;
+        changed.push_back(s);
+        continue;
+      }
+      auto it = engine.begin();
+      std::advance(it, rng.U32() % engine.size());
+      ike::ChildSaSnapshot& s = it->second;
+      if (op < 6) {  // removed
+        removed.push_back(s.spi_in);
+        engine.erase(it);
+      } else if (op == 6) {  // re-homed onto another IKE SA
+        s.ike_sa = 1 + rng.U32() % 3;
+        changed.push_back(s);
+      } else if (op == 7) {  // endpoint floated
+        s.remote.port = static_cast<uint16_t>(1024 + rng.U32() % 1000);
+        changed.push_back(s);
+      } else if (op == 8) {  // new keys under the same SPI
+        s.enc_key_out = SecretBytes(Bytes(16, static_cast<uint8_t>(rng.U32())));
+        changed.push_back(s);
+      } else {  // reported changed, but nothing did
+        changed.push_back(s);
+      }
+    }
+    // What the daemon does: the SPIs touched, then the engine's current snapshot of each.
+    std::map<uint32_t, ike::ChildSaSnapshot> touched;
+    for (const auto& s : changed) touched[s.spi_in] = s;
+    std::vector<ike::ChildSaSnapshot> now_changed;
+    std::vector<uint32_t> now_removed;
+    for (const auto& [spi, s] : touched)
+      if (engine.count(spi)) now_changed.push_back(engine.at(spi));
+    for (uint32_t spi : removed)
+      if (!engine.count(spi)) now_removed.push_back(spi);
+    std::vector<ike::ChildSaSnapshot> all;
+    for (const auto& [spi, s] : engine) all.push_back(s);
+    // The engine's list order (by IKE SA then SPI) for the full Sync, as Node::ChildSas.
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.ike_sa, a.spi_in) < std::tie(b.ike_sa, b.spi_in);
+    });
+    std::sort(now_changed.begin(), now_changed.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.ike_sa, a.spi_in) < std::tie(b.ike_sa, b.spi_in);
+    });
+    const auto rf = full.Sync(all);
+    const auto ri = inc.Update(now_changed, now_removed);
+    EXPECT_EQ(rf.added, ri.added) << "step " << step;
+    EXPECT_EQ(rf.removed, ri.removed) << "step " << step;
+    rounds_with_changes += ri.added + ri.removed > 0;
+    ASSERT_EQ(StateOf(full), StateOf(inc)) << "step " << step;
+    for (uint32_t seq : {10u, 20u, 30u, 40u}) {
+      ChildSa* f = full.CurrentOutbound(EntryKey{"green", seq});
+      ChildSa* i = inc.CurrentOutbound(EntryKey{"green", seq});
+      ASSERT_EQ(f == nullptr, i == nullptr);
+      if (!f) continue;
+      EXPECT_EQ(f->spi_in(), i->spi_in());
+      // Traffic: the same on both.
+      (void)full.NextSeqOut(*f);
+      (void)inc.NextSeqOut(*i);
+      (void)full.RecordOut(*f, FromMicros(step), 100);
+      (void)inc.RecordOut(*i, FromMicros(step), 100);
+    }
+    for (ike::SaId id : {1, 2, 3}) {
+      std::vector<uint32_t> want;
+      for (const ChildSa* sa : full.All())
+        if (sa->ike_sa == id) want.push_back(sa->spi_in());
+      EXPECT_EQ(inc.InboundSpisOf(id), want);
+    }
+  }
+  EXPECT_GT(rounds_with_changes, 300u);
+  EXPECT_GT(full.size(), 10u);
 }
 
 }  // namespace

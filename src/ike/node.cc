@@ -84,6 +84,11 @@ void Node::Clear(TimePoint now, const ClearFilter& f, Outbox& out) {
 }
 std::vector<IsakmpSaSnapshot> Node::IsakmpSas(TimePoint now) const { return impl_->IsakmpSas(now); }
 std::vector<ChildSaSnapshot> Node::ChildSas(TimePoint now) const { return impl_->ChildSas(now); }
+std::vector<ChildSaSnapshot> Node::ChildSas(TimePoint now,
+                                            std::span<const uint32_t> spis_in) const {
+  return impl_->ChildSas(now, spis_in);
+}
+std::vector<uint32_t> Node::ChildSpis(SaId ike_sa) const { return impl_->ChildSpis(ike_sa); }
 std::vector<Node::EntryState> Node::Entries() const { return impl_->Entries(); }
 const NodeCounters& Node::counters() const { return impl_->counters(); }
 size_t Node::ike_sa_count() const { return impl_->sa_count(); }
@@ -743,44 +748,94 @@ std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now) const {
   return out;
 }
 
+ChildSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now) {
+  ChildSaSnapshot s;
+  s.ike_sa = sa.id;
+  s.map_name = ch.map_name;
+  s.map_seq = ch.map_seq;
+  s.local = sa.local;
+  s.remote = sa.remote;
+  s.udp_encap = ch.algs.udp_encap;
+  s.spi_in = ch.spi_in;
+  s.spi_out = ch.spi_out;
+  s.cipher = ch.algs.cipher;
+  s.auth = ch.algs.auth;
+  s.enc_key_in = ch.enc_in;
+  s.auth_key_in = ch.auth_in;
+  s.enc_key_out = ch.enc_out;
+  s.auth_key_out = ch.auth_out;
+  s.local_net = ch.local_net;
+  s.local_mask = ch.local_mask;
+  s.remote_net = ch.remote_net;
+  s.remote_mask = ch.remote_mask;
+  s.protocol = ch.protocol;
+  s.lifetime_left_s =
+      std::chrono::duration_cast<std::chrono::seconds>(ch.expires - now).count();
+  s.lifetime_kb = ch.algs.lifetime_kb;
+  s.pkts_in = ch.pkts_in;
+  s.pkts_out = ch.pkts_out;
+  s.bytes_in = ch.bytes_in;
+  s.bytes_out = ch.bytes_out;
+  return s;
+}
+
+namespace {
+void SortChildSnapshots(std::vector<ChildSaSnapshot>& v) {
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.ike_sa, a.spi_in) < std::tie(b.ike_sa, b.spi_in);
+  });
+}
+}  // namespace
+
 std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now) const {
   std::vector<ChildSaSnapshot> out;
   for (const auto& [id, sa] : sas_) {
     if (sa->state == P1State::kDead) continue;
-    for (const auto& ch : sa->children) {
-      ChildSaSnapshot s;
-      s.ike_sa = sa->id;
-      s.map_name = ch.map_name;
-      s.map_seq = ch.map_seq;
-      s.local = sa->local;
-      s.remote = sa->remote;
-      s.udp_encap = ch.algs.udp_encap;
-      s.spi_in = ch.spi_in;
-      s.spi_out = ch.spi_out;
-      s.cipher = ch.algs.cipher;
-      s.auth = ch.algs.auth;
-      s.enc_key_in = ch.enc_in;
-      s.auth_key_in = ch.auth_in;
-      s.enc_key_out = ch.enc_out;
-      s.auth_key_out = ch.auth_out;
-      s.local_net = ch.local_net;
-      s.local_mask = ch.local_mask;
-      s.remote_net = ch.remote_net;
-      s.remote_mask = ch.remote_mask;
-      s.protocol = ch.protocol;
-      s.lifetime_left_s =
-          std::chrono::duration_cast<std::chrono::seconds>(ch.expires - now).count();
-      s.lifetime_kb = ch.algs.lifetime_kb;
-      s.pkts_in = ch.pkts_in;
-      s.pkts_out = ch.pkts_out;
-      s.bytes_in = ch.bytes_in;
-      s.bytes_out = ch.bytes_out;
-      out.push_back(std::move(s));
-    }
+    for (const auto& ch : sa->children) out.push_back(Snapshot(*sa, ch, now));
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.ike_sa, a.spi_in) < std::tie(b.ike_sa, b.spi_in);
-  });
+  SortChildSnapshots(out);
+  return out;
+}
+
+std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now,
+                                                std::span<const uint32_t> spis_in) const {
+  std::vector<ChildSaSnapshot> out;
+  auto find_in = [&](const IkeSa& sa, uint32_t spi) {
+    if (sa.state == P1State::kDead) return false;
+    for (const auto& ch : sa.children)
+      if (ch.spi_in == spi) {
+        out.push_back(Snapshot(sa, ch, now));
+        return true;
+      }
+    return false;
+  };
+  for (uint32_t spi : spis_in) {
+    auto b = by_spi_.find(spi);
+    if (b == by_spi_.end()) continue;  // gone
+    if (b->second.second) {
+      auto it = sas_.find(b->second.first);
+      if (it != sas_.end() && find_in(*it->second, spi)) continue;
+    }
+    // by_spi_ holds inbound and outbound SPIs in one map: a peer-chosen outbound SPI equal to
+    // this inbound SPI hides it. Rare (2^-32 per pair); look everywhere then.
+    for (const auto& [id, sa] : sas_)
+      if (find_in(*sa, spi)) break;
+  }
+  SortChildSnapshots(out);
+  // A SPI asked for twice appears once.
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const auto& a, const auto& b) {
+                          return a.ike_sa == b.ike_sa && a.spi_in == b.spi_in;
+                        }),
+            out.end());
+  return out;
+}
+
+std::vector<uint32_t> NodeImpl::ChildSpis(SaId ike_sa) const {
+  std::vector<uint32_t> out;
+  auto it = sas_.find(ike_sa);
+  if (it == sas_.end() || it->second->state == P1State::kDead) return out;
+  for (const auto& ch : it->second->children) out.push_back(ch.spi_in);
   return out;
 }
 

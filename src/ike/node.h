@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -156,6 +157,13 @@ class Node {
   // Snapshots (copies, never live objects).
   std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now) const;
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now) const;
+  // The same snapshots for just the IPsec SA pairs with these inbound SPIs (the data plane's
+  // incremental sync after kChildSaUp / kChildSaDown / kIkeSaUp / kIkeSaDown); SPIs the Node
+  // no longer has are left out. In (ike_sa, spi_in) order, as ChildSas.
+  std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in) const;
+  // The inbound SPIs of the IPsec SAs an ISAKMP SA carries (after kIkeSaUp: those re-homed
+  // onto it by an ISAKMP re-establishment). Empty for an unknown or dead SA.
+  std::vector<uint32_t> ChildSpis(SaId ike_sa) const;
   // The peer each crypto map entry currently uses (map, seq) -> peer index and address.
   struct EntryState {
     std::string map_name;

@@ -69,6 +69,9 @@ class NodeImpl {
   void Clear(Ctx& c, const ClearFilter& f);
   std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now) const;
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now) const;
+  std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in) const;
+  std::vector<uint32_t> ChildSpis(SaId ike_sa) const;
+  static ChildSaSnapshot Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now);
   std::vector<Node::EntryState> Entries() const;
   const NodeCounters& counters() const { return counters_; }
   size_t sa_count() const { return sas_.size(); }
