@@ -162,6 +162,15 @@ std::vector<cli::IpsecSaInfo> BackendImpl::IpsecSas() {
     f.pkts_decaps += c.pkts_in;
     f.bytes_out += c.bytes_out;
     f.bytes_in += c.bytes_in;
+    // The flow's most recent packet each way, over its SAs (old and new during a rekey).
+    auto ago = [now = ctx_.now()](const std::optional<TimePoint>& t, int64_t prev) {
+      if (!t) return prev;
+      const int64_t s = std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::seconds>(now - *t).count());
+      return prev < 0 ? s : std::min(prev, s);
+    };
+    f.last_in_s_ago = ago(c.last_in, f.last_in_s_ago);
+    f.last_out_s_ago = ago(c.last_out, f.last_out_s_ago);
     f.inbound.push_back(Esp(c, c.spi_in));
     f.outbound.push_back(Esp(c, c.spi_out));
   }

@@ -64,6 +64,7 @@ struct ChildSa {
   // entry is never left without an SA when QM3 is lost.
   bool delete_on_replace = false;
   uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0;
+  TimePoint last_in = kNever, last_out = kNever;  // last packet each way (kNever: none yet)
 };
 
 enum class QmState : uint8_t { kInitSentQm1, kRespSentQm2, kDone };

@@ -548,10 +548,12 @@ void NodeImpl::OnChildTraffic(Ctx& c, uint32_t spi, bool inbound, uint64_t bytes
       if (inbound) {
         ++ch.pkts_in;
         ch.bytes_in += bytes;
+        ch.last_in = c.now;
         sa->dpd->OnInboundTraffic(c.now);
       } else {
         ++ch.pkts_out;
         ch.bytes_out += bytes;
+        ch.last_out = c.now;
         sa->dpd->OnOutboundTraffic(c.now);
       }
       break;
@@ -776,6 +778,8 @@ ChildSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint
   s.pkts_out = ch.pkts_out;
   s.bytes_in = ch.bytes_in;
   s.bytes_out = ch.bytes_out;
+  if (ch.last_in != kNever) s.last_in = ch.last_in;
+  if (ch.last_out != kNever) s.last_out = ch.last_out;
   return s;
 }
 

@@ -106,6 +106,8 @@ struct ChildSaSnapshot {
   int64_t lifetime_left_s = 0;
   uint64_t lifetime_kb = 0;
   uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0;
+  // When the data plane last reported a packet each way (OnChildTraffic); unset: none yet.
+  std::optional<TimePoint> last_in, last_out;
 };
 
 // `clear crypto session` filters, ANDed; unset = any.

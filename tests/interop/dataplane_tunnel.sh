@@ -40,6 +40,10 @@ dec=$(grep -Eo '#pkts decaps: [0-9]+' "$LAB_WORK/ipsec.txt" | grep -Eo '[0-9]+' 
 lab_log "show crypto ipsec sa: #pkts encaps ${enc:-?}, decaps ${dec:-?}"
 ikp_check "show crypto ipsec sa counts encapsulated packets" test "${enc:-0}" -gt 10
 ikp_check "show crypto ipsec sa counts decapsulated packets" test "${dec:-0}" -gt 10
+benc=$(grep -Eo '#bytes encaps: [0-9]+' "$LAB_WORK/ipsec.txt" | grep -Eo '[0-9]+' | head -1)
+ikp_check "show crypto ipsec sa: #bytes encaps ${benc:-?} >= the 4,000,000 TCP bytes" test "${benc:-0}" -ge 4000000
+ikp_check "show crypto ipsec sa: last packet in/out seconds ago" \
+  grep -Eq "last packet in: 0:00:0[0-9] ago, last packet out: 0:00:0[0-9] ago" "$LAB_WORK/ipsec.txt"
 # 4. Cleared; now traffic from behind strongSwan brings the tunnel up: the ping meets
 #    strongSwan's trap policy, strongSwan initiates Main Mode, ikepulse responds. (Its
 #    kernel-libipsec backend raises no acquire, so the lab's acquire relay turns libipsec's

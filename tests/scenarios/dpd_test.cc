@@ -211,6 +211,7 @@ TEST(DpdOnDemand, SteadyOutboundTrafficToADeadPeer) {
 TEST(DpdOnDemand, TwoWayTrafficNeedsNoProbe) {
   Dpd d(Keepalive(10, 2, false));
   auto ch = d.a.ChildSas().front();
+  const TimePoint first = d.sim.now();
   for (int i = 0; i < 600; ++i) {
     d.a.OnChildTraffic(ch.spi_out, false, 100);
     d.a.OnChildTraffic(ch.spi_in, true, 100);
@@ -218,6 +219,15 @@ TEST(DpdOnDemand, TwoWayTrafficNeedsNoProbe) {
   }
   EXPECT_THAT(d.A(EventKind::kDpdSent), IsEmpty());
   EXPECT_EQ(d.a.ChildSas().front().pkts_in, 600u);
+  // The counters and last-packet times `show crypto ipsec sa` prints.
+  const auto after = d.a.ChildSas().front();
+  EXPECT_EQ(after.pkts_out, 600u);
+  EXPECT_EQ(after.bytes_in, 60000u);
+  EXPECT_EQ(after.bytes_out, 60000u);
+  ASSERT_TRUE(after.last_in.has_value() && after.last_out.has_value());
+  EXPECT_EQ(*after.last_in, first + Millis(59900));  // the 600th, 100 ms before the end
+  EXPECT_EQ(*after.last_out, *after.last_in);
+  EXPECT_FALSE(ch.last_in.has_value());  // before any traffic
 }
 
 TEST(DpdDebugTrace, MatchesTheSeedEventForEvent) {
