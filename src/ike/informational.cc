@@ -191,11 +191,33 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
     if (p.type == isakmp::PayloadType::kHash) continue;
     if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body)) {
       Debug(c, sa, " processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
-                       " protocol " + std::to_string(n->protocol_id));
+                       " protocol " + std::to_string(n->protocol_id) +
+                       (n->spi.size() == 4 ? " spi " + std::to_string(BytesU32(n->spi))
+                                           : " spi size " + std::to_string(n->spi.size())));
       const bool dpd = n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThere) ||
                        n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThereAck);
       if (!dpd) {
         sa->dpd->OnInboundAuthenticated(c.now);
+        if (n->type >= 1 && n->type < 8192) {
+          // An error notify (RFC 2408 §3.14.1) for a Quick Mode we started: the peer rejected
+          // it (NO_PROPOSAL_CHOSEN, INVALID_ID_INFORMATION, ...). End it now instead of
+          // retransmitting until "Death by retransmission P2". With an ESP SPI, only the
+          // exchange that proposed it; without one (strongSwan sends SPI 0), every Quick
+          // Mode we are waiting on.
+          const uint32_t spi =
+              n->protocol_id == static_cast<uint8_t>(isakmp::ProtocolId::kEsp) &&
+                      n->spi.size() == 4
+                  ? BytesU32(n->spi)
+                  : 0;
+          const bool by_spi = spi != 0;
+          std::vector<uint32_t> rejected;
+          for (const auto& [qmid, qm] : sa->quick_modes)
+            if (qm.state == QmState::kInitSentQm1 && (!by_spi || qm.spi_in == spi))
+              rejected.push_back(qmid);
+          for (uint32_t qmid : rejected)
+            AbandonQuickMode(c, *sa, qmid,
+                             "peer sent " + std::string(isakmp::NotifyTypeName(n->type)));
+        }
         continue;
       }
       if (n->data.size() != 4) continue;  // the codec already enforces this

@@ -429,18 +429,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
       Duration d = opts_.retransmit.initial * (int64_t{1} << std::min(qm.rtx.attempts, 20));
       qm.rtx.next = c.now + std::min(d, opts_.retransmit.max_interval);
     }
-    for (uint32_t mid : failed) {
-      Debug(c, sa, "deleting node " + std::to_string(int32_t(mid)) +
-                       " error TRUE reason \"Death by retransmission P2\"");
-      Emit(c, EventKind::kGiveUp, sa, mid);
-      const QuickMode& qm = sa->quick_modes.at(mid);
-      std::vector<uint32_t> deferred;
-      for (const auto& ch : sa->children)
-        if (ch.delete_on_replace && ch.map_name == qm.map_name && ch.map_seq == qm.map_seq)
-          deferred.push_back(ch.spi_in);
-      sa->quick_modes.erase(mid);
-      for (uint32_t spi : deferred) DeleteChild(c, *sa, spi, false);
-    }
+    for (uint32_t mid : failed) AbandonQuickMode(c, *sa, mid, "Death by retransmission P2");
     if (sa->state == P1State::kDead) continue;
     // ISAKMP SA lifetime.
     if (sa->expires <= c.now) {
@@ -619,6 +608,21 @@ void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
 
 // ---------------------------------------------------------------------------------------
 // Teardown
+
+void NodeImpl::AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::string& reason) {
+  auto it = sa.quick_modes.find(mid);
+  if (it == sa.quick_modes.end()) return;
+  Debug(c, &sa, "deleting node " + std::to_string(int32_t(mid)) + " error TRUE reason \"" +
+                    reason + "\"");
+  Emit(c, EventKind::kGiveUp, &sa, mid);
+  const QuickMode& qm = it->second;
+  std::vector<uint32_t> deferred;
+  for (const auto& ch : sa.children)
+    if (ch.delete_on_replace && ch.map_name == qm.map_name && ch.map_seq == qm.map_seq)
+      deferred.push_back(ch.spi_in);
+  sa.quick_modes.erase(it);
+  for (uint32_t spi : deferred) DeleteChild(c, sa, spi, false);
+}
 
 void NodeImpl::DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete) {
   auto it = std::find_if(sa.children.begin(), sa.children.end(),

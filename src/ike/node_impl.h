@@ -114,6 +114,9 @@ class NodeImpl {
   // entries' failover cursors when `failover` (peer dead / unreachable).
   void DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_delete, bool failover);
   void DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete);
+  // Ends Quick Mode `mid` that we initiated without an SA (retransmissions exhausted, or the
+  // peer's error notify): IOS's "deleting node ... error TRUE reason ...".
+  void AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::string& reason);
   void ReapDead();
 
   // Live SAs to `peer` (an index: never a scan of every SA).

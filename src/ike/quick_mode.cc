@@ -245,6 +245,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     // its ACL (their IDcr inside our source, their IDci inside our destination).
     const config::CryptoMapEntry* entry = nullptr;
     std::optional<Phase2Choice> choice;
+    bool proxies_match = false;  // some entry's ACL mirrors the proxies (then: proposals)
     for (size_t idx : EntriesListing(sa.remote.ip)) {  // entries listing this peer, in order
       const config::CryptoMapEntry& e = cfg_.crypto_maps[idx];
       const config::AccessList* acl = cfg_.FindAcl(e.match_address);
@@ -255,6 +256,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
             Within(ci_net, ci_mask, a.dst, a.dst_wildcard))
           match = true;
       if (!match) continue;
+      proxies_match = true;
       choice = SelectPhase2(*sap, cfg_, e);
       if (choice) {
         entry = &e;
@@ -263,8 +265,26 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     }
     if (!entry) {
       Log(c, "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
-                 sa.remote.ip.ToString() + " (proxy identities or proposals not acceptable)");
+                 sa.remote.ip.ToString() + (proxies_match ? " (no acceptable proposal)"
+                                                          : " (proxy identities not supported)"));
       Drop(c, counters_.dropped_state, "QM1: no crypto map entry matches", sa.remote);
+      // Tell the peer (authenticated Informational), as IOS does, so that it stops
+      // retransmitting: NO_PROPOSAL_CHOSEN when an entry's ACL matched the proxies but none
+      // of its transform sets did, INVALID_ID_INFORMATION when no ACL matched. The SPI is the
+      // initiator's (its first proposal's), so it can tell which exchange failed.
+      isakmp::NotificationPayload n;
+      n.doi = isakmp::kDoiIpsec;
+      n.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kEsp);
+      if (!sap->proposals.empty() && sap->proposals.front().spi.size() == 4)
+        n.spi = sap->proposals.front().spi;
+      const isakmp::NotifyType type = proxies_match ? isakmp::NotifyType::kNoProposalChosen
+                                                    : isakmp::NotifyType::kInvalidIdInformation;
+      n.type = static_cast<uint16_t>(type);
+      Debug(c, &sa, "sending NOTIFY " + std::string(isakmp::NotifyTypeName(n.type)) +
+                        " protocol 3 (QM1 message ID " + std::to_string(int32_t(mid)) + ")");
+      std::vector<isakmp::Payload> p;
+      p.push_back(isakmp::MakePayload(std::move(n)));
+      SendInformational(c, sa, std::move(p));
       return;
     }
     QuickMode qm;

@@ -107,6 +107,47 @@ TEST(Establish, MismatchedPolicyIsRefused) {
   EXPECT_GT(p.b.counters().dropped_state, 0u);
 }
 
+// Quick Mode refused by the responder (phase 1 is up): it answers with an authenticated
+// error notify, as IOS does, and the initiator ends that Quick Mode at once instead of
+// retransmitting it for 23 s ("Death by retransmission P2").
+TEST(Establish, RejectedQuickModeIsNotifiedAndEndsAtOnce) {
+  struct Case {
+    const char* name;
+    bool transform_mismatch;  // else: proxy identities B's ACL does not mirror
+    const char* b_log;  // B's IKMP_MODE_FAILURE reason (NO_PROPOSAL_CHOSEN / INVALID_ID_INFO)
+  };
+  for (const Case& k : {Case{"transform", true, "(no acceptable proposal)"},
+                        Case{"proxies", false, "(proxy identities not supported)"}}) {
+    SCOPED_TRACE(k.name);
+    SiteSpec sb = SiteB();
+    if (!k.transform_mismatch) sb.remote_lan = "198.18.0.0";
+    Pair p(SiteA(), sb);
+    if (k.transform_mismatch) {
+      config::Config cb = MakeConfig(sb);
+      cb.transform_sets["Trans1"].cipher = config::EspCipher::k3Des;
+      p.b.SetConfig(cb);
+    }
+    const TimePoint t0 = p.sim.now();
+    p.a.Initiate("green", 1);
+    // MM6 reaches A at 30 ms (6 x 5 ms), QM1 reaches B at 35, its notify A at 40: A ends the
+    // Quick Mode then.
+    p.sim.RunFor(Seconds(30));
+    EXPECT_TRUE(p.a.ChildSas().empty());
+    EXPECT_TRUE(p.b.ChildSas().empty());
+    const auto give_up = OfKind(p.a.events(), ike::EventKind::kGiveUp);
+    ASSERT_THAT(give_up, SizeIs(1));
+    EXPECT_EQ(give_up[0].at, t0 + Millis(40));
+    EXPECT_EQ(p.a.counters().retransmits, 0u);
+    ASSERT_THAT(p.a.IsakmpSas(), SizeIs(1));
+    EXPECT_EQ(p.a.IsakmpSas()[0].state, "QM_IDLE");  // phase 1 stays
+    bool logged = false;
+    for (const auto& e : OfKind(p.b.events(), ike::EventKind::kLog))
+      logged |= e.text.find("IKMP_MODE_FAILURE") != std::string::npos &&
+                e.text.find(k.b_log) != std::string::npos;
+    EXPECT_TRUE(logged);
+  }
+}
+
 TEST(Establish, ClearBringsAKeptUpTunnelBack) {
   SiteSpec sa = SiteA();
   sa.keep_up = true;
