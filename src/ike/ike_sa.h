@@ -142,6 +142,9 @@ struct IkeSa {
   bool peer_dpd_seen = false;
   uint32_t peer_dpd_dups = 0;
   TimePoint last_rx = kNever;
+  // A Quick Mode for a kept-up entry failed (peer's error notify or retransmissions
+  // exhausted): when to try the kept-up entries on this SA again.
+  TimePoint qm_retry_at = kNever;
 
   std::string Tag() const;  // "ISAKMP:(1001):"
   // The header of a phase-2 / informational message on this SA, HASH payload first.

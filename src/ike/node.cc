@@ -30,7 +30,8 @@ std::string IkeSa::Tag() const { return "ISAKMP:(" + std::to_string(id) + "):"; 
 
 TimePoint IkeSa::NextDeadline() const {
   if (state == P1State::kDead) return kNever;
-  TimePoint t = std::min({p1_rtx.next, expires, reestablish_at, nat_keepalive_at});
+  TimePoint t =
+      std::min({p1_rtx.next, expires, reestablish_at, nat_keepalive_at, qm_retry_at});
   if (dpd && !replaced) t = std::min(t, dpd->NextDeadline());
   for (const auto& [mid, qm] : quick_modes) t = std::min({t, qm.rtx.next, qm.forget_at});
   for (const auto& ch : children) {
@@ -430,6 +431,16 @@ void NodeImpl::OnTimeout(Ctx& c) {
       qm.rtx.next = c.now + std::min(d, opts_.retransmit.max_interval);
     }
     for (uint32_t mid : failed) AbandonQuickMode(c, *sa, mid, "Death by retransmission P2");
+    // Kept-up entries whose Quick Mode failed on this SA: try again (BringUp skips an entry
+    // that has an SA or a Quick Mode in flight by now).
+    if (sa->qm_retry_at <= c.now) {
+      sa->qm_retry_at = kNever;
+      if (sa->established() && !sa->replaced)
+        for (size_t idx : EntriesListing(sa->remote.ip)) {
+          const config::CryptoMapEntry& ce = cfg_.crypto_maps[idx];
+          if (EntryRuntime* e = FindEntry(ce.map_name, ce.seq); e && e->keep_up) BringUp(c, *e);
+        }
+    }
     if (sa->state == P1State::kDead) continue;
     // ISAKMP SA lifetime.
     if (sa->expires <= c.now) {
@@ -616,6 +627,8 @@ void NodeImpl::AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::stri
                     reason + "\"");
   Emit(c, EventKind::kGiveUp, &sa, mid);
   const QuickMode& qm = it->second;
+  if (const EntryRuntime* e = FindEntry(qm.map_name, qm.map_seq); e && e->keep_up)
+    sa.qm_retry_at = std::min(sa.qm_retry_at, c.now + kKeepUpQuickModeRetry);
   std::vector<uint32_t> deferred;
   for (const auto& ch : sa.children)
     if (ch.delete_on_replace && ch.map_name == qm.map_name && ch.map_seq == qm.map_seq)

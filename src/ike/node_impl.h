@@ -38,6 +38,10 @@ struct IpHash {
 };
 
 // Per crypto map entry: its failover cursor and whether it should be up.
+// A kept-up entry whose Quick Mode failed (the peer refused it, or no answer) is tried again
+// this long after, on the same ISAKMP SA, for as long as the SA lives.
+inline constexpr Duration kKeepUpQuickModeRetry = Seconds(10);
+
 struct EntryRuntime {
   std::string map_name;
   uint32_t seq = 0;

@@ -148,6 +148,32 @@ TEST(Establish, RejectedQuickModeIsNotifiedAndEndsAtOnce) {
   }
 }
 
+// A kept-up entry whose Quick Mode was refused is tried again every 10 s on the same ISAKMP
+// SA (kKeepUpQuickModeRetry), and comes up once the peer accepts.
+TEST(Establish, KeptUpEntryRetriesARefusedQuickModeEvery10s) {
+  SiteSpec sa = SiteA();
+  sa.keep_up = true;
+  const SiteSpec sb = SiteB();
+  config::Config refusing = MakeConfig(sb);
+  refusing.transform_sets["Trans1"].cipher = config::EspCipher::k3Des;
+  Pair p(sa, sb);
+  p.b.SetConfig(refusing);
+  const TimePoint t0 = p.sim.now();
+  p.sim.RunFor(Seconds(25));
+  EXPECT_TRUE(p.a.ChildSas().empty());
+  std::vector<Duration> at;
+  for (const auto& e : OfKind(p.a.events(), ike::EventKind::kGiveUp)) at.push_back(e.at - t0);
+  // Refused at 40 ms; each retry 10 s after the last refusal, refused 10 ms later (QM1 and
+  // the notify over the 5 ms link).
+  EXPECT_THAT(at, ::testing::ElementsAre(Millis(40), Millis(10050), Millis(20060)));
+  EXPECT_EQ(p.a.counters().retransmits, 0u);
+  ASSERT_THAT(p.a.IsakmpSas(), SizeIs(1));  // one ISAKMP SA throughout
+  // B now accepts: the next retry (30.060 s) brings the IPsec SAs up, QM2 back at 30.070.
+  p.b.SetConfig(MakeConfig(sb));
+  ASSERT_TRUE(p.sim.RunUntil([&] { return HasChild(p.a); }, t0 + Seconds(40)));
+  EXPECT_EQ(p.sim.now(), t0 + Millis(30070));
+}
+
 TEST(Establish, ClearBringsAKeptUpTunnelBack) {
   SiteSpec sa = SiteA();
   sa.keep_up = true;
