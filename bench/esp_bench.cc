@@ -1,7 +1,14 @@
 // ESP codec throughput: Encapsulate and Decapsulate (ICV check, decrypt, unpad, replay
-// window) per cipher/integrity pair and inner packet size, and the DataPlane outbound path
-// (policy lookup + SA selection + ESP).
+// window) per cipher/integrity pair and inner packet size, and the DataPlane paths at 1,
+// 1,000 and 100,000 crypto map entries / SA pairs: outbound (policy lookup + SA selection +
+// ESP), outbound with a new flow every packet, and inbound (SPI lookup + ESP + inner check).
 #include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "crypto/crypto.h"
 #include "dataplane/buffered_random.h"
@@ -88,51 +95,186 @@ void EncArgs(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_Encapsulate)->Apply(EncArgs);
 BENCHMARK(BM_Decapsulate)->Apply(Args);
 
-void BM_DataPlaneOutbound(benchmark::State& state) {
+// The DataPlane at scale: N crypto map entries (map "green", seq 1..N), each with its own
+// one-line ACL (198.51.100.0/24 -> 10.a.b.c/32, a distinct host per entry) and its own SA
+// pair (udp_encap, AES-128/SHA-1, lifetime_kb 0). The packets belong to the LAST entry in
+// lookup order (seq N), the worst case for a linear walk. Built once per N and shared by the
+// benchmarks (a 100,000-entry setup takes seconds); only one N is kept alive at a time.
+struct ScaleFixture {
+  explicit ScaleFixture(int64_t n) : rng(os_rng), dp(rng) {
+    for (int64_t i = 0; i < n; ++i) {
+      const uint32_t seq = static_cast<uint32_t>(i + 1);
+      const std::string acl = "acl" + std::to_string(seq);
+      config::CryptoMapEntry e;
+      e.map_name = "green";
+      e.seq = seq;
+      e.match_address = acl;
+      cfg.crypto_maps.push_back(e);
+      config::AclEntry line;
+      line.src = IpAddress::V4(198, 51, 100, 0);
+      line.src_wildcard = IpAddress::V4(0, 0, 0, 255);
+      line.dst = Host(seq);
+      line.dst_wildcard = IpAddress::V4(0, 0, 0, 0);
+      cfg.acls[acl] = config::AccessList{acl, true, {line}};
+      ike::ChildSaSnapshot s;
+      s.ike_sa = 1 + seq;
+      s.map_name = "green";
+      s.map_seq = seq;
+      s.local = Endpoint{IpAddress::V4(192, 0, 2, 1), 4500};
+      s.remote = Endpoint{IpAddress::V4(192, 0, 2, 2), 4500};
+      s.udp_encap = true;
+      s.spi_in = 0x10000000u + 2 * seq;
+      s.spi_out = 0x10000001u + 2 * seq;
+      s.cipher = config::EspCipher::kAes128;
+      s.auth = config::EspAuth::kSha1;
+      s.enc_key_in = s.enc_key_out = SecretBytes(Bytes(16, 1));
+      s.auth_key_in = s.auth_key_out = SecretBytes(Bytes(20, 2));
+      s.local_net = IpAddress::V4(198, 51, 100, 0);
+      s.local_mask = IpAddress::V4(255, 255, 255, 0);
+      s.remote_net = Host(seq);
+      s.remote_mask = IpAddress::V4(255, 255, 255, 255);
+      s.lifetime_kb = 0;
+      s.lifetime_left_s = 3600;
+      sas.push_back(std::move(s));
+    }
+    DataPlane::Out out;
+    const auto r = dp.Sync(FromMicros(0), cfg, sas, out);
+    if (r.added != static_cast<size_t>(n) || dp.policy().entry_count() != static_cast<size_t>(n))
+      std::abort();
+    last = sas.back();
+    // The peer's view of the last pair, to build inbound ESP.
+    peer_out = EspSa::Create(last.spi_in, EspEncAlg::kAes128Cbc, last.enc_key_in.span(),
+                             EspIntegAlg::kHmacSha1_96, last.auth_key_in.span())
+                   .value();
+  }
+  static IpAddress Host(uint32_t seq) {
+    return IpAddress::V4(10, static_cast<uint8_t>(seq >> 16), static_cast<uint8_t>(seq >> 8),
+                         static_cast<uint8_t>(seq));
+  }
+  // A 1400-byte IPv4/UDP packet src -> dst.
+  static Bytes Packet(const IpAddress& src, const IpAddress& dst) {
+    Bytes pkt(1400, 0);
+    pkt[0] = 0x45;
+    pkt[2] = 1400 >> 8;
+    pkt[3] = 1400 & 0xff;
+    pkt[9] = 17;
+    std::copy_n(src.bytes.begin(), 4, pkt.begin() + 12);
+    std::copy_n(dst.bytes.begin(), 4, pkt.begin() + 16);
+    return pkt;
+  }
+
   crypto::OpenSslRandom os_rng;
-  BufferedRandom rng(os_rng);
-  DataPlane dp(rng);
+  BufferedRandom rng;
+  DataPlane dp;
   config::Config cfg;
-  config::CryptoMapEntry e;
-  e.map_name = "green";
-  e.seq = 10;
-  e.match_address = "101";
-  cfg.crypto_maps.push_back(e);
-  config::AclEntry line;
-  line.src = IpAddress::V4(198, 51, 100, 0);
-  line.src_wildcard = IpAddress::V4(0, 0, 0, 255);
-  line.dst = IpAddress::V4(203, 0, 113, 0);
-  line.dst_wildcard = IpAddress::V4(0, 0, 0, 255);
-  cfg.acls["101"] = config::AccessList{"101", true, {line}};
-  ike::ChildSaSnapshot s;
-  s.map_name = "green";
-  s.map_seq = 10;
-  s.udp_encap = true;
-  s.spi_in = 1;
-  s.spi_out = 2;
-  s.cipher = config::EspCipher::kAes128;
-  s.auth = config::EspAuth::kSha1;
-  s.enc_key_in = s.enc_key_out = SecretBytes(Bytes(16, 1));
-  s.auth_key_in = s.auth_key_out = SecretBytes(Bytes(20, 2));
+  std::vector<ike::ChildSaSnapshot> sas;
+  ike::ChildSaSnapshot last;
+  EspSa peer_out;
+};
+
+ScaleFixture& Fixture(int64_t n) {
+  static std::unique_ptr<ScaleFixture> f;
+  static int64_t f_n = -1;
+  if (f_n != n) {
+    f.reset();
+    f = std::make_unique<ScaleFixture>(n);
+    f_n = n;
+  }
+  return *f;
+}
+
+void ScaleArgs(benchmark::internal::Benchmark* b) {
+  for (int64_t n : {1, 1000, 100000}) b->Arg(n);
+  b->ArgName("entries");
+}
+
+// TUN packet -> policy lookup -> the entry's current SA -> ESP, always the same flow.
+void BM_DataPlaneOutbound(benchmark::State& state) {
+  ScaleFixture& f = Fixture(state.range(0));
+  const Bytes pkt = ScaleFixture::Packet(IpAddress::V4(198, 51, 100, 10), f.last.remote_net);
   DataPlane::Out out;
-  (void)dp.Sync(FromMicros(0), cfg, {s}, out);
-  Bytes pkt(1400, 0);
-  pkt[0] = 0x45;
-  pkt[2] = 1400 >> 8;
-  pkt[3] = 1400 & 0xff;
-  pkt[9] = 17;
-  const uint8_t src[] = {198, 51, 100, 10}, dst[] = {203, 0, 113, 10};
-  std::copy(src, src + 4, pkt.begin() + 12);
-  std::copy(dst, dst + 4, pkt.begin() + 16);
+  const uint64_t encrypted = f.dp.counters().encrypted;
   int64_t t = 1;
   for (auto _ : state) {
     out.Clear();
-    dp.OnTunPacket(FromMicros(++t), pkt, out);
+    f.dp.OnTunPacket(FromMicros(++t), pkt, out);
     benchmark::DoNotOptimize(out.esp_datagrams.data());
   }
+  if (f.dp.counters().encrypted - encrypted != static_cast<uint64_t>(state.iterations()))
+    state.SkipWithError("packet not encrypted");
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * pkt.size()));
 }
-BENCHMARK(BM_DataPlaneOutbound);
+BENCHMARK(BM_DataPlaneOutbound)->Apply(ScaleArgs);
+
+// As BM_DataPlaneOutbound, but every packet is a new flow (source address cycling through
+// 2^20 addresses of 198.48.0.0/12, all permitted by the last entry only): a flow cache in
+// front of the policy lookup never hits, so this is the cost of a lookup from scratch.
+void BM_DataPlaneOutboundNewFlows(benchmark::State& state) {
+  ScaleFixture& f = Fixture(state.range(0));
+  // Widen the last entry's ACL source to a /12 (a config change, so a full Sync).
+  config::Config cfg = f.cfg;
+  config::AclEntry& line = cfg.acls["acl" + std::to_string(f.last.map_seq)].entries.at(0);
+  line.src = IpAddress::V4(198, 48, 0, 0);
+  line.src_wildcard = IpAddress::V4(0, 15, 255, 255);
+  DataPlane::Out out;
+  (void)f.dp.Sync(FromMicros(1), cfg, f.sas, out);
+  Bytes pkt = ScaleFixture::Packet(IpAddress::V4(198, 48, 0, 0), f.last.remote_net);
+  const uint64_t encrypted = f.dp.counters().encrypted;
+  uint32_t host = 0;
+  int64_t t = 1;
+  for (auto _ : state) {
+    host = (host + 1) & 0xfffff;
+    pkt[13] = static_cast<uint8_t>(48 | (host >> 16));
+    pkt[14] = static_cast<uint8_t>(host >> 8);
+    pkt[15] = static_cast<uint8_t>(host);
+    out.Clear();
+    f.dp.OnTunPacket(FromMicros(++t), pkt, out);
+    benchmark::DoNotOptimize(out.esp_datagrams.data());
+  }
+  const bool ok =
+      f.dp.counters().encrypted - encrypted == static_cast<uint64_t>(state.iterations());
+  (void)f.dp.Sync(FromMicros(2), f.cfg, f.sas, out);  // back to the shared config
+  if (!ok) state.SkipWithError("packet not encrypted");
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * pkt.size()));
+}
+BENCHMARK(BM_DataPlaneOutboundNewFlows)->Apply(ScaleArgs);
+
+// ESP datagram -> SPI lookup -> Decapsulate -> inner policy check -> TUN, for the last pair.
+// A ring of 1024 packets with increasing sequence numbers, rebuilt (untimed) when it wraps.
+void BM_DataPlaneInbound(benchmark::State& state) {
+  ScaleFixture& f = Fixture(state.range(0));
+  const Bytes inner = ScaleFixture::Packet(f.last.remote_net, IpAddress::V4(198, 51, 100, 10));
+  static uint32_t next_seq = 0;  // the fixture's replay window outlives one run
+  constexpr size_t kRing = 1024;
+  std::vector<Bytes> ring;
+  auto refill = [&] {
+    ring.clear();
+    for (size_t i = 0; i < kRing; ++i)
+      ring.push_back(*Encapsulate(f.peer_out, ++next_seq, inner, f.rng));
+  };
+  if (next_seq > UINT32_MAX - (uint32_t{1} << 30)) state.SkipWithError("sequence space");
+  refill();
+  const Endpoint local{IpAddress::V4(192, 0, 2, 1), 4500};
+  const Endpoint remote{IpAddress::V4(192, 0, 2, 2), 4500};
+  DataPlane::Out out;
+  const uint64_t decrypted = f.dp.counters().decrypted;
+  size_t i = 0;
+  for (auto _ : state) {
+    if (i == kRing) {
+      state.PauseTiming();
+      refill();
+      i = 0;
+      state.ResumeTiming();
+    }
+    out.Clear();
+    f.dp.OnEspDatagram(FromMicros(1), local, remote, ring[i++], out);
+    benchmark::DoNotOptimize(out.to_tun.data());
+  }
+  if (f.dp.counters().decrypted - decrypted != static_cast<uint64_t>(state.iterations()))
+    state.SkipWithError("packet not decrypted");
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * inner.size()));
+}
+BENCHMARK(BM_DataPlaneInbound)->Apply(ScaleArgs);
 
 }  // namespace
 }  // namespace ikepulse::dataplane
