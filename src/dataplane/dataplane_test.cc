@@ -200,5 +200,53 @@ TEST_F(DataPlaneTest, LifetimeSignalsThenNewSaRequested) {
   EXPECT_EQ(a_.queued_packets(), 1u);
 }
 
+// The per-flow cache and the per-entry SA index never answer for an old state: a packet
+// dropped for want of policy goes out once a config Sync adds the ACL line, moves to a rekeyed
+// SA installed by Update, stops at the ACL's removal, and the SA gone leaves it queued.
+TEST_F(DataPlaneTest, CachedAnswersFollowConfigAndSaChanges) {
+  config::Config cfg = GatewayConfig(true);
+  cfg.acls["101"].entries[0].dst_wildcard = Ip("0.0.0.0");  // 203.0.113.0 only
+  a_.Sync(T(0), cfg, {sas_.a}, out_a_);
+  const Bytes ping = Ipv4Packet("198.51.100.10", "203.0.113.20");
+  a_.OnTunPacket(T(1), ping, out_a_);
+  a_.OnTunPacket(T(2), ping, out_a_);
+  EXPECT_EQ(a_.counters().drop_no_policy, 2u);
+  EXPECT_EQ(a_.policy().flow_cache_size(), 1u);  // the negative answer
+
+  a_.Sync(T(3), GatewayConfig(true), {sas_.a}, out_a_);
+  out_a_.Clear();
+  a_.OnTunPacket(T(4), ping, out_a_);
+  ASSERT_EQ(out_a_.signals.size(), 1u);
+  EXPECT_EQ(out_a_.signals[0].spi, sas_.a.spi_out);
+
+  // A rekeyed pair for the same entry, installed incrementally: traffic moves to it.
+  auto rekeyed = AesSha1Sas(rng_).a;
+  a_.Update(T(5), GatewayConfig(true), {rekeyed}, {}, out_a_);
+  out_a_.Clear();
+  a_.OnTunPacket(T(6), ping, out_a_);
+  ASSERT_EQ(out_a_.signals.size(), 1u);
+  EXPECT_EQ(out_a_.signals[0].spi, rekeyed.spi_out);
+  // The new pair removed: back to the old one; both removed: queued, tunnel requested.
+  const uint32_t gone[] = {rekeyed.spi_in};
+  a_.Update(T(7), GatewayConfig(true), {}, gone, out_a_);
+  out_a_.Clear();
+  a_.OnTunPacket(T(8), ping, out_a_);
+  ASSERT_EQ(out_a_.signals.size(), 1u);
+  EXPECT_EQ(out_a_.signals[0].spi, sas_.a.spi_out);
+  const uint32_t old[] = {sas_.a.spi_in};
+  a_.Update(T(9), GatewayConfig(true), {}, old, out_a_);
+  out_a_.Clear();
+  a_.OnTunPacket(T(10), ping, out_a_);
+  EXPECT_TRUE(out_a_.esp_datagrams.empty());
+  ASSERT_EQ(out_a_.signals.size(), 1u);
+  EXPECT_EQ(out_a_.signals[0].kind, Kind::kOutboundTraffic);
+  EXPECT_EQ(a_.queued_packets(), 1u);
+
+  // The ACL gone: no policy for the flow any more.
+  a_.Sync(T(11), config::Config{}, {}, out_a_);
+  a_.OnTunPacket(T(12), ping, out_a_);
+  EXPECT_EQ(a_.counters().drop_no_policy, 3u);
+}
+
 }  // namespace
 }  // namespace ikepulse::dataplane

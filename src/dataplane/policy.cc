@@ -1,30 +1,87 @@
 #include "dataplane/policy.h"
 
 #include <algorithm>
+#include <cstring>
+#include <random>
 
 namespace ikepulse::dataplane {
 
 void Policy::Sync(const config::Config& cfg) {
-  entries_.clear();
+  std::vector<Entry> entries;
+  entries.reserve(cfg.crypto_maps.size());
   for (const auto& e : cfg.crypto_maps) {
     const config::AccessList* acl = cfg.FindAcl(e.match_address);
     if (!acl) continue;
-    entries_.push_back(Entry{EntryKey{e.map_name, e.seq}, acl->entries});
+    entries.push_back(Entry{EntryKey{e.map_name, e.seq}, acl->entries});
   }
-  std::stable_sort(entries_.begin(), entries_.end(),
+  std::stable_sort(entries.begin(), entries.end(),
                    [](const Entry& a, const Entry& b) { return a.key < b.key; });
+  if (entries == entries_) return;  // the same policy: cached answers still hold
+  entries_ = std::move(entries);
+  flow_cache_.clear();
 }
 
-std::optional<EntryKey> Policy::Lookup(const IpAddress& src, const IpAddress& dst,
-                                       uint8_t protocol) const {
-  for (const auto& e : entries_) {
-    for (const auto& line : e.acl) {
+int32_t Policy::Walk(const IpAddress& src, const IpAddress& dst, uint8_t protocol) const {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    for (const auto& line : entries_[i].acl) {
       if (!line.Matches(src, dst, protocol)) continue;
-      if (line.permit) return e.key;
+      if (line.permit) return static_cast<int32_t>(i);
       break;  // deny: not this entry, try the next one
     }
   }
-  return std::nullopt;
+  return kNoEntry;
+}
+
+std::optional<EntryKey> Policy::LookupUncached(const IpAddress& src, const IpAddress& dst,
+                                               uint8_t protocol) const {
+  const int32_t i = Walk(src, dst, protocol);
+  if (i == kNoEntry) return std::nullopt;
+  return entries_[static_cast<size_t>(i)].key;
+}
+
+std::optional<EntryKey> Policy::Lookup(const IpAddress& src, const IpAddress& dst,
+                                       uint8_t protocol) {
+  const Flow flow{src, dst, protocol};
+  auto it = flow_cache_.find(flow);
+  int32_t i;
+  if (it != flow_cache_.end()) {
+    i = it->second;
+  } else {
+    i = Walk(src, dst, protocol);
+    if (flow_cache_.size() >= kFlowCacheLimit) flow_cache_.clear();  // bounded: start over
+    flow_cache_.emplace(flow, i);
+  }
+  if (i == kNoEntry) return std::nullopt;
+  return entries_[static_cast<size_t>(i)].key;
+}
+
+namespace {
+// Per-process random key of the flow hash (colliding flows are not predictable).
+uint64_t FlowHashSeed() {
+  static const uint64_t seed = [] {
+    std::random_device rd;
+    return (uint64_t{rd()} << 32) ^ rd() ^ 0x9e3779b97f4a7c15ull;
+  }();
+  return seed;
+}
+
+uint64_t Mix(uint64_t h, uint64_t v) {
+  h ^= v;
+  h *= 0xff51afd7ed558ccdull;
+  return h ^ (h >> 32);
+}
+}  // namespace
+
+size_t Policy::FlowHash::operator()(const Flow& f) const noexcept {
+  uint64_t w[4];
+  std::memcpy(&w[0], f.src.bytes.data(), 8);
+  std::memcpy(&w[1], f.src.bytes.data() + 8, 8);
+  std::memcpy(&w[2], f.dst.bytes.data(), 8);
+  std::memcpy(&w[3], f.dst.bytes.data() + 8, 8);
+  uint64_t h = FlowHashSeed();
+  for (uint64_t v : w) h = Mix(h, v);
+  h = Mix(h, (uint64_t{f.protocol} << 16) | (uint64_t{f.src.v6} << 8) | f.dst.v6);
+  return static_cast<size_t>(h);
 }
 
 int PrefixLength(const IpAddress& mask) {

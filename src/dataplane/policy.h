@@ -6,14 +6,26 @@
 // the next entry (IOS semantics for crypto ACLs); no matching line (the implicit deny) also
 // moves on. No entry: the packet is not for any tunnel. Entries whose ACL does not exist
 // never match. A value type rebuilt by Sync from a Config copy; holds no pointers into it.
+//
+// Flow cache: the walk above costs O(entries x lines) per packet, so Lookup remembers its
+// answer per flow (source, destination, protocol) -- the answer depends on nothing else --
+// including "no entry", so a flood of packets that match nothing costs one walk per flow, not
+// one per packet. Bounded: at kFlowCacheLimit flows the cache is cleared and refills (memory
+// stays under about 5 MB whatever the traffic; a flood of distinct flows costs what a walk
+// costs, no more). The hash is keyed with a per-process random seed so that colliding flows
+// are not predictable. Sync clears the cache when the entries or their ACLs changed (and keeps
+// it when a Sync brings the same policy). Single-threaded, like the DataPlane.
 #pragma once
 
 #include <compare>
+#include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.h"
@@ -27,19 +39,45 @@ struct EntryKey {
   auto operator<=>(const EntryKey&) const = default;
 };
 
+struct EntryKeyHash {
+  size_t operator()(const EntryKey& k) const noexcept {
+    return std::hash<std::string>{}(k.map_name) ^ (size_t{k.seq} * 0x9e3779b97f4a7c15ull);
+  }
+};
+
 class Policy {
  public:
+  static constexpr size_t kFlowCacheLimit = 65536;
+
   void Sync(const config::Config& cfg);
-  std::optional<EntryKey> Lookup(const IpAddress& src, const IpAddress& dst,
-                                 uint8_t protocol) const;
+  // The first entry that permits the flow (cached).
+  std::optional<EntryKey> Lookup(const IpAddress& src, const IpAddress& dst, uint8_t protocol);
+  // The same answer by walking every entry (no cache): reference code for tests.
+  std::optional<EntryKey> LookupUncached(const IpAddress& src, const IpAddress& dst,
+                                         uint8_t protocol) const;
   size_t entry_count() const { return entries_.size(); }
+  size_t flow_cache_size() const { return flow_cache_.size(); }
 
  private:
   struct Entry {
     EntryKey key;
     std::vector<config::AclEntry> acl;
+    bool operator==(const Entry&) const = default;
   };
+  struct Flow {
+    IpAddress src, dst;
+    uint8_t protocol = 0;
+    bool operator==(const Flow&) const = default;
+  };
+  struct FlowHash {
+    size_t operator()(const Flow& f) const noexcept;
+  };
+  static constexpr int32_t kNoEntry = -1;
+  // The index in entries_ of the first permitting entry, or kNoEntry.
+  int32_t Walk(const IpAddress& src, const IpAddress& dst, uint8_t protocol) const;
+
   std::vector<Entry> entries_;  // sorted by key
+  std::unordered_map<Flow, int32_t, FlowHash> flow_cache_;  // at most kFlowCacheLimit
 };
 
 // The prefix length of a contiguous netmask (255.255.255.0 -> 24); -1 if not contiguous.

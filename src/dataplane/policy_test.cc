@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
+#include <string>
+#include <tuple>
 #include <map>
 #include <set>
 #include <vector>
@@ -51,6 +55,158 @@ TEST(PolicyTest, MissingAclNeverMatches) {
   p.Sync(c);
   EXPECT_EQ(p.entry_count(), 0u);
   EXPECT_FALSE(p.Lookup(Ip("1.2.3.4"), Ip("5.6.7.8"), 1).has_value());
+}
+
+// The straightforward crypto map lookup, straight from the Config: entries in (map, seq)
+// order (stable for duplicates), each entry's ACL lines in order, first matching line decides.
+std::optional<EntryKey> OracleLookup(const config::Config& c, const IpAddress& src,
+                                     const IpAddress& dst, uint8_t proto) {
+  std::vector<const config::CryptoMapEntry*> order;
+  for (const auto& e : c.crypto_maps) order.push_back(&e);
+  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+    return std::tie(a->map_name, a->seq) < std::tie(b->map_name, b->seq);
+  });
+  for (const config::CryptoMapEntry* e : order) {
+    const config::AccessList* acl = c.FindAcl(e->match_address);
+    if (!acl) continue;
+    for (const config::AclEntry& line : acl->entries) {
+      if (!line.Matches(src, dst, proto)) continue;
+      if (line.permit) return EntryKey{e->map_name, e->seq};
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
+// Addresses from a small pool so that lines overlap, with wildcards from host to any.
+IpAddress PoolIp(SeededRandom& rng) {
+  return IpAddress::V4(10, static_cast<uint8_t>(rng.U32() % 3), static_cast<uint8_t>(rng.U32() % 4),
+                       static_cast<uint8_t>(rng.U32() % 8));
+}
+IpAddress PoolWildcard(SeededRandom& rng) {
+  static const IpAddress kWild[] = {IpAddress::V4(0, 0, 0, 0), IpAddress::V4(0, 0, 0, 3),
+                                    IpAddress::V4(0, 0, 0, 255), IpAddress::V4(0, 0, 3, 255),
+                                    IpAddress::V4(0, 255, 255, 255),
+                                    IpAddress::V4(255, 255, 255, 255)};
+  return kWild[rng.U32() % 6];
+}
+
+config::Config RandomPolicyConfig(SeededRandom& rng) {
+  config::Config c;
+  const uint32_t n = rng.U32() % 12;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::vector<config::AclEntry> lines(rng.U32() % 4);
+    for (auto& l : lines) {
+      l.permit = rng.U32() % 3 != 0;
+      l.protocol = std::array<uint8_t, 3>{0, 6, 17}[rng.U32() % 3];
+      l.src = PoolIp(rng);
+      l.src_wildcard = PoolWildcard(rng);
+      l.dst = PoolIp(rng);
+      l.dst_wildcard = PoolWildcard(rng);
+    }
+    const std::string acl = "acl" + std::to_string(i);
+    AddEntry(c, rng.U32() % 2 ? "green" : "blue", 10 * (1 + rng.U32() % 5), acl,
+             std::move(lines));
+    if (rng.U32() % 8 == 0) c.acls.erase(acl);  // an entry whose ACL does not exist
+  }
+  return c;
+}
+
+// The cached lookup answers exactly as the walk over the Config does, for random configs
+// (overlapping lines, deny lines, duplicate (map, seq), missing ACLs) and random flows, asked
+// repeatedly (cache hits, negative answers included), across Syncs that change the config
+// (the cache must not answer for the old one) and Syncs that do not.
+TEST(PolicyTest, CachedLookupMatchesTheWalkOverRandomConfigs) {
+  SeededRandom rng(21);
+  Policy p;
+  size_t hits_checked = 0, negative = 0;
+  config::Config c;
+  for (int round = 0; round < 300; ++round) {
+    if (round % 3 != 2) c = RandomPolicyConfig(rng);  // else: the same config again
+    const size_t cached_before = p.flow_cache_size();
+    p.Sync(c);
+    if (round % 3 == 2) {
+      EXPECT_EQ(p.flow_cache_size(), cached_before);
+    }
+    std::vector<std::tuple<IpAddress, IpAddress, uint8_t>> flows;
+    for (int k = 0; k < 40; ++k)
+      flows.emplace_back(PoolIp(rng), PoolIp(rng), std::array<uint8_t, 3>{1, 6, 17}[rng.U32() % 3]);
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const auto& [src, dst, proto] : flows) {
+        const auto want = OracleLookup(c, src, dst, proto);
+        ASSERT_EQ(p.Lookup(src, dst, proto), want) << "round " << round;
+        ASSERT_EQ(p.LookupUncached(src, dst, proto), want) << "round " << round;
+        hits_checked += pass;
+        negative += !want.has_value();
+      }
+    }
+    EXPECT_LE(p.flow_cache_size(), Policy::kFlowCacheLimit);
+  }
+  EXPECT_GT(hits_checked, 1000u);
+  EXPECT_GT(negative, 1000u);
+}
+
+// A config change reaches packets at once: an ACL line edited, an entry added in front, an
+// entry removed.
+TEST(PolicyTest, SyncInvalidatesTheFlowCache) {
+  config::Config c;
+  AddEntry(c, "green", 20, "102",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.0", "0.0.0.255")});
+  Policy p;
+  p.Sync(c);
+  const auto src = Ip("198.51.100.5"), dst = Ip("203.0.113.9"), other = Ip("192.0.2.1");
+  EXPECT_EQ(p.Lookup(src, dst, 17), (EntryKey{"green", 20}));
+  EXPECT_FALSE(p.Lookup(src, other, 17).has_value());  // cached as "no entry"
+  EXPECT_EQ(p.flow_cache_size(), 2u);
+  p.Sync(c);  // nothing changed: kept
+  EXPECT_EQ(p.flow_cache_size(), 2u);
+  EXPECT_EQ(p.Lookup(src, dst, 17), (EntryKey{"green", 20}));
+
+  // The line now covers `other` too.
+  c.acls["102"].entries[0].dst_wildcard = Ip("255.255.255.255");
+  p.Sync(c);
+  EXPECT_EQ(p.flow_cache_size(), 0u);
+  EXPECT_EQ(p.Lookup(src, other, 17), (EntryKey{"green", 20}));
+  // An entry in front, denying dst and permitting the rest.
+  AddEntry(c, "green", 10, "101",
+           {Ace(false, "198.51.100.0", "0.0.0.255", "203.0.113.9", "0.0.0.0"),
+            Ace(true, "198.51.100.0", "0.0.0.255", "0.0.0.0", "255.255.255.255")});
+  p.Sync(c);
+  EXPECT_EQ(p.Lookup(src, dst, 17), (EntryKey{"green", 20}));
+  EXPECT_EQ(p.Lookup(src, other, 17), (EntryKey{"green", 10}));
+  // Entry 20 removed.
+  c.crypto_maps.erase(c.crypto_maps.begin());
+  p.Sync(c);
+  EXPECT_FALSE(p.Lookup(src, dst, 17).has_value());
+  EXPECT_EQ(p.Lookup(src, other, 17), (EntryKey{"green", 10}));
+  // No config at all.
+  p.Sync(config::Config{});
+  EXPECT_FALSE(p.Lookup(src, other, 17).has_value());
+}
+
+// However many distinct flows arrive (a flood of spoofed sources matching nothing, or all
+// matching), the cache stays within kFlowCacheLimit and answers stay right.
+TEST(PolicyTest, FlowCacheIsBounded) {
+  config::Config c;
+  AddEntry(c, "green", 10, "101",
+           {Ace(true, "10.0.0.0", "0.255.255.255", "203.0.113.0", "0.0.0.255")});
+  Policy p;
+  p.Sync(c);
+  const auto dst = Ip("203.0.113.9"), nowhere = Ip("192.0.2.1");
+  size_t max_size = 0;
+  for (uint32_t i = 0; i < 3 * Policy::kFlowCacheLimit; ++i) {
+    const IpAddress src = IpAddress::V4FromU32(0x0a000000u + i);
+    const bool match = i % 2 == 0;
+    const auto got = p.Lookup(src, match ? dst : nowhere, 6);
+    if (match) {
+      ASSERT_EQ(got, (EntryKey{"green", 10})) << i;
+    } else {
+      ASSERT_FALSE(got.has_value()) << i;
+    }
+    max_size = std::max(max_size, p.flow_cache_size());
+  }
+  EXPECT_EQ(max_size, Policy::kFlowCacheLimit);
+  EXPECT_LE(p.flow_cache_size(), Policy::kFlowCacheLimit);
 }
 
 TEST(IpPacketTest, ParsesV4AndV6AndRejectsJunk) {

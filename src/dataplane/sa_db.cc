@@ -105,7 +105,33 @@ SaDb::SyncReport SaDb::Sync(const std::vector<ike::ChildSaSnapshot>& snapshots) 
   sas_ = std::move(next);
   by_ike_.clear();
   for (const auto& [spi, st] : sas_) by_ike_.emplace(st.sa->ike_sa, spi);
+  RebuildIndex();
   return report;
+}
+
+void SaDb::IndexAdd(ChildSa* sa) {
+  std::vector<ChildSa*>& v = by_entry_[sa->entry];
+  // Usually appended (a new pair has the largest generation); a re-indexed kept pair may
+  // belong further back.
+  auto pos = std::upper_bound(v.begin(), v.end(), sa->generation,
+                              [](uint64_t g, const ChildSa* x) { return g < x->generation; });
+  v.insert(pos, sa);
+}
+
+void SaDb::IndexRemove(ChildSa* sa) {
+  auto it = by_entry_.find(sa->entry);
+  if (it == by_entry_.end()) return;
+  std::vector<ChildSa*>& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), sa), v.end());
+  if (v.empty()) by_entry_.erase(it);
+}
+
+void SaDb::RebuildIndex() {
+  by_entry_.clear();
+  for (const auto& [spi, st] : sas_) by_entry_[st.sa->entry].push_back(st.sa.get());
+  for (auto& [key, v] : by_entry_)
+    std::sort(v.begin(), v.end(),
+              [](const ChildSa* a, const ChildSa* b) { return a->generation < b->generation; });
 }
 
 bool SaDb::Add(const ike::ChildSaSnapshot& s) {
@@ -113,6 +139,7 @@ bool SaDb::Add(const ike::ChildSaSnapshot& s) {
   if (!sa) return false;
   sa->generation = next_generation_++;
   by_ike_.emplace(s.ike_sa, s.spi_in);
+  IndexAdd(sa.get());
   Stored st{std::move(sa), s.spi_out, s.cipher, s.auth, s.enc_key_in, s.auth_key_in,
             s.enc_key_out, s.auth_key_out};
   sas_.emplace(s.spi_in, std::move(st));
@@ -121,6 +148,7 @@ bool SaDb::Add(const ike::ChildSaSnapshot& s) {
 
 void SaDb::Erase(std::map<uint32_t, Stored>::iterator it) {
   by_ike_.erase({it->second.sa->ike_sa, it->first});
+  IndexRemove(it->second.sa.get());
   sas_.erase(it);
 }
 
@@ -139,7 +167,14 @@ SaDb::SyncReport SaDb::Update(const std::vector<ike::ChildSaSnapshot>& changed,
     auto it = sas_.find(s->spi_in);
     if (it != sas_.end()) {
       if (Same(it->second, *s)) {
-        Refresh(*it->second.sa, *s);
+        ChildSa* sa = it->second.sa.get();
+        if (sa->entry != EntryKey{s->map_name, s->map_seq}) {  // re-indexed under its new entry
+          IndexRemove(sa);
+          Refresh(*sa, *s);
+          IndexAdd(sa);
+        } else {
+          Refresh(*sa, *s);
+        }
         ++report.kept;
         continue;
       }
@@ -169,13 +204,12 @@ ChildSa* SaDb::FindInbound(uint32_t spi_in) {
 }
 
 ChildSa* SaDb::CurrentOutbound(const EntryKey& entry) {
-  ChildSa* best = nullptr;
-  for (auto& [spi, st] : sas_) {
-    ChildSa* sa = st.sa.get();
-    if (sa->expired || !(sa->entry == entry)) continue;
-    if (!best || sa->generation > best->generation) best = sa;
-  }
-  return best;
+  // The entry's pairs in ascending generation: the newest one not expired.
+  auto it = by_entry_.find(entry);
+  if (it == by_entry_.end()) return nullptr;
+  for (auto sa = it->second.rbegin(); sa != it->second.rend(); ++sa)
+    if (!(*sa)->expired) return *sa;
+  return nullptr;
 }
 
 std::vector<const ChildSa*> SaDb::All() const {

@@ -9,7 +9,10 @@
 // Outbound selection: the current SA of a crypto map entry is the newest usable one (the
 // most recently installed; among SAs first seen in the same Sync, the one with the most
 // lifetime left), so traffic moves to a rekeyed SA as soon as it is installed while the old
-// one still accepts inbound packets until the engine deletes it.
+// one still accepts inbound packets until the engine deletes it. An index by EntryKey (the
+// entry's pairs in generation order) makes this O(1) expected plus the few SAs of that entry
+// (newest first, skipping expired ones) instead of a scan of every pair; Sync, Update and
+// removals keep it consistent, including a kept pair whose entry changed.
 //
 // Lifetime (kilobytes): the bytes of inner packets are counted per direction. When either
 // direction reaches 90% of lifetime_kb the pair reports kSoft once (the engine should
@@ -29,6 +32,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -122,11 +126,17 @@ class SaDb {
   // rejected.
   bool Add(const ike::ChildSaSnapshot& s);
   void Erase(std::map<uint32_t, Stored>::iterator it);
+  // Index maintenance: `sa` is (un)listed under sa->entry.
+  void IndexAdd(ChildSa* sa);
+  void IndexRemove(ChildSa* sa);
+  void RebuildIndex();
 
   std::map<uint32_t, Stored> sas_;  // by inbound SPI
   // (IKE SA, inbound SPI) of every pair in sas_. A kept pair never changes IKE SA (a different
   // ike_sa is a rebuild), so this changes only where pairs are added or erased.
   std::set<std::pair<ike::SaId, uint32_t>> by_ike_;
+  // Every pair of sas_ under its crypto map entry, in ascending generation (never empty).
+  std::unordered_map<EntryKey, std::vector<ChildSa*>, EntryKeyHash> by_entry_;
   uint64_t next_generation_ = 1;
 };
 

@@ -298,5 +298,125 @@ TEST(SaDbTest, UpdateGivesTheSameStateAsSync) {
   EXPECT_GT(full.size(), 10u);
 }
 
+// The straightforward CurrentOutbound: scan every pair, the largest generation among the
+// entry's pairs not expired.
+const ChildSa* OracleCurrentOutbound(const SaDb& db, const EntryKey& entry) {
+  const ChildSa* best = nullptr;
+  for (const ChildSa* sa : db.All()) {
+    if (sa->expired || sa->entry != entry) continue;
+    if (!best || sa->generation > best->generation) best = sa;
+  }
+  return best;
+}
+
+// The entry index gives the scan's answer for every entry after random Syncs and Updates:
+// new pairs (several per entry, in several maps), removals, rekeys in place (rebuilt: a new
+// generation), kept pairs moved to another crypto map entry, unsupported pairs, and pairs
+// expiring by volume or sequence space between steps.
+TEST(SaDbTest, EntryIndexMatchesTheScan) {
+  SeededRandom rng(8);
+  std::map<uint32_t, ike::ChildSaSnapshot> engine;
+  SaDb full, inc;
+  std::vector<EntryKey> keys;
+  for (const char* m : {"green", "blue"})
+    for (uint32_t seq : {10u, 20u, 30u, 40u}) keys.push_back(EntryKey{m, seq});
+  auto random_entry = [&](ike::ChildSaSnapshot& s) {
+    const EntryKey& k = keys[rng.U32() % (keys.size() - 1)];  // the last one stays empty
+    s.map_name = k.map_name;
+    s.map_seq = k.seq;
+  };
+  size_t found = 0, moved = 0, expired = 0;
+  for (int step = 0; step < 500; ++step) {
+    std::vector<ike::ChildSaSnapshot> changed;
+    std::vector<uint32_t> removed;
+    const int n = 1 + static_cast<int>(rng.U32() % 4);
+    for (int k = 0; k < n; ++k) {
+      const uint32_t op = rng.U32() % 10;
+      if (op < 4 || engine.empty()) {
+        auto s = AesSha1Sas(rng).a;
+        random_entry(s);
+        s.lifetime_left_s = rng.U32() % 3600;
+        s.lifetime_kb = rng.U32() % 4 == 0 ? 1 : 0;
+        if (rng.U32() % 20 == 0) s.cipher = config::EspCipher::kNone;
+        if (engine.count(s.spi_in)) continue;
+        engine[s.spi_in] = s;
+        changed.push_back(s);
+        continue;
+      }
+      auto it = engine.begin();
+      std::advance(it, rng.U32() % engine.size());
+      ike::ChildSaSnapshot& s = it->second;
+      if (op < 6) {
+        removed.push_back(s.spi_in);
+        engine.erase(it);
+      } else if (op < 8) {  // same keys, another entry: kept, re-indexed
+        random_entry(s);
+        changed.push_back(s);
+        ++moved;
+      } else if (op == 8) {  // rekeyed in place: rebuilt
+        s.enc_key_out = SecretBytes(Bytes(16, static_cast<uint8_t>(rng.U32())));
+        changed.push_back(s);
+      } else {
+        changed.push_back(s);
+      }
+    }
+    std::vector<ike::ChildSaSnapshot> all, now_changed;
+    std::vector<uint32_t> now_removed;
+    for (const auto& [spi, s] : engine) all.push_back(s);
+    std::map<uint32_t, bool> touched;
+    for (const auto& s : changed) touched[s.spi_in] = true;
+    for (const auto& [spi, t] : touched)
+      if (engine.count(spi)) now_changed.push_back(engine.at(spi));
+    for (uint32_t spi : removed)
+      if (!engine.count(spi)) now_removed.push_back(spi);
+    (void)full.Sync(all);
+    (void)inc.Update(now_changed, now_removed);
+    for (SaDb* db : {&full, &inc}) {
+      for (const EntryKey& k : keys) {
+        const ChildSa* want = OracleCurrentOutbound(*db, k);
+        ChildSa* got = db->CurrentOutbound(k);
+        ASSERT_EQ(got, want) << "step " << step << " " << k.map_name << " " << k.seq;
+        found += got != nullptr;
+      }
+      // Traffic: sometimes enough to expire the current SA of an entry.
+      const EntryKey& k = keys[rng.U32() % keys.size()];
+      if (ChildSa* sa = db->CurrentOutbound(k)) {
+        if (rng.U32() % 4 == 0) {
+          sa->last_seq_out = UINT32_MAX;
+          (void)db->NextSeqOut(*sa);
+        } else {
+          (void)db->RecordOut(*sa, FromMicros(step), 600);
+        }
+        expired += sa->expired;
+        ASSERT_EQ(db->CurrentOutbound(k), OracleCurrentOutbound(*db, k));
+      }
+    }
+  }
+  EXPECT_GT(found, 1000u);
+  EXPECT_GT(moved, 100u);
+  EXPECT_GT(expired, 50u);
+}
+
+// A kept pair that moves to another entry leaves the old entry's index and joins the new one,
+// by Sync and by Update; removal takes it out of the index.
+TEST(SaDbTest, EntryIndexFollowsMovesAndRemovals) {
+  SeededRandom rng(9);
+  auto a = AesSha1Sas(rng).a;
+  for (bool incremental : {false, true}) {
+    SaDb db;
+    (void)(incremental ? db.Update({a}, {}) : db.Sync({a}));
+    EXPECT_EQ(db.CurrentOutbound(kGreen)->spi_in(), a.spi_in);
+    ike::ChildSaSnapshot moved = a;
+    moved.map_seq = 20;
+    const auto r = incremental ? db.Update({moved}, {}) : db.Sync({moved});
+    EXPECT_EQ(r.kept, 1u);
+    EXPECT_EQ(db.CurrentOutbound(kGreen), nullptr);
+    ASSERT_NE(db.CurrentOutbound(EntryKey{"green", 20}), nullptr);
+    EXPECT_EQ(db.CurrentOutbound(EntryKey{"green", 20})->spi_in(), a.spi_in);
+    (void)(incremental ? db.Update({}, std::vector<uint32_t>{a.spi_in}) : db.Sync({}));
+    EXPECT_EQ(db.CurrentOutbound(EntryKey{"green", 20}), nullptr);
+  }
+}
+
 }  // namespace
 }  // namespace ikepulse::dataplane
