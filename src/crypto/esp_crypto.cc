@@ -107,11 +107,28 @@ bool ConstantTimeEqual(ByteSpan a, ByteSpan b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// The cipher contexts are keyed on first use, one per direction: an IPsec SA is used in one
+// direction only (the outbound SA encrypts, the inbound one decrypts), so keying both at
+// Create would cost a second key schedule (640 bytes of OpenSSL heap) per SA for nothing.
+// The encryption key is kept (wiped on free) until then.
 struct EspCryptoContext::Impl {
-  CipherCtxPtr enc_ctx;  // keyed for encryption
-  CipherCtxPtr dec_ctx;  // keyed for decryption
+  SecretBytes enc_key;   // for the contexts not keyed yet
+  CipherCtxPtr enc_ctx;  // keyed for encryption (first Encrypt)
+  CipherCtxPtr dec_ctx;  // keyed for decryption (first Decrypt)
   MacCtxPtr mac;         // keyed; re-initialised per packet with a null key (= same key)
 };
+
+namespace {
+CipherCtxPtr KeyedCipherCtx(EspEncAlg enc, ByteSpan key, bool encrypt) {
+  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) return nullptr;
+  const EVP_CIPHER* cipher = Algs().cipher[EncIndex(enc)].get();
+  if (EVP_CipherInit_ex2(ctx.get(), cipher, key.data(), nullptr, encrypt ? 1 : 0, nullptr) != 1)
+    return nullptr;
+  IKEPULSE_CHECK(EVP_CIPHER_CTX_set_padding(ctx.get(), 0) == 1);
+  return ctx;
+}
+}  // namespace
 
 EspCryptoContext::EspCryptoContext(EspEncAlg enc, EspIntegAlg integ, std::unique_ptr<Impl> impl)
     : enc_(enc), integ_(integ), impl_(std::move(impl)) {}
@@ -129,18 +146,9 @@ Result<std::unique_ptr<EspCryptoContext>, CryptoError> EspCryptoContext::Create(
     return MakeUnexpected(CryptoError{"Wrong ESP integrity key length."});
   }
   auto impl = std::make_unique<Impl>();
-  if (enc != EspEncAlg::kNull) {
-    const EVP_CIPHER* cipher = Algs().cipher[EncIndex(enc)].get();
-    for (int encrypt = 0; encrypt < 2; ++encrypt) {
-      CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-      IKEPULSE_CHECK(ctx != nullptr);
-      if (EVP_CipherInit_ex2(ctx.get(), cipher, enc_key.data(), nullptr, encrypt, nullptr) != 1) {
-        return MakeUnexpected(CryptoError{"Cipher initialisation failed."});
-      }
-      IKEPULSE_CHECK(EVP_CIPHER_CTX_set_padding(ctx.get(), 0) == 1);
-      (encrypt ? impl->enc_ctx : impl->dec_ctx) = std::move(ctx);
-    }
-  }
+  // No cipher context yet: each is keyed on first use (the key length is checked above, and
+  // CBC keying cannot fail otherwise except on allocation, which Crypt reports).
+  if (enc != EspEncAlg::kNull) impl->enc_key = SecretBytes(enc_key);
   if (integ != EspIntegAlg::kNone) {
     impl->mac.reset(EVP_MAC_CTX_new(Algs().hmac.get()));
     IKEPULSE_CHECK(impl->mac != nullptr);
@@ -165,7 +173,13 @@ Result<void, CryptoError> EspCryptoContext::Crypt(ByteSpan iv, std::span<uint8_t
     return MakeUnexpected(CryptoError{"Data too long."});
   }
   if (enc_ == EspEncAlg::kNull || data.empty()) return {};
-  EVP_CIPHER_CTX* ctx = encrypt ? impl_->enc_ctx.get() : impl_->dec_ctx.get();
+  CipherCtxPtr& slot = encrypt ? impl_->enc_ctx : impl_->dec_ctx;
+  if (!slot) {
+    slot = KeyedCipherCtx(enc_, impl_->enc_key.span(), encrypt);
+    if (!slot) return MakeUnexpected(CryptoError{"Cipher initialisation failed."});
+  }
+  if (impl_->enc_ctx && impl_->dec_ctx) impl_->enc_key = SecretBytes();  // both keyed: wipe
+  EVP_CIPHER_CTX* ctx = slot.get();
   // Keep the key schedule; set only the IV.
   if (EVP_CipherInit_ex2(ctx, nullptr, nullptr, iv.data(), encrypt ? 1 : 0, nullptr) != 1) {
     return MakeUnexpected(CryptoError{"Cipher IV setup failed."});
