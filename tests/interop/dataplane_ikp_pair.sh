@@ -7,13 +7,9 @@
 # Root; bounded (< 60 s).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-IKP_BUILD=${IKP_BUILD:-build/release}
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24 198.51.100.10/24
-lab_gw_add b 192.0.2.2/24 203.0.113.1/24 203.0.113.10/24
+ikp_two_sites hosts
 # 3DES with HMAC-MD5: the transform strongSwan's libipsec cannot carry (dataplane_transforms).
 ESP="esp-3des esp-md5-hmac"
 ikp_config "$LAB_WORK/a.cfg" self=192.0.2.1 peers=192.0.2.2 keep_up=0 esp="$ESP"

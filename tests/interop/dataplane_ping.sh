@@ -20,10 +20,7 @@ ESP_TOOL=${ESP_TOOL:-$IKP_BUILD/src/dataplane/esp_tool}
 [[ -x $IKP_BUILD/src/daemon/ikepulsed ]] || { echo "no ikepulsed in $IKP_BUILD" >&2; exit 1; }
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24 198.51.100.10/24
-lab_gw_add b 192.0.2.2/24 203.0.113.1/24 203.0.113.10/24
+ikp_two_sites hosts
 
 lab_charon_config b local=192.0.2.2 remote=192.0.2.1 psk=lab-secret-not-for-production \
   local_ts=203.0.113.0/24 remote_ts=198.51.100.0/24 dpd_delay=0s \

@@ -8,13 +8,9 @@
 # Topology as in dataplane_tunnel.sh; charon and ikepulsed restarted per case. Root; < 120 s.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-IKP_BUILD=${IKP_BUILD:-build/release}
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24 198.51.100.10/24
-lab_gw_add b 192.0.2.2/24 203.0.113.1/24 203.0.113.10/24
+ikp_two_sites hosts
 PSK=lab-secret-not-for-production
 
 # IOS transform-set | strongSwan esp_proposals | the proposal strongSwan logs as selected

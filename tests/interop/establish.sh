@@ -10,10 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24
-lab_gw_add b 192.0.2.2/24 203.0.113.1/24
+ikp_two_sites
 PSK=lab-secret-not-for-production
 
 # swan proposal | IOS encryption | IOS hash | IOS group | strongSwan --list-sas text

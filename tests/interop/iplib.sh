@@ -74,6 +74,18 @@ ikp_cli() {
 
 declare -gA IKP_LOG IKP_SOCK IKP_PID
 
+# ikp_two_sites [hosts]: the usual lab: lab_init, the switch, gateway a (WAN 192.0.2.1,
+# LAN 198.51.100.0/24) and gateway b (192.0.2.2, LAN 203.0.113.0/24); with "hosts", a host
+# behind each (198.51.100.10, 203.0.113.10) in namespaces a-host and b-host.
+ikp_two_sites() {
+  local ha="" hb=""
+  [[ ${1:-} == hosts ]] && ha=198.51.100.10/24 hb=203.0.113.10/24
+  lab_init
+  lab_switch_create
+  lab_gw_add a 192.0.2.1/24 198.51.100.1/24 $ha
+  lab_gw_add b 192.0.2.2/24 203.0.113.1/24 $hb
+}
+
 # ---------------------------------------------------------------------------------------------
 # Helpers for the interop tests (tests/interop/*.sh).
 

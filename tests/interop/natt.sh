@@ -8,10 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24
-lab_gw_add b 192.0.2.2/24 203.0.113.1/24
+ikp_two_sites
 A=192.0.2.1
 B=192.0.2.2
 lab_charon_config b local=$B remote=$A psk=lab-secret-not-for-production \
