@@ -50,6 +50,8 @@
 #include "dataplane/buffered_random.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/sa_db.h"
+#include "dataplane_scale.h"
+#include "replace_global_new.h"
 
 // --- Allocation accounting (single-threaded use; benchmarks run on the main thread) --------
 namespace mem_acct {
@@ -70,28 +72,7 @@ static void AcctDelete(void* p) noexcept {
   --mem_acct::g_heap_blocks;
   std::free(p);
 }
-void* operator new(std::size_t n) { return AcctNew(n); }
-void* operator new[](std::size_t n) { return AcctNew(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return AcctNew(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return AcctNew(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void operator delete(void* p) noexcept { AcctDelete(p); }
-void operator delete[](void* p) noexcept { AcctDelete(p); }
-void operator delete(void* p, std::size_t) noexcept { AcctDelete(p); }
-void operator delete[](void* p, std::size_t) noexcept { AcctDelete(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { AcctDelete(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { AcctDelete(p); }
+IKEPULSE_REPLACE_GLOBAL_NEW(AcctNew, AcctDelete)
 
 static void* OsslMalloc(std::size_t n, const char*, int) {
   void* p = std::malloc(n ? n : 1);
@@ -174,11 +155,6 @@ const Suite kSuites[] = {
      "aes256-cbc/hmac-sha256-128"},
 };
 
-IpAddress Host(uint32_t seq) {
-  return IpAddress::V4(10, static_cast<uint8_t>(seq >> 16), static_cast<uint8_t>(seq >> 8),
-                       static_cast<uint8_t>(seq));
-}
-
 // N crypto map entries green 1..N with one-line ACLs and one SA pair each, distinct keys per
 // pair and direction (as the engine would have). Same shape as esp_bench's ScaleFixture.
 struct Input {
@@ -188,47 +164,14 @@ struct Input {
     const size_t ek = crypto::EspEncKeyLength(su.enc), ak = crypto::EspIntegKeyLength(su.integ);
     sas.reserve(n);
     for (uint32_t seq = 1; seq <= n; ++seq) {
-      if (with_config) {
-        const std::string acl = "acl" + std::to_string(seq);
-        config::CryptoMapEntry e;
-        e.map_name = "green";
-        e.seq = seq;
-        e.match_address = acl;
-        cfg.crypto_maps.push_back(e);
-        config::AclEntry line;
-        line.src = IpAddress::V4(198, 51, 100, 0);
-        line.src_wildcard = IpAddress::V4(0, 0, 0, 255);
-        line.dst = Host(seq);
-        line.dst_wildcard = IpAddress::V4(0, 0, 0, 0);
-        cfg.acls[acl] = config::AccessList{acl, true, {line}};
-      }
-      ike::ChildSaSnapshot s;
-      s.ike_sa = 1 + seq;
-      s.map_name = "green";
-      s.map_seq = seq;
-      s.local = Endpoint{IpAddress::V4(192, 0, 2, 1), 4500};
-      s.remote = Endpoint{IpAddress::V4(192, 0, 2, 2), 4500};
-      s.udp_encap = true;
-      s.spi_in = 0x10000000u + 2 * seq;
-      s.spi_out = 0x10000001u + 2 * seq;
-      s.cipher = su.cipher;
-      s.auth = su.auth;
+      if (with_config) AddScaleEntry(cfg, seq);
       auto key = [&](size_t len, uint8_t tag) {
         Bytes b(len);
         for (size_t i = 0; i < len; ++i) b[i] = static_cast<uint8_t>(seq * 7 + i * 13 + tag);
         return SecretBytes(b);
       };
-      s.enc_key_in = key(ek, 1);
-      s.auth_key_in = key(ak, 2);
-      s.enc_key_out = key(ek, 3);
-      s.auth_key_out = key(ak, 4);
-      s.local_net = IpAddress::V4(198, 51, 100, 0);
-      s.local_mask = IpAddress::V4(255, 255, 255, 0);
-      s.remote_net = Host(seq);
-      s.remote_mask = IpAddress::V4(255, 255, 255, 255);
-      s.lifetime_kb = 0;
-      s.lifetime_left_s = 3600;
-      sas.push_back(std::move(s));
+      sas.push_back(
+          ScaleSnapshot(seq, su.cipher, su.auth, key(ek, 1), key(ak, 2), key(ek, 3), key(ak, 4)));
     }
   }
 };

@@ -14,6 +14,7 @@
 #include "dataplane/buffered_random.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/esp.h"
+#include "dataplane_scale.h"
 
 namespace ikepulse::dataplane {
 namespace {
@@ -102,40 +103,12 @@ BENCHMARK(BM_Decapsulate)->Apply(Args);
 // benchmarks (a 100,000-entry setup takes seconds); only one N is kept alive at a time.
 struct ScaleFixture {
   explicit ScaleFixture(int64_t n) : rng(os_rng), dp(rng) {
+    const SecretBytes enc_key(Bytes(16, 1)), auth_key(Bytes(20, 2));
     for (int64_t i = 0; i < n; ++i) {
       const uint32_t seq = static_cast<uint32_t>(i + 1);
-      const std::string acl = "acl" + std::to_string(seq);
-      config::CryptoMapEntry e;
-      e.map_name = "green";
-      e.seq = seq;
-      e.match_address = acl;
-      cfg.crypto_maps.push_back(e);
-      config::AclEntry line;
-      line.src = IpAddress::V4(198, 51, 100, 0);
-      line.src_wildcard = IpAddress::V4(0, 0, 0, 255);
-      line.dst = Host(seq);
-      line.dst_wildcard = IpAddress::V4(0, 0, 0, 0);
-      cfg.acls[acl] = config::AccessList{acl, true, {line}};
-      ike::ChildSaSnapshot s;
-      s.ike_sa = 1 + seq;
-      s.map_name = "green";
-      s.map_seq = seq;
-      s.local = Endpoint{IpAddress::V4(192, 0, 2, 1), 4500};
-      s.remote = Endpoint{IpAddress::V4(192, 0, 2, 2), 4500};
-      s.udp_encap = true;
-      s.spi_in = 0x10000000u + 2 * seq;
-      s.spi_out = 0x10000001u + 2 * seq;
-      s.cipher = config::EspCipher::kAes128;
-      s.auth = config::EspAuth::kSha1;
-      s.enc_key_in = s.enc_key_out = SecretBytes(Bytes(16, 1));
-      s.auth_key_in = s.auth_key_out = SecretBytes(Bytes(20, 2));
-      s.local_net = IpAddress::V4(198, 51, 100, 0);
-      s.local_mask = IpAddress::V4(255, 255, 255, 0);
-      s.remote_net = Host(seq);
-      s.remote_mask = IpAddress::V4(255, 255, 255, 255);
-      s.lifetime_kb = 0;
-      s.lifetime_left_s = 3600;
-      sas.push_back(std::move(s));
+      AddScaleEntry(cfg, seq);
+      sas.push_back(ScaleSnapshot(seq, config::EspCipher::kAes128, config::EspAuth::kSha1, enc_key,
+                                  auth_key, enc_key, auth_key));
     }
     DataPlane::Out out;
     const auto r = dp.Sync(FromMicros(0), cfg, sas, out);
@@ -146,10 +119,6 @@ struct ScaleFixture {
     peer_out = EspSa::Create(last.spi_in, EspEncAlg::kAes128Cbc, last.enc_key_in.span(),
                              EspIntegAlg::kHmacSha1_96, last.auth_key_in.span())
                    .value();
-  }
-  static IpAddress Host(uint32_t seq) {
-    return IpAddress::V4(10, static_cast<uint8_t>(seq >> 16), static_cast<uint8_t>(seq >> 8),
-                         static_cast<uint8_t>(seq));
   }
   // A 1400-byte IPv4/UDP packet src -> dst.
   static Bytes Packet(const IpAddress& src, const IpAddress& dst) {

@@ -55,6 +55,7 @@
 #include "common/random.h"
 #include "config/config.h"
 #include "ike/node.h"
+#include "replace_global_new.h"
 #include "scenarios/site_config.h"
 #include "sim/simulator.h"
 
@@ -117,28 +118,7 @@ static void AcctDelete(void* q) noexcept {
   --alloc_acct::g_blocks[*reinterpret_cast<int*>(p)];
   std::free(p);
 }
-void* operator new(std::size_t n) { return AcctNew(n); }
-void* operator new[](std::size_t n) { return AcctNew(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return AcctNew(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return AcctNew(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void operator delete(void* p) noexcept { AcctDelete(p); }
-void operator delete[](void* p) noexcept { AcctDelete(p); }
-void operator delete(void* p, std::size_t) noexcept { AcctDelete(p); }
-void operator delete[](void* p, std::size_t) noexcept { AcctDelete(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { AcctDelete(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { AcctDelete(p); }
+IKEPULSE_REPLACE_GLOBAL_NEW(AcctNew, AcctDelete)
 
 namespace ikepulse {
 namespace {
