@@ -206,62 +206,95 @@ std::vector<PairState> StateOf(const SaDb& db) {
   return out;
 }
 
+// The engine's SA list in the randomized tests below, by inbound SPI, and what one step
+// changed: Add/Changed/Remove record it, Delta gives what the daemon passes to SaDb::Update
+// (the engine's current snapshot of each SPI touched, and the SPIs gone), All the full list.
+struct EngineModel {
+  std::map<uint32_t, ike::ChildSaSnapshot> sas;
+  std::vector<ike::ChildSaSnapshot> changed;
+  std::vector<uint32_t> removed;
+
+  void BeginStep() {
+    changed.clear();
+    removed.clear();
+  }
+  // A new pair, unless its SPI is taken.
+  void Add(const ike::ChildSaSnapshot& s) {
+    if (sas.count(s.spi_in)) return;
+    sas[s.spi_in] = s;
+    changed.push_back(s);
+  }
+  std::map<uint32_t, ike::ChildSaSnapshot>::iterator Pick(Random& rng) {
+    auto it = sas.begin();
+    std::advance(it, rng.U32() % sas.size());
+    return it;
+  }
+  void Remove(std::map<uint32_t, ike::ChildSaSnapshot>::iterator it) {
+    removed.push_back(it->first);
+    sas.erase(it);
+  }
+  void Changed(const ike::ChildSaSnapshot& s) { changed.push_back(s); }
+  std::pair<std::vector<ike::ChildSaSnapshot>, std::vector<uint32_t>> Delta() const {
+    std::map<uint32_t, bool> touched;
+    for (const auto& s : changed) touched[s.spi_in] = true;
+    std::vector<ike::ChildSaSnapshot> now_changed;
+    std::vector<uint32_t> now_removed;
+    for (const auto& [spi, t] : touched)
+      if (sas.count(spi)) now_changed.push_back(sas.at(spi));
+    for (uint32_t spi : removed)
+      if (!sas.count(spi)) now_removed.push_back(spi);
+    return {std::move(now_changed), std::move(now_removed)};
+  }
+  std::vector<ike::ChildSaSnapshot> All() const {
+    std::vector<ike::ChildSaSnapshot> all;
+    for (const auto& [spi, s] : sas) all.push_back(s);
+    return all;
+  }
+};
+
 // The engine's SA list changes at random (new pairs, rekeys in place, re-homes, floats,
 // removals, unsupported pairs, several changes at once); one SaDb gets a full Sync of the
 // whole list after each step, the other an Update with only what changed. Traffic between
 // steps (sequence numbers, byte counts) goes to the same pairs in both.
 TEST(SaDbTest, UpdateGivesTheSameStateAsSync) {
   SeededRandom rng(7);
-  std::map<uint32_t, ike::ChildSaSnapshot> engine;  // by inbound SPI
+  EngineModel engine;
   SaDb full, inc;
   size_t rounds_with_changes = 0;
   for (int step = 0; step < 400; ++step) {
-    std::vector<ike::ChildSaSnapshot> changed;
-    std::vector<uint32_t> removed;
+    engine.BeginStep();
     const int n = 1 + static_cast<int>(rng.U32() % 4);
     for (int k = 0; k < n; ++k) {
       const uint32_t op = rng.U32() % 10;
-      if (op < 4 || engine.empty()) {  // a new pair
+      if (op < 4 || engine.sas.empty()) {  // a new pair
         auto s = AesSha1Sas(rng).a;
         s.ike_sa = 1 + rng.U32() % 3;
         s.map_seq = 10 * (1 + rng.U32() % 3);
         s.lifetime_left_s = rng.U32() % 3600;
         if (rng.U32() % 20 == 0) s.cipher = config::EspCipher::kNone;  // rejected
-        if (engine.count(s.spi_in)) continue;
-        engine[s.spi_in] = s;
-        changed.push_back(s);
+        engine.Add(s);
         continue;
       }
-      auto it = engine.begin();
-      std::advance(it, rng.U32() % engine.size());
+      auto it = engine.Pick(rng);
       ike::ChildSaSnapshot& s = it->second;
       if (op < 6) {  // removed
-        removed.push_back(s.spi_in);
-        engine.erase(it);
+        engine.Remove(it);
       } else if (op == 6) {  // re-homed onto another IKE SA
         s.ike_sa = 1 + rng.U32() % 3;
-        changed.push_back(s);
+        engine.Changed(s);
       } else if (op == 7) {  // endpoint floated
         s.remote.port = static_cast<uint16_t>(1024 + rng.U32() % 1000);
-        changed.push_back(s);
+        engine.Changed(s);
       } else if (op == 8) {  // new keys under the same SPI
         s.enc_key_out = SecretBytes(Bytes(16, static_cast<uint8_t>(rng.U32())));
-        changed.push_back(s);
+        engine.Changed(s);
       } else {  // reported changed, but nothing did
-        changed.push_back(s);
+        engine.Changed(s);
       }
     }
     // What the daemon does: the SPIs touched, then the engine's current snapshot of each.
-    std::map<uint32_t, ike::ChildSaSnapshot> touched;
-    for (const auto& s : changed) touched[s.spi_in] = s;
-    std::vector<ike::ChildSaSnapshot> now_changed;
-    std::vector<uint32_t> now_removed;
-    for (const auto& [spi, s] : touched)
-      if (engine.count(spi)) now_changed.push_back(engine.at(spi));
-    for (uint32_t spi : removed)
-      if (!engine.count(spi)) now_removed.push_back(spi);
-    std::vector<ike::ChildSaSnapshot> all;
-    for (const auto& [spi, s] : engine) all.push_back(s);
+    auto [now_changed, now_removed] = engine.Delta();
+    std::vector<ike::ChildSaSnapshot> all = engine.All();
     // The engine's list order (by IKE SA then SPI) for the full Sync, as Node::ChildSas.
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
       return std::tie(a.ike_sa, a.spi_in) < std::tie(b.ike_sa, b.spi_in);
@@ -315,7 +348,7 @@ const ChildSa* OracleCurrentOutbound(const SaDb& db, const EntryKey& entry) {
 // expiring by volume or sequence space between steps.
 TEST(SaDbTest, EntryIndexMatchesTheScan) {
   SeededRandom rng(8);
-  std::map<uint32_t, ike::ChildSaSnapshot> engine;
+  EngineModel engine;
   SaDb full, inc;
   std::vector<EntryKey> keys;
   for (const char* m : {"green", "blue"})
@@ -327,49 +360,36 @@ TEST(SaDbTest, EntryIndexMatchesTheScan) {
   };
   size_t found = 0, moved = 0, expired = 0;
   for (int step = 0; step < 500; ++step) {
-    std::vector<ike::ChildSaSnapshot> changed;
-    std::vector<uint32_t> removed;
+    engine.BeginStep();
     const int n = 1 + static_cast<int>(rng.U32() % 4);
     for (int k = 0; k < n; ++k) {
       const uint32_t op = rng.U32() % 10;
-      if (op < 4 || engine.empty()) {
+      if (op < 4 || engine.sas.empty()) {
         auto s = AesSha1Sas(rng).a;
         random_entry(s);
         s.lifetime_left_s = rng.U32() % 3600;
         s.lifetime_kb = rng.U32() % 4 == 0 ? 1 : 0;
         if (rng.U32() % 20 == 0) s.cipher = config::EspCipher::kNone;
-        if (engine.count(s.spi_in)) continue;
-        engine[s.spi_in] = s;
-        changed.push_back(s);
+        engine.Add(s);
         continue;
       }
-      auto it = engine.begin();
-      std::advance(it, rng.U32() % engine.size());
+      auto it = engine.Pick(rng);
       ike::ChildSaSnapshot& s = it->second;
       if (op < 6) {
-        removed.push_back(s.spi_in);
-        engine.erase(it);
+        engine.Remove(it);
       } else if (op < 8) {  // same keys, another entry: kept, re-indexed
         random_entry(s);
-        changed.push_back(s);
+        engine.Changed(s);
         ++moved;
       } else if (op == 8) {  // rekeyed in place: rebuilt
         s.enc_key_out = SecretBytes(Bytes(16, static_cast<uint8_t>(rng.U32())));
-        changed.push_back(s);
+        engine.Changed(s);
       } else {
-        changed.push_back(s);
+        engine.Changed(s);
       }
     }
-    std::vector<ike::ChildSaSnapshot> all, now_changed;
-    std::vector<uint32_t> now_removed;
-    for (const auto& [spi, s] : engine) all.push_back(s);
-    std::map<uint32_t, bool> touched;
-    for (const auto& s : changed) touched[s.spi_in] = true;
-    for (const auto& [spi, t] : touched)
-      if (engine.count(spi)) now_changed.push_back(engine.at(spi));
-    for (uint32_t spi : removed)
-      if (!engine.count(spi)) now_removed.push_back(spi);
-    (void)full.Sync(all);
+    const auto [now_changed, now_removed] = engine.Delta();
+    (void)full.Sync(engine.All());
     (void)inc.Update(now_changed, now_removed);
     for (SaDb* db : {&full, &inc}) {
       for (const EntryKey& k : keys) {

@@ -45,21 +45,27 @@ echo "== case 1: Libreswan initiates Main Mode + Quick Mode, ikepulse responds"
 lab_lsw_config b1 gw=b local=$B remote=$A psk=$PSK local_ts=203.0.113.0/24 remote_ts=198.51.100.0/24
 lab_lsw_start b1
 ikp_config "$LAB_WORK/a1.cfg" self=$A peers=$B keep_up=0
+# main_mode_done CASE: both sides logged Main Mode done (pluto's $PLOG, ikepulse's $LOG; up to
+# 15 s), pluto's "IKE SA established {...}" in $est, ikepulse's ISAKMP SA QM_IDLE with $B.
+main_mode_done() {
+  local ok=1
+  lab_wait_for "$PLOG" '"lab" #[0-9]+: IKE SA established' 15 || ok=0
+  lab_wait_for "$LOG" "Crypto tunnel is UP" 15 || ok=0
+  est=$(grep -Eom1 'IKE SA established \{[^}]*\}' "$PLOG")
+  local qm
+  qm=$(ikp_isakmp_states a | head -1)
+  echo "  pluto:    ${est:-no IKE SA}"
+  echo "  ikepulse: ${qm:-no ISAKMP SA}"
+  ikp_check "case $1: both sides logged Main Mode done" test $ok = 1
+  ikp_check "case $1: ikepulse ISAKMP SA QM_IDLE with $B" test "$qm" = "QM_IDLE $B"
+}
 ikp_start a "$LAB_WORK/a1.cfg" --debug
 PLOG=$(lab_lsw_log b1)
 LOG=${IKP_LOG[a]}
 lab_lsw_initiate b1 || echo "  (whack --initiate: $(tail -1 "$(lab_lsw_dir b1)/initiate.out"))"
-ok=1
-lab_wait_for "$PLOG" '"lab" #[0-9]+: IKE SA established' 15 || ok=0
-lab_wait_for "$LOG" "Crypto tunnel is UP" 5 || ok=0
-est=$(grep -Eom1 'IKE SA established \{[^}]*\}' "$PLOG")
-qm=$(ikp_isakmp_states a | head -1)
-echo "  pluto:    ${est:-no IKE SA}"
-echo "  ikepulse: ${qm:-no ISAKMP SA}"
-ikp_check "case 1: both sides logged Main Mode done" test $ok = 1
+main_mode_done 1
 ikp_check "case 1: pluto IKE SA established with AES_CBC_128/HMAC_SHA1/MODP2048" \
   grep -q 'cipher=AES_CBC_128 integ=HMAC_SHA1 group=MODP2048' <<<"$est"
-ikp_check "case 1: ikepulse ISAKMP SA QM_IDLE with $B" test "$qm" = "QM_IDLE $B"
 # pluto sent QM1, ikepulse answered QM2; pluto verified it and went on to install its SAs.
 lab_wait_for "$PLOG" "$QM_FAIL_RE" 10 && qmf=$(grep -Em1 "$QM_FAIL_RE" "$PLOG")
 # QM2: the first packet ikepulse sends after processing pluto's QM1 (its HASH(1)).
@@ -90,15 +96,7 @@ ikp_config "$LAB_WORK/a2.cfg" self=$A peers=$B keep_up=1 keepalive="10 periodic"
 ikp_start a "$LAB_WORK/a2.cfg" --debug
 PLOG=$(lab_lsw_log b2)
 LOG=${IKP_LOG[a]}
-ok=1
-lab_wait_for "$LOG" "Crypto tunnel is UP" 15 || ok=0
-lab_wait_for "$PLOG" '"lab" #[0-9]+: IKE SA established' 5 || ok=0
-est=$(grep -Eom1 'IKE SA established \{[^}]*\}' "$PLOG")
-qm=$(ikp_isakmp_states a | head -1)
-echo "  pluto:    ${est:-no IKE SA}"
-echo "  ikepulse: ${qm:-no ISAKMP SA}"
-ikp_check "case 2: both sides logged Main Mode done" test $ok = 1
-ikp_check "case 2: ikepulse ISAKMP SA QM_IDLE with $B" test "$qm" = "QM_IDLE $B"
+main_mode_done 2
 lab_wait_for "$PLOG" 'responding to Quick Mode proposal' 5
 ikp_check "case 2: pluto accepted ikepulse's QM1 proposal" grep -q 'responding to Quick Mode proposal' "$PLOG"
 lab_wait_for "$PLOG" "$QM_FAIL_RE" 5 && echo "  KNOWN: pluto: $(grep -Em1 "$QM_FAIL_RE" "$PLOG" | sed 's/^.*ERROR: //')"
