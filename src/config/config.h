@@ -141,6 +141,9 @@ struct Config {
   // ikepulse extension `ikepulse nat-t force-encapsulation`: always use UDP 4500 and
   // UDP-encapsulated ESP, as strongSwan's kernel-libipsec needs.
   bool force_encapsulation = false;
+  // `crypto call admission limit ike in-negotiation-sa N` (10-99999); 0 = not configured
+  // (the engine's built-in bound applies).
+  uint32_t cac_in_negotiation_sa = 0;
   std::string enable_secret_hash;  // `enable secret` stored hashed
 
   const PresharedKey* FindKey(const IpAddress& peer) const;  // longest-mask match

@@ -146,67 +146,18 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
   const ByteSpan body = msg.subspan(isakmp::kHeaderSize);
 
   if (!sa) {
-    // MM1: a new responder SA.
-    if (h.rcookie != kZero || h.encrypted() || h.message_id != 0 || h.icookie == kZero) {
+    if (h.rcookie == kZero) {
+      OnMainMode1(c, h, local, remote, msg);
+      return;
+    }
+    // MM3 to a half-open negotiation: it becomes a full SA now, and MM3 is processed on it.
+    IkeSa* promoted = PromoteHalfOpen(c, h, local, remote);
+    if (!promoted) {
       Drop(c, counters_.dropped_unknown_sa, "Main Mode for an unknown SA", remote);
       return;
     }
-    auto chain = isakmp::ParsePayloads(h.next_payload, body, isakmp::kHeaderSize);
-    if (!chain) {
-      Drop(c, counters_.dropped_malformed, chain.error().detail, remote);
-      return;
-    }
-    const Payload* sap = FindPayload(*chain, isakmp::PayloadType::kSa);
-    const config::PresharedKey* key = cfg_.FindKey(remote.ip);
-    if (!sap || !key) {
-      Drop(c, counters_.dropped_state, sap ? "no pre-shared key for peer" : "MM1 without SA",
-           remote);
-      return;
-    }
-    auto choice = SelectPhase1(std::get<isakmp::SaPayload>(sap->body), cfg_);
-    if (!choice) {
-      Log(c, "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Main mode failed with peer at " +
-                 remote.ip.ToString() + " (no acceptable isakmp policy)");
-      Drop(c, counters_.dropped_state, "NO_PROPOSAL_CHOSEN", remote);
-      return;
-    }
-    IkeSa& r = NewSa(c, false, local, remote);
-    r.icookie = h.icookie;
-    do {
-      rng_.Fill(r.rcookie);
-    } while (r.rcookie == kZero);
-    by_icookie_.emplace(r.icookie, r.id);
-    r.psk = key->key;
-    r.algs = choice->algs;
-    const ByteSpan sai = sap->BodyIn(body);
-    r.sai_b.assign(sai.begin(), sai.end());
-    r.expires = c.now + Seconds(120);
-    r.last_rx = c.now;
-    ProcessVendorIds(*this, c, r, *chain);
-    Debug(c, &r, "atts are acceptable. Next payload is 0");
-    // MM2: our single choice, echoed as received.
-    isakmp::SaPayload reply;
-    const auto& offered = std::get<isakmp::SaPayload>(sap->body);
-    reply.doi = offered.doi;
-    reply.situation = offered.situation;
-    isakmp::Proposal p;
-    p.number = choice->proposal_number;
-    p.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp);
-    p.transforms.push_back(choice->transform);
-    reply.proposals.push_back(std::move(p));
-    std::vector<Payload> out;
-    out.push_back(MakePayload(std::move(reply)));
-    out.push_back(MakePayload(isakmp::VendorIdPayload{DpdVendorId()}));
-    if (r.peer_natt_rfc) out.push_back(MakePayload(isakmp::VendorIdPayload{NatTRfcVendorId()}));
-    isakmp::Header rh = h;
-    rh.rcookie = r.rcookie;
-    rh.next_payload = isakmp::PayloadType::kSa;
-    rh.flags = 0;
-    r.state = P1State::kRespSentMm2;
-    r.p1_last_rx_hash = Digest(msg);
-    r.p1_rtx.packet = Send(c, r, isakmp::BuildMessage(rh, isakmp::SerializePayloads(out)));
-    Debug(c, &r, "Old State = IKE_READY  New State = IKE_R_MM2");
-    Rearm(r);
+    OnMainMode(c, promoted, h, local, remote, msg);
+    if (promoted->state != P1State::kDead) Rearm(*promoted);
     return;
   }
 

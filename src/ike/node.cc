@@ -93,6 +93,7 @@ std::vector<uint32_t> Node::ChildSpis(SaId ike_sa) const { return impl_->ChildSp
 std::vector<Node::EntryState> Node::Entries() const { return impl_->Entries(); }
 const NodeCounters& Node::counters() const { return impl_->counters(); }
 size_t Node::ike_sa_count() const { return impl_->sa_count(); }
+CallAdmissionSnapshot Node::CallAdmission() const { return impl_->CallAdmission(); }
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -230,6 +231,7 @@ std::optional<IpAddress> NodeImpl::LocalFor(const EntryRuntime& e) const {
 
 void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
   cfg_ = cfg;
+  half_open_.SetLimit(cfg_.cac_in_negotiation_sa);
   // Crypto map entries: keep each surviving entry's failover cursor (PeerFailover resets it
   // when the peer list changed); tear down what depended on removed entries.
   std::vector<EntryRuntime> next;
@@ -386,6 +388,7 @@ void NodeImpl::OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
 // Timers
 
 void NodeImpl::OnTimeout(Ctx& c) {
+  half_open_.Expire(c.now);
   while (auto id = timers_.PopNext(c.now)) {
     IkeSa* sa = Find(*id);
     if (!sa) continue;  // stale fire: harmless

@@ -59,6 +59,24 @@ struct NodeCounters {
   uint64_t dpd_acks_received = 0;
   uint64_t dpd_acks_sent = 0;
   uint64_t peers_dead = 0;
+  // MM1 whose proposals match no policy: unauthenticated NO_PROPOSAL_CHOSEN sent, or not sent
+  // because of the rate limit.
+  uint64_t no_proposal_sent = 0;
+  uint64_t no_proposal_suppressed = 0;
+};
+
+// `show crypto call admission statistics`: Main Mode responder negotiations before MM3
+// (half-open; see ike/half_open.h) and their limit.
+struct CallAdmissionSnapshot {
+  uint64_t limit = 0;               // in-negotiation-sa limit in force
+  bool limit_configured = false;    // false: the built-in default
+  uint64_t half_open = 0;           // responder negotiations waiting for MM3 now
+  uint64_t half_open_peak = 0;
+  uint64_t ike_sas = 0;             // ISAKMP SAs (every state)
+  uint64_t ike_sas_active = 0;      // established
+  uint64_t ike_sas_negotiating = 0; // past MM3 (responder) or initiated, not established
+  uint64_t accepted = 0, evicted_total = 0, evicted_source = 0, expired = 0, promoted = 0,
+           rejected = 0;
 };
 
 // A read-only view of one ISAKMP SA for `show crypto isakmp sa [detail]`.
@@ -177,6 +195,7 @@ class Node {
   std::vector<EntryState> Entries() const;
   const NodeCounters& counters() const;
   size_t ike_sa_count() const;
+  CallAdmissionSnapshot CallAdmission() const;
 
  private:
   std::unique_ptr<NodeImpl> impl_;

@@ -13,6 +13,7 @@
 
 #include "common/random.h"
 #include "config/config.h"
+#include "ike/half_open.h"
 #include "ike/ike_sa.h"
 #include "ike/node.h"
 #include "ike/peer_failover.h"
@@ -65,7 +66,9 @@ class NodeImpl {
   void SetConfig(const config::Config& cfg, Ctx& c);
   void OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan data);
   void OnTimeout(Ctx& c);
-  TimePoint NextDeadline() const { return timers_.NextDeadline(); }
+  TimePoint NextDeadline() const {
+    return std::min(timers_.NextDeadline(), half_open_.NextDeadline());
+  }
   void OnOutboundTraffic(Ctx& c, const std::string& map, uint32_t seq);
   void OnChildTraffic(Ctx& c, uint32_t spi, bool inbound, uint64_t bytes);
   void OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard);
@@ -79,6 +82,7 @@ class NodeImpl {
   std::vector<Node::EntryState> Entries() const;
   const NodeCounters& counters() const { return counters_; }
   size_t sa_count() const { return sas_.size(); }
+  CallAdmissionSnapshot CallAdmission() const;
 
   // Helpers used by the exchange files.
   IkeSa* Find(SaId id);
@@ -98,6 +102,15 @@ class NodeImpl {
   void OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
                   const Endpoint& remote, ByteSpan msg);
   void OnPhase1Established(Ctx& c, IkeSa& sa);
+  // MM1 of a new responder negotiation: a half-open entry and MM2 (no IkeSa yet).
+  void OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& local,
+                   const Endpoint& remote, ByteSpan msg);
+  // MM3 addressing a half-open entry: the full IkeSa, ready for MM3 (nullptr: none).
+  IkeSa* PromoteHalfOpen(Ctx& c, const isakmp::Header& h, const Endpoint& local,
+                         const Endpoint& remote);
+  // An unauthenticated NO_PROPOSAL_CHOSEN answering an MM1 (rate-limited).
+  void SendNoProposalChosen(Ctx& c, const isakmp::Header& h, const Endpoint& local,
+                            const Endpoint& remote);
 
   // quick_mode.cc
   void StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
@@ -151,6 +164,11 @@ class NodeImpl {
   std::vector<EntryRuntime> entries_;
   std::vector<SaId> dead_;
   NodeCounters counters_;
+  HalfOpenTable half_open_;
+  // Token bucket for unauthenticated NO_PROPOSAL_CHOSEN answers (tokens, last refill).
+  int64_t no_proposal_tokens_ = 0;  // thousandths of a token
+  TimePoint no_proposal_refill_{};
+  bool no_proposal_primed_ = false;
   SaId next_id_ = 1001;  // IOS conn-ids start at 1001
 };
 
