@@ -140,6 +140,23 @@ struct ClearSaFilter {
   bool operator==(const ClearSaFilter&) const = default;
 };
 
+// `show crypto call admission statistics`: IKE SAs, and Main Mode responder negotiations
+// waiting for MM3 (half-open) with their limit.
+struct CallAdmissionInfo {
+  uint64_t max_in_negotiation = 0;    // the limit in force
+  bool limit_configured = false;      // `crypto call admission limit ike in-negotiation-sa`
+  uint64_t ike_sas = 0, active = 0, negotiating = 0;
+  uint64_t half_open = 0, half_open_peak = 0;
+  uint64_t incoming = 0;              // MM1s that started a negotiation
+  uint64_t rejected = 0;              // MM1s refused (oversized SA payload)
+  uint64_t promoted = 0;              // half-open negotiations that reached MM3
+  uint64_t evicted = 0;               // the oldest half-open, evicted at the total limit
+  uint64_t evicted_per_source = 0;    // ... at the per-source limit
+  uint64_t expired = 0;               // half-open negotiations that timed out
+  uint64_t no_proposal_sent = 0, no_proposal_suppressed = 0;
+  bool operator==(const CallAdmissionInfo&) const = default;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -167,6 +184,8 @@ class Backend {
   virtual void ClearCryptoIsakmp(std::optional<uint32_t> conn_id) = 0;
   virtual void SetDebugIsakmp(bool on) = 0;
   virtual bool DebugIsakmp() = 0;
+
+  virtual CallAdmissionInfo CallAdmission() { return {}; }
 
   // For `show version`: seconds since the daemon started.
   virtual int64_t UptimeSeconds() { return 0; }

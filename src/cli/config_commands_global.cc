@@ -1,6 +1,6 @@
 // Global configuration commands and the mode plumbing every configuration mode shares:
 // `exit`, `end`, `no ...`, `do ...`, `hostname`, `enable secret`,
-// `ikepulse nat-t force-encapsulation`.
+// `ikepulse nat-t force-encapsulation`, `crypto call admission limit ike in-negotiation-sa N`.
 #include <cctype>
 
 #include "cli/command_tree.h"
@@ -93,6 +93,26 @@ void AddGlobalCommands(Grammar& g) {
   Node* line = g.Line(sec, "The UNENCRYPTED (cleartext) 'enable' secret", "password");
   line->handler = plain;
   for (Node* n : {t0_line, t5_hash, line}) n->no_handler = clear_secret;
+
+  // crypto call admission limit ike in-negotiation-sa <10-99999>: the bound on Main Mode
+  // responder negotiations that have not yet proved their source address (MM3).
+  Node* crypto = g.Kw(root, "crypto", "Encryption module");
+  Node* call = g.Kw(crypto, "call", "Configure Crypto Call Admission Control");
+  Node* adm = g.Kw(call, "admission", "Configure Call Admission Control parameters");
+  Node* lim = g.Kw(adm, "limit", "Call Admission Control limit");
+  Node* ike = g.Kw(lim, "ike", "IKE CAC limit");
+  Node* neg = g.Kw(ike, "in-negotiation-sa", "maximum number of in-negotiation IKE SAs");
+  Node* neg_n = g.Num(neg, 10, 99999, "Maximum number of in-negotiation IKE SAs", "insa");
+  neg_n->handler = [](CommandContext& ctx) -> std::optional<std::string> {
+    ctx.config->cac_in_negotiation_sa = static_cast<uint32_t>(ctx.args.Num("insa"));
+    return std::nullopt;
+  };
+  auto neg_off = [](CommandContext& ctx) -> std::optional<std::string> {
+    ctx.config->cac_in_negotiation_sa = 0;
+    return std::nullopt;
+  };
+  neg->no_handler = neg_off;
+  neg_n->no_handler = neg_off;
 
   // ikepulse nat-t force-encapsulation (ikepulse extension)
   Node* ik = g.Kw(root, "ikepulse", "ikepulse extensions (not IOS)");

@@ -40,6 +40,7 @@ class FakeBackend : public Backend {
   void SetDebugIsakmp(bool on) override { debug_isakmp = on; }
   bool DebugIsakmp() override { return debug_isakmp; }
   int64_t UptimeSeconds() override { return uptime_s; }
+  CallAdmissionInfo CallAdmission() override { return cac; }
 
   config::Config running;
   std::string startup;
@@ -55,6 +56,7 @@ class FakeBackend : public Backend {
   std::vector<std::optional<uint32_t>> cleared_isakmp;
   bool debug_isakmp = false;
   int64_t uptime_s = 0;
+  CallAdmissionInfo cac;
 };
 
 }  // namespace ikepulse::cli

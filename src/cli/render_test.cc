@@ -98,6 +98,7 @@ config::Config RandomConfig(Random& rnd) {
   }
   if (pick(2)) c.nat_keepalive_s = 5 + pick(3596);
   c.force_encapsulation = pick(2);
+  if (pick(2)) c.cac_in_negotiation_sa = 10 + pick(99990);
   for (uint32_t i = pick(3); i > 0; --i) {
     config::TransformSet t;
     t.name = name("TS");

@@ -13,6 +13,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class SessionTest : public ::testing::Test {
  protected:
@@ -190,6 +191,30 @@ TEST_F(SessionTest, NoForms) {
   }
   EXPECT_TRUE(b_.running == config::Config{}) << RenderRunningConfig(b_.running);
   EXPECT_TRUE(Run("no crypto isakmp policy 1").error);
+}
+
+TEST_F(SessionTest, CryptoCallAdmissionLimit) {
+  Configure();
+  EXPECT_FALSE(Run("crypto call admission limit ike in-negotiation-sa 500").error);
+  EXPECT_EQ(b_.running.cac_in_negotiation_sa, 500u);
+  EXPECT_THAT(RenderRunningConfig(b_.running),
+              HasSubstr("crypto call admission limit ike in-negotiation-sa 500\n"));
+  // Out of range or incomplete: an error, and nothing changes.
+  for (const char* l : {"crypto call admission limit ike in-negotiation-sa 9",
+                        "crypto call admission limit ike in-negotiation-sa 100000",
+                        "crypto call admission limit ike in-negotiation-sa",
+                        "crypto call admission limit ike in-negotiation-sa x"}) {
+    EXPECT_TRUE(Run(l).error) << l;
+    EXPECT_EQ(b_.running.cac_in_negotiation_sa, 500u) << l;
+  }
+  EXPECT_FALSE(Run("crypto call admission limit ike in-negotiation-sa 99999").error);
+  EXPECT_EQ(b_.running.cac_in_negotiation_sa, 99999u);
+  EXPECT_FALSE(Run("no crypto call admission limit ike in-negotiation-sa 99999").error);
+  EXPECT_EQ(b_.running.cac_in_negotiation_sa, 0u);
+  EXPECT_FALSE(Run("crypto call admission limit ike in-negotiation-sa 10").error);
+  EXPECT_FALSE(Run("no crypto call admission limit ike in-negotiation-sa").error);
+  EXPECT_EQ(b_.running.cac_in_negotiation_sa, 0u);
+  EXPECT_THAT(RenderRunningConfig(b_.running), Not(HasSubstr("call admission")));
 }
 
 TEST_F(SessionTest, DoRunsExecCommandsFromConfigModes) {

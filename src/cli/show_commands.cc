@@ -239,6 +239,60 @@ void JsonCryptoMaps(const config::Config& c, Backend& backend, JsonWriter& w) {
   w.EndArray().EndObject();
 }
 
+// IOS's table layout; the half-open and NO_PROPOSAL_CHOSEN lines are ikepulse's.
+std::optional<std::string> ShowCallAdmission(CommandContext& ctx) {
+  const CallAdmissionInfo i = ctx.backend->CallAdmission();
+  if (ctx.json) {
+    JsonWriter w;
+    w.BeginObject()
+        .Field("max_in_negotiation", i.max_in_negotiation)
+        .Field("limit_configured", i.limit_configured)
+        .Field("ike_sas", i.ike_sas)
+        .Field("active", i.active)
+        .Field("negotiating", i.negotiating)
+        .Field("half_open", i.half_open)
+        .Field("half_open_peak", i.half_open_peak)
+        .Field("incoming", i.incoming)
+        .Field("accepted", i.incoming - i.rejected)
+        .Field("rejected", i.rejected)
+        .Field("promoted", i.promoted)
+        .Field("evicted", i.evicted)
+        .Field("evicted_per_source", i.evicted_per_source)
+        .Field("expired", i.expired)
+        .Field("no_proposal_sent", i.no_proposal_sent)
+        .Field("no_proposal_suppressed", i.no_proposal_suppressed)
+        .EndObject();
+    ctx.out += w.Take();
+    return std::nullopt;
+  }
+  auto row = [&](const char* a, uint64_t x, const char* b, uint64_t y, const char* c,
+                 uint64_t z) {
+    char line[160];
+    if (c)
+      std::snprintf(line, sizeof line, "%-22s%8llu %-15s%8llu %-15s%8llu\n", a,
+                    static_cast<unsigned long long>(x), b, static_cast<unsigned long long>(y),
+                    c, static_cast<unsigned long long>(z));
+    else
+      std::snprintf(line, sizeof line, "%-22s%8llu %-15s%8llu\n", a,
+                    static_cast<unsigned long long>(x), b, static_cast<unsigned long long>(y));
+    ctx.out += line;
+  };
+  const std::string rule(79, '-');
+  ctx.out += rule + "\n                    Crypto Call Admission Control Statistics\n" + rule +
+             "\n";
+  row("System Resource Limit:", 0, "Max IKE SAs:", 0, "Max in nego:", i.max_in_negotiation);
+  row("Total IKE SA Count:", i.ike_sas, "active:", i.active, "negotiating:",
+      i.negotiating + i.half_open);
+  row("Incoming IKE Requests:", i.incoming, "accepted:", i.incoming - i.rejected, "rejected:",
+      i.rejected);
+  row("Half-open IKE SAs:", i.half_open, "peak:", i.half_open_peak, "reached MM3:", i.promoted);
+  row("Half-open evicted:", i.evicted, "per source:", i.evicted_per_source, "expired:",
+      i.expired);
+  row("NO_PROPOSAL_CHOSEN:", i.no_proposal_sent, "rate-limited:", i.no_proposal_suppressed,
+      nullptr, 0);
+  return std::nullopt;
+}
+
 void AddShowCommands(Grammar& g) {
   Node* user_show = g.Kw(g.root(Mode::kUserExec), "show", "Show running system information");
   g.Kw(user_show, "version", "System hardware and software status")->handler = ShowVersion;
@@ -268,6 +322,10 @@ void AddShowCommands(Grammar& g) {
   g.Kw(session, "detail", "Show detailed crypto session information")->handler = ShowSession;
 
   g.Kw(crypto, "map", "Crypto maps")->handler = ShowMap;
+
+  Node* call = g.Kw(crypto, "call", "Show crypto call information");
+  Node* adm = g.Kw(call, "admission", "Show crypto call admission information");
+  g.Kw(adm, "statistics", "Show crypto call admission statistics")->handler = ShowCallAdmission;
 }
 
 }  // namespace ikepulse::cli

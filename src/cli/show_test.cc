@@ -234,6 +234,33 @@ TEST_F(ShowSessionTest, ShowIsakmpPolicyAndKey) {
             "default      10.2.80.209/24                              kd94j1ksldz\n");
 }
 
+TEST_F(ShowSessionTest, CallAdmissionStatistics) {
+  b_.cac.max_in_negotiation = 1000;
+  b_.cac.ike_sas = 3;
+  b_.cac.active = 2;
+  b_.cac.negotiating = 1;
+  b_.cac.half_open = 1000;
+  b_.cac.half_open_peak = 1000;
+  b_.cac.incoming = 30002;
+  b_.cac.promoted = 2;
+  b_.cac.evicted = 29000;
+  b_.cac.no_proposal_sent = 9;
+  b_.cac.no_proposal_suppressed = 1991;
+  const std::string rule(79, '-');
+  EXPECT_EQ(s_.Execute("show crypto call admission statistics").output,
+            rule + "\n                    Crypto Call Admission Control Statistics\n" + rule +
+                "\n"
+                "System Resource Limit:       0 Max IKE SAs:          0 Max in nego:       1000\n"
+                "Total IKE SA Count:          3 active:               2 negotiating:       1001\n"
+                "Incoming IKE Requests:   30002 accepted:         30002 rejected:             0\n"
+                "Half-open IKE SAs:        1000 peak:              1000 reached MM3:          2\n"
+                "Half-open evicted:       29000 per source:           0 expired:              0\n"
+                "NO_PROPOSAL_CHOSEN:          9 rate-limited:      1991\n");
+  EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"),
+              HasSubstr("{\"max_in_negotiation\":1000,\"limit_configured\":false,"));
+  EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"), HasSubstr("\"evicted\":29000,"));
+}
+
 TEST_F(ShowSessionTest, Json) {
   EXPECT_EQ(ShowJson(b_, "show debugging"), "{\"crypto_isakmp\":false}");
   const std::string sa = ShowJson(b_, "sh cry isa sa");

@@ -289,6 +289,27 @@ void BackendImpl::ClearCryptoIsakmp(std::optional<uint32_t> conn_id) {
   ClearWith(f);
 }
 
+cli::CallAdmissionInfo BackendImpl::CallAdmission() {
+  const ike::CallAdmissionSnapshot s = node_.CallAdmission();
+  cli::CallAdmissionInfo i;
+  i.max_in_negotiation = s.limit;
+  i.limit_configured = s.limit_configured;
+  i.ike_sas = s.ike_sas;
+  i.active = s.ike_sas_active;
+  i.negotiating = s.ike_sas_negotiating;
+  i.half_open = s.half_open;
+  i.half_open_peak = s.half_open_peak;
+  i.incoming = s.accepted + s.rejected;
+  i.rejected = s.rejected;
+  i.promoted = s.promoted;
+  i.evicted = s.evicted_total;
+  i.evicted_per_source = s.evicted_source;
+  i.expired = s.expired;
+  i.no_proposal_sent = node_.counters().no_proposal_sent;
+  i.no_proposal_suppressed = node_.counters().no_proposal_suppressed;
+  return i;
+}
+
 int64_t BackendImpl::UptimeSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(ctx_.now() - ctx_.started_at).count();
 }

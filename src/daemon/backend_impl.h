@@ -52,6 +52,7 @@ class BackendImpl final : public cli::Backend {
   void SetDebugIsakmp(bool on) override { node_.SetDebug(on); }
   bool DebugIsakmp() override { return node_.debug(); }
   int64_t UptimeSeconds() override;
+  cli::CallAdmissionInfo CallAdmission() override;
 
  private:
   void ClearWith(const ike::ClearFilter& f);
