@@ -3,3 +3,5 @@ add_library(ikepulse_ike outbox.cc algorithms.cc protect.cc vendor_ids.cc node.c
             quick_mode.cc informational.cc half_open.cc main_mode_responder.cc)
 target_link_libraries(ikepulse_ike PUBLIC ikepulse_ike_core ikepulse_isakmp ikepulse_crypto
                       ikepulse_config ikepulse_common)
+ikepulse_test(half_open_test unit half_open_test.cc)
+target_link_libraries(half_open_test PRIVATE ikepulse_ike)
