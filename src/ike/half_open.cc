@@ -107,8 +107,7 @@ std::optional<HalfOpen> HalfOpenTable::Take(const isakmp::Cookie& icookie,
                                             const isakmp::Cookie& rcookie,
                                             const IpAddress& remote_ip) {
   auto it = by_rcookie_.find(rcookie);
-  if (it == by_rcookie_.end() || it->second.icookie != icookie ||
-      it->second.remote.ip != remote_ip)
+  if (it == by_rcookie_.end() || it->second.icookie != icookie || it->second.remote.ip != remote_ip)
     return std::nullopt;
   HalfOpen e = std::move(it->second);
   Erase(rcookie);

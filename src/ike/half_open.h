@@ -37,9 +37,9 @@ struct HalfOpen {
   isakmp::Cookie icookie{}, rcookie{};
   Endpoint local, remote;
   Phase1Algs algs;
-  Bytes sai_b;                       // the initiator's SA payload body (HASH_I / HASH_R)
+  Bytes sai_b;                           // the initiator's SA payload body (HASH_I / HASH_R)
   std::array<uint8_t, 20> mm1_digest{};  // SHA-1 of the MM1 (duplicates get MM2 again)
-  Bytes mm2;                         // the MM2 we sent
+  Bytes mm2;                             // the MM2 we sent
   bool peer_dpd = false, peer_natt_rfc = false, peer_natt_draft = false;
   TimePoint created;
   TimePoint deadline;
@@ -47,12 +47,12 @@ struct HalfOpen {
 };
 
 struct HalfOpenStats {
-  uint64_t accepted = 0;  // MM1s admitted (an entry created)
+  uint64_t accepted = 0;        // MM1s admitted (an entry created)
   uint64_t evicted_total = 0;   // oldest entries evicted at the total limit
   uint64_t evicted_source = 0;  // oldest entries of a source evicted at the per-source limit
-  uint64_t expired = 0;   // entries that reached their lifetime without MM3
-  uint64_t promoted = 0;  // MM3 arrived: became a full ISAKMP SA
-  uint64_t rejected = 0;  // MM1s refused (oversized SA payload)
+  uint64_t expired = 0;         // entries that reached their lifetime without MM3
+  uint64_t promoted = 0;        // MM3 arrived: became a full ISAKMP SA
+  uint64_t rejected = 0;        // MM1s refused (oversized SA payload)
 };
 
 class HalfOpenTable {

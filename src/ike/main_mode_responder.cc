@@ -60,8 +60,7 @@ void NodeImpl::OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& loca
   const Payload* sap = FindSa(*chain);
   const config::PresharedKey* key = cfg_.FindKey(remote.ip);
   if (!sap || !key) {
-    Drop(c, counters_.dropped_state, sap ? "no pre-shared key for peer" : "MM1 without SA",
-         remote);
+    Drop(c, counters_.dropped_state, sap ? "no pre-shared key for peer" : "MM1 without SA", remote);
     return;
   }
   const ByteSpan sai = sap->BodyIn(body);
@@ -88,8 +87,7 @@ void NodeImpl::OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& loca
   e.remote = remote;
   e.algs = choice->algs;
   e.sai_b.assign(sai.begin(), sai.end());
-  std::copy_n(digest.begin(), std::min(digest.size(), e.mm1_digest.size()),
-              e.mm1_digest.begin());
+  std::copy_n(digest.begin(), std::min(digest.size(), e.mm1_digest.size()), e.mm1_digest.begin());
   for (const auto& p : *chain) {
     const auto* v = std::get_if<isakmp::VendorIdPayload>(&p.body);
     if (!v) continue;
@@ -122,9 +120,9 @@ void NodeImpl::OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& loca
   c.out.datagrams.push_back(Datagram{local, remote, e.mm2});
   ++counters_.tx_datagrams;
   if (debug_)
-    Debug(c, nullptr, " sending packet to " + remote.ip.ToString() + " my_port " +
-                          std::to_string(local.port) + " peer_port " +
-                          std::to_string(remote.port) + " (R) MM_SA_SETUP");
+    Debug(c, nullptr,
+          " sending packet to " + remote.ip.ToString() + " my_port " + std::to_string(local.port) +
+              " peer_port " + std::to_string(remote.port) + " (R) MM_SA_SETUP");
   Debug(c, nullptr, "Old State = IKE_READY  New State = IKE_R_MM2");
   half_open_.Insert(std::move(e), c.now);
 }
@@ -208,8 +206,10 @@ CallAdmissionSnapshot NodeImpl::CallAdmission() const {
   for (const auto& [id, sa] : sas_) {
     if (sa->state == P1State::kDead) continue;
     ++s.ike_sas;
-    if (sa->established()) ++s.ike_sas_active;
-    else ++s.ike_sas_negotiating;
+    if (sa->established())
+      ++s.ike_sas_active;
+    else
+      ++s.ike_sas_negotiating;
   }
   const HalfOpenStats& st = half_open_.stats();
   s.accepted = st.accepted;

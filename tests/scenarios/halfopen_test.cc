@@ -72,8 +72,9 @@ TEST_F(HalfOpenFlood, ForgedMm1FloodIsBoundedAndRealPeersAreServed) {
   uint32_t n = 0;
   for (int ms = 0; ms < 15000; ++ms) {
     for (int k = 0; k < 2; ++k, ++n)
-      Forge(mm1, n, IpAddress::V4(10, 66, static_cast<uint8_t>(n % 500 / 250),
-                                  static_cast<uint8_t>(n % 250 + 1)));
+      Forge(mm1, n,
+            IpAddress::V4(10, 66, static_cast<uint8_t>(n % 500 / 250),
+                          static_cast<uint8_t>(n % 250 + 1)));
     if (ms == 5000) {
       c_start = sim.now();
       c.Initiate("green", 1);
@@ -190,12 +191,14 @@ TEST_F(HalfOpenFlood, Mm1WithoutAcceptablePolicyGetsRateLimitedNoProposalChosen)
   EXPECT_EQ(d[28 + 11], 14);
   // A flood of such MM1s: 5 answers at once, then 5 a second.
   const uint64_t sent0 = b.counters().no_proposal_sent;
-  for (uint32_t i = 0; i < 1000; ++i) Forge(mm1, i, IpAddress::V4(10, 66, 3, static_cast<uint8_t>(i % 200 + 1)));
+  for (uint32_t i = 0; i < 1000; ++i)
+    Forge(mm1, i, IpAddress::V4(10, 66, 3, static_cast<uint8_t>(i % 200 + 1)));
   sim.RunFor(Millis(5));
   EXPECT_EQ(b.counters().no_proposal_sent - sent0, 4u);  // the bucket had 4 tokens left
   EXPECT_EQ(b.counters().no_proposal_suppressed, 996u);
   sim.RunFor(Seconds(1));
-  for (uint32_t i = 1000; i < 2000; ++i) Forge(mm1, i, IpAddress::V4(10, 66, 3, static_cast<uint8_t>(i % 200 + 1)));
+  for (uint32_t i = 1000; i < 2000; ++i)
+    Forge(mm1, i, IpAddress::V4(10, 66, 3, static_cast<uint8_t>(i % 200 + 1)));
   sim.RunFor(Millis(5));
   EXPECT_EQ(b.counters().no_proposal_sent - sent0, 9u);
   EXPECT_EQ(b.ike_sa_count(), 0u);
