@@ -10,6 +10,8 @@
 // at 8 s; after 4 retransmissions the exchange gives up at the next expiry: sends at t, t+1,
 // t+3, t+7, t+15 and kGiveUp at t+23. So losing any single message costs exactly 1 s: the
 // lost message (or the request it answers) is retransmitted 1 s after it was first sent.
+// These tests pin that nominal schedule, so their nodes run with the retransmission jitter
+// off; the jitter (retransmissions up to 10 % early, give-up exact) is tested at the end.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -33,10 +35,16 @@ constexpr uint8_t kMainMode = 2;       // Identity Protection
 constexpr uint8_t kInformational = 5;
 constexpr uint8_t kQuickMode = 32;
 
+ike::NodeOptions NoJitter() {
+  ike::NodeOptions o;
+  o.retransmit.jitter_percent = 0;
+  return o;
+}
+
 struct Pair {
   sim::Simulator sim{7};
-  sim::SimNode a{sim, "A", {Ip("192.0.2.1")}, 11};
-  sim::SimNode b{sim, "B", {Ip("192.0.2.2")}, 22};
+  sim::SimNode a{sim, "A", {Ip("192.0.2.1")}, 11, NoJitter()};
+  sim::SimNode b{sim, "B", {Ip("192.0.2.2")}, 22, NoJitter()};
   sim::Link& link = sim.Connect(Ip("192.0.2.1"), Ip("192.0.2.2"), Millis(5));
 
   explicit Pair(SiteSpec sa = SiteA(), SiteSpec sb = SiteB()) {
@@ -113,7 +121,8 @@ TEST_P(LoseOneMessage, SaStillComesUpOneSecondLate) {
   ASSERT_THAT(res.ChildSas(), SizeIs(1));
   EXPECT_EQ(ini.ChildSas()[0].spi_out, res.ChildSas()[0].spi_in);
   EXPECT_EQ(ini.ChildSas()[0].spi_in, res.ChildSas()[0].spi_out);
-  EXPECT_TRUE(ini.ChildSas()[0].enc_key_out == res.ChildSas()[0].enc_key_in);
+  EXPECT_TRUE(ini.ChildSasWithKeys()[0].enc_key_out == res.ChildSasWithKeys()[0].enc_key_in);
+  EXPECT_EQ(ini.ChildSasWithKeys()[0].enc_key_out.size(), 16u);
   // One ISAKMP SA on each side: a retransmitted MM1 must not create a second responder SA.
   EXPECT_EQ(ini.ike_sa_count(), 1u);
   EXPECT_EQ(res.ike_sa_count(), 1u);
@@ -383,7 +392,7 @@ TEST(Rekey, IpsecSaIsRekeyedThirtySecondsBeforeItsLifetimeAndTheOldOneDeleted) {
   const TimePoint t0 = p.sim.now();
   p.a.Initiate("green", 1);
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
-  const auto old_a = p.a.ChildSas()[0];
+  const auto old_a = p.a.ChildSasWithKeys()[0];
   const auto old_b = p.b.ChildSas()[0];
   EXPECT_EQ(old_a.lifetime_left_s, 299);  // installed at t0+40 ms
   // The initiator's child came up at t0+40 ms: the rekey QM1 goes out 270 s later.
@@ -412,7 +421,7 @@ TEST(Rekey, IpsecSaIsRekeyedThirtySecondsBeforeItsLifetimeAndTheOldOneDeleted) {
   // Both agree on the new pair; it is new; the ISAKMP SA is untouched.
   ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
   ASSERT_THAT(p.b.ChildSas(), SizeIs(1));
-  const auto na = p.a.ChildSas()[0], nb = p.b.ChildSas()[0];
+  const auto na = p.a.ChildSasWithKeys()[0], nb = p.b.ChildSasWithKeys()[0];
   EXPECT_EQ(na.spi_out, nb.spi_in);
   EXPECT_EQ(na.spi_in, nb.spi_out);
   EXPECT_NE(na.spi_in, old_a.spi_in);
