@@ -74,6 +74,15 @@ enum class QmState : uint8_t { kInitSentQm1, kRespSentQm2, kDone };
 
 // One Quick Mode exchange in flight, by message ID.
 struct QuickMode {
+  QuickMode() = default;
+  QuickMode(QuickMode&&) = default;
+  QuickMode& operator=(QuickMode&&) = default;
+  ~QuickMode() {  // an exchange that fails or is abandoned leaves no nonce behind either
+    WipeAndFree(ni);
+    WipeAndFree(nr);
+    WipeAndFree(peer_ke);
+  }
+
   uint32_t message_id = 0;
   QmState state = QmState::kInitSentQm1;
   Bytes iv;  // CBC chain of this exchange
@@ -98,6 +107,11 @@ struct QuickMode {
 };
 
 struct IkeSa {
+  IkeSa() = default;
+  IkeSa(const IkeSa&) = delete;
+  IkeSa& operator=(const IkeSa&) = delete;
+  ~IkeSa() { ForgetMainModeSecrets(); }  // also when deleted before it was established
+
   SaId id = kNoSa;
   bool initiator = false;
   P1State state = P1State::kInitSentMm1;
