@@ -124,8 +124,8 @@ TEST(Secrets, EstablishedSasHoldOnlyWhatPhase2Needs) {
 TEST(Secrets, ShowSnapshotsCarryNoKeysOnlyTheDataPlaneGetsThem) {
   Pair p(SiteA(), SiteB());
   p.a.Initiate("green", 1);
-  ASSERT_TRUE(p.sim.RunUntil([&] { return HasChild(p.a) && HasChild(p.b); },
-                             p.sim.now() + Seconds(5)));
+  ASSERT_TRUE(
+      p.sim.RunUntil([&] { return HasChild(p.a) && HasChild(p.b); }, p.sim.now() + Seconds(5)));
   for (const sim::SimNode* n : {&p.a, &p.b}) {
     // What `show crypto ipsec sa` reads: ChildSas(now) with the default kOmit.
     const auto show = n->node().ChildSas(p.sim.now());
