@@ -63,6 +63,11 @@ void SecureWipe(void* p, size_t n) {
   while (n--) *v++ = 0;
 }
 
+void WipeAndFree(Bytes& b) {
+  if (!b.empty()) SecureWipe(b.data(), b.size());
+  Bytes().swap(b);
+}
+
 SecretBytes& SecretBytes::operator=(const SecretBytes& o) {
   if (this != &o) {
     Wipe();

@@ -89,6 +89,9 @@ class SecretBytes {
 
 // Wipes memory in a way the compiler may not elide.
 void SecureWipe(void* p, size_t n);
+// Wipes a plain buffer that held something sensitive (a nonce, a DH public value) and frees
+// its storage.
+void WipeAndFree(Bytes& b);
 
 std::string ToHex(ByteSpan b);
 // Parses hex (whitespace and ':' ignored). Returns false on a bad digit or odd length.

@@ -233,7 +233,8 @@ class DaemonImpl {
     if (dp_config_changed_) {
       dp_config_changed_ = false;
       dp_changes_.Clear();
-      const std::vector<ike::ChildSaSnapshot> sas = node_.ChildSas(now);
+      const std::vector<ike::ChildSaSnapshot> sas =
+          node_.ChildSas(now, ike::SnapshotKeys::kInclude);
       dp_.Sync(now, cfg, sas, dpo_);
       dp_routes_.Reset(cfg, sas);
       touched.assign(routes_.begin(), routes_.end());

@@ -30,7 +30,7 @@ void ChildSaChanges::Resolve(const ike::Node& node, TimePoint now,
                              std::vector<uint32_t>& removed) {
   std::sort(spis_.begin(), spis_.end());
   spis_.erase(std::unique(spis_.begin(), spis_.end()), spis_.end());
-  changed = node.ChildSas(now, spis_);
+  changed = node.ChildSas(now, spis_, ike::SnapshotKeys::kInclude);
   std::vector<uint32_t> present;
   present.reserve(changed.size());
   for (const ike::ChildSaSnapshot& s : changed) present.push_back(s.spi_in);

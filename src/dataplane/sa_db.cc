@@ -1,6 +1,9 @@
 #include "dataplane/sa_db.h"
 
 #include <algorithm>
+#include <array>
+
+#include "crypto/crypto.h"
 
 namespace ikepulse::dataplane {
 
@@ -56,10 +59,23 @@ std::unique_ptr<ChildSa> SaDb::Build(const ike::ChildSaSnapshot& s) {
   return sa;
 }
 
+// SHA-256(len | enc_in | len | auth_in | len | enc_out | len | auth_out), lengths as 4 bytes.
+Bytes SaDb::KeyDigest(const ike::ChildSaSnapshot& s) {
+  auto len = [](const SecretBytes& k) {
+    const uint32_t n = static_cast<uint32_t>(k.size());
+    return std::array<uint8_t, 4>{static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16),
+                                  static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
+  };
+  const auto l1 = len(s.enc_key_in), l2 = len(s.auth_key_in), l3 = len(s.enc_key_out),
+             l4 = len(s.auth_key_out);
+  return crypto::Hash(crypto::HashAlg::kSha256,
+                      {l1, s.enc_key_in.span(), l2, s.auth_key_in.span(), l3,
+                       s.enc_key_out.span(), l4, s.auth_key_out.span()});
+}
+
 bool SaDb::Same(const Stored& st, const ike::ChildSaSnapshot& s) {
   return st.sa->ike_sa == s.ike_sa && st.spi_out == s.spi_out && st.cipher == s.cipher &&
-         st.auth == s.auth && st.enc_in == s.enc_key_in && st.auth_in == s.auth_key_in &&
-         st.enc_out == s.enc_key_out && st.auth_out == s.auth_key_out;
+         st.auth == s.auth && st.key_digest == KeyDigest(s);
 }
 
 namespace {
@@ -96,8 +112,7 @@ SaDb::SyncReport SaDb::Sync(const std::vector<ike::ChildSaSnapshot>& snapshots) 
       continue;
     }
     sa->generation = next_generation_++;
-    Stored st{std::move(sa), s->spi_out, s->cipher, s->auth, s->enc_key_in, s->auth_key_in,
-              s->enc_key_out, s->auth_key_out};
+    Stored st{std::move(sa), s->spi_out, s->cipher, s->auth, KeyDigest(*s)};
     next.emplace(s->spi_in, std::move(st));
     ++report.added;
   }
@@ -140,8 +155,7 @@ bool SaDb::Add(const ike::ChildSaSnapshot& s) {
   sa->generation = next_generation_++;
   by_ike_.emplace(s.ike_sa, s.spi_in);
   IndexAdd(sa.get());
-  Stored st{std::move(sa), s.spi_out, s.cipher, s.auth, s.enc_key_in, s.auth_key_in,
-            s.enc_key_out, s.auth_key_out};
+  Stored st{std::move(sa), s.spi_out, s.cipher, s.auth, KeyDigest(s)};
   sas_.emplace(s.spi_in, std::move(st));
   return true;
 }

@@ -21,8 +21,9 @@
 // sequence number never wraps (no ESN, RFC 4303 §3.3.3): after 2^32-1 the pair is treated
 // as hard-expired too.
 //
-// Single-threaded; owned by DataPlane. Keys stay inside the crypto contexts and in
-// SecretBytes copies used only to compare snapshots; never logged.
+// Single-threaded; owned by DataPlane. Keys are kept once, inside the crypto contexts; to tell
+// a snapshot's keys from those a pair was built with, a pair keeps only a SHA-256 digest of
+// them (KeyDigest), not a copy. Never logged.
 #pragma once
 
 #include <cstdint>
@@ -115,8 +116,9 @@ class SaDb {
     uint32_t spi_out = 0;
     config::EspCipher cipher = config::EspCipher::kNone;
     config::EspAuth auth = config::EspAuth::kNone;
-    SecretBytes enc_in, auth_in, enc_out, auth_out;
+    Bytes key_digest;  // KeyDigest of the snapshot's four keys
   };
+  static Bytes KeyDigest(const ike::ChildSaSnapshot& s);
   static std::unique_ptr<ChildSa> Build(const ike::ChildSaSnapshot& s);
   static void Refresh(ChildSa& sa, const ike::ChildSaSnapshot& s);
   static bool Same(const Stored& st, const ike::ChildSaSnapshot& s);

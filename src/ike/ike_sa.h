@@ -40,7 +40,10 @@ const char* IosStateName(P1State s);
 struct Retransmit {
   Bytes packet;            // exactly what was sent last (marker included on 4500)
   Endpoint local, remote;
-  TimePoint next = kNever;  // when to resend; kNever = not retransmitting
+  TimePoint next = kNever;  // when to resend (jittered); kNever = not retransmitting
+  // The unjittered instant of the next retransmission or of the give-up (node.cc,
+  // RetransmitGap): the schedule runs on these, so jitter never shifts the give-up.
+  TimePoint due = kNever;
   int attempts = 0;        // retransmissions so far
 };
 
@@ -71,9 +74,20 @@ enum class QmState : uint8_t { kInitSentQm1, kRespSentQm2, kDone };
 
 // One Quick Mode exchange in flight, by message ID.
 struct QuickMode {
+  QuickMode() = default;
+  QuickMode(QuickMode&&) = default;
+  QuickMode& operator=(QuickMode&&) = default;
+  ~QuickMode() {  // an exchange that fails or is abandoned leaves no nonce behind either
+    WipeAndFree(ni);
+    WipeAndFree(nr);
+    WipeAndFree(peer_ke);
+  }
+
   uint32_t message_id = 0;
   QmState state = QmState::kInitSentQm1;
   Bytes iv;  // CBC chain of this exchange
+  // ni, nr, dh and peer_ke are wiped once the IPsec SA's keys are derived (InstallChild); a
+  // finished exchange keeps only what answers a duplicate (rtx.packet, last_rx_hash).
   Bytes ni, nr;
   uint32_t spi_in = 0;
   uint32_t spi_out = 0;
@@ -93,6 +107,11 @@ struct QuickMode {
 };
 
 struct IkeSa {
+  IkeSa() = default;
+  IkeSa(const IkeSa&) = delete;
+  IkeSa& operator=(const IkeSa&) = delete;
+  ~IkeSa() { ForgetMainModeSecrets(); }  // also when deleted before it was established
+
   SaId id = kNoSa;
   bool initiator = false;
   P1State state = P1State::kInitSentMm1;
@@ -101,6 +120,10 @@ struct IkeSa {
 
   // Phase-1 negotiation.
   Phase1Algs algs;
+  // Secret lifetime: psk, gxy and keys.skeyid_e are wiped as soon as the keys are derived
+  // (MM3/MM4); dh right after g^xy is computed; sai_b, gxi, gxr, ni, nr, keys.skeyid and p1_iv
+  // once HASH_I/HASH_R is verified and ours sent (ForgetMainModeSecrets). An established SA
+  // keeps only keys.skeyid_d, keys.skeyid_a, keys.enc_key and p1_last_block.
   Bytes sai_b;  // the initiator's whole SA payload body (for HASH_I/HASH_R)
   std::unique_ptr<crypto::DhKeyPair> dh;
   Bytes gxi, gxr, ni, nr;
@@ -133,6 +156,9 @@ struct IkeSa {
   // Exchange state.
   Retransmit p1_rtx;
   Bytes p1_last_rx_hash;
+  // Once established: when the responder's MM6 (kept to answer a duplicate MM5) and the
+  // digest of the last Main Mode message are dropped.
+  TimePoint p1_forget_at = kNever;
   std::map<uint32_t, QuickMode> quick_modes;
   std::vector<ChildSa> children;
 
@@ -158,6 +184,8 @@ struct IkeSa {
     return h;
   }
   bool established() const { return state == P1State::kEstablished; }
+  // Main Mode is authenticated both ways: wipes what only the exchange needed (above).
+  void ForgetMainModeSecrets();
   TimePoint NextDeadline() const;
 };
 

@@ -16,6 +16,11 @@ using isakmp::MakePayload;
 using isakmp::Payload;
 
 constexpr size_t kNonceSize = 32;
+// How long an established SA keeps the responder's MM6 (to answer a duplicate MM5: the
+// initiator lost MM6) and the digest of the last Main Mode message. Covers every
+// retransmission of our own schedule (the last at +15 s) and the first three of
+// strongSwan's default one.
+constexpr Duration kMainModeReplyKept = Seconds(30);
 
 Bytes Digest(ByteSpan msg) { return crypto::Hash(crypto::HashAlg::kSha1, {msg}); }
 
@@ -286,6 +291,10 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       sa->keys = crypto::DerivePhase1Psk(sa->algs.prf(), sa->psk.span(), sa->ni, sa->nr,
                                          sa->gxy.span(), sa->icookie, sa->rcookie,
                                          crypto::KeyLength(cipher));
+      // Not needed again: the PSK copy, g^xy, and SKEYID_e now that Ka is derived from it.
+      sa->psk.Wipe();
+      sa->gxy.Wipe();
+      sa->keys.skeyid_e.Wipe();
       sa->p1_iv = crypto::Phase1Iv(sa->algs.prf(), sa->gxi, sa->gxr, bs);
       sa->last_rx = c.now;
       ProcessVendorIds(*this, c, *sa, *chain);
@@ -401,6 +410,8 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         sa->p1_rtx = Retransmit{};  // done: never answer a duplicate MM6 with MM5
         Debug(c, sa, "Old State = IKE_I_MM5  New State = IKE_P1_COMPLETE");
       }
+      sa->ForgetMainModeSecrets();
+      sa->p1_forget_at = c.now + kMainModeReplyKept;
       if (sa->initial_contact_seen) {
         // INITIAL-CONTACT: the peer has no other state with us; drop what we still hold.
         for (IkeSa* other : SasTo(sa->remote.ip))
@@ -414,6 +425,20 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       Drop(c, counters_.dropped_state, "Main Mode message for an established SA", remote);
       return;
   }
+}
+
+void IkeSa::ForgetMainModeSecrets() {
+  keys.skeyid.Wipe();
+  keys.skeyid_e.Wipe();
+  psk.Wipe();
+  gxy.Wipe();
+  dh.reset();
+  WipeAndFree(ni);
+  WipeAndFree(nr);
+  WipeAndFree(gxi);
+  WipeAndFree(gxr);
+  WipeAndFree(sai_b);
+  WipeAndFree(p1_iv);  // phase-2 IVs start from p1_last_block
 }
 
 void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {

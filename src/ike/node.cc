@@ -31,7 +31,8 @@ std::string IkeSa::Tag() const { return "ISAKMP:(" + std::to_string(id) + "):"; 
 TimePoint IkeSa::NextDeadline() const {
   if (state == P1State::kDead) return kNever;
   TimePoint t =
-      std::min({p1_rtx.next, expires, reestablish_at, nat_keepalive_at, qm_retry_at});
+      std::min({p1_rtx.next, p1_forget_at, expires, reestablish_at, nat_keepalive_at,
+                qm_retry_at});
   if (dpd && !replaced) t = std::min(t, dpd->NextDeadline());
   for (const auto& [mid, qm] : quick_modes) t = std::min({t, qm.rtx.next, qm.forget_at});
   for (const auto& ch : children) {
@@ -84,10 +85,15 @@ void Node::Clear(TimePoint now, const ClearFilter& f, Outbox& out) {
   impl_->Clear(c, f);
 }
 std::vector<IsakmpSaSnapshot> Node::IsakmpSas(TimePoint now) const { return impl_->IsakmpSas(now); }
-std::vector<ChildSaSnapshot> Node::ChildSas(TimePoint now) const { return impl_->ChildSas(now); }
-std::vector<ChildSaSnapshot> Node::ChildSas(TimePoint now,
-                                            std::span<const uint32_t> spis_in) const {
-  return impl_->ChildSas(now, spis_in);
+std::vector<ChildSaSnapshot> Node::ChildSas(TimePoint now, SnapshotKeys keys) const {
+  return impl_->ChildSas(now, keys);
+}
+std::vector<ChildSaSnapshot> Node::ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
+                                            SnapshotKeys keys) const {
+  return impl_->ChildSas(now, spis_in, keys);
+}
+std::optional<SecretsHeld> Node::SecretsHeldBy(SaId ike_sa) const {
+  return impl_->SecretsHeldBy(ike_sa);
 }
 std::vector<uint32_t> Node::ChildSpis(SaId ike_sa) const { return impl_->ChildSpis(ike_sa); }
 std::vector<Node::EntryState> Node::Entries() const { return impl_->Entries(); }
@@ -192,12 +198,32 @@ Bytes NodeImpl::Send(Ctx& c, IkeSa& sa, ByteSpan msg) {
   return wire;
 }
 
+Duration RetransmitGap(const RetransmitPolicy& p, int k) {
+  const Duration d = p.initial * (int64_t{1} << std::clamp(k - 1, 0, 20));
+  return std::min(d, p.max_interval);
+}
+
+Duration RetransmitJitter(const RetransmitPolicy& p, int k, Random& rng) {
+  if (k > p.tries || p.jitter_percent <= 0) return Duration::zero();
+  const int64_t max_us = RetransmitGap(p, k).count() * std::min(p.jitter_percent, 50) / 100;
+  if (max_us <= 0) return Duration::zero();
+  const uint32_t bound = static_cast<uint32_t>(std::min<int64_t>(max_us, UINT32_MAX - 1));
+  return Micros(rng.Uniform(bound + 1));
+}
+
 void NodeImpl::StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet) {
   r.packet = std::move(packet);
   r.local = sa.local;
   r.remote = sa.remote;
   r.attempts = 0;
-  r.next = c.now + opts_.retransmit.initial;
+  r.due = c.now;
+  ScheduleRetransmit(r);
+}
+
+void NodeImpl::ScheduleRetransmit(Retransmit& r) {
+  const int k = r.attempts + 1;  // the retransmission (or, past `tries`, the give-up) next
+  r.due += RetransmitGap(opts_.retransmit, k);
+  r.next = r.due - RetransmitJitter(opts_.retransmit, k, rng_);
 }
 
 IkeSa* NodeImpl::NewestEstablished(const IpAddress& peer) {
@@ -407,8 +433,13 @@ void NodeImpl::OnTimeout(Ctx& c) {
       ++counters_.tx_datagrams;
       Emit(c, EventKind::kRetransmit, sa, r.attempts);
       Debug(c, sa, "retransmitting phase 1 " + std::string(IosStateName(sa->state)) + "...");
-      Duration d = opts_.retransmit.initial * (int64_t{1} << std::min(r.attempts, 20));
-      r.next = c.now + std::min(d, opts_.retransmit.max_interval);
+      ScheduleRetransmit(r);
+    }
+    // An established SA's last Main Mode reply and digest are kept only for a while.
+    if (sa->p1_forget_at <= c.now) {
+      sa->p1_forget_at = kNever;
+      sa->p1_rtx = Retransmit{};
+      Bytes().swap(sa->p1_last_rx_hash);
     }
     // Finished Quick Modes kept for duplicates are forgotten after a while.
     for (auto q = sa->quick_modes.begin(); q != sa->quick_modes.end();) {
@@ -430,8 +461,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
       ++counters_.tx_datagrams;
       Emit(c, EventKind::kRetransmit, sa, qm.rtx.attempts);
       Debug(c, sa, "retransmitting phase 2 QM_IDLE " + std::to_string(int32_t(mid)) + " ...");
-      Duration d = opts_.retransmit.initial * (int64_t{1} << std::min(qm.rtx.attempts, 20));
-      qm.rtx.next = c.now + std::min(d, opts_.retransmit.max_interval);
+      ScheduleRetransmit(qm.rtx);
     }
     for (uint32_t mid : failed) AbandonQuickMode(c, *sa, mid, "Death by retransmission P2");
     // Kept-up entries whose Quick Mode failed on this SA: try again (BringUp skips an entry
@@ -770,7 +800,8 @@ std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now) const {
   return out;
 }
 
-ChildSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now) {
+ChildSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
+                                   SnapshotKeys keys) {
   ChildSaSnapshot s;
   s.ike_sa = sa.id;
   s.map_name = ch.map_name;
@@ -782,10 +813,12 @@ ChildSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint
   s.spi_out = ch.spi_out;
   s.cipher = ch.algs.cipher;
   s.auth = ch.algs.auth;
-  s.enc_key_in = ch.enc_in;
-  s.auth_key_in = ch.auth_in;
-  s.enc_key_out = ch.enc_out;
-  s.auth_key_out = ch.auth_out;
+  if (keys == SnapshotKeys::kInclude) {
+    s.enc_key_in = ch.enc_in;
+    s.auth_key_in = ch.auth_in;
+    s.enc_key_out = ch.enc_out;
+    s.auth_key_out = ch.auth_out;
+  }
   s.local_net = ch.local_net;
   s.local_mask = ch.local_mask;
   s.remote_net = ch.remote_net;
@@ -811,24 +844,24 @@ void SortChildSnapshots(std::vector<ChildSaSnapshot>& v) {
 }
 }  // namespace
 
-std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now) const {
+std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, SnapshotKeys keys) const {
   std::vector<ChildSaSnapshot> out;
   for (const auto& [id, sa] : sas_) {
     if (sa->state == P1State::kDead) continue;
-    for (const auto& ch : sa->children) out.push_back(Snapshot(*sa, ch, now));
+    for (const auto& ch : sa->children) out.push_back(Snapshot(*sa, ch, now, keys));
   }
   SortChildSnapshots(out);
   return out;
 }
 
-std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now,
-                                                std::span<const uint32_t> spis_in) const {
+std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
+                                                SnapshotKeys keys) const {
   std::vector<ChildSaSnapshot> out;
   auto find_in = [&](const IkeSa& sa, uint32_t spi) {
     if (sa.state == P1State::kDead) return false;
     for (const auto& ch : sa.children)
       if (ch.spi_in == spi) {
-        out.push_back(Snapshot(sa, ch, now));
+        out.push_back(Snapshot(sa, ch, now, keys));
         return true;
       }
     return false;
@@ -861,6 +894,38 @@ std::vector<uint32_t> NodeImpl::ChildSpis(SaId ike_sa) const {
   if (it == sas_.end() || it->second->state == P1State::kDead) return out;
   for (const auto& ch : it->second->children) out.push_back(ch.spi_in);
   return out;
+}
+
+std::optional<SecretsHeld> NodeImpl::SecretsHeldBy(SaId ike_sa) const {
+  auto it = sas_.find(ike_sa);
+  if (it == sas_.end()) return std::nullopt;
+  const IkeSa& sa = *it->second;
+  SecretsHeld h;
+  h.dh = sa.dh != nullptr;
+  h.psk = sa.psk.size();
+  h.gxy = sa.gxy.size();
+  h.gxi = sa.gxi.size();
+  h.gxr = sa.gxr.size();
+  h.ni = sa.ni.size();
+  h.nr = sa.nr.size();
+  h.sai_b = sa.sai_b.size();
+  h.skeyid = sa.keys.skeyid.size();
+  h.skeyid_d = sa.keys.skeyid_d.size();
+  h.skeyid_a = sa.keys.skeyid_a.size();
+  h.skeyid_e = sa.keys.skeyid_e.size();
+  h.enc_key = sa.keys.enc_key.size();
+  h.p1_iv = sa.p1_iv.size();
+  h.p1_last_block = sa.p1_last_block.size();
+  h.p1_rtx_packet = sa.p1_rtx.packet.size();
+  h.p1_last_rx_hash = sa.p1_last_rx_hash.size();
+  for (const auto& [mid, qm] : sa.quick_modes) {
+    ++h.quick_modes;
+    h.qm_dh += qm.dh != nullptr;
+    h.qm_ni += qm.ni.size();
+    h.qm_nr += qm.nr.size();
+    h.qm_peer_ke += qm.peer_ke.size();
+  }
+  return h;
 }
 
 std::vector<Node::EntryState> NodeImpl::Entries() const {

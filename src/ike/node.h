@@ -24,14 +24,25 @@
 
 namespace ikepulse::ike {
 
-// Exchange retransmission policy: the k-th retransmission goes out base*2^(k-1) after the
-// previous send (capped at max_interval); after `tries` retransmissions without an answer the
-// exchange gives up at the next expiry.
+// Exchange retransmission policy. Nominal schedule: gap k (k >= 1) is
+//   g(k) = min(initial * 2^(k-1), max_interval),
+// retransmission k is due g(1) + ... + g(k) after the first send, and after `tries`
+// retransmissions without an answer the exchange gives up at g(1) + ... + g(tries + 1). With
+// the defaults: sends at 0, 1, 3, 7, 15 s, give-up at 23 s.
+// Jitter: retransmission k goes out up to jitter_percent % of g(k) before it is due (uniform,
+// from the Node's Random), so SAs that fail together do not retransmit in lockstep; the next
+// gap still counts from the due instant, so the give-up instant is exact (never jittered).
 struct RetransmitPolicy {
   Duration initial = Seconds(1);
   Duration max_interval = Seconds(8);
   int tries = 4;
+  int jitter_percent = 10;  // 0..50; 0 = the exact nominal schedule
 };
+// g(k) above.
+Duration RetransmitGap(const RetransmitPolicy& p, int k);
+// How much earlier than due retransmission k goes out: uniform in
+// [0, g(k) * jitter_percent / 100] (microseconds); 0 for the give-up (k > tries).
+Duration RetransmitJitter(const RetransmitPolicy& p, int k, Random& rng);
 
 struct NodeOptions {
   uint16_t ike_port = 500;
@@ -104,8 +115,10 @@ struct IsakmpSaSnapshot {
   uint32_t dpd_peer_last_seq = 0;
 };
 
-// One IPsec SA pair (inbound + outbound) with its keys, for `show crypto ipsec sa` and the
-// data plane. Keys are secrets: never logged.
+// One IPsec SA pair (inbound + outbound), for `show crypto ipsec sa` and the data plane. The
+// keys are filled in only when asked for (SnapshotKeys::kInclude: the data plane's install
+// path); every other snapshot (show, tests) leaves them empty. Keys are secrets: never logged.
+enum class SnapshotKeys : uint8_t { kOmit, kInclude };
 struct ChildSaSnapshot {
   SaId ike_sa = kNoSa;
   std::string map_name;
@@ -117,7 +130,7 @@ struct ChildSaSnapshot {
   uint32_t spi_out = 0;
   config::EspCipher cipher = config::EspCipher::kNone;
   config::EspAuth auth = config::EspAuth::kNone;
-  SecretBytes enc_key_in, auth_key_in, enc_key_out, auth_key_out;
+  SecretBytes enc_key_in, auth_key_in, enc_key_out, auth_key_out;  // empty unless kInclude
   // proxy identities (local/remote protected networks)
   IpAddress local_net, local_mask, remote_net, remote_mask;
   uint8_t protocol = 0;
@@ -126,6 +139,18 @@ struct ChildSaSnapshot {
   uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0;
   // When the data plane last reported a packet each way (OnChildTraffic); unset: none yet.
   std::optional<TimePoint> last_in, last_out;
+};
+
+// Test introspection of what an ISAKMP SA still holds of its negotiation: sizes in bytes,
+// never the bytes themselves.
+struct SecretsHeld {
+  bool dh = false;  // a phase-1 DH private value
+  size_t psk = 0, gxy = 0, gxi = 0, gxr = 0, ni = 0, nr = 0, sai_b = 0;
+  size_t skeyid = 0, skeyid_d = 0, skeyid_a = 0, skeyid_e = 0, enc_key = 0;
+  size_t p1_iv = 0, p1_last_block = 0;
+  size_t p1_rtx_packet = 0, p1_last_rx_hash = 0;
+  // Summed over the Quick Modes the SA keeps (in flight, or finished and kept for duplicates).
+  size_t quick_modes = 0, qm_dh = 0, qm_ni = 0, qm_nr = 0, qm_peer_ke = 0;
 };
 
 // `clear crypto session` filters, ANDed; unset = any.
@@ -176,11 +201,15 @@ class Node {
 
   // Snapshots (copies, never live objects).
   std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now) const;
-  std::vector<ChildSaSnapshot> ChildSas(TimePoint now) const;
+  std::vector<ChildSaSnapshot> ChildSas(TimePoint now,
+                                        SnapshotKeys keys = SnapshotKeys::kOmit) const;
   // The same snapshots for just the IPsec SA pairs with these inbound SPIs (the data plane's
   // incremental sync after kChildSaUp / kChildSaDown / kIkeSaUp / kIkeSaDown); SPIs the Node
   // no longer has are left out. In (ike_sa, spi_in) order, as ChildSas.
-  std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in) const;
+  std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
+                                        SnapshotKeys keys = SnapshotKeys::kOmit) const;
+  // Tests only: what ISAKMP SA `ike_sa` still holds (nullopt: no such SA).
+  std::optional<SecretsHeld> SecretsHeldBy(SaId ike_sa) const;
   // The inbound SPIs of the IPsec SAs an ISAKMP SA carries (after kIkeSaUp: those re-homed
   // onto it by an ISAKMP re-establishment). Empty for an unknown or dead SA.
   std::vector<uint32_t> ChildSpis(SaId ike_sa) const;

@@ -75,10 +75,13 @@ class NodeImpl {
   void Initiate(Ctx& c, const std::string& map, uint32_t seq);
   void Clear(Ctx& c, const ClearFilter& f);
   std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now) const;
-  std::vector<ChildSaSnapshot> ChildSas(TimePoint now) const;
-  std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in) const;
+  std::vector<ChildSaSnapshot> ChildSas(TimePoint now, SnapshotKeys keys) const;
+  std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
+                                        SnapshotKeys keys) const;
   std::vector<uint32_t> ChildSpis(SaId ike_sa) const;
-  static ChildSaSnapshot Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now);
+  static ChildSaSnapshot Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
+                                  SnapshotKeys keys);
+  std::optional<SecretsHeld> SecretsHeldBy(SaId ike_sa) const;
   std::vector<Node::EntryState> Entries() const;
   const NodeCounters& counters() const { return counters_; }
   size_t sa_count() const { return sas_.size(); }
@@ -95,6 +98,8 @@ class NodeImpl {
   // Sends a datagram from the SA's endpoints (adds the non-ESP marker when floated).
   Bytes Send(Ctx& c, IkeSa& sa, ByteSpan msg);
   void StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet);
+  // Advances r to its next (jittered) retransmission or its give-up (RetransmitPolicy).
+  void ScheduleRetransmit(Retransmit& r);
   void Rearm(const IkeSa& sa) { timers_.Arm(sa.id, sa.NextDeadline()); }
 
   // main_mode.cc

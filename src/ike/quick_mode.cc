@@ -475,8 +475,13 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   // The finished exchange is kept for 30 s to recognise duplicates (several may be in flight
   // on one ISAKMP SA), then forgotten by OnTimeout.
   if (auto q = sa.quick_modes.find(mid); q != sa.quick_modes.end()) {
-    q->second.forget_at = c.now + Seconds(30);
-    q->second.dh.reset();
+    QuickMode& done = q->second;
+    done.forget_at = c.now + Seconds(30);
+    // The keys are derived: the nonces and the PFS values are not needed again.
+    done.dh.reset();
+    WipeAndFree(done.peer_ke);
+    WipeAndFree(done.ni);
+    WipeAndFree(done.nr);
   }
   // (The finished exchange itself is kept: a duplicate QM2 gets QM3 again; a duplicate QM3 is
   // recognised and ignored.)

@@ -67,7 +67,7 @@ struct Host {
       for (const auto& s : changed) routes.Upsert(s, touched);
       ++updates;
     }
-    const std::vector<ike::ChildSaSnapshot> all = node.node().ChildSas(now);
+    const std::vector<ike::ChildSaSnapshot> all = node.node().ChildSas(now, ike::SnapshotKeys::kInclude);
     (void)full.Sync(all);
     ASSERT_EQ(StateOf(inc), StateOf(full)) << name << " at " << ToMicros(now);
     ASSERT_EQ(routes.Wanted(), dataplane::TunRoutes(cfg, all)) << name;

@@ -35,8 +35,8 @@ TEST(Establish, MainModeAndQuickModeBringBothSidesUp) {
   EXPECT_EQ(sa_a[0].state, "QM_IDLE");
   EXPECT_TRUE(sa_a[0].initiator);
   EXPECT_FALSE(sa_b[0].initiator);
-  auto ch_a = p.a.ChildSas();
-  auto ch_b = p.b.ChildSas();
+  auto ch_a = p.a.ChildSasWithKeys();
+  auto ch_b = p.b.ChildSasWithKeys();
   ASSERT_THAT(ch_a, SizeIs(1));
   ASSERT_THAT(ch_b, SizeIs(1));
   // Each side's outbound SPI is the other's inbound, with the same keys.
@@ -74,7 +74,7 @@ TEST_P(EstablishProposals, EveryProposalComesUp) {
   p.b.Initiate("green", 1);  // the other role this time
   ASSERT_TRUE(p.sim.RunUntil([&] { return HasChild(p.a) && HasChild(p.b); },
                              p.sim.now() + Seconds(5)));
-  EXPECT_TRUE(p.a.ChildSas()[0].enc_key_in == p.b.ChildSas()[0].enc_key_out);
+  EXPECT_TRUE(p.a.ChildSasWithKeys()[0].enc_key_in == p.b.ChildSasWithKeys()[0].enc_key_out);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -10,6 +10,8 @@
 // at 8 s; after 4 retransmissions the exchange gives up at the next expiry: sends at t, t+1,
 // t+3, t+7, t+15 and kGiveUp at t+23. So losing any single message costs exactly 1 s: the
 // lost message (or the request it answers) is retransmitted 1 s after it was first sent.
+// These tests pin that nominal schedule, so their nodes run with the retransmission jitter
+// off; the jitter (retransmissions up to 10 % early, give-up exact) is tested at the end.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -33,10 +35,16 @@ constexpr uint8_t kMainMode = 2;       // Identity Protection
 constexpr uint8_t kInformational = 5;
 constexpr uint8_t kQuickMode = 32;
 
+ike::NodeOptions NoJitter() {
+  ike::NodeOptions o;
+  o.retransmit.jitter_percent = 0;
+  return o;
+}
+
 struct Pair {
   sim::Simulator sim{7};
-  sim::SimNode a{sim, "A", {Ip("192.0.2.1")}, 11};
-  sim::SimNode b{sim, "B", {Ip("192.0.2.2")}, 22};
+  sim::SimNode a{sim, "A", {Ip("192.0.2.1")}, 11, NoJitter()};
+  sim::SimNode b{sim, "B", {Ip("192.0.2.2")}, 22, NoJitter()};
   sim::Link& link = sim.Connect(Ip("192.0.2.1"), Ip("192.0.2.2"), Millis(5));
 
   explicit Pair(SiteSpec sa = SiteA(), SiteSpec sb = SiteB()) {
@@ -113,7 +121,8 @@ TEST_P(LoseOneMessage, SaStillComesUpOneSecondLate) {
   ASSERT_THAT(res.ChildSas(), SizeIs(1));
   EXPECT_EQ(ini.ChildSas()[0].spi_out, res.ChildSas()[0].spi_in);
   EXPECT_EQ(ini.ChildSas()[0].spi_in, res.ChildSas()[0].spi_out);
-  EXPECT_TRUE(ini.ChildSas()[0].enc_key_out == res.ChildSas()[0].enc_key_in);
+  EXPECT_TRUE(ini.ChildSasWithKeys()[0].enc_key_out == res.ChildSasWithKeys()[0].enc_key_in);
+  EXPECT_EQ(ini.ChildSasWithKeys()[0].enc_key_out.size(), 16u);
   // One ISAKMP SA on each side: a retransmitted MM1 must not create a second responder SA.
   EXPECT_EQ(ini.ike_sa_count(), 1u);
   EXPECT_EQ(res.ike_sa_count(), 1u);
@@ -383,7 +392,7 @@ TEST(Rekey, IpsecSaIsRekeyedThirtySecondsBeforeItsLifetimeAndTheOldOneDeleted) {
   const TimePoint t0 = p.sim.now();
   p.a.Initiate("green", 1);
   ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
-  const auto old_a = p.a.ChildSas()[0];
+  const auto old_a = p.a.ChildSasWithKeys()[0];
   const auto old_b = p.b.ChildSas()[0];
   EXPECT_EQ(old_a.lifetime_left_s, 299);  // installed at t0+40 ms
   // The initiator's child came up at t0+40 ms: the rekey QM1 goes out 270 s later.
@@ -412,7 +421,7 @@ TEST(Rekey, IpsecSaIsRekeyedThirtySecondsBeforeItsLifetimeAndTheOldOneDeleted) {
   // Both agree on the new pair; it is new; the ISAKMP SA is untouched.
   ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
   ASSERT_THAT(p.b.ChildSas(), SizeIs(1));
-  const auto na = p.a.ChildSas()[0], nb = p.b.ChildSas()[0];
+  const auto na = p.a.ChildSasWithKeys()[0], nb = p.b.ChildSasWithKeys()[0];
   EXPECT_EQ(na.spi_out, nb.spi_in);
   EXPECT_EQ(na.spi_in, nb.spi_out);
   EXPECT_NE(na.spi_in, old_a.spi_in);
@@ -599,6 +608,84 @@ TEST(Rekey, IsakmpReestablishmentUnderLossStillReplacesTheSa) {
   ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
   EXPECT_EQ(p.a.ChildSas()[0].spi_in, child_a.spi_in);
   EXPECT_EQ(p.a.ChildSas()[0].ike_sa, p.a.IsakmpSas()[0].conn_id);
+}
+
+// --- Retransmission jitter ------------------------------------------------------------------
+
+TEST(RetransmitJitter, GapsFollowTheScheduleAndJitterStaysWithinATenthOfTheGap) {
+  const ike::RetransmitPolicy p;  // the defaults: 1 s doubling, capped at 8 s, 4 tries, 10 %
+  EXPECT_EQ(ike::RetransmitGap(p, 1), Seconds(1));
+  EXPECT_EQ(ike::RetransmitGap(p, 2), Seconds(2));
+  EXPECT_EQ(ike::RetransmitGap(p, 3), Seconds(4));
+  EXPECT_EQ(ike::RetransmitGap(p, 4), Seconds(8));
+  EXPECT_EQ(ike::RetransmitGap(p, 5), Seconds(8));  // to the give-up: 1+2+4+8+8 = 23 s
+  SeededRandom rng(5);
+  for (int k = 1; k <= p.tries; ++k) {
+    Duration lo = Seconds(1000), hi = Duration::zero();
+    for (int i = 0; i < 1000; ++i) {
+      const Duration j = ike::RetransmitJitter(p, k, rng);
+      lo = std::min(lo, j);
+      hi = std::max(hi, j);
+    }
+    EXPECT_GE(lo, Duration::zero()) << k;
+    EXPECT_LE(hi, ike::RetransmitGap(p, k) / 10) << k;
+    // Spread over the whole window, not a few fixed values.
+    EXPECT_LT(lo, ike::RetransmitGap(p, k) / 100) << k;
+    EXPECT_GT(hi, ike::RetransmitGap(p, k) * 9 / 100) << k;
+  }
+  // The give-up is never jittered, and jitter 0 is the exact schedule.
+  EXPECT_EQ(ike::RetransmitJitter(p, p.tries + 1, rng), Duration::zero());
+  ike::RetransmitPolicy exact;
+  exact.jitter_percent = 0;
+  for (int k = 1; k <= exact.tries; ++k)
+    EXPECT_EQ(ike::RetransmitJitter(exact, k, rng), Duration::zero());
+}
+
+// A mass failure: 40 gateways start Main Mode towards the same dead hub at the same instant
+// (as after a failover). Their retransmissions spread over the last tenth of each gap instead
+// of going out in lockstep, and every one still gives up exactly 23 s after its first MM1.
+TEST(RetransmitJitter, SasFailingTogetherRetransmitAtSpreadInstantsAndGiveUpOnTime) {
+  constexpr int kGateways = 40;
+  sim::Simulator sim{7};
+  sim::SimNode hub{sim, "hub", {Ip("192.0.2.2")}, 1};
+  hub.SetConfig(MakeConfig(SiteB()));
+  std::vector<std::unique_ptr<sim::SimNode>> gw;
+  for (int i = 0; i < kGateways; ++i) {
+    const IpAddress self = IpAddress::V4(192, 0, 2, static_cast<uint8_t>(10 + i));
+    gw.push_back(std::make_unique<sim::SimNode>(sim, "G" + std::to_string(i),
+                                                std::vector<IpAddress>{self}, 100 + i));
+    SiteSpec spec = SiteA();
+    spec.self = self;
+    gw.back()->SetConfig(MakeConfig(spec));
+    sim.Connect(self, hub.address(), Millis(5)).DropAll();
+  }
+  const TimePoint t0 = sim.now();
+  for (auto& g : gw) g->Initiate("green", 1);
+  sim.RunFor(Seconds(60));
+
+  const Duration due[] = {Seconds(1), Seconds(3), Seconds(7), Seconds(15)};  // nominal
+  const Duration gap[] = {Seconds(1), Seconds(2), Seconds(4), Seconds(8)};
+  std::vector<std::vector<Duration>> at(4);  // at[k-1]: retransmission k of every gateway
+  for (auto& g : gw) {
+    auto mm = SendTimes(Sent(sim, g->address(), kMainMode), t0);
+    ASSERT_THAT(mm, SizeIs(5));
+    EXPECT_EQ(mm[0], Duration::zero());
+    for (int k = 1; k <= 4; ++k) {
+      EXPECT_LE(mm[k], due[k - 1]) << "retransmission " << k;
+      EXPECT_GE(mm[k], due[k - 1] - gap[k - 1] / 10) << "retransmission " << k;
+      at[k - 1].push_back(mm[k]);
+    }
+    EXPECT_THAT(Only(g->events(), {EventKind::kGiveUp}),
+                ElementsAre(sim::At(t0 + Seconds(23), EventKind::kGiveUp)));
+    EXPECT_EQ(g->ike_sa_count(), 0u);
+  }
+  for (int k = 1; k <= 4; ++k) {
+    std::vector<Duration> v = at[k - 1];
+    std::sort(v.begin(), v.end());
+    const size_t distinct = std::unique(v.begin(), v.end()) - v.begin();
+    EXPECT_GE(distinct, size_t{kGateways} * 9 / 10) << "retransmission " << k;
+    EXPECT_GE(v.back() - v.front(), gap[k - 1] / 20) << "retransmission " << k;
+  }
 }
 
 }  // namespace

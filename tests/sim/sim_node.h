@@ -65,6 +65,10 @@ class SimNode final : public SimHost {
   // Snapshots at sim.now().
   std::vector<ike::IsakmpSaSnapshot> IsakmpSas() const { return node_.IsakmpSas(sim_.now()); }
   std::vector<ike::ChildSaSnapshot> ChildSas() const { return node_.ChildSas(sim_.now()); }
+  // With the keys, as the data plane gets them (to compare both sides' keys).
+  std::vector<ike::ChildSaSnapshot> ChildSasWithKeys() const {
+    return node_.ChildSas(sim_.now(), ike::SnapshotKeys::kInclude);
+  }
   std::vector<ike::Node::EntryState> Entries() const { return node_.Entries(); }
   const ike::NodeCounters& counters() const { return node_.counters(); }
   size_t ike_sa_count() const { return node_.ike_sa_count(); }
