@@ -48,7 +48,7 @@ echo "== B1's charon SIGKILLed at $(date -d "@$t_kill" +%T.%3N)"
 tshark -r "$LAB_WORK/a.pcap" -Y "ip.src==$B1 && udp" -T fields -e udp.srcport -e udp.dstport \
   -e udp.payload 2>/dev/null >"$LAB_WORK/b1.rec"
 nrec=$(wc -l <"$LAB_WORK/b1.rec")
-ikp_check "recorded $nrec datagrams from B1" test "$nrec" -ge 8
+ikp_check "recorded $nrec datagrams from B1 (Main Mode, Quick Mode, DPD)" test "$nrec" -ge 6
 t_replay=$(date +%s.%3N)
 lab_gw_bg b1 "$LAB_WORK/replay.log" python3 tests/interop/replay_udp.py "$B1" "$A" \
   "$LAB_WORK/b1.rec" 25 50
