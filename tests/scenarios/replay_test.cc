@@ -16,7 +16,6 @@ namespace ikepulse::scenario {
 namespace {
 
 using ike::EventKind;
-using ::testing::ElementsAre;
 
 constexpr Duration kLink = Millis(5);
 
@@ -59,9 +58,14 @@ struct ReplayLab {
   void ReplayAll() {
     std::vector<ike::Datagram> v = recorded;
     switch (order++ % 3) {
-      case 0: break;
-      case 1: std::reverse(v.begin(), v.end()); break;
-      default: std::shuffle(v.begin(), v.end(), shuffle); break;
+      case 0:
+        break;
+      case 1:
+        std::reverse(v.begin(), v.end());
+        break;
+      default:
+        std::shuffle(v.begin(), v.end(), shuffle);
+        break;
     }
     for (auto& d : v) sim.Inject(std::move(d));
   }
@@ -80,8 +84,8 @@ struct ReplayLab {
 
 void LiveThenReplayAfterDeath(config::KeepaliveConfig ka) {
   ReplayLab l(ka);
-  ASSERT_TRUE(l.sim.RunUntil([&] { return HasChild(l.a) && HasChild(l.b); },
-                             l.sim.now() + Seconds(60)));
+  ASSERT_TRUE(
+      l.sim.RunUntil([&] { return HasChild(l.a) && HasChild(l.b); }, l.sim.now() + Seconds(60)));
   // A life with DPD both ways, a rekey, and B's ACKs to a few of A's R-U-THEREs lost (so B's
   // recorded R-U-THERE-ACKs and R-U-THEREs include some A never saw: new M-IDs to A).
   l.sim.RunFor(Seconds(150));
@@ -109,9 +113,9 @@ void LiveThenReplayAfterDeath(config::KeepaliveConfig ka) {
   // attacker keeps
   // replaying (every 500 ms, all orders) until well past the verdict.
   const size_t acks = OfKind(l.a.events(), EventKind::kDpdAckSent).size();
-  ASSERT_TRUE(l.sim.RunUntil(
-      [&] { return OfKind(l.a.events(), EventKind::kDpdAckSent).size() > acks; },
-      l.sim.now() + Seconds(30)));
+  ASSERT_TRUE(
+      l.sim.RunUntil([&] { return OfKind(l.a.events(), EventKind::kDpdAckSent).size() > acks; },
+                     l.sim.now() + Seconds(30)));
   l.b.Kill();
   const TimePoint t0 = OfKind(l.a.events(), EventKind::kDpdAckSent).back().at;
   l.sim.RunFor(kLink * 2);
