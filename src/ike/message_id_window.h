@@ -18,7 +18,8 @@
 // - Because the window is bounded, a caller must not rely on it alone where an attacker can
 //   record more than kSize distinct messages from the peer: DPD sequence numbers and nonce
 //   bindings are the stronger checks; the window is the first, cheap one.
-// Size: kSize * 4 + 1 bytes (132 with padding), no heap. Not thread-safe (nothing in the engine is).
+// Size: kSize * 4 + 1 bytes (132 with padding), no heap. Not thread-safe (nothing in the
+// engine is).
 #pragma once
 
 #include <array>
