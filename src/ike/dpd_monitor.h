@@ -29,8 +29,10 @@
 //   NextDeadline() is kNever). The SA still answers the peer's R-U-THERE (not our concern).
 // - R2 Periodic: a round starts when I seconds have passed since the start of the current
 //   interval, i.e. deadline = last_rx + I, with or without user traffic. Any authenticated
-//   IKE message from the peer (OnInboundAuthenticated: its own R-U-THERE, a Quick Mode, ...)
-//   restarts the interval and so suppresses the hello.
+//   AND new IKE message from the peer (OnInboundAuthenticated: its own R-U-THERE, a Quick
+//   Mode, ...) restarts the interval and so suppresses the hello. The engine calls it from one
+//   place only (NodeImpl::HeardFromPeer), after its replay checks: a replayed message, even
+//   though it authenticates, never reaches this monitor.
 // - R3 ESP policy (DpdOptions::esp_counts_as_liveness): whether inbound ESP on a child SA
 //   (OnInboundTraffic) counts as liveness. Unset = the mode's default: periodic NO (current
 //   IOS, after CSCsh12853 reverted CSCin76641: traffic from the peer does not suppress a

@@ -17,6 +17,7 @@
 #include "crypto/ikev1_keys.h"
 #include "ike/algorithms.h"
 #include "ike/dpd_monitor.h"
+#include "ike/message_id_window.h"
 #include "ike/outbox.h"
 #include "isakmp/header.h"
 #include "isakmp/payloads.h"
@@ -167,7 +168,11 @@ struct IkeSa {
   uint32_t peer_dpd_last_seq = 0;
   bool peer_dpd_seen = false;
   uint32_t peer_dpd_dups = 0;
-  TimePoint last_rx = kNever;
+  uint32_t peer_dpd_last_mid = 0;  // M-ID of the peer's last R-U-THERE (a retransmission)
+  TimePoint last_rx = kNever;  // the last time we heard from the peer (NodeImpl::HeardFromPeer)
+  // The M-IDs of the peer's recent Informational and Quick Mode exchanges: a replayed one is
+  // dropped before it reaches liveness, failover or Quick Mode state.
+  MessageIdWindow peer_mids;
   // A Quick Mode for a kept-up entry failed (peer's error notify or retransmissions
   // exhausted): when to try the kept-up entries on this SA again.
   TimePoint qm_retry_at = kNever;

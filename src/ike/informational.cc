@@ -4,6 +4,13 @@
 // never touches the phase-1 chain or any Quick Mode chain (PROTOCOL.md §2.4). R-U-THERE and
 // R-U-THERE-ACK are each their own one-message exchange. The DpdMonitor decides when to
 // probe; this file turns its verdicts into packets and teardown.
+// Liveness: only a message that is authenticated AND new counts as "heard from the peer"
+// (NodeImpl::HeardFromPeer). An on-path attacker can replay the peer's old datagrams byte for
+// byte after the peer died; they still authenticate. So an Informational whose M-ID is in the
+// SA's MessageIdWindow is dropped before any payload is acted on (except that the peer's last
+// R-U-THERE, retransmitted, is ACKed again a few times without counting), an R-U-THERE counts
+// only with a sequence number newer than the last one, and an R-U-THERE-ACK only for a round
+// still open (DpdMonitor::OnAck).
 #include <algorithm>
 
 #include "ike/node_impl.h"
@@ -183,7 +190,28 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
     Debug(c, nullptr, "set new node " + std::to_string(int32_t(h.message_id)) + " to QM_IDLE");
     Debug(c, sa, " processing HASH payload. message ID = " + std::to_string(int32_t(h.message_id)));
   }
-  sa->last_rx = c.now;
+  if (!sa->peer_mids.Remember(h.message_id)) {
+    // Seen before: a replay, or the peer retransmitting. Only the peer's last R-U-THERE is
+    // answered again (its ACK may have been lost), a few times, and never counts as liveness.
+    const bool last_rut = sa->peer_dpd_seen && h.message_id == sa->peer_dpd_last_mid;
+    if (last_rut && ++sa->peer_dpd_dups > 3) {
+      Drop(c, counters_.dropped_rate_limited, "duplicate R-U-THERE flood", remote);
+      return;
+    }
+    if (last_rut) {
+      Debug(c, sa, " DPD/R_U_THERE retransmitted by peer " + sa->remote.ip.ToString() +
+                       ", sequence " + Hex32(sa->peer_dpd_last_seq) + ": ACK again");
+      std::vector<Payload> ack;
+      ack.push_back(
+          MakePayload(DpdNotify(*sa, isakmp::NotifyType::kRUThereAck, sa->peer_dpd_last_seq)));
+      SendInformational(c, *sa, std::move(ack));
+      ++counters_.dpd_acks_sent;
+      Emit(c, EventKind::kDpdAckSent, sa, sa->peer_dpd_last_seq);
+      return;
+    }
+    Drop(c, counters_.dropped_replay, "replayed Informational (M-ID already seen)", remote);
+    return;
+  }
   const IpAddress peer = sa->remote.ip;
   const SaId id = sa->id;
   bool keepup_check = false;
@@ -197,7 +225,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
       const bool dpd = n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThere) ||
                        n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThereAck);
       if (!dpd) {
-        sa->dpd->OnInboundAuthenticated(c.now);
+        HeardFromPeer(c, *sa);
         if (n->type >= 1 && n->type < 8192) {
           // An error notify (RFC 2408 §3.14.1) for a Quick Mode we started: the peer rejected
           // it (NO_PROPOSAL_CHOSEN, INVALID_ID_INFORMATION, ...). End it now instead of
@@ -234,17 +262,23 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
                          Hex32(seq));
         if (sa->peer_dpd_seen && seq == sa->peer_dpd_last_seq) {
           // A duplicate: answer a few (a lost ACK), then stop (RFC 3706 §7 replay intent).
+          // Not liveness: the same sequence number proves nothing new.
           if (++sa->peer_dpd_dups > 3) {
             Drop(c, counters_.dropped_rate_limited, "duplicate R-U-THERE flood", remote);
             continue;
           }
+        } else if (sa->peer_dpd_seen && static_cast<int32_t>(seq - sa->peer_dpd_last_seq) < 0) {
+          // Older than the last one (RFC 3706 §7: the sequence number is the replay check):
+          // neither ACKed nor liveness, and the expected sequence number never moves back.
+          Drop(c, counters_.dropped_replay, "R-U-THERE with an old sequence number", remote);
+          continue;
         } else {
-          if (!sa->peer_dpd_seen || static_cast<int32_t>(seq - sa->peer_dpd_last_seq) > 0)
-            sa->dpd->OnInboundAuthenticated(c.now);
+          HeardFromPeer(c, *sa);
           sa->peer_dpd_seen = true;
           sa->peer_dpd_last_seq = seq;
           sa->peer_dpd_dups = 0;
         }
+        sa->peer_dpd_last_mid = h.message_id;
         std::vector<Payload> ack;
         ack.push_back(MakePayload(DpdNotify(*sa, isakmp::NotifyType::kRUThereAck, seq)));
         SendInformational(c, *sa, std::move(ack));
@@ -252,6 +286,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
         Emit(c, EventKind::kDpdAckSent, sa, seq);
       } else {
         if (sa->dpd->OnAck(seq, c.now)) {
+          HeardFromPeer(c, *sa);  // answers a round still open: fresh
           ++counters_.dpd_acks_received;
           Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
                            ", sequence " + Hex32(seq));
@@ -272,7 +307,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
       continue;
     }
     if (const auto* d = std::get_if<isakmp::DeletePayload>(&p.body)) {
-      sa->dpd->OnInboundAuthenticated(c.now);
+      HeardFromPeer(c, *sa);
       Debug(c, sa, " processing DELETE payload. message ID = " +
                        std::to_string(int32_t(h.message_id)));
       Debug(c, sa, "peer does not do paranoid keepalives.");
@@ -323,7 +358,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
       if (sa->state == P1State::kDead) break;
       continue;
     }
-    sa->dpd->OnInboundAuthenticated(c.now);
+    HeardFromPeer(c, *sa);
   }
   (void)id;
   if (keepup_check)

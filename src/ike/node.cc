@@ -170,6 +170,11 @@ void NodeImpl::Emit(Ctx& c, EventKind k, const IkeSa* sa, uint64_t v, uint64_t v
                                v, v2, std::move(text)});
 }
 
+void NodeImpl::HeardFromPeer(Ctx& c, IkeSa& sa) {
+  sa.last_rx = c.now;
+  if (sa.dpd) sa.dpd->OnInboundAuthenticated(c.now);
+}
+
 void NodeImpl::Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoint& from) {
   ++counter;
   ++counters_.dropped;

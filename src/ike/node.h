@@ -64,6 +64,7 @@ struct NodeCounters {
   uint64_t dropped_auth = 0;         // bad HASH / decryption
   uint64_t dropped_state = 0;        // out of state / unexpected exchange
   uint64_t dropped_rate_limited = 0; // DPD duplicate flood
+  uint64_t dropped_replay = 0;       // authenticated but old: a replayed M-ID or DPD seq
   uint64_t retransmits = 0;
   uint64_t duplicates_answered = 0;
   uint64_t dpd_sent = 0;

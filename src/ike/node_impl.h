@@ -101,6 +101,18 @@ class NodeImpl {
   // Advances r to its next (jittered) retransmission or its give-up (RetransmitPolicy).
   void ScheduleRetransmit(Retransmit& r);
   void Rearm(const IkeSa& sa) { timers_.Arm(sa.id, sa.NextDeadline()); }
+  // The one place that feeds liveness from IKE messages ("heard from the peer"): the DPD
+  // monitor's OnInboundAuthenticated and the SA's last_rx. A caller calls it only for a
+  // message that is authenticated AND new: not a replay nor a retransmission. New means its
+  // message ID was not in the SA's MessageIdWindow, and, where the protocol gives a stronger
+  // proof, that proof holds too: an R-U-THERE with a sequence number newer than any before,
+  // an R-U-THERE-ACK answering a round still open (DpdMonitor::OnAck), a Quick Mode message
+  // bound to a nonce we just sent (QM2 binds our Ni, QM3 our Nr; a responder's QM1 counts
+  // only when its QM3 arrives). Nothing here is IKEv1-specific: an IKEv2 exchange calls it
+  // for each fresh authenticated message the same way. The one other liveness input is
+  // inbound ESP (OnChildTraffic -> DpdMonitor::OnInboundTraffic, when the DPD mode counts
+  // it), which the data plane's own anti-replay window has already checked.
+  void HeardFromPeer(Ctx& c, IkeSa& sa);
 
   // main_mode.cc
   void StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);

@@ -226,8 +226,13 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
       Drop(c, counters_.dropped_auth, "QM1 HASH(1) mismatch", sa.remote);
       return;
     }
-    sa.last_rx = c.now;
-    sa.dpd->OnInboundAuthenticated(c.now);
+    // A QM1 proves nothing about freshness (an old one, replayed after its exchange was
+    // forgotten, authenticates too): a known M-ID is dropped, and a new one counts as
+    // liveness only when its QM3, which binds our fresh Nr, arrives.
+    if (!sa.peer_mids.Remember(mid)) {
+      Drop(c, counters_.dropped_replay, "replayed QM1 (M-ID already seen)", sa.remote);
+      return;
+    }
     const auto* sap = isakmp::Find<isakmp::SaPayload>(*chain);
     const auto* nonce = isakmp::Find<isakmp::NoncePayload>(*chain);
     const auto* ke = isakmp::Find<isakmp::KeyExchangePayload>(*chain);
@@ -348,8 +353,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
       Drop(c, counters_.dropped_auth, "QM2 HASH(2) mismatch", sa.remote);
       return;
     }
-    sa.last_rx = c.now;
-    sa.dpd->OnInboundAuthenticated(c.now);
+    HeardFromPeer(c, sa);  // HASH(2) binds our Ni: fresh
     const auto* sap = isakmp::Find<isakmp::SaPayload>(*chain);
     const auto* nonce = isakmp::Find<isakmp::NoncePayload>(*chain);
     const auto* ke = isakmp::Find<isakmp::KeyExchangePayload>(*chain);
@@ -402,8 +406,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
       Drop(c, counters_.dropped_auth, "QM3 HASH(3) mismatch", sa.remote);
       return;
     }
-    sa.last_rx = c.now;
-    sa.dpd->OnInboundAuthenticated(c.now);
+    HeardFromPeer(c, sa);  // HASH(3) binds our Nr: fresh
     qm.state = QmState::kDone;
     qm.rtx = Retransmit{};
     qm.last_rx_hash = digest;
