@@ -17,6 +17,11 @@ std::string DpdLines(const DpdInfo& d, const std::string& state) {
   if (!d.enabled) return "       DPD: disabled (no crypto isakmp keepalive)\n";
   std::string out = Fmt("       DPD: %s, interval %u s, retry %u s, ", ModeName(d.mode),
                         d.interval_s, d.retry_s);
+  const bool main_mode = state.rfind("MM_", 0) == 0;
+  if (!d.peer_supports && main_mode) {
+    return out + "peer has not announced DPD (yet)\n" +
+           "       DPD state: not running yet (Main Mode in progress)\n";
+  }
   if (!d.peer_supports) {
     return out + "peer did not announce DPD (no R-U-THERE sent)\n" +
            "       DPD state: not running on this SA\n";
@@ -24,8 +29,7 @@ std::string DpdLines(const DpdInfo& d, const std::string& state) {
   out += "peer supports DPD\n";
   out += "       DPD state: ";
   if (!d.active) {
-    return out + (state.rfind("MM_", 0) == 0 ? "not running yet (Main Mode in progress)\n"
-                                             : "not running\n");
+    return out + (main_mode ? "not running yet (Main Mode in progress)\n" : "not running\n");
   }
   out += d.probing ? Fmt("probing, %u R-U-THERE unacknowledged", d.outstanding) : "idle";
   out += d.last_heard_s_ago < 0 ? std::string(", never heard from peer")

@@ -46,8 +46,10 @@ def stop(pid):
 
 
 class FakeDaemon:
-    def __init__(self, path, tick_ms=None):
+    def __init__(self, path, tick_ms=None, engine=None):
         argv = [FAKE_DAEMON, path] + (["--tick-ms", str(tick_ms)] if tick_ms else [])
+        if engine:
+            argv += ["--engine", engine]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
         ready, _, _ = select.select([self.proc.stdout], [], [], DEADLINE)
         if not ready or self.proc.stdout.readline().strip() != b"ready":
@@ -430,6 +432,45 @@ class ShellTest(unittest.TestCase):
         run = self.run_shell(["-c", "show running-config"]).stdout
         self.assertIn("crypto isakmp keepalive 20", run)
         self.assertNotIn("hostname Late", run)
+
+    def test_show_state_before_any_sa(self):
+        """The daemon's backend (real engine) with a keep-up entry whose Main Mode gets no
+        answer: DPD as configured, the ACL's identities, the session's interface."""
+        self.daemon.close()
+        cfg = os.path.join(self.dir.name, "engine.cfg")
+        with open(cfg, "w") as f:
+            f.write("crypto isakmp policy 10\n encryption aes 256\n hash sha256\n"
+                    " authentication pre-share\n group 14\n"
+                    "crypto isakmp key pty-test-psk address 192.0.2.2\n"
+                    "crypto isakmp keepalive 10 2 periodic\n"
+                    "crypto ipsec transform-set TS esp-aes esp-sha-hmac\n"
+                    "crypto map green 10 ipsec-isakmp\n set peer 192.0.2.2\n"
+                    " set transform-set TS\n match address 101\n ikepulse keep-up\n"
+                    "interface Gi1\n ip address 192.0.2.1 255.255.255.0\n crypto map green\n"
+                    "access-list 101 permit ip 10.1.0.0 0.0.255.255 10.2.0.0 0.0.255.255\n")
+        self.daemon = FakeDaemon(self.sock, engine=cfg)
+        t = Terminal([IKEPULSE, "--socket", self.sock], self.env)
+        try:
+            t.expect(r"Router>")
+            t.send("enable\r")
+            t.expect(r"Router#")
+            t.send("show crypto isakmp sa detail\r")
+            m = t.expect(r"(DPD: .*?)Router#")
+            self.assertNotIn("disabled", m.group(1))
+            self.assertIn("DPD: periodic, interval 10 s, retry 2 s, peer has not announced DPD",
+                          m.group(1))
+            self.assertIn("DPD state: not running yet (Main Mode in progress)", m.group(1))
+            t.send("show crypto ipsec sa\r")
+            t.expect(r"local  ident \(addr/mask/prot/port\): \(10\.1\.0\.0/255\.255\.0\.0/0/0\)")
+            t.expect(r"remote ident \(addr/mask/prot/port\): \(10\.2\.0\.0/255\.255\.0\.0/0/0\)")
+            t.expect(r"Router#")
+            t.send("show crypto session\r")
+            t.expect(r"Interface: Gi1\s*\nSession status: DOWN-NEGOTIATING")
+            t.expect(r"Router#")
+            t.send("exit\r")
+            t.wait_exit(0)
+        finally:
+            t.close()
 
     def test_no_daemon(self):
         r = subprocess.run([IKEPULSE, "--socket", os.path.join(self.dir.name, "none"), "-c",
