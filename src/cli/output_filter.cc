@@ -7,7 +7,6 @@
 #include <cstring>
 #include <vector>
 
-
 namespace ikepulse::cli {
 
 namespace {
@@ -77,7 +76,9 @@ class Regex {
   bool ok_;
 };
 
-bool Indented(std::string_view line) { return !line.empty() && (line[0] == ' ' || line[0] == '\t'); }
+bool Indented(std::string_view line) {
+  return !line.empty() && (line[0] == ' ' || line[0] == '\t');
+}
 
 }  // namespace
 
@@ -176,8 +177,8 @@ std::string OutputFilterHelp(std::string_view rest) {
     if (word.empty()) {
       std::string out;
       for (const Modifier& m : kModifiers)
-        out += "  " + std::string(m.name) + std::string(9 - std::strlen(m.name), ' ') + m.help +
-               "\n";
+        out +=
+            "  " + std::string(m.name) + std::string(9 - std::strlen(m.name), ' ') + m.help + "\n";
       return out;
     }
     std::string out;

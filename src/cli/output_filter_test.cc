@@ -64,12 +64,12 @@ TEST(OutputFilterTest, ParsesAbbreviationsAndReportsErrors) {
     FilterKind kind;
     const char* pattern;
   };
-  for (const Case& c : {Case{" i keepalive", FilterKind::kInclude, "keepalive"},
-                        Case{" e !", FilterKind::kExclude, "!"},
-                        Case{" b crypto", FilterKind::kBegin, "crypto"},
-                        Case{" s crypto map ", FilterKind::kSection, "crypto map"},
-                        Case{" cou x", FilterKind::kCount, "x"},
-                        Case{"INCLUDE a  b", FilterKind::kInclude, "a  b"}}) {
+  for (const Case& c :
+       {Case{" i keepalive", FilterKind::kInclude, "keepalive"},
+        Case{" e !", FilterKind::kExclude, "!"}, Case{" b crypto", FilterKind::kBegin, "crypto"},
+        Case{" s crypto map ", FilterKind::kSection, "crypto map"},
+        Case{" cou x", FilterKind::kCount, "x"},
+        Case{"INCLUDE a  b", FilterKind::kInclude, "a  b"}}) {
     ParsedFilter p = ParseOutputFilter(c.rest, 10);
     ASSERT_TRUE(p.filter) << c.rest;
     EXPECT_EQ(p.filter->kind, c.kind) << c.rest;
@@ -81,8 +81,7 @@ TEST(OutputFilterTest, ParsesAbbreviationsAndReportsErrors) {
   EXPECT_EQ(bad.error.column, 11);
   EXPECT_EQ(ParseOutputFilter(" include", 0).error.message, kIncomplete);
   EXPECT_EQ(ParseOutputFilter(" ", 0).error.message, kIncomplete);
-  EXPECT_EQ(ParseOutputFilter(" include " + std::string(kMaxRegexLength + 1, 'a'), 0)
-                .error.message,
+  EXPECT_EQ(ParseOutputFilter(" include " + std::string(kMaxRegexLength + 1, 'a'), 0).error.message,
             kBadRegex);
   EXPECT_EQ(PipeOffset("show run | i x"), 9u);
   EXPECT_EQ(PipeOffset("show run |i x"), 9u);

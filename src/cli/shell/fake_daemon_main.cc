@@ -5,7 +5,8 @@
 //   ikepulse_fake_daemon SOCKET --engine CONFIG_FILE
 // With --engine, the backend is the daemon's (BackendImpl over a real ike::Node, clock
 // stopped) with CONFIG_FILE applied; the Node's datagrams are dropped, so an `ikepulse keep-up`
-// entry stays in Main Mode (for the show commands' state before any SA). Prints "ready" on stdout once listening. With --tick-ms, broadcasts
+// entry stays in Main Mode (for the show commands' state before any SA). Prints "ready" on stdout
+// once listening. With --tick-ms, broadcasts
 // "%IKEPULSE-6-TICK: tick <n>" every N ms (to sessions with `terminal monitor`). Exits on
 // SIGTERM or SIGINT, removing the socket.
 #include <poll.h>
@@ -45,8 +46,8 @@ int main(int argc, char** argv) {
   }
   int tick_ms = 0;
   if (argc == 4 && std::strcmp(argv[2], "--tick-ms") == 0) tick_ms = std::atoi(argv[3]);
-  const char* engine_config = argc == 4 && std::strcmp(argv[2], "--engine") == 0 ? argv[3]
-                                                                                 : nullptr;
+  const char* engine_config =
+      argc == 4 && std::strcmp(argv[2], "--engine") == 0 ? argv[3] : nullptr;
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);

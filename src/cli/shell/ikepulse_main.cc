@@ -491,8 +491,10 @@ std::optional<Options> ParseArgs(int argc, char** argv) {
   options.socket = env != nullptr && *env != '\0' ? env : kDefaultSocket;
   enum { kConfigure = 1000, kStopOnError = 1001 };
   static const option kLong[] = {
-      {"socket", required_argument, nullptr, 's'}, {"command", required_argument, nullptr, 'c'},
-      {"json", no_argument, nullptr, 'j'},         {"configure", no_argument, nullptr, kConfigure},
+      {"socket", required_argument, nullptr, 's'},
+      {"command", required_argument, nullptr, 'c'},
+      {"json", no_argument, nullptr, 'j'},
+      {"configure", no_argument, nullptr, kConfigure},
       {"help", no_argument, nullptr, 'h'},
       {"stop-on-error", no_argument, nullptr, kStopOnError},
       {nullptr, 0, nullptr, 0},
