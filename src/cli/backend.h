@@ -16,7 +16,9 @@ namespace ikepulse::cli {
 
 // The DPD (RFC 3706) state of one IKE SA, for `show crypto isakmp sa detail`.
 struct DpdInfo {
-  bool enabled = false;              // keepalive configured when the SA was created
+  bool enabled = false;              // keepalive configured (what `crypto isakmp keepalive` says)
+  bool active = false;               // DPD runs on this SA: established, the peer announced
+                                     // DPD, not declared dead
   config::DpdMode mode = config::DpdMode::kOnDemand;
   uint32_t interval_s = 0;
   uint32_t retry_s = 0;

@@ -317,6 +317,8 @@ std::string HelpText(const Grammar& g, Mode mode, std::string_view partial_line,
   for (const Node* c : args) rows.push_back({c->text, c->help});
   for (const Node* c : kws) rows.push_back({c->text, c->help});
   const Handler& h = r.negate ? node->no_handler : node->handler;
+  if (h && in_command && !r.args.all().empty() && r.exec && r.args.all().front().key == "show")
+    rows.push_back({"|", "Output modifiers"});
   if (h && in_command) rows.push_back({"<cr>", ""});
   if (rows.empty()) return "% Unrecognized command\n";
   size_t width = 0;

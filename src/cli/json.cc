@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/command_tree.h"
 #include "cli/line_runner.h"
+#include "cli/output_filter.h"
 
 namespace ikepulse::cli {
 
@@ -108,6 +109,9 @@ std::string ShowJson(Backend& backend, std::string_view show_command) {
   const std::vector<Token> tokens = Tokenize(show_command);
   if (tokens.empty() || !IsPrefixOf(tokens[0].text, "show") || tokens[0].text.size() < 2)
     return JsonError("only show commands have a JSON form");
+  // Output modifiers filter text lines; they have no meaning on a JSON document.
+  if (PipeOffset(show_command))
+    return JsonError("output modifiers (| include, ...) are not supported with JSON");
   WalkResult r = Walk(TheGrammar(), Mode::kPrivExec, show_command, tokens);
   if (r.status != WalkResult::Status::kOk) {
     LineError e = ErrorFor(r, show_command, tokens);

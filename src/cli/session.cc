@@ -2,6 +2,7 @@
 
 #include "cli/enable_secret.h"
 #include "cli/line_runner.h"
+#include "cli/output_filter.h"
 
 namespace ikepulse::cli {
 
@@ -14,11 +15,15 @@ std::string Session::Prompt() const {
 
 std::string Session::Help(std::string_view partial_line) const {
   if (terminal_.want_enable_password) return "";
+  if (auto pipe = PipeOffset(partial_line); pipe && ShowBefore(partial_line, *pipe))
+    return OutputFilterHelp(partial_line.substr(*pipe + 1));
   return HelpText(TheGrammar(), mode_.mode, partial_line, PromptLength());
 }
 
 std::vector<std::string> Session::Complete(std::string_view partial_line) const {
   if (terminal_.want_enable_password) return {};
+  if (auto pipe = PipeOffset(partial_line); pipe && ShowBefore(partial_line, *pipe))
+    return OutputFilterCompletions(partial_line.substr(*pipe + 1));
   return Completions(TheGrammar(), mode_.mode, partial_line);
 }
 
@@ -39,8 +44,37 @@ Session::Reply Session::CheckEnablePassword(std::string_view line) {
   return {"% Bad secrets\n\n", true, false};
 }
 
+bool Session::ShowBefore(std::string_view line, size_t pipe) const {
+  const std::string_view command = line.substr(0, pipe);
+  const std::vector<Token> tokens = Tokenize(command);
+  if (tokens.empty()) return false;
+  return IsShowCommand(Resolve(TheGrammar(), mode_.mode, command, tokens));
+}
+
+std::optional<Session::Reply> Session::ExecuteFiltered(std::string_view line, size_t pipe) {
+  if (!ShowBefore(line, pipe)) return std::nullopt;
+  ParsedFilter p = ParseOutputFilter(line.substr(pipe + 1), static_cast<int>(pipe) + 1);
+  if (!p.filter) {
+    if (p.error.column >= 0 && p.error.message == kInvalidInput)
+      return Reply{CaretError(PromptLength() + p.error.column) + "\n", true, false};
+    return Reply{p.error.message + (p.error.message == kIncomplete ? "\n\n" : "\n"), true, false};
+  }
+  Reply r = Execute(line.substr(0, pipe));
+  if (r.error) return r;
+  std::optional<std::string> filtered = ApplyOutputFilter(*p.filter, r.output);
+  if (!filtered) return Reply{std::string(kBadRegex) + "\n", true, false};
+  r.output = std::move(*filtered);
+  return r;
+}
+
 Session::Reply Session::Execute(std::string_view line) {
   if (terminal_.want_enable_password) return CheckEnablePassword(line);
+  // `!` starts a comment line in every mode (a pasted running-config is full of them).
+  const size_t first = line.find_first_not_of(" \t\r");
+  if (first != std::string_view::npos && line[first] == '!') return {};
+  if (auto pipe = PipeOffset(line)) {
+    if (std::optional<Reply> r = ExecuteFiltered(line, *pipe)) return *r;
+  }
   const std::vector<Token> tokens = Tokenize(line);
   if (tokens.empty()) return {};
   const Grammar& g = TheGrammar();

@@ -8,6 +8,7 @@
 // Not thread-safe; the backend must outlive the session.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,11 @@ class Session {
 
  private:
   Reply CheckEnablePassword(std::string_view line);
+  // A show command followed by an output modifier (`| include REGEX`, ...); nullopt when the
+  // text before the `|` is not a show command (the whole line is then run as typed).
+  std::optional<Reply> ExecuteFiltered(std::string_view line, size_t pipe);
+  // The text before `pipe` resolves to a show command in the current mode.
+  bool ShowBefore(std::string_view line, size_t pipe) const;
   int PromptLength() const { return static_cast<int>(Prompt().size()); }
 
   Backend& backend_;  // not owned

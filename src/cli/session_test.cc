@@ -268,7 +268,7 @@ TEST_F(SessionTest, HelpListings) {
   EXPECT_EQ(s_.Help("c"), "clear  configure  copy\n");
   EXPECT_EQ(s_.Help("sh cry i"), "ipsec  isakmp\n");
   EXPECT_EQ(s_.Help("show crypto isakmp sa "),
-            "  detail  Show ISAKMP SA Detail\n  <cr>\n");
+            "  detail  Show ISAKMP SA Detail\n  |       Output modifiers\n  <cr>\n");
 }
 
 TEST_F(SessionTest, TabCompletion) {

@@ -11,14 +11,26 @@ const char* ModeName(config::DpdMode m) {
   return m == config::DpdMode::kPeriodic ? "periodic" : "on-demand";
 }
 
-// ikepulse's DPD lines under each SA of `show crypto isakmp sa detail`.
-std::string DpdLines(const DpdInfo& d) {
+// ikepulse's DPD lines under each SA of `show crypto isakmp sa detail`: what is configured,
+// what the peer announced, and whether DPD runs on this SA.
+std::string DpdLines(const DpdInfo& d, const std::string& state) {
   if (!d.enabled) return "       DPD: disabled (no crypto isakmp keepalive)\n";
   std::string out = Fmt("       DPD: %s, interval %u s, retry %u s, ", ModeName(d.mode),
                         d.interval_s, d.retry_s);
-  if (!d.peer_supports) return out + "peer did not announce DPD (no R-U-THERE sent)\n";
+  const bool main_mode = state.rfind("MM_", 0) == 0;
+  if (!d.peer_supports && main_mode) {
+    return out + "peer has not announced DPD (yet)\n" +
+           "       DPD state: not running yet (Main Mode in progress)\n";
+  }
+  if (!d.peer_supports) {
+    return out + "peer did not announce DPD (no R-U-THERE sent)\n" +
+           "       DPD state: not running on this SA\n";
+  }
   out += "peer supports DPD\n";
   out += "       DPD state: ";
+  if (!d.active) {
+    return out + (main_mode ? "not running yet (Main Mode in progress)\n" : "not running\n");
+  }
   out += d.probing ? Fmt("probing, %u R-U-THERE unacknowledged", d.outstanding) : "idle";
   out += d.last_heard_s_ago < 0 ? std::string(", never heard from peer")
                                 : Fmt(", last heard %lld s ago",
@@ -64,7 +76,7 @@ std::string FormatIsakmpSas(const std::vector<IsakmpSaInfo>& sas, bool detail) {
                static_cast<unsigned>(sa.group), HhMmSs(sa.lifetime_left_s).c_str(),
                sa.capabilities.c_str());
     out += Fmt("       Engine-id:Conn-id =  SW:%u\n", sa.conn_id);
-    out += DpdLines(sa.dpd);
+    out += DpdLines(sa.dpd, sa.state);
     out += "\n";
   }
   out += "IPv6 Crypto ISAKMP SA\n\n";
@@ -94,6 +106,7 @@ void JsonIsakmpSas(const std::vector<IsakmpSaInfo>& sas, JsonWriter& w) {
     w.Key("dpd")
         .BeginObject()
         .Field("enabled", d.enabled)
+        .Field("active", d.active)
         .Field("mode", ModeName(d.mode))
         .Field("interval_s", d.interval_s)
         .Field("retry_s", d.retry_s)

@@ -25,6 +25,7 @@ IsakmpSaInfo SeedSa() {
   sa.lifetime_left_s = 86392;
   sa.capabilities = "D";
   sa.dpd.enabled = true;
+  sa.dpd.active = true;
   sa.dpd.mode = config::DpdMode::kPeriodic;
   sa.dpd.interval_s = 10;
   sa.dpd.retry_s = 2;
@@ -94,6 +95,15 @@ TEST(ShowTest, IsakmpSaDetailWithDpdState) {
   no_dpd.dpd.peer_supports = false;
   EXPECT_THAT(FormatIsakmpSas({no_dpd}, true),
               HasSubstr("peer did not announce DPD (no R-U-THERE sent)"));
+  EXPECT_THAT(FormatIsakmpSas({no_dpd}, true),
+              HasSubstr("       DPD state: not running on this SA\n"));
+  // Configured and announced, but Main Mode still running: says so, not "disabled".
+  IsakmpSaInfo mm = SeedSa();
+  mm.state = "MM_KEY_EXCH";
+  mm.dpd.active = false;
+  EXPECT_THAT(FormatIsakmpSas({mm}, true),
+              HasSubstr("       DPD: periodic, interval 10 s, retry 2 s, peer supports DPD\n"
+                        "       DPD state: not running yet (Main Mode in progress)\n"));
   no_dpd.dpd.enabled = false;
   EXPECT_THAT(FormatIsakmpSas({no_dpd}, true), HasSubstr("DPD: disabled"));
 }
@@ -265,7 +275,7 @@ TEST_F(ShowSessionTest, Json) {
   EXPECT_EQ(ShowJson(b_, "show debugging"), "{\"crypto_isakmp\":false}");
   const std::string sa = ShowJson(b_, "sh cry isa sa");
   EXPECT_THAT(sa, HasSubstr("{\"isakmp_sas\":[{\"dst\":\"10.2.80.209\",\"src\":\"10.1.32.14\","));
-  EXPECT_THAT(sa, HasSubstr("\"dpd\":{\"enabled\":true,\"mode\":\"periodic\",\"interval_s\":10,"
+  EXPECT_THAT(sa, HasSubstr("\"dpd\":{\"enabled\":true,\"active\":true,\"mode\":\"periodic\",\"interval_s\":10,"
                             "\"retry_s\":2,\"peer_supports\":true,\"last_heard_s_ago\":12,"
                             "\"probing\":true,\"outstanding\":2,\"next_seq\":11}"));
   EXPECT_THAT(ShowJson(b_, "show crypto ipsec sa"),

@@ -92,6 +92,18 @@ std::string InterfaceFor(const config::Config& c, const std::string& map_name) {
   return "";
 }
 
+IpAddress WildcardToMask(const IpAddress& wildcard) {
+  return IpAddress::V4FromU32(~wildcard.V4ToU32());
+}
+
+// The interface with address `a` and a crypto map (IKE runs from crypto map interfaces).
+std::string InterfaceWithAddress(const config::Config& c, const IpAddress& a) {
+  for (const config::Interface& i : c.interfaces) {
+    if (i.address == a && !i.crypto_map.empty()) return i.name;
+  }
+  return "";
+}
+
 cli::EspSaInfo Esp(const ike::ChildSaSnapshot& c, uint32_t spi) {
   cli::EspSaInfo e;
   e.spi = spi;
@@ -124,6 +136,7 @@ std::vector<cli::IsakmpSaInfo> BackendImpl::IsakmpSas() {
     i.lifetime_left_s = s.lifetime_left_s;
     i.capabilities = Capabilities(s);
     i.dpd.enabled = s.dpd_enabled;
+    i.dpd.active = s.dpd_active;
     i.dpd.mode = s.dpd_periodic ? config::DpdMode::kPeriodic : config::DpdMode::kOnDemand;
     i.dpd.interval_s = s.dpd_interval_s;
     i.dpd.retry_s = s.dpd_retry_s;
@@ -186,7 +199,19 @@ std::vector<cli::IpsecSaInfo> BackendImpl::IpsecSas() {
     f.interface = InterfaceFor(running_, e.map_name);
     if (auto local = running_.LocalAddressFor(e.map_name)) f.local_addr = *local;
     f.current_peer = e.current_peer;
-    out.push_back(std::move(f));
+    // No SA yet: IOS lists the proxy identities of each permit line of the entry's ACL.
+    const config::CryptoMapEntry* entry = running_.FindCryptoMap(e.map_name, e.seq);
+    const config::AccessList* acl = entry ? running_.FindAcl(entry->match_address) : nullptr;
+    bool any = false;
+    for (const config::AclEntry& a : acl ? acl->entries : std::vector<config::AclEntry>{}) {
+      if (!a.permit) continue;
+      cli::IpsecSaInfo line = f;
+      line.local_ident = {a.src, WildcardToMask(a.src_wildcard), a.protocol, 0};
+      line.remote_ident = {a.dst, WildcardToMask(a.dst_wildcard), a.protocol, 0};
+      out.push_back(std::move(line));
+      any = true;
+    }
+    if (!any) out.push_back(std::move(f));
   }
   return out;
 }
@@ -200,6 +225,9 @@ std::vector<cli::CryptoSessionInfo> BackendImpl::CryptoSessions() {
     ses.peer = s.remote.ip;
     ses.peer_port = s.remote.port;
     ses.phase1_id = s.remote.ip.ToString();
+    // Before any IPsec SA (Main Mode running): the interface whose local address the IKE SA
+    // uses (the crypto map interface it was started from).
+    if (ses.interface.empty()) ses.interface = InterfaceWithAddress(running_, s.local.ip);
     cli::CryptoSessionInfo::IkeSa ike;
     ike.local = s.local.ip;
     ike.local_port = s.local.port;

@@ -148,6 +148,38 @@ TEST_F(BackendImplTest, ShowsTheTunnelAndClearsIt) {
   EXPECT_TRUE(wire_.empty());
 }
 
+// Before any SA exists (Main Mode 1 sent, no answer yet): the DPD line says what is
+// configured, the IPsec flow shows the ACL's identities, the session its interface.
+TEST_F(BackendImplTest, ShowsConfiguredStateBeforeAnySa) {
+  Side a(wire_, now_, dir_ + "/a.cfg");
+  ASSERT_EQ(a.backend.ApplyConfig(
+                Parse(Config("A", "192.0.2.1", "192.0.2.2", true, "10.1.0.0", "10.2.0.0"))),
+            std::nullopt);
+  ASSERT_FALSE(wire_.empty());  // Main Mode 1 out, never answered
+
+  auto sas = a.backend.IsakmpSas();
+  ASSERT_THAT(sas, SizeIs(1));
+  EXPECT_EQ(sas[0].state.rfind("MM_", 0), 0u) << sas[0].state;
+  EXPECT_TRUE(sas[0].dpd.enabled);  // `crypto isakmp keepalive 10 2 periodic`
+  EXPECT_FALSE(sas[0].dpd.active);
+  EXPECT_EQ(sas[0].dpd.mode, config::DpdMode::kPeriodic);
+  EXPECT_EQ(sas[0].dpd.interval_s, 10u);
+  EXPECT_EQ(sas[0].dpd.retry_s, 2u);
+
+  auto ipsec = a.backend.IpsecSas();
+  ASSERT_THAT(ipsec, SizeIs(1));
+  EXPECT_THAT(ipsec[0].inbound, SizeIs(0));
+  EXPECT_EQ(ipsec[0].local_ident.addr, *IpAddress::Parse("10.1.0.0"));
+  EXPECT_EQ(ipsec[0].local_ident.mask, *IpAddress::Parse("255.255.0.0"));
+  EXPECT_EQ(ipsec[0].remote_ident.addr, *IpAddress::Parse("10.2.0.0"));
+  EXPECT_EQ(ipsec[0].remote_ident.mask, *IpAddress::Parse("255.255.0.0"));
+
+  auto sessions = a.backend.CryptoSessions();
+  ASSERT_THAT(sessions, SizeIs(1));
+  EXPECT_EQ(sessions[0].status, "DOWN-NEGOTIATING");
+  EXPECT_EQ(sessions[0].interface, "Gi1");
+}
+
 TEST_F(BackendImplTest, DebugToggle) {
   Side a(wire_, now_, "");
   EXPECT_FALSE(a.backend.DebugIsakmp());

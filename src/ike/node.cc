@@ -786,7 +786,8 @@ std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now) const {
     s.nat_t = sa->natt_float;
     if (sa->dpd) {
       const DpdMonitor& m = *sa->dpd;
-      s.dpd_enabled = m.Active();
+      s.dpd_enabled = m.config().enabled;
+      s.dpd_active = m.Active();
       s.dpd_periodic = m.mode() == config::DpdMode::kPeriodic;
       s.dpd_interval_s = m.config().interval_s;
       s.dpd_retry_s = m.retry_s();

@@ -105,7 +105,8 @@ struct IsakmpSaSnapshot {
   bool peer_supports_dpd = false;
   bool nat_t = false;
   // DPD state
-  bool dpd_enabled = false;
+  bool dpd_enabled = false;  // `crypto isakmp keepalive` configured for this SA
+  bool dpd_active = false;   // DPD runs on this SA (established, peer announced DPD, not dead)
   bool dpd_periodic = false;
   uint32_t dpd_interval_s = 0;
   uint32_t dpd_retry_s = 0;

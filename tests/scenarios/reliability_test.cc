@@ -580,7 +580,7 @@ TEST(Rekey, IsakmpSaIsReestablishedSixtySecondsBeforeItsLifetime) {
   EXPECT_GE(after, 2u);
   EXPECT_EQ(acks.size(), dpd.size());
   EXPECT_EQ(p.a.counters().peers_dead, 0u);
-  EXPECT_TRUE(new_ia.dpd_enabled);
+  EXPECT_TRUE(new_ia.dpd_active);  // DPD runs on the new SA
   // And the new SA is itself re-established 540 s after it came up.
   p.sim.RunUntil(T + Millis(30) + Seconds(541));
   EXPECT_THAT(OfKind(p.a.events(), EventKind::kIkeSaUp), SizeIs(3));

@@ -2,7 +2,11 @@
 // shell's terminal tests (shell_pty_test.py). Not installed.
 //
 //   ikepulse_fake_daemon SOCKET [--tick-ms N]
-// Prints "ready" on stdout once listening. With --tick-ms, broadcasts
+//   ikepulse_fake_daemon SOCKET --engine CONFIG_FILE
+// With --engine, the backend is the daemon's (BackendImpl over a real ike::Node, clock
+// stopped) with CONFIG_FILE applied; the Node's datagrams are dropped, so an `ikepulse keep-up`
+// entry stays in Main Mode (for the show commands' state before any SA). Prints "ready" on stdout
+// once listening. With --tick-ms, broadcasts
 // "%IKEPULSE-6-TICK: tick <n>" every N ms (to sessions with `terminal monitor`). Exits on
 // SIGTERM or SIGINT, removing the socket.
 #include <poll.h>
@@ -13,14 +17,19 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/cli.h"
 #include "cli/fake_backend.h"
 #include "cli/session.h"
+#include "common/random.h"
+#include "daemon/backend_impl.h"
 #include "daemon/control_server.h"
+#include "ike/node.h"
 
 namespace {
 
@@ -37,11 +46,38 @@ int main(int argc, char** argv) {
   }
   int tick_ms = 0;
   if (argc == 4 && std::strcmp(argv[2], "--tick-ms") == 0) tick_ms = std::atoi(argv[3]);
+  const char* engine_config =
+      argc == 4 && std::strcmp(argv[2], "--engine") == 0 ? argv[3] : nullptr;
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
 
-  ikepulse::cli::FakeBackend backend;
+  ikepulse::cli::FakeBackend fake;
+  ikepulse::cli::Backend* chosen = &fake;
+  ikepulse::SeededRandom rng(1);
+  ikepulse::ike::Node node(rng);
+  const ikepulse::TimePoint now = ikepulse::FromMicros(5'000'000'000);
+  ikepulse::daemon::BackendImpl engine(
+      node, ikepulse::daemon::BackendImpl::Context{[now] { return now; },
+                                                   [](ikepulse::ike::Outbox& out) { out.Clear(); },
+                                                   nullptr, "", now});
+  if (engine_config != nullptr) {
+    std::ifstream in(engine_config);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto config = ikepulse::cli::ParseConfigText(text.str());
+    if (!config) {
+      std::fprintf(stderr, "ikepulse_fake_daemon: %s: line %d: %s\n", engine_config,
+                   config.error().line, config.error().message.c_str());
+      return 1;
+    }
+    if (auto refused = engine.ApplyConfig(*config)) {
+      std::fprintf(stderr, "ikepulse_fake_daemon: %s\n", refused->c_str());
+      return 1;
+    }
+    chosen = &engine;
+  }
+  ikepulse::cli::Backend& backend = *chosen;
   ControlServer::Options options;
   options.socket_path = argv[1];
   // The daemon's wiring: cli::ShowJson answers, {"error": ...} marks a failure.

@@ -4,7 +4,9 @@
 //                                            (~/.ikepulse_history), `?` help as typed, Tab
 //                                            completion, Ctrl-Z = end, --More-- paging
 //   ikepulse [--json] -c CMD [-c CMD]...     run each command in privileged EXEC
-//   ikepulse [--json] [--configure] < FILE   run each line of stdin (stdin not a terminal)
+//   ikepulse [--json] [--configure] [--stop-on-error] < FILE
+//                                            run each line of stdin (stdin not a terminal),
+//                                            past failing lines unless --stop-on-error
 //
 // Exit status: 0 success, 1 a command failed (or the daemon went away), 2 usage or connection
 // error. The socket defaults to $IKEPULSE_SOCKET, else /run/ikepulse/ikepulse.sock.
@@ -42,16 +44,21 @@ constexpr char kUsage[] =
     "  -c, --command CMD   run CMD in privileged EXEC and exit; repeatable, stops at the\n"
     "                      first error\n"
     "  -j, --json          answer show commands in JSON (with -c or stdin)\n"
-    "      --configure     stdin mode: wrap the lines in `configure terminal` ... `end`\n"
+    "      --configure     stdin mode: run the lines in `configure terminal` (and leave\n"
+    "                      configuration mode at the end unless the text did, with `end`)\n"
+    "      --stop-on-error stdin mode: stop at the first failing line\n"
     "  -h, --help          this text\n"
     "Without -c, a terminal on stdin starts the interactive shell; otherwise each line of\n"
-    "stdin is executed like -c, and the first failing line number is reported.\n";
+    "stdin is executed like -c, as a paste into IOS: blank and `!` lines are skipped, a\n"
+    "failing line is reported with its number and the next lines still run; the exit\n"
+    "status is 1 when any line failed.\n";
 
 struct Options {
   std::string socket;
   std::vector<std::string> commands;
   bool json = false;
   bool configure = false;
+  bool stop_on_error = false;
 };
 
 void WriteAll(int fd, std::string_view s) {
@@ -68,7 +75,12 @@ bool IsBlankOrComment(std::string_view line) {
   return i == std::string_view::npos || line[i] == '!';
 }
 
-bool InConfigMode(const std::string& prompt) { return prompt.find("(config") != std::string::npos; }
+// Every configuration mode's prompt is HOSTNAME(MODE)# ("(config-if)", "(cfg-crypto-trans)"),
+// and a hostname has no parentheses.
+bool InConfigMode(const std::string& prompt) {
+  return prompt.size() > 2 && prompt.compare(prompt.size() - 2, 2, ")#") == 0 &&
+         prompt.find('(') != std::string::npos;
+}
 
 bool AsksPassword(const std::string& prompt) {
   std::string_view p(prompt);
@@ -130,10 +142,21 @@ void PrintPaged(std::string_view text, uint32_t length) {
 // ---------------------------------------------------------------------------------------------
 // Scripted use: -c commands or stdin lines.
 
-// `first_number` is what the first entry of `lines` is called in errors ("line N" when it is
-// >= 0, "command N" counted from 1 otherwise).
-int RunScript(ControlClient& client, const std::vector<std::string>& lines, bool json,
-              int first_number) {
+struct ScriptOptions {
+  bool json = false;
+  // What the first entry of `lines` is called in errors ("line N" when it is >= 0, "command N"
+  // counted from 1 otherwise).
+  int first_number = -1;
+  bool stop_on_error = true;
+  bool end_config = false;  // run `end` after the last line if still in configuration mode
+};
+
+// Runs `lines` in privileged EXEC; 0 when every line succeeded.
+int RunScript(ControlClient& client, const std::vector<std::string>& lines,
+              const ScriptOptions& so) {
+  const bool json = so.json;
+  const int first_number = so.first_number;
+  int failures = 0;
   client.set_on_async([](const std::string& line) { WriteAll(STDERR_FILENO, line + "\n"); });
   auto call = [&](RequestKind kind, const std::string& line) -> std::optional<Reply> {
     auto r = client.Call(kind, line);
@@ -169,13 +192,20 @@ int RunScript(ControlClient& client, const std::vector<std::string>& lines, bool
                 << before << line << "\n"
                 << r->output;
       if (!r->output.empty() && r->output.back() != '\n') std::cerr << "\n";
-      return 1;
+      if (so.stop_on_error) return 1;
+      ++failures;
+      prompt = r;
+      continue;
     }
     WriteAll(STDOUT_FILENO, r->output);
     prompt = r;
-    if (r->close) break;
+    if (r->close) return failures > 0 ? 1 : 0;
   }
-  return 0;
+  if (so.end_config && InConfigMode(prompt->prompt)) {
+    auto r = call(RequestKind::kExec, "end");
+    if (!r || r->error) return 1;
+  }
+  return failures > 0 ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,11 +489,15 @@ std::optional<Options> ParseArgs(int argc, char** argv) {
   Options options;
   const char* env = std::getenv("IKEPULSE_SOCKET");
   options.socket = env != nullptr && *env != '\0' ? env : kDefaultSocket;
-  enum { kConfigure = 1000 };
+  enum { kConfigure = 1000, kStopOnError = 1001 };
   static const option kLong[] = {
-      {"socket", required_argument, nullptr, 's'}, {"command", required_argument, nullptr, 'c'},
-      {"json", no_argument, nullptr, 'j'},         {"configure", no_argument, nullptr, kConfigure},
-      {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0},
+      {"socket", required_argument, nullptr, 's'},
+      {"command", required_argument, nullptr, 'c'},
+      {"json", no_argument, nullptr, 'j'},
+      {"configure", no_argument, nullptr, kConfigure},
+      {"help", no_argument, nullptr, 'h'},
+      {"stop-on-error", no_argument, nullptr, kStopOnError},
+      {nullptr, 0, nullptr, 0},
   };
   int opt;
   while ((opt = getopt_long(argc, argv, "s:c:jh", kLong, nullptr)) != -1) {
@@ -479,6 +513,9 @@ std::optional<Options> ParseArgs(int argc, char** argv) {
         break;
       case kConfigure:
         options.configure = true;
+        break;
+      case kStopOnError:
+        options.stop_on_error = true;
         break;
       case 'h':
         std::cout << kUsage;
@@ -506,7 +543,8 @@ int Main(int argc, char** argv) {
   }
   ControlClient& client = *connected;
   if (!options->commands.empty()) {
-    return RunScript(client, options->commands, options->json, /*first_number=*/-1);
+    // -c commands always stop at the first error.
+    return RunScript(client, options->commands, {options->json, -1, true, false});
   }
   if (isatty(STDIN_FILENO) && !options->configure) return RunInteractive(client);
   std::vector<std::string> lines;
@@ -516,9 +554,15 @@ int Main(int argc, char** argv) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     lines.push_back(line);
   }
-  if (options->configure) lines.emplace_back("end");
-  // With --configure, entry 0 is the added `configure terminal`: file line 1 is entry 1.
-  return RunScript(client, lines, options->json, /*first_number=*/options->configure ? 0 : 1);
+  // With --configure, entry 0 is the added `configure terminal`: file line 1 is entry 1. The
+  // closing `end` is added only when the text did not leave configuration mode itself (a
+  // saved running-config ends with `end`).
+  ScriptOptions so;
+  so.json = options->json;
+  so.first_number = options->configure ? 0 : 1;
+  so.stop_on_error = options->stop_on_error;
+  so.end_config = options->configure;
+  return RunScript(client, lines, so);
 }
 
 }  // namespace

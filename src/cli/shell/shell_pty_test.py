@@ -46,8 +46,10 @@ def stop(pid):
 
 
 class FakeDaemon:
-    def __init__(self, path, tick_ms=None):
+    def __init__(self, path, tick_ms=None, engine=None):
         argv = [FAKE_DAEMON, path] + (["--tick-ms", str(tick_ms)] if tick_ms else [])
+        if engine:
+            argv += ["--engine", engine]
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
         ready, _, _ = select.select([self.proc.stdout], [], [], DEADLINE)
         if not ready or self.proc.stdout.readline().strip() != b"ready":
@@ -291,6 +293,184 @@ class ShellTest(unittest.TestCase):
         self.assertIn("line 2 failed: bogus x", r.stderr)
         r = self.run_shell(["-c", "show running-config"])
         self.assertIn("crypto isakmp keepalive 12", r.stdout)
+
+    def configure_seed(self):
+        r = self.run_shell(["--configure"], stdin_text=(
+            "crypto isakmp keepalive 10 periodic\n"
+            "crypto ipsec transform-set TS esp-aes esp-sha-hmac\n"
+            "crypto map M 10 ipsec-isakmp\n set peer 10.0.0.2\n set transform-set TS\n"
+            " match address 101\n"
+            "interface eth0\n ip address 10.0.0.1 255.255.255.0\n crypto map M\n"
+            "access-list 101 permit ip 10.1.0.0 0.0.255.255 10.2.0.0 0.0.255.255\n"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_output_modifiers(self):
+        self.configure_seed()
+        t = Terminal([IKEPULSE, "--socket", self.sock], self.env)
+        try:
+            t.expect(r"Router>")
+            t.send("enable\r")
+            t.expect(r"Router#")
+            t.send("show running-config | include keepalive\r")
+            t.expect(r"\n(crypto isakmp keepalive 10 periodic\s*\n)Router#")
+            t.send("sh run | i transform\r")
+            m = t.expect(r"\n(.*?)Router#")
+            self.assertEqual(m.group(1).split(),
+                             "crypto ipsec transform-set TS esp-aes esp-sha-hmac "
+                             "set transform-set TS".split())
+            t.send("show running-config | section crypto map\r")
+            m = t.expect(r"crypto map\s*\n(.*?)Router#")
+            self.assertEqual([l.rstrip() for l in m.group(1).splitlines() if l.strip()],
+                             ["crypto map M 10 ipsec-isakmp", " set peer 10.0.0.2",
+                              " set transform-set TS", " match address 101",
+                              "interface eth0", " crypto map M"])
+            t.send("show running-config | count crypto\r")
+            t.expect(r"Number of lines which match regexp = 4\s*\nRouter#")
+            # `?` offers the modifiers after a show command, then the modifiers themselves.
+            t.send("show running-config ")
+            t.send("?")
+            t.expect(r"\|\s+Output modifiers\s*\n\s*<cr>")
+            t.expect(r"Router#show running-config ")
+            t.send("| ")
+            t.send("?")
+            t.expect(r"begin\s+Begin with the line that matches.*include\s+Include lines that "
+                     r"match.*section\s+Filter a section of output")
+            t.send("\x15")
+            # The pager pages the filtered output.
+            t.send("terminal length 3\r")
+            t.expect(r"Router#")
+            t.send("show running-config | exclude ^Current\r")
+            t.expect(r"--More--")
+            t.send("q")
+            t.expect(r"Router#")
+            t.send("terminal length 0\r")
+            t.expect(r"Router#")
+            t.send("show running-config | foo\r")
+            t.expect(r"\^\s*\n% Invalid input detected at '\^' marker.")
+            t.send("exit\r")
+            t.wait_exit(0)
+        finally:
+            t.close()
+
+    def test_ctrl_z_in_every_configuration_mode(self):
+        t = Terminal([IKEPULSE, "--socket", self.sock], self.env)
+        try:
+            t.expect(r"Router>")
+            t.send("enable\r")
+            t.expect(r"Router#")
+            for enter, prompt in [
+                    ("", r"Router\(config\)#"),
+                    ("crypto isakmp policy 10", r"Router\(config-isakmp\)#"),
+                    ("crypto ipsec transform-set T esp-aes esp-sha-hmac",
+                     r"Router\(cfg-crypto-trans\)#"),
+                    ("crypto map M 10 ipsec-isakmp", r"Router\(config-crypto-map\)#"),
+                    ("interface eth0", r"Router\(config-if\)#"),
+                    ("ip access-list extended VPN", r"Router\(config-ext-nacl\)#")]:
+                t.send("configure terminal\r")
+                t.expect(r"Router\(config\)#")
+                if enter:
+                    t.send(enter + "\r")
+                    t.expect(prompt)
+                t.send("\x1a")
+                t.expect(r"\^Z")
+                t.expect(r"\nRouter#")
+            t.send("exit\r")
+            t.wait_exit(0)
+        finally:
+            t.close()
+
+    def test_paste_running_config(self):
+        self.configure_seed()
+        saved = self.run_shell(["-c", "show running-config"]).stdout
+        self.assertIn("Building configuration...\n\nCurrent configuration : ", saved)
+        body = saved.split("\n", 3)[3]  # the config itself, `!` lines and `end` included
+        self.assertIn("\n!\n", body)
+        self.assertTrue(body.rstrip().endswith("end"))
+        t = Terminal([IKEPULSE, "--socket", self.sock], self.env)
+        try:
+            t.expect(r"Router>")
+            t.send("enable\r")
+            t.expect(r"Router#")
+            t.send("configure terminal\r")
+            t.expect(r"Router\(config\)#")
+            t.send(body.replace("hostname Router", "hostname Pasted").replace("\n", "\r") +
+                   "\r")
+            t.expect(r"Pasted#")
+            t.send("exit\r")
+            t.wait_exit(0)
+        finally:
+            t.close()
+        self.assertNotIn("Invalid input", t.screen)
+        # The same text through --configure: its own `end` is fine.
+        r = self.run_shell(["--configure"], stdin_text=body)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
+        self.assertEqual(self.run_shell(["-c", "show running-config"]).stdout.split("\n", 3)[3],
+                         body)
+
+    def test_configure_continues_past_bad_lines(self):
+        text = ("crypto isakmp keepalive 12\n"
+                "bogus x\n"
+                "\n"
+                "! comment\n"
+                "crypto isakmp policy 10\n"
+                " encryption nonsense\n"
+                " hash sha256\n"
+                "end\n")
+        r = self.run_shell(["--configure"], stdin_text=text)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("line 2 failed: bogus x", r.stderr)
+        self.assertIn("line 6 failed:  encryption nonsense", r.stderr)
+        run = self.run_shell(["-c", "show running-config"]).stdout
+        self.assertIn("crypto isakmp keepalive 12", run)
+        self.assertIn(" hash sha256", run)  # the line after the bad one, still in the sub-mode
+        # --stop-on-error: nothing after the first bad line runs.
+        r = self.run_shell(["--configure", "--stop-on-error"],
+                           stdin_text="crypto isakmp keepalive 20\nbogus\nhostname Late\n")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("line 2 failed: bogus", r.stderr)
+        run = self.run_shell(["-c", "show running-config"]).stdout
+        self.assertIn("crypto isakmp keepalive 20", run)
+        self.assertNotIn("hostname Late", run)
+
+    def test_show_state_before_any_sa(self):
+        """The daemon's backend (real engine) with a keep-up entry whose Main Mode gets no
+        answer: DPD as configured, the ACL's identities, the session's interface."""
+        self.daemon.close()
+        cfg = os.path.join(self.dir.name, "engine.cfg")
+        with open(cfg, "w") as f:
+            f.write("crypto isakmp policy 10\n encryption aes 256\n hash sha256\n"
+                    " authentication pre-share\n group 14\n"
+                    "crypto isakmp key pty-test-psk address 192.0.2.2\n"
+                    "crypto isakmp keepalive 10 2 periodic\n"
+                    "crypto ipsec transform-set TS esp-aes esp-sha-hmac\n"
+                    "crypto map green 10 ipsec-isakmp\n set peer 192.0.2.2\n"
+                    " set transform-set TS\n match address 101\n ikepulse keep-up\n"
+                    "interface Gi1\n ip address 192.0.2.1 255.255.255.0\n crypto map green\n"
+                    "access-list 101 permit ip 10.1.0.0 0.0.255.255 10.2.0.0 0.0.255.255\n")
+        self.daemon = FakeDaemon(self.sock, engine=cfg)
+        t = Terminal([IKEPULSE, "--socket", self.sock], self.env)
+        try:
+            t.expect(r"Router>")
+            t.send("enable\r")
+            t.expect(r"Router#")
+            t.send("show crypto isakmp sa detail\r")
+            m = t.expect(r"(DPD: .*?)Router#")
+            self.assertNotIn("disabled", m.group(1))
+            self.assertIn("DPD: periodic, interval 10 s, retry 2 s, peer has not announced DPD",
+                          m.group(1))
+            self.assertIn("DPD state: not running yet (Main Mode in progress)", m.group(1))
+            t.send("show crypto ipsec sa\r")
+            t.expect(r"local  ident \(addr/mask/prot/port\): \(10\.1\.0\.0/255\.255\.0\.0/0/0\)")
+            t.expect(r"remote ident \(addr/mask/prot/port\): \(10\.2\.0\.0/255\.255\.0\.0/0/0\)")
+            t.expect(r"Router#")
+            t.send("show crypto session\r")
+            t.expect(r"Interface: Gi1\s*\nSession status: DOWN-NEGOTIATING")
+            t.expect(r"Router#")
+            t.send("exit\r")
+            t.wait_exit(0)
+        finally:
+            t.close()
 
     def test_no_daemon(self):
         r = subprocess.run([IKEPULSE, "--socket", os.path.join(self.dir.name, "none"), "-c",
