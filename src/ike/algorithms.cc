@@ -321,7 +321,8 @@ isakmp::SaPayload BuildPhase2Sa(const config::Config& cfg, const config::CryptoM
   return sa;
 }
 
-std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p) {
+std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p,
+                                              Phase2LifetimeAttrs* given) {
   if (p.protocol_id != static_cast<uint8_t>(isakmp::ProtocolId::kEsp) || p.spi.size() != 4 ||
       p.transforms.empty())
     return std::nullopt;
@@ -336,8 +337,13 @@ std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p) {
     switch (static_cast<P2Attr>(attr.type)) {
       case P2Attr::kSaLifeType: life_type = static_cast<uint16_t>(*v); break;
       case P2Attr::kSaLifeDuration:
-        if (life_type == 1) a.lifetime_s = static_cast<uint32_t>(std::min<uint64_t>(*v, UINT32_MAX));
-        else if (life_type == 2) a.lifetime_kb = *v;
+        if (life_type == 1) {
+          a.lifetime_s = static_cast<uint32_t>(std::min<uint64_t>(*v, UINT32_MAX));
+          if (given) given->seconds = true;
+        } else if (life_type == 2) {
+          a.lifetime_kb = *v;
+          if (given) given->kilobytes = true;
+        }
         break;
       case P2Attr::kGroupDescription: a.pfs_group = static_cast<uint16_t>(*v); break;
       case P2Attr::kEncapsulationMode:
@@ -382,6 +388,8 @@ std::optional<Phase2Choice> SelectPhase2(const isakmp::SaPayload& offered,
     auto algs = ParsePhase2Proposal(prop);
     if (!algs) continue;
     if (algs->pfs_group != e.pfs_group) continue;
+    // Zero would mean "never expires" (the data plane reads 0 kB as no volume limit).
+    if (algs->lifetime_s == 0 || algs->lifetime_kb == 0) continue;
     for (const auto& name : e.transform_sets) {
       const config::TransformSet* ts = cfg.FindTransformSet(name);
       if (!ts || ts->cipher != algs->cipher || ts->auth != algs->auth || ts->mode != algs->mode)

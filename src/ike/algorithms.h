@@ -63,7 +63,7 @@ struct Phase2Algs {
 isakmp::SaPayload BuildPhase2Sa(const config::Config& cfg, const config::CryptoMapEntry& e,
                                 uint32_t spi_in, bool udp_encap, bool draft_natt);
 // Responder: the first offered proposal that matches one of the entry's transform sets (and
-// its PFS setting). Returns the chosen proposal (as received, SPI = the peer's inbound SPI).
+// its PFS setting); a proposal with a zero lifetime (seconds or kilobytes) is not acceptable. Returns the chosen proposal (as received, SPI = the peer's inbound SPI).
 struct Phase2Choice {
   isakmp::Proposal proposal;  // as received
   Phase2Algs algs;
@@ -72,7 +72,13 @@ struct Phase2Choice {
 std::optional<Phase2Choice> SelectPhase2(const isakmp::SaPayload& offered,
                                          const config::Config& cfg,
                                          const config::CryptoMapEntry& e);
-std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p);
+// Which lifetime attributes a proposal carried (absent ones take the defaults in Phase2Algs).
+struct Phase2LifetimeAttrs {
+  bool seconds = false;
+  bool kilobytes = false;
+};
+std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p,
+                                              Phase2LifetimeAttrs* given = nullptr);
 
 crypto::CipherAlg EspCipherAlg(config::EspCipher c);
 

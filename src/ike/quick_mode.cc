@@ -117,7 +117,64 @@ std::vector<const isakmp::IdPayload*> Ids(const std::vector<Payload>& chain) {
 
 Bytes ToBytes(const SecretBytes& s) { return Bytes(s.data(), s.data() + s.size()); }
 
+// Initiator: checks the responder's QM2 against what our QM1 proposed for entry `e`. Returns
+// why it is refused, or "" with `algs` set to the accepted algorithms. Every check comes
+// before QM3 is sent, so that no QM3 ever leaves for an SA we then refuse.
+std::string Qm2Refusal(const config::Config& cfg, const config::CryptoMapEntry* e,
+                       const QuickMode& qm, const isakmp::SaPayload& sap,
+                       const isakmp::KeyExchangePayload* ke,
+                       const std::vector<const isakmp::IdPayload*>& ids, Phase2Algs& algs) {
+  if (!e) return "crypto map entry gone";
+  if (sap.proposals.size() != 1) return "not exactly one proposal";
+  Phase2LifetimeAttrs given;
+  auto parsed = ParsePhase2Proposal(sap.proposals[0], &given);
+  if (!parsed) return "unparsable proposal";
+  const auto& spi = sap.proposals[0].spi;
+  const uint32_t spi_out =
+      (uint32_t{spi[0]} << 24) | (uint32_t{spi[1]} << 16) | (uint32_t{spi[2]} << 8) | spi[3];
+  if (spi_out < 256) return "reserved SPI";  // 0 is invalid, 1-255 are reserved (RFC 4303)
+  bool offered = false;
+  for (const auto& name : e->transform_sets)
+    if (const auto* ts = cfg.FindTransformSet(name))
+      if (ts->cipher == parsed->cipher && ts->auth == parsed->auth && ts->mode == parsed->mode)
+        offered = true;
+  if (!offered) return "transform not offered";
+  // Lifetimes: the responder may shorten ours, never lengthen them, and never make them
+  // unlimited (0). An absent attribute means ours.
+  const uint32_t our_s = e->lifetime_s.value_or(config::kDefaultIpsecLifetimeS);
+  const uint64_t our_kb = e->lifetime_kb.value_or(config::kDefaultIpsecLifetimeKb);
+  if (!given.seconds) parsed->lifetime_s = our_s;
+  if (!given.kilobytes) parsed->lifetime_kb = our_kb;
+  if (parsed->lifetime_s == 0 || parsed->lifetime_s > our_s) return "lifetime (seconds)";
+  if (parsed->lifetime_kb == 0 || parsed->lifetime_kb > our_kb) return "lifetime (kilobytes)";
+  // PFS: the group we asked for with a KE, or neither.
+  if (parsed->pfs_group != e->pfs_group) return "PFS group";
+  if (e->pfs_group && (!ke || !qm.dh)) return "PFS without KE";
+  if (!e->pfs_group && ke) return "KE without PFS";
+  // Proxy identities: as we sent them.
+  if (ids.size() != 2 || *ids[0] != qm.idci || *ids[1] != qm.idcr) return "proxy identities";
+  algs = *parsed;
+  return "";
+}
+
 }  // namespace
+
+uint32_t NodeImpl::AllocateSpiIn(SaId sa) {
+  uint32_t spi;
+  do {
+    spi = rng_.U32();
+  } while (spi < 256 || by_spi_in_.count(spi));
+  by_spi_in_.emplace(spi, sa);
+  return spi;
+}
+
+void NodeImpl::ReleaseSpiIn(const IkeSa& sa, uint32_t spi_in) {
+  auto it = by_spi_in_.find(spi_in);
+  if (it == by_spi_in_.end() || it->second != sa.id) return;
+  for (const auto& ch : sa.children)
+    if (ch.spi_in == spi_in) return;  // installed: the child holds it now
+  by_spi_in_.erase(it);
+}
 
 void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
                               uint32_t replaces_spi_in) {
@@ -136,12 +193,11 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   qm.iv = crypto::Phase2Iv(prf, sa.p1_last_block, qm.message_id, crypto::BlockSize(cipher));
   qm.ni.resize(kNonceSize);
   rng_.Fill(qm.ni);
-  do {
-    qm.spi_in = rng_.U32();
-  } while (qm.spi_in < 256 || by_spi_.count(qm.spi_in));
+  qm.spi_in = AllocateSpiIn(sa.id);
   isakmp::SaPayload sap =
       BuildPhase2Sa(cfg_, e, qm.spi_in, sa.natt_float, !sa.peer_natt_rfc);
   if (sap.proposals.empty()) {
+    ReleaseSpiIn(sa, qm.spi_in);
     Log(c, "%CRYPTO-4-IKMP_NO_TRANSFORM: crypto map " + e.map_name + " " +
                std::to_string(e.seq) + " has no usable transform set");
     return;
@@ -151,7 +207,10 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   rest.push_back(MakePayload(isakmp::NoncePayload{qm.ni}));
   if (e.pfs_group) {
     qm.dh = crypto::DhKeyPair::Generate(*e.pfs_group);
-    if (!qm.dh) return;
+    if (!qm.dh) {
+      ReleaseSpiIn(sa, qm.spi_in);
+      return;
+    }
     rest.push_back(MakePayload(isakmp::KeyExchangePayload{qm.dh->public_value()}));
   }
   qm.idci = NetId(acl->src, Invert(acl->src_wildcard), acl->protocol);
@@ -292,11 +351,12 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     qm.ni = nonce->data;
     qm.nr.resize(kNonceSize);
     rng_.Fill(qm.nr);
-    do {
-      qm.spi_in = rng_.U32();
-    } while (qm.spi_in < 256 || by_spi_.count(qm.spi_in));
+    if (qm.algs = choice->algs; qm.algs.pfs_group && !ke) {
+      Drop(c, counters_.dropped_state, "QM1 with PFS but no KE", sa.remote);
+      return;
+    }
+    qm.spi_in = AllocateSpiIn(sa.id);
     qm.spi_out = choice->peer_spi;
-    qm.algs = choice->algs;
     qm.idci = *ids[0];
     qm.idcr = *ids[1];
     qm.have_ids = true;
@@ -313,12 +373,11 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     rest.push_back(MakePayload(std::move(reply)));
     rest.push_back(MakePayload(isakmp::NoncePayload{qm.nr}));
     if (qm.algs.pfs_group) {
-      if (!ke) {
-        Drop(c, counters_.dropped_state, "QM1 with PFS but no KE", sa.remote);
+      qm.dh = crypto::DhKeyPair::Generate(*qm.algs.pfs_group);
+      if (!qm.dh) {
+        ReleaseSpiIn(sa, qm.spi_in);
         return;
       }
-      qm.dh = crypto::DhKeyPair::Generate(*qm.algs.pfs_group);
-      if (!qm.dh) return;
       qm.peer_ke = ke->data;
       rest.push_back(MakePayload(isakmp::KeyExchangePayload{qm.dh->public_value()}));
     }
@@ -357,28 +416,24 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
       Drop(c, counters_.dropped_state, "QM2 without one proposal or nonce", sa.remote);
       return;
     }
-    auto algs = ParsePhase2Proposal(sap->proposals[0]);
-    const config::CryptoMapEntry* e = CryptoMap(qm.map_name, qm.map_seq);
-    bool offered = false;
-    if (algs && e)
-      for (const auto& name : e->transform_sets)
-        if (const auto* ts = cfg_.FindTransformSet(name))
-          if (ts->cipher == algs->cipher && ts->auth == algs->auth && ts->mode == algs->mode)
-            offered = true;
-    if (!offered) {
-      Drop(c, counters_.dropped_state, "QM2 chose a transform we did not offer", sa.remote);
+    Phase2Algs algs;
+    std::string refused = Qm2Refusal(cfg_, CryptoMap(qm.map_name, qm.map_seq), qm, *sap, ke,
+                                     Ids(*chain), algs);
+    std::optional<SecretBytes> shared;
+    if (refused.empty() && qm.dh) {
+      auto s = qm.dh->ComputeShared(ke->data);
+      if (s) shared = std::move(*s);
+      else refused = "PFS key exchange failed";
+    }
+    if (!refused.empty()) {
+      RefuseQm2(c, sa, mid, sap->proposals[0].spi, refused);
       return;
     }
-    if (algs->pfs_group) {
-      if (!ke || !qm.dh) {
-        Drop(c, counters_.dropped_state, "QM2 PFS mismatch", sa.remote);
-        return;
-      }
-      qm.peer_ke = ke->data;
-    }
+    qm.peer_ke = ke ? ke->data : Bytes{};
+    qm.pfs_shared = std::move(shared);
     const auto& spi = sap->proposals[0].spi;
     qm.spi_out = (uint32_t{spi[0]} << 24) | (uint32_t{spi[1]} << 16) | (uint32_t{spi[2]} << 8) | spi[3];
-    qm.algs = *algs;
+    qm.algs = algs;
     qm.nr = nonce->data;
     SecretBytes h3 = crypto::QuickModeHash3(prf, skeyid_a, mid, qm.ni, qm.nr);
     std::vector<Payload> out;
@@ -413,6 +468,23 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
   Drop(c, counters_.dropped_state, "Quick Mode message for a finished exchange", sa.remote);
 }
 
+void NodeImpl::RefuseQm2(Ctx& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi,
+                         const std::string& why) {
+  Log(c, "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
+             sa.remote.ip.ToString() + " (QM2 refused: " + why + ")");
+  Drop(c, counters_.dropped_state, "QM2 refused", sa.remote);
+  // Tell the peer (authenticated Informational) so that it drops its half of the exchange.
+  isakmp::NotificationPayload n;
+  n.doi = isakmp::kDoiIpsec;
+  n.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kEsp);
+  if (peer_spi.size() == 4) n.spi = peer_spi;
+  n.type = static_cast<uint16_t>(isakmp::NotifyType::kNoProposalChosen);
+  std::vector<isakmp::Payload> p;
+  p.push_back(isakmp::MakePayload(std::move(n)));
+  SendInformational(c, sa, std::move(p));
+  AbandonQuickMode(c, sa, mid, "QM2 refused: " + why);
+}
+
 void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   const crypto::HashAlg prf = sa.algs.prf();
   ChildSa ch;
@@ -425,11 +497,17 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   ch.map_seq = qm.map_seq;
   SecretBytes gqm;
   std::optional<ByteSpan> gqm_span;
-  if (qm.dh) {
+  if (qm.pfs_shared) {
+    gqm = std::move(*qm.pfs_shared);
+    qm.pfs_shared.reset();
+    gqm_span = gqm.span();
+  } else if (qm.dh) {
     auto s = qm.dh->ComputeShared(qm.peer_ke);
     if (!s) {
       Drop(c, counters_.dropped_auth, "PFS DH failed", sa.remote);
+      const uint32_t spi_in = qm.spi_in;
       sa.quick_modes.erase(qm.message_id);
+      ReleaseSpiIn(sa, spi_in);
       return;
     }
     gqm = std::move(*s);
@@ -461,8 +539,7 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
     const Duration margin = opts_.ipsec_rekey_margin;
     ch.rekey_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
   }
-  by_spi_[ch.spi_in] = {sa.id, true};
-  by_spi_[ch.spi_out] = {sa.id, false};
+  by_spi_in_[ch.spi_in] = sa.id;  // reserved at allocation; outbound SPIs are per SA
   Debug(c, &sa, "IPSEC(create_sa): sa created, (sa) sa_dest= " + sa.remote.ip.ToString() +
                     ", sa_proto= 50, sa_spi= 0x" + ToHex(SpiBytes(ch.spi_out)) + ", sa_trans= " +
                     ch.algs.TransformName());
