@@ -80,6 +80,17 @@ struct Phase2LifetimeAttrs {
 std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p,
                                               Phase2LifetimeAttrs* given = nullptr);
 
+// Initiator: checks the responder's QM2 SA against what our QM1 proposed for entry `e` (one
+// proposal, SPI >= 256, an offered transform, lifetimes neither longer than ours nor 0 - an
+// absent one means ours -, the PFS group we asked for with a KE or neither, the proxy IDs
+// `idci`/`idcr` we sent). `ke`: QM2 had a KE; `have_dh`: our QM1 had one. Returns why it is
+// refused, or "" with `algs` set to what was agreed.
+std::string CheckQm2(const config::Config& cfg, const config::CryptoMapEntry* e,
+                     const isakmp::SaPayload& sap, bool ke, bool have_dh,
+                     const std::vector<const isakmp::IdPayload*>& ids,
+                     const isakmp::IdPayload& idci, const isakmp::IdPayload& idcr,
+                     Phase2Algs& algs);
+
 crypto::CipherAlg EspCipherAlg(config::EspCipher c);
 
 }  // namespace ikepulse::ike
