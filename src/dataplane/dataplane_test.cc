@@ -225,7 +225,7 @@ TEST_F(DataPlaneTest, CachedAnswersFollowConfigAndSaChanges) {
   out_a_.Clear();
   a_.OnTunPacket(T(6), ping, out_a_);
   ASSERT_EQ(out_a_.signals.size(), 1u);
-  EXPECT_EQ(out_a_.signals[0].spi, rekeyed.spi_out);
+  EXPECT_EQ(out_a_.signals[0].spi, rekeyed.spi_in);
   // The new pair removed: back to the old one; both removed: queued, tunnel requested.
   const uint32_t gone[] = {rekeyed.spi_in};
   a_.Update(T(7), GatewayConfig(true), {}, gone, out_a_);
