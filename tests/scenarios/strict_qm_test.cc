@@ -86,9 +86,13 @@ TEST_F(CheckQm2Test, AbsentLifetimesMeanOurs) {
 }
 
 TEST_F(CheckQm2Test, LongerOrZeroLifetimesAreRefused) {
-  for (auto [type, v] : std::vector<std::pair<uint16_t, uint64_t>>{
-           {1, 3601}, {1, 0}, {1, 0xffffffffffull}, {2, 100001}, {2, 0},
-           {2, 0x40000000000000ull}, {2, UINT64_MAX}}) {
+  for (auto [type, v] : std::vector<std::pair<uint16_t, uint64_t>>{{1, 3601},
+                                                                   {1, 0},
+                                                                   {1, 0xffffffffffull},
+                                                                   {2, 100001},
+                                                                   {2, 0},
+                                                                   {2, 0x40000000000000ull},
+                                                                   {2, UINT64_MAX}}) {
     auto sa = Qm2();
     SetLife(sa, type, v);
     EXPECT_NE(Check(sa), "") << "type " << type << " value " << v;
