@@ -37,7 +37,7 @@ bool DataPlane::SendOn(ChildSa& sa, TimePoint now, ByteSpan packet, Out& out) {
                                         std::move(*esp)});
   }
   out.signals.push_back(
-      Signal{Signal::Kind::kChildTraffic, sa.entry, sa.spi_out(), false, packet.size()});
+      Signal{Signal::Kind::kChildTraffic, sa.entry, sa.spi_in(), false, packet.size()});
   Lifetime(sa, db_.RecordOut(sa, now, packet.size()), out);
   return true;
 }

@@ -51,7 +51,7 @@ struct Signal {
   };
   Kind kind;
   EntryKey entry;       // kOutboundTraffic, kLifetime*
-  uint32_t spi = 0;     // kChildTraffic: the SPI of the direction used; kLifetime*: spi_in
+  uint32_t spi = 0;     // kChildTraffic: spi_in (unique) either way; kLifetime*: spi_in
   bool inbound = false;
   uint64_t bytes = 0;   // kChildTraffic: inner packet bytes
 };

@@ -47,7 +47,7 @@ TEST_F(DataPlaneTest, PingBothWays) {
   EXPECT_EQ(ClassifyNattDatagram(d.data), NattKind::kEsp);
   ASSERT_EQ(out_a_.signals.size(), 1u);
   EXPECT_EQ(out_a_.signals[0].kind, Kind::kChildTraffic);
-  EXPECT_EQ(out_a_.signals[0].spi, sas_.a.spi_out);
+  EXPECT_EQ(out_a_.signals[0].spi, sas_.a.spi_in);
   EXPECT_FALSE(out_a_.signals[0].inbound);
   EXPECT_EQ(out_a_.signals[0].bytes, ping.size());
 
@@ -217,7 +217,7 @@ TEST_F(DataPlaneTest, CachedAnswersFollowConfigAndSaChanges) {
   out_a_.Clear();
   a_.OnTunPacket(T(4), ping, out_a_);
   ASSERT_EQ(out_a_.signals.size(), 1u);
-  EXPECT_EQ(out_a_.signals[0].spi, sas_.a.spi_out);
+  EXPECT_EQ(out_a_.signals[0].spi, sas_.a.spi_in);
 
   // A rekeyed pair for the same entry, installed incrementally: traffic moves to it.
   auto rekeyed = AesSha1Sas(rng_).a;
@@ -225,14 +225,14 @@ TEST_F(DataPlaneTest, CachedAnswersFollowConfigAndSaChanges) {
   out_a_.Clear();
   a_.OnTunPacket(T(6), ping, out_a_);
   ASSERT_EQ(out_a_.signals.size(), 1u);
-  EXPECT_EQ(out_a_.signals[0].spi, rekeyed.spi_out);
+  EXPECT_EQ(out_a_.signals[0].spi, rekeyed.spi_in);
   // The new pair removed: back to the old one; both removed: queued, tunnel requested.
   const uint32_t gone[] = {rekeyed.spi_in};
   a_.Update(T(7), GatewayConfig(true), {}, gone, out_a_);
   out_a_.Clear();
   a_.OnTunPacket(T(8), ping, out_a_);
   ASSERT_EQ(out_a_.signals.size(), 1u);
-  EXPECT_EQ(out_a_.signals[0].spi, sas_.a.spi_out);
+  EXPECT_EQ(out_a_.signals[0].spi, sas_.a.spi_in);
   const uint32_t old[] = {sas_.a.spi_in};
   a_.Update(T(9), GatewayConfig(true), {}, old, out_a_);
   out_a_.Clear();

@@ -321,7 +321,8 @@ isakmp::SaPayload BuildPhase2Sa(const config::Config& cfg, const config::CryptoM
   return sa;
 }
 
-std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p) {
+std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p,
+                                              Phase2LifetimeAttrs* given) {
   if (p.protocol_id != static_cast<uint8_t>(isakmp::ProtocolId::kEsp) || p.spi.size() != 4 ||
       p.transforms.empty())
     return std::nullopt;
@@ -336,8 +337,13 @@ std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p) {
     switch (static_cast<P2Attr>(attr.type)) {
       case P2Attr::kSaLifeType: life_type = static_cast<uint16_t>(*v); break;
       case P2Attr::kSaLifeDuration:
-        if (life_type == 1) a.lifetime_s = static_cast<uint32_t>(std::min<uint64_t>(*v, UINT32_MAX));
-        else if (life_type == 2) a.lifetime_kb = *v;
+        if (life_type == 1) {
+          a.lifetime_s = static_cast<uint32_t>(std::min<uint64_t>(*v, UINT32_MAX));
+          if (given) given->seconds = true;
+        } else if (life_type == 2) {
+          a.lifetime_kb = *v;
+          if (given) given->kilobytes = true;
+        }
         break;
       case P2Attr::kGroupDescription: a.pfs_group = static_cast<uint16_t>(*v); break;
       case P2Attr::kEncapsulationMode:
@@ -375,6 +381,44 @@ std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p) {
   return a;
 }
 
+std::string CheckQm2(const config::Config& cfg, const config::CryptoMapEntry* e,
+                     const isakmp::SaPayload& sap, bool ke, bool have_dh,
+                     const std::vector<const isakmp::IdPayload*>& ids,
+                     const isakmp::IdPayload& idci, const isakmp::IdPayload& idcr,
+                     Phase2Algs& algs) {
+  if (!e) return "crypto map entry gone";
+  if (sap.proposals.size() != 1) return "not exactly one proposal";
+  Phase2LifetimeAttrs given;
+  auto parsed = ParsePhase2Proposal(sap.proposals[0], &given);
+  if (!parsed) return "unparsable proposal";
+  const auto& spi = sap.proposals[0].spi;
+  const uint32_t spi_out =
+      (uint32_t{spi[0]} << 24) | (uint32_t{spi[1]} << 16) | (uint32_t{spi[2]} << 8) | spi[3];
+  if (spi_out < 256) return "reserved SPI";  // 0 is invalid, 1-255 are reserved (RFC 4303)
+  bool offered = false;
+  for (const auto& name : e->transform_sets)
+    if (const auto* ts = cfg.FindTransformSet(name))
+      if (ts->cipher == parsed->cipher && ts->auth == parsed->auth && ts->mode == parsed->mode)
+        offered = true;
+  if (!offered) return "transform not offered";
+  // Lifetimes: the responder may shorten ours, never lengthen them, and never make them
+  // unlimited (0). An absent attribute means ours.
+  const uint32_t our_s = e->lifetime_s.value_or(config::kDefaultIpsecLifetimeS);
+  const uint64_t our_kb = e->lifetime_kb.value_or(config::kDefaultIpsecLifetimeKb);
+  if (!given.seconds) parsed->lifetime_s = our_s;
+  if (!given.kilobytes) parsed->lifetime_kb = our_kb;
+  if (parsed->lifetime_s == 0 || parsed->lifetime_s > our_s) return "lifetime (seconds)";
+  if (parsed->lifetime_kb == 0 || parsed->lifetime_kb > our_kb) return "lifetime (kilobytes)";
+  // PFS: the group we asked for with a KE, or neither.
+  if (parsed->pfs_group != e->pfs_group) return "PFS group";
+  if (e->pfs_group && (!ke || !have_dh)) return "PFS without KE";
+  if (!e->pfs_group && ke) return "KE without PFS";
+  // Proxy identities: as we sent them.
+  if (ids.size() != 2 || *ids[0] != idci || *ids[1] != idcr) return "proxy identities";
+  algs = *parsed;
+  return "";
+}
+
 std::optional<Phase2Choice> SelectPhase2(const isakmp::SaPayload& offered,
                                          const config::Config& cfg,
                                          const config::CryptoMapEntry& e) {
@@ -382,6 +426,8 @@ std::optional<Phase2Choice> SelectPhase2(const isakmp::SaPayload& offered,
     auto algs = ParsePhase2Proposal(prop);
     if (!algs) continue;
     if (algs->pfs_group != e.pfs_group) continue;
+    // Zero would mean "never expires" (the data plane reads 0 kB as no volume limit).
+    if (algs->lifetime_s == 0 || algs->lifetime_kb == 0) continue;
     for (const auto& name : e.transform_sets) {
       const config::TransformSet* ts = cfg.FindTransformSet(name);
       if (!ts || ts->cipher != algs->cipher || ts->auth != algs->auth || ts->mode != algs->mode)

@@ -63,7 +63,7 @@ struct Phase2Algs {
 isakmp::SaPayload BuildPhase2Sa(const config::Config& cfg, const config::CryptoMapEntry& e,
                                 uint32_t spi_in, bool udp_encap, bool draft_natt);
 // Responder: the first offered proposal that matches one of the entry's transform sets (and
-// its PFS setting). Returns the chosen proposal (as received, SPI = the peer's inbound SPI).
+// its PFS setting); a proposal with a zero lifetime (seconds or kilobytes) is not acceptable. Returns the chosen proposal (as received, SPI = the peer's inbound SPI).
 struct Phase2Choice {
   isakmp::Proposal proposal;  // as received
   Phase2Algs algs;
@@ -72,7 +72,24 @@ struct Phase2Choice {
 std::optional<Phase2Choice> SelectPhase2(const isakmp::SaPayload& offered,
                                          const config::Config& cfg,
                                          const config::CryptoMapEntry& e);
-std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p);
+// Which lifetime attributes a proposal carried (absent ones take the defaults in Phase2Algs).
+struct Phase2LifetimeAttrs {
+  bool seconds = false;
+  bool kilobytes = false;
+};
+std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p,
+                                              Phase2LifetimeAttrs* given = nullptr);
+
+// Initiator: checks the responder's QM2 SA against what our QM1 proposed for entry `e` (one
+// proposal, SPI >= 256, an offered transform, lifetimes neither longer than ours nor 0 - an
+// absent one means ours -, the PFS group we asked for with a KE or neither, the proxy IDs
+// `idci`/`idcr` we sent). `ke`: QM2 had a KE; `have_dh`: our QM1 had one. Returns why it is
+// refused, or "" with `algs` set to what was agreed.
+std::string CheckQm2(const config::Config& cfg, const config::CryptoMapEntry* e,
+                     const isakmp::SaPayload& sap, bool ke, bool have_dh,
+                     const std::vector<const isakmp::IdPayload*>& ids,
+                     const isakmp::IdPayload& idci, const isakmp::IdPayload& idcr,
+                     Phase2Algs& algs);
 
 crypto::CipherAlg EspCipherAlg(config::EspCipher c);
 

@@ -95,6 +95,7 @@ struct QuickMode {
   Phase2Algs algs;
   std::unique_ptr<crypto::DhKeyPair> dh;
   Bytes peer_ke;
+  std::optional<SecretBytes> pfs_shared;  // g^xy of the PFS exchange, once computed
   isakmp::IdPayload idci, idcr;
   bool have_ids = false;
   std::string map_name;

@@ -322,8 +322,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
               newer = o;
           if (newer) {
             for (auto& ch : sa->children) {
-              by_spi_[ch.spi_in] = {newer->id, true};
-              by_spi_[ch.spi_out] = {newer->id, false};
+              by_spi_in_[ch.spi_in] = newer->id;
               newer->children.push_back(std::move(ch));
             }
             sa->children.clear();

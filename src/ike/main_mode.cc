@@ -478,8 +478,7 @@ void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
     if (IkeSa* old = Find(sa.replaces)) {
       // ISAKMP re-establishment: the IPsec SAs live on; re-home them, then delete the old SA.
       for (auto& ch : old->children) {
-        by_spi_[ch.spi_in] = {sa.id, true};
-        by_spi_[ch.spi_out] = {sa.id, false};
+        by_spi_in_[ch.spi_in] = sa.id;
         sa.children.push_back(std::move(ch));
       }
       old->children.clear();

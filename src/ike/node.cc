@@ -67,10 +67,10 @@ void Node::OnOutboundTraffic(TimePoint now, const std::string& map, uint32_t seq
   Ctx c{now, out};
   impl_->OnOutboundTraffic(c, map, seq);
 }
-void Node::OnChildTraffic(TimePoint now, uint32_t spi, bool inbound, uint64_t bytes,
+void Node::OnChildTraffic(TimePoint now, uint32_t spi_in, bool inbound, uint64_t bytes,
                           Outbox& out) {
   Ctx c{now, out};
-  impl_->OnChildTraffic(c, spi, inbound, bytes);
+  impl_->OnChildTraffic(c, spi_in, inbound, bytes);
 }
 void Node::OnChildLifetime(TimePoint now, uint32_t spi_in, bool hard, Outbox& out) {
   Ctx c{now, out};
@@ -576,13 +576,13 @@ void NodeImpl::OnOutboundTraffic(Ctx& c, const std::string& map, uint32_t seq) {
   ReapDead();
 }
 
-void NodeImpl::OnChildTraffic(Ctx& c, uint32_t spi, bool inbound, uint64_t bytes) {
-  auto it = by_spi_.find(spi);
-  if (it == by_spi_.end()) return;
-  IkeSa* sa = Find(it->second.first);
+void NodeImpl::OnChildTraffic(Ctx& c, uint32_t spi_in, bool inbound, uint64_t bytes) {
+  auto it = by_spi_in_.find(spi_in);
+  if (it == by_spi_in_.end()) return;
+  IkeSa* sa = Find(it->second);
   if (!sa) return;
   for (auto& ch : sa->children) {
-    if ((inbound && ch.spi_in == spi) || (!inbound && ch.spi_out == spi)) {
+    if (ch.spi_in == spi_in) {
       if (inbound) {
         ++ch.pkts_in;
         ch.bytes_in += bytes;
@@ -601,9 +601,9 @@ void NodeImpl::OnChildTraffic(Ctx& c, uint32_t spi, bool inbound, uint64_t bytes
 }
 
 void NodeImpl::OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard) {
-  auto it = by_spi_.find(spi_in);
-  if (it == by_spi_.end() || !it->second.second) return;
-  IkeSa* sa = Find(it->second.first);
+  auto it = by_spi_in_.find(spi_in);
+  if (it == by_spi_in_.end()) return;
+  IkeSa* sa = Find(it->second);
   if (!sa) return;
   for (auto& ch : sa->children) {
     if (ch.spi_in != spi_in) continue;
@@ -671,7 +671,9 @@ void NodeImpl::AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::stri
   for (const auto& ch : sa.children)
     if (ch.delete_on_replace && ch.map_name == qm.map_name && ch.map_seq == qm.map_seq)
       deferred.push_back(ch.spi_in);
+  const uint32_t spi_in = qm.spi_in;
   sa.quick_modes.erase(it);
+  ReleaseSpiIn(sa, spi_in);
   for (uint32_t spi : deferred) DeleteChild(c, sa, spi, false);
 }
 
@@ -681,8 +683,8 @@ void NodeImpl::DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete)
   if (it == sa.children.end()) return;
   if (send_delete && sa.established()) SendDeleteChildren(c, sa, {spi_in});
   Emit(c, EventKind::kChildSaDown, &sa, it->spi_in, it->spi_out);
-  by_spi_.erase(it->spi_in);
-  by_spi_.erase(it->spi_out);
+  if (auto b = by_spi_in_.find(it->spi_in); b != by_spi_in_.end() && b->second == sa.id)
+    by_spi_in_.erase(b);
   sa.children.erase(it);
 }
 
@@ -711,10 +713,11 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
   }
   for (const auto& ch : sa.children) {
     Emit(c, EventKind::kChildSaDown, &sa, ch.spi_in, ch.spi_out);
-    by_spi_.erase(ch.spi_in);
-    by_spi_.erase(ch.spi_out);
+    if (auto b = by_spi_in_.find(ch.spi_in); b != by_spi_in_.end() && b->second == sa.id)
+      by_spi_in_.erase(b);
   }
   sa.children.clear();
+  for (const auto& [mid, qm] : sa.quick_modes) ReleaseSpiIn(sa, qm.spi_in);  // in flight
   sa.quick_modes.clear();
   sa.state = P1State::kDead;
   timers_.Disarm(sa.id);
@@ -873,16 +876,9 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, std::span<const u
     return false;
   };
   for (uint32_t spi : spis_in) {
-    auto b = by_spi_.find(spi);
-    if (b == by_spi_.end()) continue;  // gone
-    if (b->second.second) {
-      auto it = sas_.find(b->second.first);
-      if (it != sas_.end() && find_in(*it->second, spi)) continue;
-    }
-    // by_spi_ holds inbound and outbound SPIs in one map: a peer-chosen outbound SPI equal to
-    // this inbound SPI hides it. Rare (2^-32 per pair); look everywhere then.
-    for (const auto& [id, sa] : sas_)
-      if (find_in(*sa, spi)) break;
+    auto b = by_spi_in_.find(spi);
+    if (b == by_spi_in_.end()) continue;  // gone
+    if (auto it = sas_.find(b->second); it != sas_.end()) find_in(*it->second, spi);
   }
   SortChildSnapshots(out);
   // A SPI asked for twice appears once.

@@ -189,7 +189,9 @@ class Node {
   // Data-plane signals. Outbound traffic for a peer (on-demand DPD) and for a crypto map
   // entry (brings the tunnel up if it is down, as IOS does with interesting traffic).
   void OnOutboundTraffic(TimePoint now, const std::string& map_name, uint32_t seq, Outbox& out);
-  void OnChildTraffic(TimePoint now, uint32_t spi_in_or_out, bool inbound, uint64_t bytes,
+  // Traffic on the IPsec SA with our inbound SPI `spi_in` (in both directions: the peers'
+  // outbound SPIs are not unique, ours are), `inbound` telling the direction.
+  void OnChildTraffic(TimePoint now, uint32_t spi_in, bool inbound, uint64_t bytes,
                       Outbox& out);
   // The data plane's kilobyte lifetime accounting for the IPsec SA with inbound SPI `spi_in`:
   // soft (90 %) starts a rekey if we initiated it; hard deletes it (Delete sent).

@@ -70,7 +70,7 @@ class NodeImpl {
     return std::min(timers_.NextDeadline(), half_open_.NextDeadline());
   }
   void OnOutboundTraffic(Ctx& c, const std::string& map, uint32_t seq);
-  void OnChildTraffic(Ctx& c, uint32_t spi, bool inbound, uint64_t bytes);
+  void OnChildTraffic(Ctx& c, uint32_t spi_in, bool inbound, uint64_t bytes);
   void OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard);
   void Initiate(Ctx& c, const std::string& map, uint32_t seq);
   void Clear(Ctx& c, const ClearFilter& f);
@@ -151,6 +151,12 @@ class NodeImpl {
   // Ends Quick Mode `mid` that we initiated without an SA (retransmissions exhausted, or the
   // peer's error notify): IOS's "deleting node ... error TRUE reason ...".
   void AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::string& reason);
+  // Ends our Quick Mode `mid` whose QM2 we refuse (before any QM3): log, notify, abandon.
+  void RefuseQm2(Ctx& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi, const std::string& why);
+  // A fresh inbound SPI (>= 256, unique among ours), reserved for `sa` until released or
+  // installed; ReleaseSpiIn frees a reservation that no child of `sa` uses.
+  uint32_t AllocateSpiIn(SaId sa);
+  void ReleaseSpiIn(const IkeSa& sa, uint32_t spi_in);
   void ReapDead();
 
   // Live SAs to `peer` (an index: never a scan of every SA).
@@ -173,7 +179,10 @@ class NodeImpl {
   config::Config cfg_;
   std::unordered_map<SaId, std::unique_ptr<IkeSa>> sas_;
   std::unordered_multimap<isakmp::Cookie, SaId, CookieHash> by_icookie_;
-  std::unordered_map<uint32_t, std::pair<SaId, bool>> by_spi_;  // spi -> (sa, inbound?)
+  // Our inbound SPIs -> SA: installed IPsec SAs and those reserved by Quick Modes in flight,
+  // so that allocation never hands out one twice. The peers' (outbound) SPIs are not here:
+  // two peers may choose the same one, or one of ours; they are only found per SA.
+  std::unordered_map<uint32_t, SaId> by_spi_in_;
   std::unordered_map<IpAddress, std::vector<SaId>, IpHash> by_peer_;  // every SA, by peer
   std::unordered_map<IpAddress, std::vector<size_t>, IpHash> entries_by_peer_;
   std::map<std::pair<std::string, uint32_t>, size_t> entry_index_;  // -> entries_ / crypto_maps

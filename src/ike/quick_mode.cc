@@ -119,6 +119,23 @@ Bytes ToBytes(const SecretBytes& s) { return Bytes(s.data(), s.data() + s.size()
 
 }  // namespace
 
+uint32_t NodeImpl::AllocateSpiIn(SaId sa) {
+  uint32_t spi;
+  do {
+    spi = rng_.U32();
+  } while (spi < 256 || by_spi_in_.count(spi));
+  by_spi_in_.emplace(spi, sa);
+  return spi;
+}
+
+void NodeImpl::ReleaseSpiIn(const IkeSa& sa, uint32_t spi_in) {
+  auto it = by_spi_in_.find(spi_in);
+  if (it == by_spi_in_.end() || it->second != sa.id) return;
+  for (const auto& ch : sa.children)
+    if (ch.spi_in == spi_in) return;  // installed: the child holds it now
+  by_spi_in_.erase(it);
+}
+
 void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
                               uint32_t replaces_spi_in) {
   const config::AclEntry* acl = FirstPermit(cfg_.FindAcl(e.match_address));
@@ -136,12 +153,11 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   qm.iv = crypto::Phase2Iv(prf, sa.p1_last_block, qm.message_id, crypto::BlockSize(cipher));
   qm.ni.resize(kNonceSize);
   rng_.Fill(qm.ni);
-  do {
-    qm.spi_in = rng_.U32();
-  } while (qm.spi_in < 256 || by_spi_.count(qm.spi_in));
+  qm.spi_in = AllocateSpiIn(sa.id);
   isakmp::SaPayload sap =
       BuildPhase2Sa(cfg_, e, qm.spi_in, sa.natt_float, !sa.peer_natt_rfc);
   if (sap.proposals.empty()) {
+    ReleaseSpiIn(sa, qm.spi_in);
     Log(c, "%CRYPTO-4-IKMP_NO_TRANSFORM: crypto map " + e.map_name + " " +
                std::to_string(e.seq) + " has no usable transform set");
     return;
@@ -151,7 +167,10 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   rest.push_back(MakePayload(isakmp::NoncePayload{qm.ni}));
   if (e.pfs_group) {
     qm.dh = crypto::DhKeyPair::Generate(*e.pfs_group);
-    if (!qm.dh) return;
+    if (!qm.dh) {
+      ReleaseSpiIn(sa, qm.spi_in);
+      return;
+    }
     rest.push_back(MakePayload(isakmp::KeyExchangePayload{qm.dh->public_value()}));
   }
   qm.idci = NetId(acl->src, Invert(acl->src_wildcard), acl->protocol);
@@ -297,11 +316,12 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     qm.ni = nonce->data;
     qm.nr.resize(kNonceSize);
     rng_.Fill(qm.nr);
-    do {
-      qm.spi_in = rng_.U32();
-    } while (qm.spi_in < 256 || by_spi_.count(qm.spi_in));
+    if (qm.algs = choice->algs; qm.algs.pfs_group && !ke) {
+      Drop(c, counters_.dropped_state, "QM1 with PFS but no KE", sa.remote);
+      return;
+    }
+    qm.spi_in = AllocateSpiIn(sa.id);
     qm.spi_out = choice->peer_spi;
-    qm.algs = choice->algs;
     qm.idci = *ids[0];
     qm.idcr = *ids[1];
     qm.have_ids = true;
@@ -318,12 +338,11 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     rest.push_back(MakePayload(std::move(reply)));
     rest.push_back(MakePayload(isakmp::NoncePayload{qm.nr}));
     if (qm.algs.pfs_group) {
-      if (!ke) {
-        Drop(c, counters_.dropped_state, "QM1 with PFS but no KE", sa.remote);
+      qm.dh = crypto::DhKeyPair::Generate(*qm.algs.pfs_group);
+      if (!qm.dh) {
+        ReleaseSpiIn(sa, qm.spi_in);
         return;
       }
-      qm.dh = crypto::DhKeyPair::Generate(*qm.algs.pfs_group);
-      if (!qm.dh) return;
       qm.peer_ke = ke->data;
       rest.push_back(MakePayload(isakmp::KeyExchangePayload{qm.dh->public_value()}));
     }
@@ -361,28 +380,25 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
       Drop(c, counters_.dropped_state, "QM2 without one proposal or nonce", sa.remote);
       return;
     }
-    auto algs = ParsePhase2Proposal(sap->proposals[0]);
-    const config::CryptoMapEntry* e = CryptoMap(qm.map_name, qm.map_seq);
-    bool offered = false;
-    if (algs && e)
-      for (const auto& name : e->transform_sets)
-        if (const auto* ts = cfg_.FindTransformSet(name))
-          if (ts->cipher == algs->cipher && ts->auth == algs->auth && ts->mode == algs->mode)
-            offered = true;
-    if (!offered) {
-      Drop(c, counters_.dropped_state, "QM2 chose a transform we did not offer", sa.remote);
+    Phase2Algs algs;
+    // Everything is checked before QM3 goes out: no QM3 ever leaves for an SA we refuse.
+    std::string refused = CheckQm2(cfg_, CryptoMap(qm.map_name, qm.map_seq), *sap, ke != nullptr,
+                                   qm.dh != nullptr, Ids(*chain), qm.idci, qm.idcr, algs);
+    std::optional<SecretBytes> shared;
+    if (refused.empty() && qm.dh) {
+      auto s = qm.dh->ComputeShared(ke->data);
+      if (s) shared = std::move(*s);
+      else refused = "PFS key exchange failed";
+    }
+    if (!refused.empty()) {
+      RefuseQm2(c, sa, mid, sap->proposals[0].spi, refused);
       return;
     }
-    if (algs->pfs_group) {
-      if (!ke || !qm.dh) {
-        Drop(c, counters_.dropped_state, "QM2 PFS mismatch", sa.remote);
-        return;
-      }
-      qm.peer_ke = ke->data;
-    }
+    qm.peer_ke = ke ? ke->data : Bytes{};
+    qm.pfs_shared = std::move(shared);
     const auto& spi = sap->proposals[0].spi;
     qm.spi_out = (uint32_t{spi[0]} << 24) | (uint32_t{spi[1]} << 16) | (uint32_t{spi[2]} << 8) | spi[3];
-    qm.algs = *algs;
+    qm.algs = algs;
     qm.nr = nonce->data;
     SecretBytes h3 = crypto::QuickModeHash3(prf, skeyid_a, mid, qm.ni, qm.nr);
     std::vector<Payload> out;
@@ -416,6 +432,23 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
   Drop(c, counters_.dropped_state, "Quick Mode message for a finished exchange", sa.remote);
 }
 
+void NodeImpl::RefuseQm2(Ctx& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi,
+                         const std::string& why) {
+  Log(c, "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
+             sa.remote.ip.ToString() + " (QM2 refused: " + why + ")");
+  Drop(c, counters_.dropped_state, "QM2 refused", sa.remote);
+  // Tell the peer (authenticated Informational) so that it drops its half of the exchange.
+  isakmp::NotificationPayload n;
+  n.doi = isakmp::kDoiIpsec;
+  n.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kEsp);
+  if (peer_spi.size() == 4) n.spi = peer_spi;
+  n.type = static_cast<uint16_t>(isakmp::NotifyType::kNoProposalChosen);
+  std::vector<isakmp::Payload> p;
+  p.push_back(isakmp::MakePayload(std::move(n)));
+  SendInformational(c, sa, std::move(p));
+  AbandonQuickMode(c, sa, mid, "QM2 refused: " + why);
+}
+
 void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   const crypto::HashAlg prf = sa.algs.prf();
   ChildSa ch;
@@ -428,11 +461,17 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   ch.map_seq = qm.map_seq;
   SecretBytes gqm;
   std::optional<ByteSpan> gqm_span;
-  if (qm.dh) {
+  if (qm.pfs_shared) {
+    gqm = std::move(*qm.pfs_shared);
+    qm.pfs_shared.reset();
+    gqm_span = gqm.span();
+  } else if (qm.dh) {
     auto s = qm.dh->ComputeShared(qm.peer_ke);
     if (!s) {
       Drop(c, counters_.dropped_auth, "PFS DH failed", sa.remote);
+      const uint32_t spi_in = qm.spi_in;
       sa.quick_modes.erase(qm.message_id);
+      ReleaseSpiIn(sa, spi_in);
       return;
     }
     gqm = std::move(*s);
@@ -464,8 +503,7 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
     const Duration margin = opts_.ipsec_rekey_margin;
     ch.rekey_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
   }
-  by_spi_[ch.spi_in] = {sa.id, true};
-  by_spi_[ch.spi_out] = {sa.id, false};
+  by_spi_in_[ch.spi_in] = sa.id;  // reserved at allocation; outbound SPIs are per SA
   Debug(c, &sa, "IPSEC(create_sa): sa created, (sa) sa_dest= " + sa.remote.ip.ToString() +
                     ", sa_proto= 50, sa_spi= 0x" + ToHex(SpiBytes(ch.spi_out)) + ", sa_trans= " +
                     ch.algs.TransformName());

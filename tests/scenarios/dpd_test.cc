@@ -194,12 +194,12 @@ TEST(DpdOnDemand, NoTrafficNothingSentForAnHour) {
 TEST(DpdOnDemand, SteadyOutboundTrafficToADeadPeer) {
   Dpd d(Keepalive(10, 2, false));
   d.b.Kill();
-  const uint32_t spi_out = d.a.ChildSas().front().spi_out;
+  const uint32_t spi_in = d.a.ChildSas().front().spi_in;
   // Outbound ESP every 100 ms, starting 50 ms after T0; nothing comes back.
   const TimePoint start = d.t0 + Millis(50);
   d.sim.RunUntil(start);
   for (int i = 0; i < 300 && d.a.ChildSas().size(); ++i) {
-    d.a.OnChildTraffic(spi_out, /*inbound=*/false, 100);
+    d.a.OnChildTraffic(spi_in, /*inbound=*/false, 100);
     d.sim.RunFor(Millis(100));
   }
   // First outbound packet at or after T0+10: T0+10.05 s. Dead 5 x 2 s later.
@@ -213,7 +213,7 @@ TEST(DpdOnDemand, TwoWayTrafficNeedsNoProbe) {
   auto ch = d.a.ChildSas().front();
   const TimePoint first = d.sim.now();
   for (int i = 0; i < 600; ++i) {
-    d.a.OnChildTraffic(ch.spi_out, false, 100);
+    d.a.OnChildTraffic(ch.spi_in, false, 100);
     d.a.OnChildTraffic(ch.spi_in, true, 100);
     d.sim.RunFor(Millis(100));
   }
