@@ -197,5 +197,6 @@ void AddAclInterfaceCommands(Grammar& g);  // config_commands_acl_if.cc
 void AddExecCommands(Grammar& g);          // exec_commands.cc
 void AddShowCommands(Grammar& g);          // show_commands.cc
 void AddClearDebugCommands(Grammar& g);    // clear_debug.cc
+void AddSystemCommands(Grammar& g);        // show_system.cc
 
 }  // namespace ikepulse::cli

@@ -239,7 +239,7 @@ TEST_F(SessionTest, HelpListings) {
             "  20  Diffie-Hellman group 20 (384 bit ecp)\n"
             "  21  Diffie-Hellman group 21 (521 bit ecp)\n");
   Run("end");
-  EXPECT_EQ(s_.Help("sh c"), "crypto\n");
+  EXPECT_EQ(s_.Help("sh c"), "clock  crypto\n");
   EXPECT_EQ(s_.Help("c"), "clear  configure  copy\n");
   EXPECT_EQ(s_.Help("sh cry i"), "ipsec  isakmp\n");
   EXPECT_EQ(s_.Help("show crypto isakmp sa "),
