@@ -45,6 +45,7 @@ class Session {
 
  private:
   Reply CheckEnablePassword(std::string_view line);
+  Reply AnswerQuestion(std::string_view line);
   int PromptLength() const { return static_cast<int>(Prompt().size()); }
 
   Backend& backend_;  // not owned

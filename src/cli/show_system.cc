@@ -47,21 +47,30 @@ std::optional<std::string> ShowLogging(CommandContext& ctx) {
   return std::nullopt;
 }
 
-std::optional<std::string> ShowInterfacesBrief(CommandContext& ctx) {
-  ctx.out += FormatIpInterfaceBrief(ctx.backend->Running(), *ctx.backend);
+// Machine output of the table-like shows: their IOS text in a JSON object.
+std::optional<std::string> Emit(CommandContext& ctx, std::string text) {
+  if (!ctx.json) {
+    ctx.out += text;
+    return std::nullopt;
+  }
+  JsonWriter w;
+  w.BeginObject().Field("text", text).EndObject();
+  ctx.out += w.Take();
   return std::nullopt;
+}
+
+std::optional<std::string> ShowInterfacesBrief(CommandContext& ctx) {
+  return Emit(ctx, FormatIpInterfaceBrief(ctx.backend->Running(), *ctx.backend));
 }
 
 std::optional<std::string> ShowAccessLists(CommandContext& ctx) {
   const std::string name = ctx.args.Has("aclname") ? ctx.args.Get("aclname") : "";
-  ctx.out += FormatAccessLists(ctx.backend->Running(), *ctx.backend, name);
-  return std::nullopt;
+  return Emit(ctx, FormatAccessLists(ctx.backend->Running(), *ctx.backend, name));
 }
 
 std::optional<std::string> ShowTransformSets(CommandContext& ctx) {
   const std::string name = ctx.args.Has("tsname") ? ctx.args.Get("tsname") : "";
-  ctx.out += FormatTransformSets(ctx.backend->Running(), name);
-  return std::nullopt;
+  return Emit(ctx, FormatTransformSets(ctx.backend->Running(), name));
 }
 
 std::string Pad(std::string s, size_t width) {
