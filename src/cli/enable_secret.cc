@@ -16,8 +16,7 @@ namespace {
 
 // IOS's base64 alphabet for types 4, 8 and 9 (the crypt(3) characters in ASCII order); the
 // bit order is that of standard base64, without padding: 32 bytes -> 43 characters.
-constexpr char kAlphabet[] =
-    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+constexpr char kAlphabet[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 constexpr size_t kSaltLen = 14;
 constexpr size_t kHashChars = 43;
 constexpr uint32_t kType8Iterations = 20000;
@@ -68,8 +67,7 @@ bool ConstantTimeEqual(const std::string& a, const std::string& b) {
 
 std::optional<std::string> HashEnableSecretWithSalt(std::string_view plain, int type,
                                                     std::string_view salt) {
-  if ((type != 8 && type != 9) || salt.size() != kSaltLen || !InAlphabet(salt))
-    return std::nullopt;
+  if ((type != 8 && type != 9) || salt.size() != kSaltLen || !InAlphabet(salt)) return std::nullopt;
   const ByteSpan pw(reinterpret_cast<const uint8_t*>(plain.data()), plain.size());
   const ByteSpan s(reinterpret_cast<const uint8_t*>(salt.data()), salt.size());
   auto key = type == 9 ? crypto::Scrypt(pw, s, kType9N, 1, 1, 32)

@@ -58,7 +58,8 @@ Session::Reply Session::AnswerQuestion(std::string_view line) {
   while (!a.empty() && a.front() == ' ') a.remove_prefix(1);
   while (!a.empty() && a.back() == ' ') a.remove_suffix(1);
   if (q == TerminalState::Question::kConfigureFrom) {
-    if (a.empty() || std::string_view("terminal").starts_with(a)) return Execute("configure terminal");
+    if (a.empty() || std::string_view("terminal").starts_with(a))
+      return Execute("configure terminal");
     return {"?Must be \"terminal\"\n", true, false};
   }
   if (a.empty() || a == "startup-config") return Execute("write memory");

@@ -74,8 +74,10 @@ std::optional<std::string> ShowTransformSets(CommandContext& ctx) {
 }
 
 std::string Pad(std::string s, size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
-  else s += ' ';
+  if (s.size() < width)
+    s.append(width - s.size(), ' ');
+  else
+    s += ' ';
   return s;
 }
 
@@ -99,7 +101,8 @@ std::string FormatLogging(const LogBufferInfo& log) {
       "0 overruns, xml disabled, filtering disabled)\n\n"
       "    Console logging: disabled\n";
   if (!log.enabled) {
-    out += "    Buffer logging:  disabled, xml disabled,\n                     filtering disabled\n";
+    out +=
+        "    Buffer logging:  disabled, xml disabled,\n                     filtering disabled\n";
     return out;
   }
   out += "    Buffer logging:  level debugging, " + std::to_string(log.logged) +
@@ -110,8 +113,9 @@ std::string FormatLogging(const LogBufferInfo& log) {
 }
 
 std::string FormatIpInterfaceBrief(const config::Config& c, Backend& backend) {
-  std::string out = "Interface                  IP-Address      OK? Method Status                "
-                    "Protocol\n";
+  std::string out =
+      "Interface                  IP-Address      OK? Method Status                "
+      "Protocol\n";
   for (const auto& i : c.interfaces) {
     const auto link = backend.InterfaceState(i.name);
     std::optional<IpAddress> addr = i.address;
@@ -133,8 +137,7 @@ std::string FormatIpInterfaceBrief(const config::Config& c, Backend& backend) {
   return out;
 }
 
-std::string FormatAccessLists(const config::Config& c, Backend& backend,
-                              const std::string& only) {
+std::string FormatAccessLists(const config::Config& c, Backend& backend, const std::string& only) {
   std::string out;
   for (const auto& [name, acl] : c.acls) {
     if (!only.empty() && name != only) continue;

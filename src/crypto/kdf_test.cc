@@ -7,8 +7,7 @@ namespace {
 
 // RFC 7914 section 12, second vector (N=1024, r=8, p=16).
 TEST(KdfTest, ScryptRfc7914Vector) {
-  auto out = Scrypt(AsSpan(std::string("password")), AsSpan(std::string("NaCl")), 1024, 8, 16,
-                    64);
+  auto out = Scrypt(AsSpan(std::string("password")), AsSpan(std::string("NaCl")), 1024, 8, 16, 64);
   ASSERT_TRUE(out);
   EXPECT_EQ(ToHex(out->span()),
             "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162"
