@@ -159,6 +159,21 @@ struct CallAdmissionInfo {
   bool operator==(const CallAdmissionInfo&) const = default;
 };
 
+// The in-memory log buffer (`logging buffered`), for `show logging`.
+struct LogBufferInfo {
+  bool enabled = true;
+  uint32_t size = 4096;             // bytes
+  uint64_t logged = 0;              // lines logged since start (or `clear logging`)
+  std::vector<std::string> lines;   // oldest first, each with its IOS timestamp
+};
+
+// The Linux state of an interface named in the configuration, for `show ip interface brief`.
+struct LinkState {
+  bool admin_up = false;            // IFF_UP
+  bool running = false;             // IFF_RUNNING (carrier)
+  std::optional<IpAddress> address; // the first IPv4 address on the link, if any
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -191,6 +206,23 @@ class Backend {
 
   // For `show version`: seconds since the daemon started.
   virtual int64_t UptimeSeconds() { return 0; }
+
+  // For `show clock`: the wall clock, in milliseconds since the Unix epoch.
+  virtual int64_t WallClockMs() { return 0; }
+  // `show logging` / `clear logging`.
+  virtual LogBufferInfo LogBuffer() { return {}; }
+  virtual void ClearLogging() {}
+  // `show ip interface brief`: nullopt when the interface does not exist on this host.
+  virtual std::optional<LinkState> InterfaceState(const std::string& name) {
+    (void)name;
+    return std::nullopt;
+  }
+  // `show access-lists`: packets the data plane matched against each line of ACL `name`, in
+  // entry order (empty when the data plane has not classified against it).
+  virtual std::vector<uint64_t> AclMatches(const std::string& name) {
+    (void)name;
+    return {};
+  }
 };
 
 }  // namespace ikepulse::cli

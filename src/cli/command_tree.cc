@@ -361,6 +361,7 @@ const Grammar& TheGrammar() {
     AddExecCommands(*gr);
     AddShowCommands(*gr);
     AddClearDebugCommands(*gr);
+    AddSystemCommands(*gr);
     gr->Finish();
     return gr;
   }();

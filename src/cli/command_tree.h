@@ -65,6 +65,9 @@ struct TerminalState {
   int length = 24;
   bool close = false;             // `exit`/`logout` at EXEC level
   bool want_enable_password = false;
+  // An IOS question waiting for its answer line (Enter takes the default in brackets).
+  enum class Question : uint8_t { kNone = 0, kConfigureFrom = 1, kCopyDestination = 2 };
+  Question question = Question::kNone;
 };
 
 // A matched argument (or keyword): key as declared on the node, value as typed (keywords:
@@ -197,5 +200,6 @@ void AddAclInterfaceCommands(Grammar& g);  // config_commands_acl_if.cc
 void AddExecCommands(Grammar& g);          // exec_commands.cc
 void AddShowCommands(Grammar& g);          // show_commands.cc
 void AddClearDebugCommands(Grammar& g);    // clear_debug.cc
+void AddSystemCommands(Grammar& g);        // show_system.cc
 
 }  // namespace ikepulse::cli

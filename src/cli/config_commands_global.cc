@@ -70,7 +70,7 @@ void AddGlobalCommands(Grammar& g) {
     return std::nullopt;
   };
 
-  // enable secret [0] LINE | enable secret 5 HASH
+  // enable secret [0] LINE | enable secret {5|8|9} HASH
   Node* en = g.Kw(root, "enable", "Modify enable password parameters");
   Node* sec = g.Kw(en, "secret", "Assign the privileged level secret");
   auto clear_secret = [](CommandContext& ctx) -> std::optional<std::string> {
@@ -84,15 +84,25 @@ void AddGlobalCommands(Grammar& g) {
   t0_line->handler = plain;
   Node* t5 = g.Kw(sec, "5", "Specifies a crypt(3) HASHED secret will follow");
   Node* t5_hash = g.Word(t5, "LINE", "The HASHED 'enable' secret string", "hash");
-  t5_hash->handler = [](CommandContext& ctx) -> std::optional<std::string> {
-    const std::string h = ctx.args.Get("hash");
-    if (!IsCryptHash(h)) return "ERROR: The secret you entered is not a valid encrypted secret.";
-    ctx.config->enable_secret_hash = h;
-    return std::nullopt;
+  auto hashed = [](int type) {
+    return [type](CommandContext& ctx) -> std::optional<std::string> {
+      const std::string h = ctx.args.Get("hash");
+      if (!IsEnableSecretHash(type, h))
+        return "ERROR: The secret you entered is not a valid encrypted secret.";
+      ctx.config->enable_secret_hash = h;
+      return std::nullopt;
+    };
   };
+  t5_hash->handler = hashed(5);
+  Node* t8 = g.Kw(sec, "8", "Specifies a PBKDF2 HASHED secret will follow");
+  Node* t8_hash = g.Word(t8, "LINE", "The HASHED 'enable' secret string", "hash");
+  t8_hash->handler = hashed(8);
+  Node* t9 = g.Kw(sec, "9", "Specifies a SCRYPT HASHED secret will follow");
+  Node* t9_hash = g.Word(t9, "LINE", "The HASHED 'enable' secret string", "hash");
+  t9_hash->handler = hashed(9);
   Node* line = g.Line(sec, "The UNENCRYPTED (cleartext) 'enable' secret", "password");
   line->handler = plain;
-  for (Node* n : {t0_line, t5_hash, line}) n->no_handler = clear_secret;
+  for (Node* n : {t0_line, t5_hash, t8_hash, t9_hash, line}) n->no_handler = clear_secret;
 
   // crypto call admission limit ike in-negotiation-sa <10-99999>: the bound on Main Mode
   // responder negotiations that have not yet proved their source address (MM3).

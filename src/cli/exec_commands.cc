@@ -75,6 +75,11 @@ void AddExecCommands(Grammar& g) {
     return std::nullopt;
   };
   Node* conf = g.Kw(root, "configure", "Enter configuration mode");
+  // `configure` alone asks where from (session.cc answers it).
+  conf->handler = [](CommandContext& ctx) -> std::optional<std::string> {
+    ctx.terminal->question = TerminalState::Question::kConfigureFrom;
+    return std::nullopt;
+  };
   g.Kw(conf, "terminal", "Configure from the terminal")->handler =
       [](CommandContext& ctx) -> std::optional<std::string> {
     *ctx.mode = ModeState::In(Mode::kConfig);
@@ -93,11 +98,12 @@ void AddExecCommands(Grammar& g) {
 
   Node* copy = g.Kw(root, "copy", "Copy from one file to another");
   Node* run = g.Kw(copy, "running-config", "Copy from current system configuration");
-  // IOS asks for the destination name; a non-interactive session takes the default.
+  // IOS asks for the destination name and waits for Enter (session.cc answers it; the
+  // scripted shell answers with the default).
   g.Kw(run, "startup-config", "Copy to startup configuration")->handler =
       [](CommandContext& ctx) -> std::optional<std::string> {
-    ctx.out += "Destination filename [startup-config]? \n";
-    return WriteMemory(ctx);
+    ctx.terminal->question = TerminalState::Question::kCopyDestination;
+    return std::nullopt;
   };
 
   Node* no = g.Kw(root, "no", "Disable debugging functions");

@@ -41,6 +41,22 @@ class FakeBackend : public Backend {
   bool DebugIsakmp() override { return debug_isakmp; }
   int64_t UptimeSeconds() override { return uptime_s; }
   CallAdmissionInfo CallAdmission() override { return cac; }
+  int64_t WallClockMs() override { return wall_ms; }
+  LogBufferInfo LogBuffer() override { return log; }
+  void ClearLogging() override {
+    log.lines.clear();
+    log.logged = 0;
+    ++clear_logging_calls;
+  }
+  std::optional<LinkState> InterfaceState(const std::string& name) override {
+    auto it = links.find(name);
+    if (it == links.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<uint64_t> AclMatches(const std::string& name) override {
+    auto it = acl_matches.find(name);
+    return it == acl_matches.end() ? std::vector<uint64_t>{} : it->second;
+  }
 
   config::Config running;
   std::string startup;
@@ -57,6 +73,11 @@ class FakeBackend : public Backend {
   bool debug_isakmp = false;
   int64_t uptime_s = 0;
   CallAdmissionInfo cac;
+  int64_t wall_ms = 0;
+  LogBufferInfo log;
+  int clear_logging_calls = 0;
+  std::map<std::string, LinkState> links;
+  std::map<std::string, std::vector<uint64_t>> acl_matches;
 };
 
 }  // namespace ikepulse::cli

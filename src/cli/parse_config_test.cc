@@ -2,6 +2,7 @@
 
 #include "cli/cli.h"
 #include "cli/config_util.h"
+#include "cli/enable_secret.h"
 
 namespace ikepulse::cli {
 namespace {
@@ -221,12 +222,55 @@ TEST(ParseConfigTextTest, TransformSetsAndMode) {
 TEST(ParseConfigTextTest, EnableSecretIsHashed) {
   auto r = ParseConfigText("enable secret s3cret word\n");
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->enable_secret_hash.rfind("$6$", 0), 0u);
+  // Current IOS stores type 9 (scrypt): "$9$" + 14-character salt + "$" + 43 characters.
+  EXPECT_EQ(r->enable_secret_hash.rfind("$9$", 0), 0u);
+  EXPECT_EQ(r->enable_secret_hash.size(), 3u + 14 + 1 + 43);
   EXPECT_EQ(r->enable_secret_hash.find("s3cret"), std::string::npos);
-  auto again = ParseConfigText("enable secret 5 " + r->enable_secret_hash + "\n");
+  EXPECT_TRUE(VerifyEnableSecret("s3cret word", r->enable_secret_hash));
+  EXPECT_FALSE(VerifyEnableSecret("s3cret", r->enable_secret_hash));
+  EXPECT_NE(RenderRunningConfig(*r).find("enable secret 9 " + r->enable_secret_hash + "\n"),
+            std::string::npos);
+  auto again = ParseConfigText("enable secret 9 " + r->enable_secret_hash + "\n");
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->enable_secret_hash, r->enable_secret_hash);
   EXPECT_FALSE(ParseConfigText("enable secret 5 notahash\n").has_value());
+  EXPECT_FALSE(ParseConfigText("enable secret 9 $9$short$abc\n").has_value());
+  // A type 9 hash is not a type 8 or 5 one.
+  EXPECT_FALSE(ParseConfigText("enable secret 8 " + r->enable_secret_hash + "\n").has_value());
+  EXPECT_FALSE(ParseConfigText("enable secret 5 " + r->enable_secret_hash + "\n").has_value());
+}
+
+// Published IOS hashes of the password "hashcat" (type 8: PBKDF2-HMAC-SHA256, 20000
+// iterations; type 9: scrypt N=16384 r=1 p=1), both with IOS's base64 alphabet.
+constexpr char kIosType8[] = "$8$TnGX/fE4KGHOVU$pEhnEvxrvaynpi8j4f.EMHr6M.FzU8xnZnBr/tJdFWk";
+constexpr char kIosType9[] = "$9$2MJBozw/9R3UsU$2lFhcKvpghcyw8deP25GOfyZaagyUOGBymkryvOdfo6";
+
+TEST(EnableSecretTest, IosType8And9Vectors) {
+  EXPECT_EQ(HashEnableSecretWithSalt("hashcat", 8, "TnGX/fE4KGHOVU"), kIosType8);
+  EXPECT_EQ(HashEnableSecretWithSalt("hashcat", 9, "2MJBozw/9R3UsU"), kIosType9);
+  EXPECT_TRUE(VerifyEnableSecret("hashcat", kIosType8));
+  EXPECT_TRUE(VerifyEnableSecret("hashcat", kIosType9));
+  EXPECT_FALSE(VerifyEnableSecret("hashcaT", kIosType8));
+  EXPECT_FALSE(VerifyEnableSecret("hashcaT", kIosType9));
+  auto c = ParseConfigText(std::string("enable secret 8 ") + kIosType8 + "\n");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_NE(RenderRunningConfig(*c).find(std::string("enable secret 8 ") + kIosType8),
+            std::string::npos);
+}
+
+// Hashes written by older ikepulse versions ($6$) and IOS type 5 (MD5 $1$) still verify.
+TEST(EnableSecretTest, OldType5HashesStillAccepted) {
+  const std::string md5 = "$1$saltsalt$qjXMvbEw8oaL.CzflDtaK/";  // crypt("password")
+  const std::string sha512 =
+      "$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq.qc.eoxqOmSuNp2x"
+      "S0ktL3nh/";  // crypt("password")
+  for (const auto& h : {md5, sha512}) {
+    auto c = ParseConfigText("enable secret 5 " + h + "\n");
+    ASSERT_TRUE(c.has_value()) << h;
+    EXPECT_TRUE(VerifyEnableSecret("password", c->enable_secret_hash));
+    EXPECT_FALSE(VerifyEnableSecret("Password", c->enable_secret_hash));
+    EXPECT_NE(RenderRunningConfig(*c).find("enable secret 5 " + h + "\n"), std::string::npos);
+  }
 }
 
 }  // namespace

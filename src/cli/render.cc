@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/config_util.h"
+#include "cli/enable_secret.h"
 
 namespace ikepulse::cli {
 
@@ -119,7 +120,14 @@ void RenderAcls(const config::Config& c, std::string& out) {
 std::string RenderRunningConfig(const config::Config& c) {
   std::string out = "!\n";
   out += "hostname " + c.hostname + "\n!\n";
-  if (!c.enable_secret_hash.empty()) out += "enable secret 5 " + c.enable_secret_hash + "\n!\n";
+  if (!c.logging_buffered) {
+    out += "no logging buffered\n!\n";
+  } else if (c.logging_buffer_size != config::kDefaultLoggingBufferSize) {
+    out += "logging buffered " + std::to_string(c.logging_buffer_size) + "\n!\n";
+  }
+  if (!c.enable_secret_hash.empty())
+    out += "enable secret " + std::to_string(EnableSecretType(c.enable_secret_hash)) + " " +
+           c.enable_secret_hash + "\n!\n";
   std::string isakmp;
   RenderPolicies(c, isakmp);
   RenderIsakmpGlobals(c, isakmp);

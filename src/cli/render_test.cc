@@ -70,6 +70,9 @@ config::Config RandomConfig(Random& rnd) {
   auto name = [&](const char* prefix) { return std::string(prefix) + std::to_string(pick(50)); };
   if (pick(2)) c.hostname = name("gw-");
   if (pick(3) == 0) c.enable_secret_hash = "$6$abcdefgh$" + std::string(86, 'x');
+  if (pick(3) == 0) c.enable_secret_hash = "$9$abcdefgh./AZ09$" + std::string(43, 'y');
+  if (pick(4) == 0) c.logging_buffered = false;
+  else if (pick(3) == 0) c.logging_buffer_size = config::kMinLoggingBufferSize + pick(1000000);
   for (uint32_t i = pick(4); i > 0; --i) {
     config::IsakmpPolicy p;
     p.priority = 1 + pick(10000);

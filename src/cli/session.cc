@@ -10,18 +10,28 @@ Session::Session(Backend& backend) : backend_(backend) {}
 
 std::string Session::Prompt() const {
   if (terminal_.want_enable_password) return "Password: ";
+  switch (terminal_.question) {
+    case TerminalState::Question::kConfigureFrom:
+      return "Configuring from terminal, memory, or network [terminal]? ";
+    case TerminalState::Question::kCopyDestination:
+      return "Destination filename [startup-config]? ";
+    case TerminalState::Question::kNone:
+      break;
+  }
   return PromptFor(backend_.Running().hostname, mode_.mode);
 }
 
 std::string Session::Help(std::string_view partial_line) const {
-  if (terminal_.want_enable_password) return "";
+  if (terminal_.want_enable_password || terminal_.question != TerminalState::Question::kNone)
+    return "";
   if (auto pipe = PipeOffset(partial_line); pipe && ShowBefore(partial_line, *pipe))
     return OutputFilterHelp(partial_line.substr(*pipe + 1));
   return HelpText(TheGrammar(), mode_.mode, partial_line, PromptLength());
 }
 
 std::vector<std::string> Session::Complete(std::string_view partial_line) const {
-  if (terminal_.want_enable_password) return {};
+  if (terminal_.want_enable_password || terminal_.question != TerminalState::Question::kNone)
+    return {};
   if (auto pipe = PipeOffset(partial_line); pipe && ShowBefore(partial_line, *pipe))
     return OutputFilterCompletions(partial_line.substr(*pipe + 1));
   return Completions(TheGrammar(), mode_.mode, partial_line);
@@ -67,8 +77,26 @@ std::optional<Session::Reply> Session::ExecuteFiltered(std::string_view line, si
   return r;
 }
 
+// The answer to a pending question: Enter (or the default's name, abbreviated) proceeds as the
+// full command would; anything else is refused, as IOS does, and nothing changes.
+Session::Reply Session::AnswerQuestion(std::string_view line) {
+  const auto q = terminal_.question;
+  terminal_.question = TerminalState::Question::kNone;
+  std::string_view a = line;
+  while (!a.empty() && a.front() == ' ') a.remove_prefix(1);
+  while (!a.empty() && a.back() == ' ') a.remove_suffix(1);
+  if (q == TerminalState::Question::kConfigureFrom) {
+    if (a.empty() || std::string_view("terminal").starts_with(a))
+      return Execute("configure terminal");
+    return {"?Must be \"terminal\"\n", true, false};
+  }
+  if (a.empty() || a == "startup-config") return Execute("write memory");
+  return {"%Error opening " + std::string(a) + " (Permission denied)\n", true, false};
+}
+
 Session::Reply Session::Execute(std::string_view line) {
   if (terminal_.want_enable_password) return CheckEnablePassword(line);
+  if (terminal_.question != TerminalState::Question::kNone) return AnswerQuestion(line);
   // `!` starts a comment line in every mode (a pasted running-config is full of them).
   const size_t first = line.find_first_not_of(" \t\r");
   if (first != std::string_view::npos && line[first] == '!') return {};

@@ -51,6 +51,7 @@ class Session {
   std::optional<Reply> ExecuteFiltered(std::string_view line, size_t pipe);
   // The text before `pipe` resolves to a show command in the current mode.
   bool ShowBefore(std::string_view line, size_t pipe) const;
+  Reply AnswerQuestion(std::string_view line);
   int PromptLength() const { return static_cast<int>(Prompt().size()); }
 
   Backend& backend_;  // not owned

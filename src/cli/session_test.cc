@@ -264,7 +264,7 @@ TEST_F(SessionTest, HelpListings) {
             "  20  Diffie-Hellman group 20 (384 bit ecp)\n"
             "  21  Diffie-Hellman group 21 (521 bit ecp)\n");
   Run("end");
-  EXPECT_EQ(s_.Help("sh c"), "crypto\n");
+  EXPECT_EQ(s_.Help("sh c"), "clock  crypto\n");
   EXPECT_EQ(s_.Help("c"), "clear  configure  copy\n");
   EXPECT_EQ(s_.Help("sh cry i"), "ipsec  isakmp\n");
   EXPECT_EQ(s_.Help("show crypto isakmp sa "),
@@ -329,12 +329,41 @@ TEST_F(SessionTest, WriteMemoryAndCopy) {
   EXPECT_TRUE(ParseConfigText(b_.startup).has_value());
   b_.startup.clear();
   r = Run("copy running-config startup-config");
-  EXPECT_EQ(r.output, "Destination filename [startup-config]? \nBuilding configuration...\n[OK]\n");
+  EXPECT_EQ(r.output, "");
+  EXPECT_EQ(s_.Prompt(), "Destination filename [startup-config]? ");
+  r = Run("");
+  EXPECT_EQ(r.output, "Building configuration...\n[OK]\n");
   EXPECT_EQ(Run("show startup-config").output, b_.startup);
   b_.refuse_write = "disk full";
   r = Run("wr");
   EXPECT_TRUE(r.error);
   EXPECT_EQ(r.output, "Building configuration...\n% disk full\n");
+}
+
+// IOS's questions: `configure` alone asks where from and Enter means terminal; a copy to
+// another file name is refused and writes nothing; `?` and Tab offer nothing meanwhile.
+TEST_F(SessionTest, ConfigureAndCopyQuestions) {
+  Run("enable");
+  EXPECT_EQ(Run("configure").output, "");
+  EXPECT_EQ(s_.Prompt(), "Configuring from terminal, memory, or network [terminal]? ");
+  EXPECT_EQ(s_.Help(""), "");
+  auto r = Run("");
+  EXPECT_EQ(r.output, "Enter configuration commands, one per line.  End with CNTL/Z.\n");
+  EXPECT_EQ(s_.Prompt(), "Router(config)#");
+  Run("end");
+  Run("conf");
+  EXPECT_EQ(Run("t").output, "Enter configuration commands, one per line.  End with CNTL/Z.\n");
+  Run("end");
+  Run("configure");
+  r = Run("network");
+  EXPECT_TRUE(r.error);
+  EXPECT_EQ(s_.Prompt(), "Router#");
+  Run("copy running-config startup-config");
+  r = Run("flash:backup");
+  EXPECT_TRUE(r.error);
+  EXPECT_EQ(r.output, "%Error opening flash:backup (Permission denied)\n");
+  EXPECT_EQ(b_.startup, "");
+  EXPECT_EQ(s_.Prompt(), "Router#");
 }
 
 TEST_F(SessionTest, ClearAndDebug) {

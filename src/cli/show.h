@@ -34,4 +34,12 @@ void JsonCryptoSessions(const std::vector<CryptoSessionInfo>& s, JsonWriter& w);
 std::string FormatCryptoMaps(const config::Config& c, Backend& backend);
 void JsonCryptoMaps(const config::Config& c, Backend& backend, JsonWriter& w);
 
+// show clock / logging / ip interface brief / access-lists / crypto ipsec transform-set
+// (show_system.cc)
+std::string FormatClock(int64_t unix_ms);
+std::string FormatLogging(const LogBufferInfo& log);
+std::string FormatIpInterfaceBrief(const config::Config& c, Backend& backend);
+std::string FormatAccessLists(const config::Config& c, Backend& backend, const std::string& only);
+std::string FormatTransformSets(const config::Config& c, const std::string& only);
+
 }  // namespace ikepulse::cli

@@ -294,3 +294,114 @@ TEST_F(ShowSessionTest, Json) {
 
 }  // namespace
 }  // namespace ikepulse::cli
+
+namespace ikepulse::cli {
+namespace {
+
+class SystemShowTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = ParseConfigText(
+        "crypto ipsec transform-set Trans1 esp-aes esp-sha-hmac\n"
+        "crypto ipsec transform-set T2 esp-3des esp-md5-hmac\n"
+        " mode transport\n"
+        "interface GigabitEthernet0/0\n"
+        " ip address 198.51.100.1 255.255.255.0\n"
+        "interface GigabitEthernet0/1\n"
+        " shutdown\n"
+        "interface Loopback0\n"
+        "access-list 101 permit ip 198.51.100.0 0.0.0.255 203.0.113.0 0.0.0.255\n"
+        "access-list 101 deny ip any any\n"
+        "ip access-list extended vpn\n"
+        " permit udp host 10.0.0.1 any\n");
+    ASSERT_TRUE(c.has_value());
+    b_.running = *c;
+    s_.Execute("enable");
+  }
+  FakeBackend b_;
+  Session s_{b_};
+};
+
+TEST_F(SystemShowTest, Clock) {
+  b_.wall_ms = 1796508902771;  // 2026-12-05 22:15:02.771 UTC, a Saturday
+  EXPECT_EQ(s_.Execute("show clock").output, "*22:15:02.771 UTC Sat Dec 5 2026\n");
+  Session user(b_);
+  EXPECT_EQ(user.Execute("sh clo").output, "*22:15:02.771 UTC Sat Dec 5 2026\n");
+}
+
+TEST_F(SystemShowTest, AccessListsWithMatchCounters) {
+  b_.acl_matches["101"] = {1234, 0};
+  b_.acl_matches["vpn"] = {1};
+  EXPECT_EQ(s_.Execute("show access-lists").output,
+            "Extended IP access list 101\n"
+            "    10 permit ip 198.51.100.0 0.0.0.255 203.0.113.0 0.0.0.255 (1234 matches)\n"
+            "    20 deny ip any any\n"
+            "Extended IP access list vpn\n"
+            "    10 permit udp host 10.0.0.1 any (1 match)\n");
+  EXPECT_EQ(s_.Execute("show access-lists vpn").output,
+            "Extended IP access list vpn\n"
+            "    10 permit udp host 10.0.0.1 any (1 match)\n");
+}
+
+TEST_F(SystemShowTest, TransformSets) {
+  EXPECT_EQ(s_.Execute("show crypto ipsec transform-set").output,
+            "Transform set T2: { esp-3des esp-md5-hmac  }\n"
+            "   will negotiate = { Transport,  },\n\n"
+            "Transform set Trans1: { esp-aes esp-sha-hmac  }\n"
+            "   will negotiate = { Tunnel,  },\n\n");
+  EXPECT_EQ(s_.Execute("show crypto ipsec transform-set tag Trans1").output,
+            "Transform set Trans1: { esp-aes esp-sha-hmac  }\n"
+            "   will negotiate = { Tunnel,  },\n\n");
+}
+
+TEST_F(SystemShowTest, IpInterfaceBrief) {
+  b_.links["GigabitEthernet0/0"] = LinkState{true, true, std::nullopt};
+  b_.links["Loopback0"] = LinkState{true, false, V4("127.0.0.1")};
+  EXPECT_EQ(
+      s_.Execute("show ip interface brief").output,
+      "Interface                  IP-Address      OK? Method Status                Protocol\n"
+      "GigabitEthernet0/0         198.51.100.1    YES manual up                    up\n"
+      "GigabitEthernet0/1         unassigned      YES unset  administratively down down\n"
+      "Loopback0                  127.0.0.1       YES unset  up                    down\n");
+}
+
+TEST_F(SystemShowTest, LoggingBufferAndClear) {
+  b_.log.size = 8192;
+  b_.log.logged = 2;
+  b_.log.lines = {"*Dec  5 22:15:02.771: %CRYPTO-5-SESSION_STATUS: a",
+                  "*Dec  5 22:15:03.001: %CRYPTO-5-SESSION_STATUS: b"};
+  const std::string out = s_.Execute("show logging").output;
+  EXPECT_THAT(out, HasSubstr("    Buffer logging:  level debugging, 2 messages logged"));
+  EXPECT_THAT(out, HasSubstr("Log Buffer (8192 bytes):\n\n"
+                             "*Dec  5 22:15:02.771: %CRYPTO-5-SESSION_STATUS: a\n"
+                             "*Dec  5 22:15:03.001: %CRYPTO-5-SESSION_STATUS: b\n"));
+  EXPECT_EQ(s_.Execute("clear logging").output, "");
+  EXPECT_EQ(b_.clear_logging_calls, 1);
+  b_.log.enabled = false;
+  EXPECT_THAT(s_.Execute("show logging").output, HasSubstr("Buffer logging:  disabled"));
+}
+
+TEST_F(SystemShowTest, LoggingBufferedConfig) {
+  s_.Execute("configure terminal");
+  EXPECT_EQ(s_.Execute("logging buffered 16384").output, "");
+  EXPECT_TRUE(b_.running.logging_buffered);
+  EXPECT_EQ(b_.running.logging_buffer_size, 16384u);
+  EXPECT_NE(RenderRunningConfig(b_.running).find("\nlogging buffered 16384\n"),
+            std::string::npos);
+  // Below IOS's minimum: refused, nothing changes.
+  EXPECT_THAT(s_.Execute("logging buffered 100").output, HasSubstr("% Invalid input"));
+  EXPECT_EQ(b_.running.logging_buffer_size, 16384u);
+  s_.Execute("no logging buffered");
+  EXPECT_FALSE(b_.running.logging_buffered);
+  EXPECT_NE(RenderRunningConfig(b_.running).find("\nno logging buffered\n"), std::string::npos);
+  auto round = ParseConfigText(RenderRunningConfig(b_.running));
+  ASSERT_TRUE(round.has_value());
+  EXPECT_EQ(*round, b_.running);
+  s_.Execute("logging buffered");
+  EXPECT_TRUE(b_.running.logging_buffered);
+  EXPECT_EQ(b_.running.logging_buffer_size, config::kDefaultLoggingBufferSize);
+  EXPECT_EQ(RenderRunningConfig(b_.running).find("logging"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ikepulse::cli

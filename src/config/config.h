@@ -128,8 +128,16 @@ struct Interface {
 inline constexpr uint32_t kDefaultIpsecLifetimeS = 3600;
 inline constexpr uint64_t kDefaultIpsecLifetimeKb = 4608000;
 
+// `logging buffered`: IOS's default in-memory log buffer size and its range, in bytes.
+inline constexpr uint32_t kDefaultLoggingBufferSize = 4096;
+inline constexpr uint32_t kMinLoggingBufferSize = 4096;
+inline constexpr uint32_t kMaxLoggingBufferSize = 2147483647;
+
 struct Config {
   std::string hostname = "Router";
+  // `logging buffered [SIZE]` / `no logging buffered`: the buffer `show logging` prints.
+  bool logging_buffered = true;
+  uint32_t logging_buffer_size = kDefaultLoggingBufferSize;
   std::map<uint32_t, IsakmpPolicy> policies;  // by priority
   std::vector<PresharedKey> keys;
   KeepaliveConfig keepalive;

@@ -1,10 +1,17 @@
 #include "daemon/backend_impl.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <chrono>
 #include <map>
 #include <tuple>
 #include <utility>
 
 #include "daemon/atomic_file.h"
+#include "daemon/real_clock.h"
 
 namespace ikepulse::daemon {
 
@@ -61,6 +68,7 @@ std::optional<std::string> BackendImpl::ApplyConfig(const config::Config& config
   ike::Outbox out;
   node_.SetConfig(config, ctx_.now(), out);
   running_ = config;
+  if (ctx_.logger) ctx_.logger->SetBuffer(config.logging_buffered, config.logging_buffer_size);
   ctx_.flush(out);
   return std::nullopt;
 }
@@ -340,6 +348,51 @@ cli::CallAdmissionInfo BackendImpl::CallAdmission() {
 
 int64_t BackendImpl::UptimeSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(ctx_.now() - ctx_.started_at).count();
+}
+
+int64_t BackendImpl::WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(WallNow().time_since_epoch())
+      .count();
+}
+
+cli::LogBufferInfo BackendImpl::LogBuffer() {
+  cli::LogBufferInfo info;
+  info.enabled = running_.logging_buffered;
+  info.size = running_.logging_buffer_size;
+  if (!ctx_.logger) return info;
+  info.logged = ctx_.logger->buffered_count();
+  info.lines.assign(ctx_.logger->buffered().begin(), ctx_.logger->buffered().end());
+  return info;
+}
+
+void BackendImpl::ClearLogging() {
+  if (ctx_.logger) ctx_.logger->ClearBuffer();
+}
+
+std::optional<cli::LinkState> BackendImpl::InterfaceState(const std::string& name) {
+  if (name.empty() || name.size() >= IFNAMSIZ) return std::nullopt;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return std::nullopt;
+  std::optional<cli::LinkState> st;
+  for (ifaddrs* a = list; a; a = a->ifa_next) {
+    if (!a->ifa_name || name != a->ifa_name) continue;
+    if (!st) {
+      st.emplace();
+      st->admin_up = (a->ifa_flags & IFF_UP) != 0;
+      st->running = (a->ifa_flags & IFF_RUNNING) != 0;
+    }
+    if (!st->address && a->ifa_addr && a->ifa_addr->sa_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+      st->address = IpAddress::V4FromU32(ntohl(sin->sin_addr.s_addr));
+    }
+  }
+  freeifaddrs(list);
+  return st;
+}
+
+std::vector<uint64_t> BackendImpl::AclMatches(const std::string& name) {
+  if (!ctx_.acl_matches) return {};
+  return ctx_.acl_matches(name);
 }
 
 }  // namespace ikepulse::daemon

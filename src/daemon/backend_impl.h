@@ -16,6 +16,7 @@
 #include "cli/backend.h"
 #include "common/time.h"
 #include "config/config.h"
+#include "daemon/logger.h"
 #include "ike/node.h"
 #include "ike/outbox.h"
 
@@ -32,6 +33,10 @@ class BackendImpl final : public cli::Backend {
     std::function<void(const config::Config&)> before_apply;
     std::string startup_config_path;
     TimePoint started_at;
+    // The log (its `logging buffered` buffer follows the configuration). Optional.
+    Logger* logger = nullptr;
+    // The data plane's per-line ACL match counters. Optional.
+    std::function<std::vector<uint64_t>(const std::string&)> acl_matches;
   };
 
   BackendImpl(ike::Node& node, Context ctx);
@@ -53,6 +58,11 @@ class BackendImpl final : public cli::Backend {
   bool DebugIsakmp() override { return node_.debug(); }
   int64_t UptimeSeconds() override;
   cli::CallAdmissionInfo CallAdmission() override;
+  int64_t WallClockMs() override;
+  cli::LogBufferInfo LogBuffer() override;
+  void ClearLogging() override;
+  std::optional<cli::LinkState> InterfaceState(const std::string& name) override;
+  std::vector<uint64_t> AclMatches(const std::string& name) override;
 
  private:
   void ClearWith(const ike::ClearFilter& f);

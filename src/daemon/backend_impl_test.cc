@@ -49,8 +49,14 @@ struct Side {
                                              out.Clear();
                                            },
                                            [this](const config::Config&) { ++before_apply; },
-                                           std::move(path), now}) {}
+                                           std::move(path), now, &logger,
+                                           [this](const std::string& acl) {
+                                             return acl == "101" ? acl_counts
+                                                                 : std::vector<uint64_t>{};
+                                           }}) {}
   static inline uint64_t seed = 1;
+  Logger logger{Logger::Options{"", false, false}};
+  std::vector<uint64_t> acl_counts;
   SeededRandom rng;
   ike::Node node;
   BackendImpl backend;
@@ -188,6 +194,34 @@ TEST_F(BackendImplTest, DebugToggle) {
   EXPECT_TRUE(a.node.debug());
   a.backend.SetDebugIsakmp(false);
   EXPECT_FALSE(a.node.debug());
+}
+
+// `logging buffered` follows the running configuration into the daemon's Logger; `show
+// logging` reads it back, `clear logging` empties it; ACL counters come from the data plane.
+TEST_F(BackendImplTest, LoggingBufferAclCountersAndLinks) {
+  Side a(wire_, now_, "");
+  a.logger.Line("%SYS-5-CONFIG_I: one");
+  auto info = a.backend.LogBuffer();
+  EXPECT_TRUE(info.enabled);
+  EXPECT_EQ(info.size, 4096u);
+  ASSERT_EQ(info.lines.size(), 1u);
+  EXPECT_NE(info.lines[0].find("%SYS-5-CONFIG_I: one"), std::string::npos);
+  EXPECT_EQ(a.backend.ApplyConfig(Parse("logging buffered 8192\n")), std::nullopt);
+  EXPECT_EQ(a.logger.buffer_size(), 8192u);
+  EXPECT_EQ(a.backend.LogBuffer().size, 8192u);
+  a.backend.ClearLogging();
+  EXPECT_TRUE(a.backend.LogBuffer().lines.empty());
+  EXPECT_EQ(a.backend.ApplyConfig(Parse("no logging buffered\n")), std::nullopt);
+  EXPECT_FALSE(a.logger.buffer_enabled());
+  a.acl_counts = {7, 0};
+  EXPECT_EQ(a.backend.AclMatches("101"), (std::vector<uint64_t>{7, 0}));
+  EXPECT_TRUE(a.backend.AclMatches("102").empty());
+  auto lo = a.backend.InterfaceState("lo");
+  ASSERT_TRUE(lo.has_value());
+  EXPECT_TRUE(lo->admin_up);
+  EXPECT_EQ(lo->address, IpAddress::Parse("127.0.0.1"));
+  EXPECT_FALSE(a.backend.InterfaceState("nonexistent0").has_value());
+  EXPECT_GT(a.backend.WallClockMs(), int64_t{1700000000000});
 }
 
 TEST_F(BackendImplTest, StartupConfigIsWrittenAtomically) {

@@ -127,7 +127,7 @@ class DaemonImpl {
                             [] { return MonoNow(); },
                             [this](ike::Outbox& out) { Flush(out); },
                             [this](const config::Config& c) { ReconcileSockets(c); },
-                            opts_.config_path, MonoNow()}) {}
+                            opts_.config_path, MonoNow(), &logger_, AclMatchesFn()}) {}
 
   std::optional<std::string> Init(const config::Config& initial) {
     if (!logger_.ok()) return logger_.error();
@@ -151,6 +151,14 @@ class DaemonImpl {
   }
 
  private:
+  std::function<std::vector<uint64_t>(const std::string&)> AclMatchesFn() {
+#ifdef IKEPULSE_HAVE_DATAPLANE
+    return [this](const std::string& name) { return dp_.policy().AclMatches(name); };
+#else
+    return nullptr;
+#endif
+  }
+
   static ike::NodeOptions NodeOpts(const DaemonOptions& o) {
     ike::NodeOptions n;
     n.ike_port = o.ike_port;

@@ -90,6 +90,36 @@ void Logger::Line(std::string_view text) {
     syslog(SyslogSeverity(text), "%.*s", static_cast<int>(text.size()), text.data());
   }
   if (monitor_) monitor_(stamped);
+  if (buffer_on_) {
+    ++buffered_count_;
+    buffer_bytes_ += stamped.size() + 1;
+    buffer_.push_back(stamped);
+    Trim();
+  }
+}
+
+void Logger::Trim() {
+  while (!buffer_.empty() && buffer_bytes_ > buffer_size_) {
+    buffer_bytes_ -= buffer_.front().size() + 1;
+    buffer_.pop_front();
+  }
+}
+
+void Logger::SetBuffer(bool enabled, size_t bytes) {
+  buffer_on_ = enabled;
+  buffer_size_ = bytes;
+  if (!enabled) {
+    buffer_.clear();
+    buffer_bytes_ = 0;
+    return;
+  }
+  Trim();
+}
+
+void Logger::ClearBuffer() {
+  buffer_.clear();
+  buffer_bytes_ = 0;
+  buffered_count_ = 0;
 }
 
 void Logger::Event(const ike::Event& e, bool debug_on) {

@@ -5,7 +5,9 @@
 //   - stderr (--foreground);
 //   - syslog(LOG_DAEMON) when not in the foreground (the timestamp is left to syslog there);
 //   - every `terminal monitor` session, through the monitor callback (the control server's
-//     Broadcast), timestamp included, no trailing newline.
+//     Broadcast), timestamp included, no trailing newline;
+//   - an in-memory buffer of the most recent lines (`logging buffered SIZE`, for `show
+//     logging`), bounded in bytes: the oldest lines are dropped to make room.
 //
 // Event -> log rules (EventLine): kLog lines are always logged; kDebug lines only when
 // `debug crypto isakmp` is on; the other typed events are for tests and counters and are not
@@ -16,6 +18,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <cstdio>
 #include <ctime>
 #include <functional>
@@ -68,6 +72,15 @@ class Logger {
   // Re-opens the log file (after rotation; on SIGHUP).
   void Reopen();
 
+  // The in-memory buffer: on with `bytes` of room (each line counts its length plus one), or
+  // off (emptied). Shrinking drops the oldest lines.
+  void SetBuffer(bool enabled, size_t bytes);
+  bool buffer_enabled() const { return buffer_on_; }
+  size_t buffer_size() const { return buffer_size_; }
+  const std::deque<std::string>& buffered() const { return buffer_; }
+  uint64_t buffered_count() const { return buffered_count_; }  // since start or ClearBuffer
+  void ClearBuffer();
+
  private:
   Options opts_;
   WallClock clock_;
@@ -75,6 +88,12 @@ class Logger {
   std::FILE* file_ = nullptr;
   bool file_ok_ = true;
   std::string error_;
+  void Trim();
+  bool buffer_on_ = true;
+  size_t buffer_size_ = 4096;  // IOS's default
+  size_t buffer_bytes_ = 0;
+  uint64_t buffered_count_ = 0;
+  std::deque<std::string> buffer_;
 };
 
 }  // namespace ikepulse::daemon

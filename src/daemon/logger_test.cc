@@ -123,3 +123,36 @@ TEST(Logger, UnwritableFileIsReported) {
 
 }  // namespace
 }  // namespace ikepulse::daemon
+
+namespace ikepulse::daemon {
+namespace {
+
+// `logging buffered SIZE`: the most recent lines within SIZE bytes (line + newline each),
+// oldest dropped first; off empties it; `clear logging` resets the count.
+TEST(Logger, BufferKeepsTheMostRecentLinesWithinItsSize) {
+  setenv("TZ", "UTC", 1);
+  tzset();
+  const auto fixed = std::chrono::system_clock::time_point(std::chrono::milliseconds(1732652102113));
+  Logger log(Logger::Options{"", false, false}, [&] { return fixed; });
+  EXPECT_TRUE(log.buffer_enabled());
+  EXPECT_EQ(log.buffer_size(), 4096u);
+  // Each stamped line: 22-byte stamp + 8 bytes + newline = 31 bytes.
+  log.SetBuffer(true, 100);
+  for (int i = 0; i < 5; ++i) log.Line("line " + std::to_string(i) + "xx");
+  EXPECT_EQ(log.buffered_count(), 5u);
+  ASSERT_EQ(log.buffered().size(), 3u);  // 3 x 31 = 93 <= 100
+  EXPECT_EQ(log.buffered().front(), "*Nov 26 20:15:02.113: line 2xx");
+  EXPECT_EQ(log.buffered().back(), "*Nov 26 20:15:02.113: line 4xx");
+  log.SetBuffer(true, 62);
+  EXPECT_EQ(log.buffered().size(), 2u);
+  log.ClearBuffer();
+  EXPECT_TRUE(log.buffered().empty());
+  EXPECT_EQ(log.buffered_count(), 0u);
+  log.SetBuffer(false, 4096);
+  log.Line("not kept");
+  EXPECT_TRUE(log.buffered().empty());
+  EXPECT_EQ(log.buffered_count(), 0u);
+}
+
+}  // namespace
+}  // namespace ikepulse::daemon

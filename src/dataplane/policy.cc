@@ -12,47 +12,73 @@ void Policy::Sync(const config::Config& cfg) {
   for (const auto& e : cfg.crypto_maps) {
     const config::AccessList* acl = cfg.FindAcl(e.match_address);
     if (!acl) continue;
-    entries.push_back(Entry{EntryKey{e.map_name, e.seq}, acl->entries});
+    entries.push_back(Entry{EntryKey{e.map_name, e.seq}, e.match_address, acl->entries});
   }
   std::stable_sort(entries.begin(), entries.end(),
                    [](const Entry& a, const Entry& b) { return a.key < b.key; });
   if (entries == entries_) return;  // the same policy: cached answers still hold
+  std::vector<std::vector<uint64_t>> matches(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    matches[i].assign(entries[i].acl.size(), 0);
+    // Keep the counters of an entry whose ACL is unchanged.
+    for (size_t j = 0; j < entries_.size(); ++j) {
+      if (entries_[j].key == entries[i].key && entries_[j].acl_name == entries[i].acl_name &&
+          entries_[j].acl == entries[i].acl) {
+        matches[i] = matches_[j];
+        break;
+      }
+    }
+  }
   entries_ = std::move(entries);
+  matches_ = std::move(matches);
   flow_cache_.clear();
 }
 
-int32_t Policy::Walk(const IpAddress& src, const IpAddress& dst, uint8_t protocol) const {
+Policy::Match Policy::Walk(const IpAddress& src, const IpAddress& dst, uint8_t protocol) const {
   for (size_t i = 0; i < entries_.size(); ++i) {
-    for (const auto& line : entries_[i].acl) {
-      if (!line.Matches(src, dst, protocol)) continue;
-      if (line.permit) return static_cast<int32_t>(i);
+    const auto& acl = entries_[i].acl;
+    for (size_t k = 0; k < acl.size(); ++k) {
+      if (!acl[k].Matches(src, dst, protocol)) continue;
+      if (acl[k].permit) return Match{static_cast<int32_t>(i), static_cast<int32_t>(k)};
       break;  // deny: not this entry, try the next one
     }
   }
-  return kNoEntry;
+  return Match{};
 }
 
 std::optional<EntryKey> Policy::LookupUncached(const IpAddress& src, const IpAddress& dst,
                                                uint8_t protocol) const {
-  const int32_t i = Walk(src, dst, protocol);
-  if (i == kNoEntry) return std::nullopt;
-  return entries_[static_cast<size_t>(i)].key;
+  const Match m = Walk(src, dst, protocol);
+  if (m.entry == kNoEntry) return std::nullopt;
+  return entries_[static_cast<size_t>(m.entry)].key;
 }
 
 std::optional<EntryKey> Policy::Lookup(const IpAddress& src, const IpAddress& dst,
                                        uint8_t protocol) {
   const Flow flow{src, dst, protocol};
   auto it = flow_cache_.find(flow);
-  int32_t i;
+  Match m;
   if (it != flow_cache_.end()) {
-    i = it->second;
+    m = it->second;
   } else {
-    i = Walk(src, dst, protocol);
+    m = Walk(src, dst, protocol);
     if (flow_cache_.size() >= kFlowCacheLimit) flow_cache_.clear();  // bounded: start over
-    flow_cache_.emplace(flow, i);
+    flow_cache_.emplace(flow, m);
   }
-  if (i == kNoEntry) return std::nullopt;
-  return entries_[static_cast<size_t>(i)].key;
+  if (m.entry == kNoEntry) return std::nullopt;
+  const auto e = static_cast<size_t>(m.entry);
+  ++matches_[e][static_cast<size_t>(m.line)];
+  return entries_[e].key;
+}
+
+std::vector<uint64_t> Policy::AclMatches(const std::string& acl_name) const {
+  std::vector<uint64_t> out;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (entries_[i].acl_name != acl_name) continue;
+    if (out.size() < matches_[i].size()) out.resize(matches_[i].size(), 0);
+    for (size_t k = 0; k < matches_[i].size(); ++k) out[k] += matches_[i][k];
+  }
+  return out;
 }
 
 namespace {

@@ -15,6 +15,12 @@
 // costs, no more). The hash is keyed with a per-process random seed so that colliding flows
 // are not predictable. Sync clears the cache when the entries or their ACLs changed (and keeps
 // it when a Sync brings the same policy). Single-threaded, like the DataPlane.
+//
+// Match counters (`show access-lists`): every packet Lookup classifies adds one to the ACL
+// line that selected its entry (the `permit` line; a `deny` line only sends the lookup on to
+// the next entry and is not counted). The cache remembers that line with the entry, so the
+// count costs one increment per packet. A Sync keeps the counters of an ACL whose lines did
+// not change.
 #pragma once
 
 #include <compare>
@@ -56,11 +62,15 @@ class Policy {
   std::optional<EntryKey> LookupUncached(const IpAddress& src, const IpAddress& dst,
                                          uint8_t protocol) const;
   size_t entry_count() const { return entries_.size(); }
+  // Packets matched per line of ACL `acl_name` (summed over the entries that use it), in line
+  // order; empty when no crypto map entry uses it.
+  std::vector<uint64_t> AclMatches(const std::string& acl_name) const;
   size_t flow_cache_size() const { return flow_cache_.size(); }
 
  private:
   struct Entry {
     EntryKey key;
+    std::string acl_name;
     std::vector<config::AclEntry> acl;
     bool operator==(const Entry&) const = default;
   };
@@ -73,11 +83,16 @@ class Policy {
     size_t operator()(const Flow& f) const noexcept;
   };
   static constexpr int32_t kNoEntry = -1;
-  // The index in entries_ of the first permitting entry, or kNoEntry.
-  int32_t Walk(const IpAddress& src, const IpAddress& dst, uint8_t protocol) const;
+  struct Match {
+    int32_t entry = kNoEntry;  // index in entries_
+    int32_t line = 0;          // the permit line of that entry's ACL
+  };
+  // The first permitting entry and line, or entry == kNoEntry.
+  Match Walk(const IpAddress& src, const IpAddress& dst, uint8_t protocol) const;
 
   std::vector<Entry> entries_;  // sorted by key
-  std::unordered_map<Flow, int32_t, FlowHash> flow_cache_;  // at most kFlowCacheLimit
+  std::vector<std::vector<uint64_t>> matches_;  // per entry, per ACL line
+  std::unordered_map<Flow, Match, FlowHash> flow_cache_;  // at most kFlowCacheLimit
 };
 
 // The prefix length of a contiguous netmask (255.255.255.0 -> 24); -1 if not contiguous.

@@ -45,6 +45,32 @@ TEST(PolicyTest, FirstPermittingEntryInMapSeqOrder) {
   EXPECT_FALSE(p.Lookup(Ip("192.0.2.1"), Ip("203.0.113.1"), 1).has_value());
 }
 
+// `show access-lists`: one count per classified packet on the permit line that selected the
+// entry, cached flows included; a Sync with the same ACL keeps the counts, a changed ACL
+// starts again from zero.
+TEST(PolicyTest, CountsMatchesPerAclLine) {
+  config::Config c;
+  AddEntry(c, "green", 10, "101",
+           {Ace(false, "198.51.100.7", "0.0.0.0", "203.0.113.0", "0.0.0.255"),
+            Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.0", "0.0.0.255"),
+            Ace(true, "198.51.100.0", "0.0.0.255", "192.0.2.0", "0.0.0.255")});
+  Policy p;
+  p.Sync(c);
+  EXPECT_EQ(p.AclMatches("101"), (std::vector<uint64_t>{0, 0, 0}));
+  EXPECT_TRUE(p.AclMatches("999").empty());
+  for (int i = 0; i < 3; ++i) p.Lookup(Ip("198.51.100.5"), Ip("203.0.113.9"), 1);  // cached 2x
+  p.Lookup(Ip("198.51.100.6"), Ip("192.0.2.1"), 6);
+  p.Lookup(Ip("198.51.100.7"), Ip("203.0.113.9"), 1);  // denied: no entry, not counted
+  p.Lookup(Ip("10.0.0.1"), Ip("203.0.113.9"), 1);      // no line matches
+  EXPECT_EQ(p.AclMatches("101"), (std::vector<uint64_t>{0, 3, 1}));
+  p.Sync(c);  // same policy
+  EXPECT_EQ(p.AclMatches("101"), (std::vector<uint64_t>{0, 3, 1}));
+  config::Config c2 = c;
+  c2.acls["101"].entries.pop_back();
+  p.Sync(c2);
+  EXPECT_EQ(p.AclMatches("101"), (std::vector<uint64_t>{0, 0}));
+}
+
 TEST(PolicyTest, MissingAclNeverMatches) {
   config::Config c;
   config::CryptoMapEntry e;

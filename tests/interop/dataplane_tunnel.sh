@@ -40,6 +40,13 @@ benc=$(grep -Eo '#bytes encaps: [0-9]+' "$LAB_WORK/ipsec.txt" | grep -Eo '[0-9]+
 ikp_check "show crypto ipsec sa: #bytes encaps ${benc:-?} >= the 4,000,000 TCP bytes" test "${benc:-0}" -ge 4000000
 ikp_check "show crypto ipsec sa: last packet in/out seconds ago" \
   grep -Eq "last packet in: 0:00:0[0-9] ago, last packet out: 0:00:0[0-9] ago" "$LAB_WORK/ipsec.txt"
+# show access-lists: the crypto ACL's permit line counted every packet the data plane
+# classified to the tunnel (at least the encapsulated ones).
+ikp_cli a "show access-lists" >"$LAB_WORK/acl.txt"
+acl_n=$(grep -Eo '\(([0-9]+) match(es)?\)' "$LAB_WORK/acl.txt" | grep -Eo '[0-9]+' | head -1)
+lab_log "show access-lists: ${acl_n:-?} matches on the permit line"
+ikp_check "show access-lists counts the tunnel's packets (${acl_n:-0} >= ${enc:-0} encaps)" \
+  test "${acl_n:-0}" -ge "${enc:-1}"
 # 4. Cleared; now traffic from behind strongSwan brings the tunnel up: the ping meets
 #    strongSwan's trap policy, strongSwan initiates Main Mode, ikepulse responds. (Its
 #    kernel-libipsec backend raises no acquire, so the lab's acquire relay turns libipsec's

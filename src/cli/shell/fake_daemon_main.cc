@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   ikepulse::daemon::BackendImpl engine(
       node, ikepulse::daemon::BackendImpl::Context{[now] { return now; },
                                                    [](ikepulse::ike::Outbox& out) { out.Clear(); },
-                                                   nullptr, "", now});
+                                                   nullptr, "", now, nullptr, {}});
   if (engine_config != nullptr) {
     std::ifstream in(engine_config);
     std::stringstream text;

@@ -82,6 +82,11 @@ bool InConfigMode(const std::string& prompt) {
          prompt.find('(') != std::string::npos;
 }
 
+// An IOS question with its default in brackets ("Destination filename [startup-config]? ").
+bool AsksQuestion(const std::string& prompt) {
+  return prompt.size() >= 3 && prompt.compare(prompt.size() - 3, 3, "]? ") == 0;
+}
+
 bool AsksPassword(const std::string& prompt) {
   std::string_view p(prompt);
   while (!p.empty() && p.back() == ' ') p.remove_suffix(1);
@@ -184,6 +189,12 @@ int RunScript(ControlClient& client, const std::vector<std::string>& lines,
     std::string before = prompt->prompt;
     auto r = call(is_show ? RequestKind::kJson : RequestKind::kExec, line);
     if (!r) return 1;
+    // A script answers IOS's questions (`copy running-config startup-config`) with the default.
+    for (int q = 0; q < 4 && !r->error && AsksQuestion(r->prompt); ++q) {
+      WriteAll(STDOUT_FILENO, r->output);
+      r = call(RequestKind::kExec, "");
+      if (!r) return 1;
+    }
     if (r->error) {
       std::cerr << "ikepulse: " << (first_number >= 0 ? "line " : "command ")
                 << (first_number >= 0 ? static_cast<int>(i) + first_number
@@ -475,6 +486,8 @@ int RunInteractive(ControlClient& client) {
     if (!blank) {
       history(hist, &ev, H_ENTER, line.c_str());
       if (!exec(line)) break;
+    } else if (AsksQuestion(self.prompt) && !exec(line)) {  // Enter takes the default
+      break;
     }
     if (self.ctrl_z && InConfigMode(self.prompt) && !exec("end")) break;
   }

@@ -231,6 +231,48 @@ class ShellTest(unittest.TestCase):
             history = f.read()
         self.assertIn("conf\\040t", history)  # libedit stores lines vis(3)-encoded
 
+    def test_ios_questions_wait_for_enter(self):
+        t = Terminal([IKEPULSE, "--socket", self.sock], self.env)
+        try:
+            t.expect(r"Router>")
+            t.send("en\r")
+            t.expect(r"Router#")
+            # `configure` alone asks; Enter chooses terminal.
+            t.send("configure\r")
+            t.expect(r"Configuring from terminal, memory, or network \[terminal\]\? ")
+            t.send("\r")
+            t.expect(r"Enter configuration commands, one per line\.  End with CNTL/Z\.")
+            t.expect(r"Router\(config\)#")
+            t.send("hostname gw1\r")
+            t.expect(r"gw1\(config\)#")
+            t.send("end\r")
+            t.expect(r"gw1#")
+            # copy waits for its confirmation before writing anything.
+            t.send("copy running-config startup-config\r")
+            t.expect(r"Destination filename \[startup-config\]\? ")
+            t.send("\r")
+            t.expect(r"Building configuration\.\.\.\s*\n\[OK\]")
+            t.expect(r"gw1#")
+            t.send("show startup-config\r")
+            t.expect(r"hostname gw1")
+            t.expect(r"gw1#")
+            t.send("show clock\r")
+            t.expect(r"\*\d\d:\d\d:\d\d\.\d{3} UTC \w{3} \w{3} \d+ \d{4}")
+            t.expect(r"gw1#")
+            t.send("exit\r")
+            t.wait_exit(0)
+        finally:
+            t.close()
+
+    def test_command_mode_answers_questions_with_the_default(self):
+        r = self.run_shell(["-c", "conf t", "-c", "hostname gw2", "-c", "end",
+                            "-c", "copy running-config startup-config",
+                            "-c", "show startup-config",
+                            "-c", "show crypto ipsec transform-set"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("Building configuration...\n[OK]\n", r.stdout)
+        self.assertIn("hostname gw2", r.stdout)
+
     def test_ctrl_d_leaves(self):
         t = Terminal([IKEPULSE, "--socket", self.sock], self.env)
         try:
