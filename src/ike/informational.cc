@@ -215,6 +215,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
   const IpAddress peer = sa->remote.ip;
   const SaId id = sa->id;
   bool keepup_check = false;
+  bool acted = false;  // a Delete or error notify changed our state (then: liveness)
   for (const auto& p : *chain) {
     if (p.type == isakmp::PayloadType::kHash) continue;
     if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body)) {
@@ -225,7 +226,6 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
       const bool dpd = n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThere) ||
                        n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThereAck);
       if (!dpd) {
-        HeardFromPeer(c, *sa);
         if (n->type >= 1 && n->type < 8192) {
           // An error notify (RFC 2408 §3.14.1) for a Quick Mode we started: the peer rejected
           // it (NO_PROPOSAL_CHOSEN, INVALID_ID_INFORMATION, ...). End it now instead of
@@ -245,6 +245,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
           for (uint32_t qmid : rejected)
             AbandonQuickMode(c, *sa, qmid,
                              "peer sent " + std::string(isakmp::NotifyTypeName(n->type)));
+          if (!rejected.empty()) acted = true;
         }
         continue;
       }
@@ -307,7 +308,6 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
       continue;
     }
     if (const auto* d = std::get_if<isakmp::DeletePayload>(&p.body)) {
-      HeardFromPeer(c, *sa);
       Debug(c, sa, " processing DELETE payload. message ID = " +
                        std::to_string(int32_t(h.message_id)));
       Debug(c, sa, "peer does not do paranoid keepalives.");
@@ -329,6 +329,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
             newer->replaced = false;
           }
           DeleteSa(c, *sa, "Peer deleted the ISAKMP SA", false, false);
+          acted = true;
           keepup_check = true;
         }
       } else if (d->protocol_id == static_cast<uint8_t>(isakmp::ProtocolId::kEsp) ||
@@ -345,10 +346,12 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
                   });
               if (replacement_pending) {
                 ch.delete_on_replace = true;
+                acted = true;
                 Debug(c, sa, "IPsec SA delete deferred until its replacement is installed");
               } else {
                 DeleteChild(c, *sa, ch.spi_in, false);
                 keepup_check = true;
+                acted = true;
               }
               break;
             }
@@ -357,9 +360,13 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
       if (sa->state == P1State::kDead) break;
       continue;
     }
-    HeardFromPeer(c, *sa);
   }
   (void)id;
+  // A non-DPD Informational is liveness only when it acted on state we hold (a Delete of an SA
+  // we have, an error notify that ended a Quick Mode in flight). The M-ID window remembers
+  // only the last few exchanges: a replay older than that which changes nothing (a Delete of
+  // an SA long gone, a status notify) must not keep a dead peer alive.
+  if (acted && sa->state != P1State::kDead) HeardFromPeer(c, *sa);
   if (keepup_check)
     for (size_t idx : EntriesListing(peer)) {
       EntryRuntime& e = entries_[idx];
