@@ -19,8 +19,8 @@
 // >= p), and again by OpenSSL when they are imported (ECP: on the curve) and set as the peer
 // (EVP_PKEY_public_check). A bad value is an error, never a crash.
 #include <openssl/bn.h>
-#include <openssl/crypto.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/dh.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -407,11 +407,10 @@ extern "C" void* __libc_realloc(void*, size_t);
 extern "C" void __libc_free(void*);
 
 bool UsePlainAllocatorInOpenSslForFuzzing() {
-  return CRYPTO_set_mem_functions([](size_t n, const char*, int) { return __libc_malloc(n); },
-                                  [](void* p, size_t n, const char*, int) {
-                                    return __libc_realloc(p, n);
-                                  },
-                                  [](void* p, const char*, int) { __libc_free(p); }) == 1;
+  return CRYPTO_set_mem_functions(
+             [](size_t n, const char*, int) { return __libc_malloc(n); },
+             [](void* p, size_t n, const char*, int) { return __libc_realloc(p, n); },
+             [](void* p, const char*, int) { __libc_free(p); }) == 1;
 }
 #endif
 

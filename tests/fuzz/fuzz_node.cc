@@ -207,7 +207,9 @@ class World {
         n.SetConfig(is_a ? cfg_a_ : cfg_b_, now_, out);
         break;
       }
-      case 7: n.SetDebug(!n.debug()); break;
+      case 7:
+        n.SetDebug(!n.debug());
+        break;
     }
     Route(out);
     RunTimers();
@@ -274,8 +276,8 @@ void SelfCheck() {
   n.type = static_cast<uint16_t>(isakmp::NotifyType::kRUThere);
   n.data = {0, 0, 0x12, 0x34};
   const Bytes chain = isakmp::SerializePayloads({isakmp::MakePayload(n)});
-  w.DeliverForged(w.forger().NewExchange(0, true, isakmp::ExchangeType::kInformational,
-                                         0x01020304, 11, chain));
+  w.DeliverForged(
+      w.forger().NewExchange(0, true, isakmp::ExchangeType::kInformational, 0x01020304, 11, chain));
   const ike::NodeCounters& after = w.node(false).counters();
   FUZZ_CHECK(after.dpd_acks_sent == before.dpd_acks_sent + 1);
   uint8_t next = 0;
@@ -388,8 +390,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const uint32_t mid = in.U32();
         const uint8_t next = in.U8();
         Bytes tail = in.Take(in.U16() % 1024);
-        const auto x = flags & 1 ? isakmp::ExchangeType::kQuickMode
-                                 : isakmp::ExchangeType::kInformational;
+        const auto x =
+            flags & 1 ? isakmp::ExchangeType::kQuickMode : isakmp::ExchangeType::kInformational;
         w.DeliverForged(w.forger().NewExchange(flags >> 2, flags & 2, x, mid, next, tail));
         break;
       }
