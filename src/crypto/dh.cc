@@ -20,6 +20,7 @@
 // (EVP_PKEY_public_check). A bad value is an error, never a crash.
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/dh.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -31,9 +32,12 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "common/check.h"
 #include "crypto/crypto.h"
+#include "crypto/dh_fuzzing.h"
 
 namespace ikepulse::crypto {
 namespace {
@@ -358,7 +362,57 @@ PkeyPtr EcFromPrivate(const GroupInfo& info, ByteSpan priv) {
   return FromData("EC", EVP_PKEY_KEYPAIR, bld.get());
 }
 
+#ifdef IKEPULSE_FUZZING_FIXED_DH
+// Fuzzing only (see dh_fuzzing.h): one key pair per group from a fixed private value, and the
+// shared secrets it computed for the last few peer values.
+bool g_fixed_dh = false;
+
+struct FixedDh {
+  std::unique_ptr<DhKeyPair> key;
+  std::vector<std::pair<Bytes, SecretBytes>> recent;  // (peer value, g^xy), newest last
+};
+
+class FixedDhKeyPair final : public DhKeyPair {
+ public:
+  explicit FixedDhKeyPair(FixedDh& fixed) : fixed_(fixed) {}
+  uint16_t group() const override { return fixed_.key->group(); }
+  const Bytes& public_value() const override { return fixed_.key->public_value(); }
+  Result<SecretBytes, CryptoError> ComputeShared(ByteSpan peer_public) const override {
+    for (const auto& [peer, shared] : fixed_.recent) {
+      if (std::equal(peer.begin(), peer.end(), peer_public.begin(), peer_public.end())) {
+        return shared;
+      }
+    }
+    auto shared = fixed_.key->ComputeShared(peer_public);
+    if (!shared) return shared;
+    if (fixed_.recent.size() >= 8) fixed_.recent.erase(fixed_.recent.begin());
+    fixed_.recent.emplace_back(Bytes(peer_public.begin(), peer_public.end()), *shared);
+    return shared;
+  }
+
+ private:
+  FixedDh& fixed_;
+};
+
+std::unique_ptr<DhKeyPair> FixedKeyPair(const GroupInfo& info);
+#endif
+
 }  // namespace
+
+#ifdef IKEPULSE_FUZZING_FIXED_DH
+void UseFixedDhKeyPairsForFuzzing() { g_fixed_dh = true; }
+
+extern "C" void* __libc_malloc(size_t);
+extern "C" void* __libc_realloc(void*, size_t);
+extern "C" void __libc_free(void*);
+
+bool UsePlainAllocatorInOpenSslForFuzzing() {
+  return CRYPTO_set_mem_functions(
+             [](size_t n, const char*, int) { return __libc_malloc(n); },
+             [](void* p, size_t n, const char*, int) { return __libc_realloc(p, n); },
+             [](void* p, const char*, int) { __libc_free(p); }) == 1;
+}
+#endif
 
 bool IsSupportedGroup(uint16_t group) { return FindGroup(group) != nullptr; }
 
@@ -371,6 +425,9 @@ size_t PublicValueLength(uint16_t group) {
 std::unique_ptr<DhKeyPair> DhKeyPair::Generate(uint16_t group) {
   const GroupInfo* info = FindGroup(group);
   if (info == nullptr) return nullptr;
+#ifdef IKEPULSE_FUZZING_FIXED_DH
+  if (g_fixed_dh) return FixedKeyPair(*info);
+#endif
   return Wrap(*info, info->ecp ? GenerateEc(*info) : GenerateModp(*info));
 }
 
@@ -379,5 +436,21 @@ std::unique_ptr<DhKeyPair> DhKeyPair::FromPrivate(uint16_t group, ByteSpan priv)
   if (info == nullptr) return nullptr;
   return Wrap(*info, info->ecp ? EcFromPrivate(*info, priv) : ModpFromPrivate(*info, priv));
 }
+
+#ifdef IKEPULSE_FUZZING_FIXED_DH
+namespace {
+std::unique_ptr<DhKeyPair> FixedKeyPair(const GroupInfo& info) {
+  static std::array<FixedDh, kGroups.size()> all;
+  FixedDh& fixed = all[static_cast<size_t>(&info - kGroups.data())];
+  if (fixed.key == nullptr) {
+    // 32 bytes: below every group's order (ECP) and in [2, p-2] (MODP).
+    const Bytes priv(32, 0x5a);
+    fixed.key = DhKeyPair::FromPrivate(info.id, priv);
+    IKEPULSE_CHECK(fixed.key != nullptr);
+  }
+  return std::make_unique<FixedDhKeyPair>(fixed);
+}
+}  // namespace
+#endif
 
 }  // namespace ikepulse::crypto

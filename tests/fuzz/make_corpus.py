@@ -97,3 +97,55 @@ for name, (exch, flags, msgid, payloads) in CHAINS.items():
         write("fuzz_header", name, msg)
 # An encrypted informational (the body is ciphertext to the codec) for the header target.
 write("fuzz_header", "encrypted_info", header(8, 5, 1, 0x7a3b9c01, bytes(range(48))))
+
+# fuzz_node: inputs in its operation language (see fuzz_node.cc). Setup byte: bit 0 target A,
+# bit 1 DPD, bit 2 PFS, bits 3-6 handshake datagrams delivered first (11: established).
+def node_setup(handshake, target_a=False, dpd=False, pfs=False):
+    return bytes([(handshake << 3) | (4 if pfs else 0) | (2 if dpd else 0) | (1 if target_a else 0)])
+
+
+def op_advance(tenths):  # op 3
+    return bytes([3, tenths])
+
+
+def op_next(n=1):  # op 4
+    return bytes([4]) * n
+
+
+def op_target(sel):  # op 5
+    return bytes([5, sel])
+
+
+def op_forge(flags, mid, nxt, tail):  # op 6
+    return bytes([6, flags]) + struct.pack("!IBH", mid, nxt, len(tail)) + tail
+
+
+def op_continue(idx, nxt=0, tail=b""):  # op 7
+    return bytes([7, idx, nxt]) + struct.pack("!H", len(tail)) + tail
+
+
+def op_reseal(idx, flags, mid, off=0, xor=0, cut=0):  # op 8
+    return bytes([8, idx, flags]) + struct.pack("!IBBB", mid, off, xor, cut)
+
+
+NODE = {
+    "established": node_setup(11),
+    "established_dpd_idle": node_setup(11, dpd=True) + op_advance(250),
+    "established_pfs_rekey": node_setup(11, pfs=True, target_a=True) + op_target(0) + op_next(4),
+    "qm1_resealed_new_mid": node_setup(11) + op_reseal(0, 1, 0x11223344),
+    "qm1_resealed_mutated": node_setup(11) + op_reseal(0, 1, 0x55667788, 40, 0x01),
+    "qm_continued": node_setup(11) + op_reseal(0, 1, 0x0badcafe) + op_continue(1),
+    "dpd_round_resealed": node_setup(11, dpd=True) + op_advance(120) + op_reseal(1, 3, 0x7777),
+    "cleared_delete_resealed": node_setup(11, target_a=True) + op_target(1) + op_next(2) +
+    op_reseal(1, 1, 0x1234),
+    "forged_notify": node_setup(11) + op_forge(2, 0x01010101, 11, gen(
+        0, struct.pack("!IBBH", 1, 1, 0, 24576))),
+    "forged_delete_isakmp": node_setup(11, target_a=True) + op_forge(0, 0x02020202, 12, gen(
+        0, struct.pack("!IBBH", 1, 1, 16, 1) + ICKY + RCKY)),
+    "forged_qm1_empty": node_setup(11) + op_forge(3, 0x03030303, 0, b""),
+    "debug_on": node_setup(11, dpd=True) + op_target(7) + op_advance(200) + op_reseal(2, 1, 9),
+}
+for k in range(11):
+    NODE["handshake_%d" % k] = node_setup(k) + op_next() + bytes([1, k, 30, 0x40])
+for name, data in NODE.items():
+    write("fuzz_node", name, data)
