@@ -221,7 +221,7 @@ class World {
       const ike::NodeCounters& c = n.counters();
       FUZZ_CHECK(c.dropped <= c.rx_datagrams);
       FUZZ_CHECK(c.dropped == c.dropped_malformed + c.dropped_unknown_sa + c.dropped_auth +
-                                  c.dropped_state + c.dropped_rate_limited);
+                                  c.dropped_state + c.dropped_rate_limited + c.dropped_replay);
       FUZZ_CHECK(n.NextDeadline() > now_);
       // At most 64 operations per input: state grows by a bounded amount per operation.
       FUZZ_CHECK(n.ike_sa_count() <= 80);
