@@ -48,6 +48,7 @@ void DpdMonitor::Alive(TimePoint now) {
     // R13: remember the finished round's seqs, so a late or crossing ACK is recognised.
     closed_round_first_ = first_seq_of_round_;
     closed_round_sent_ = next_seq_ - first_seq_of_round_;
+    closed_round_acked_ = 0;
     state_ = State::kWatching;
     retry_deadline_ = kNever;
     error_count_ = 0;
@@ -74,11 +75,23 @@ bool DpdMonitor::OnAck(uint32_t seq, TimePoint now) {
   const uint32_t sent = next_seq_ - first_seq_of_round_;
   if (offset >= sent) return false;  // R7
   Alive(now);
+  if (offset < 32) closed_round_acked_ = 1u << offset;  // the round just closed (R13)
   return true;
 }
 
-bool DpdMonitor::AckOfClosedRound(uint32_t seq) const {
-  return closed_round_sent_ != 0 && static_cast<uint32_t>(seq - closed_round_first_) < closed_round_sent_;
+DpdMonitor::LateAck DpdMonitor::OnLateAck(uint32_t seq, TimePoint now) {
+  const uint32_t offset = seq - closed_round_first_;
+  // A round holds 1 + (kMaxRetryExpiries - 1) seqs, far below the 32 bits of the mask.
+  static_assert(kMaxRetryExpiries < 32);
+  // Only between rounds: once a new round runs, only its own seqs end it (R6/R7).
+  if (state_ != State::kWatching || closed_round_sent_ == 0 || offset >= closed_round_sent_ ||
+      offset >= 32) {
+    return LateAck::kNotOurs;
+  }
+  if (closed_round_acked_ & (1u << offset)) return LateAck::kDuplicate;
+  closed_round_acked_ |= 1u << offset;
+  Alive(now);
+  return LateAck::kCounted;
 }
 
 TimePoint DpdMonitor::NextDeadline() const {

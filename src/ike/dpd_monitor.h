@@ -60,7 +60,7 @@
 // - R8 Late ACK: because the whole round is the window, a slow peer is not declared dead.
 //   With retry 2, the peer answering every R-U-THERE after 3 s: R-U-THERE s at T, s+1 at T+2,
 //   ACK(s) at T+3 is accepted -> alive, round over, no false death; ACK(s+1) at T+5 arrives
-//   after the round and is ignored (R7).
+//   after the round: OnAck returns false and OnLateAck (R13) decides.
 // - R9 Sequence numbers (RFC 3706 §6.1): the first is Random::U32() & 0x7FFFFFFF (top bit
 //   clear), drawn in the constructor; +1 per R-U-THERE sent, retransmissions included, and
 //   across rounds; wraps at 2^32. They do not restart on OnEstablished (a new IKE SA gets a
@@ -154,11 +154,15 @@ class DpdMonitor {
   // Call when now >= NextDeadline() (R12 for early calls).
   DpdAction OnTimeout(TimePoint now);
 
-  // R13: after OnAck returned false, is `seq` one of the R-U-THEREs of the round that ended
-  // last (ended by other liveness, e.g. the peer's own R-U-THERE crossing our probe, or a
-  // first ACK before this late one)? Such an ACK is genuine: the caller reports it as
-  // received, but it changes nothing here (the round is already over).
-  bool AckOfClosedRound(uint32_t seq) const;
+  // R13: after OnAck returned false, an ACK for one of the R-U-THEREs of the round that
+  // ended last (ended by other liveness, e.g. the peer's own R-U-THERE crossing our probe, or
+  // a first ACK before this late one) is genuine and fresh the first time each seq is
+  // acknowledged: kCounted, and it is liveness like any other message from the peer
+  // ("a message received within the interval"), so the interval restarts at `now`. A second
+  // ACK for the same seq proves nothing new (a replay, or the peer repeating itself):
+  // kDuplicate, nothing changes. Any other seq, or a new round already running: kNotOurs.
+  enum class LateAck : uint8_t { kNotOurs, kCounted, kDuplicate };
+  LateAck OnLateAck(uint32_t seq, TimePoint now);
 
   // R11.
   void UpdateConfig(const config::KeepaliveConfig& cfg, TimePoint now);
@@ -209,6 +213,7 @@ class DpdMonitor {
   // The last finished round (R13): [closed_round_first_, +closed_round_sent_).
   uint32_t closed_round_first_ = 0;
   uint32_t closed_round_sent_ = 0;
+  uint32_t closed_round_acked_ = 0;  // bit i: seq closed_round_first_ + i already ACKed
 };
 
 }  // namespace ikepulse::ike

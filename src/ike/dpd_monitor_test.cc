@@ -600,8 +600,9 @@ namespace ikepulse::ike {
 namespace {
 
 // R13: the peer's own R-U-THERE crossed ours and ended the round; the ACK for our seq that
-// arrives afterwards is genuine (recognised) but changes nothing. A seq never sent is not.
-TEST(DpdMonitorR13, AckOfAClosedRoundIsRecognisedWithoutEffect) {
+// arrives afterwards is genuine and fresh: it is liveness once (the interval restarts at its
+// arrival), a second ACK for the same seq is not, and a seq never sent is not ours.
+TEST(DpdMonitorR13, FirstAckOfAClosedRoundIsLivenessOnce) {
   SeededRandom rng(7);
   config::KeepaliveConfig k;
   k.enabled = true;
@@ -611,15 +612,47 @@ TEST(DpdMonitorR13, AckOfAClosedRoundIsRecognisedWithoutEffect) {
   DpdMonitor m(k, rng);
   const TimePoint t0 = FromMicros(5'000'123);
   m.OnEstablished(t0, true);
-  EXPECT_FALSE(m.AckOfClosedRound(m.next_seq()));  // no round yet
+  EXPECT_EQ(m.OnLateAck(m.next_seq(), t0), DpdMonitor::LateAck::kNotOurs);  // no round yet
   const DpdAction a = m.OnTimeout(t0 + Seconds(10));
   ASSERT_EQ(a.kind, DpdAction::Kind::kSendRUThere);
   m.OnInboundAuthenticated(t0 + Seconds(10) + Millis(3));  // the peer's R-U-THERE crosses
-  EXPECT_FALSE(m.OnAck(a.seq, t0 + Seconds(10) + Millis(6)));
-  EXPECT_TRUE(m.AckOfClosedRound(a.seq));
-  EXPECT_FALSE(m.AckOfClosedRound(a.seq + 1));
-  EXPECT_FALSE(m.AckOfClosedRound(a.seq - 1));
-  EXPECT_EQ(m.NextDeadline(), t0 + Seconds(20) + Millis(3));  // unchanged by the late ACK
+  const TimePoint t6 = t0 + Seconds(10) + Millis(6);
+  EXPECT_FALSE(m.OnAck(a.seq, t6));
+  EXPECT_EQ(m.OnLateAck(a.seq + 1, t6), DpdMonitor::LateAck::kNotOurs);
+  EXPECT_EQ(m.OnLateAck(a.seq - 1, t6), DpdMonitor::LateAck::kNotOurs);
+  EXPECT_EQ(m.NextDeadline(), t0 + Seconds(20) + Millis(3));
+  EXPECT_EQ(m.OnLateAck(a.seq, t6), DpdMonitor::LateAck::kCounted);
+  EXPECT_EQ(m.NextDeadline(), t0 + Seconds(20) + Millis(6));  // heard at +6 ms
+  // The same ACK again (a replay beyond the M-ID window, or a repeat) changes nothing.
+  EXPECT_EQ(m.OnLateAck(a.seq, t0 + Seconds(15)), DpdMonitor::LateAck::kDuplicate);
+  EXPECT_EQ(m.NextDeadline(), t0 + Seconds(20) + Millis(6));
+}
+
+// R8/R13: ACK(s) ends the round; the late ACK(s+1) of the retry counts once, ACK(s) again
+// not; once a new round runs, the old round's seqs end nothing.
+TEST(DpdMonitorR13, OtherSeqOfTheClosedRoundCountsOnce) {
+  SeededRandom rng(9);
+  config::KeepaliveConfig k;
+  k.enabled = true;
+  k.interval_s = 10;
+  k.retry_s = 2;
+  k.mode = config::DpdMode::kPeriodic;
+  DpdMonitor m(k, rng);
+  const TimePoint t0 = FromMicros(1'000'000);
+  m.OnEstablished(t0, true);
+  const DpdAction s0 = m.OnTimeout(t0 + Seconds(10));
+  const DpdAction s1 = m.OnTimeout(t0 + Seconds(12));
+  ASSERT_EQ(s1.seq, s0.seq + 1);
+  EXPECT_TRUE(m.OnAck(s0.seq, t0 + Seconds(13)));
+  EXPECT_EQ(m.OnLateAck(s0.seq, t0 + Seconds(14)), DpdMonitor::LateAck::kDuplicate);
+  EXPECT_EQ(m.OnLateAck(s1.seq, t0 + Seconds(15)), DpdMonitor::LateAck::kCounted);
+  EXPECT_EQ(m.NextDeadline(), t0 + Seconds(25));
+  EXPECT_EQ(m.OnLateAck(s1.seq, t0 + Seconds(16)), DpdMonitor::LateAck::kDuplicate);
+  const DpdAction s2 = m.OnTimeout(t0 + Seconds(25));
+  ASSERT_EQ(s2.kind, DpdAction::Kind::kSendRUThere);
+  EXPECT_FALSE(m.OnAck(s1.seq, t0 + Seconds(26)));
+  EXPECT_EQ(m.OnLateAck(s1.seq, t0 + Seconds(26)), DpdMonitor::LateAck::kNotOurs);
+  EXPECT_EQ(m.NextDeadline(), t0 + Seconds(27));
 }
 
 }  // namespace

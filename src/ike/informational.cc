@@ -9,8 +9,9 @@
 // byte after the peer died; they still authenticate. So an Informational whose M-ID is in the
 // SA's MessageIdWindow is dropped before any payload is acted on (except that the peer's last
 // R-U-THERE, retransmitted, is ACKed again a few times without counting), an R-U-THERE counts
-// only with a sequence number newer than the last one, and an R-U-THERE-ACK only for a round
-// still open (DpdMonitor::OnAck).
+// only with a sequence number newer than the last one, and an R-U-THERE-ACK only for a seq we
+// sent in the round still open or the one that ended last, once per seq (DpdMonitor::OnAck,
+// OnLateAck).
 #include <algorithm>
 
 #include "ike/node_impl.h"
@@ -292,11 +293,15 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
           Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
                            ", sequence " + Hex32(seq));
           Emit(c, EventKind::kDpdAckReceived, sa, seq);
-        } else if (sa->dpd->AckOfClosedRound(seq)) {
+        } else if (const DpdMonitor::LateAck late = sa->dpd->OnLateAck(seq, c.now);
+                   late != DpdMonitor::LateAck::kNotOurs) {
           // Genuine, but its round already ended (e.g. the peer's own R-U-THERE crossed it).
+          // The first ACK of each seq is a fresh message from the peer; a repeat is not.
+          const bool fresh = late == DpdMonitor::LateAck::kCounted;
+          if (fresh) HeardFromPeer(c, *sa);
           ++counters_.dpd_acks_received;
           Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
-                           ", sequence " + Hex32(seq));
+                           ", sequence " + Hex32(seq) + (fresh ? "" : ": already acknowledged"));
           Emit(c, EventKind::kDpdAckReceived, sa, seq, /*late=*/1);
         } else {
           Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +

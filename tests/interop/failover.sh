@@ -73,7 +73,8 @@ if [[ -n $last_b1 && -n $t_dead ]]; then
   det=$(ikp_fsub "$t_dead" "$last_b1")
   printf '  declare-dead delay                %s s after the last packet from B1 (%s s after SIGKILL)\n' \
     "$det" "$(ikp_fsub "$t_dead" "$t_kill")"
-  ikp_check "declare-dead delay $det s within [20.0, 20.5]" ikp_fcmp "$det >= 20.0 && $det <= 20.5"
+  ikp_check "declare-dead delay $det s within [$IKP_DEAD_MIN, $IKP_DEAD_MAX]" \
+    ikp_fcmp "$det >= $IKP_DEAD_MIN && $det <= $IKP_DEAD_MAX"
 else
   ikp_bad "declare-dead delay measurable"
 fi

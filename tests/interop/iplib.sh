@@ -136,6 +136,12 @@ ikp_log_epoch() {
 ikp_charon_epoch() {
   date -d "$(date +%F) ${1%% *}" +%s.%3N
 }
+# The verdict must come 20 s (interval 10 + 5 x retry 2) after the peer's last packet. The
+# packet's time comes from the capture (us), the verdict's from ikepulse's log, which shows
+# milliseconds truncated: a verdict 20.0003 s after the packet can read 19.999. So the window
+# checked is [IKP_DEAD_MIN, IKP_DEAD_MAX].
+IKP_DEAD_MIN=19.999
+IKP_DEAD_MAX=20.5
 # ikp_fsub A B: A - B with 3 decimals.
 ikp_fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 # ikp_fcmp EXPR: awk float comparison, e.g. ikp_fcmp "$d >= 20.0 && $d <= 20.5".

@@ -80,8 +80,8 @@ ikp_check "replayed datagrams reached A: $replayed" test "$replayed" -ge 20
 ikp_check "ikepulse dropped replays as replays: $drops debug lines" test "$drops" -ge 1
 if [[ -n $last_b1 && -n $t_down ]]; then
   det=$(ikp_fsub "$t_down" "$last_b1")
-  ikp_check "DOWN $det s after B1's last genuine packet, within [20.0, 20.5]" \
-    ikp_fcmp "$det >= 20.0 && $det <= 20.5"
+  ikp_check "DOWN $det s after B1's last genuine packet, within [$IKP_DEAD_MIN, $IKP_DEAD_MAX]" \
+    ikp_fcmp "$det >= $IKP_DEAD_MIN && $det <= $IKP_DEAD_MAX"
 else
   ikp_bad "DOWN after B1's last genuine packet measurable"
 fi
