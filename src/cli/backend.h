@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/endpoint.h"
+#include "common/result.h"
 #include "config/config.h"
 
 namespace ikepulse::cli {
@@ -174,6 +175,26 @@ struct LinkState {
   std::optional<IpAddress> address; // the first IPv4 address on the link, if any
 };
 
+// `ping A [source B|IF] [repeat N] [size S]`.
+struct PingRequest {
+  IpAddress target;
+  std::optional<IpAddress> source;  // nullopt: the backend picks one
+  uint32_t repeat = 5;
+  uint32_t size = 100;              // the IP datagram, as IOS counts it
+  bool operator==(const PingRequest&) const = default;
+};
+
+// A ping in progress or finished.
+struct PingStatus {
+  IpAddress source;                 // the source address the echoes carry
+  uint32_t repeat = 0;              // echoes it sends (the request's, capped by the backend)
+  uint32_t size = 0;
+  std::string marks;                // one per echo resolved: '!' answered, '.' timed out
+  std::vector<uint32_t> rtt_ms;     // round-trip times of the answered echoes
+  bool done = false;
+  bool operator==(const PingStatus&) const = default;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -223,6 +244,19 @@ class Backend {
     (void)name;
     return {};
   }
+
+  // `ping`: an asynchronous operation. StartPing returns a handle (or the error to show);
+  // the session then polls PingProgress until done and releases it with StopPing (also to
+  // abandon it). PingProgress is nullopt for an unknown handle.
+  virtual Result<uint64_t, std::string> StartPing(const PingRequest& request) {
+    (void)request;
+    return MakeUnexpected(std::string("% Ping is not available"));
+  }
+  virtual std::optional<PingStatus> PingProgress(uint64_t handle) {
+    (void)handle;
+    return std::nullopt;
+  }
+  virtual void StopPing(uint64_t handle) { (void)handle; }
 };
 
 }  // namespace ikepulse::cli

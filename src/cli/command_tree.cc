@@ -359,6 +359,7 @@ const Grammar& TheGrammar() {
     AddCryptoMapCommands(*gr);
     AddAclInterfaceCommands(*gr);
     AddExecCommands(*gr);
+    AddPingCommand(*gr);
     AddShowCommands(*gr);
     AddClearDebugCommands(*gr);
     AddSystemCommands(*gr);

@@ -68,6 +68,7 @@ struct TerminalState {
   // An IOS question waiting for its answer line (Enter takes the default in brackets).
   enum class Question : uint8_t { kNone = 0, kConfigureFrom = 1, kCopyDestination = 2 };
   Question question = Question::kNone;
+  uint64_t ping = 0;              // `ping` started this backend ping (Session::Continue)
 };
 
 // A matched argument (or keyword): key as declared on the node, value as typed (keywords:
@@ -198,6 +199,7 @@ void AddIsakmpCommands(Grammar& g);        // config_commands_isakmp.cc
 void AddCryptoMapCommands(Grammar& g);     // config_commands_map.cc
 void AddAclInterfaceCommands(Grammar& g);  // config_commands_acl_if.cc
 void AddExecCommands(Grammar& g);          // exec_commands.cc
+void AddPingCommand(Grammar& g);           // ping.cc
 void AddShowCommands(Grammar& g);          // show_commands.cc
 void AddClearDebugCommands(Grammar& g);    // clear_debug.cc
 void AddSystemCommands(Grammar& g);        // show_system.cc

@@ -2,6 +2,7 @@
 // fixed snapshots; records every operation the session asked for.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -58,6 +59,29 @@ class FakeBackend : public Backend {
     return it == acl_matches.end() ? std::vector<uint64_t>{} : it->second;
   }
 
+  // Pings: StartPing records the request and starts `ping_result` (source, repeat and size
+  // filled in); tests change `pings_running[handle]` to make progress.
+  Result<uint64_t, std::string> StartPing(const PingRequest& r) override {
+    ping_requests.push_back(r);
+    if (refuse_ping) return MakeUnexpected(*refuse_ping);
+    PingStatus s = ping_result;
+    s.source = r.source.value_or(ping_default_source);
+    s.repeat = std::min(r.repeat, ping_max_repeat);
+    s.size = r.size;
+    const uint64_t h = next_ping++;
+    pings_running[h] = s;
+    return h;
+  }
+  std::optional<PingStatus> PingProgress(uint64_t h) override {
+    auto it = pings_running.find(h);
+    if (it == pings_running.end()) return std::nullopt;
+    return it->second;
+  }
+  void StopPing(uint64_t h) override {
+    pings_stopped.push_back(h);
+    pings_running.erase(h);
+  }
+
   config::Config running;
   std::string startup;
   std::optional<std::string> refuse_apply;  // set: ApplyConfig fails with this text
@@ -78,6 +102,14 @@ class FakeBackend : public Backend {
   int clear_logging_calls = 0;
   std::map<std::string, LinkState> links;
   std::map<std::string, std::vector<uint64_t>> acl_matches;
+  std::vector<PingRequest> ping_requests;
+  std::optional<std::string> refuse_ping;
+  PingStatus ping_result;
+  IpAddress ping_default_source = IpAddress::V4(192, 0, 2, 1);
+  uint32_t ping_max_repeat = 1000;
+  uint64_t next_ping = 1;
+  std::map<uint64_t, PingStatus> pings_running;
+  std::vector<uint64_t> pings_stopped;
 };
 
 }  // namespace ikepulse::cli

@@ -8,6 +8,10 @@ namespace ikepulse::cli {
 
 Session::Session(Backend& backend) : backend_(backend) {}
 
+Session::~Session() {
+  if (ping_ != 0) backend_.StopPing(ping_);
+}
+
 std::string Session::Prompt() const {
   if (terminal_.want_enable_password) return "Password: ";
   switch (terminal_.question) {
@@ -144,6 +148,12 @@ Session::Reply Session::Execute(std::string_view line) {
     terminal_ = terminal;
     const bool close = terminal_.close;
     terminal_.close = false;
+    if (terminal_.ping != 0) {
+      ping_ = terminal_.ping;
+      ping_shown_ = 0;
+      terminal_.ping = 0;
+      return {std::move(ctx.out), false, close, true};
+    }
     return {std::move(ctx.out), false, close};
   }
 

@@ -24,12 +24,22 @@ class Session {
     std::string output;  // text to show, each line ending with '\n' (may be empty)
     bool error = false;  // the line was rejected
     bool close = false;  // the session ended (`exit`/`logout` at EXEC level)
+    // The command runs on (`ping`): `output` is its beginning; call Continue() for the rest.
+    bool pending = false;
   };
 
   explicit Session(Backend& backend);  // starts in user EXEC (`Router>`)
+  ~Session();                          // abandons a command still running (StopPing)
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   // Runs one line as typed (without the trailing newline). The shell maps Ctrl-Z to "end".
   Reply Execute(std::string_view line);
+  // After a pending Reply: the output produced since the last call, pending again until the
+  // command has finished. Cheap to call at any time (the host polls it when the backend
+  // reports progress). Execute() must not be called while a command is pending.
+  Reply Continue();
+  bool running() const { return ping_ != 0; }
   // The prompt for the current mode and hostname, e.g. "Router(config-isakmp)#"; while the
   // session waits for the enable password: "Password: ".
   std::string Prompt() const;
@@ -58,6 +68,8 @@ class Session {
   ModeState mode_;
   TerminalState terminal_;
   int password_failures_ = 0;
+  uint64_t ping_ = 0;        // the backend ping of a pending `ping`
+  size_t ping_shown_ = 0;    // its marks already output
 };
 
 }  // namespace ikepulse::cli

@@ -395,4 +395,18 @@ std::vector<uint64_t> BackendImpl::AclMatches(const std::string& name) {
   return ctx_.acl_matches(name);
 }
 
+Result<uint64_t, std::string> BackendImpl::StartPing(const cli::PingRequest& request) {
+  if (!ctx_.start_ping) return cli::Backend::StartPing(request);
+  return ctx_.start_ping(request);
+}
+
+std::optional<cli::PingStatus> BackendImpl::PingProgress(uint64_t handle) {
+  if (!ctx_.ping_progress) return std::nullopt;
+  return ctx_.ping_progress(handle);
+}
+
+void BackendImpl::StopPing(uint64_t handle) {
+  if (ctx_.stop_ping) ctx_.stop_ping(handle);
+}
+
 }  // namespace ikepulse::daemon

@@ -37,6 +37,11 @@ class BackendImpl final : public cli::Backend {
     Logger* logger = nullptr;
     // The data plane's per-line ACL match counters. Optional.
     std::function<std::vector<uint64_t>(const std::string&)> acl_matches;
+    // `ping` through the data plane (cli::Backend's ping operations). Optional: without
+    // them, ping answers that it is not available.
+    std::function<Result<uint64_t, std::string>(const cli::PingRequest&)> start_ping = nullptr;
+    std::function<std::optional<cli::PingStatus>(uint64_t)> ping_progress = nullptr;
+    std::function<void(uint64_t)> stop_ping = nullptr;
   };
 
   BackendImpl(ike::Node& node, Context ctx);
@@ -63,6 +68,9 @@ class BackendImpl final : public cli::Backend {
   void ClearLogging() override;
   std::optional<cli::LinkState> InterfaceState(const std::string& name) override;
   std::vector<uint64_t> AclMatches(const std::string& name) override;
+  Result<uint64_t, std::string> StartPing(const cli::PingRequest& request) override;
+  std::optional<cli::PingStatus> PingProgress(uint64_t handle) override;
+  void StopPing(uint64_t handle) override;
 
  private:
   void ClearWith(const ike::ClearFilter& f);

@@ -24,6 +24,9 @@ struct ControlServer::Connection {
   bool closing = false;    // flush what is queued, then close
   bool dead = false;       // close at the end of the current entry point
   bool interest = false;   // last write interest reported
+  bool running = false;    // a command runs on (Session::Continue); its REPLY is held
+  std::string held;        // the running command's output so far
+  bool eof = false;        // the client half-closed while a command was running
 
   size_t pending() const { return out.size() - out_off; }
 };
@@ -32,7 +35,12 @@ class ControlServer::Guard {
  public:
   explicit Guard(ControlServer& s) : s_(s) { ++s_.depth_; }
   ~Guard() {
-    if (--s_.depth_ == 0) s_.Reap();
+    if (--s_.depth_ != 0) return;
+    s_.Reap();
+    if (s_.poll_deferred_) {
+      s_.poll_deferred_ = false;
+      s_.Poll();
+    }
   }
 
  private:
@@ -186,6 +194,51 @@ void ControlServer::Broadcast(std::string_view line) {
   }
 }
 
+void ControlServer::Poll() {
+  Guard guard(*this);
+  if (depth_ > 1) {  // inside a command: do it when the outermost entry point returns
+    poll_deferred_ = true;
+    return;
+  }
+  for (auto& [fd, c] : connections_) {
+    if (c->dead || !c->running) continue;
+    Resume(*c);
+    if (!c->dead) NoteInterest(*c);
+  }
+}
+
+size_t ControlServer::running_count() const {
+  size_t n = 0;
+  for (const auto& [fd, c] : connections_) n += (!c->dead && c->running) ? 1 : 0;
+  return n;
+}
+
+void ControlServer::Continue(Connection& c) {
+  cli::Session::Reply r = c.session->Continue();
+  c.held += r.output;
+  if (r.pending || c.dead) return;
+  c.running = false;
+  shell::Reply reply;
+  reply.output = std::move(c.held);
+  c.held.clear();
+  reply.error = r.error;
+  reply.close = r.close;
+  QueueReply(c, std::move(reply));
+}
+
+void ControlServer::Resume(Connection& c) {
+  Continue(c);
+  if (c.dead || c.running) return;
+  // Requests that arrived meanwhile wait in the decoder; then a half-close takes effect.
+  if (!c.closing) ProcessRequests(c);
+  if (c.dead || c.running) return;
+  if (c.eof && !c.closing) {
+    c.closing = true;
+    if (c.pending() == 0) Drop(c);
+  }
+  if (!c.dead) Flush(c);
+}
+
 void ControlServer::Accept() {
   for (;;) {
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -266,7 +319,9 @@ void ControlServer::Read(Connection& c) {
   }
   if (!c.closing) ProcessRequests(c);
   if (c.dead) return;
-  if (eof) {
+  if (eof && c.running) {
+    c.eof = true;  // the running command's REPLY is still owed
+  } else if (eof) {
     // The client is done sending: answer what it asked, then close.
     c.closing = true;
     if (c.pending() == 0) Drop(c);
@@ -275,7 +330,7 @@ void ControlServer::Read(Connection& c) {
 }
 
 void ControlServer::ProcessRequests(Connection& c) {
-  while (!c.dead && !c.closing && c.pending() < kProcessWatermark) {
+  while (!c.dead && !c.closing && !c.running && c.pending() < kProcessWatermark) {
     auto next = c.decoder.NextRequest();
     if (!next) {
       Drop(c);  // malformed frame: this connection only
@@ -284,7 +339,7 @@ void ControlServer::ProcessRequests(Connection& c) {
     if (!next->has_value()) break;
     Execute(c, **next);
   }
-  if (!c.dead && !c.closing && c.decoder.buffered() > kMaxUnprocessed) Drop(c);
+  if (!c.dead && !c.closing && !c.running && c.decoder.buffered() > kMaxUnprocessed) Drop(c);
   if (!c.dead) Flush(c);
 }
 
@@ -294,6 +349,12 @@ void ControlServer::Execute(Connection& c, const shell::Request& request) {
   switch (request.kind) {
     case shell::RequestKind::kExec: {
       auto r = session.Execute(request.line);
+      if (r.pending) {
+        c.running = true;
+        c.held = std::move(r.output);
+        Continue(c);  // it may have finished already
+        return;
+      }
       reply.output = std::move(r.output);
       reply.error = r.error;
       reply.close = r.close;
@@ -322,6 +383,11 @@ void ControlServer::Execute(Connection& c, const shell::Request& request) {
       break;
   }
   if (c.dead) return;  // dropped by a Broadcast during the command
+  QueueReply(c, std::move(reply));
+}
+
+void ControlServer::QueueReply(Connection& c, shell::Reply reply) {
+  const cli::Session& session = *c.session;
   reply.prompt = session.Prompt();
   reply.monitor = session.monitor();
   int length = session.terminal_length();

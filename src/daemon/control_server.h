@@ -21,6 +21,12 @@
 //   that then keeps sending more than kMaxUnprocessed bytes of requests, or lets more than
 //   `max_backlog` bytes of asynchronous lines pile up behind its replies, is dropped. A
 //   malformed frame closes that connection only.
+// - A command that runs on (`ping`: Session::Reply::pending) holds its REPLY, and the
+//   connection executes nothing else, until Session::Continue() says it has finished; the
+//   host calls Poll() when a running command may have progressed (Poll from inside a
+//   command is deferred to the end of the outermost entry point). The REPLY carries all of
+//   the command's output. A client that half-closes meanwhile still gets it; one that goes
+//   away abandons the command (its Session is destroyed).
 // - Broadcast(line) queues an ASYNC frame for every session with monitor() on.
 // - Single-threaded. Re-entrancy: a Broadcast from inside a session's command (e.g. a debug
 //   line emitted by the backend while executing) is safe; connections dropped meanwhile are
@@ -84,6 +90,10 @@ class ControlServer {
   void OnWritable(int fd);
   bool WantsWrite(int fd) const;
   void Broadcast(std::string_view line);
+  // Lets every running command report progress and finish (see above).
+  void Poll();
+  // Connections whose command runs on.
+  size_t running_count() const;
 
   size_t connection_count() const { return connections_.size(); }
   const std::string& socket_path() const { return options_.socket_path; }
@@ -97,6 +107,11 @@ class ControlServer {
   void Read(Connection& c);
   void ProcessRequests(Connection& c);
   void Execute(Connection& c, const shell::Request& request);
+  // Continues c's running command; queues its REPLY once it has finished.
+  void Continue(Connection& c);
+  // Continue, then (finished) the requests that waited and a pending half-close.
+  void Resume(Connection& c);
+  void QueueReply(Connection& c, shell::Reply reply);
   void Queue(Connection& c, std::string_view bytes);
   void Flush(Connection& c);
   void Drop(Connection& c);
@@ -111,6 +126,7 @@ class ControlServer {
   FdCallback on_fd_;
   int listen_fd_;
   int depth_ = 0;
+  bool poll_deferred_ = false;
   std::map<int, std::unique_ptr<Connection>> connections_;
 };
 

@@ -386,3 +386,79 @@ TEST_F(ControlServerTest, ConnectionLimit) {
 
 }  // namespace
 }  // namespace ikepulse::daemon
+
+namespace ikepulse::daemon {
+namespace {
+
+// A `ping` runs on: its REPLY (with all of its output) waits until the backend reports the
+// ping finished and the host polls; requests behind it wait too, then are answered in order.
+TEST_F(ControlServerTest, RunningCommandHoldsItsReply) {
+  Start();
+  Client& c = Connect();
+  c.Send(shell::EncodeRequest({RequestKind::kExec, "enable"}) +
+         shell::EncodeRequest({RequestKind::kExec, "ping 203.0.113.10 repeat 2"}) +
+         shell::EncodeRequest({RequestKind::kPrompt, ""}));
+  ASSERT_TRUE(RunUntil([&] { return c.replies.size() == 1 && server_->running_count() == 1; }));
+  for (int i = 0; i < 5; ++i) PollOnce(10);
+  server_->Poll();  // no progress: still running
+  PollOnce(10);
+  EXPECT_EQ(c.replies.size(), 1u);
+  cli::PingStatus& st = backend_.pings_running.at(1);
+  st.marks = "!";
+  st.rtt_ms = {1};
+  server_->Poll();
+  PollOnce(10);
+  EXPECT_EQ(c.replies.size(), 1u);
+  st.marks = "!!";
+  st.rtt_ms = {1, 3};
+  st.done = true;
+  server_->Poll();
+  ASSERT_TRUE(RunUntil([&] { return c.replies.size() == 3; }));
+  EXPECT_EQ(c.replies[1].output,
+            "Type escape sequence to abort.\n"
+            "Sending 2, 100-byte ICMP Echos to 203.0.113.10, timeout is 2 seconds:\n"
+            "!!\n"
+            "Success rate is 100 percent (2/2), round-trip min/avg/max = 1/2/3 ms\n");
+  EXPECT_FALSE(c.replies[1].error);
+  EXPECT_EQ(c.replies[1].prompt, "Router#");
+  EXPECT_EQ(c.replies[2].prompt, "Router#");
+  EXPECT_EQ(server_->running_count(), 0u);
+  EXPECT_EQ(backend_.pings_stopped, std::vector<uint64_t>{1});
+}
+
+TEST_F(ControlServerTest, HalfCloseDuringARunningCommandStillGetsTheReply) {
+  Start();
+  Client& c = Connect();
+  c.Send(shell::EncodeRequest({RequestKind::kExec, "enable"}) +
+         shell::EncodeRequest({RequestKind::kExec, "ping 203.0.113.10 repeat 1"}));
+  shutdown(c.fd, SHUT_WR);
+  ASSERT_TRUE(RunUntil([&] { return c.replies.size() == 1 && server_->running_count() == 1; }));
+  for (int i = 0; i < 5; ++i) PollOnce(10);
+  EXPECT_FALSE(c.eof);
+  EXPECT_EQ(server_->connection_count(), 1u);
+  backend_.pings_running.at(1).marks = ".";
+  backend_.pings_running.at(1).done = true;
+  server_->Poll();
+  ASSERT_TRUE(RunUntil([&] { return c.eof; }));
+  ASSERT_EQ(c.replies.size(), 2u);
+  EXPECT_NE(c.replies[1].output.find("Success rate is 0 percent (0/1)\n"), std::string::npos);
+  EXPECT_EQ(server_->connection_count(), 0u);
+}
+
+TEST_F(ControlServerTest, ClientGoneAbandonsTheRunningCommand) {
+  Start();
+  Client& c = Connect();
+  c.Send(shell::EncodeRequest({RequestKind::kExec, "enable"}) +
+         shell::EncodeRequest({RequestKind::kExec, "ping 203.0.113.10"}));
+  ASSERT_TRUE(RunUntil([&] { return server_->running_count() == 1; }));
+  close(c.fd);
+  c.fd = -1;
+  c.eof = true;
+  ASSERT_TRUE(RunUntil([&] { return server_->connection_count() == 0; }));
+  EXPECT_EQ(backend_.pings_stopped, std::vector<uint64_t>{1});
+  EXPECT_TRUE(backend_.pings_running.empty());
+  server_->Poll();  // nothing left to poll
+}
+
+}  // namespace
+}  // namespace ikepulse::daemon

@@ -33,6 +33,9 @@
 #include "dataplane/tun.h"
 #include "dataplane/udp_encap.h"
 #endif
+#ifdef IKEPULSE_HAVE_PING
+#include "daemon/ping_service.h"
+#endif
 #ifdef IKEPULSE_HAVE_CONTROL
 #include "cli/cli.h"
 #include "cli/session.h"
@@ -123,11 +126,7 @@ class DaemonImpl {
         loop_(std::move(loop)),
         logger_(Logger::Options{opts_.log_file, opts_.foreground, !opts_.foreground}),
         node_(rng_, NodeOpts(opts_)),
-        backend_(node_, BackendImpl::Context{
-                            [] { return MonoNow(); },
-                            [this](ike::Outbox& out) { Flush(out); },
-                            [this](const config::Config& c) { ReconcileSockets(c); },
-                            opts_.config_path, MonoNow(), &logger_, AclMatchesFn()}) {}
+        backend_(node_, BackendContext()) {}
 
   std::optional<std::string> Init(const config::Config& initial) {
     if (!logger_.ok()) return logger_.error();
@@ -151,6 +150,19 @@ class DaemonImpl {
   }
 
  private:
+  BackendImpl::Context BackendContext() {
+    BackendImpl::Context c{[] { return MonoNow(); },
+                           [this](ike::Outbox& out) { Flush(out); },
+                           [this](const config::Config& cfg) { ReconcileSockets(cfg); },
+                           opts_.config_path, MonoNow(), &logger_, AclMatchesFn()};
+#ifdef IKEPULSE_HAVE_PING
+    c.start_ping = [this](const cli::PingRequest& r) { return StartPing(r); };
+    c.ping_progress = [this](uint64_t h) { return PingProgress(h); };
+    c.stop_ping = [this](uint64_t h) { StopPing(h); };
+#endif
+    return c;
+  }
+
   std::function<std::vector<uint64_t>(const std::string&)> AclMatchesFn() {
 #ifdef IKEPULSE_HAVE_DATAPLANE
     return [this](const std::string& name) { return dp_.policy().AclMatches(name); };
@@ -166,7 +178,59 @@ class DaemonImpl {
     return n;
   }
 
-  void Rearm() { loop_->SetTimer(node_.NextDeadline()); }
+  void Rearm() { loop_->SetTimer(std::min(node_.NextDeadline(), PingDeadline())); }
+
+  // --- `ping` (daemon/ping_service.h): echoes injected into the data plane's outbound path
+  // as if read from the TUN; their replies taken from the decrypted inbound packets. -------
+  TimePoint PingDeadline() const {
+#ifdef IKEPULSE_HAVE_PING
+    return ping_.NextDeadline();
+#else
+    return kNever;
+#endif
+  }
+
+#ifdef IKEPULSE_HAVE_PING
+  Result<uint64_t, std::string> StartPing(const cli::PingRequest& request) {
+    if (!tun_) {
+      return MakeUnexpected(std::string("% Ping needs the data plane (ikepulsed runs without it)"));
+    }
+    std::vector<Bytes> echoes;
+    auto classify = [this](const IpAddress& src, const IpAddress& dst) {
+      return dp_.policy().LookupUncached(src, dst, /*protocol=*/1);
+    };
+    auto h = ping_.Start(MonoNow(), request, backend_.Running(), classify, echoes);
+    if (h.has_value()) InjectEchoes(echoes);
+    return h;
+  }
+  std::optional<cli::PingStatus> PingProgress(uint64_t handle) { return ping_.Progress(handle); }
+  void StopPing(uint64_t handle) { ping_.Stop(handle); }
+
+  void InjectEchoes(const std::vector<Bytes>& echoes) {
+    if (echoes.empty()) return;
+    const TimePoint now = MonoNow();
+    for (const Bytes& e : echoes) dp_.OnTunPacket(now, e, dpo_);
+    DrainDataplane();
+    Rearm();  // the echo's timeout, even when the data plane had nothing to do
+  }
+
+  void OnPingTimer(TimePoint now) {
+    if (now < ping_.NextDeadline()) return;
+    std::vector<Bytes> echoes;
+    ping_.OnTimer(now, echoes);
+    InjectEchoes(echoes);
+    NotePingProgress();
+  }
+
+  // Lets the control server's sessions print what the pings did.
+  void NotePingProgress() {
+    if (ping_.changes() == ping_seen_) return;
+    ping_seen_ = ping_.changes();
+#ifdef IKEPULSE_HAVE_CONTROL
+    if (control_) control_->Poll();
+#endif
+  }
+#endif
 
   void Flush(ike::Outbox& out) {
     for (const ike::Datagram& d : out.datagrams) SendOne(d);
@@ -294,9 +358,17 @@ class DaemonImpl {
         std::optional<dataplane::RawEspSocket>& raw = d.remote.ip.v6 ? raw6_ : raw_;
         if (raw) (void)raw->Send(d.remote.ip, d.data);
       }
-      for (const Bytes& p : o.to_tun) (void)tun_->Write(p);
-      ike::Outbox out;
       const TimePoint now = MonoNow();
+#ifdef IKEPULSE_HAVE_PING
+      // Echo replies to our pings end here; the next echoes go out in the next round.
+      std::vector<Bytes> echoes;
+      for (const Bytes& p : o.to_tun)
+        if (!ping_.OnPacket(now, p, echoes)) (void)tun_->Write(p);
+      for (const Bytes& e : echoes) dp_.OnTunPacket(now, e, dpo_);
+#else
+      for (const Bytes& p : o.to_tun) (void)tun_->Write(p);
+#endif
+      ike::Outbox out;
       for (const dataplane::Signal& sig : o.signals) {
         switch (sig.kind) {
           case dataplane::Signal::Kind::kOutboundTraffic:
@@ -315,6 +387,9 @@ class DaemonImpl {
       Flush(out);
     }
     dp_draining_ = false;
+#ifdef IKEPULSE_HAVE_PING
+    NotePingProgress();
+#endif
   }
 
   void OnTun() {
@@ -389,9 +464,11 @@ class DaemonImpl {
       ike::Outbox out;
       node_.OnTimeout(now, out);
       Flush(out);
-    } else {
-      Rearm();
     }
+#ifdef IKEPULSE_HAVE_PING
+    OnPingTimer(now);
+#endif
+    Rearm();
   }
 
   void OnSignal(int signo) {
@@ -519,6 +596,11 @@ class DaemonImpl {
   std::unique_ptr<EventLoop> loop_;
   Logger logger_;
   crypto::OpenSslRandom rng_;
+#ifdef IKEPULSE_HAVE_PING
+  // Before backend_ and control_: a session closing at shutdown stops its ping here.
+  PingService ping_{rng_};
+  uint64_t ping_seen_ = 0;  // ping_.changes() when the sessions last heard of it
+#endif
   ike::Node node_;
   BackendImpl backend_;
 #ifdef IKEPULSE_HAVE_CONTROL
