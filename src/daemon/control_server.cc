@@ -25,7 +25,6 @@ struct ControlServer::Connection {
   bool dead = false;       // close at the end of the current entry point
   bool interest = false;   // last write interest reported
   bool running = false;    // a command runs on (Session::Continue); its REPLY is held
-  std::string held;        // the running command's output so far
   bool eof = false;        // the client half-closed while a command was running
 
   size_t pending() const { return out.size() - out_off; }
@@ -215,20 +214,32 @@ size_t ControlServer::running_count() const {
 
 void ControlServer::Continue(Connection& c) {
   cli::Session::Reply r = c.session->Continue();
-  c.held += r.output;
-  if (r.pending || c.dead) return;
+  if (c.dead) return;
+  if (r.pending) {
+    QueuePartial(c, r.output);
+    return;
+  }
   c.running = false;
   shell::Reply reply;
-  reply.output = std::move(c.held);
-  c.held.clear();
+  reply.output = std::move(r.output);
   reply.error = r.error;
   reply.close = r.close;
   QueueReply(c, std::move(reply));
 }
 
+void ControlServer::QueuePartial(Connection& c, std::string_view text) {
+  if (text.empty()) return;
+  Queue(c, shell::EncodePartial(text));
+  c.reply_bytes = c.pending();  // owed to the reply under way, like the reply itself
+}
+
 void ControlServer::Resume(Connection& c) {
   Continue(c);
-  if (c.dead || c.running) return;
+  if (c.dead) return;
+  if (c.running) {
+    Flush(c);
+    return;
+  }
   // Requests that arrived meanwhile wait in the decoder; then a half-close takes effect.
   if (!c.closing) ProcessRequests(c);
   if (c.dead || c.running) return;
@@ -351,7 +362,7 @@ void ControlServer::Execute(Connection& c, const shell::Request& request) {
       auto r = session.Execute(request.line);
       if (r.pending) {
         c.running = true;
-        c.held = std::move(r.output);
+        QueuePartial(c, r.output);
         Continue(c);  // it may have finished already
         return;
       }

@@ -24,8 +24,8 @@
 // - A command that runs on (`ping`: Session::Reply::pending) holds its REPLY, and the
 //   connection executes nothing else, until Session::Continue() says it has finished; the
 //   host calls Poll() when a running command may have progressed (Poll from inside a
-//   command is deferred to the end of the outermost entry point). The REPLY carries all of
-//   the command's output. A client that half-closes meanwhile still gets it; one that goes
+//   command is deferred to the end of the outermost entry point). Its output goes out in
+//   PART frames as it comes, the rest in the REPLY. A client that half-closes meanwhile still gets it; one that goes
 //   away abandons the command (its Session is destroyed).
 // - Broadcast(line) queues an ASYNC frame for every session with monitor() on.
 // - Single-threaded. Re-entrancy: a Broadcast from inside a session's command (e.g. a debug
@@ -112,6 +112,7 @@ class ControlServer {
   // Continue, then (finished) the requests that waited and a pending half-close.
   void Resume(Connection& c);
   void QueueReply(Connection& c, shell::Reply reply);
+  void QueuePartial(Connection& c, std::string_view text);
   void Queue(Connection& c, std::string_view bytes);
   void Flush(Connection& c);
   void Drop(Connection& c);

@@ -59,6 +59,7 @@ struct Client {
   shell::FrameDecoder decoder{shell::kMaxReplyBody};
   std::vector<Reply> replies;
   std::vector<std::string> async;
+  std::string partial;  // PART output, in order
   bool eof = false;
   bool protocol_error = false;
 
@@ -89,6 +90,8 @@ struct Client {
       if (!m->has_value()) return;
       if (auto* r = std::get_if<Reply>(&**m)) {
         replies.push_back(std::move(*r));
+      } else if (auto* p = std::get_if<shell::PartialOutput>(&**m)) {
+        partial += p->text;
       } else {
         async.push_back(std::get<AsyncLine>(**m).text);
       }
@@ -398,7 +401,13 @@ TEST_F(ControlServerTest, RunningCommandHoldsItsReply) {
   c.Send(shell::EncodeRequest({RequestKind::kExec, "enable"}) +
          shell::EncodeRequest({RequestKind::kExec, "ping 203.0.113.10 repeat 2"}) +
          shell::EncodeRequest({RequestKind::kPrompt, ""}));
-  ASSERT_TRUE(RunUntil([&] { return c.replies.size() == 1 && server_->running_count() == 1; }));
+  const std::string header =
+      "Type escape sequence to abort.\n"
+      "Sending 2, 100-byte ICMP Echos to 203.0.113.10, timeout is 2 seconds:\n";
+  // The header at once, in a PART frame.
+  ASSERT_TRUE(RunUntil([&] { return c.partial == header; }));
+  EXPECT_EQ(c.replies.size(), 1u);
+  EXPECT_EQ(server_->running_count(), 1u);
   for (int i = 0; i < 5; ++i) PollOnce(10);
   server_->Poll();  // no progress: still running
   PollOnce(10);
@@ -407,18 +416,16 @@ TEST_F(ControlServerTest, RunningCommandHoldsItsReply) {
   st.marks = "!";
   st.rtt_ms = {1};
   server_->Poll();
-  PollOnce(10);
+  ASSERT_TRUE(RunUntil([&] { return c.partial == header + "!"; }));  // streamed
   EXPECT_EQ(c.replies.size(), 1u);
   st.marks = "!!";
   st.rtt_ms = {1, 3};
   st.done = true;
   server_->Poll();
   ASSERT_TRUE(RunUntil([&] { return c.replies.size() == 3; }));
+  EXPECT_EQ(c.partial, header + "!");
   EXPECT_EQ(c.replies[1].output,
-            "Type escape sequence to abort.\n"
-            "Sending 2, 100-byte ICMP Echos to 203.0.113.10, timeout is 2 seconds:\n"
-            "!!\n"
-            "Success rate is 100 percent (2/2), round-trip min/avg/max = 1/2/3 ms\n");
+            "!\nSuccess rate is 100 percent (2/2), round-trip min/avg/max = 1/2/3 ms\n");
   EXPECT_FALSE(c.replies[1].error);
   EXPECT_EQ(c.replies[1].prompt, "Router#");
   EXPECT_EQ(c.replies[2].prompt, "Router#");

@@ -60,8 +60,17 @@ ikp_check "marks: a line of 70 then a line of 30" \
 
 # 3. No source: the crypto map interface's address; its echoes match no crypto map entry and
 #    time out (2 s each).
+#    The output streams as IOS's does: the header shows while the echoes are still out.
 t0=$(date +%s.%N)
-ikp_cli a "ping 203.0.113.10 repeat 2" >"$LAB_WORK/ping3.txt" 2>&1 || true
+ikp_cli a "ping 203.0.113.10 repeat 2" >"$LAB_WORK/ping3.txt" 2>&1 &
+cli_pid=$!
+if lab_wait_for "$LAB_WORK/ping3.txt" "^Sending 2, 100-byte ICMP Echos" 2; then
+  ikp_check "streamed: the header printed before the first 2 s timeout ended" \
+    ikp_fcmp "$(ikp_fsub "$(date +%s.%N)" "$t0") < 2 && $(grep -c '^Success rate' "$LAB_WORK/ping3.txt") == 0"
+else
+  ikp_bad "streamed: the header printed before the first 2 s timeout ended"
+fi
+wait "$cli_pid"
 t1=$(date +%s.%N)
 sed 's/^/    /' "$LAB_WORK/ping3.txt"
 ikp_check "no source: two timeouts, Success rate is 0 percent (0/2)" \

@@ -60,12 +60,24 @@ Result<Reply, std::string> ControlClient::Call(RequestKind kind, std::string_vie
     if (n <= 0) return MakeUnexpected(std::string("connection to ikepulsed lost"));
     sent += static_cast<size_t>(n);
   }
+  std::string partial;  // PART output kept for the reply (no partial handler)
   for (;;) {
     auto next = decoder_.NextServerMessage();
     if (!next) return MakeUnexpected(std::string("protocol error: ") + next.error().detail);
     if (next->has_value()) {
       ServerMessage& m = **next;
-      if (auto* reply = std::get_if<Reply>(&m)) return std::move(*reply);
+      if (auto* reply = std::get_if<Reply>(&m)) {
+        if (!partial.empty()) reply->output.insert(0, partial);
+        return std::move(*reply);
+      }
+      if (auto* part = std::get_if<PartialOutput>(&m)) {
+        if (on_partial_) {
+          on_partial_(part->text);
+        } else if (partial.size() + part->text.size() <= kMaxReplyBody) {
+          partial += part->text;
+        }
+        continue;
+      }
       if (on_async_) on_async_(std::get<AsyncLine>(m).text);
       continue;
     }
@@ -82,7 +94,7 @@ bool ControlClient::Pump() {
     if (!next) return false;
     if (!next->has_value()) break;
     ServerMessage& m = **next;
-    if (std::holds_alternative<Reply>(m)) return false;  // nobody asked
+    if (!std::holds_alternative<AsyncLine>(m)) return false;  // nobody asked
     if (on_async_) on_async_(std::get<AsyncLine>(m).text);
   }
   return alive;

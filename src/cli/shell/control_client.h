@@ -15,6 +15,8 @@ namespace ikepulse::shell {
 class ControlClient {
  public:
   using AsyncHandler = std::function<void(const std::string& line)>;
+  // Output that belongs to the reply being waited for, to show at once (PART frames).
+  using PartialHandler = std::function<void(const std::string& text)>;
 
   // Connects to `path`; the error names the path and the reason.
   static Result<ControlClient, std::string> Connect(const std::string& path);
@@ -25,6 +27,8 @@ class ControlClient {
   ~ControlClient();
 
   void set_on_async(AsyncHandler handler) { on_async_ = std::move(handler); }
+  // Without a partial handler, Call() returns partial output at the front of the reply's.
+  void set_on_partial(PartialHandler handler) { on_partial_ = std::move(handler); }
   int fd() const { return fd_; }
 
   // Sends one request and waits for its reply, handing ASYNC lines to on_async meanwhile.
@@ -43,6 +47,7 @@ class ControlClient {
   int fd_ = -1;
   FrameDecoder decoder_{kMaxReplyBody};
   AsyncHandler on_async_;
+  PartialHandler on_partial_;
 };
 
 }  // namespace ikepulse::shell

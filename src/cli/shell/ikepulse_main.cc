@@ -163,6 +163,7 @@ int RunScript(ControlClient& client, const std::vector<std::string>& lines,
   const int first_number = so.first_number;
   int failures = 0;
   client.set_on_async([](const std::string& line) { WriteAll(STDERR_FILENO, line + "\n"); });
+  client.set_on_partial([](const std::string& text) { WriteAll(STDOUT_FILENO, text); });
   auto call = [&](RequestKind kind, const std::string& line) -> std::optional<Reply> {
     auto r = client.Call(kind, line);
     if (!r) {
@@ -399,6 +400,7 @@ int RunInteractive(ControlClient& client) {
   Interactive self;
   self.client = &client;
   client.set_on_async([&self](const std::string& line) { PrintAsync(&self, line); });
+  client.set_on_partial([](const std::string& text) { WriteAll(STDOUT_FILENO, text); });
   auto first = client.Call(RequestKind::kPrompt, "");
   if (!first) {
     std::cerr << "ikepulse: " << first.error() << "\n";

@@ -61,6 +61,12 @@ std::string EncodeAsync(std::string_view text) {
   return out;
 }
 
+std::string EncodePartial(std::string_view text) {
+  std::string out = Header("PART", {text.size()});
+  out += text;
+  return out;
+}
+
 void FrameDecoder::Append(std::string_view bytes) {
   if (failed_ != nullptr) return;
   Compact();
@@ -140,6 +146,10 @@ Result<std::optional<ServerMessage>, ProtocolError> FrameDecoder::NextServerMess
   if (f.kind == "ASYNC") {
     if (f.field_count != 1) return MakeUnexpected(Fail("Wrong field count for ASYNC."));
     return std::optional<ServerMessage>(AsyncLine{std::string(f.body)});
+  }
+  if (f.kind == "PART") {
+    if (f.field_count != 1) return MakeUnexpected(Fail("Wrong field count for PART."));
+    return std::optional<ServerMessage>(PartialOutput{std::string(f.body)});
   }
   if (f.kind == "REPLY") {
     if (f.field_count != 4) return MakeUnexpected(Fail("Wrong field count for REPLY."));

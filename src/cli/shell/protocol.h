@@ -7,7 +7,7 @@
 //
 //   frame  = kind *(SP decimal) SP body-length LF body        (body-length: the last field)
 //   kind   = "EXEC" / "HELP" / "COMPLETE" / "PROMPT" / "JSON"     (client -> daemon)
-//          / "REPLY" / "ASYNC"                                     (daemon -> client)
+//          / "REPLY" / "PART" / "ASYNC"                            (daemon -> client)
 //   decimal = 1*10DIGIT, no sign, no leading zero unless the value is 0
 //
 // Requests (client -> daemon), exactly one length field:
@@ -24,6 +24,9 @@
 //     ended (`exit` at user EXEC, `quit`), the daemon closes after this reply; kFlagMonitor (4)
 //     `terminal monitor` is on. terminal-length: lines per page, 0 = no paging (the client
 //     pages, the daemon never does). For COMPLETE the output is the candidates, one per line.
+//   "PART <n>\n<text>"        output of the request being answered, to show at once: a
+//                             command that runs on (`ping`) streams its output in PART
+//                             frames before its REPLY, which carries the rest.
 //   "ASYNC <n>\n<text>"       an unsolicited line (debug trace, log) for a session with
 //                             `terminal monitor` on; may arrive between any two frames. The
 //                             text carries no trailing newline.
@@ -83,8 +86,13 @@ struct AsyncLine {
   bool operator==(const AsyncLine&) const = default;
 };
 
+struct PartialOutput {
+  std::string text;
+  bool operator==(const PartialOutput&) const = default;
+};
+
 // What the daemon sends.
-using ServerMessage = std::variant<Reply, AsyncLine>;
+using ServerMessage = std::variant<Reply, AsyncLine, PartialOutput>;
 
 struct ProtocolError {
   const char* detail;  // fixed string, comparable in tests
@@ -95,6 +103,7 @@ std::string_view RequestKindName(RequestKind kind);
 std::string EncodeRequest(const Request& request);
 std::string EncodeReply(const Reply& reply);
 std::string EncodeAsync(std::string_view text);
+std::string EncodePartial(std::string_view text);
 
 // Incremental frame splitter shared by both directions. Feed bytes with Append(); Next*()
 // returns a complete message, std::nullopt when more bytes are needed, or an error after

@@ -66,14 +66,22 @@ TEST(ProtocolTest, ServerMessagesRoundTripByteByByte) {
   std::vector<ServerMessage> in = {
       Reply{"line 1\nline 2\n", "Router(config)#", false, false, false, 0},
       AsyncLine{"ISAKMP:(0:1:HW:2):DPD/R_U_THERE_ACK received"},
+      PartialOutput{"Sending 5, 100-byte ICMP Echos\n"},
+      PartialOutput{"!"},
       Reply{"", "", true, true, true, 4294967295u},
       AsyncLine{""},
   };
   std::string wire;
   for (const ServerMessage& m : in) {
-    wire += std::holds_alternative<Reply>(m) ? EncodeReply(std::get<Reply>(m))
-                                             : EncodeAsync(std::get<AsyncLine>(m).text);
+    if (auto* r = std::get_if<Reply>(&m)) {
+      wire += EncodeReply(*r);
+    } else if (auto* p = std::get_if<PartialOutput>(&m)) {
+      wire += EncodePartial(p->text);
+    } else {
+      wire += EncodeAsync(std::get<AsyncLine>(m).text);
+    }
   }
+  EXPECT_NE(wire.find("PART 1\n!"), std::string::npos);
   FrameDecoder decoder(kMaxReplyBody);
   std::vector<ServerMessage> out;
   for (char c : wire) {
@@ -154,6 +162,7 @@ TEST(ProtocolTest, MalformedServerMessagesAreErrors) {
   EXPECT_STREQ(ServerError("REPLY 8 0 0 0\n"), "Unknown flags.");
   EXPECT_STREQ(ServerError("REPLY 0 0 0\n"), "Wrong field count for REPLY.");
   EXPECT_STREQ(ServerError("ASYNC 0 0\n"), "Wrong field count for ASYNC.");
+  EXPECT_STREQ(ServerError("PART 1 1\n!"), "Wrong field count for PART.");
   EXPECT_STREQ(ServerError("REPLY 0 4294967296 0 0\n"), "Terminal length out of range.");
   EXPECT_STREQ(ServerError("EXEC 0\n"), "Unknown message kind.");
 }
