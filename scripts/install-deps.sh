@@ -60,7 +60,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Never let package scripts start a host-wide charon on UDP 500/4500 while we install:
-# a temporary policy-rc.d forbids service starts (LAB.md).
+# a temporary policy-rc.d forbids service starts (docs/DESIGN.md §5.2).
 prc=/usr/sbin/policy-rc.d
 own_prc=0
 if [ ! -e "$prc" ]; then

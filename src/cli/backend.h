@@ -1,4 +1,4 @@
-// cli::Backend: the narrow interface between a CLI session and the daemon (STYLE.md §3.5).
+// cli::Backend: the narrow interface between a CLI session and the daemon (DESIGN.md §1.1).
 // The session reads plain snapshots for `show`, and asks for changes (`clear`, `debug`,
 // configuration) by value. It never sees a live SA. The daemon implements it; tests use
 // FakeBackend (fake_backend.h). Single-threaded: called from the daemon's event loop only.

@@ -1,5 +1,5 @@
 // `crypto isakmp policy N` (and its sub-mode), `crypto isakmp key`, `crypto isakmp keepalive`
-// (SPEC.md §1.2), `crypto isakmp nat keepalive`, `crypto ipsec transform-set` (and its
+// (DESIGN.md §3.3), `crypto isakmp nat keepalive`, `crypto ipsec transform-set` (and its
 // sub-mode).
 #include <vector>
 

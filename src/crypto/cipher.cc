@@ -1,5 +1,5 @@
 // Raw CBC encryption for IKEv1 payloads (RFC 2409 Appendix B; RFC 3602 for AES-CBC).
-// The caller pads (PROTOCOL.md §2.6) and chains IVs; this file only runs the block cipher.
+// The caller pads (DESIGN.md §2.5) and chains IVs; this file only runs the block cipher.
 #include <openssl/evp.h>
 
 #include <array>

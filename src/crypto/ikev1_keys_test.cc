@@ -127,7 +127,7 @@ TEST(IvTest, Phase2IvUsesMessageIdInNetworkOrder) {
   EXPECT_EQ(Phase2Iv(HashAlg::kSha1, last, 0xdeadbeef, 16), Bytes(full.begin(), full.begin() + 16));
   const Bytes md5 = Hash(HashAlg::kMd5, {Cat({Seq(0, 8), HexOrDie("00000001")})});
   EXPECT_EQ(Phase2Iv(HashAlg::kMd5, Seq(0, 8), 1, 8), Bytes(md5.begin(), md5.begin() + 8));
-  // Every DPD message gets its own IV (PROTOCOL.md §2.4).
+  // Every DPD message gets its own IV (DESIGN.md §2.3).
   EXPECT_NE(Phase2Iv(HashAlg::kSha1, last, 1, 16), Phase2Iv(HashAlg::kSha1, last, 2, 16));
 }
 

@@ -1,5 +1,5 @@
 // The daemon's real clocks. real_clock.cc is the only file in the project that reads
-// std::chrono::steady_clock (STYLE.md §3.1); everything below src/daemon is *given* the time.
+// std::chrono::steady_clock (DESIGN.md §1.2); everything below src/daemon is *given* the time.
 //
 // MonoNow() is steady_clock (CLOCK_MONOTONIC on Linux) in MonoClock units, so a TimePoint from
 // it can be handed to timerfd_settime(TFD_TIMER_ABSTIME) on CLOCK_MONOTONIC via

@@ -1,12 +1,12 @@
 // DpdMonitor: the whole initiator side of RFC 3706 Dead Peer Detection for one ISAKMP SA, with
-// Cisco IOS `crypto isakmp keepalive <I> [<r>] [periodic|on-demand]` semantics (SPEC.md
-// §1.2-1.3, PROTOCOL.md §4.2-4.3 and §6).
+// Cisco IOS `crypto isakmp keepalive <I> [<r>] [periodic|on-demand]` semantics (DESIGN.md
+// §3.3-3.5).
 //
 // It is pure: no I/O, no timer object, no clock. Every entry point takes `now`; the owner (the
 // IKE SA) arms its timer at NextDeadline(), calls OnTimeout(now) when it is due, and turns the
 // returned DpdAction into packets (kSendRUThere: a new Informational exchange with a fresh
 // M-ID carrying R-U-THERE with `seq`) or into the teardown (kPeerDead). Answering the peer's own
-// R-U-THERE is not this class's job: the SA always ACKs, whatever the mode (SPEC.md §1.3).
+// R-U-THERE is not this class's job: the SA always ACKs, whatever the mode (DESIGN.md §3.1).
 // Owned by its IKE SA, by value. Not thread-safe.
 //
 // Timeline: `crypto isakmp keepalive 10 2 periodic`, SA up (or last authenticated message
@@ -36,7 +36,7 @@
 // - R3 ESP policy (DpdOptions::esp_counts_as_liveness): whether inbound ESP on a child SA
 //   (OnInboundTraffic) counts as liveness. Unset = the mode's default: periodic NO (current
 //   IOS, after CSCsh12853 reverted CSCin76641: traffic from the peer does not suppress a
-//   periodic R-U-THERE; PROTOCOL.md §4.2), on-demand YES ("no traffic from the peer for I
+//   periodic R-U-THERE; DESIGN.md §3.3), on-demand YES ("no traffic from the peer for I
 //   seconds", RFC 3706 §5.4 worry metric). Set it to force either way (e.g. false behind NAT,
 //   where ESP need not keep the IKE path alive).
 // - R4 On-demand: nothing is sent without outbound traffic. OnOutboundTraffic(now) with

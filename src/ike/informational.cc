@@ -1,7 +1,7 @@
 // Informational exchanges (RFC 2409 §5.7) and DPD on the wire (RFC 3706 §5):
 //   HDR*, HASH(1), N/D      HASH(1) = prf(SKEYID_a, M-ID | N/D)
 // Every informational has a fresh random M-ID and IV = hash(last phase-1 block | M-ID); it
-// never touches the phase-1 chain or any Quick Mode chain (PROTOCOL.md §2.4). R-U-THERE and
+// never touches the phase-1 chain or any Quick Mode chain (DESIGN.md §2.3). R-U-THERE and
 // R-U-THERE-ACK are each their own one-message exchange. The DpdMonitor decides when to
 // probe; this file turns its verdicts into packets and teardown.
 // Liveness: only a message that is authenticated AND new counts as "heard from the peer"

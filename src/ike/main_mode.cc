@@ -1,4 +1,4 @@
-// Main Mode with pre-shared keys, initiator and responder (RFC 2409 §5; PROTOCOL.md §2):
+// Main Mode with pre-shared keys, initiator and responder (RFC 2409 §5; DESIGN.md §2):
 //   MM1 I->R  HDR, SA, VID...            MM2 R->I  HDR, SA, VID...
 //   MM3 I->R  HDR, KE, Ni [, NAT-D x2]   MM4 R->I  HDR, KE, Nr [, NAT-D x2]
 //   MM5 I->R  HDR*, IDii, HASH_I [, N]   MM6 R->I  HDR*, IDir, HASH_R

@@ -370,13 +370,13 @@ void NodeImpl::OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
       break;
     }
     // A retransmitted MM1 (R=0) belongs to the responder SA it created, from that peer
-    // (PROTOCOL.md §2.9): the duplicate check resends MM2; a late copy is dropped.
+    // (DESIGN.md §2.8): the duplicate check resends MM2; a late copy is dropped.
     if (!cand->initiator && h->rcookie == kZero && cand->remote.ip == remote.ip &&
         h->exchange == isakmp::ExchangeType::kIdentityProtection) {
       sa = cand;
       break;
     }
-    // A notify answering MM1 carries R=0 (PROTOCOL.md §2.9).
+    // A notify answering MM1 carries R=0 (DESIGN.md §2.8).
     if (h->rcookie == kZero && h->exchange == isakmp::ExchangeType::kInformational) sa = cand;
   }
   // Swapped cookies (some stacks echo them reversed in DPD): look up the other way round.
@@ -723,7 +723,7 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
   timers_.Disarm(sa.id);
   dead_.push_back(sa.id);
   if (!failover) return;
-  // Stateless failover (SPEC.md §1.3): every entry currently pointing at this peer moves on.
+  // Stateless failover (DESIGN.md §4): every entry currently pointing at this peer moves on.
   const IpAddress peer = sa.remote.ip;
   for (size_t idx : EntriesListing(peer)) {
     EntryRuntime& e = entries_[idx];

@@ -1,6 +1,5 @@
 // PeerFailover: the peer cursor of one crypto map entry, for stateless failover across its
-// `set peer` lines (SPEC.md §1.3 "Stateless failover"; PROTOCOL.md §4.5; Cisco "IPsec Preferred
-// Peer"). It only says which peer the next Main Mode goes to; it holds no SA state and no time.
+// `set peer` lines (DESIGN.md §4; Cisco "IPsec Preferred Peer"). It only says which peer the next Main Mode goes to; it holds no SA state and no time.
 // Owned by the engine, one per crypto map entry; the engine reports outcomes to it.
 //
 // Rules (each pinned by a test in peer_failover_test.cc):

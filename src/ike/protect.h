@@ -1,4 +1,4 @@
-// Message protection for IKEv1 (RFC 2409 Appendix B; PROTOCOL.md §2.4-2.6): CBC encryption of
+// Message protection for IKEv1 (RFC 2409 Appendix B; DESIGN.md §2.3-2.5): CBC encryption of
 // the payload chain with zero padding to the block size, decryption, and building payload
 // chains whose first payload is a HASH computed over everything after it.
 #pragma once

@@ -1,4 +1,4 @@
-// Quick Mode, initiator and responder (RFC 2409 §5.5; PROTOCOL.md §2.7):
+// Quick Mode, initiator and responder (RFC 2409 §5.5; DESIGN.md §2.6):
 //   QM1 I->R  HDR*, HASH(1), SA, Ni [, KE], IDci, IDcr
 //   QM2 R->I  HDR*, HASH(2), SA, Nr [, KE], IDci, IDcr
 //   QM3 I->R  HDR*, HASH(3)

@@ -6,8 +6,8 @@
 //   that the engine can key it by its own SaId; Key needs a hash (Hash) and ==. It is
 //   explicitly instantiated for uint64_t in timer_queue.cc.
 // - Order: by (deadline, arming sequence). Two keys due at the same instant fire in the order
-//   they were armed, so a run in virtual time is deterministic (Envoy's nextIndex(); STYLE.md
-//   §3.1).
+//   they were armed, so a run in virtual time is deterministic (Envoy's nextIndex(); DESIGN.md
+//   §1.3).
 // - Arm(key, deadline) arms or re-arms: at most one entry per key, the new deadline replaces
 //   the old one. Re-arming with a *different* deadline takes a new arming sequence (it goes
 //   behind keys already armed for that instant); re-arming with the *same* deadline is a

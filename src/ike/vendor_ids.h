@@ -1,4 +1,4 @@
-// Vendor IDs ikepulse sends and recognizes (PROTOCOL.md §1.1, §2.11).
+// Vendor IDs ikepulse sends and recognizes (DESIGN.md §2.11).
 #pragma once
 
 #include <string>

@@ -1,6 +1,6 @@
 // RFC 3706 R-U-THERE / R-U-THERE-ACK informational bodies, as the codec sees them after
 // decryption: HASH(1) then NOTIFY (RFC 2409 §5.7 order), and the NOTIFY-first order some
-// peers send (PROTOCOL.md §1.2).
+// peers send (DESIGN.md §2.4, §3.1).
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dpd_answer.sh — ikepulse with no `crypto isakmp keepalive` still answers strongSwan's DPD
-# (RFC 3706 §5.2; SPEC.md 1.3 "always answers"). strongSwan dpd_delay=10s, dpd_timeout=30s.
+# (RFC 3706 §5.2; docs/DESIGN.md §3.1 "always answers"). strongSwan dpd_delay=10s, dpd_timeout=30s.
 # After 60 s strongSwan must still hold the same IKE SA (same SPIs), and its log must show the
 # R-U-THEREs it sent and the ACKs it got (ike=2 enc=1: "sending DPD request",
 # "parsed INFORMATIONAL_V1 request .. [ HASH N(DPD_ACK) ]").

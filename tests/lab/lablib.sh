@@ -209,7 +209,7 @@ lab_charon_dir() { echo "$LAB_WORK/charon-$1"; }
 #     mode=tunnel  start_action=none  rekey_time=  (empty: strongSwan default)
 #     send_vendor_id=no
 #     log="default=1 ike=2 cfg=1"  levels for the file log (subsystem=level ...)
-#     plugins=  plugin list (default: the list from LAB.md plus openssl)
+#     plugins=  plugin list (default: the list of docs/DESIGN.md §5.1 plus openssl)
 #     extra_charon=  raw text appended inside charon { }
 #     gw=NAME        gateway namespace to run in (default: NAME), so one gateway can run
 #                    several charon instances one after another (e.g. one per proposal)

@@ -17,7 +17,7 @@
 #   lab_lsw_kill NAME [SIGNAL]   TERM (stop and reap) or e.g. KILL (a dead peer)
 # pluto runs in its own dir ($LAB_WORK/pluto-NAME); LAB_LSW_CORE=1 lets it dump core there.
 #
-# The kernel of the lab has no ESP (LAB.md), and pluto 4.10 has only the XFRM kernel
+# The kernel of the lab has no ESP (docs/DESIGN.md §5.1), and pluto 4.10 has only the XFRM kernel
 # backend (no "none"/test stack): Main Mode, Informational exchanges (DPD, Delete) work;
 # a Quick Mode ends when pluto installs its IPsec SA into the kernel and that fails.
 

@@ -180,7 +180,7 @@ TEST(DpdOnDemand, NoTrafficNothingSentForAnHour) {
   d.sim.RunFor(Seconds(3500));
   EXPECT_THAT(d.A(EventKind::kDpdSent), IsEmpty());
   EXPECT_FALSE(d.a.ChildSas().empty());
-  // "With no traffic, a dead peer is noticed only at the next rekey" (SPEC.md §1.3): the
+  // "With no traffic, a dead peer is noticed only at the next rekey" (DESIGN.md §3.3): the
   // IPsec SA (lifetime 3600 s) is rekeyed 30 s early; that Quick Mode goes unanswered.
   d.sim.RunFor(Seconds(100));
   EXPECT_THAT(d.A(EventKind::kDpdSent), IsEmpty());

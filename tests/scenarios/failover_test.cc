@@ -1,4 +1,4 @@
-// Stateless crypto-map failover (SPEC.md §1.3): peers in order, wrap-around, the default
+// Stateless crypto-map failover (DESIGN.md §4): peers in order, wrap-around, the default
 // peer, setup failures, and the first Main Mode packet to the next peer at the verdict.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -162,7 +162,7 @@ TEST_P(LoseOneMessage, SaStillComesUpOneSecondLate) {
 // QM2s and answers the second (a duplicate) by resending QM3.
 //
 // Regression (fixed in node.cc): a retransmitted MM1 (same CKY-I, CKY-R = 0) is matched to the
-// responder SA it created and answered with the same MM2 (PROTOCOL.md §2.9), not with a
+// responder SA it created and answered with the same MM2 (DESIGN.md §2.8), not with a
 // second responder SA.
 const LossCase kLossCases[] = {
     {"MM1", true, kMainMode, 1, Millis(1040), Millis(1045), 1, 0, 0, 0},
@@ -505,7 +505,7 @@ TEST(Rekey, RekeyQm3LostLeavesNoInstantWithoutAMatchingSaPair) {
   // the replacement is still waiting for QM3, and drops it when QM3 finally installs the new
   // one: it never holds no IPsec SA. The initiator, though, switched to the new pair on QM2;
   // IKEv1 gives it no acknowledgement of QM3 (the commit bit exists for this, but no stack
-  // uses it: PROTOCOL.md §2.8), so with QM3 lost the two sides' SPIs are out of step for one
+  // uses it: DESIGN.md §2.6), so with QM3 lost the two sides' SPIs are out of step for one
   // retransmission interval (1 s) plus the link delay. That is the protocol's, not a hole.
   EXPECT_EQ(c.first_empty, kNever) << "a side held no IPsec SA at " << FormatTime(c.first_empty);
   EXPECT_EQ(c.longest_mismatch, Seconds(1) + Millis(5));

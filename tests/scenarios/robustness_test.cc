@@ -369,7 +369,7 @@ TEST_F(Robustness, Mm5ReplayedAfterEstablishmentIsAnsweredOnceAndChangesNothing)
   Send(b, mm5.data);
   sim.RunFor(Millis(10));
   // A byte-identical MM5 is what an initiator that lost MM6 sends: the responder resends
-  // MM6, byte for byte (PROTOCOL.md §2.10), and nothing else changes.
+  // MM6, byte for byte (DESIGN.md §2.9), and nothing else changes.
   EXPECT_EQ(b.counters().duplicates_answered, 1u);
   EXPECT_EQ(SentBy(b, kMainMode, 4).data, mm6.data);
   // A's side: the resent MM6 for an established SA is a duplicate of its last phase-1
@@ -395,7 +395,7 @@ TEST_F(Robustness, Mm1ReplayedAfterEstablishmentCreatesNoSecondSa) {
   const uint64_t tx0 = b.counters().tx_datagrams;
   for (int i = 0; i < 10; ++i) Send(b, mm1.data);
   sim.RunFor(Millis(10));
-  // PROTOCOL.md §2.9: an MM1 with the CKY-I of an existing SA and R = 0 belongs to that SA
+  // DESIGN.md §2.8: an MM1 with the CKY-I of an existing SA and R = 0 belongs to that SA
   // (a retransmission): it is answered with the previous MM2 or discarded, never a new SA.
   EXPECT_EQ(b.ike_sa_count(), 1u) << "a replayed MM1 created responder state";
   EXPECT_EQ(b.counters().dropped + b.counters().duplicates_answered, 10u);
