@@ -292,6 +292,16 @@ class DaemonImpl {
 #endif
   }
 
+#ifdef IKEPULSE_HAVE_DATAPLANE
+  // The pairs the data plane now holds no longer need the engine's copy of their keys.
+  void HandOverKeys(const std::vector<ike::ChildSaSnapshot>& sas) {
+    std::vector<uint32_t> installed;
+    for (const ike::ChildSaSnapshot& s : sas)
+      if (!s.keys_handed_over && dp_.sa_db().Holds(s.spi_in)) installed.push_back(s.spi_in);
+    if (!installed.empty()) node_.HandOverChildKeys(installed);
+  }
+#endif
+
   // Brings the data plane and the TUN routes up to date with the engine. After a config
   // change (or the first time): a full Sync from node_.ChildSas (O(all SAs)). Otherwise only
   // the pairs noted in dp_changes_ are re-read from the engine and updated
@@ -308,6 +318,7 @@ class DaemonImpl {
       const std::vector<ike::ChildSaSnapshot> sas =
           node_.ChildSas(now, ike::SnapshotKeys::kInclude);
       dp_.Sync(now, cfg, sas, dpo_);
+      HandOverKeys(sas);
       dp_routes_.Reset(cfg, sas);
       touched.assign(routes_.begin(), routes_.end());
       const std::set<dataplane::TunRoute> want = dp_routes_.Wanted();
@@ -317,6 +328,7 @@ class DaemonImpl {
       std::vector<uint32_t> removed;
       dp_changes_.Resolve(node_, now, changed, removed);
       dp_.Update(now, cfg, changed, removed, dpo_);
+      HandOverKeys(changed);
       for (uint32_t spi : removed) dp_routes_.Remove(spi, touched);
       for (const ike::ChildSaSnapshot& s : changed) dp_routes_.Upsert(s, touched);
     }

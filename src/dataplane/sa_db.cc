@@ -47,7 +47,7 @@ void SaDb::Refresh(ChildSa& sa, const ike::ChildSaSnapshot& s) {
 
 std::unique_ptr<ChildSa> SaDb::Build(const ike::ChildSaSnapshot& s) {
   const auto enc = ToEspEncAlg(s.cipher);
-  if (!enc || s.spi_in == 0 || s.spi_out == 0) return nullptr;
+  if (!enc || s.spi_in == 0 || s.spi_out == 0 || s.keys_handed_over) return nullptr;
   const auto integ = ToEspIntegAlg(s.auth);
   auto in = EspSa::Create(s.spi_in, *enc, s.enc_key_in.span(), integ, s.auth_key_in.span());
   auto out = EspSa::Create(s.spi_out, *enc, s.enc_key_out.span(), integ, s.auth_key_out.span());
@@ -74,8 +74,12 @@ Bytes SaDb::KeyDigest(const ike::ChildSaSnapshot& s) {
 }
 
 bool SaDb::Same(const Stored& st, const ike::ChildSaSnapshot& s) {
-  return st.sa->ike_sa == s.ike_sa && st.spi_out == s.spi_out && st.cipher == s.cipher &&
-         st.auth == s.auth && st.key_digest == KeyDigest(s);
+  // The same keys and SPIs: the pair is kept (with its replay windows and counters) even if
+  // it moved to another ISAKMP SA (re-homed after a phase-1 rekey); Refresh updates that.
+  // Keys already handed over (the engine wiped its copy) are the ones installed here: an
+  // inbound SPI is ours and unique while its pair lives, so they cannot have changed.
+  return st.spi_out == s.spi_out && st.cipher == s.cipher && st.auth == s.auth &&
+         (s.keys_handed_over || st.key_digest == KeyDigest(s));
 }
 
 namespace {
@@ -182,6 +186,10 @@ SaDb::SyncReport SaDb::Update(const std::vector<ike::ChildSaSnapshot>& changed,
     if (it != sas_.end()) {
       if (Same(it->second, *s)) {
         ChildSa* sa = it->second.sa.get();
+        if (sa->ike_sa != s->ike_sa) {  // re-homed
+          by_ike_.erase({sa->ike_sa, s->spi_in});
+          by_ike_.emplace(s->ike_sa, s->spi_in);
+        }
         if (sa->entry != EntryKey{s->map_name, s->map_seq}) {  // re-indexed under its new entry
           IndexRemove(sa);
           Refresh(*sa, *s);

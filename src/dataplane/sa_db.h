@@ -96,6 +96,7 @@ class SaDb {
                     std::span<const uint32_t> removed);
 
   ChildSa* FindInbound(uint32_t spi_in);
+  bool Holds(uint32_t spi_in) const { return sas_.count(spi_in) != 0; }
   ChildSa* CurrentOutbound(const EntryKey& entry);
   // Every SA pair, by inbound SPI (for `show` and tests).
   std::vector<const ChildSa*> All() const;

@@ -168,13 +168,15 @@ TEST(SaDbTest, UpdateAddsKeepsRebuildsAndRemoves) {
   EXPECT_EQ(*db.NextSeqOut(*sa), 2u);
   EXPECT_NE(db.FindInbound(b.spi_in), nullptr);
 
-  // Re-homed onto IKE SA 2: rebuilt (as Sync does), indexed under the new IKE SA.
+  // Re-homed onto IKE SA 2 (a phase-1 rekey): the same keys, so kept with its state (its
+  // outbound sequence numbers go on: restarting them under the same key would replay), and
+  // indexed under the new IKE SA.
   ike::ChildSaSnapshot rehomed = moved;
   rehomed.ike_sa = 2;
   r = db.Update({rehomed}, {});
-  EXPECT_EQ(r.added, 1u);
-  EXPECT_EQ(r.removed, 1u);
-  EXPECT_EQ(*db.NextSeqOut(*db.FindInbound(a.spi_in)), 1u);
+  EXPECT_EQ(r.kept, 1u);
+  EXPECT_EQ(r.added + r.removed, 0u);
+  EXPECT_EQ(*db.NextSeqOut(*db.FindInbound(a.spi_in)), 3u);
   EXPECT_EQ(db.InboundSpisOf(1), std::vector<uint32_t>{b.spi_in});
   EXPECT_EQ(db.InboundSpisOf(2), std::vector<uint32_t>{a.spi_in});
 
@@ -192,6 +194,33 @@ TEST(SaDbTest, UpdateAddsKeepsRebuildsAndRemoves) {
   EXPECT_EQ(r.removed, 1u);
   EXPECT_EQ(db.size(), 0u);
   EXPECT_TRUE(db.InboundSpisOf(1).empty());
+}
+
+// Once the engine has handed the keys over, its snapshots carry none: an installed pair is
+// kept as it is (Sync and Update alike), and a pair the data plane does not hold cannot be
+// built from such a snapshot.
+TEST(SaDbTest, SnapshotsWithoutHandedOverKeysKeepInstalledPairs) {
+  SeededRandom rng(8);
+  auto a = AesSha1Sas(rng).a;
+  auto b = AesSha1Sas(rng).a;
+  b.map_seq = 20;
+  SaDb db;
+  ASSERT_EQ(db.Update({a}, {}).added, 1u);
+  ASSERT_EQ(*db.NextSeqOut(*db.FindInbound(a.spi_in)), 1u);
+  auto keyless = [](ike::ChildSaSnapshot s) {
+    s.enc_key_in = s.auth_key_in = s.enc_key_out = s.auth_key_out = SecretBytes();
+    s.keys_handed_over = true;
+    return s;
+  };
+  auto r = db.Update({keyless(a)}, {});
+  EXPECT_EQ(r.kept, 1u);
+  EXPECT_EQ(r.added + r.removed + r.rejected, 0u);
+  EXPECT_EQ(*db.NextSeqOut(*db.FindInbound(a.spi_in)), 2u);  // the same pair, state kept
+  r = db.Sync({keyless(a), keyless(b)});
+  EXPECT_EQ(r.kept, 1u);
+  EXPECT_EQ(r.rejected, 1u);  // b was never installed: nothing to build it from
+  EXPECT_EQ(db.FindInbound(b.spi_in), nullptr);
+  EXPECT_EQ(*db.NextSeqOut(*db.FindInbound(a.spi_in)), 3u);
 }
 
 // What identifies a pair's state, for comparing two SaDbs.

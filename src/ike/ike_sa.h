@@ -53,7 +53,10 @@ struct ChildSa {
   uint32_t spi_in = 0;   // ours (the peer sends with it)
   uint32_t spi_out = 0;  // the peer's
   Phase2Algs algs;
+  // The IPsec keys, until the data plane has installed them (Node::HandOverChildKeys): then
+  // wiped here and keys_handed_over set, so the data plane holds the only copy.
   SecretBytes enc_in, auth_in, enc_out, auth_out;
+  bool keys_handed_over = false;
   std::string map_name;
   uint32_t map_seq = 0;
   bool initiator = false;

@@ -88,6 +88,9 @@ std::vector<IsakmpSaSnapshot> Node::IsakmpSas(TimePoint now) const { return impl
 std::vector<ChildSaSnapshot> Node::ChildSas(TimePoint now, SnapshotKeys keys) const {
   return impl_->ChildSas(now, keys);
 }
+void Node::HandOverChildKeys(std::span<const uint32_t> spis_in) {
+  impl_->HandOverChildKeys(spis_in);
+}
 std::vector<ChildSaSnapshot> Node::ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
                                             SnapshotKeys keys) const {
   return impl_->ChildSas(now, spis_in, keys);
@@ -822,7 +825,8 @@ ChildSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint
   s.spi_out = ch.spi_out;
   s.cipher = ch.algs.cipher;
   s.auth = ch.algs.auth;
-  if (keys == SnapshotKeys::kInclude) {
+  s.keys_handed_over = ch.keys_handed_over;
+  if (keys == SnapshotKeys::kInclude && !ch.keys_handed_over) {
     s.enc_key_in = ch.enc_in;
     s.auth_key_in = ch.auth_in;
     s.enc_key_out = ch.enc_out;
@@ -861,6 +865,24 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, SnapshotKeys keys
   }
   SortChildSnapshots(out);
   return out;
+}
+
+void NodeImpl::HandOverChildKeys(std::span<const uint32_t> spis_in) {
+  for (uint32_t spi : spis_in) {
+    auto b = by_spi_in_.find(spi);
+    if (b == by_spi_in_.end()) continue;
+    auto it = sas_.find(b->second);
+    if (it == sas_.end()) continue;
+    for (ChildSa& ch : it->second->children) {
+      if (ch.spi_in != spi || ch.keys_handed_over) continue;
+      // Move-assigning an empty SecretBytes wipes the old bytes and frees them.
+      ch.enc_in = SecretBytes();
+      ch.auth_in = SecretBytes();
+      ch.enc_out = SecretBytes();
+      ch.auth_out = SecretBytes();
+      ch.keys_handed_over = true;
+    }
+  }
 }
 
 std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
@@ -927,6 +949,8 @@ std::optional<SecretsHeld> NodeImpl::SecretsHeldBy(SaId ike_sa) const {
     h.qm_nr += qm.nr.size();
     h.qm_peer_ke += qm.peer_ke.size();
   }
+  for (const auto& ch : sa.children)
+    h.child_keys += ch.enc_in.size() + ch.auth_in.size() + ch.enc_out.size() + ch.auth_out.size();
   return h;
 }
 

@@ -120,6 +120,8 @@ struct IsakmpSaSnapshot {
 // One IPsec SA pair (inbound + outbound), for `show crypto ipsec sa` and the data plane. The
 // keys are filled in only when asked for (SnapshotKeys::kInclude: the data plane's install
 // path); every other snapshot (show, tests) leaves them empty. Keys are secrets: never logged.
+// Once the data plane has installed a pair and said so (Node::HandOverChildKeys), the engine
+// keeps no copy: its snapshots then carry keys_handed_over and no keys, even with kInclude.
 enum class SnapshotKeys : uint8_t { kOmit, kInclude };
 struct ChildSaSnapshot {
   SaId ike_sa = kNoSa;
@@ -133,6 +135,7 @@ struct ChildSaSnapshot {
   config::EspCipher cipher = config::EspCipher::kNone;
   config::EspAuth auth = config::EspAuth::kNone;
   SecretBytes enc_key_in, auth_key_in, enc_key_out, auth_key_out;  // empty unless kInclude
+  bool keys_handed_over = false;  // the data plane holds the keys; the engine wiped its copy
   // proxy identities (local/remote protected networks)
   IpAddress local_net, local_mask, remote_net, remote_mask;
   uint8_t protocol = 0;
@@ -153,6 +156,8 @@ struct SecretsHeld {
   size_t p1_rtx_packet = 0, p1_last_rx_hash = 0;
   // Summed over the Quick Modes the SA keeps (in flight, or finished and kept for duplicates).
   size_t quick_modes = 0, qm_dh = 0, qm_ni = 0, qm_nr = 0, qm_peer_ke = 0;
+  // The IPsec keys of its child SAs still in the engine (0 once handed to the data plane).
+  size_t child_keys = 0;
 };
 
 // `clear crypto session` filters, ANDed; unset = any.
@@ -212,6 +217,9 @@ class Node {
   // no longer has are left out. In (ike_sa, spi_in) order, as ChildSas.
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
                                         SnapshotKeys keys = SnapshotKeys::kOmit) const;
+  // The data plane has installed the pairs with these inbound SPIs: wipe the engine's copies
+  // of their keys (the data plane keeps the only one). Unknown SPIs are ignored.
+  void HandOverChildKeys(std::span<const uint32_t> spis_in);
   // Tests only: what ISAKMP SA `ike_sa` still holds (nullopt: no such SA).
   std::optional<SecretsHeld> SecretsHeldBy(SaId ike_sa) const;
   // The inbound SPIs of the IPsec SAs an ISAKMP SA carries (after kIkeSaUp: those re-homed

@@ -79,6 +79,7 @@ class NodeImpl {
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
                                         SnapshotKeys keys) const;
   std::vector<uint32_t> ChildSpis(SaId ike_sa) const;
+  void HandOverChildKeys(std::span<const uint32_t> spis_in);
   static ChildSaSnapshot Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
                                   SnapshotKeys keys);
   std::optional<SecretsHeld> SecretsHeldBy(SaId ike_sa) const;

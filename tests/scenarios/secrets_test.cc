@@ -148,5 +148,30 @@ TEST(Secrets, ShowSnapshotsCarryNoKeysOnlyTheDataPlaneGetsThem) {
   }
 }
 
+// The data plane keeps the only copy of the IPsec keys: once it has installed a pair and
+// said so, the engine wipes its own, and snapshots (even for the install path) carry none.
+TEST(Secrets, ChildKeysLeaveTheEngineOnceTheDataPlaneHasThem) {
+  Pair p(SiteA(), SiteB());
+  p.a.Initiate("green", 1);
+  ASSERT_TRUE(
+      p.sim.RunUntil([&] { return HasChild(p.a) && HasChild(p.b); }, p.sim.now() + Seconds(5)));
+  sim::SimNode& n = p.a;
+  EXPECT_EQ(Held(n).child_keys, 2u * (16 + 20));
+  const auto dp = n.node().ChildSas(p.sim.now(), ike::SnapshotKeys::kInclude);
+  ASSERT_THAT(dp, SizeIs(1));
+  EXPECT_FALSE(dp[0].keys_handed_over);
+  const uint32_t spi = dp[0].spi_in;
+  n.node().HandOverChildKeys(std::span<const uint32_t>(&spi, 1));
+  EXPECT_EQ(Held(n).child_keys, 0u);
+  const auto again = n.node().ChildSas(p.sim.now(), ike::SnapshotKeys::kInclude);
+  ASSERT_THAT(again, SizeIs(1));
+  EXPECT_TRUE(again[0].keys_handed_over);
+  EXPECT_TRUE(again[0].enc_key_in.empty() && again[0].auth_key_in.empty() &&
+              again[0].enc_key_out.empty() && again[0].auth_key_out.empty());
+  // The SA itself goes on: DPD, show and the rest do not need the keys.
+  p.sim.RunFor(Seconds(60));
+  EXPECT_TRUE(HasChild(p.a) && HasChild(p.b));
+}
+
 }  // namespace
 }  // namespace ikepulse::scenario
