@@ -17,6 +17,7 @@ PKGS=(
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   iproute2 nftables iputils-ping tcpdump tshark util-linux procps tmux
   iperf3                # bench/throughput.sh
+  ike-scan              # tests/interop/ikescan.sh: a third-party scanner's view (IOS fingerprint)
 )
 
 # Libreswan 4.10 for tests/interop/libreswan.sh. Debian's `libreswan` package Conflicts with

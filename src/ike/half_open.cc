@@ -28,6 +28,7 @@ void HalfOpenTable::SetLimit(size_t limit) {
     Erase(rc);
     ++stats_.evicted_total;
   }
+  DropStaleFront();
 }
 
 void HalfOpenTable::Erase(const isakmp::Cookie& rcookie) {
@@ -42,22 +43,29 @@ void HalfOpenTable::Erase(const isakmp::Cookie& rcookie) {
   by_rcookie_.erase(it);
 }
 
+bool HalfOpenTable::Live(uint64_t seq, const isakmp::Cookie& rc) const {
+  auto it = by_rcookie_.find(rc);
+  return it != by_rcookie_.end() && it->second.seq == seq;
+}
+
 void HalfOpenTable::DropStaleFront() {
-  while (!order_.empty()) {
-    auto it = by_rcookie_.find(order_.front().second);
-    if (it != by_rcookie_.end() && it->second.seq == order_.front().first) return;
-    order_.pop_front();
-  }
+  while (!order_.empty() && !Live(order_.front().first, order_.front().second)) order_.pop_front();
+  while (!rtx_.empty() && !Live(rtx_.front().seq, rtx_.front().rcookie)) rtx_.pop_front();
 }
 
 void HalfOpenTable::CompactOrder() {
-  if (order_.size() <= 2 * by_rcookie_.size() + 64) return;
-  std::deque<std::pair<uint64_t, isakmp::Cookie>> live;
-  for (const auto& o : order_) {
-    auto it = by_rcookie_.find(o.second);
-    if (it != by_rcookie_.end() && it->second.seq == o.first) live.push_back(o);
+  if (order_.size() > 2 * by_rcookie_.size() + 64) {
+    std::deque<std::pair<uint64_t, isakmp::Cookie>> live;
+    for (const auto& o : order_)
+      if (Live(o.first, o.second)) live.push_back(o);
+    order_.swap(live);
   }
-  order_.swap(live);
+  if (rtx_.size() > 2 * by_rcookie_.size() + 64) {
+    std::deque<Due> live;
+    for (const auto& d : rtx_)
+      if (Live(d.seq, d.rcookie)) live.push_back(d);
+    rtx_.swap(live);
+  }
 }
 
 HalfOpen& HalfOpenTable::Insert(HalfOpen e, TimePoint now) {
@@ -83,6 +91,7 @@ HalfOpen& HalfOpenTable::Insert(HalfOpen e, TimePoint now) {
   const isakmp::Cookie rc = e.rcookie;
   const IpAddress ip = e.remote.ip;
   order_.emplace_back(e.seq, rc);
+  rtx_.push_back(Due{now + kRetransmitGap, e.seq, rc});
   by_source_[ip].push_back(rc);
   auto [it, fresh] = by_rcookie_.insert_or_assign(rc, std::move(e));
   ++stats_.accepted;
@@ -130,14 +139,38 @@ void HalfOpenTable::Expire(TimePoint now) {
     Erase(rc);
     ++stats_.expired;
   }
+  DropStaleFront();
+}
+
+size_t HalfOpenTable::Retransmit(TimePoint now, std::vector<Datagram>& out) {
+  size_t sent = 0;
+  while (!rtx_.empty() && rtx_.front().at <= now) {
+    const Due d = rtx_.front();
+    rtx_.pop_front();
+    auto it = by_rcookie_.find(d.rcookie);
+    if (it == by_rcookie_.end() || it->second.seq != d.seq) continue;  // gone meanwhile
+    HalfOpen& e = it->second;
+    out.push_back(Datagram{e.local, e.remote, e.mm2});
+    ++sent;
+    ++stats_.retransmits;
+    if (++e.resends < kRetransmits) {
+      // `gap` after this due instant; never before the last one queued (a late call), so the
+      // FIFO stays in due order.
+      TimePoint next = d.at + kRetransmitGap;
+      if (!rtx_.empty() && next < rtx_.back().at) next = rtx_.back().at;
+      rtx_.push_back(Due{next, d.seq, d.rcookie});
+    }
+  }
+  DropStaleFront();
+  return sent;
 }
 
 TimePoint HalfOpenTable::NextDeadline() const {
-  for (const auto& [seq, rc] : order_) {
-    auto it = by_rcookie_.find(rc);
-    if (it != by_rcookie_.end() && it->second.seq == seq) return it->second.deadline;
-  }
-  return kNever;
+  TimePoint t = kNever;
+  // Every mutation leaves a live entry at the front of both queues (DropStaleFront).
+  if (!order_.empty()) t = by_rcookie_.find(order_.front().second)->second.deadline;
+  if (!rtx_.empty()) t = std::min(t, rtx_.front().at);
+  return t;
 }
 
 }  // namespace ikepulse::ike

@@ -9,6 +9,14 @@
 //    configured);
 //  - per source address: kPerSourceLimit entries;
 //  - in time: an entry lives kLifetime.
+// Retransmission (IOS's responder schedule, as third-party scanners fingerprint it: the
+// reply again 10 s, 20 s, ... 50 s after the first): while MM3 does not come, MM2 is resent
+// kRetransmits times kRetransmitGap apart, then the entry lives one more gap and expires. The
+// schedule costs no timer object per entry: one FIFO of (due, entry), kept in due order
+// because every push is `gap` after a due instant already passed. Reflection is bounded: at
+// most kRetransmits extra MM2s per admitted MM1, and under a flood entries are evicted long
+// before their first resend, so the resends never exceed limit * kRetransmits per
+// kLifetime (1000 * 5 per 60 s by default: 84 datagrams/s).
 // At a bound the OLDEST entry (of the table, or of that source) is evicted to make room; the
 // new MM1 is always admitted. IOS rejects new requests at its limit instead; under a flood of
 // forged MM1s that would lock every real peer out until the flood stops, whereas evicting
@@ -29,6 +37,7 @@
 #include "common/endpoint.h"
 #include "common/time.h"
 #include "ike/algorithms.h"
+#include "ike/outbox.h"
 #include "isakmp/header.h"
 
 namespace ikepulse::ike {
@@ -43,7 +52,8 @@ struct HalfOpen {
   bool peer_dpd = false, peer_natt_rfc = false, peer_natt_draft = false;
   TimePoint created;
   TimePoint deadline;
-  uint64_t seq = 0;  // admission order
+  uint64_t seq = 0;      // admission order
+  uint8_t resends = 0;   // MM2 retransmissions so far
 };
 
 struct HalfOpenStats {
@@ -53,13 +63,16 @@ struct HalfOpenStats {
   uint64_t expired = 0;         // entries that reached their lifetime without MM3
   uint64_t promoted = 0;        // MM3 arrived: became a full ISAKMP SA
   uint64_t rejected = 0;        // MM1s refused (oversized SA payload)
+  uint64_t retransmits = 0;     // MM2s resent because MM3 did not come
 };
 
 class HalfOpenTable {
  public:
   static constexpr size_t kDefaultLimit = 1000;
   static constexpr size_t kPerSourceLimit = 8;
-  static constexpr Duration kLifetime = Seconds(20);
+  static constexpr Duration kRetransmitGap = Seconds(10);
+  static constexpr uint8_t kRetransmits = 5;
+  static constexpr Duration kLifetime = kRetransmitGap * (kRetransmits + 1);  // 60 s
   static constexpr size_t kMaxSaBody = 2048;  // larger MM1 SA payloads are refused
 
   // The total limit (0 = the default). Lowering it evicts the oldest entries at once.
@@ -75,6 +88,8 @@ class HalfOpenTable {
   std::optional<HalfOpen> Take(const isakmp::Cookie& icookie, const isakmp::Cookie& rcookie,
                                const IpAddress& remote_ip);
   void Expire(TimePoint now);
+  // The MM2s due for retransmission at `now`, appended to `out`; returns how many.
+  size_t Retransmit(TimePoint now, std::vector<Datagram>& out);
   void CountRejected() { ++stats_.rejected; }
   TimePoint NextDeadline() const;
   size_t size() const { return by_rcookie_.size(); }
@@ -91,6 +106,7 @@ class HalfOpenTable {
   };
   void Erase(const isakmp::Cookie& rcookie);
   void CompactOrder();
+  bool Live(uint64_t seq, const isakmp::Cookie& rc) const;
   void DropStaleFront();
 
   size_t limit_ = kDefaultLimit;
@@ -100,6 +116,13 @@ class HalfOpenTable {
   // Admission order (= deadline order, the lifetime being constant): (seq, rcookie); entries
   // already gone are skipped lazily and compacted when they outnumber the live ones.
   std::deque<std::pair<uint64_t, isakmp::Cookie>> order_;
+  // Retransmissions due, in due order: (due, seq, rcookie); stale ones skipped lazily.
+  struct Due {
+    TimePoint at;
+    uint64_t seq;
+    isakmp::Cookie rcookie;
+  };
+  std::deque<Due> rtx_;
   uint64_t next_seq_ = 1;
   size_t peak_ = 0;
   HalfOpenStats stats_;

@@ -58,7 +58,8 @@ TEST(HalfOpenTable, TotalLimitEvictsTheOldest) {
   EXPECT_EQ(t.stats().evicted_total, 15u);
   EXPECT_EQ(t.FindByMm1(Ck(14, 1), Src(14)), nullptr);
   EXPECT_NE(t.FindByMm1(Ck(15, 1), Src(15)), nullptr);
-  EXPECT_EQ(t.NextDeadline(), kT0 + Millis(15) + HalfOpenTable::kLifetime);
+  // The oldest live entry's first MM2 retransmission comes before its expiry.
+  EXPECT_EQ(t.NextDeadline(), kT0 + Millis(15) + HalfOpenTable::kRetransmitGap);
   // Lowering the limit evicts at once; 0 restores the default.
   t.SetLimit(4);
   EXPECT_EQ(t.size(), 4u);
@@ -82,6 +83,10 @@ TEST(HalfOpenTable, EntriesExpireAtTheirDeadline) {
   HalfOpenTable t;
   t.Insert(Entry(1, Src(1)), kT0);
   t.Insert(Entry(2, Src(2)), kT0 + Seconds(5));
+  EXPECT_EQ(t.NextDeadline(), kT0 + HalfOpenTable::kRetransmitGap);
+  std::vector<Datagram> out;
+  for (int k = 1; k <= 11; ++k) t.Retransmit(kT0 + Seconds(5 * k), out);  // all resends done
+  EXPECT_EQ(out.size(), 2u * HalfOpenTable::kRetransmits);
   EXPECT_EQ(t.NextDeadline(), kT0 + HalfOpenTable::kLifetime);
   t.Expire(kT0 + HalfOpenTable::kLifetime - Millis(1));
   EXPECT_EQ(t.size(), 2u);
@@ -89,10 +94,50 @@ TEST(HalfOpenTable, EntriesExpireAtTheirDeadline) {
   EXPECT_EQ(t.size(), 1u);
   EXPECT_EQ(t.stats().expired, 1u);
   EXPECT_EQ(t.NextDeadline(), kT0 + Seconds(5) + HalfOpenTable::kLifetime);
-  t.Expire(kT0 + Seconds(60));
+  t.Expire(kT0 + Seconds(65));
   EXPECT_EQ(t.size(), 0u);
   EXPECT_EQ(t.SourcesTracked(), 0u);
   EXPECT_EQ(t.NextDeadline(), kNever);
+}
+
+// IOS's responder schedule: MM2 again at +10, +20, +30, +40 and +50 s after MM1 (5 resends,
+// byte for byte, to where MM1 came from), nothing more, expiry at +60 s. An entry taken by
+// its MM3, or evicted, is resent no more; a late call does not reorder the schedule.
+TEST(HalfOpenTable, Mm2IsResentOnIosScheduleUntilMm3) {
+  HalfOpenTable t;
+  t.Insert(Entry(1, Src(1)), kT0);
+  t.Insert(Entry(2, Src(2)), kT0 + Seconds(3));
+  std::vector<std::pair<Duration, uint32_t>> sent;  // (since kT0, entry)
+  for (TimePoint now = kT0; now <= kT0 + Seconds(70); now = t.NextDeadline()) {
+    if (now == kNever) break;
+    std::vector<Datagram> out;
+    t.Expire(now);
+    t.Retransmit(now, out);
+    for (const Datagram& d : out) {
+      EXPECT_EQ(d.data, Bytes(150, 0xbb));
+      EXPECT_EQ(d.local.ip, IpAddress::V4(192, 0, 2, 2));
+      sent.emplace_back(now - kT0, d.remote.ip == Src(1) ? 1 : 2);
+    }
+    if (now == kT0 + Seconds(23)) {
+      ASSERT_TRUE(t.Take(Ck(2, 1), Ck(2, 2), Src(2)));  // MM3
+    }
+  }
+  const std::vector<std::pair<Duration, uint32_t>> want = {
+      {Seconds(10), 1}, {Seconds(13), 2}, {Seconds(20), 1}, {Seconds(23), 2},
+      {Seconds(30), 1}, {Seconds(40), 1}, {Seconds(50), 1}};
+  EXPECT_EQ(sent, want);
+  EXPECT_EQ(t.stats().retransmits, 7u);
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.stats().expired, 1u);
+  // A late call (the loop ran 4 s behind): both due resends go out; the next ones keep order.
+  HalfOpenTable u;
+  u.Insert(Entry(1, Src(1)), kT0);
+  u.Insert(Entry(2, Src(2)), kT0 + Seconds(1));
+  std::vector<Datagram> out;
+  EXPECT_EQ(u.Retransmit(kT0 + Seconds(15), out), 2u);
+  EXPECT_EQ(u.NextDeadline(), kT0 + Seconds(20));
+  EXPECT_EQ(u.Retransmit(kT0 + Seconds(20), out), 1u);
+  EXPECT_EQ(u.Retransmit(kT0 + Seconds(21), out), 1u);
 }
 
 // A million inserts through a full table with promotions in between: size, sources and the

@@ -46,6 +46,7 @@ struct Retransmit {
   // RetransmitGap): the schedule runs on these, so jitter never shifts the give-up.
   TimePoint due = kNever;
   int attempts = 0;        // retransmissions so far
+  bool responder = false;  // NodeOptions::responder_retransmit, not ::retransmit
 };
 
 // An IPsec SA pair negotiated by a Quick Mode.

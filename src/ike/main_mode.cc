@@ -130,7 +130,9 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
   sa.expires = c.now + Seconds(120);  // half-open SA limit until established
   std::vector<Payload> chain;
   chain.push_back(MakePayload(std::move(sap)));
+  chain.push_back(MakePayload(isakmp::VendorIdPayload{CiscoUnityVendorId()}));
   chain.push_back(MakePayload(isakmp::VendorIdPayload{DpdVendorId()}));
+  chain.push_back(MakePayload(isakmp::VendorIdPayload{XauthVendorId()}));
   chain.push_back(MakePayload(isakmp::VendorIdPayload{NatTRfcVendorId()}));
   isakmp::Header h;
   h.icookie = sa.icookie;
@@ -315,7 +317,9 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         oh.next_payload = isakmp::PayloadType::kKeyExchange;
         oh.flags = 0;
         sa->state = P1State::kRespSentMm4;
-        sa->p1_rtx.packet = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
+        // Resent on IOS's responder schedule until MM5 comes (and to a duplicate MM3).
+        Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
+        StartRetransmit(c, sa->p1_rtx, *sa, std::move(wire), /*responder=*/true);
         Debug(c, sa, "Old State = IKE_R_MM3  New State = IKE_R_MM4");
         return;
       }

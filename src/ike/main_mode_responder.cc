@@ -110,7 +110,9 @@ void NodeImpl::OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& loca
   reply.proposals.push_back(std::move(prop));
   std::vector<Payload> out;
   out.push_back(MakePayload(std::move(reply)));
+  out.push_back(MakePayload(isakmp::VendorIdPayload{CiscoUnityVendorId()}));
   out.push_back(MakePayload(isakmp::VendorIdPayload{DpdVendorId()}));
+  out.push_back(MakePayload(isakmp::VendorIdPayload{XauthVendorId()}));
   if (e.peer_natt_rfc) out.push_back(MakePayload(isakmp::VendorIdPayload{NatTRfcVendorId()}));
   isakmp::Header rh = h;
   rh.rcookie = e.rcookie;

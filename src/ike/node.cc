@@ -219,7 +219,9 @@ Duration RetransmitJitter(const RetransmitPolicy& p, int k, Random& rng) {
   return Micros(rng.Uniform(bound + 1));
 }
 
-void NodeImpl::StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet) {
+void NodeImpl::StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet,
+                               bool responder) {
+  r.responder = responder;
   r.packet = std::move(packet);
   r.local = sa.local;
   r.remote = sa.remote;
@@ -230,8 +232,9 @@ void NodeImpl::StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes pac
 
 void NodeImpl::ScheduleRetransmit(Retransmit& r) {
   const int k = r.attempts + 1;  // the retransmission (or, past `tries`, the give-up) next
-  r.due += RetransmitGap(opts_.retransmit, k);
-  r.next = r.due - RetransmitJitter(opts_.retransmit, k, rng_);
+  const RetransmitPolicy& p = Policy(r);
+  r.due += RetransmitGap(p, k);
+  r.next = r.due - RetransmitJitter(p, k, rng_);
 }
 
 IkeSa* NodeImpl::NewestEstablished(const IpAddress& peer) {
@@ -423,16 +426,22 @@ void NodeImpl::OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
 
 void NodeImpl::OnTimeout(Ctx& c) {
   half_open_.Expire(c.now);
+  if (const size_t resent = half_open_.Retransmit(c.now, c.out.datagrams)) {
+    counters_.retransmits += resent;
+    counters_.tx_datagrams += resent;
+    if (debug_) Debug(c, nullptr, "retransmitting phase 1 MM_SA_SETUP... (" +
+                                      std::to_string(resent) + " half-open)");
+  }
   while (auto id = timers_.PopNext(c.now)) {
     IkeSa* sa = Find(*id);
     if (!sa) continue;  // stale fire: harmless
     // Phase-1 retransmission.
     if (sa->p1_rtx.next <= c.now) {
       Retransmit& r = sa->p1_rtx;
-      if (r.attempts >= opts_.retransmit.tries) {
+      if (r.attempts >= Policy(r).tries) {
         r.next = kNever;
         Emit(c, EventKind::kGiveUp, sa);
-        DeleteSa(c, *sa, "Death by retransmission P1", false, /*failover=*/true);
+        DeleteSa(c, *sa, "Death by retransmission P1", false, /*failover=*/sa->initiator);
         continue;
       }
       ++r.attempts;
@@ -458,7 +467,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
     std::vector<uint32_t> failed;
     for (auto& [mid, qm] : sa->quick_modes) {
       if (qm.rtx.next > c.now) continue;
-      if (qm.rtx.attempts >= opts_.retransmit.tries) {
+      if (qm.rtx.attempts >= Policy(qm.rtx).tries) {
         qm.rtx.next = kNever;
         failed.push_back(mid);
         continue;

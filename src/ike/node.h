@@ -48,6 +48,12 @@ struct NodeOptions {
   uint16_t ike_port = 500;
   uint16_t natt_port = 4500;
   RetransmitPolicy retransmit;
+  // A Main Mode responder's last reply (MM4; MM2 lives in the half-open table with the same
+  // schedule) when the initiator's next message does not come: IOS's schedule, the reply
+  // again every 10 s, 5 times, and the exchange given up 60 s after the first reply. Fixed
+  // gaps, no jitter: responders answer peers whose own timing already spreads them. (QM2 is
+  // resent on `retransmit`: see quick_mode.cc.)
+  RetransmitPolicy responder_retransmit{Seconds(10), Seconds(10), 5, 0};
   // Rekey margins: IPsec SAs are rekeyed this long before their lifetime ends; the ISAKMP SA
   // is re-established this long before its own.
   Duration ipsec_rekey_margin = Seconds(30);

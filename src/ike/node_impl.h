@@ -98,7 +98,12 @@ class NodeImpl {
   void Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoint& from);
   // Sends a datagram from the SA's endpoints (adds the non-ESP marker when floated).
   Bytes Send(Ctx& c, IkeSa& sa, ByteSpan msg);
-  void StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet);
+  // responder: IOS's responder schedule (NodeOptions::responder_retransmit), for MM4.
+  void StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet,
+                       bool responder = false);
+  const RetransmitPolicy& Policy(const Retransmit& r) const {
+    return r.responder ? opts_.responder_retransmit : opts_.retransmit;
+  }
   // Advances r to its next (jittered) retransmission or its give-up (RetransmitPolicy).
   void ScheduleRetransmit(Retransmit& r);
   void Rearm(const IkeSa& sa) { timers_.Arm(sa.id, sa.NextDeadline()); }

@@ -360,6 +360,9 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     qm.state = QmState::kRespSentQm2;
     qm.last_rx_hash = digest;
     Bytes wire = Send(c, sa, m);
+    // Resent until QM3 comes, on the initiator's (fast) schedule, not IOS's 10 s one: while
+    // QM3 is missing the initiator already sends on the new SA that we have not installed,
+    // so a slow resend would black-hole its traffic for 10 s.
     StartRetransmit(c, qm.rtx, sa, std::move(wire));
     sa.quick_modes.emplace(mid, std::move(qm));
     return;

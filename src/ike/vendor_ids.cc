@@ -20,6 +20,14 @@ const Bytes& DpdVendorId() {
   static const Bytes v = HexOrDie("afcad71368a1f1c96b8696fc77570100");
   return v;
 }
+const Bytes& CiscoUnityVendorId() {
+  static const Bytes v = HexOrDie("12f5f28c457168a9702d9fe274cc0100");
+  return v;
+}
+const Bytes& XauthVendorId() {
+  static const Bytes v = HexOrDie("09002689dfd6b712");
+  return v;
+}
 const Bytes& NatTRfcVendorId() {
   static const Bytes v = HexOrDie("4a131c81070358455c5728f20e95452f");
   return v;
@@ -29,7 +37,6 @@ VendorKind ClassifyVendorId(ByteSpan vid) {
   static const Bytes kDraft02 = HexOrDie("cd60464335df21f87cfdb2fc68b6a448");
   static const Bytes kDraft02n = HexOrDie("90cb80913ebb696e086381b5ec427b1f");
   static const Bytes kDraft03 = HexOrDie("7d9419a65310ca6f2c179d9215529d56");
-  static const Bytes kXauth = HexOrDie("09002689dfd6b712");
   static const Bytes kFrag = HexOrDie("4048b7d56ebce88525e7de7f00d6c2d3");
   static const Bytes kStrongSwanPrefix = HexOrDie("882fe56d6fd20dbc2251613b2ebe5beb");
   if (StartsWith(vid, kDpdPrefix, 14) && vid.size() == 16)
@@ -38,7 +45,7 @@ VendorKind ClassifyVendorId(ByteSpan vid) {
   if (Equals(vid, NatTRfcVendorId())) return VendorKind::kNatTRfc;
   if (Equals(vid, kDraft02) || Equals(vid, kDraft02n) || Equals(vid, kDraft03))
     return VendorKind::kNatTDraft;
-  if (Equals(vid, kXauth)) return VendorKind::kXauth;
+  if (Equals(vid, XauthVendorId())) return VendorKind::kXauth;
   if (StartsWith(vid, kFrag.data(), kFrag.size())) return VendorKind::kFragmentation;
   if (Equals(vid, kStrongSwanPrefix)) return VendorKind::kStrongSwan;
   return VendorKind::kUnknown;

@@ -11,6 +11,15 @@ namespace ikepulse::ike {
 const Bytes& DpdVendorId();
 // RFC 3947: MD5("RFC 3947").
 const Bytes& NatTRfcVendorId();
+// What IOS also announces in MM1/MM2 and ikepulse sends too, because it changes nothing for
+// the peer: Cisco Unity (MD5("CISCO-UNITY") truncated, major 1 minor 0) and XAUTH
+// (draft-ietf-ipsra-isakmp-xauth). strongSwan and Libreswan only note them (they matter for
+// remote-access Mode Config / XAUTH, which a site-to-site PSK tunnel never starts), so a
+// scanner or an IOS peer sees IOS's set while the negotiation is unchanged. Not sent: Cisco
+// fragmentation (it would let a peer fragment IKE messages we do not reassemble) and IOS's
+// own box identifier (its bytes are not public).
+const Bytes& CiscoUnityVendorId();
+const Bytes& XauthVendorId();
 
 enum class VendorKind {
   kUnknown,

@@ -100,8 +100,9 @@ TEST_F(HalfOpenFlood, ForgedMm1FloodIsBoundedAndRealPeersAreServed) {
   EXPECT_TRUE(OfKind(a.events(), EventKind::kIkeSaDown).empty());
   EXPECT_TRUE(OfKind(b.events(), EventKind::kIkeSaDown).empty());
   EXPECT_EQ(a.ike_sa_count(), 1u);
-  // The flood ends; its entries expire after 20 s and the table is empty again.
-  sim.RunFor(Seconds(21));
+  // The flood ends; its entries expire 60 s after their MM1 (IOS's responder schedule resends
+  // MM2 five times, 10 s apart, first) and the table is empty again.
+  sim.RunFor(Seconds(61));
   EXPECT_EQ(b.node().CallAdmission().half_open, 0u);
   EXPECT_EQ(b.ike_sa_count(), 2u);
 }
@@ -202,6 +203,82 @@ TEST_F(HalfOpenFlood, Mm1WithoutAcceptablePolicyGetsRateLimitedNoProposalChosen)
   sim.RunFor(Millis(5));
   EXPECT_EQ(b.counters().no_proposal_sent - sent0, 9u);
   EXPECT_EQ(b.ike_sa_count(), 0u);
+}
+
+// IOS's responder schedule, end to end: an initiator that goes silent after MM1 gets MM2
+// again at +10, +20, +30, +40 and +50 s (byte for byte, the times a third-party scanner's
+// backoff fingerprint of IOS shows), then nothing; the half-open entry is gone at +60 s.
+TEST_F(HalfOpenFlood, Mm2IsResentOnIosScheduleWhenMm3DoesNotCome) {
+  a.Initiate("green", 1);
+  sim.RunFor(Millis(1));  // MM1 is on the wire
+  a.Kill();               // and A sends nothing more (no MM3, no MM1 retransmission)
+  const TimePoint mm1_at = t0 + Millis(5);  // MM1 reaches B
+  sim.RunFor(Seconds(70));
+  auto mm2s = sim::FindPackets(sim, PacketFate::kSent, [&](const sim::PacketRecord& r) {
+    return r.datagram.local.ip == b.address() && sim::IsakmpExchangeType(r.datagram) == kMainMode;
+  });
+  ASSERT_EQ(mm2s.size(), 6u);
+  for (size_t k = 0; k < mm2s.size(); ++k) {
+    EXPECT_EQ(mm2s[k]->at, mm1_at + Seconds(10) * static_cast<int>(k)) << "MM2 #" << k;
+    EXPECT_EQ(mm2s[k]->datagram.data, mm2s[0]->datagram.data);
+  }
+  EXPECT_EQ(b.counters().retransmits, 5u);
+  EXPECT_EQ(b.node().CallAdmission().half_open, 0u);
+  EXPECT_EQ(b.node().CallAdmission().expired, 1u);
+  EXPECT_EQ(b.ike_sa_count(), 0u);
+}
+
+// The same for MM4: MM5 never comes (A's MM5s are lost), B resends MM4 at +10 ... +50 s and
+// gives the negotiation up at +60 s. The resends stop as soon as MM5 arrives.
+TEST_F(HalfOpenFlood, Mm4IsResentOnIosScheduleAndStopsWhenMm5Comes) {
+  for (const bool mm5_arrives : {false, true}) {
+    sim::Simulator s2{9};
+    sim::SimNode x{s2, "X", {Ip("192.0.2.1")}, 11};
+    sim::SimNode y{s2, "Y", {Ip("192.0.2.2")}, 22};
+    sim::Link& link = s2.Connect(Ip("192.0.2.1"), Ip("192.0.2.2"), Millis(5));
+    x.SetConfig(MakeConfig(SiteA()));
+    y.SetConfig(MakeConfig(SiteB()));
+    auto mm_from_x = std::make_shared<int>(0);
+    // MM5 lost forever, or only X's first four copies (sent at 20 ms, 1.02, 3.02, 7.02 s).
+    const int keep = mm5_arrives ? 4 : 1000;
+    link.DropIf([&, mm_from_x, keep](const ike::Datagram& d) {
+      if (d.local.ip != x.address() || sim::IsakmpExchangeType(d) != kMainMode) return false;
+      return ++*mm_from_x > 2 && *mm_from_x <= 2 + keep;
+    });
+    const TimePoint s0 = s2.now();
+    x.Initiate("green", 1);
+    s2.RunFor(Seconds(70));
+    auto mm = sim::FindPackets(s2, PacketFate::kSent, [&](const sim::PacketRecord& r) {
+      return r.datagram.local.ip == y.address() && sim::IsakmpExchangeType(r.datagram) == kMainMode;
+    });
+    // MM2, then MM4 at s0 + 15 ms (MM1 5, MM2 10, MM3 15).
+    ASSERT_GE(mm.size(), 2u);
+    const TimePoint mm4_at = s0 + Millis(15);
+    EXPECT_EQ(mm[1]->at, mm4_at);
+    if (!mm5_arrives) {
+      // X retransmits MM5 at +1, +3, +7, +15 s and gives up at +23 s; all lost. Y: MM4 again
+      // at +10 ... +50 s (plus none for the lost MM5s: Y never saw them), then gives up.
+      ASSERT_EQ(mm.size(), 2u + 5u);
+      for (int k = 1; k <= 5; ++k) {
+        EXPECT_EQ(mm[1 + k]->at, mm4_at + Seconds(10) * k) << "MM4 resend " << k;
+        EXPECT_EQ(mm[1 + k]->datagram.data, mm[1]->datagram.data);
+      }
+      auto gave_up = OfKind(y.events(), EventKind::kGiveUp);
+      ASSERT_EQ(gave_up.size(), 1u);
+      EXPECT_EQ(gave_up[0].at, mm4_at + Seconds(60));
+      EXPECT_EQ(y.ike_sa_count(), 0u);
+    } else {
+      // Y resends MM4 at +10 s; X answers that duplicate with MM5 again, which gets through:
+      // Y completes (MM6) and resends nothing more.
+      ASSERT_EQ(mm.size(), 4u);  // MM2, MM4, MM4 again, MM6
+      EXPECT_EQ(mm[2]->at, mm4_at + Seconds(10));
+      EXPECT_EQ(mm[2]->datagram.data, mm[1]->datagram.data);
+      EXPECT_EQ(mm[3]->at, mm4_at + Seconds(10) + Millis(10));
+      EXPECT_EQ(y.counters().retransmits, 1u);
+      EXPECT_TRUE(OfKind(y.events(), EventKind::kGiveUp).empty());
+      EXPECT_EQ(y.ike_sa_count(), 1u);
+    }
+  }
 }
 
 }  // namespace
