@@ -12,11 +12,13 @@ PKGS=(
   libgtest-dev libgmock-dev googletest   # unit, simulator and scenario tests
   libbenchmark-dev      # Google Benchmark (bench/)
   libedit-dev           # line editing and history in the `ikepulse` shell
+  libmicrohttpd-dev     # HTTP server of `ikepulse metrics listen` (Prometheus metrics)
   libclang-rt-14-dev    # libFuzzer + sanitizer runtimes for clang (tests/fuzz)
   # lab and interop: a real strongSwan 5.9.8 IKEv1 peer in network namespaces
   strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
   iproute2 nftables iputils-ping tcpdump tshark util-linux procps tmux
   iperf3                # bench/throughput.sh
+  curl                  # tests/interop/metrics.sh scrapes the metrics endpoint
   ike-scan              # tests/interop/ikescan.sh: a third-party scanner's view (IOS fingerprint)
 )
 

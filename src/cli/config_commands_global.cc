@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "cli/command_tree.h"
+#include "cli/config_util.h"
 #include "cli/enable_secret.h"
 
 namespace ikepulse::cli {
@@ -137,6 +138,27 @@ void AddGlobalCommands(Grammar& g) {
     ctx.config->force_encapsulation = false;
     return std::nullopt;
   };
+
+  // ikepulse metrics listen A.B.C.D <1-65535> (ikepulse extension): Prometheus text metrics
+  // over HTTP (GET /metrics) on that address; off by default. `no ikepulse metrics listen`
+  // stops it.
+  Node* metrics = g.Kw(ik, "metrics", "Prometheus metrics over HTTP");
+  Node* listen = g.Kw(metrics, "listen", "Serve GET /metrics on an address and port");
+  Node* maddr = g.Ip(listen, "A.B.C.D", "Local IP address to listen on", "maddr");
+  Node* mport = g.Num(maddr, 1, 65535, "TCP port (9464 is Prometheus' usual one)", "mport");
+  mport->handler = [](CommandContext& ctx) -> std::optional<std::string> {
+    ctx.config->metrics_address = V4(ctx.args.Get("maddr"));
+    ctx.config->metrics_port = static_cast<uint16_t>(ctx.args.Num("mport"));
+    return std::nullopt;
+  };
+  auto metrics_off = [](CommandContext& ctx) -> std::optional<std::string> {
+    ctx.config->metrics_address = IpAddress{};
+    ctx.config->metrics_port = 0;
+    return std::nullopt;
+  };
+  listen->no_handler = metrics_off;
+  maddr->no_handler = metrics_off;
+  mport->no_handler = metrics_off;
 }
 
 }  // namespace ikepulse::cli

@@ -39,6 +39,9 @@ void RenderIsakmpGlobals(const config::Config& c, std::string& out) {
   if (c.nat_keepalive_s != 0)
     out += "crypto isakmp nat keepalive " + std::to_string(c.nat_keepalive_s) + "\n";
   if (c.force_encapsulation) out += "ikepulse nat-t force-encapsulation\n";
+  if (c.metrics_port != 0)
+    out += "ikepulse metrics listen " + c.metrics_address.ToString() + " " +
+           std::to_string(c.metrics_port) + "\n";
   if (c.cac_in_negotiation_sa != 0)
     out += "crypto call admission limit ike in-negotiation-sa " +
            std::to_string(c.cac_in_negotiation_sa) + "\n";

@@ -217,6 +217,27 @@ TEST_F(SessionTest, CryptoCallAdmissionLimit) {
   EXPECT_THAT(RenderRunningConfig(b_.running), Not(HasSubstr("call admission")));
 }
 
+// `ikepulse metrics listen A P` (ikepulse extension): set, rendered, replaced, removed; a bad
+// address or port is an IOS-style error and changes nothing.
+TEST_F(SessionTest, MetricsListen) {
+  Configure();
+  EXPECT_FALSE(Run("ikepulse metrics listen 127.0.0.1 9464").error);
+  EXPECT_EQ(b_.running.metrics_address, IpAddress::V4(127, 0, 0, 1));
+  EXPECT_EQ(b_.running.metrics_port, 9464);
+  EXPECT_THAT(RenderRunningConfig(b_.running), HasSubstr("ikepulse metrics listen 127.0.0.1 9464\n"));
+  for (const char* l : {"ikepulse metrics listen 127.0.0.1", "ikepulse metrics listen 127.0.0.1 0",
+                        "ikepulse metrics listen 127.0.0.1 65536", "ikepulse metrics listen 300.1.1.1 80",
+                        "ikepulse metrics listen"}) {
+    EXPECT_TRUE(Run(l).error) << l;
+    EXPECT_EQ(b_.running.metrics_port, 9464) << l;
+  }
+  EXPECT_FALSE(Run("ikepulse metrics listen 192.0.2.1 9100").error);
+  EXPECT_THAT(RenderRunningConfig(b_.running), HasSubstr("ikepulse metrics listen 192.0.2.1 9100\n"));
+  EXPECT_FALSE(Run("no ikepulse metrics listen").error);
+  EXPECT_EQ(b_.running.metrics_port, 0);
+  EXPECT_THAT(RenderRunningConfig(b_.running), Not(HasSubstr("metrics")));
+}
+
 TEST_F(SessionTest, DoRunsExecCommandsFromConfigModes) {
   Configure();
   Run("crypto isakmp policy 1");

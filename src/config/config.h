@@ -152,6 +152,10 @@ struct Config {
   // `crypto call admission limit ike in-negotiation-sa N` (10-99999); 0 = not configured
   // (the engine's built-in bound applies).
   uint32_t cac_in_negotiation_sa = 0;
+  // ikepulse extension `ikepulse metrics listen A P`: Prometheus metrics over HTTP on A:P
+  // (port 0 = off, the default).
+  IpAddress metrics_address;
+  uint16_t metrics_port = 0;
   std::string enable_secret_hash;  // `enable secret` stored hashed
 
   const PresharedKey* FindKey(const IpAddress& peer) const;  // longest-mask match

@@ -15,10 +15,14 @@
 #include "daemon/backend_impl.h"
 #include "daemon/event_loop.h"
 #include "daemon/logger.h"
+#include "daemon/metrics_text.h"
 #include "daemon/real_clock.h"
 #include "daemon/udp_socket.h"
 #include "ike/node.h"
 #include "ike/outbox.h"
+#ifdef IKEPULSE_HAVE_METRICS
+#include "daemon/metrics_server.h"
+#endif
 
 #ifdef IKEPULSE_HAVE_CLI
 #include "cli/cli.h"
@@ -178,7 +182,61 @@ class DaemonImpl {
     return n;
   }
 
-  void Rearm() { loop_->SetTimer(std::min(node_.NextDeadline(), PingDeadline())); }
+  void Rearm() {
+    loop_->SetTimer(std::min({node_.NextDeadline(), PingDeadline(), MetricsDeadline()}));
+  }
+
+  // --- `ikepulse metrics listen A P` (daemon/metrics_server.h) ------------------------------
+  TimePoint MetricsDeadline() const {
+#ifdef IKEPULSE_HAVE_METRICS
+    if (metrics_) return metrics_->NextDeadline(MonoNow());
+#endif
+    return kNever;
+  }
+
+  std::string RenderMetrics() {
+    MetricsSnapshot s = SnapshotOf(node_, MonoNow());
+#ifdef IKEPULSE_HAVE_CONTROL
+    if (control_) s.control_clients = control_->connection_count();
+#endif
+    s.scrapes = ++metrics_scrapes_;
+    return RenderPrometheus(s);
+  }
+
+  // Starts, moves or stops the metrics endpoint to match the configuration. A failure (an
+  // address not on this host, a port in use) is logged once; the configuration line stays, as
+  // IOS keeps `ip http server` when its port cannot be opened, and is tried again once the
+  // endpoint is changed (or removed with `no ikepulse metrics listen` and entered again).
+  void ReconcileMetrics(const config::Config& c) {
+#ifdef IKEPULSE_HAVE_METRICS
+    const Endpoint want{c.metrics_address, c.metrics_port};
+    if (metrics_ && (c.metrics_port == 0 || !(metrics_->endpoint() == want))) {
+      loop_->Unwatch(metrics_->fd());
+      logger_.Line("%IKEPULSE-5-METRICS: stopped serving metrics on " +
+                   metrics_->endpoint().ToString());
+      metrics_.reset();
+    }
+    if (c.metrics_port == 0 || metrics_ || (metrics_failed_ && *metrics_failed_ == want)) return;
+    auto m = MetricsServer::Start(want, [this] { return RenderMetrics(); });
+    if (!m) {
+      metrics_failed_ = want;
+      logger_.Line("%IKEPULSE-3-METRICS: cannot serve metrics on " + want.ToString() + ": " +
+                   m.error());
+      return;
+    }
+    metrics_failed_.reset();
+    metrics_ = std::move(*m);
+    loop_->Watch(metrics_->fd(), EPOLLIN, [this](uint32_t) {
+      metrics_->Run();
+      Rearm();
+    });
+    logger_.Line("%IKEPULSE-5-METRICS: serving Prometheus metrics on http://" + want.ToString() +
+                 "/metrics");
+#else
+    if (c.metrics_port != 0)
+      logger_.Line("%IKEPULSE-3-METRICS: built without libmicrohttpd: no metrics endpoint");
+#endif
+  }
 
   // --- `ping` (daemon/ping_service.h): echoes injected into the data plane's outbound path
   // as if read from the TUN; their replies taken from the decrypted inbound packets. -------
@@ -472,6 +530,9 @@ class DaemonImpl {
 
   void OnTimer() {
     const TimePoint now = MonoNow();
+#ifdef IKEPULSE_HAVE_METRICS
+    if (metrics_ && now >= metrics_->NextDeadline(now)) metrics_->Run();  // idle timeouts
+#endif
     if (now >= node_.NextDeadline()) {
       ike::Outbox out;
       node_.OnTimeout(now, out);
@@ -535,6 +596,7 @@ class DaemonImpl {
   }
 
   void ReconcileSockets(const config::Config& c) {
+    ReconcileMetrics(c);
     dp_config_changed_ = true;  // the data plane re-reads the crypto map ACLs at the next Flush
     const std::vector<Endpoint> wanted = WantedEndpoints(c);
     for (auto it = sockets_.begin(); it != sockets_.end();) {
@@ -618,6 +680,11 @@ class DaemonImpl {
 #ifdef IKEPULSE_HAVE_CONTROL
   std::unique_ptr<ControlServer> control_;
 #endif
+#ifdef IKEPULSE_HAVE_METRICS
+  std::unique_ptr<MetricsServer> metrics_;
+  std::optional<Endpoint> metrics_failed_;  // the endpoint that last failed (not retried)
+#endif
+  uint64_t metrics_scrapes_ = 0;
   std::map<Endpoint, std::unique_ptr<UdpSocket>> sockets_;
   Bytes rx_buf_;
   bool dp_config_changed_ = false;

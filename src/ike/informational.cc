@@ -111,6 +111,7 @@ void NodeImpl::RunDpd(Ctx& c, IkeSa& sa) {
     if (a.kind == DpdAction::Kind::kNone) return;
     if (a.error_count > 0) Debug(c, &sa, "incrementing error counter on sa: PEERS_ALIVE_TIMER");
     if (a.kind == DpdAction::Kind::kSendRUThere) {
+      if (a.retransmission) ++counters_.dpd_retries;
       SendRUThere(c, sa, a.seq, a.error_count);
       continue;
     }

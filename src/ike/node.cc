@@ -748,6 +748,7 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
              next && next->peer->address ? *next->peer->address : IpAddress{}, next ? next->index : 0,
              0, e.map_name + " " + std::to_string(e.seq)};
     c.out.events.push_back(ev);
+    ++counters_.failovers;
     if (e.keep_up) {
       BringUp(c, e);
     } else if (!was_up) {

@@ -76,7 +76,9 @@ struct NodeCounters {
   uint64_t dpd_sent = 0;
   uint64_t dpd_acks_received = 0;
   uint64_t dpd_acks_sent = 0;
+  uint64_t dpd_retries = 0;  // R-U-THEREs resent in a round (dpd_sent includes them)
   uint64_t peers_dead = 0;
+  uint64_t failovers = 0;    // crypto map entries moved to their next `set peer`
   // MM1 whose proposals match no policy: unauthenticated NO_PROPOSAL_CHOSEN sent, or not sent
   // because of the rate limit.
   uint64_t no_proposal_sent = 0;
