@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, for a fresh Debian 12 machine, as root:
 #   sudo ./scripts/test.sh            install deps, build (release), run unit + sim + interop
-#                                     tests, then the fuzz targets (clang, ASan+UBSan, bounded)
+#                                     tests and the .deb install/purge test, then the fuzz
+#                                     targets (clang, ASan+UBSan, bounded)
 #   sudo ./scripts/test.sh --asan     build with ASan+UBSan and run the unit + sim tests
 #   ./scripts/test.sh --quick         unit + sim only (no root needed once deps are installed)
 # Every phase prints ctest's summary; the script exits non-zero on the first failing phase.
@@ -43,9 +44,9 @@ case "$mode" in
     build release
     log "unit + sim tests"
     ctest --preset release -L 'unit|sim' -j "$jobs"
-    log "interop tests (strongSwan 5.9.8 in network namespaces)"
-    ctest --preset release -L 'interop|loopback' --timeout 900
-    log "fuzz targets (clang, ASan+UBSan, ${IKEPULSE_FUZZ_SECONDS:-20} s each)"
+    log "interop tests (strongSwan 5.9.8 in network namespaces) and the Debian package"
+    ctest --preset release -L 'interop|loopback|package' --timeout 900
+    log "fuzz targets (clang, ASan+UBSan: fuzz_node ${IKEPULSE_FUZZ_NODE_SECONDS:-100} s, the others ${IKEPULSE_FUZZ_SECONDS:-20} s each)"
     bash tests/fuzz/run.sh
     ;;
   *)
