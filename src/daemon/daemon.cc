@@ -68,7 +68,8 @@ Result<config::Config, std::string> ParseStartupConfig(const std::string& text) 
 std::string Usage() {
   return "usage: ikepulsed -f <startup-config> [--log <file>] [--socket <control-socket>]\n"
          "                 [--foreground] [--debug] [--listen <addr>]... [--ike-port <n>]\n"
-         "                 [--natt-port <n>] [--tun <name>] [--no-dataplane]\n";
+         "                 [--natt-port <n>] [--tun <name>] [--no-dataplane]\n"
+         "       ikepulsed --version\n";
 }
 
 Result<DaemonOptions, std::string> ParseArgs(int argc, char** argv) {

@@ -7,6 +7,7 @@
 
 #include <climits>
 #include <cstdio>
+#include <string_view>
 #include <cstdlib>
 #include <string>
 
@@ -43,6 +44,12 @@ bool Daemonize() {
 
 int main(int argc, char** argv) {
   using namespace ikepulse::daemon;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--version") {
+      std::printf("ikepulsed %s\n", IKEPULSE_VERSION);
+      return 0;
+    }
+  }
   auto opts = ParseArgs(argc, argv);
   if (!opts.has_value()) {
     std::fputs(opts.error().c_str(), stderr);

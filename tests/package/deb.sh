@@ -50,6 +50,8 @@ apt-get install -y "$(realpath "$deb")" >"$LAB_WORK/install.log" 2>&1
 ikp_check "apt-get install ./$(basename "$deb")" bash -c "dpkg-query -W -f='\${Status}' ikepulse | grep -q 'install ok installed'"
 ikp_check "installed: /usr/sbin/ikepulsed, /usr/bin/ikepulse, man pages" \
   test -x /usr/sbin/ikepulsed -a -x /usr/bin/ikepulse -a -f /usr/share/man/man8/ikepulsed.8
+ikp_check "ikepulsed --version: $(/usr/sbin/ikepulsed --version 2>&1)" \
+  bash -c "/usr/sbin/ikepulsed --version | grep -qx 'ikepulsed $(dpkg-deb -f "$deb" Version)'"
 ikp_check "installed: /etc/ikepulse/startup-config mode 600" test "$(stat -c %a /etc/ikepulse/startup-config)" = 600
 ikp_check "postinst told the administrator what to do" grep -q "systemctl enable --now ikepulsed" "$LAB_WORK/install.log"
 if [[ -d /run/systemd/system ]]; then
