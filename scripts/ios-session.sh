@@ -16,19 +16,7 @@ IKP_BUILD=${IKP_BUILD:-build/release}
 command -v tmux >/dev/null || { echo "ios-session: tmux missing (scripts/install-deps.sh)"; exit 1; }
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24
-lab_gw_add b1 192.0.2.2/24 203.0.113.1/24 203.0.113.10/24
-lab_gw_add b2 192.0.2.3/24 203.0.113.1/24 203.0.113.10/24
-PSK=lab-secret-not-for-production
-for b in b1 b2; do
-  ip=192.0.2.2
-  [[ $b == b2 ]] && ip=192.0.2.3
-  lab_charon_config "$b" local=$ip remote=192.0.2.1 psk=$PSK local_ts=203.0.113.0/24 \
-    remote_ts=198.51.100.0/24 dpd_delay=10s dpd_timeout=30s
-  lab_charon_start "$b"
-done
+ikp_failover_sites hosts
 # ikepulsed starts from a bare startup-config; the rest is pasted.
 printf 'hostname BranchA\ninterface wan0\n ip address 192.0.2.1 255.255.255.0\n' >"$LAB_WORK/a.cfg"
 ikp_start a "$LAB_WORK/a.cfg"

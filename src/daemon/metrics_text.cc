@@ -99,24 +99,25 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
       {"rate_limited", c.dropped_rate_limited}, {"replay", c.dropped_replay}};
   for (const auto& [reason, n] : drops)
     w.Value("ikepulse_ike_dropped_total", std::string("reason=\"") + reason + "\"", n);
-  w.Head("ikepulse_crypto_map_packets_total", "counter",
-         "Packets through a crypto map entry's current IPsec SAs (restarts when they are "
-         "replaced).");
-  for (const auto& [key, t] : s.entries) {
-    const std::string l =
-        "map=\"" + Escape(key.first) + "\",seq=\"" + std::to_string(key.second) + "\"";
-    w.Value("ikepulse_crypto_map_packets_total", l + ",direction=\"in\"", t.pkts_in);
-    w.Value("ikepulse_crypto_map_packets_total", l + ",direction=\"out\"", t.pkts_out);
-  }
-  w.Head("ikepulse_crypto_map_bytes_total", "counter",
-         "Bytes through a crypto map entry's current IPsec SAs (restarts when they are "
-         "replaced).");
-  for (const auto& [key, t] : s.entries) {
-    const std::string l =
-        "map=\"" + Escape(key.first) + "\",seq=\"" + std::to_string(key.second) + "\"";
-    w.Value("ikepulse_crypto_map_bytes_total", l + ",direction=\"in\"", t.bytes_in);
-    w.Value("ikepulse_crypto_map_bytes_total", l + ",direction=\"out\"", t.bytes_out);
-  }
+  // Per crypto map entry and direction: one counter family for packets, one for bytes.
+  auto per_entry = [&](const char* name, const char* help, uint64_t MetricsSnapshot::Traffic::*in,
+                       uint64_t MetricsSnapshot::Traffic::*out) {
+    w.Head(name, "counter", help);
+    for (const auto& [key, t] : s.entries) {
+      const std::string l =
+          "map=\"" + Escape(key.first) + "\",seq=\"" + std::to_string(key.second) + "\"";
+      w.Value(name, l + ",direction=\"in\"", t.*in);
+      w.Value(name, l + ",direction=\"out\"", t.*out);
+    }
+  };
+  per_entry("ikepulse_crypto_map_packets_total",
+            "Packets through a crypto map entry's current IPsec SAs (restarts when they are "
+            "replaced).",
+            &MetricsSnapshot::Traffic::pkts_in, &MetricsSnapshot::Traffic::pkts_out);
+  per_entry("ikepulse_crypto_map_bytes_total",
+            "Bytes through a crypto map entry's current IPsec SAs (restarts when they are "
+            "replaced).",
+            &MetricsSnapshot::Traffic::bytes_in, &MetricsSnapshot::Traffic::bytes_out);
   w.One("ikepulse_control_clients", "gauge", "Shell sessions connected to the control socket.",
         s.control_clients);
   w.One("ikepulse_metrics_scrapes_total", "counter", "Scrapes of this endpoint.", s.scrapes);

@@ -86,6 +86,34 @@ ikp_two_sites() {
   lab_gw_add b 192.0.2.2/24 203.0.113.1/24 $hb
 }
 
+# ikp_failover_sites [hosts|nohosts] [charon key=value ...]: the failover topology. A
+# 192.0.2.1 (LAN 198.51.100.0/24), B1 192.0.2.2 and B2 192.0.2.3 (strongSwan, LAN
+# 203.0.113.0/24, each with host 203.0.113.10 behind it when `hosts`), both charons started
+# with the lab PSK, DPD 10 s / 30 s and the extra lab_charon_config settings given.
+# Sets B1, B2, PSK.
+ikp_failover_sites() {
+  local mode=${1:-nohosts}
+  shift
+  local hb=""
+  [[ $mode == hosts ]] && hb=203.0.113.10/24
+  lab_init
+  lab_switch_create
+  lab_gw_add a 192.0.2.1/24 198.51.100.1/24
+  lab_gw_add b1 192.0.2.2/24 203.0.113.1/24 $hb
+  lab_gw_add b2 192.0.2.3/24 203.0.113.1/24 $hb
+  PSK=lab-secret-not-for-production
+  B1=192.0.2.2
+  B2=192.0.2.3
+  local b ip
+  for b in b1 b2; do
+    ip=$B1
+    [[ $b == b2 ]] && ip=$B2
+    lab_charon_config "$b" local=$ip remote=192.0.2.1 psk=$PSK local_ts=203.0.113.0/24 \
+      remote_ts=198.51.100.0/24 dpd_delay=10s dpd_timeout=30s "$@"
+    lab_charon_start "$b"
+  done
+}
+
 # ---------------------------------------------------------------------------------------------
 # Helpers for the interop tests (tests/interop/*.sh).
 

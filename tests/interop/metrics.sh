@@ -11,21 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
 command -v curl >/dev/null || { echo "metrics: curl missing"; exit 77; }
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24
-lab_gw_add b1 192.0.2.2/24 203.0.113.1/24
-lab_gw_add b2 192.0.2.3/24 203.0.113.1/24
-PSK=lab-secret-not-for-production
-B1=192.0.2.2
-B2=192.0.2.3
-for b in b1 b2; do
-  ip=$B1
-  [[ $b == b2 ]] && ip=$B2
-  lab_charon_config "$b" local=$ip remote=192.0.2.1 psk=$PSK local_ts=203.0.113.0/24 \
-    remote_ts=198.51.100.0/24 dpd_delay=10s dpd_timeout=30s extra_charon="    keep_alive = 0s"
-  lab_charon_start "$b"
-done
+ikp_failover_sites nohosts extra_charon="    keep_alive = 0s"
 ikp_config "$LAB_WORK/a.cfg" self=192.0.2.1 peers="$B1 $B2" keepalive="10 periodic" keep_up=1 \
   extra="ikepulse metrics listen 127.0.0.1 9464"
 ikp_start a "$LAB_WORK/a.cfg"
