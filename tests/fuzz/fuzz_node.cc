@@ -71,14 +71,13 @@ config::Config NodeConfig(bool is_a, bool dpd, bool pfs, uint32_t ipsec_life) {
 
 // The 16 configurations, built once (building them per input cost ~10% of the time).
 const config::Config& CachedConfig(bool is_a, bool dpd, bool pfs, uint32_t ipsec_life) {
-  static config::Config all[2][2][2][2] = {};
-  static bool built[2][2][2][2] = {};
+  // A vector, not `static config::Config all[2][2][2][2] = {}`: clang 14 crashes (segfault
+  // in the parser) on that declaration since config::Config gained an IpAddress member.
+  static std::vector<std::optional<config::Config>> all(16);
   const bool short_life = ipsec_life < 3600;
-  if (!built[is_a][dpd][pfs][short_life]) {
-    all[is_a][dpd][pfs][short_life] = NodeConfig(is_a, dpd, pfs, ipsec_life);
-    built[is_a][dpd][pfs][short_life] = true;
-  }
-  return all[is_a][dpd][pfs][short_life];
+  std::optional<config::Config>& slot = all[(is_a << 3) | (dpd << 2) | (pfs << 1) | short_life];
+  if (!slot) slot = NodeConfig(is_a, dpd, pfs, ipsec_life);
+  return *slot;
 }
 
 // Reads the fuzz input front to back; past the end every read yields zeros.
