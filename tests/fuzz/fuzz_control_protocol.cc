@@ -25,9 +25,13 @@ void CheckRequestRoundTrip(const Request& request) {
 
 void CheckServerRoundTrip(const ServerMessage& message) {
   FrameDecoder again(ikepulse::shell::kMaxReplyBody);
-  again.Append(std::holds_alternative<Reply>(message)
-                   ? ikepulse::shell::EncodeReply(std::get<Reply>(message))
-                   : ikepulse::shell::EncodeAsync(std::get<AsyncLine>(message).text));
+  if (const auto* reply = std::get_if<Reply>(&message)) {
+    again.Append(ikepulse::shell::EncodeReply(*reply));
+  } else if (const auto* part = std::get_if<ikepulse::shell::PartialOutput>(&message)) {
+    again.Append(ikepulse::shell::EncodePartial(part->text));
+  } else {
+    again.Append(ikepulse::shell::EncodeAsync(std::get<AsyncLine>(message).text));
+  }
   auto r = again.NextServerMessage();
   if (!r || !r->has_value() || **r != message) std::abort();
 }
