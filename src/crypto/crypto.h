@@ -56,6 +56,8 @@ class DhKeyPair {
   virtual const Bytes& public_value() const = 0;
   // g^xy. Error on a peer value of the wrong length or not on the curve / out of range.
   virtual Result<SecretBytes, CryptoError> ComputeShared(ByteSpan peer_public) const = 0;
+  // The same key pair (shares the immutable key; a snapshot of an engine copies its SAs).
+  virtual std::unique_ptr<DhKeyPair> Clone() const = 0;
 };
 
 // RAND_bytes-backed Random for the daemon.

@@ -233,6 +233,11 @@ class DhKeyPairImpl final : public DhKeyPair {
 
   uint16_t group() const override { return info_.id; }
   const Bytes& public_value() const override { return public_; }
+  std::unique_ptr<DhKeyPair> Clone() const override {
+    // The key is never modified after generation: the copy shares it by reference count.
+    if (EVP_PKEY_up_ref(key_.get()) != 1) return nullptr;
+    return std::make_unique<DhKeyPairImpl>(info_, PkeyPtr(key_.get()), public_);
+  }
 
   Result<SecretBytes, CryptoError> ComputeShared(ByteSpan peer_public) const override {
     Result<PkeyPtr, CryptoError> peer =
@@ -377,6 +382,9 @@ class FixedDhKeyPair final : public DhKeyPair {
   explicit FixedDhKeyPair(FixedDh& fixed) : fixed_(fixed) {}
   uint16_t group() const override { return fixed_.key->group(); }
   const Bytes& public_value() const override { return fixed_.key->public_value(); }
+  std::unique_ptr<DhKeyPair> Clone() const override {
+    return std::make_unique<FixedDhKeyPair>(fixed_);
+  }
   Result<SecretBytes, CryptoError> ComputeShared(ByteSpan peer_public) const override {
     for (const auto& [peer, shared] : fixed_.recent) {
       if (std::equal(peer.begin(), peer.end(), peer_public.begin(), peer_public.end())) {

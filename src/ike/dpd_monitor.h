@@ -131,7 +131,9 @@ class DpdMonitor {
   // `rng` is used only inside the constructor, to draw the first sequence number (R9).
   DpdMonitor(const config::KeepaliveConfig& cfg, Random& rng, DpdOptions options = {});
 
-  DpdMonitor(const DpdMonitor&) = delete;
+  // Copyable (a plain value: an engine snapshot copies it with its SA); not assignable, so
+  // that a monitor is never silently replaced in the middle of a round.
+  DpdMonitor(const DpdMonitor&) = default;
   DpdMonitor& operator=(const DpdMonitor&) = delete;
 
   // The ISAKMP SA is up (Main Mode done); last_rx = now, a first interval starts (R1).

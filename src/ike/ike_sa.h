@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/clone_ptr.h"
 #include "common/endpoint.h"
 #include "common/time.h"
 #include "crypto/crypto.h"
@@ -82,6 +83,7 @@ struct QuickMode {
   QuickMode() = default;
   QuickMode(QuickMode&&) = default;
   QuickMode& operator=(QuickMode&&) = default;
+  QuickMode(const QuickMode&) = default;  // with its SA (IkeSa::Clone) only
   ~QuickMode() {  // an exchange that fails or is abandoned leaves no nonce behind either
     WipeAndFree(ni);
     WipeAndFree(nr);
@@ -97,7 +99,7 @@ struct QuickMode {
   uint32_t spi_in = 0;
   uint32_t spi_out = 0;
   Phase2Algs algs;
-  std::unique_ptr<crypto::DhKeyPair> dh;
+  ClonePtr<crypto::DhKeyPair> dh;
   Bytes peer_ke;
   std::optional<SecretBytes> pfs_shared;  // g^xy of the PFS exchange, once computed
   isakmp::IdPayload idci, idcr;
@@ -114,8 +116,9 @@ struct QuickMode {
 
 struct IkeSa {
   IkeSa() = default;
-  IkeSa(const IkeSa&) = delete;
   IkeSa& operator=(const IkeSa&) = delete;
+  // Only whole-engine snapshots copy an SA (Node::Clone); never by accident.
+  std::unique_ptr<IkeSa> Clone() const { return std::unique_ptr<IkeSa>(new IkeSa(*this)); }
   ~IkeSa() { ForgetMainModeSecrets(); }  // also when deleted before it was established
 
   SaId id = kNoSa;
@@ -131,7 +134,7 @@ struct IkeSa {
   // once HASH_I/HASH_R is verified and ours sent (ForgetMainModeSecrets). An established SA
   // keeps only keys.skeyid_d, keys.skeyid_a, keys.enc_key and p1_last_block.
   Bytes sai_b;  // the initiator's whole SA payload body (for HASH_I/HASH_R)
-  std::unique_ptr<crypto::DhKeyPair> dh;
+  ClonePtr<crypto::DhKeyPair> dh;
   Bytes gxi, gxr, ni, nr;
   SecretBytes gxy;
   SecretBytes psk;
@@ -169,7 +172,7 @@ struct IkeSa {
   std::vector<ChildSa> children;
 
   // DPD.
-  std::unique_ptr<DpdMonitor> dpd;
+  std::optional<DpdMonitor> dpd;  // held by value (no allocation per SA)
   uint32_t peer_dpd_last_seq = 0;
   bool peer_dpd_seen = false;
   uint32_t peer_dpd_dups = 0;
@@ -197,6 +200,9 @@ struct IkeSa {
   // Main Mode is authenticated both ways: wipes what only the exchange needed (above).
   void ForgetMainModeSecrets();
   TimePoint NextDeadline() const;
+
+ private:
+  IkeSa(const IkeSa&) = default;
 };
 
 }  // namespace ikepulse::ike

@@ -60,7 +60,7 @@ isakmp::NotificationPayload DpdNotify(const IkeSa& sa, isakmp::NotifyType t, uin
 void NodeImpl::SendInformational(Ctx& c, IkeSa& sa, std::vector<Payload> payloads) {
   const crypto::CipherAlg cipher = sa.algs.cipher();
   const crypto::HashAlg prf = sa.algs.prf();
-  const uint32_t mid = rng_.NonZeroU32();
+  const uint32_t mid = rng_->NonZeroU32();
   const Bytes iv = crypto::Phase2Iv(prf, sa.p1_last_block, mid, crypto::BlockSize(cipher));
   const ByteSpan skeyid_a = sa.keys.skeyid_a.span();
   Bytes plain = BuildHashedChain(payloads, crypto::HashLength(prf), [&](ByteSpan after) {
@@ -184,7 +184,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
     return;
   }
   // Authenticated.
-  if (debug_) {
+  if (*debug_) {
     Debug(c, nullptr, "(0:" + std::to_string(sa->id) + "): received packet from " +
                           remote.ip.ToString() + " dport " + std::to_string(sa->local.port) +
                           " sport " + std::to_string(remote.port) + " Global (" +

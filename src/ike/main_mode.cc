@@ -121,7 +121,7 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
   }
   IkeSa& sa = NewSa(c, true, Endpoint{*local, opts_.ike_port}, Endpoint{peer, opts_.ike_port});
   do {
-    rng_.Fill(sa.icookie);
+    rng_->Fill(sa.icookie);
   } while (sa.icookie == isakmp::Cookie{});
   sa.psk = key->key;
   sa.entries.push_back({map, seq});
@@ -242,7 +242,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         return;
       }
       sa->gxi = sa->dh->public_value();
-      sa->ni = RandomBytes(rng_, kNonceSize);
+      sa->ni = RandomBytes(*rng_, kNonceSize);
       std::vector<Payload> out;
       out.push_back(MakePayload(isakmp::KeyExchangePayload{sa->gxi}));
       out.push_back(MakePayload(isakmp::NoncePayload{sa->ni}));
@@ -278,7 +278,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         sa->gxi = ke->data;
         sa->gxr = sa->dh->public_value();
         sa->ni = nonce->data;
-        sa->nr = RandomBytes(rng_, kNonceSize);
+        sa->nr = RandomBytes(*rng_, kNonceSize);
       } else {
         sa->gxr = ke->data;
         sa->nr = nonce->data;

@@ -81,7 +81,7 @@ void NodeImpl::OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& loca
   HalfOpen e;
   e.icookie = h.icookie;
   do {
-    rng_.Fill(e.rcookie);
+    rng_->Fill(e.rcookie);
   } while (e.rcookie == kZero);
   e.local = local;
   e.remote = remote;
@@ -121,7 +121,7 @@ void NodeImpl::OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& loca
   e.mm2 = isakmp::BuildMessage(rh, isakmp::SerializePayloads(out));
   c.out.datagrams.push_back(Datagram{local, remote, e.mm2});
   ++counters_.tx_datagrams;
-  if (debug_)
+  if (*debug_)
     Debug(c, nullptr,
           " sending packet to " + remote.ip.ToString() + " my_port " + std::to_string(local.port) +
               " peer_port " + std::to_string(remote.port) + " (R) MM_SA_SETUP");
@@ -191,7 +191,7 @@ void NodeImpl::SendNoProposalChosen(Ctx& c, const isakmp::Header& h, const Endpo
   nh.icookie = h.icookie;
   nh.next_payload = isakmp::PayloadType::kNotification;
   nh.exchange = isakmp::ExchangeType::kInformational;
-  nh.message_id = rng_.NonZeroU32();
+  nh.message_id = rng_->NonZeroU32();
   Debug(c, nullptr, "sending NOTIFY NO_PROPOSAL_CHOSEN protocol 1 to " + remote.ToString());
   c.out.datagrams.push_back(
       Datagram{local, remote, isakmp::BuildMessage(nh, isakmp::SerializePayloads(out))});

@@ -49,6 +49,13 @@ Node::Node(Random& rng, NodeOptions opts)
     : impl_(std::make_unique<NodeImpl>(rng, opts, debug_)) {}
 Node::~Node() = default;
 
+std::unique_ptr<Node> Node::Clone(Random& rng) const {
+  auto copy = std::make_unique<Node>(rng);
+  copy->debug_ = debug_;
+  copy->impl_ = impl_->Clone(rng, copy->debug_);
+  return copy;
+}
+
 void Node::SetConfig(const config::Config& cfg, TimePoint now, Outbox& out) {
   Ctx c{now, out};
   impl_->SetConfig(cfg, c);
@@ -119,7 +126,7 @@ IkeSa& NodeImpl::NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endp
   sa->local = local;
   sa->remote = remote;
   sa->created = c.now;
-  sa->dpd = std::make_unique<DpdMonitor>(cfg_.keepalive, rng_);
+  sa->dpd.emplace(cfg_.keepalive, *rng_);
   IkeSa& ref = *sa;
   by_peer_[remote.ip].push_back(ref.id);
   sas_.emplace(ref.id, std::move(sa));
@@ -157,7 +164,7 @@ const config::CryptoMapEntry* NodeImpl::CryptoMap(const std::string& map, uint32
 }
 
 void NodeImpl::Debug(Ctx& c, const IkeSa* sa, const std::string& line) {
-  if (!debug_) return;
+  if (!*debug_) return;
   c.out.events.push_back(Event{c.now, EventKind::kDebug, sa ? sa->id : kNoSa,
                                sa ? sa->remote.ip : IpAddress{}, 0, 0,
                                (sa ? sa->Tag() : std::string("ISAKMP: ")) + line});
@@ -182,7 +189,7 @@ void NodeImpl::Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoin
   ++counter;
   ++counters_.dropped;
   c.out.events.push_back(Event{c.now, EventKind::kDrop, kNoSa, from.ip, 0, 0, reason});
-  if (debug_)
+  if (*debug_)
     c.out.events.push_back(Event{c.now, EventKind::kDebug, kNoSa, from.ip, 0, 0,
                                  std::string("ISAKMP: dropping packet from ") + from.ToString() +
                                      ": " + reason});
@@ -198,7 +205,7 @@ Bytes NodeImpl::Send(Ctx& c, IkeSa& sa, ByteSpan msg) {
   }
   c.out.datagrams.push_back(Datagram{sa.local, sa.remote, wire});
   ++counters_.tx_datagrams;
-  if (debug_)
+  if (*debug_)
     Debug(c, &sa, " sending packet to " + sa.remote.ip.ToString() + " my_port " +
                       std::to_string(sa.local.port) + " peer_port " +
                       std::to_string(sa.remote.port) + " (" + (sa.initiator ? "I" : "R") + ") " +
@@ -234,7 +241,7 @@ void NodeImpl::ScheduleRetransmit(Retransmit& r) {
   const int k = r.attempts + 1;  // the retransmission (or, past `tries`, the give-up) next
   const RetransmitPolicy& p = Policy(r);
   r.due += RetransmitGap(p, k);
-  r.next = r.due - RetransmitJitter(p, k, rng_);
+  r.next = r.due - RetransmitJitter(p, k, *rng_);
 }
 
 IkeSa* NodeImpl::NewestEstablished(const IpAddress& peer) {
@@ -429,7 +436,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
   if (const size_t resent = half_open_.Retransmit(c.now, c.out.datagrams)) {
     counters_.retransmits += resent;
     counters_.tx_datagrams += resent;
-    if (debug_) Debug(c, nullptr, "retransmitting phase 1 MM_SA_SETUP... (" +
+    if (*debug_) Debug(c, nullptr, "retransmitting phase 1 MM_SA_SETUP... (" +
                                       std::to_string(resent) + " half-open)");
   }
   while (auto id = timers_.PopNext(c.now)) {

@@ -187,6 +187,10 @@ class Node {
   ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
+  // A deep copy of this engine in its current state (configuration, SAs, exchanges in
+  // flight, timers, counters) that draws from `rng` from now on: a snapshot to run
+  // several futures from (the engine fuzz target starts each input from one).
+  std::unique_ptr<Node> Clone(Random& rng) const;
 
   // Applies a configuration. Live-change rules: keepalive changes apply to established SAs
   // from their next interval; a removed crypto map entry or peer tears down what depended on

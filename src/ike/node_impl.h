@@ -60,7 +60,15 @@ struct Ctx {
 class NodeImpl {
  public:
   NodeImpl(Random& rng, NodeOptions opts, const bool& debug)
-      : rng_(rng), opts_(opts), debug_(debug) {}
+      : rng_(&rng), opts_(opts), debug_(&debug) {}
+  // A deep copy of the whole engine state, drawing from `rng` and reading `debug` from now
+  // on (Node::Clone).
+  std::unique_ptr<NodeImpl> Clone(Random& rng, const bool& debug) const {
+    std::unique_ptr<NodeImpl> copy(new NodeImpl(*this));
+    copy->rng_ = &rng;
+    copy->debug_ = &debug;
+    return copy;
+  }
 
   // node.cc
   void SetConfig(const config::Config& cfg, Ctx& c);
@@ -179,11 +187,13 @@ class NodeImpl {
   void PendingQuickModes(Ctx& c, IkeSa& sa);
   std::optional<IpAddress> LocalFor(const EntryRuntime& e) const;
 
-  Random& rng_;
+  NodeImpl(const NodeImpl&) = default;  // Clone only
+
+  Random* rng_;  // never null
   NodeOptions opts_;
-  const bool& debug_;
+  const bool* debug_;  // never null
   config::Config cfg_;
-  std::unordered_map<SaId, std::unique_ptr<IkeSa>> sas_;
+  std::unordered_map<SaId, ClonePtr<IkeSa>> sas_;
   std::unordered_multimap<isakmp::Cookie, SaId, CookieHash> by_icookie_;
   // Our inbound SPIs -> SA: installed IPsec SAs and those reserved by Quick Modes in flight,
   // so that allocation never hands out one twice. The peers' (outbound) SPIs are not here:

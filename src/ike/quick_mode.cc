@@ -122,7 +122,7 @@ Bytes ToBytes(const SecretBytes& s) { return Bytes(s.data(), s.data() + s.size()
 uint32_t NodeImpl::AllocateSpiIn(SaId sa) {
   uint32_t spi;
   do {
-    spi = rng_.U32();
+    spi = rng_->U32();
   } while (spi < 256 || by_spi_in_.count(spi));
   by_spi_in_.emplace(spi, sa);
   return spi;
@@ -146,13 +146,13 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   }
   QuickMode qm;
   do {
-    qm.message_id = rng_.NonZeroU32();
+    qm.message_id = rng_->NonZeroU32();
   } while (sa.quick_modes.count(qm.message_id));
   const crypto::CipherAlg cipher = sa.algs.cipher();
   const crypto::HashAlg prf = sa.algs.prf();
   qm.iv = crypto::Phase2Iv(prf, sa.p1_last_block, qm.message_id, crypto::BlockSize(cipher));
   qm.ni.resize(kNonceSize);
-  rng_.Fill(qm.ni);
+  rng_->Fill(qm.ni);
   qm.spi_in = AllocateSpiIn(sa.id);
   isakmp::SaPayload sap =
       BuildPhase2Sa(cfg_, e, qm.spi_in, sa.natt_float, !sa.peer_natt_rfc);
@@ -315,7 +315,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     qm.message_id = mid;
     qm.ni = nonce->data;
     qm.nr.resize(kNonceSize);
-    rng_.Fill(qm.nr);
+    rng_->Fill(qm.nr);
     if (qm.algs = choice->algs; qm.algs.pfs_group && !ke) {
       Drop(c, counters_.dropped_state, "QM1 with PFS but no KE", sa.remote);
       return;

@@ -1,18 +1,17 @@
 #!/usr/bin/env bash
 # Configures the `fuzz` preset into build/fuzz (clang, ASan+UBSan -O1, libFuzzer), builds the
 # fuzz targets only, and runs each through `ctest -L fuzz`: the codec targets for
-# IKEPULSE_FUZZ_SECONDS (default 20), fuzz_node for IKEPULSE_FUZZ_NODE_SECONDS (default 100).
-# fuzz_node gets longer because one of its inputs replays whole Main Mode / Quick Mode
-# exchanges between two nodes (~1500 inputs/s against 10-100k/s for a parser), and the states
-# after authentication are only reached by inputs built on earlier finds. 100 s keeps the whole
-# CI fuzz step near 4 minutes (7 targets).
+# IKEPULSE_FUZZ_SECONDS (default 20), fuzz_node for IKEPULSE_FUZZ_NODE_SECONDS (default 180).
+# fuzz_node gets longer because one of its inputs drives whole exchanges between two nodes
+# (~1,300 inputs/s against 10-100k/s for a parser), and the states after authentication are
+# only reached by inputs built on earlier finds. The whole CI fuzz step takes ~5 minutes.
 # Usage: tests/fuzz/run.sh
 #        IKEPULSE_FUZZ_SECONDS=300 IKEPULSE_FUZZ_NODE_SECONDS=3600 tests/fuzz/run.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "${root}"
 seconds="${IKEPULSE_FUZZ_SECONDS:-20}"
-node_seconds="${IKEPULSE_FUZZ_NODE_SECONDS:-100}"
+node_seconds="${IKEPULSE_FUZZ_NODE_SECONDS:-180}"
 
 cmake --preset fuzz -DCMAKE_CXX_COMPILER=/usr/bin/clang++ -DIKEPULSE_FUZZ_SECONDS="${seconds}" \
   -DIKEPULSE_FUZZ_NODE_SECONDS="${node_seconds}"
