@@ -51,13 +51,17 @@ struct Retransmit {
 };
 
 // An IPsec SA pair negotiated by a Quick Mode.
+struct ChildKeys {
+  SecretBytes enc_in, auth_in, enc_out, auth_out;
+};
+
 struct ChildSa {
   uint32_t spi_in = 0;   // ours (the peer sends with it)
   uint32_t spi_out = 0;  // the peer's
   Phase2Algs algs;
   // The IPsec keys, until the data plane has installed them (Node::HandOverChildKeys): then
-  // wiped here and keys_handed_over set, so the data plane holds the only copy.
-  SecretBytes enc_in, auth_in, enc_out, auth_out;
+  // released here (wiped) and keys_handed_over set, so the data plane holds the only copy.
+  ClonePtr<ChildKeys> keys;
   bool keys_handed_over = false;
   std::string map_name;
   uint32_t map_seq = 0;
@@ -114,6 +118,33 @@ struct QuickMode {
   TimePoint forget_at = kNever;
 };
 
+// Main Mode state of one ISAKMP SA. Secret lifetime: psk, gxy and the DH key pair are wiped as
+// soon as the keys are derived (MM3/MM4); sai_b, gxi, gxr, ni, nr and iv once HASH_I/HASH_R
+// is verified and ours sent (IkeSa::ForgetMainModeSecrets); rtx and last_rx_hash answer a
+// duplicate of the peer's last message until IkeSa::p1_forget_at, then the whole is freed.
+struct MainModeState {
+  MainModeState() = default;
+  MainModeState(const MainModeState&) = default;  // with its SA (IkeSa::Clone) only
+  MainModeState& operator=(const MainModeState&) = delete;
+  ~MainModeState() {
+    WipeAndFree(ni);
+    WipeAndFree(nr);
+    WipeAndFree(gxi);
+    WipeAndFree(gxr);
+    WipeAndFree(sai_b);
+    WipeAndFree(iv);
+  }
+
+  Bytes sai_b;  // the initiator's whole SA payload body (for HASH_I/HASH_R)
+  ClonePtr<crypto::DhKeyPair> dh;
+  Bytes gxi, gxr, ni, nr;
+  SecretBytes gxy;
+  SecretBytes psk;
+  Bytes iv;  // phase-1 CBC chain
+  Retransmit rtx;
+  Bytes last_rx_hash;
+};
+
 struct IkeSa {
   IkeSa() = default;
   IkeSa& operator=(const IkeSa&) = delete;
@@ -129,17 +160,12 @@ struct IkeSa {
 
   // Phase-1 negotiation.
   Phase1Algs algs;
-  // Secret lifetime: psk, gxy and keys.skeyid_e are wiped as soon as the keys are derived
-  // (MM3/MM4); dh right after g^xy is computed; sai_b, gxi, gxr, ni, nr, keys.skeyid and p1_iv
-  // once HASH_I/HASH_R is verified and ours sent (ForgetMainModeSecrets). An established SA
-  // keeps only keys.skeyid_d, keys.skeyid_a, keys.enc_key and p1_last_block.
-  Bytes sai_b;  // the initiator's whole SA payload body (for HASH_I/HASH_R)
-  ClonePtr<crypto::DhKeyPair> dh;
-  Bytes gxi, gxr, ni, nr;
-  SecretBytes gxy;
-  SecretBytes psk;
+  // What only Main Mode needs (allocated with the SA; secrets wiped when it is established,
+  // the rest released at p1_forget_at: an established SA does not carry it).
+  ClonePtr<MainModeState> mm;
+  // keys.skeyid and keys.skeyid_e are wiped with the Main Mode secrets; an established SA
+  // keeps keys.skeyid_d, keys.skeyid_a, keys.enc_key and p1_last_block.
   crypto::Phase1Keys keys;
-  Bytes p1_iv;          // phase-1 CBC chain
   Bytes p1_last_block;  // the last phase-1 CBC block: base of phase-2 IVs
   // What the peer announced.
   bool peer_dpd = false;
@@ -162,11 +188,8 @@ struct IkeSa {
   // The crypto map entries this SA was started for (initiator) or matched (responder).
   std::vector<std::pair<std::string, uint32_t>> entries;
 
-  // Exchange state.
-  Retransmit p1_rtx;
-  Bytes p1_last_rx_hash;
-  // Once established: when the responder's MM6 (kept to answer a duplicate MM5) and the
-  // digest of the last Main Mode message are dropped.
+  // Once established: when `mm` (our last Main Mode message, kept to answer a duplicate of
+  // the peer's, and that message's digest) is released.
   TimePoint p1_forget_at = kNever;
   std::map<uint32_t, QuickMode> quick_modes;
   std::vector<ChildSa> children;

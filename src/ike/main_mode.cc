@@ -123,10 +123,10 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
   do {
     rng_->Fill(sa.icookie);
   } while (sa.icookie == isakmp::Cookie{});
-  sa.psk = key->key;
+  sa.mm->psk = key->key;
   sa.entries.push_back({map, seq});
   by_icookie_.emplace(sa.icookie, sa.id);
-  sa.sai_b = isakmp::SerializeBody(sap);
+  sa.mm->sai_b = isakmp::SerializeBody(sap);
   sa.expires = c.now + Seconds(120);  // half-open SA limit until established
   std::vector<Payload> chain;
   chain.push_back(MakePayload(std::move(sap)));
@@ -142,7 +142,7 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
   Emit(c, EventKind::kInitiate, &sa, seq, 0, map);
   Debug(c, &sa, "beginning Main Mode exchange");
   Bytes wire = Send(c, sa, isakmp::BuildMessage(h, isakmp::SerializePayloads(chain)));
-  StartRetransmit(c, sa.p1_rtx, sa, std::move(wire));
+  StartRetransmit(c, sa.mm->rtx, sa, std::move(wire));
   Debug(c, &sa, "Old State = IKE_READY  New State = IKE_I_MM1");
   Rearm(sa);
 }
@@ -170,11 +170,15 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
 
   // A retransmitted copy of the last message we got: resend our last message.
   const Bytes digest = Digest(msg);
-  if (digest == sa->p1_last_rx_hash) {
-    if (!sa->p1_rtx.packet.empty()) {
+  if (!sa->mm) {  // established, and our last Main Mode message already released
+    Drop(c, counters_.dropped_state, "Main Mode message for an established SA", remote);
+    return;
+  }
+  if (digest == sa->mm->last_rx_hash) {
+    if (!sa->mm->rtx.packet.empty()) {
       ++counters_.duplicates_answered;
       Debug(c, sa, "retransmission detected, resending last packet");
-      c.out.datagrams.push_back(Datagram{sa->local, sa->remote, sa->p1_rtx.packet});
+      c.out.datagrams.push_back(Datagram{sa->local, sa->remote, sa->mm->rtx.packet});
       ++counters_.tx_datagrams;
     }
     return;
@@ -190,7 +194,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       Drop(c, counters_.dropped_state, "encrypted Main Mode message out of state", remote);
       return;
     }
-    auto opened = OpenMessage(msg, h.length, cipher, sa->keys.enc_key.span(), sa->p1_iv, &last_block);
+    auto opened = OpenMessage(msg, h.length, cipher, sa->keys.enc_key.span(), sa->mm->iv, &last_block);
     if (!opened) {
       Drop(c, counters_.dropped_auth, opened.error().detail, remote);
       return;
@@ -236,16 +240,16 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       sa->algs = *algs;
       sa->last_rx = c.now;
       ProcessVendorIds(*this, c, *sa, *chain);
-      sa->dh = crypto::DhKeyPair::Generate(sa->algs.group);
-      if (!sa->dh) {
+      sa->mm->dh = crypto::DhKeyPair::Generate(sa->algs.group);
+      if (!sa->mm->dh) {
         DeleteSa(c, *sa, "DH group not supported", false, false);
         return;
       }
-      sa->gxi = sa->dh->public_value();
-      sa->ni = RandomBytes(*rng_, kNonceSize);
+      sa->mm->gxi = sa->mm->dh->public_value();
+      sa->mm->ni = RandomBytes(*rng_, kNonceSize);
       std::vector<Payload> out;
-      out.push_back(MakePayload(isakmp::KeyExchangePayload{sa->gxi}));
-      out.push_back(MakePayload(isakmp::NoncePayload{sa->ni}));
+      out.push_back(MakePayload(isakmp::KeyExchangePayload{sa->mm->gxi}));
+      out.push_back(MakePayload(isakmp::NoncePayload{sa->mm->ni}));
       if (sa->peer_natt_rfc || sa->peer_natt_draft) {
         for (auto& p : NatDPayloads(*sa, cfg_.force_encapsulation)) out.push_back(std::move(p));
         sa->natd_sent = true;
@@ -254,9 +258,9 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       oh.next_payload = isakmp::PayloadType::kKeyExchange;
       oh.flags = 0;
       sa->state = P1State::kInitSentMm3;
-      sa->p1_last_rx_hash = digest;
+      sa->mm->last_rx_hash = digest;
       Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
-      StartRetransmit(c, sa->p1_rtx, *sa, std::move(wire));
+      StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire));
       Debug(c, sa, "Old State = IKE_I_MM1  New State = IKE_I_MM3");
       return;
     }
@@ -270,43 +274,43 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         return;
       }
       if (responder) {
-        sa->dh = crypto::DhKeyPair::Generate(sa->algs.group);
-        if (!sa->dh) {
+        sa->mm->dh = crypto::DhKeyPair::Generate(sa->algs.group);
+        if (!sa->mm->dh) {
           Drop(c, counters_.dropped_state, "DH group not supported", remote);
           return;
         }
-        sa->gxi = ke->data;
-        sa->gxr = sa->dh->public_value();
-        sa->ni = nonce->data;
-        sa->nr = RandomBytes(*rng_, kNonceSize);
+        sa->mm->gxi = ke->data;
+        sa->mm->gxr = sa->mm->dh->public_value();
+        sa->mm->ni = nonce->data;
+        sa->mm->nr = RandomBytes(*rng_, kNonceSize);
       } else {
-        sa->gxr = ke->data;
-        sa->nr = nonce->data;
+        sa->mm->gxr = ke->data;
+        sa->mm->nr = nonce->data;
       }
-      auto shared = sa->dh->ComputeShared(ke->data);
+      auto shared = sa->mm->dh->ComputeShared(ke->data);
       if (!shared) {
         Drop(c, counters_.dropped_auth, shared.error().detail, remote);
         return;
       }
-      sa->gxy = std::move(*shared);
-      sa->dh.reset();  // the private value is not needed again (forward secrecy, memory)
-      sa->keys = crypto::DerivePhase1Psk(sa->algs.prf(), sa->psk.span(), sa->ni, sa->nr,
-                                         sa->gxy.span(), sa->icookie, sa->rcookie,
+      sa->mm->gxy = std::move(*shared);
+      sa->mm->dh.reset();  // the private value is not needed again (forward secrecy, memory)
+      sa->keys = crypto::DerivePhase1Psk(sa->algs.prf(), sa->mm->psk.span(), sa->mm->ni, sa->mm->nr,
+                                         sa->mm->gxy.span(), sa->icookie, sa->rcookie,
                                          crypto::KeyLength(cipher));
       // Not needed again: the PSK copy, g^xy, and SKEYID_e now that Ka is derived from it.
-      sa->psk.Wipe();
-      sa->gxy.Wipe();
+      sa->mm->psk.Wipe();
+      sa->mm->gxy.Wipe();
       sa->keys.skeyid_e.Wipe();
-      sa->p1_iv = crypto::Phase1Iv(sa->algs.prf(), sa->gxi, sa->gxr, bs);
+      sa->mm->iv = crypto::Phase1Iv(sa->algs.prf(), sa->mm->gxi, sa->mm->gxr, bs);
       sa->last_rx = c.now;
       ProcessVendorIds(*this, c, *sa, *chain);
       sa->nat_detected = DetectNat(*sa, *chain);
       if (sa->nat_detected) Debug(c, sa, "NAT found, both nodes inside NAT");
-      sa->p1_last_rx_hash = digest;
+      sa->mm->last_rx_hash = digest;
       if (responder) {
         std::vector<Payload> out;
-        out.push_back(MakePayload(isakmp::KeyExchangePayload{sa->gxr}));
-        out.push_back(MakePayload(isakmp::NoncePayload{sa->nr}));
+        out.push_back(MakePayload(isakmp::KeyExchangePayload{sa->mm->gxr}));
+        out.push_back(MakePayload(isakmp::NoncePayload{sa->mm->nr}));
         if (FindPayload(*chain, isakmp::PayloadType::kNatD) ||
             FindPayload(*chain, isakmp::PayloadType::kNatDDraft)) {
           for (auto& p : NatDPayloads(*sa, cfg_.force_encapsulation)) out.push_back(std::move(p));
@@ -319,7 +323,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         sa->state = P1State::kRespSentMm4;
         // Resent on IOS's responder schedule until MM5 comes (and to a duplicate MM3).
         Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
-        StartRetransmit(c, sa->p1_rtx, *sa, std::move(wire), /*responder=*/true);
+        StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire), /*responder=*/true);
         Debug(c, sa, "Old State = IKE_R_MM3  New State = IKE_R_MM4");
         return;
       }
@@ -332,8 +336,8 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       std::vector<Payload> out;
       out.push_back(MakePayload(AddressId(sa->local.ip)));
       const Bytes idii_b = isakmp::SerializeBody(out[0].body);
-      SecretBytes hash_i = crypto::HashI(sa->algs.prf(), sa->keys.skeyid.span(), sa->gxi, sa->gxr,
-                                         sa->icookie, sa->rcookie, sa->sai_b, idii_b);
+      SecretBytes hash_i = crypto::HashI(sa->algs.prf(), sa->keys.skeyid.span(), sa->mm->gxi, sa->mm->gxr,
+                                         sa->icookie, sa->rcookie, sa->mm->sai_b, idii_b);
       out.push_back(MakePayload(isakmp::HashPayload{Bytes(hash_i.data(), hash_i.data() + hash_i.size())}));
       if (!NewestEstablished(sa->remote.ip)) {
         isakmp::NotificationPayload ic;
@@ -347,11 +351,11 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       oh.next_payload = isakmp::PayloadType::kId;
       Bytes last;
       Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher, sa->keys.enc_key.span(),
-                            sa->p1_iv, &last);
-      sa->p1_iv = last;
+                            sa->mm->iv, &last);
+      sa->mm->iv = last;
       sa->state = P1State::kInitSentMm5;
       Bytes wire = Send(c, *sa, m);
-      StartRetransmit(c, sa->p1_rtx, *sa, std::move(wire));
+      StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire));
       Debug(c, sa, "Old State = IKE_I_MM3  New State = IKE_I_MM5");
       return;
     }
@@ -366,19 +370,19 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       }
       const ByteSpan id_b = idp->BodyIn(plain);
       SecretBytes expect =
-          responder ? crypto::HashI(sa->algs.prf(), sa->keys.skeyid.span(), sa->gxi, sa->gxr,
-                                    sa->icookie, sa->rcookie, sa->sai_b, id_b)
-                    : crypto::HashR(sa->algs.prf(), sa->keys.skeyid.span(), sa->gxi, sa->gxr,
-                                    sa->icookie, sa->rcookie, sa->sai_b, id_b);
+          responder ? crypto::HashI(sa->algs.prf(), sa->keys.skeyid.span(), sa->mm->gxi, sa->mm->gxr,
+                                    sa->icookie, sa->rcookie, sa->mm->sai_b, id_b)
+                    : crypto::HashR(sa->algs.prf(), sa->keys.skeyid.span(), sa->mm->gxi, sa->mm->gxr,
+                                    sa->icookie, sa->rcookie, sa->mm->sai_b, id_b);
       if (SecretBytes(hash->data) != expect) {
         Log(c, "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from " + remote.ip.ToString() +
                    " failed its sanity check or is malformed");
         Drop(c, counters_.dropped_auth, "HASH mismatch (wrong pre-shared key?)", remote);
         return;
       }
-      sa->p1_iv = last_block;
+      sa->mm->iv = last_block;
       sa->last_rx = c.now;
-      sa->p1_last_rx_hash = digest;
+      sa->mm->last_rx_hash = digest;
       ProcessVendorIds(*this, c, *sa, *chain);
       // Authenticated: follow the peer's endpoint (NAT-T float to 4500).
       if (remote != sa->remote || local.port != sa->local.port) {
@@ -394,24 +398,24 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         std::vector<Payload> out;
         out.push_back(MakePayload(AddressId(sa->local.ip)));
         const Bytes idir_b = isakmp::SerializeBody(out[0].body);
-        SecretBytes hash_r = crypto::HashR(sa->algs.prf(), sa->keys.skeyid.span(), sa->gxi,
-                                           sa->gxr, sa->icookie, sa->rcookie, sa->sai_b, idir_b);
+        SecretBytes hash_r = crypto::HashR(sa->algs.prf(), sa->keys.skeyid.span(), sa->mm->gxi,
+                                           sa->mm->gxr, sa->icookie, sa->rcookie, sa->mm->sai_b, idir_b);
         out.push_back(MakePayload(isakmp::HashPayload{Bytes(hash_r.data(), hash_r.data() + hash_r.size())}));
         isakmp::Header oh = h;
         oh.next_payload = isakmp::PayloadType::kId;
         Bytes last;
         Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher,
-                              sa->keys.enc_key.span(), sa->p1_iv, &last);
-        sa->p1_iv = last;
+                              sa->keys.enc_key.span(), sa->mm->iv, &last);
+        sa->mm->iv = last;
         sa->p1_last_block = last;
         sa->state = P1State::kEstablished;
-        sa->p1_rtx.packet = Send(c, *sa, m);
-        sa->p1_rtx.next = kNever;
+        sa->mm->rtx.packet = Send(c, *sa, m);
+        sa->mm->rtx.next = kNever;
         Debug(c, sa, "Old State = IKE_R_MM5  New State = IKE_P1_COMPLETE");
       } else {
         sa->p1_last_block = last_block;
         sa->state = P1State::kEstablished;
-        sa->p1_rtx = Retransmit{};  // done: never answer a duplicate MM6 with MM5
+        sa->mm->rtx = Retransmit{};  // done: never answer a duplicate MM6 with MM5
         Debug(c, sa, "Old State = IKE_I_MM5  New State = IKE_P1_COMPLETE");
       }
       sa->ForgetMainModeSecrets();
@@ -434,15 +438,16 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
 void IkeSa::ForgetMainModeSecrets() {
   keys.skeyid.Wipe();
   keys.skeyid_e.Wipe();
-  psk.Wipe();
-  gxy.Wipe();
-  dh.reset();
-  WipeAndFree(ni);
-  WipeAndFree(nr);
-  WipeAndFree(gxi);
-  WipeAndFree(gxr);
-  WipeAndFree(sai_b);
-  WipeAndFree(p1_iv);  // phase-2 IVs start from p1_last_block
+  if (!mm) return;
+  mm->psk.Wipe();
+  mm->gxy.Wipe();
+  mm->dh.reset();
+  WipeAndFree(mm->ni);
+  WipeAndFree(mm->nr);
+  WipeAndFree(mm->gxi);
+  WipeAndFree(mm->gxr);
+  WipeAndFree(mm->sai_b);
+  WipeAndFree(mm->iv);  // phase-2 IVs start from p1_last_block
 }
 
 void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {

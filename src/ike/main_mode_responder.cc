@@ -141,9 +141,9 @@ IkeSa* NodeImpl::PromoteHalfOpen(Ctx& c, const isakmp::Header& h, const Endpoint
   r.icookie = e->icookie;
   r.rcookie = e->rcookie;
   by_icookie_.emplace(r.icookie, r.id);
-  r.psk = key->key;
+  r.mm->psk = key->key;
   r.algs = e->algs;
-  r.sai_b = std::move(e->sai_b);
+  r.mm->sai_b = std::move(e->sai_b);
   r.created = e->created;
   r.expires = e->created + kNegotiationLimit;
   r.last_rx = c.now;
@@ -151,8 +151,8 @@ IkeSa* NodeImpl::PromoteHalfOpen(Ctx& c, const isakmp::Header& h, const Endpoint
   r.peer_natt_rfc = e->peer_natt_rfc;
   r.peer_natt_draft = e->peer_natt_draft;
   r.state = P1State::kRespSentMm2;
-  r.p1_last_rx_hash.assign(e->mm1_digest.begin(), e->mm1_digest.end());
-  r.p1_rtx.packet = std::move(e->mm2);
+  r.mm->last_rx_hash.assign(e->mm1_digest.begin(), e->mm1_digest.end());
+  r.mm->rtx.packet = std::move(e->mm2);
   Debug(c, &r, "MM3 from " + remote.ToString() + " carries our cookie: negotiation admitted");
   return &r;
 }

@@ -31,7 +31,7 @@ std::string IkeSa::Tag() const { return "ISAKMP:(" + std::to_string(id) + "):"; 
 TimePoint IkeSa::NextDeadline() const {
   if (state == P1State::kDead) return kNever;
   TimePoint t =
-      std::min({p1_rtx.next, p1_forget_at, expires, reestablish_at, nat_keepalive_at,
+      std::min({mm ? mm->rtx.next : kNever, p1_forget_at, expires, reestablish_at, nat_keepalive_at,
                 qm_retry_at});
   if (dpd && !replaced) t = std::min(t, dpd->NextDeadline());
   for (const auto& [mid, qm] : quick_modes) t = std::min({t, qm.rtx.next, qm.forget_at});
@@ -127,6 +127,7 @@ IkeSa& NodeImpl::NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endp
   sa->remote = remote;
   sa->created = c.now;
   sa->dpd.emplace(cfg_.keepalive, *rng_);
+  sa->mm = std::make_unique<MainModeState>();
   IkeSa& ref = *sa;
   by_peer_[remote.ip].push_back(ref.id);
   sas_.emplace(ref.id, std::move(sa));
@@ -443,8 +444,8 @@ void NodeImpl::OnTimeout(Ctx& c) {
     IkeSa* sa = Find(*id);
     if (!sa) continue;  // stale fire: harmless
     // Phase-1 retransmission.
-    if (sa->p1_rtx.next <= c.now) {
-      Retransmit& r = sa->p1_rtx;
+    if (sa->mm && sa->mm->rtx.next <= c.now) {
+      Retransmit& r = sa->mm->rtx;
       if (r.attempts >= Policy(r).tries) {
         r.next = kNever;
         Emit(c, EventKind::kGiveUp, sa);
@@ -462,8 +463,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
     // An established SA's last Main Mode reply and digest are kept only for a while.
     if (sa->p1_forget_at <= c.now) {
       sa->p1_forget_at = kNever;
-      sa->p1_rtx = Retransmit{};
-      Bytes().swap(sa->p1_last_rx_hash);
+      sa->mm.reset();
     }
     // Finished Quick Modes kept for duplicates are forgotten after a while.
     for (auto q = sa->quick_modes.begin(); q != sa->quick_modes.end();) {
@@ -843,11 +843,11 @@ ChildSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint
   s.cipher = ch.algs.cipher;
   s.auth = ch.algs.auth;
   s.keys_handed_over = ch.keys_handed_over;
-  if (keys == SnapshotKeys::kInclude && !ch.keys_handed_over) {
-    s.enc_key_in = ch.enc_in;
-    s.auth_key_in = ch.auth_in;
-    s.enc_key_out = ch.enc_out;
-    s.auth_key_out = ch.auth_out;
+  if (keys == SnapshotKeys::kInclude && ch.keys) {
+    s.enc_key_in = ch.keys->enc_in;
+    s.auth_key_in = ch.keys->auth_in;
+    s.enc_key_out = ch.keys->enc_out;
+    s.auth_key_out = ch.keys->auth_out;
   }
   s.local_net = ch.local_net;
   s.local_mask = ch.local_mask;
@@ -893,10 +893,7 @@ void NodeImpl::HandOverChildKeys(std::span<const uint32_t> spis_in) {
     for (ChildSa& ch : it->second->children) {
       if (ch.spi_in != spi || ch.keys_handed_over) continue;
       // Move-assigning an empty SecretBytes wipes the old bytes and frees them.
-      ch.enc_in = SecretBytes();
-      ch.auth_in = SecretBytes();
-      ch.enc_out = SecretBytes();
-      ch.auth_out = SecretBytes();
+      ch.keys.reset();  // SecretBytes wipe themselves
       ch.keys_handed_over = true;
     }
   }
@@ -942,23 +939,27 @@ std::optional<SecretsHeld> NodeImpl::SecretsHeldBy(SaId ike_sa) const {
   if (it == sas_.end()) return std::nullopt;
   const IkeSa& sa = *it->second;
   SecretsHeld h;
-  h.dh = sa.dh != nullptr;
-  h.psk = sa.psk.size();
-  h.gxy = sa.gxy.size();
-  h.gxi = sa.gxi.size();
-  h.gxr = sa.gxr.size();
-  h.ni = sa.ni.size();
-  h.nr = sa.nr.size();
-  h.sai_b = sa.sai_b.size();
+  if (sa.mm) {
+    const MainModeState& m = *sa.mm;
+    h.dh = m.dh != nullptr;
+    h.psk = m.psk.size();
+    h.gxy = m.gxy.size();
+    h.gxi = m.gxi.size();
+    h.gxr = m.gxr.size();
+    h.ni = m.ni.size();
+    h.nr = m.nr.size();
+    h.sai_b = m.sai_b.size();
+    h.p1_iv = m.iv.size();
+    h.p1_rtx_packet = m.rtx.packet.size();
+    h.p1_last_rx_hash = m.last_rx_hash.size();
+  }
+  h.main_mode_state = sa.mm != nullptr;
   h.skeyid = sa.keys.skeyid.size();
   h.skeyid_d = sa.keys.skeyid_d.size();
   h.skeyid_a = sa.keys.skeyid_a.size();
   h.skeyid_e = sa.keys.skeyid_e.size();
   h.enc_key = sa.keys.enc_key.size();
-  h.p1_iv = sa.p1_iv.size();
   h.p1_last_block = sa.p1_last_block.size();
-  h.p1_rtx_packet = sa.p1_rtx.packet.size();
-  h.p1_last_rx_hash = sa.p1_last_rx_hash.size();
   for (const auto& [mid, qm] : sa.quick_modes) {
     ++h.quick_modes;
     h.qm_dh += qm.dh != nullptr;
@@ -967,7 +968,9 @@ std::optional<SecretsHeld> NodeImpl::SecretsHeldBy(SaId ike_sa) const {
     h.qm_peer_ke += qm.peer_ke.size();
   }
   for (const auto& ch : sa.children)
-    h.child_keys += ch.enc_in.size() + ch.auth_in.size() + ch.enc_out.size() + ch.auth_out.size();
+    if (ch.keys)
+      h.child_keys += ch.keys->enc_in.size() + ch.keys->auth_in.size() +
+                      ch.keys->enc_out.size() + ch.keys->auth_out.size();
   return h;
 }
 

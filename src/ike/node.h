@@ -162,6 +162,7 @@ struct SecretsHeld {
   size_t skeyid = 0, skeyid_d = 0, skeyid_a = 0, skeyid_e = 0, enc_key = 0;
   size_t p1_iv = 0, p1_last_block = 0;
   size_t p1_rtx_packet = 0, p1_last_rx_hash = 0;
+  bool main_mode_state = false;  // the Main Mode block itself (released after p1_forget_at)
   // Summed over the Quick Modes the SA keeps (in flight, or finished and kept for duplicates).
   size_t quick_modes = 0, qm_dh = 0, qm_ni = 0, qm_nr = 0, qm_peer_ke = 0;
   // The IPsec keys of its child SAs still in the engine (0 once handed to the data plane).

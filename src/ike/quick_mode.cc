@@ -486,10 +486,11 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
                                             SpiBytes(ch.spi_in), qm.ni, qm.nr, ek + ak);
   SecretBytes kout = crypto::QuickModeKeymat(prf, sa.keys.skeyid_d.span(), gqm_span, esp,
                                              SpiBytes(ch.spi_out), qm.ni, qm.nr, ek + ak);
-  ch.enc_in = SecretBytes(kin.span().first(ek));
-  ch.auth_in = SecretBytes(kin.span().subspan(ek));
-  ch.enc_out = SecretBytes(kout.span().first(ek));
-  ch.auth_out = SecretBytes(kout.span().subspan(ek));
+  ch.keys = std::make_unique<ChildKeys>();
+  ch.keys->enc_in = SecretBytes(kin.span().first(ek));
+  ch.keys->auth_in = SecretBytes(kin.span().subspan(ek));
+  ch.keys->enc_out = SecretBytes(kout.span().first(ek));
+  ch.keys->auth_out = SecretBytes(kout.span().subspan(ek));
   IpAddress ci_net, ci_mask, cr_net, cr_mask;
   IdToNet(qm.idci, ci_net, ci_mask);
   IdToNet(qm.idcr, cr_net, cr_mask);

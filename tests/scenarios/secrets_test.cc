@@ -106,12 +106,15 @@ TEST(Secrets, EstablishedSasHoldOnlyWhatPhase2Needs) {
   // Quick Modes; the phase-2 keys stay.
   p.sim.RunUntil(t0 + Millis(25) + Seconds(30) - Micros(1));
   EXPECT_GT(Held(p.b).p1_rtx_packet, 0u);
+  EXPECT_TRUE(Held(p.b).main_mode_state);
   p.sim.RunUntil(t0 + Millis(30) + Seconds(30));
   for (const sim::SimNode* n : {&p.a, &p.b}) {
     const ike::SecretsHeld h = Held(*n);
     ExpectOnlyPhase2Keys(h, n == &p.a ? "initiator, later" : "responder, later");
     EXPECT_EQ(h.p1_rtx_packet, 0u);
     EXPECT_EQ(h.p1_last_rx_hash, 0u);
+    // The Main Mode block itself is released: an established SA does not carry it.
+    EXPECT_FALSE(h.main_mode_state);
   }
   p.sim.RunUntil(t0 + Millis(45) + Seconds(30));
   EXPECT_EQ(Held(p.a).quick_modes, 0u);
