@@ -137,6 +137,7 @@ class DaemonImpl {
     if (!logger_.ok()) return logger_.error();
     node_.SetDebug(opts_.debug);
     loop_->SetTimerHandler([this] { OnTimer(); });
+    loop_->SetFlushHandler([this] { FlushSends(); });
     if (!loop_->WatchSignals({SIGTERM, SIGINT, SIGHUP}, [this](int s) { OnSignal(s); })) {
       return std::string("signalfd: ") + std::strerror(errno);
     }
@@ -496,36 +497,62 @@ class DaemonImpl {
     return fallback;
   }
 
+  // Queued on its socket; the event loop's flush handler sends each socket's queue with one
+  // sendmmsg per batch of events (FlushSends).
   void SendOne(const ike::Datagram& d) {
     UdpSocket* s = SocketFor(d.local);
-    if (s == nullptr || !s->Send(d.local, d.remote, d.data)) {
-      ++send_errors_;
-      // Rate-limit: the first error and then every 1000th.
-      if (send_errors_ % 1000 == 1) {
-        logger_.Line("%IKEPULSE-4-SEND_FAILED: cannot send to " + d.remote.ToString() + " from " +
-                     d.local.ToString() + (s ? std::string(": ") + std::strerror(errno)
-                                             : std::string(": no socket")));
-      }
+    if (s == nullptr) {
+      NoteSendFailure(d.local, d.remote, "no socket");
+      return;
+    }
+    s->QueueSend(d.local, d.remote, d.data);
+  }
+
+  void FlushSends() {
+    for (auto& [ep, s] : sockets_) {
+      if (s->pending_sends() == 0) continue;
+      s->FlushSends([this](const Endpoint& local, const Endpoint& remote, int err) {
+        NoteSendFailure(local, remote, std::strerror(err));
+      });
+    }
+  }
+
+  void NoteSendFailure(const Endpoint& local, const Endpoint& remote, const std::string& why) {
+    ++send_errors_;
+    // Rate-limit: the first error and then every 1000th.
+    if (send_errors_ % 1000 == 1) {
+      logger_.Line("%IKEPULSE-4-SEND_FAILED: cannot send to " + remote.ToString() + " from " +
+                   local.ToString() + ": " + why);
     }
   }
 
   void OnReadable(UdpSocket* s) {
-    // Bounded: at most 64 datagrams per wakeup (level-triggered: the loop comes back).
-    Endpoint local, remote;
+    // Bounded: at most 2 batches of UdpSocket::kBatch datagrams per wakeup (level-triggered:
+    // the loop comes back). One recvmmsg per batch; the datagrams are views into the
+    // socket's own buffers.
     ike::Outbox out;
-    for (int i = 0; i < 64; ++i) {
-      const UdpSocket::RecvStatus st = s->Receive(rx_buf_, local, remote);
-      if (st != UdpSocket::RecvStatus::kOk) break;
+    for (int batch = 0; batch < 2; ++batch) {
+      if (s->ReceiveBatch(rx_batch_) != UdpSocket::RecvStatus::kOk) break;
+      for (const UdpSocket::Received& r : rx_batch_) {
+        if (r.truncated) {
+          ++rx_truncated_;
+          if (node_.debug())
+            logger_.Line("%IKEPULSE-7-DROP: datagram from " + r.remote.ToString() +
+                         " longer than " + std::to_string(UdpSocket::kSlot) + " bytes dropped");
+          continue;
+        }
 #ifdef IKEPULSE_HAVE_DATAPLANE
-      if (tun_ && local.port == opts_.natt_port &&
-          dataplane::ClassifyNattDatagram(rx_buf_) == dataplane::NattKind::kEsp) {
-        dp_.OnEspDatagram(MonoNow(), local, remote, rx_buf_, dpo_);
-        DrainDataplane();
-        continue;
-      }
+        if (tun_ && r.local.port == opts_.natt_port &&
+            dataplane::ClassifyNattDatagram(r.data) == dataplane::NattKind::kEsp) {
+          dp_.OnEspDatagram(MonoNow(), r.local, r.remote, r.data, dpo_);
+          DrainDataplane();
+          continue;
+        }
 #endif
-      node_.OnDatagram(MonoNow(), local, remote, rx_buf_, out);
-      Flush(out);
+        node_.OnDatagram(MonoNow(), r.local, r.remote, r.data, out);
+        Flush(out);
+      }
+      if (rx_batch_.size() < UdpSocket::kBatch) break;
     }
   }
 
@@ -599,6 +626,7 @@ class DaemonImpl {
   void ReconcileSockets(const config::Config& c) {
     ReconcileMetrics(c);
     dp_config_changed_ = true;  // the data plane re-reads the crypto map ACLs at the next Flush
+    FlushSends();  // what is queued leaves before a socket closes
     const std::vector<Endpoint> wanted = WantedEndpoints(c);
     for (auto it = sockets_.begin(); it != sockets_.end();) {
       bool keep = false;
@@ -687,7 +715,8 @@ class DaemonImpl {
 #endif
   uint64_t metrics_scrapes_ = 0;
   std::map<Endpoint, std::unique_ptr<UdpSocket>> sockets_;
-  Bytes rx_buf_;
+  std::vector<UdpSocket::Received> rx_batch_;
+  uint64_t rx_truncated_ = 0;  // datagrams longer than a receive slot, dropped
   bool dp_config_changed_ = false;
 #ifdef IKEPULSE_HAVE_DATAPLANE
   crypto::OpenSslRandom dp_rng_;

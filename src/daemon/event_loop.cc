@@ -111,6 +111,7 @@ int EventLoop::RunOnce(Duration max_wait) {
   if (max_wait.count() >= 0) {
     timeout_ms = static_cast<int>((max_wait.count() + 999) / 1000);
   }
+  if (on_flush_) on_flush_();
   const int n = epoll_wait(epfd_, evs, kMaxEvents, timeout_ms);
   if (n < 0) return 0;  // EINTR: the caller loops
   int handled = 0;
@@ -138,6 +139,7 @@ int EventLoop::RunOnce(Duration max_wait) {
       (*h)(evs[i].events);
     }
   }
+  if (on_flush_) on_flush_();
   return handled;
 }
 

@@ -11,6 +11,8 @@
 //   disarms. A deadline in the past fires at the next wakeup.
 // - WatchSignals(signals, fn): blocks the signals for the process (call before starting any
 //   thread) and delivers them as fn(signo) from the loop.
+// - SetFlushHandler(fn): fn runs before each wait and after each batch of handlers (so what a
+//   handler queued leaves before the loop sleeps or stops).
 // - Run() loops until Stop(); RunOnce(max_wait) waits at most max_wait for one batch of events
 //   (for tests: never a bare sleep).
 #pragma once
@@ -47,6 +49,9 @@ class EventLoop {
   TimePoint timer() const { return timer_deadline_; }
 
   bool WatchSignals(std::initializer_list<int> signals, std::function<void(int)> fn);
+  // Runs before each wait and after each batch of handlers: the daemon sends the datagrams
+  // its handlers queued there, one sendmmsg per socket per batch.
+  void SetFlushHandler(std::function<void()> fn) { on_flush_ = std::move(fn); }
 
   void Run();
   // Waits up to `max_wait` (negative = forever) and handles what is ready. Returns the number
@@ -65,6 +70,7 @@ class EventLoop {
   TimePoint timer_deadline_ = kNever;
   std::function<void()> on_timer_;
   std::function<void(int)> on_signal_;
+  std::function<void()> on_flush_;
   // Handlers are shared so a callback that unwatches its own fd does not destroy itself.
   std::unordered_map<int, std::shared_ptr<FdHandler>> handlers_;
 };

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -97,7 +98,123 @@ Result<std::unique_ptr<UdpSocket>, std::string> UdpSocket::Open(const Endpoint& 
   return std::unique_ptr<UdpSocket>(new UdpSocket(fd, bound, IsZero(bind.ip)));
 }
 
+struct UdpSocket::RxBuffers {
+  uint8_t data[kBatch][kSlot];
+  sockaddr_storage from[kBatch];
+  alignas(cmsghdr) char control[kBatch][256];
+  iovec iov[kBatch];
+  mmsghdr msgs[kBatch];
+};
+
+UdpSocket::UdpSocket(int fd, Endpoint bound, bool wildcard)
+    : fd_(fd), bound_(bound), wildcard_(wildcard) {}
+
 UdpSocket::~UdpSocket() { close(fd_); }
+
+Endpoint UdpSocket::LocalOf(msghdr& msg) const {
+  Endpoint local = bound_;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo pi;
+      std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      local.ip = IpAddress{};
+      std::memcpy(local.ip.bytes.data(), &pi.ipi_addr, 4);
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo pi;
+      std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      local.ip = IpAddress{};
+      local.ip.v6 = true;
+      std::memcpy(local.ip.bytes.data(), &pi.ipi6_addr, 16);
+    }
+  }
+  return local;
+}
+
+UdpSocket::RecvStatus UdpSocket::ReceiveBatch(std::vector<Received>& out) {
+  out.clear();
+  // Default-initialised: the 2 MiB of slots are not written here, so pages the kernel never
+  // fills are never touched.
+  if (!rx_) rx_.reset(new RxBuffers);
+  RxBuffers& b = *rx_;
+  for (size_t i = 0; i < kBatch; ++i) {
+    b.iov[i] = iovec{b.data[i], kSlot};
+    msghdr& m = b.msgs[i].msg_hdr;
+    m = msghdr{};
+    m.msg_name = &b.from[i];
+    m.msg_namelen = sizeof b.from[i];
+    m.msg_iov = &b.iov[i];
+    m.msg_iovlen = 1;
+    m.msg_control = b.control[i];
+    m.msg_controllen = sizeof b.control[i];
+    b.msgs[i].msg_len = 0;
+  }
+  int n;
+  do {
+    n = recvmmsg(fd_, b.msgs, kBatch, MSG_DONTWAIT, nullptr);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    return errno == EAGAIN || errno == EWOULDBLOCK ? RecvStatus::kWouldBlock : RecvStatus::kError;
+  }
+  for (int i = 0; i < n; ++i) {
+    msghdr& m = b.msgs[i].msg_hdr;
+    Received r;
+    if (!FromSockaddr(b.from[i], r.remote)) continue;
+    r.local = LocalOf(m);
+    r.truncated = (m.msg_flags & MSG_TRUNC) != 0;
+    r.data = ByteSpan(b.data[i], std::min<size_t>(b.msgs[i].msg_len, kSlot));
+    out.push_back(r);
+  }
+  return n == 0 ? RecvStatus::kWouldBlock : RecvStatus::kOk;
+}
+
+void UdpSocket::QueueSend(const Endpoint& local, const Endpoint& remote, ByteSpan data) {
+  tx_.push_back(TxEntry{local, remote, tx_data_.size(), data.size()});
+  tx_data_.insert(tx_data_.end(), data.begin(), data.end());
+}
+
+void UdpSocket::FlushSends(const SendFailure& on_fail) {
+  constexpr size_t kChunk = 64;
+  struct Slot {
+    sockaddr_storage to;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))];
+    iovec iov;
+  };
+  Slot slots[kChunk];
+  mmsghdr msgs[kChunk];
+  size_t done = 0;
+  while (done < tx_.size()) {
+    const size_t count = std::min(kChunk, tx_.size() - done);
+    for (size_t i = 0; i < count; ++i) {
+      const TxEntry& e = tx_[done + i];
+      msgs[i] = mmsghdr{};
+      slots[i].iov = iovec{tx_data_.data() + e.offset, e.length};
+      msgs[i].msg_hdr.msg_iov = &slots[i].iov;
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      PrepareSend(e.local, e.remote, slots[i].to, slots[i].control, msgs[i].msg_hdr);
+    }
+    // Each pass sends at least one datagram or reports the first as failed: bounded.
+    size_t i = 0;
+    while (i < count) {
+      const int n = sendmmsg(fd_, msgs + i, static_cast<unsigned>(count - i), 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const TxEntry& e = tx_[done + i];
+        if (on_fail) on_fail(e.local, e.remote, n < 0 ? errno : EIO);
+        ++i;
+        continue;
+      }
+      for (int k = 0; k < n; ++k) {  // a short datagram send (never on UDP) is a failure
+        const TxEntry& e = tx_[done + i + k];
+        if (msgs[i + k].msg_len != e.length && on_fail) on_fail(e.local, e.remote, EMSGSIZE);
+      }
+      i += static_cast<size_t>(n);
+    }
+    done += count;
+  }
+  tx_.clear();
+  tx_data_.clear();  // capacity kept
+}
+
 
 UdpSocket::RecvStatus UdpSocket::Receive(Bytes& buf, Endpoint& local, Endpoint& remote) {
   buf.resize(65536);
@@ -121,56 +238,47 @@ UdpSocket::RecvStatus UdpSocket::Receive(Bytes& buf, Endpoint& local, Endpoint& 
   }
   buf.resize(static_cast<size_t>(n));
   if (!FromSockaddr(from, remote)) return RecvStatus::kError;
-  local = bound_;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-      in_pktinfo pi;
-      std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
-      local.ip = IpAddress{};
-      std::memcpy(local.ip.bytes.data(), &pi.ipi_addr, 4);
-    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-      in6_pktinfo pi;
-      std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
-      local.ip = IpAddress{};
-      local.ip.v6 = true;
-      std::memcpy(local.ip.bytes.data(), &pi.ipi6_addr, 16);
-    }
-  }
+  local = LocalOf(msg);
   return RecvStatus::kOk;
+}
+
+void UdpSocket::PrepareSend(const Endpoint& local, const Endpoint& remote, sockaddr_storage& to,
+                            char* control, msghdr& msg) const {
+  msg.msg_name = &to;
+  msg.msg_namelen = ToSockaddr(remote, to);
+  msg.msg_control = nullptr;
+  msg.msg_controllen = 0;
+  if (!(wildcard_ && !IsZero(local.ip) && local.ip.v6 == bound_.ip.v6)) return;
+  std::memset(control, 0, CMSG_SPACE(sizeof(in6_pktinfo)));
+  msg.msg_control = control;
+  cmsghdr* c = reinterpret_cast<cmsghdr*>(control);
+  if (local.ip.v6) {
+    msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+    in6_pktinfo pi{};
+    std::memcpy(&pi.ipi6_addr, local.ip.bytes.data(), 16);
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+  } else {
+    msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    in_pktinfo pi{};
+    std::memcpy(&pi.ipi_spec_dst, local.ip.bytes.data(), 4);
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+  }
 }
 
 bool UdpSocket::Send(const Endpoint& local, const Endpoint& remote, ByteSpan data) {
   sockaddr_storage to;
-  const socklen_t to_len = ToSockaddr(remote, to);
   iovec iov{const_cast<uint8_t*>(data.data()), data.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))];
-  std::memset(control, 0, sizeof control);
   msghdr msg{};
-  msg.msg_name = &to;
-  msg.msg_namelen = to_len;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  if (wildcard_ && !IsZero(local.ip) && local.ip.v6 == bound_.ip.v6) {
-    msg.msg_control = control;
-    cmsghdr* c = reinterpret_cast<cmsghdr*>(control);
-    if (local.ip.v6) {
-      msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-      c->cmsg_level = IPPROTO_IPV6;
-      c->cmsg_type = IPV6_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-      in6_pktinfo pi{};
-      std::memcpy(&pi.ipi6_addr, local.ip.bytes.data(), 16);
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    } else {
-      msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-      in_pktinfo pi{};
-      std::memcpy(&pi.ipi_spec_dst, local.ip.bytes.data(), 4);
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    }
-  }
+  PrepareSend(local, remote, to, control, msg);
   ssize_t n;
   do {
     n = sendmsg(fd_, &msg, 0);

@@ -8,9 +8,13 @@
 // marker (RFC 3948); ESP-in-UDP belongs to the later userspace data plane.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/endpoint.h"
@@ -39,11 +43,49 @@ class UdpSocket {
   // the retransmission logic of the engine covers a dropped send).
   bool Send(const Endpoint& local, const Endpoint& remote, ByteSpan data);
 
+  // Batched receive, the daemon's path: up to kBatch datagrams with one recvmmsg(2), into
+  // buffers the socket owns (kSlot bytes each, allocated once, never cleared), so that no
+  // datagram costs an allocation or a buffer fill. The views in `out` stay valid until the
+  // next call. A datagram longer than a slot comes back with `truncated` set (drop it).
+  static constexpr size_t kBatch = 32;
+  static constexpr size_t kSlot = 65536;
+  struct Received {
+    Endpoint local;
+    Endpoint remote;
+    ByteSpan data;
+    bool truncated = false;
+  };
+  RecvStatus ReceiveBatch(std::vector<Received>& out);
+
+  // Batched send: QueueSend copies the datagram into the socket's queue (buffers reused:
+  // no allocation once warm); FlushSends sends the whole queue, in order, with sendmmsg(2)
+  // and calls on_fail(local, remote, errno) for each datagram that could not be sent.
+  void QueueSend(const Endpoint& local, const Endpoint& remote, ByteSpan data);
+  size_t pending_sends() const { return tx_.size(); }
+  using SendFailure = std::function<void(const Endpoint& local, const Endpoint& remote, int err)>;
+  void FlushSends(const SendFailure& on_fail);
+
  private:
-  UdpSocket(int fd, Endpoint bound, bool wildcard) : fd_(fd), bound_(bound), wildcard_(wildcard) {}
+  struct RxBuffers;
+  struct TxEntry {
+    Endpoint local, remote;
+    size_t offset = 0, length = 0;  // in tx_data_
+  };
+
+  UdpSocket(int fd, Endpoint bound, bool wildcard);
+  // Fills `msg`'s name and, on a wildcard socket with a source address chosen, its IP_PKTINFO
+  // control message (`control` must hold CMSG_SPACE(sizeof(in6_pktinfo)) bytes).
+  void PrepareSend(const Endpoint& local, const Endpoint& remote, sockaddr_storage& to,
+                   char* control, msghdr& msg) const;
+  // The address a received datagram was sent to, from its IP_PKTINFO / IPV6_PKTINFO.
+  Endpoint LocalOf(msghdr& msg) const;
+
   int fd_;
   Endpoint bound_;
   bool wildcard_;
+  std::unique_ptr<RxBuffers> rx_;
+  std::vector<TxEntry> tx_;
+  Bytes tx_data_;
 };
 
 }  // namespace ikepulse::daemon
