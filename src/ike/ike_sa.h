@@ -4,6 +4,7 @@
 // NodeImpl's SA table (unique_ptr); referred to everywhere else by SaId.
 #pragma once
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -118,6 +119,39 @@ struct QuickMode {
   TimePoint forget_at = kNever;
 };
 
+// The keying material an established ISAKMP SA keeps, in one wiped block (one allocation
+// instead of four): SKEYID_d (KEYMAT), SKEYID_a (phase-2 hashes), the encryption key, and the
+// last phase-1 CBC block (the base of phase-2 IVs).
+class Phase2Base {
+ public:
+  void SetKeys(ByteSpan skeyid_d, ByteSpan skeyid_a, ByteSpan enc_key) {
+    Assemble(skeyid_d, skeyid_a, enc_key, last_block());
+  }
+  void SetLastBlock(ByteSpan block) { Assemble(skeyid_d(), skeyid_a(), enc_key(), block); }
+  ByteSpan skeyid_d() const { return blob_.span().subspan(0, d_); }
+  ByteSpan skeyid_a() const { return blob_.span().subspan(d_, a_); }
+  ByteSpan enc_key() const { return blob_.span().subspan(d_ + a_, e_); }
+  ByteSpan last_block() const { return blob_.span().subspan(d_ + a_ + e_, iv_); }
+
+ private:
+  void Assemble(ByteSpan d, ByteSpan a, ByteSpan e, ByteSpan iv) {
+    SecretBytes next(d.size() + a.size() + e.size() + iv.size());
+    uint8_t* p = next.data();
+    for (ByteSpan part : {d, a, e, iv}) {
+      if (!part.empty()) std::memcpy(p, part.data(), part.size());
+      p += part.size();
+    }
+    d_ = static_cast<uint8_t>(d.size());
+    a_ = static_cast<uint8_t>(a.size());
+    e_ = static_cast<uint8_t>(e.size());
+    iv_ = static_cast<uint8_t>(iv.size());
+    blob_ = std::move(next);  // the old block is wiped
+  }
+
+  SecretBytes blob_;
+  uint8_t d_ = 0, a_ = 0, e_ = 0, iv_ = 0;  // lengths (hash output <= 64, key <= 32, block 16)
+};
+
 // Main Mode state of one ISAKMP SA. Secret lifetime: psk, gxy and the DH key pair are wiped as
 // soon as the keys are derived (MM3/MM4); sai_b, gxi, gxr, ni, nr and iv once HASH_I/HASH_R
 // is verified and ours sent (IkeSa::ForgetMainModeSecrets); rtx and last_rx_hash answer a
@@ -140,6 +174,7 @@ struct MainModeState {
   Bytes gxi, gxr, ni, nr;
   SecretBytes gxy;
   SecretBytes psk;
+  SecretBytes skeyid;  // for HASH_I / HASH_R
   Bytes iv;  // phase-1 CBC chain
   Retransmit rtx;
   Bytes last_rx_hash;
@@ -163,10 +198,9 @@ struct IkeSa {
   // What only Main Mode needs (allocated with the SA; secrets wiped when it is established,
   // the rest released at p1_forget_at: an established SA does not carry it).
   ClonePtr<MainModeState> mm;
-  // keys.skeyid and keys.skeyid_e are wiped with the Main Mode secrets; an established SA
-  // keeps keys.skeyid_d, keys.skeyid_a, keys.enc_key and p1_last_block.
-  crypto::Phase1Keys keys;
-  Bytes p1_last_block;  // the last phase-1 CBC block: base of phase-2 IVs
+  // What the SA keeps for its life: SKEYID_d, SKEYID_a, the encryption key (from MM3/MM4)
+  // and the last phase-1 CBC block (from MM5/MM6). SKEYID lives in `mm`; SKEYID_e is never kept.
+  Phase2Base keys;
   // What the peer announced.
   bool peer_dpd = false;
   bool peer_natt_rfc = false;

@@ -61,13 +61,13 @@ void NodeImpl::SendInformational(Ctx& c, IkeSa& sa, std::vector<Payload> payload
   const crypto::CipherAlg cipher = sa.algs.cipher();
   const crypto::HashAlg prf = sa.algs.prf();
   const uint32_t mid = rng_->NonZeroU32();
-  const Bytes iv = crypto::Phase2Iv(prf, sa.p1_last_block, mid, crypto::BlockSize(cipher));
-  const ByteSpan skeyid_a = sa.keys.skeyid_a.span();
+  const Bytes iv = crypto::Phase2Iv(prf, sa.keys.last_block(), mid, crypto::BlockSize(cipher));
+  const ByteSpan skeyid_a = sa.keys.skeyid_a();
   Bytes plain = BuildHashedChain(payloads, crypto::HashLength(prf), [&](ByteSpan after) {
     return crypto::InformationalHash(prf, skeyid_a, mid, after);
   });
   const isakmp::Header h = sa.Phase2Header(isakmp::ExchangeType::kInformational, mid);
-  Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key.span(), iv, nullptr);
+  Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key(), iv, nullptr);
   Debug(c, nullptr, "set new node " + std::to_string(int32_t(mid)) + " to QM_IDLE");
   Send(c, sa, m);
   Debug(c, &sa, "purging node " + std::to_string(int32_t(mid)));
@@ -158,8 +158,8 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
   const crypto::CipherAlg cipher = sa->algs.cipher();
   const crypto::HashAlg prf = sa->algs.prf();
   const Bytes iv =
-      crypto::Phase2Iv(prf, sa->p1_last_block, h.message_id, crypto::BlockSize(cipher));
-  auto opened = OpenMessage(msg, h.length, cipher, sa->keys.enc_key.span(), iv, nullptr);
+      crypto::Phase2Iv(prf, sa->keys.last_block(), h.message_id, crypto::BlockSize(cipher));
+  auto opened = OpenMessage(msg, h.length, cipher, sa->keys.enc_key(), iv, nullptr);
   if (!opened) {
     Drop(c, counters_.dropped_auth, opened.error().detail, remote);
     return;
@@ -179,7 +179,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
     Debug(c, sa, "Informational with NOTIFY before HASH (tolerated)");
   const Bytes covered = BytesCoveredByHash(*chain, plain);
   if (SecretBytes(hash->data) !=
-      crypto::InformationalHash(prf, sa->keys.skeyid_a.span(), h.message_id, covered)) {
+      crypto::InformationalHash(prf, sa->keys.skeyid_a(), h.message_id, covered)) {
     Drop(c, counters_.dropped_auth, "Informational HASH(1) mismatch", remote);
     return;
   }

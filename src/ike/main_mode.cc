@@ -194,7 +194,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       Drop(c, counters_.dropped_state, "encrypted Main Mode message out of state", remote);
       return;
     }
-    auto opened = OpenMessage(msg, h.length, cipher, sa->keys.enc_key.span(), sa->mm->iv, &last_block);
+    auto opened = OpenMessage(msg, h.length, cipher, sa->keys.enc_key(), sa->mm->iv, &last_block);
     if (!opened) {
       Drop(c, counters_.dropped_auth, opened.error().detail, remote);
       return;
@@ -294,13 +294,16 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       }
       sa->mm->gxy = std::move(*shared);
       sa->mm->dh.reset();  // the private value is not needed again (forward secrecy, memory)
-      sa->keys = crypto::DerivePhase1Psk(sa->algs.prf(), sa->mm->psk.span(), sa->mm->ni, sa->mm->nr,
-                                         sa->mm->gxy.span(), sa->icookie, sa->rcookie,
-                                         crypto::KeyLength(cipher));
-      // Not needed again: the PSK copy, g^xy, and SKEYID_e now that Ka is derived from it.
+      {
+        crypto::Phase1Keys k = crypto::DerivePhase1Psk(
+            sa->algs.prf(), sa->mm->psk.span(), sa->mm->ni, sa->mm->nr, sa->mm->gxy.span(),
+            sa->icookie, sa->rcookie, crypto::KeyLength(cipher));
+        sa->mm->skeyid = std::move(k.skeyid);
+        sa->keys.SetKeys(k.skeyid_d.span(), k.skeyid_a.span(), k.enc_key.span());
+      }  // SKEYID_e (Ka is derived from it) and the copies in `k` are wiped here
+      // Not needed again: the PSK copy and g^xy.
       sa->mm->psk.Wipe();
       sa->mm->gxy.Wipe();
-      sa->keys.skeyid_e.Wipe();
       sa->mm->iv = crypto::Phase1Iv(sa->algs.prf(), sa->mm->gxi, sa->mm->gxr, bs);
       sa->last_rx = c.now;
       ProcessVendorIds(*this, c, *sa, *chain);
@@ -336,7 +339,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       std::vector<Payload> out;
       out.push_back(MakePayload(AddressId(sa->local.ip)));
       const Bytes idii_b = isakmp::SerializeBody(out[0].body);
-      SecretBytes hash_i = crypto::HashI(sa->algs.prf(), sa->keys.skeyid.span(), sa->mm->gxi, sa->mm->gxr,
+      SecretBytes hash_i = crypto::HashI(sa->algs.prf(), sa->mm->skeyid.span(), sa->mm->gxi, sa->mm->gxr,
                                          sa->icookie, sa->rcookie, sa->mm->sai_b, idii_b);
       out.push_back(MakePayload(isakmp::HashPayload{Bytes(hash_i.data(), hash_i.data() + hash_i.size())}));
       if (!NewestEstablished(sa->remote.ip)) {
@@ -350,7 +353,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       isakmp::Header oh = h;
       oh.next_payload = isakmp::PayloadType::kId;
       Bytes last;
-      Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher, sa->keys.enc_key.span(),
+      Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher, sa->keys.enc_key(),
                             sa->mm->iv, &last);
       sa->mm->iv = last;
       sa->state = P1State::kInitSentMm5;
@@ -370,9 +373,9 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       }
       const ByteSpan id_b = idp->BodyIn(plain);
       SecretBytes expect =
-          responder ? crypto::HashI(sa->algs.prf(), sa->keys.skeyid.span(), sa->mm->gxi, sa->mm->gxr,
+          responder ? crypto::HashI(sa->algs.prf(), sa->mm->skeyid.span(), sa->mm->gxi, sa->mm->gxr,
                                     sa->icookie, sa->rcookie, sa->mm->sai_b, id_b)
-                    : crypto::HashR(sa->algs.prf(), sa->keys.skeyid.span(), sa->mm->gxi, sa->mm->gxr,
+                    : crypto::HashR(sa->algs.prf(), sa->mm->skeyid.span(), sa->mm->gxi, sa->mm->gxr,
                                     sa->icookie, sa->rcookie, sa->mm->sai_b, id_b);
       if (SecretBytes(hash->data) != expect) {
         Log(c, "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from " + remote.ip.ToString() +
@@ -398,22 +401,22 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         std::vector<Payload> out;
         out.push_back(MakePayload(AddressId(sa->local.ip)));
         const Bytes idir_b = isakmp::SerializeBody(out[0].body);
-        SecretBytes hash_r = crypto::HashR(sa->algs.prf(), sa->keys.skeyid.span(), sa->mm->gxi,
+        SecretBytes hash_r = crypto::HashR(sa->algs.prf(), sa->mm->skeyid.span(), sa->mm->gxi,
                                            sa->mm->gxr, sa->icookie, sa->rcookie, sa->mm->sai_b, idir_b);
         out.push_back(MakePayload(isakmp::HashPayload{Bytes(hash_r.data(), hash_r.data() + hash_r.size())}));
         isakmp::Header oh = h;
         oh.next_payload = isakmp::PayloadType::kId;
         Bytes last;
         Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher,
-                              sa->keys.enc_key.span(), sa->mm->iv, &last);
+                              sa->keys.enc_key(), sa->mm->iv, &last);
         sa->mm->iv = last;
-        sa->p1_last_block = last;
+        sa->keys.SetLastBlock(last);
         sa->state = P1State::kEstablished;
         sa->mm->rtx.packet = Send(c, *sa, m);
         sa->mm->rtx.next = kNever;
         Debug(c, sa, "Old State = IKE_R_MM5  New State = IKE_P1_COMPLETE");
       } else {
-        sa->p1_last_block = last_block;
+        sa->keys.SetLastBlock(last_block);
         sa->state = P1State::kEstablished;
         sa->mm->rtx = Retransmit{};  // done: never answer a duplicate MM6 with MM5
         Debug(c, sa, "Old State = IKE_I_MM5  New State = IKE_P1_COMPLETE");
@@ -436,9 +439,8 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
 }
 
 void IkeSa::ForgetMainModeSecrets() {
-  keys.skeyid.Wipe();
-  keys.skeyid_e.Wipe();
   if (!mm) return;
+  mm->skeyid.Wipe();
   mm->psk.Wipe();
   mm->gxy.Wipe();
   mm->dh.reset();
@@ -447,7 +449,7 @@ void IkeSa::ForgetMainModeSecrets() {
   WipeAndFree(mm->gxi);
   WipeAndFree(mm->gxr);
   WipeAndFree(mm->sai_b);
-  WipeAndFree(mm->iv);  // phase-2 IVs start from p1_last_block
+  WipeAndFree(mm->iv);  // phase-2 IVs start from keys.last_block()
 }
 
 void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {

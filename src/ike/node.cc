@@ -954,12 +954,12 @@ std::optional<SecretsHeld> NodeImpl::SecretsHeldBy(SaId ike_sa) const {
     h.p1_last_rx_hash = m.last_rx_hash.size();
   }
   h.main_mode_state = sa.mm != nullptr;
-  h.skeyid = sa.keys.skeyid.size();
-  h.skeyid_d = sa.keys.skeyid_d.size();
-  h.skeyid_a = sa.keys.skeyid_a.size();
-  h.skeyid_e = sa.keys.skeyid_e.size();
-  h.enc_key = sa.keys.enc_key.size();
-  h.p1_last_block = sa.p1_last_block.size();
+  h.skeyid = sa.mm ? sa.mm->skeyid.size() : 0;
+  h.skeyid_d = sa.keys.skeyid_d().size();
+  h.skeyid_a = sa.keys.skeyid_a().size();
+  h.skeyid_e = 0;  // never kept: the encryption key is derived from it at once
+  h.enc_key = sa.keys.enc_key().size();
+  h.p1_last_block = sa.keys.last_block().size();
   for (const auto& [mid, qm] : sa.quick_modes) {
     ++h.quick_modes;
     h.qm_dh += qm.dh != nullptr;

@@ -150,7 +150,7 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   } while (sa.quick_modes.count(qm.message_id));
   const crypto::CipherAlg cipher = sa.algs.cipher();
   const crypto::HashAlg prf = sa.algs.prf();
-  qm.iv = crypto::Phase2Iv(prf, sa.p1_last_block, qm.message_id, crypto::BlockSize(cipher));
+  qm.iv = crypto::Phase2Iv(prf, sa.keys.last_block(), qm.message_id, crypto::BlockSize(cipher));
   qm.ni.resize(kNonceSize);
   rng_->Fill(qm.ni);
   qm.spi_in = AllocateSpiIn(sa.id);
@@ -179,13 +179,13 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   rest.push_back(MakePayload(qm.idci));
   rest.push_back(MakePayload(qm.idcr));
   const uint32_t mid = qm.message_id;
-  const ByteSpan skeyid_a = sa.keys.skeyid_a.span();
+  const ByteSpan skeyid_a = sa.keys.skeyid_a();
   Bytes plain = BuildHashedChain(rest, crypto::HashLength(prf), [&](ByteSpan after) {
     return crypto::QuickModeHash1(prf, skeyid_a, mid, after);
   });
   const isakmp::Header h = sa.Phase2Header(isakmp::ExchangeType::kQuickMode, mid);
   Bytes last;
-  Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key.span(), qm.iv, &last);
+  Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key(), qm.iv, &last);
   qm.iv = last;
   qm.state = QmState::kInitSentQm1;
   qm.map_name = e.map_name;
@@ -219,10 +219,10 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
   const crypto::HashAlg prf = sa.algs.prf();
   const size_t bs = crypto::BlockSize(cipher);
   const Bytes iv = it == sa.quick_modes.end()
-                       ? crypto::Phase2Iv(prf, sa.p1_last_block, mid, bs)
+                       ? crypto::Phase2Iv(prf, sa.keys.last_block(), mid, bs)
                        : it->second.iv;
   Bytes last;
-  auto opened = OpenMessage(msg, h.length, cipher, sa.keys.enc_key.span(), iv, &last);
+  auto opened = OpenMessage(msg, h.length, cipher, sa.keys.enc_key(), iv, &last);
   if (!opened) {
     Drop(c, counters_.dropped_auth, opened.error().detail, sa.remote);
     return;
@@ -236,7 +236,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
   }
   const Bytes got = std::get<isakmp::HashPayload>(chain->front().body).data;
   const Bytes covered = BytesCoveredByHash(*chain, plain);
-  const ByteSpan skeyid_a = sa.keys.skeyid_a.span();
+  const ByteSpan skeyid_a = sa.keys.skeyid_a();
   Debug(c, &sa, " processing HASH payload. message ID = " + std::to_string(int32_t(mid)));
 
   if (it == sa.quick_modes.end()) {
@@ -355,7 +355,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     isakmp::Header oh = h;
     oh.next_payload = isakmp::PayloadType::kHash;
     Bytes last2;
-    Bytes m = SealMessage(oh, out_plain, cipher, sa.keys.enc_key.span(), last, &last2);
+    Bytes m = SealMessage(oh, out_plain, cipher, sa.keys.enc_key(), last, &last2);
     qm.iv = last2;
     qm.state = QmState::kRespSentQm2;
     qm.last_rx_hash = digest;
@@ -409,7 +409,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     isakmp::Header oh = h;
     oh.next_payload = isakmp::PayloadType::kHash;
     Bytes last2;
-    Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher, sa.keys.enc_key.span(),
+    Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher, sa.keys.enc_key(),
                           last, &last2);
     qm.iv = last2;
     qm.last_rx_hash = digest;
@@ -482,9 +482,9 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   }
   const size_t ek = ch.algs.EncKeyLength(), ak = ch.algs.AuthKeyLength();
   const uint8_t esp = static_cast<uint8_t>(isakmp::ProtocolId::kEsp);
-  SecretBytes kin = crypto::QuickModeKeymat(prf, sa.keys.skeyid_d.span(), gqm_span, esp,
+  SecretBytes kin = crypto::QuickModeKeymat(prf, sa.keys.skeyid_d(), gqm_span, esp,
                                             SpiBytes(ch.spi_in), qm.ni, qm.nr, ek + ak);
-  SecretBytes kout = crypto::QuickModeKeymat(prf, sa.keys.skeyid_d.span(), gqm_span, esp,
+  SecretBytes kout = crypto::QuickModeKeymat(prf, sa.keys.skeyid_d(), gqm_span, esp,
                                              SpiBytes(ch.spi_out), qm.ni, qm.nr, ek + ak);
   ch.keys = std::make_unique<ChildKeys>();
   ch.keys->enc_in = SecretBytes(kin.span().first(ek));
