@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -94,8 +95,16 @@ class Args {
 // What a handler gets. `config` is a scratch copy (config modes) that the caller commits only
 // when the handler succeeds; `mode` likewise. `backend`/`terminal` are null while parsing a
 // startup-config.
+// Indexes a whole-configuration parse keeps so that loading N lines stays O(N): the position
+// in config.keys of each (address, mask). Interactive sessions have none (a scan is cheap for
+// one line).
+struct ParseIndexes {
+  std::unordered_map<std::string, size_t> key_positions;
+};
+
 struct CommandContext {
   config::Config* config = nullptr;
+  ParseIndexes* indexes = nullptr;  // set only by ParseConfigText
   ModeState* mode = nullptr;
   Backend* backend = nullptr;
   TerminalState* terminal = nullptr;

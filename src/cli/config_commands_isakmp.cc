@@ -140,6 +140,14 @@ void AddPolicyCommands(Grammar& g) {
   secs->no_handler = reset_life;
 }
 
+// (address, mask) as a map key for ParseIndexes::key_positions.
+std::string KeyId(const config::PresharedKey& k) {
+  std::string id(k.address.bytes.begin(), k.address.bytes.end());
+  id.append(k.mask.bytes.begin(), k.mask.bytes.end());
+  id.push_back(k.address.v6 ? '6' : '4');
+  return id;
+}
+
 void AddKeyCommand(Grammar& g, Node* isakmp) {
   Node* key = g.Kw(isakmp, "key", "Set pre-shared key for remote peer");
   Node* k = g.Word(key, "WORD", "pre-shared key", "psk");
@@ -152,9 +160,19 @@ void AddKeyCommand(Grammar& g, Node* isakmp) {
     pk.address = V4(ctx.args.Get("addr"));
     pk.mask = ctx.args.Has("mask") ? V4(ctx.args.Get("mask")) : HostMask();
     auto& keys = ctx.config->keys;
+    // IOS: a new key for the same peer replaces the old one.
+    if (ctx.indexes) {  // loading a whole configuration: O(1) per line
+      auto [it, fresh] = ctx.indexes->key_positions.emplace(KeyId(pk), keys.size());
+      if (!fresh && it->second < keys.size()) {
+        keys[it->second].key = pk.key;
+        return std::nullopt;
+      }
+      keys.push_back(std::move(pk));
+      return std::nullopt;
+    }
     for (auto& existing : keys) {
       if (existing.address == pk.address && existing.mask == pk.mask) {
-        existing.key = pk.key;  // IOS: a new key for the same peer replaces the old one
+        existing.key = pk.key;
         return std::nullopt;
       }
     }
@@ -168,6 +186,11 @@ void AddKeyCommand(Grammar& g, Node* isakmp) {
     for (auto it = keys.begin(); it != keys.end(); ++it) {
       if (it->address == a && it->mask == m) {
         keys.erase(it);
+        if (ctx.indexes) {  // positions after it moved: rebuild (rare in a configuration)
+          ctx.indexes->key_positions.clear();
+          for (size_t i = 0; i < keys.size(); ++i)
+            ctx.indexes->key_positions.emplace(KeyId(keys[i]), i);
+        }
         return std::nullopt;
       }
     }

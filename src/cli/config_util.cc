@@ -1,6 +1,7 @@
 #include "cli/config_util.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace ikepulse::cli {
 
@@ -110,9 +111,20 @@ config::Interface* FindInterface(config::Config& c, const std::string& name) {
   return nullptr;
 }
 
+// crypto_maps is kept ordered by (map name, seq) (GetOrCreateCryptoMap inserts in place), so
+// both are a binary search: a startup-config of 100,000 entries is not quadratic.
+namespace {
+auto CryptoMapPosition(config::Config& c, const std::string& name, uint32_t seq) {
+  return std::lower_bound(c.crypto_maps.begin(), c.crypto_maps.end(), std::tie(name, seq),
+                          [](const config::CryptoMapEntry& e, const auto& key) {
+                            return std::tie(e.map_name, e.seq) < key;
+                          });
+}
+}  // namespace
+
 config::CryptoMapEntry* FindCryptoMap(config::Config& c, const std::string& name, uint32_t seq) {
-  for (auto& e : c.crypto_maps)
-    if (e.map_name == name && e.seq == seq) return &e;
+  auto it = CryptoMapPosition(c, name, seq);
+  if (it != c.crypto_maps.end() && it->map_name == name && it->seq == seq) return &*it;
   return nullptr;
 }
 
@@ -123,9 +135,7 @@ config::CryptoMapEntry& GetOrCreateCryptoMap(config::Config& c, const std::strin
     return *e;
   }
   if (created) *created = true;
-  auto it = std::find_if(c.crypto_maps.begin(), c.crypto_maps.end(), [&](const auto& e) {
-    return e.map_name > name || (e.map_name == name && e.seq > seq);
-  });
+  auto it = CryptoMapPosition(c, name, seq);
   config::CryptoMapEntry e;
   e.map_name = name;
   e.seq = seq;

@@ -7,6 +7,7 @@ namespace ikepulse::cli {
 Result<config::Config, CliError> ParseConfigText(std::string_view text) {
   const Grammar& g = TheGrammar();
   config::Config cfg;
+  ParseIndexes indexes;
   ModeState mode;
   mode.mode = Mode::kConfig;
   int lineno = 0;
@@ -33,6 +34,7 @@ Result<config::Config, CliError> ParseConfigText(std::string_view text) {
     if (r.mode != mode.mode) mode = ModeState::In(r.mode);  // fallback left the sub-mode
     CommandContext ctx;
     ctx.config = &cfg;
+    ctx.indexes = &indexes;
     ctx.mode = &mode;
     ctx.negate = r.negate;
     ctx.args = std::move(r.args);

@@ -275,3 +275,31 @@ TEST(EnableSecretTest, OldType5HashesStillAccepted) {
 
 }  // namespace
 }  // namespace ikepulse::cli
+
+namespace ikepulse::cli {
+namespace {
+
+// A whole configuration is loaded with indexes (O(1) per key line); the answer must be the
+// one the line-by-line scan gives: a repeated (address, mask) replaces the key in place, a
+// `no` removes it, and the positions after a removal stay right.
+TEST(ParseConfigTextTest, KeyLinesReplaceRemoveAndKeepOrderAtAnySize) {
+  auto c = ParseConfigText(
+      "crypto isakmp key one address 10.0.0.1\n"
+      "crypto isakmp key two address 10.0.0.2\n"
+      "crypto isakmp key three address 10.0.0.3\n"
+      "crypto isakmp key ONE address 10.0.0.1\n"
+      "no crypto isakmp key one address 10.0.0.1\n"
+      "crypto isakmp key THREE address 10.0.0.3\n"
+      "crypto isakmp key net address 10.0.0.0 255.255.255.0\n"
+      "crypto isakmp key one-again address 10.0.0.1\n");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  std::vector<std::string> got;
+  for (const auto& k : c->keys)
+    got.push_back(std::string(k.key.span().begin(), k.key.span().end()) + "@" +
+                  k.address.ToString());
+  EXPECT_EQ(got, (std::vector<std::string>{"two@10.0.0.2", "THREE@10.0.0.3", "net@10.0.0.0",
+                                           "one-again@10.0.0.1"}));
+}
+
+}  // namespace
+}  // namespace ikepulse::cli

@@ -287,10 +287,8 @@ std::vector<cli::CryptoSessionInfo> BackendImpl::CryptoSessions() {
 }
 
 std::optional<IpAddress> BackendImpl::CurrentPeer(const std::string& map_name, uint32_t seq) {
-  for (const ike::Node::EntryState& e : node_.Entries()) {
-    if (e.map_name == map_name && e.seq == seq) return e.current_peer;
-  }
-  return std::nullopt;
+  const auto e = node_.EntryStateOf(map_name, seq);
+  return e ? e->current_peer : std::nullopt;
 }
 
 void BackendImpl::ClearWith(const ike::ClearFilter& f) {

@@ -109,7 +109,7 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
                " is not applied to an interface with an address");
     return;
   }
-  const config::PresharedKey* key = cfg_.FindKey(peer);
+  const config::PresharedKey* key = key_index_.Find(cfg_.keys, peer);
   if (!key) {
     Log(c, "%CRYPTO-4-IKMP_NO_PRESHARED_KEY: no pre-shared key for peer " + peer.ToString());
     return;

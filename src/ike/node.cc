@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_set>
 
 #include "ike/node_impl.h"
 #include "isakmp/header.h"
@@ -107,6 +108,9 @@ std::optional<SecretsHeld> Node::SecretsHeldBy(SaId ike_sa) const {
 }
 std::vector<uint32_t> Node::ChildSpis(SaId ike_sa) const { return impl_->ChildSpis(ike_sa); }
 std::vector<Node::EntryState> Node::Entries() const { return impl_->Entries(); }
+std::optional<Node::EntryState> Node::EntryStateOf(const std::string& map, uint32_t seq) const {
+  return impl_->EntryStateOf(map, seq);
+}
 const NodeCounters& Node::counters() const { return impl_->counters(); }
 size_t Node::ike_sa_count() const { return impl_->sa_count(); }
 CallAdmissionSnapshot Node::CallAdmission() const { return impl_->CallAdmission(); }
@@ -277,22 +281,25 @@ std::optional<IpAddress> NodeImpl::LocalFor(const EntryRuntime& e) const {
 void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
   cfg_ = cfg;
   half_open_.SetLimit(cfg_.cac_in_negotiation_sa);
+  key_index_.Build(cfg_.keys);
   // Crypto map entries: keep each surviving entry's failover cursor (PeerFailover resets it
-  // when the peer list changed); tear down what depended on removed entries.
+  // when the peer list changed); tear down what depended on removed entries. Old entries are
+  // found through entry_index_ (still the old one here): O(entries), never O(entries^2).
   std::vector<EntryRuntime> next;
+  next.reserve(cfg_.crypto_maps.size());
+  std::vector<bool> kept(entries_.size(), false);
   for (const auto& e : cfg_.crypto_maps) {
     EntryRuntime rt;
-    for (auto& old : entries_)
-      if (old.map_name == e.map_name && old.seq == e.seq) {
-        rt = std::move(old);
-        break;
-      }
+    if (auto old = entry_index_.find({e.map_name, e.seq}); old != entry_index_.end()) {
+      rt = std::move(entries_[old->second]);
+      kept[old->second] = true;
+    }
     rt.map_name = e.map_name;
     rt.seq = e.seq;
     const bool reset = rt.failover.SetPeers(e.peers);
     rt.keep_up = e.keep_up;
     if (e.keep_up) rt.want_up = true;
-    if (reset) {
+    if (reset && !sas_.empty()) {
       // The entry now points elsewhere: SAs of this entry to a peer no longer current go.
       for (auto& kv : sas_) {
         IkeSa* sa = kv.second.get();
@@ -308,11 +315,9 @@ void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
     }
     next.push_back(std::move(rt));
   }
-  for (auto& old : entries_) {
-    const bool kept = std::any_of(next.begin(), next.end(), [&](const EntryRuntime& n) {
-      return n.map_name == old.map_name && n.seq == old.seq;
-    });
-    if (kept) continue;
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (kept[i]) continue;
+    const EntryRuntime& old = entries_[i];
     for (auto& [id, sa] : sas_) {
       if (sa->state == P1State::kDead) continue;
       std::vector<uint32_t> gone;
@@ -324,6 +329,7 @@ void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
   entries_ = std::move(next);
   entry_index_.clear();
   entries_by_peer_.clear();
+  entry_index_.reserve(entries_.size());
   for (size_t i = 0; i < entries_.size(); ++i) {
     entry_index_[{entries_[i].map_name, entries_[i].seq}] = i;
     for (const auto& p : cfg_.crypto_maps[i].peers)
@@ -974,20 +980,47 @@ std::optional<SecretsHeld> NodeImpl::SecretsHeldBy(SaId ike_sa) const {
   return h;
 }
 
+Node::EntryState NodeImpl::StateOf(const EntryRuntime& e, bool up) const {
+  Node::EntryState s;
+  s.map_name = e.map_name;
+  s.seq = e.seq;
+  s.peer_index = e.failover.current_index();
+  if (auto cur = e.failover.Current()) s.current_peer = cur->peer->address;
+  s.up = up;
+  return s;
+}
+
+// O(entries + IPsec SAs): one pass over the SAs marks the entries that have an IPsec SA.
 std::vector<Node::EntryState> NodeImpl::Entries() const {
+  std::unordered_set<size_t> up;
+  for (const auto& [id, sa] : sas_)
+    for (const auto& ch : sa->children)
+      if (auto it = entry_index_.find({ch.map_name, ch.map_seq}); it != entry_index_.end())
+        up.insert(it->second);
   std::vector<Node::EntryState> out;
-  for (const auto& e : entries_) {
-    Node::EntryState s;
-    s.map_name = e.map_name;
-    s.seq = e.seq;
-    s.peer_index = e.failover.current_index();
-    if (auto cur = e.failover.Current()) s.current_peer = cur->peer->address;
-    for (const auto& [id, sa] : sas_)
-      for (const auto& ch : sa->children)
-        if (ch.map_name == e.map_name && ch.map_seq == e.seq) s.up = true;
-    out.push_back(std::move(s));
-  }
+  out.reserve(entries_.size());
+  for (size_t i = 0; i < entries_.size(); ++i) out.push_back(StateOf(entries_[i], up.count(i)));
   return out;
+}
+
+// O(SAs to the entry's peers): a `show crypto map` line per entry stays O(1) in the others.
+std::optional<Node::EntryState> NodeImpl::EntryStateOf(const std::string& map,
+                                                       uint32_t seq) const {
+  auto it = entry_index_.find({map, seq});
+  if (it == entry_index_.end()) return std::nullopt;
+  bool up = false;
+  for (const auto& p : cfg_.crypto_maps[it->second].peers) {
+    if (!p.address) continue;
+    auto sas = by_peer_.find(*p.address);
+    if (sas == by_peer_.end()) continue;
+    for (SaId id : sas->second) {
+      auto sa = sas_.find(id);
+      if (sa == sas_.end()) continue;
+      for (const auto& ch : sa->second->children)
+        up |= ch.map_name == map && ch.map_seq == seq;
+    }
+  }
+  return StateOf(entries_[it->second], up);
 }
 
 }  // namespace ikepulse::ike

@@ -247,6 +247,8 @@ class Node {
     bool up = false;
   };
   std::vector<EntryState> Entries() const;
+  // The same for one entry (nullopt: no such entry), without building the whole list.
+  std::optional<EntryState> EntryStateOf(const std::string& map_name, uint32_t seq) const;
   const NodeCounters& counters() const;
   size_t ike_sa_count() const;
   CallAdmissionSnapshot CallAdmission() const;

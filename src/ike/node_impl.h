@@ -13,6 +13,7 @@
 
 #include "common/random.h"
 #include "config/config.h"
+#include "config/key_index.h"
 #include "ike/half_open.h"
 #include "ike/ike_sa.h"
 #include "ike/node.h"
@@ -57,6 +58,12 @@ struct Ctx {
   Outbox& out;
 };
 
+struct EntryKeyHash {
+  size_t operator()(const std::pair<std::string, uint32_t>& k) const {
+    return std::hash<std::string>()(k.first) * 31 + k.second;
+  }
+};
+
 class NodeImpl {
  public:
   NodeImpl(Random& rng, NodeOptions opts, const bool& debug)
@@ -92,6 +99,7 @@ class NodeImpl {
                                   SnapshotKeys keys);
   std::optional<SecretsHeld> SecretsHeldBy(SaId ike_sa) const;
   std::vector<Node::EntryState> Entries() const;
+  std::optional<Node::EntryState> EntryStateOf(const std::string& map, uint32_t seq) const;
   const NodeCounters& counters() const { return counters_; }
   size_t sa_count() const { return sas_.size(); }
   CallAdmissionSnapshot CallAdmission() const;
@@ -186,6 +194,7 @@ class NodeImpl {
   void BringUp(Ctx& c, EntryRuntime& e);
   void PendingQuickModes(Ctx& c, IkeSa& sa);
   std::optional<IpAddress> LocalFor(const EntryRuntime& e) const;
+  Node::EntryState StateOf(const EntryRuntime& e, bool up) const;
 
   NodeImpl(const NodeImpl&) = default;  // Clone only
 
@@ -201,7 +210,9 @@ class NodeImpl {
   std::unordered_map<uint32_t, SaId> by_spi_in_;
   std::unordered_map<IpAddress, std::vector<SaId>, IpHash> by_peer_;  // every SA, by peer
   std::unordered_map<IpAddress, std::vector<size_t>, IpHash> entries_by_peer_;
-  std::map<std::pair<std::string, uint32_t>, size_t> entry_index_;  // -> entries_ / crypto_maps
+  std::unordered_map<std::pair<std::string, uint32_t>, size_t, EntryKeyHash>
+      entry_index_;  // -> entries_ / crypto_maps
+  config::KeyIndex key_index_;  // cfg_.keys by longest prefix
   TimerQueue<SaId> timers_;
   std::vector<EntryRuntime> entries_;
   std::vector<SaId> dead_;
