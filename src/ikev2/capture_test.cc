@@ -18,7 +18,7 @@ std::vector<uint16_t> NotifyTypes(const Message& m) {
   return out;
 }
 
-TEST(StrongswanCaptureTest, IkeSaInitRequest) {
+TEST(Ikev2StrongswanCaptureTest, IkeSaInitRequest) {
   const Bytes wire = H(testing::kStrongswanInitRequest);
   ASSERT_EQ(wire.size(), 464u);
   auto m = ParseMessage(wire);
@@ -58,7 +58,7 @@ TEST(StrongswanCaptureTest, IkeSaInitRequest) {
   EXPECT_EQ(BuildMessage(m->header, m->payloads), wire);
 }
 
-TEST(StrongswanCaptureTest, IkeSaInitResponse) {
+TEST(Ikev2StrongswanCaptureTest, IkeSaInitResponse) {
   const Bytes wire = H(testing::kStrongswanInitResponse);
   auto m = ParseMessage(wire);
   ASSERT_TRUE(m.has_value()) << m.error().detail << " at " << m.error().offset;
@@ -73,7 +73,7 @@ TEST(StrongswanCaptureTest, IkeSaInitResponse) {
   EXPECT_EQ(BuildMessage(m->header, m->payloads), wire);
 }
 
-TEST(StrongswanCaptureTest, IkeAuthRequestSkLayout) {
+TEST(Ikev2StrongswanCaptureTest, IkeAuthRequestSkLayout) {
   const Bytes wire = H(testing::kStrongswanAuthRequest);
   ASSERT_EQ(wire.size(), 288u);
   auto m = ParseMessage(wire);

@@ -7,7 +7,7 @@
 namespace ikepulse::ikev2 {
 namespace {
 
-TEST(ConstantsTest, Names) {
+TEST(Ikev2ConstantsTest, Names) {
   EXPECT_EQ(std::string(ExchangeTypeName(34)), "IKE_SA_INIT");
   EXPECT_EQ(std::string(ExchangeTypeName(37)), "INFORMATIONAL");
   EXPECT_EQ(std::string(ExchangeTypeName(99)), "UNKNOWN");
@@ -20,7 +20,7 @@ TEST(ConstantsTest, Names) {
   EXPECT_EQ(std::string(TransformTypeName(4)), "DH");
 }
 
-TEST(ConstantsTest, WireNumbers) {
+TEST(Ikev2ConstantsTest, WireNumbers) {
   EXPECT_EQ(static_cast<int>(PayloadType::kSk), 46);
   EXPECT_EQ(static_cast<int>(NotifyType::kNatDetectionDestinationIp), 16389);
   EXPECT_EQ(static_cast<int>(NotifyType::kChildSaNotFound), 44);

@@ -19,7 +19,7 @@ constexpr NotifyType kSyntax = NotifyType::kInvalidSyntax;
 // IKE_SA_INIT request header: SPIi, SPIr zero, next SA, 2.0, exchange 34, flags I, MID 0.
 constexpr char kInitHeader[] = "0102030405060708 0000000000000000 21 20 22 08 00000000";
 
-TEST(HeaderTest, ParsesEveryField) {
+TEST(Ikev2HeaderTest, ParsesEveryField) {
   Bytes b = Cat({"0102030405060708 1112131415161718 2e 20 25 20 00000007 0000001c"});
   auto h = ParseHeader(b);
   ASSERT_TRUE(h.has_value());
@@ -40,7 +40,7 @@ TEST(HeaderTest, ParsesEveryField) {
   EXPECT_EQ(out, b);
 }
 
-TEST(HeaderTest, EveryTruncationFails) {
+TEST(Ikev2HeaderTest, EveryTruncationFails) {
   Bytes b = Cat({kInitHeader, "0000001c"});
   for (size_t n = 0; n < b.size(); ++n) {
     auto h = ParseHeader(ByteSpan(b).first(n));
@@ -50,7 +50,7 @@ TEST(HeaderTest, EveryTruncationFails) {
   }
 }
 
-TEST(HeaderTest, OtherMajorVersionsAreDistinct) {
+TEST(Ikev2HeaderTest, OtherMajorVersionsAreDistinct) {
   for (const char* v : {"10", "30", "f0"}) {
     Bytes b = Cat({"0102030405060708 0000000000000000 21", v, "22 08 00000000 0000001c"});
     auto h = ParseHeader(b);
@@ -65,7 +65,7 @@ TEST(HeaderTest, OtherMajorVersionsAreDistinct) {
   EXPECT_TRUE(h->higher_version());
 }
 
-TEST(HeaderTest, LengthCheckedAgainstDatagram) {
+TEST(Ikev2HeaderTest, LengthCheckedAgainstDatagram) {
   auto short_len = ParseHeader(Cat({kInitHeader, "0000001b"}));
   ASSERT_FALSE(short_len.has_value());
   EXPECT_EQ(std::string(short_len.error().detail), "Message length shorter than header.");
@@ -79,7 +79,7 @@ TEST(HeaderTest, LengthCheckedAgainstDatagram) {
   EXPECT_EQ(extra->length, 28u);
 }
 
-TEST(MessageTest, BuildChainsAndParsesBack) {
+TEST(Ikev2MessageTest, BuildChainsAndParsesBack) {
   Header h;
   h.spi_i = {1, 2, 3, 4, 5, 6, 7, 8};
   h.exchange = ExchangeType::kIkeSaInit;
@@ -106,7 +106,7 @@ TEST(MessageTest, BuildChainsAndParsesBack) {
   EXPECT_EQ(empty[16], 0);
 }
 
-TEST(MessageTest, ChainMustEndAtTheHeaderLength) {
+TEST(Ikev2MessageTest, ChainMustEndAtTheHeaderLength) {
   // Next VID, 8-byte VID, but the header length covers only 4 bytes of it.
   Bytes msg =
       Cat({"0102030405060708 0000000000000000 2b 20 22 08 00000000 00000020", "00000008 01020304"});
@@ -147,7 +147,7 @@ Bytes InformationalWithSk() {
                           MakePayload(EncryptedPayload{PayloadType::kDelete, data})});
 }
 
-TEST(MessageTest, LocateSkGivesAeadAndIntegrityRanges) {
+TEST(Ikev2MessageTest, LocateSkGivesAeadAndIntegrityRanges) {
   Bytes msg = InformationalWithSk();
   ASSERT_EQ(msg.size(), 28u + 6 + 4 + 64);
   auto sk = LocateSk(msg, 16, 16);
@@ -175,7 +175,7 @@ TEST(MessageTest, LocateSkGivesAeadAndIntegrityRanges) {
   EXPECT_EQ(m->payloads[1].offset, sk->payload_offset);
 }
 
-TEST(MessageTest, LocateSkErrors) {
+TEST(Ikev2MessageTest, LocateSkErrors) {
   Bytes msg = InformationalWithSk();
   auto small = LocateSk(msg, 16, 48);  // 16 + 1 + 48 > 64
   ASSERT_FALSE(small.has_value());

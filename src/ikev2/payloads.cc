@@ -70,7 +70,7 @@ Result<PayloadBody, ParseError> ParseNonce(ByteSpan b, size_t base) {
   return Ok(NoncePayload{Copy(b)});
 }
 
-// Data sizes the RFC fixes for some notify types; 0 = not checked here.
+// Data sizes the RFCs fix for some notify types; other types are not checked here.
 bool NotifyDataShapeOk(uint16_t type, size_t size) {
   switch (static_cast<NotifyType>(type)) {
     case NotifyType::kInvalidKePayload:

@@ -53,14 +53,14 @@ void ExpectSyntax(PayloadType type, std::string_view hex, std::string_view detai
   EXPECT_EQ(e.offset, offset) << hex;
 }
 
-TEST(PayloadsTest, KeyExchange) {
+TEST(Ikev2PayloadsTest, KeyExchange) {
   auto ke = ParseOne<KePayload>(PayloadType::kKe, "0000000c 0013 0000 01020304");
   EXPECT_EQ(ke.dh_group, static_cast<uint16_t>(DhGroup::kEcp256));
   EXPECT_EQ(ke.data, H("01020304"));
   ExpectSyntax(PayloadType::kKe, "00000007 001300", "Unable to read KE header.", 4);
 }
 
-TEST(PayloadsTest, Identification) {
+TEST(Ikev2PayloadsTest, Identification) {
   auto v4 = ParseOne<IdPayload>(PayloadType::kIdi, "0000000c 01 000000 c0000201");
   EXPECT_EQ(v4.id_type, static_cast<uint8_t>(IdType::kIpv4Addr));
   EXPECT_EQ(v4.data, H("c0000201"));
@@ -81,7 +81,7 @@ TEST(PayloadsTest, Identification) {
   ExpectSyntax(PayloadType::kIdi, "00000007 010000", "Unable to read ID header.", 4);
 }
 
-TEST(PayloadsTest, AuthCertAndVendorId) {
+TEST(Ikev2PayloadsTest, AuthCertAndVendorId) {
   auto auth = ParseOne<AuthPayload>(PayloadType::kAuth, "0000000a 02 000000 aabb");
   EXPECT_EQ(auth.method, static_cast<uint8_t>(AuthMethod::kSharedKey));
   EXPECT_EQ(auth.data, H("aabb"));
@@ -93,7 +93,7 @@ TEST(PayloadsTest, AuthCertAndVendorId) {
   EXPECT_EQ(vid.data, H("01020304"));
 }
 
-TEST(PayloadsTest, NonceLengthBounds) {
+TEST(Ikev2PayloadsTest, NonceLengthBounds) {
   Bytes n16 = Cat({"00000014", std::string(32, 'a')});
   auto r = ParsePayloads(PayloadType::kNonce, n16);
   ASSERT_TRUE(r.has_value());
@@ -108,7 +108,7 @@ TEST(PayloadsTest, NonceLengthBounds) {
   EXPECT_EQ(std::string(e.error().detail), "Nonce length outside 16..256 bytes.");
 }
 
-TEST(PayloadsTest, Notify) {
+TEST(Ikev2PayloadsTest, Notify) {
   auto cookie = ParseOne<NotifyPayload>(PayloadType::kNotify, "0000000c 00 00 4006 01020304");
   EXPECT_EQ(cookie.type, static_cast<uint16_t>(NotifyType::kCookie));
   EXPECT_FALSE(cookie.is_error());
@@ -136,7 +136,7 @@ TEST(PayloadsTest, Notify) {
   EXPECT_EQ(SerializePayloads({MakeNotify(NotifyType::kInitialContact)}), H("00000008 00 00 4000"));
 }
 
-TEST(PayloadsTest, Delete) {
+TEST(Ikev2PayloadsTest, Delete) {
   auto ike = ParseOne<DeletePayload>(PayloadType::kDelete, "00000008 01 00 0000");
   EXPECT_EQ(ike.protocol_id, static_cast<uint8_t>(ProtocolId::kIke));
   EXPECT_TRUE(ike.spis.empty());
@@ -154,7 +154,7 @@ TEST(PayloadsTest, Delete) {
   ExpectSyntax(PayloadType::kDelete, "00000007 030400", "Unable to read delete header.", 4);
 }
 
-TEST(PayloadsTest, EapAndUnknownNonCriticalKeptRaw) {
+TEST(Ikev2PayloadsTest, EapAndUnknownNonCriticalKeptRaw) {
   auto eap = ParseOne<RawPayload>(PayloadType::kEap, "00000009 0101000501");
   EXPECT_EQ(eap.body, H("0101000501"));
   // Unknown type 200, not critical, then a VID: skipped by length, kept raw.
@@ -168,7 +168,7 @@ TEST(PayloadsTest, EapAndUnknownNonCriticalKeptRaw) {
   EXPECT_EQ(SerializePayloads(*r), chain);
 }
 
-TEST(PayloadsTest, UnknownCriticalPayloadIsReported) {
+TEST(Ikev2PayloadsTest, UnknownCriticalPayloadIsReported) {
   ParseError e =
       ParseFails(PayloadType::kNonce, "c8000014 00112233445566778899aabbccddeeff 00800005 ff", 28);
   EXPECT_EQ(e.code, NotifyType::kUnsupportedCriticalPayload);
@@ -187,7 +187,7 @@ TEST(PayloadsTest, UnknownCriticalPayloadIsReported) {
   EXPECT_EQ(SerializePayloads(*r2), H("00000008 01020304"));
 }
 
-TEST(PayloadsTest, ChainErrors) {
+TEST(Ikev2PayloadsTest, ChainErrors) {
   ExpectSyntax(PayloadType::kVendorId, "000000", "Unable to read generic payload header.", 0);
   ExpectSyntax(PayloadType::kVendorId, "00000000", "Payload length too small.", 0);  // zero length
   ExpectSyntax(PayloadType::kVendorId, "00000003", "Payload length too small.", 0);
@@ -202,7 +202,7 @@ TEST(PayloadsTest, ChainErrors) {
   ExpectSyntax(PayloadType::kVendorId, many, "Too many payloads.", 64 * 4);
 }
 
-TEST(PayloadsTest, EncryptedPayloadEndsTheChain) {
+TEST(Ikev2PayloadsTest, EncryptedPayloadEndsTheChain) {
   // VID, then SK whose Next Payload (IDi) is the first inner payload.
   Bytes chain = H("2e000005 aa 2300000c 0102030405060708");
   auto r = ParsePayloads(PayloadType::kVendorId, chain);
@@ -223,7 +223,7 @@ TEST(PayloadsTest, EncryptedPayloadEndsTheChain) {
   EXPECT_EQ(std::get<EncryptedPayload>((*f)[0].body).inner_next, PayloadType::kSa);
 }
 
-TEST(PayloadsTest, InnerChainOfAnIkeAuthRequest) {
+TEST(Ikev2PayloadsTest, InnerChainOfAnIkeAuthRequest) {
   // IDi (IPv4), AUTH (PSK), N(INITIAL_CONTACT), as found inside an SK payload.
   Bytes inner =
       H("2700000c 01000000 c0000201 29000010 02000000 0102030405060708 00000008 00004000");
@@ -237,7 +237,7 @@ TEST(PayloadsTest, InnerChainOfAnIkeAuthRequest) {
   EXPECT_EQ(SerializePayloads(*r), inner);
 }
 
-TEST(PayloadsTest, BuildersAndTypes) {
+TEST(Ikev2PayloadsTest, BuildersAndTypes) {
   EXPECT_EQ(MakePayload(IdPayload{}).type, PayloadType::kIdi);
   EXPECT_EQ(MakePayload(PayloadType::kIdr, IdPayload{}).type, PayloadType::kIdr);
   EXPECT_EQ(MakePayload(TsPayload{}).type, PayloadType::kTsi);

@@ -50,7 +50,7 @@ ParseError ParseSaFails(const Bytes& body) {
   return r ? ParseError{} : r.error();
 }
 
-TEST(SaPayloadTest, IkeProposal) {
+TEST(Ikev2SaPayloadTest, IkeProposal) {
   SaPayload sa = ParseSaOk(H(kIkeProposal));
   ASSERT_EQ(sa.proposals.size(), 1u);
   const Proposal& p = sa.proposals[0];
@@ -68,13 +68,13 @@ TEST(SaPayloadTest, IkeProposal) {
   EXPECT_EQ(p.transforms[3].id, static_cast<uint16_t>(DhGroup::kModp2048));
 }
 
-TEST(SaPayloadTest, BuiltProposalSerializesToGoldenBytes) {
+TEST(Ikev2SaPayloadTest, BuiltProposalSerializesToGoldenBytes) {
   Proposal p;
   p.transforms = {{1, 12, {Attribute::KeyLength(128)}}, {3, 12, {}}, {2, 5, {}}, {4, 14, {}}};
   EXPECT_EQ(SerializeBody(SaPayload{{p}}), H(kIkeProposal));
 }
 
-TEST(SaPayloadTest, TwoProposalsEspWithSpiAndEsn) {
+TEST(Ikev2SaPayloadTest, TwoProposalsEspWithSpiAndEsn) {
   SaPayload sa = ParseSaOk(Cat({
       "02000028 01 03 04 03 11223344",  // more, length 40, #1, ESP, SPI 4 bytes, 3 transforms
       "0300000c 01 00 0014 800e0100",   // ENCR AES-GCM-16, Key Length 256
@@ -92,12 +92,12 @@ TEST(SaPayloadTest, TwoProposalsEspWithSpiAndEsn) {
   EXPECT_EQ(sa.proposals[1].spi, H("55667788"));
 }
 
-TEST(SaPayloadTest, IkeRekeyProposalHasEightByteSpi) {
+TEST(Ikev2SaPayloadTest, IkeRekeyProposalHasEightByteSpi) {
   SaPayload sa = ParseSaOk(Cat({"00000018 01 01 08 01 0102030405060708", "00000008 04 00 0013"}));
   EXPECT_EQ(sa.proposals[0].spi, H("0102030405060708"));
 }
 
-TEST(SaPayloadTest, UnknownTlvAttributeRoundTrips) {
+TEST(Ikev2SaPayloadTest, UnknownTlvAttributeRoundTrips) {
   SaPayload sa = ParseSaOk(Cat({"00000016 01 01 00 01", "0000000e 01 00 000c 0011 0002 abcd"}));
   const Attribute& a = sa.proposals[0].transforms[0].attributes[0];
   EXPECT_FALSE(a.tv);
@@ -105,7 +105,7 @@ TEST(SaPayloadTest, UnknownTlvAttributeRoundTrips) {
   EXPECT_EQ(a.data, H("abcd"));
 }
 
-TEST(SaPayloadTest, EveryPrefixOfAProposalFails) {
+TEST(Ikev2SaPayloadTest, EveryPrefixOfAProposalFails) {
   using testing::Fragment;
   CheckEveryPrefix(
       {
@@ -118,7 +118,7 @@ TEST(SaPayloadTest, EveryPrefixOfAProposalFails) {
       BodyParser(PayloadType::kSa));
 }
 
-TEST(SaPayloadTest, Errors) {
+TEST(Ikev2SaPayloadTest, Errors) {
   struct Case {
     std::string body;
     std::string detail;
@@ -168,7 +168,7 @@ TEST(SaPayloadTest, Errors) {
   }
 }
 
-TEST(SaPayloadTest, BoundsOnProposalsTransformsAndAttributes) {
+TEST(Ikev2SaPayloadTest, BoundsOnProposalsTransformsAndAttributes) {
   // 65 proposals of one DH transform each.
   Bytes many;
   for (int i = 0; i < 65; ++i) {

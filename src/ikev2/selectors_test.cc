@@ -37,7 +37,7 @@ void ExpectTsError(std::string_view hex, std::string_view detail, uint32_t offse
   EXPECT_EQ(r.error().offset, offset) << hex;
 }
 
-TEST(SelectorsTest, Ipv4Range) {
+TEST(Ikev2SelectorsTest, Ipv4Range) {
   TsPayload ts = ParseTsOk(PayloadType::kTsi, kTsV4);
   ASSERT_EQ(ts.selectors.size(), 1u);
   const TrafficSelector& s = ts.selectors[0];
@@ -54,7 +54,7 @@ TEST(SelectorsTest, Ipv4Range) {
   EXPECT_EQ(SerializePayloads({MakePayload(TsPayload{{built}})}), H(kTsV4));
 }
 
-TEST(SelectorsTest, Ipv6AndUnknownTypeTogether) {
+TEST(Ikev2SelectorsTest, Ipv6AndUnknownTypeTogether) {
   TsPayload ts = ParseTsOk(PayloadType::kTsr,
                            "00000038 02 000000"
                            "08 11 0028 01f4 01f4 20010db8000000000000000000000000"
@@ -69,7 +69,7 @@ TEST(SelectorsTest, Ipv6AndUnknownTypeTogether) {
   EXPECT_EQ(ts.selectors[1].raw, H("aabbccdd"));
 }
 
-TEST(SelectorsTest, Errors) {
+TEST(Ikev2SelectorsTest, Errors) {
   // Count that lies, both ways.
   ExpectTsError("00000018 02 000000 07 00 0010 0000 ffff c6336400 c63364ff",
                 "Unable to read selector header.", 24);
@@ -88,7 +88,7 @@ TEST(SelectorsTest, Errors) {
   ExpectTsError("00000007 010000", "Unable to read TS header.", 4);
 }
 
-TEST(SelectorsTest, EveryPrefixOfASelector) {
+TEST(Ikev2SelectorsTest, EveryPrefixOfASelector) {
   CheckEveryPrefix({{"01 000000", kSyntax, "Unable to read TS header."},
                     {"07 00", kSyntax, "Unable to read selector header."},
                     {"0010", kSyntax, "Unable to read selector header."},
@@ -96,7 +96,7 @@ TEST(SelectorsTest, EveryPrefixOfASelector) {
                    BodyParser(PayloadType::kTsi));
 }
 
-TEST(SelectorsTest, ConfigurationPayload) {
+TEST(Ikev2SelectorsTest, ConfigurationPayload) {
   Bytes b = H("00000018 01 000000 0001 0000 0003 0000 000d 0004 0a000001");
   auto r = ParsePayloads(PayloadType::kCp, b);
   ASSERT_TRUE(r.has_value()) << r.error().detail;
