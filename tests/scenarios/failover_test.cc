@@ -124,5 +124,30 @@ TEST(Failover, ChangingThePeerListResetsToTheFirst) {
   for (const auto& s : f.a.IsakmpSas()) EXPECT_NE(s.remote.ip, f.PeerIp(1));
 }
 
+// `show crypto map` asks for one entry at a time (Node::EntryStateOf, O(SAs to its peers)):
+// the answer is the entry's line of the full list, before and after a failover.
+TEST(Failover, OneEntryStateAgreesWithTheFullList) {
+  Farm f;
+  f.Start();
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.UpWith(0); }, f.sim.now() + Seconds(5)));
+  auto same = [&](const char* when) {
+    SCOPED_TRACE(when);
+    const auto all = f.a.Entries();
+    ASSERT_EQ(all.size(), 1u);
+    const auto one = f.a.node().EntryStateOf(all[0].map_name, all[0].seq);
+    ASSERT_TRUE(one.has_value());
+    EXPECT_EQ(one->peer_index, all[0].peer_index);
+    EXPECT_EQ(one->current_peer, all[0].current_peer);
+    EXPECT_EQ(one->up, all[0].up);
+    EXPECT_TRUE(one->up);
+  };
+  same("first peer");
+  f.peers[0]->Kill();
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.UpWith(1); }, f.sim.now() + Seconds(30)));
+  same("after failover");
+  EXPECT_EQ(f.a.node().EntryStateOf(f.a.Entries()[0].map_name, 999), std::nullopt);
+  EXPECT_EQ(f.a.node().EntryStateOf("no-such-map", 1), std::nullopt);
+}
+
 }  // namespace
 }  // namespace ikepulse::scenario
