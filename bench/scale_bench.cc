@@ -32,13 +32,14 @@
 //      (c) RSS (/proc/self/statm). Per SA = delta / N.
 //
 // Usage: scale_bench [--sas N] [--per-swarm P] [--group G] [--minutes M] [--spread S]
-//                    [--setup-only] [--progress]
+//                    [--setup-only] [--progress] [--show]
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -51,9 +52,11 @@
 #include <utility>
 #include <vector>
 
+#include "cli/session.h"
 #include "common/endpoint.h"
 #include "common/random.h"
 #include "config/config.h"
+#include "daemon/backend_impl.h"
 #include "ike/node.h"
 #include "replace_global_new.h"
 #include "scenarios/site_config.h"
@@ -258,6 +261,53 @@ config::Config SwarmConfig(uint16_t group, const IpAddress& self) {
   return Site(spec, "sw");
 }
 
+// --show: what `show crypto isakmp sa detail`, `show crypto session detail` and `show crypto
+// ipsec sa` cost the gateway's event loop over every SA, through the daemon's BackendImpl and a
+// CLI session: streamed (the keys taken once, then a page of cli::kShowPage keys per loop turn:
+// the longest page is the longest the loop is held) and rendered in one piece.
+void ShowTimings(ike::Node& node, sim::Simulator& sim, const config::Config& cfg) {
+  daemon::BackendImpl::Context ctx;
+  ctx.now = [&sim] { return sim.now(); };
+  uint64_t sent = 0;
+  ctx.flush = [&sent](ike::Outbox& out) {
+    sent += out.datagrams.size();
+    out.Clear();
+  };
+  ctx.started_at = sim.now();
+  daemon::BackendImpl backend(node, ctx);
+  backend.ApplyConfig(cfg);  // the configuration the node already runs: changes nothing
+  for (const char* line : {"show crypto isakmp sa detail", "show crypto session detail",
+                           "show crypto ipsec sa"}) {
+    cli::Session streamed(backend);
+    streamed.set_streaming(true);
+    streamed.Execute("enable");
+    double t = WallSeconds();
+    cli::Session::Reply r = streamed.Execute(line);
+    const double open_s = WallSeconds() - t;
+    size_t bytes = r.output.size(), pages = 0;
+    double longest = 0, total = open_s;
+    while (r.pending) {
+      t = WallSeconds();
+      r = streamed.Continue();
+      const double d = WallSeconds() - t;
+      longest = std::max(longest, d);
+      total += d;
+      bytes += r.output.size();
+      ++pages;
+    }
+    cli::Session whole(backend);
+    whole.Execute("enable");
+    t = WallSeconds();
+    const size_t whole_bytes = whole.Execute(line).output.size();
+    const double whole_s = WallSeconds() - t;
+    std::printf("show: %-30s streamed: keys %.2f ms, %zu pages, longest page %.2f ms, total "
+                "%.1f ms, %.1f MB | one piece: %.1f ms, %.1f MB\n",
+                line, 1e3 * open_s, pages, 1e3 * longest, 1e3 * total, bytes / 1e6,
+                1e3 * whole_s, whole_bytes / 1e6);
+  }
+  if (sent != 0) std::printf("show: BUG: the shows sent %" PRIu64 " datagrams\n", sent);
+}
+
 struct Args {
   uint32_t sas = 1000;
   uint32_t per_swarm = 1;
@@ -265,6 +315,7 @@ struct Args {
   uint32_t minutes = 10;
   uint32_t spread_s = 9;
   bool setup_only = false;
+  bool show = false;
   bool progress = false;
 };
 
@@ -285,11 +336,12 @@ Args Parse(int argc, char** argv) {
     else if (k == "--minutes") a.minutes = static_cast<uint32_t>(val());
     else if (k == "--spread") a.spread_s = static_cast<uint32_t>(val());
     else if (k == "--setup-only") a.setup_only = true;
+    else if (k == "--show") a.show = true;
     else if (k == "--progress") a.progress = true;
     else {
       std::fprintf(stderr,
                    "usage: scale_bench [--sas N] [--per-swarm P] [--group G] [--minutes M] "
-                   "[--spread S] [--setup-only] [--progress]\n");
+                   "[--spread S] [--setup-only] [--progress] [--show]\n");
       std::exit(2);
     }
   }
@@ -420,6 +472,7 @@ int Run(const Args& a) {
               "GW %.0f B, swarm %.0f B\n",
               gw_ossl, sw_ossl);
   if (!all_up) return 1;
+  if (a.show) ShowTimings(gw->node(), sim, GatewayConfig(a.sas, a.group));
   if (a.setup_only) {
     std::printf("| %u | %u | %.2f | %.0f | %.0f |\n", a.sas, a.group, setup_cpu,
                 a.sas / setup_cpu, gw_per_sa);

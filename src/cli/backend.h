@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -195,6 +196,13 @@ struct PingStatus {
   bool operator==(const PingStatus&) const = default;
 };
 
+// A crypto map entry, (map name, sequence number).
+struct CryptoMapKey {
+  std::string map_name;
+  uint32_t seq = 0;
+  auto operator<=>(const CryptoMapKey&) const = default;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -213,6 +221,20 @@ class Backend {
   virtual std::vector<IsakmpSaInfo> IsakmpSas() = 0;
   virtual std::vector<IpsecSaInfo> IpsecSas() = 0;
   virtual std::vector<CryptoSessionInfo> CryptoSessions() = 0;
+  // Streaming `show` (cli/show_stream.h): the keys of what a show lists, taken once when it
+  // starts, then the details a page of keys at a time, so that each page costs in proportion
+  // to its size and a show over 100,000 SAs never holds the daemon's event loop for long. A
+  // key whose object is gone by the time its page comes is skipped. The defaults filter the
+  // one-shot snapshots above (O(everything) per page: for tests and small backends).
+  virtual std::vector<uint32_t> IsakmpSaIds();  // conn-ids, ascending (IsakmpSas's order)
+  virtual std::vector<IsakmpSaInfo> IsakmpSasById(std::span<const uint32_t> conn_ids);
+  virtual std::vector<IpAddress> SessionPeers();  // CryptoSessions's order
+  virtual std::vector<CryptoSessionInfo> CryptoSessionsOf(std::span<const IpAddress> peers);
+  // The crypto map entries `show crypto ipsec sa` lists, in its order; IpsecSasOf gives
+  // their flows (an entry with several flows: all of them, contiguous).
+  virtual std::vector<CryptoMapKey> IpsecSaEntries();
+  virtual std::vector<IpsecSaInfo> IpsecSasOf(std::span<const CryptoMapKey> entries);
+
   // The peer a crypto map entry currently uses (stateless failover index), if any.
   virtual std::optional<IpAddress> CurrentPeer(const std::string& map_name, uint32_t seq) = 0;
 

@@ -27,6 +27,8 @@
 
 namespace ikepulse::cli {
 
+class ShowStream;
+
 enum class Mode : uint8_t {
   kUserExec = 0,
   kPrivExec = 1,
@@ -112,6 +114,9 @@ struct CommandContext {
   bool json = false;    // ShowJson: a show handler writes JSON to `out` instead of text
   Args args;
   std::string out;      // output and warnings (each line ends with '\n')
+  // A show handler over many SAs sets this instead of rendering everything into `out`: the
+  // session runs it a page at a time (after `out`, which comes first).
+  std::shared_ptr<ShowStream> stream;
 };
 
 // A handler returns nullopt on success or the error text ("% ..."), in which case nothing of

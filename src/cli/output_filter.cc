@@ -43,18 +43,6 @@ std::vector<const Modifier*> Matching(std::string_view word) {
   return out;
 }
 
-// The lines of `text`, each with its '\n' (a last line without one gets none).
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    size_t end = nl == std::string_view::npos ? text.size() : nl + 1;
-    out.push_back(text.substr(0, end));
-    text.remove_prefix(end);
-  }
-  return out;
-}
-
 class Regex {
  public:
   explicit Regex(const std::string& pattern)
@@ -126,45 +114,109 @@ ParsedFilter ParseOutputFilter(std::string_view rest, int rest_offset) {
   return p;
 }
 
-std::optional<std::string> ApplyOutputFilter(const OutputFilter& f, std::string_view text) {
-  const Regex re(f.pattern);
-  if (!re.ok()) return std::nullopt;
-  const std::vector<std::string_view> lines = Lines(text);
-  std::string out;
-  switch (f.kind) {
-    case FilterKind::kInclude:
-    case FilterKind::kExclude:
-      for (std::string_view l : lines)
-        if (re.Matches(l) == (f.kind == FilterKind::kInclude)) out += l;
-      break;
-    case FilterKind::kBegin: {
-      auto it = std::find_if(lines.begin(), lines.end(),
-                             [&re](std::string_view l) { return re.Matches(l); });
-      for (; it != lines.end(); ++it) out += *it;
-      break;
-    }
-    case FilterKind::kSection:
-      for (size_t i = 0; i < lines.size();) {
-        size_t end = i + 1;
-        while (end < lines.size() && Indented(lines[end])) ++end;
-        if (re.Matches(lines[i])) {
-          for (size_t k = i; k < end; ++k) out += lines[k];
-        } else {
-          std::string children;
-          for (size_t k = i + 1; k < end; ++k)
-            if (re.Matches(lines[k])) children += lines[k];
-          if (!children.empty()) out += std::string(lines[i]) + children;
+struct StreamFilter::Impl {
+  explicit Impl(const OutputFilter& f) : filter(f), re(f.pattern) {}
+  OutputFilter filter;
+  Regex re;
+  std::string partial;  // an incomplete last line, kept for the next chunk
+  bool begun = false;   // kBegin: a line has matched
+  uint64_t count = 0;   // kCount
+  // kSection: the current top-level line, whether it matched, and (not matched) its
+  // matching indented lines so far.
+  std::string top;
+  bool in_section = false;
+  bool top_matched = false;
+  std::string children;
+
+  void FlushSection(std::string& out) {
+    if (in_section && !top_matched && !children.empty()) out += top + children;
+    in_section = false;
+    top.clear();
+    children.clear();
+  }
+  void Line(std::string_view l, std::string& out) {
+    switch (filter.kind) {
+      case FilterKind::kInclude:
+      case FilterKind::kExclude:
+        if (re.Matches(l) == (filter.kind == FilterKind::kInclude)) out += l;
+        break;
+      case FilterKind::kBegin:
+        if (!begun) begun = re.Matches(l);
+        if (begun) out += l;
+        break;
+      case FilterKind::kSection:
+        if (in_section && Indented(l)) {
+          if (top_matched) {
+            out += l;
+          } else if (re.Matches(l)) {
+            children += l;
+          }
+          break;
         }
-        i = end;
-      }
-      break;
-    case FilterKind::kCount: {
-      const auto n = std::count_if(lines.begin(), lines.end(),
-                                   [&re](std::string_view l) { return re.Matches(l); });
-      out = "Number of lines which match regexp = " + std::to_string(n) + "\n";
-      break;
+        FlushSection(out);
+        in_section = true;
+        top = std::string(l);
+        top_matched = re.Matches(l);
+        if (top_matched) out += l;
+        break;
+      case FilterKind::kCount:
+        if (re.Matches(l)) ++count;
+        break;
     }
   }
+};
+
+StreamFilter::StreamFilter(const OutputFilter& f) : impl_(std::make_unique<Impl>(f)) {}
+StreamFilter::~StreamFilter() = default;
+StreamFilter::StreamFilter(StreamFilter&&) noexcept = default;
+StreamFilter& StreamFilter::operator=(StreamFilter&&) noexcept = default;
+bool StreamFilter::ok() const { return impl_->re.ok(); }
+
+std::string StreamFilter::Feed(std::string_view chunk) {
+  std::string out;
+  Impl& m = *impl_;
+  if (!m.partial.empty()) {
+    const size_t nl = chunk.find('\n');
+    if (nl == std::string_view::npos) {
+      m.partial += chunk;
+      return out;
+    }
+    m.partial += chunk.substr(0, nl + 1);
+    chunk.remove_prefix(nl + 1);
+    m.Line(m.partial, out);
+    m.partial.clear();
+  }
+  while (!chunk.empty()) {
+    const size_t nl = chunk.find('\n');
+    if (nl == std::string_view::npos) {
+      m.partial = std::string(chunk);
+      break;
+    }
+    m.Line(chunk.substr(0, nl + 1), out);
+    chunk.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+std::string StreamFilter::Finish() {
+  std::string out;
+  Impl& m = *impl_;
+  if (!m.partial.empty()) m.Line(m.partial, out);
+  m.partial.clear();
+  if (m.filter.kind == FilterKind::kSection) m.FlushSection(out);
+  if (m.filter.kind == FilterKind::kCount)
+    out = "Number of lines which match regexp = " + std::to_string(m.count) + "\n";
+  if (!out.empty() && out.back() != '\n') out += '\n';
+  return out;
+}
+
+std::optional<std::string> ApplyOutputFilter(const OutputFilter& f, std::string_view text) {
+  StreamFilter s(f);
+  if (!s.ok()) return std::nullopt;
+  std::string out = s.Feed(text);
+  std::string tail = s.Finish();
+  // A last line without '\n' is completed in Finish; output always ends with one.
+  out += tail;
   if (!out.empty() && out.back() != '\n') out += '\n';
   return out;
 }

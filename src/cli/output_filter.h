@@ -14,6 +14,7 @@
 // trimmed), at most kMaxRegexLength characters.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,24 @@ ParsedFilter ParseOutputFilter(std::string_view rest, int rest_offset);
 // compile (the caller reports kBadRegex).
 std::optional<std::string> ApplyOutputFilter(const OutputFilter& f, std::string_view text);
 inline constexpr char kBadRegex[] = "% Invalid regular expression";
+
+// The same filter over output that comes in chunks (a streamed show): Feed each chunk as it
+// comes (lines may be split across chunks), then Finish once; the concatenation of what they
+// return equals ApplyOutputFilter over the whole text. Check ok() first (the regex compiled).
+class StreamFilter {
+ public:
+  explicit StreamFilter(const OutputFilter& f);
+  ~StreamFilter();
+  StreamFilter(StreamFilter&&) noexcept;
+  StreamFilter& operator=(StreamFilter&&) noexcept;
+  bool ok() const;
+  std::string Feed(std::string_view chunk);
+  std::string Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The `?` listing for the text after '|' (`rest`), and Tab's candidates for it.
 std::string OutputFilterHelp(std::string_view rest);

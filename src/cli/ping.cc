@@ -46,6 +46,7 @@ std::string PingSummary(const PingStatus& s) {
 }
 
 Session::Reply Session::Continue() {
+  if (stream_) return ContinueStream();
   if (ping_ == 0) return {};
   const std::optional<PingStatus> st = backend_.PingProgress(ping_);
   if (!st) {  // the backend forgot it (it cannot ping any more)

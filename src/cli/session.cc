@@ -3,6 +3,7 @@
 #include "cli/enable_secret.h"
 #include "cli/line_runner.h"
 #include "cli/output_filter.h"
+#include "cli/show_stream.h"
 
 namespace ikepulse::cli {
 
@@ -10,6 +11,20 @@ Session::Session(Backend& backend) : backend_(backend) {}
 
 Session::~Session() {
   if (ping_ != 0) backend_.StopPing(ping_);
+}
+
+Session::Reply Session::ContinueStream() {
+  Reply r;
+  r.pending = stream_->Next(backend_, r.output, stream_page_);
+  if (filter_) {
+    r.output = filter_->Feed(r.output);
+    if (!r.pending) r.output += filter_->Finish();
+  }
+  if (!r.pending) {
+    stream_.reset();
+    filter_.reset();
+  }
+  return r;
 }
 
 std::string Session::Prompt() const {
@@ -75,6 +90,16 @@ std::optional<Session::Reply> Session::ExecuteFiltered(std::string_view line, si
   }
   Reply r = Execute(line.substr(0, pipe));
   if (r.error) return r;
+  if (stream_) {  // a streamed show: the filter runs on each page as it comes
+    StreamFilter f(*p.filter);
+    if (!f.ok()) {
+      stream_.reset();
+      return Reply{std::string(kBadRegex) + "\n", true, false};
+    }
+    r.output = f.Feed(r.output);
+    filter_ = std::make_unique<StreamFilter>(std::move(f));
+    return r;
+  }
   std::optional<std::string> filtered = ApplyOutputFilter(*p.filter, r.output);
   if (!filtered) return Reply{std::string(kBadRegex) + "\n", true, false};
   r.output = std::move(*filtered);
@@ -148,6 +173,14 @@ Session::Reply Session::Execute(std::string_view line) {
     terminal_ = terminal;
     const bool close = terminal_.close;
     terminal_.close = false;
+    if (ctx.stream) {
+      if (!streaming_) {
+        ctx.out += Drain(*ctx.stream, backend_);
+        return {std::move(ctx.out), false, close};
+      }
+      stream_ = std::move(ctx.stream);
+      return {std::move(ctx.out), false, close, true};
+    }
     if (terminal_.ping != 0) {
       ping_ = terminal_.ping;
       ping_shown_ = 0;

@@ -8,6 +8,7 @@
 // Not thread-safe; the backend must outlive the session.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 
 #include "cli/backend.h"
 #include "cli/command_tree.h"
+#include "cli/output_filter.h"
 
 namespace ikepulse::cli {
 
@@ -39,7 +41,15 @@ class Session {
   // command has finished. Cheap to call at any time (the host polls it when the backend
   // reports progress). Execute() must not be called while a command is pending.
   Reply Continue();
-  bool running() const { return ping_ != 0; }
+  bool running() const { return ping_ != 0 || stream_ != nullptr; }
+  // A streamed show is running: each Continue() renders its next page (work to do now, not
+  // something to wait for as with `ping`).
+  bool streaming() const { return stream_ != nullptr; }
+  // With streaming on (the daemon's control server), a show over many SAs answers pending
+  // and comes a page per Continue(); off (the default), Execute renders it whole.
+  void set_streaming(bool on) { streaming_ = on; }
+  // Keys (SAs, peers, crypto map entries) rendered per Continue() of a streamed show.
+  void set_stream_page(size_t keys) { stream_page_ = keys; }
   // The prompt for the current mode and hostname, e.g. "Router(config-isakmp)#"; while the
   // session waits for the enable password: "Password: ".
   std::string Prompt() const;
@@ -62,6 +72,7 @@ class Session {
   // The text before `pipe` resolves to a show command in the current mode.
   bool ShowBefore(std::string_view line, size_t pipe) const;
   Reply AnswerQuestion(std::string_view line);
+  Reply ContinueStream();
   int PromptLength() const { return static_cast<int>(Prompt().size()); }
 
   Backend& backend_;  // not owned
@@ -70,6 +81,10 @@ class Session {
   int password_failures_ = 0;
   uint64_t ping_ = 0;        // the backend ping of a pending `ping`
   size_t ping_shown_ = 0;    // its marks already output
+  bool streaming_ = false;
+  size_t stream_page_ = 256;  // cli::kShowPage
+  std::shared_ptr<ShowStream> stream_;     // a streamed show in progress
+  std::unique_ptr<StreamFilter> filter_;   // its output modifier (`| include ...`), if any
 };
 
 }  // namespace ikepulse::cli

@@ -17,6 +17,11 @@ std::string HhMmSs(int64_t seconds);
 
 // show crypto isakmp sa [detail]            (show_isakmp.cc)
 std::string FormatIsakmpSas(const std::vector<IsakmpSaInfo>& sas, bool detail);
+// FormatIsakmpSas in three parts, for a streamed show (header, any number of row pages,
+// trailer).
+std::string IsakmpSaHeader(bool detail);
+std::string IsakmpSaRows(const std::vector<IsakmpSaInfo>& sas, bool detail);
+std::string IsakmpSaTrailer(bool detail);
 void JsonIsakmpSas(const std::vector<IsakmpSaInfo>& sas, JsonWriter& w);
 // show crypto isakmp policy / key           (show_isakmp.cc)
 std::string FormatIsakmpPolicies(const config::Config& c);
@@ -25,10 +30,16 @@ std::string FormatIsakmpKeys(const config::Config& c);
 
 // show crypto ipsec sa [peer A]             (show_ipsec.cc)
 std::string FormatIpsecSas(const std::vector<IpsecSaInfo>& sas, std::optional<IpAddress> peer);
+// One page of FormatIpsecSas; `last_if` carries the interface of the previous row across
+// pages (an `interface:` heading starts each change of interface).
+std::string IpsecSaRows(const std::vector<IpsecSaInfo>& sas, std::optional<IpAddress> peer,
+                        std::optional<std::string>& last_if);
 void JsonIpsecSas(const std::vector<IpsecSaInfo>& sas, std::optional<IpAddress> peer,
                   JsonWriter& w);
 // show crypto session [detail]              (show_ipsec.cc)
 std::string FormatCryptoSessions(const std::vector<CryptoSessionInfo>& s, bool detail);
+std::string CryptoSessionHeader(bool detail);
+std::string CryptoSessionRows(const std::vector<CryptoSessionInfo>& s, bool detail);
 void JsonCryptoSessions(const std::vector<CryptoSessionInfo>& s, JsonWriter& w);
 // show crypto map                           (show_commands.cc)
 std::string FormatCryptoMaps(const config::Config& c, Backend& backend);

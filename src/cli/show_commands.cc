@@ -6,6 +6,7 @@
 #include "cli/command_tree.h"
 #include "cli/config_util.h"
 #include "cli/show.h"
+#include "cli/show_stream.h"
 
 namespace ikepulse::cli {
 
@@ -88,13 +89,12 @@ std::optional<std::string> ShowDebugging(CommandContext& ctx) {
 }
 
 std::optional<std::string> ShowIsakmpSa(CommandContext& ctx) {
-  const auto sas = ctx.backend->IsakmpSas();
   if (ctx.json) {
     JsonWriter w;
-    JsonIsakmpSas(sas, w);
+    JsonIsakmpSas(ctx.backend->IsakmpSas(), w);
     ctx.out += w.Take();
   } else {
-    ctx.out += FormatIsakmpSas(sas, ctx.args.Has("detail"));
+    ctx.stream = StreamIsakmpSas(*ctx.backend, ctx.args.Has("detail"));
   }
   return std::nullopt;
 }
@@ -119,25 +119,23 @@ std::optional<std::string> ShowIsakmpKey(CommandContext& ctx) {
 std::optional<std::string> ShowIpsecSa(CommandContext& ctx) {
   std::optional<IpAddress> peer;
   if (ctx.args.Has("ipsecpeer")) peer = V4(ctx.args.Get("ipsecpeer"));
-  const auto sas = ctx.backend->IpsecSas();
   if (ctx.json) {
     JsonWriter w;
-    JsonIpsecSas(sas, peer, w);
+    JsonIpsecSas(ctx.backend->IpsecSas(), peer, w);
     ctx.out += w.Take();
   } else {
-    ctx.out += FormatIpsecSas(sas, peer);
+    ctx.stream = StreamIpsecSas(*ctx.backend, peer);
   }
   return std::nullopt;
 }
 
 std::optional<std::string> ShowSession(CommandContext& ctx) {
-  const auto s = ctx.backend->CryptoSessions();
   if (ctx.json) {
     JsonWriter w;
-    JsonCryptoSessions(s, w);
+    JsonCryptoSessions(ctx.backend->CryptoSessions(), w);
     ctx.out += w.Take();
   } else {
-    ctx.out += FormatCryptoSessions(s, ctx.args.Has("detail"));
+    ctx.stream = StreamCryptoSessions(*ctx.backend, ctx.args.Has("detail"));
   }
   return std::nullopt;
 }

@@ -36,15 +36,20 @@ bool PeerMatches(const IpsecSaInfo& s, std::optional<IpAddress> peer) {
 }  // namespace
 
 std::string FormatIpsecSas(const std::vector<IpsecSaInfo>& sas, std::optional<IpAddress> peer) {
+  std::optional<std::string> last_if;
+  return IpsecSaRows(sas, peer, last_if);
+}
+
+std::string IpsecSaRows(const std::vector<IpsecSaInfo>& sas, std::optional<IpAddress> peer,
+                        std::optional<std::string>& last_if) {
   std::string out;
-  const std::string* last_if = nullptr;
   for (const auto& s : sas) {
     if (!PeerMatches(s, peer)) continue;
     if (!last_if || *last_if != s.interface) {
       out += "\ninterface: " + s.interface + "\n";
       out += "    Crypto map tag: " + s.map_name + ", local addr " + s.local_addr.ToString() +
              "\n";
-      last_if = &s.interface;
+      last_if = s.interface;
     }
     out += "\n   protected vrf: " + (s.fvrf.empty() ? std::string("(none)") : s.fvrf) + "\n";
     out += "   local  ident (addr/mask/prot/port): " + Ident(s.local_ident) + "\n";
@@ -146,12 +151,21 @@ void JsonIpsecSas(const std::vector<IpsecSaInfo>& sas, std::optional<IpAddress> 
 }
 
 std::string FormatCryptoSessions(const std::vector<CryptoSessionInfo>& sessions, bool detail) {
+  return CryptoSessionHeader(detail) + CryptoSessionRows(sessions, detail);
+}
+
+std::string CryptoSessionHeader(bool detail) {
   std::string out = "Crypto session current status\n\n";
   if (detail)
     out +=
         "Code: C - IKE Configuration mode, D - Dead Peer Detection\n"
         "K - Keepalives, N - NAT-traversal, T - cTCP encapsulation\n"
         "X - IKE Extended Authentication, F - IKE Fragmentation\n\n";
+  return out;
+}
+
+std::string CryptoSessionRows(const std::vector<CryptoSessionInfo>& sessions, bool detail) {
+  std::string out;
   for (const auto& s : sessions) {
     out += "Interface: " + s.interface + "\n";
     if (detail) out += "Uptime: " + HhMmSs(s.uptime_s) + "\n";

@@ -47,29 +47,29 @@ std::string HhMmSs(int64_t s) {
              static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
 }
 
-std::string FormatIsakmpSas(const std::vector<IsakmpSaInfo>& sas, bool detail) {
+std::string IsakmpSaHeader(bool detail) {
+  if (!detail)
+    return "IPv4 Crypto ISAKMP SA\n"
+           "dst             src             state          conn-id status\n";
+  return "Codes: C - IKE configuration mode, D - Dead Peer Detection\n"
+         "       K - Keepalives, N - NAT-traversal\n"
+         "       T - cTCP encapsulation, X - IKE Extended Authentication\n"
+         "       psk - Preshared key, rsig - RSA signature\n"
+         "       renc - RSA encryption\n"
+         "IPv4 Crypto ISAKMP SA\n\n"
+         "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime "
+         "Cap.\n\n";
+}
+
+std::string IsakmpSaRows(const std::vector<IsakmpSaInfo>& sas, bool detail) {
   std::string out;
-  if (!detail) {
-    out += "IPv4 Crypto ISAKMP SA\n";
-    out += "dst             src             state          conn-id status\n";
-    for (const auto& sa : sas) {
-      if (sa.dst.v6) continue;
-      out += Fmt("%-15s %-15s %-14s %7u %s\n", sa.dst.ToString().c_str(),
-                 sa.src.ToString().c_str(), sa.state.c_str(), sa.conn_id, sa.status.c_str());
-    }
-    out += "\nIPv6 Crypto ISAKMP SA\n\n";
-    return out;
-  }
-  out +=
-      "Codes: C - IKE configuration mode, D - Dead Peer Detection\n"
-      "       K - Keepalives, N - NAT-traversal\n"
-      "       T - cTCP encapsulation, X - IKE Extended Authentication\n"
-      "       psk - Preshared key, rsig - RSA signature\n"
-      "       renc - RSA encryption\n"
-      "IPv4 Crypto ISAKMP SA\n\n"
-      "C-id  Local           Remote          I-VRF  Status Encr Hash   Auth DH Lifetime Cap.\n\n";
   for (const auto& sa : sas) {
     if (sa.dst.v6) continue;
+    if (!detail) {
+      out += Fmt("%-15s %-15s %-14s %7u %s\n", sa.dst.ToString().c_str(),
+                 sa.src.ToString().c_str(), sa.state.c_str(), sa.conn_id, sa.status.c_str());
+      continue;
+    }
     out += Fmt("%-5u %-15s %-15s %-6s %-6s %-4s %-6s %-4s %-2u %-8s %s\n", sa.conn_id,
                sa.src.ToString().c_str(), sa.dst.ToString().c_str(), sa.ivrf.c_str(),
                sa.status.c_str(), sa.encryption.c_str(), sa.hash.c_str(), sa.auth.c_str(),
@@ -79,8 +79,15 @@ std::string FormatIsakmpSas(const std::vector<IsakmpSaInfo>& sas, bool detail) {
     out += DpdLines(sa.dpd, sa.state);
     out += "\n";
   }
-  out += "IPv6 Crypto ISAKMP SA\n\n";
   return out;
+}
+
+std::string IsakmpSaTrailer(bool detail) {
+  return detail ? "IPv6 Crypto ISAKMP SA\n\n" : "\nIPv6 Crypto ISAKMP SA\n\n";
+}
+
+std::string FormatIsakmpSas(const std::vector<IsakmpSaInfo>& sas, bool detail) {
+  return IsakmpSaHeader(detail) + IsakmpSaRows(sas, detail) + IsakmpSaTrailer(detail);
 }
 
 void JsonIsakmpSas(const std::vector<IsakmpSaInfo>& sas, JsonWriter& w) {

@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 
 #include <chrono>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -68,6 +70,7 @@ std::optional<std::string> BackendImpl::ApplyConfig(const config::Config& config
   ike::Outbox out;
   node_.SetConfig(config, ctx_.now(), out);
   running_ = config;
+  interface_index_valid_ = false;
   if (ctx_.logger) ctx_.logger->SetBuffer(config.logging_buffered, config.logging_buffer_size);
   ctx_.flush(out);
   return std::nullopt;
@@ -93,25 +96,11 @@ std::string Capabilities(const ike::IsakmpSaSnapshot& s) {
 }
 
 // The interface that carries crypto map `map_name` (IOS lists SAs under it).
-std::string InterfaceFor(const config::Config& c, const std::string& map_name) {
-  for (const config::Interface& i : c.interfaces) {
-    if (i.crypto_map == map_name) return i.name;
-  }
-  return "";
-}
-
 IpAddress WildcardToMask(const IpAddress& wildcard) {
   return IpAddress::V4FromU32(~wildcard.V4ToU32());
 }
 
 // The interface with address `a` and a crypto map (IKE runs from crypto map interfaces).
-std::string InterfaceWithAddress(const config::Config& c, const IpAddress& a) {
-  for (const config::Interface& i : c.interfaces) {
-    if (i.address == a && !i.crypto_map.empty()) return i.name;
-  }
-  return "";
-}
-
 cli::EspSaInfo Esp(const ike::ChildSaSnapshot& c, uint32_t spi) {
   cli::EspSaInfo e;
   e.spi = spi;
@@ -126,56 +115,112 @@ cli::EspSaInfo Esp(const ike::ChildSaSnapshot& c, uint32_t spi) {
 
 }  // namespace
 
+namespace {
+
+cli::IsakmpSaInfo IsakmpInfo(const ike::IsakmpSaSnapshot& s) {
+  cli::IsakmpSaInfo i;
+  i.dst = s.remote.ip;
+  i.src = s.local.ip;
+  i.local_port = s.local.port;
+  i.remote_port = s.remote.port;
+  i.state = s.state;
+  i.conn_id = static_cast<uint32_t>(s.conn_id);
+  i.status = "ACTIVE";
+  i.encryption = s.encryption;
+  i.hash = s.hash;
+  i.auth = s.auth;
+  i.group = s.group;
+  i.lifetime_left_s = s.lifetime_left_s;
+  i.capabilities = Capabilities(s);
+  i.dpd.enabled = s.dpd_enabled;
+  i.dpd.active = s.dpd_active;
+  i.dpd.mode = s.dpd_periodic ? config::DpdMode::kPeriodic : config::DpdMode::kOnDemand;
+  i.dpd.interval_s = s.dpd_interval_s;
+  i.dpd.retry_s = s.dpd_retry_s;
+  i.dpd.peer_supports = s.peer_supports_dpd;
+  i.dpd.last_heard_s_ago =
+      s.dpd_last_heard_ms_ago < 0 ? -1 : s.dpd_last_heard_ms_ago / 1000;
+  i.dpd.probing = s.dpd_probing;
+  i.dpd.outstanding = s.dpd_outstanding;
+  i.dpd.next_seq = s.dpd_next_seq;
+  return i;
+}
+
+}  // namespace
+
 std::vector<cli::IsakmpSaInfo> BackendImpl::IsakmpSas() {
   std::vector<cli::IsakmpSaInfo> out;
-  for (const ike::IsakmpSaSnapshot& s : node_.IsakmpSas(ctx_.now())) {
-    cli::IsakmpSaInfo i;
-    i.dst = s.remote.ip;
-    i.src = s.local.ip;
-    i.local_port = s.local.port;
-    i.remote_port = s.remote.port;
-    i.state = s.state;
-    i.conn_id = static_cast<uint32_t>(s.conn_id);
-    i.status = "ACTIVE";
-    i.encryption = s.encryption;
-    i.hash = s.hash;
-    i.auth = s.auth;
-    i.group = s.group;
-    i.lifetime_left_s = s.lifetime_left_s;
-    i.capabilities = Capabilities(s);
-    i.dpd.enabled = s.dpd_enabled;
-    i.dpd.active = s.dpd_active;
-    i.dpd.mode = s.dpd_periodic ? config::DpdMode::kPeriodic : config::DpdMode::kOnDemand;
-    i.dpd.interval_s = s.dpd_interval_s;
-    i.dpd.retry_s = s.dpd_retry_s;
-    i.dpd.peer_supports = s.peer_supports_dpd;
-    i.dpd.last_heard_s_ago =
-        s.dpd_last_heard_ms_ago < 0 ? -1 : s.dpd_last_heard_ms_ago / 1000;
-    i.dpd.probing = s.dpd_probing;
-    i.dpd.outstanding = s.dpd_outstanding;
-    i.dpd.next_seq = s.dpd_next_seq;
-    out.push_back(std::move(i));
-  }
+  for (const ike::IsakmpSaSnapshot& s : node_.IsakmpSas(ctx_.now())) out.push_back(IsakmpInfo(s));
   return out;
 }
 
-std::vector<cli::IpsecSaInfo> BackendImpl::IpsecSas() {
-  // One flow per (map, seq, proxy identities); crypto map entries without SAs are listed too.
+std::vector<uint32_t> BackendImpl::IsakmpSaIds() {
+  std::vector<uint32_t> out;
+  for (ike::SaId id : node_.SaIds()) out.push_back(static_cast<uint32_t>(id));
+  return out;
+}
+
+std::vector<cli::IsakmpSaInfo> BackendImpl::IsakmpSasById(std::span<const uint32_t> conn_ids) {
+  const std::vector<ike::SaId> ids(conn_ids.begin(), conn_ids.end());
+  std::vector<cli::IsakmpSaInfo> out;
+  for (const ike::IsakmpSaSnapshot& s : node_.IsakmpSas(ctx_.now(), ids))
+    out.push_back(IsakmpInfo(s));
+  return out;
+}
+
+const std::string& BackendImpl::InterfaceOf(const std::string& map_name) {
+  IndexInterfaces();
+  static const std::string kNone;
+  auto it = interface_by_map_.find(map_name);
+  return it == interface_by_map_.end() ? kNone : it->second;
+}
+
+const std::string& BackendImpl::InterfaceWithAddress(const IpAddress& a) {
+  IndexInterfaces();
+  static const std::string kNone;
+  auto it = interface_by_address_.find(a);
+  return it == interface_by_address_.end() ? kNone : it->second;
+}
+
+void BackendImpl::IndexInterfaces() {
+  if (interface_index_valid_) return;
+  interface_by_map_.clear();
+  interface_by_address_.clear();
+  // The first interface wins, as a scan in configuration order would find it.
+  for (const config::Interface& i : running_.interfaces) {
+    if (i.crypto_map.empty()) continue;
+    interface_by_map_.emplace(i.crypto_map, i.name);
+    if (i.address) interface_by_address_.emplace(*i.address, i.name);
+  }
+  interface_index_valid_ = true;
+}
+
+const config::CryptoMapEntry* BackendImpl::EntryOf(const std::string& map_name, uint32_t seq) const {
+  const auto& v = running_.crypto_maps;  // ordered by (map_name, seq)
+  auto it = std::lower_bound(v.begin(), v.end(), std::tie(map_name, seq),
+                             [](const config::CryptoMapEntry& e, const auto& k) {
+                               return std::tie(e.map_name, e.seq) < k;
+                             });
+  return it != v.end() && it->map_name == map_name && it->seq == seq ? &*it : nullptr;
+}
+
+std::vector<cli::IpsecSaInfo> BackendImpl::Flows(const std::vector<ike::ChildSaSnapshot>& children) {
+  // One flow per (map, seq, proxy identities), in that order.
   using Key = std::tuple<std::string, uint32_t, IpAddress, IpAddress, IpAddress, IpAddress>;
   std::map<Key, cli::IpsecSaInfo> flows;
-  for (const ike::ChildSaSnapshot& c : node_.ChildSas(ctx_.now())) {
+  for (const ike::ChildSaSnapshot& c : children) {
     const Key key{c.map_name, c.map_seq, c.local_net, c.local_mask, c.remote_net, c.remote_mask};
     cli::IpsecSaInfo& f = flows[key];
     if (f.map_name.empty()) {
       f.map_name = c.map_name;
       f.seq = c.map_seq;
-      f.interface = InterfaceFor(running_, c.map_name);
+      f.interface = InterfaceOf(c.map_name);
       f.local_addr = c.local.ip;
       f.local_ident = {c.local_net, c.local_mask, c.protocol, 0};
       f.remote_ident = {c.remote_net, c.remote_mask, c.protocol, 0};
       f.current_peer = c.remote.ip;
       f.peer_port = c.remote.port;
-      if (const config::CryptoMapEntry* e = running_.FindCryptoMap(c.map_name, c.map_seq)) {
+      if (const config::CryptoMapEntry* e = EntryOf(c.map_name, c.map_seq)) {
         f.pfs_group = e->pfs_group;
       }
     }
@@ -196,46 +241,119 @@ std::vector<cli::IpsecSaInfo> BackendImpl::IpsecSas() {
     f.outbound.push_back(Esp(c, c.spi_out));
   }
   std::vector<cli::IpsecSaInfo> out;
+  out.reserve(flows.size());
   for (auto& [key, f] : flows) out.push_back(std::move(f));
+  return out;
+}
+
+void BackendImpl::IdleEntry(const std::string& map_name, uint32_t seq,
+                            std::optional<IpAddress> current_peer,
+                            std::vector<cli::IpsecSaInfo>& out) {
+  cli::IpsecSaInfo f;
+  f.map_name = map_name;
+  f.seq = seq;
+  f.interface = InterfaceOf(map_name);
+  if (auto local = running_.LocalAddressFor(map_name)) f.local_addr = *local;
+  f.current_peer = current_peer;
+  // No SA yet: IOS lists the proxy identities of each permit line of the entry's ACL.
+  const config::CryptoMapEntry* entry = EntryOf(map_name, seq);
+  const config::AccessList* acl = entry ? running_.FindAcl(entry->match_address) : nullptr;
+  bool any = false;
+  for (const config::AclEntry& a : acl ? acl->entries : std::vector<config::AclEntry>{}) {
+    if (!a.permit) continue;
+    cli::IpsecSaInfo line = f;
+    line.local_ident = {a.src, WildcardToMask(a.src_wildcard), a.protocol, 0};
+    line.remote_ident = {a.dst, WildcardToMask(a.dst_wildcard), a.protocol, 0};
+    out.push_back(std::move(line));
+    any = true;
+  }
+  if (!any) out.push_back(std::move(f));
+}
+
+std::vector<cli::IpsecSaInfo> BackendImpl::IpsecSas() {
+  // Crypto map entries without SAs are listed too, after the flows.
+  std::vector<cli::IpsecSaInfo> out = Flows(node_.ChildSas(ctx_.now()));
+  std::set<std::pair<std::string, uint32_t>> listed;
+  for (const cli::IpsecSaInfo& f : out) listed.emplace(f.map_name, f.seq);
   for (const ike::Node::EntryState& e : node_.Entries()) {
-    bool listed = false;
-    for (const cli::IpsecSaInfo& f : out) listed |= f.map_name == e.map_name && f.seq == e.seq;
-    if (listed) continue;
-    cli::IpsecSaInfo f;
-    f.map_name = e.map_name;
-    f.seq = e.seq;
-    f.interface = InterfaceFor(running_, e.map_name);
-    if (auto local = running_.LocalAddressFor(e.map_name)) f.local_addr = *local;
-    f.current_peer = e.current_peer;
-    // No SA yet: IOS lists the proxy identities of each permit line of the entry's ACL.
-    const config::CryptoMapEntry* entry = running_.FindCryptoMap(e.map_name, e.seq);
-    const config::AccessList* acl = entry ? running_.FindAcl(entry->match_address) : nullptr;
-    bool any = false;
-    for (const config::AclEntry& a : acl ? acl->entries : std::vector<config::AclEntry>{}) {
-      if (!a.permit) continue;
-      cli::IpsecSaInfo line = f;
-      line.local_ident = {a.src, WildcardToMask(a.src_wildcard), a.protocol, 0};
-      line.remote_ident = {a.dst, WildcardToMask(a.dst_wildcard), a.protocol, 0};
-      out.push_back(std::move(line));
-      any = true;
+    if (listed.count({e.map_name, e.seq})) continue;
+    IdleEntry(e.map_name, e.seq, e.current_peer, out);
+  }
+  return out;
+}
+
+std::vector<cli::CryptoMapKey> BackendImpl::IpsecSaEntries() {
+  std::vector<cli::CryptoMapKey> out;
+  out.reserve(running_.crypto_maps.size());
+  for (const config::CryptoMapEntry& e : running_.crypto_maps) out.push_back({e.map_name, e.seq});
+  return out;
+}
+
+std::vector<cli::IpsecSaInfo> BackendImpl::IpsecSasOf(std::span<const cli::CryptoMapKey> entries) {
+  std::vector<cli::IpsecSaInfo> out;
+  const TimePoint now = ctx_.now();
+  for (const cli::CryptoMapKey& k : entries) {
+    const config::CryptoMapEntry* e = EntryOf(k.map_name, k.seq);
+    const auto state = node_.EntryStateOf(k.map_name, k.seq);
+    if (!e || !state) continue;  // removed since the show started
+    // The entry's SAs are to its peers (the one in use and the others of its `set peer` list,
+    // which may still hold SAs of a failover in progress).
+    std::vector<IpAddress> peers;
+    if (state->current_peer) peers.push_back(*state->current_peer);
+    for (const config::CryptoMapPeer& p : e->peers)
+      if (p.address) peers.push_back(*p.address);
+    std::sort(peers.begin(), peers.end());
+    peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
+    std::vector<ike::SaId> ids;
+    for (const IpAddress& p : peers) {
+      const std::vector<ike::SaId> to = node_.SaIdsTo(p);
+      ids.insert(ids.end(), to.begin(), to.end());
     }
-    if (!any) out.push_back(std::move(f));
+    std::sort(ids.begin(), ids.end());
+    std::vector<ike::ChildSaSnapshot> children;
+    for (ike::ChildSaSnapshot& c : node_.ChildSasOf(now, ids))
+      if (c.map_name == k.map_name && c.map_seq == k.seq) children.push_back(std::move(c));
+    std::vector<cli::IpsecSaInfo> flows = Flows(children);
+    if (flows.empty()) {
+      IdleEntry(k.map_name, k.seq, state->current_peer, out);
+      continue;
+    }
+    for (cli::IpsecSaInfo& f : flows) out.push_back(std::move(f));
   }
   return out;
 }
 
 std::vector<cli::CryptoSessionInfo> BackendImpl::CryptoSessions() {
   const TimePoint now = ctx_.now();
+  return Sessions(node_.IsakmpSas(now), node_.ChildSas(now));
+}
+
+std::vector<IpAddress> BackendImpl::SessionPeers() { return node_.Peers(); }
+
+std::vector<cli::CryptoSessionInfo> BackendImpl::CryptoSessionsOf(
+    std::span<const IpAddress> peers) {
+  std::vector<ike::SaId> ids;
+  for (const IpAddress& p : peers) {
+    const std::vector<ike::SaId> to = node_.SaIdsTo(p);
+    ids.insert(ids.end(), to.begin(), to.end());
+  }
+  const TimePoint now = ctx_.now();
+  return Sessions(node_.IsakmpSas(now, ids), node_.ChildSasOf(now, ids));
+}
+
+std::vector<cli::CryptoSessionInfo> BackendImpl::Sessions(
+    const std::vector<ike::IsakmpSaSnapshot>& ike_sas,
+    const std::vector<ike::ChildSaSnapshot>& children) {
   std::map<IpAddress, cli::CryptoSessionInfo> by_peer;
   std::map<IpAddress, bool> established;
-  for (const ike::IsakmpSaSnapshot& s : node_.IsakmpSas(now)) {
+  for (const ike::IsakmpSaSnapshot& s : ike_sas) {
     cli::CryptoSessionInfo& ses = by_peer[s.remote.ip];
     ses.peer = s.remote.ip;
     ses.peer_port = s.remote.port;
     ses.phase1_id = s.remote.ip.ToString();
     // Before any IPsec SA (Main Mode running): the interface whose local address the IKE SA
     // uses (the crypto map interface it was started from).
-    if (ses.interface.empty()) ses.interface = InterfaceWithAddress(running_, s.local.ip);
+    if (ses.interface.empty()) ses.interface = InterfaceWithAddress(s.local.ip);
     cli::CryptoSessionInfo::IkeSa ike;
     ike.local = s.local.ip;
     ike.local_port = s.local.port;
@@ -249,11 +367,11 @@ std::vector<cli::CryptoSessionInfo> BackendImpl::CryptoSessions() {
     established[s.remote.ip] = established[s.remote.ip] || s.established;
   }
   std::map<IpAddress, uint32_t> child_count;
-  for (const ike::ChildSaSnapshot& c : node_.ChildSas(now)) {
+  for (const ike::ChildSaSnapshot& c : children) {
     cli::CryptoSessionInfo& ses = by_peer[c.remote.ip];
     ses.peer = c.remote.ip;
     ses.peer_port = c.remote.port;
-    if (ses.interface.empty()) ses.interface = InterfaceFor(running_, c.map_name);
+    if (ses.interface.empty()) ses.interface = InterfaceOf(c.map_name);
     ++child_count[c.remote.ip];
     cli::CryptoSessionInfo::Flow fl;
     fl.description = "permit ip " + c.local_net.ToString() + "/" + c.local_mask.ToString() + " " +

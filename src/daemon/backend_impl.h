@@ -9,8 +9,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cli/backend.h"
@@ -55,6 +58,14 @@ class BackendImpl final : public cli::Backend {
   std::vector<cli::IpsecSaInfo> IpsecSas() override;
   std::vector<cli::CryptoSessionInfo> CryptoSessions() override;
   std::optional<IpAddress> CurrentPeer(const std::string& map_name, uint32_t seq) override;
+  // Streaming show pages: each costs in proportion to its keys (index lookups in the Node,
+  // a binary search in the running configuration), never a pass over every SA or entry.
+  std::vector<uint32_t> IsakmpSaIds() override;
+  std::vector<cli::IsakmpSaInfo> IsakmpSasById(std::span<const uint32_t> conn_ids) override;
+  std::vector<IpAddress> SessionPeers() override;
+  std::vector<cli::CryptoSessionInfo> CryptoSessionsOf(std::span<const IpAddress> peers) override;
+  std::vector<cli::CryptoMapKey> IpsecSaEntries() override;
+  std::vector<cli::IpsecSaInfo> IpsecSasOf(std::span<const cli::CryptoMapKey> entries) override;
 
   void ClearCryptoSession(const cli::ClearSessionFilter& filter) override;
   void ClearCryptoSa(const cli::ClearSaFilter& filter) override;
@@ -74,10 +85,26 @@ class BackendImpl final : public cli::Backend {
 
  private:
   void ClearWith(const ike::ClearFilter& f);
+  // The interface a crypto map is applied to ("" if none), from an index rebuilt after a
+  // configuration change.
+  const std::string& InterfaceOf(const std::string& map_name);
+  // The interface with address `a` that has a crypto map ("" if none).
+  const std::string& InterfaceWithAddress(const IpAddress& a);
+  void IndexInterfaces();
+  const config::CryptoMapEntry* EntryOf(const std::string& map_name, uint32_t seq) const;
+  std::vector<cli::IpsecSaInfo> Flows(const std::vector<ike::ChildSaSnapshot>& children);
+  // An entry with no IPsec SA: one line per permit line of its ACL.
+  void IdleEntry(const std::string& map_name, uint32_t seq, std::optional<IpAddress> current_peer,
+                 std::vector<cli::IpsecSaInfo>& out);
+  std::vector<cli::CryptoSessionInfo> Sessions(const std::vector<ike::IsakmpSaSnapshot>& ike_sas,
+                                               const std::vector<ike::ChildSaSnapshot>& children);
 
   ike::Node& node_;
   Context ctx_;
   config::Config running_;
+  std::unordered_map<std::string, std::string> interface_by_map_;
+  std::map<IpAddress, std::string> interface_by_address_;
+  bool interface_index_valid_ = false;
 };
 
 // IOS transform text for an ESP SA ("esp-aes 256 esp-sha-hmac").

@@ -201,9 +201,25 @@ void ControlServer::Poll() {
   }
   for (auto& [fd, c] : connections_) {
     if (c->dead || !c->running) continue;
+    if (c->session->streaming() && c->pending() >= kProcessWatermark) continue;
     Resume(*c);
     if (!c->dead) NoteInterest(*c);
   }
+}
+
+bool ControlServer::StepStreams() {
+  Guard guard(*this);
+  if (depth_ > 1) return true;  // not from inside a command
+  bool more = false;
+  for (auto& [fd, c] : connections_) {
+    if (c->dead || !c->running || !c->session->streaming()) continue;
+    if (c->pending() >= kProcessWatermark) continue;  // resumes once the client has read
+    Resume(*c);
+    if (c->dead) continue;
+    NoteInterest(*c);
+    more |= c->running && c->session->streaming() && c->pending() < kProcessWatermark;
+  }
+  return more;
 }
 
 size_t ControlServer::running_count() const {
@@ -274,6 +290,7 @@ void ControlServer::Accept() {
       close(fd);
       continue;
     }
+    c->session->set_streaming(true);
     connections_[fd] = std::move(c);
     if (on_fd_) on_fd_(fd, true);
   }

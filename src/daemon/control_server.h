@@ -27,6 +27,9 @@
 //   command is deferred to the end of the outermost entry point). Its output goes out in
 //   PART frames as it comes, the rest in the REPLY. A client that half-closes meanwhile still gets it; one that goes
 //   away abandons the command (its Session is destroyed).
+// - A streamed show (Session::streaming(): sessions here have streaming on) is a running
+//   command that has work to do rather than something to wait for: StepStreams() renders a
+//   page of each per call.
 // - Broadcast(line) queues an ASYNC frame for every session with monitor() on.
 // - Single-threaded. Re-entrancy: a Broadcast from inside a session's command (e.g. a debug
 //   line emitted by the backend while executing) is safe; connections dropped meanwhile are
@@ -92,6 +95,12 @@ class ControlServer {
   void Broadcast(std::string_view line);
   // Lets every running command report progress and finish (see above).
   void Poll();
+  // Streamed shows: renders the next page of every running show whose connection has less
+  // than kProcessWatermark of output queued (the others wait until their client reads). True
+  // while one has a page to render now: the host calls it again on its next turn without
+  // blocking (EventLoop::SetIdleWork), so a show over 100,000 SAs goes out a page per turn,
+  // between packets and timers.
+  bool StepStreams();
   // Connections whose command runs on.
   size_t running_count() const;
 

@@ -19,6 +19,7 @@
 
 #include "cli/fake_backend.h"
 #include "cli/session.h"
+#include "cli/show.h"
 #include "cli/shell/protocol.h"
 
 namespace ikepulse::daemon {
@@ -147,7 +148,9 @@ class ControlServerTest : public ::testing::Test {
     for (auto& c : clients_) {
       if (!c->eof) pfds.push_back({c->fd, POLLIN, 0});
     }
-    ASSERT_GE(poll(pfds.data(), pfds.size(), timeout_ms), 0);
+    // As the daemon's loop: streamed shows render while there is work, without waiting.
+    const bool busy = server_->StepStreams();
+    ASSERT_GE(poll(pfds.data(), pfds.size(), busy ? 0 : timeout_ms), 0);
     for (size_t i = 0; i < pfds.size(); ++i) {
       if (pfds[i].revents == 0) continue;
       if (i < server_count) {
@@ -465,6 +468,41 @@ TEST_F(ControlServerTest, ClientGoneAbandonsTheRunningCommand) {
   EXPECT_EQ(backend_.pings_stopped, std::vector<uint64_t>{1});
   EXPECT_TRUE(backend_.pings_running.empty());
   server_->Poll();  // nothing left to poll
+}
+
+TEST_F(ControlServerTest, AStreamedShowComesAPageAtATimeAndWhole) {
+  for (uint32_t i = 1; i <= 3000; ++i) {
+    cli::IsakmpSaInfo sa;
+    sa.dst = IpAddress::V4FromU32(0x0A000000u + i);
+    sa.src = IpAddress::V4FromU32(0xC0000201u);
+    sa.state = "QM_IDLE";
+    sa.conn_id = 1000 + i;
+    backend_.isakmp_sas.push_back(sa);
+  }
+  const std::string whole = cli::FormatIsakmpSas(backend_.isakmp_sas, true);
+  ASSERT_GT(whole.size(), 4 * ControlServer::kProcessWatermark);
+  Start();
+  Client& c = Connect();
+  Exec(c, "enable");
+  c.Send(shell::EncodeRequest({RequestKind::kExec, "show crypto isakmp sa detail"}));
+  // The client does not read: the server renders pages until about kProcessWatermark is
+  // queued (plus what the socket buffer took), then waits instead of queueing the rest.
+  for (int i = 0; i < 50; ++i) {
+    for (int fd : server_->fds())
+      if (fd != server_->listen_fd()) server_->OnReadable(fd);
+    server_->StepStreams();
+  }
+  bool stalled = false;
+  for (int i = 0; i < 200 && !stalled; ++i) stalled = !server_->StepStreams();
+  EXPECT_TRUE(stalled);
+  EXPECT_EQ(server_->running_count(), 1u);
+  EXPECT_EQ(c.replies.size(), 1u);  // `enable` only
+  // Reading, it gets everything, in order, the REPLY last.
+  ASSERT_TRUE(RunUntil([&] { return c.replies.size() == 2; }));
+  EXPECT_EQ(c.partial + c.replies[1].output, whole);
+  EXPECT_FALSE(c.replies[1].error);
+  EXPECT_EQ(server_->running_count(), 0u);
+  EXPECT_FALSE(server_->StepStreams());
 }
 
 }  // namespace

@@ -683,6 +683,8 @@ class DaemonImpl {
     const int lfd = control_->listen_fd();
     loop_->Watch(lfd, EPOLLIN, [this, lfd](uint32_t) { control_->OnReadable(lfd); });
     logger_.set_monitor([this](std::string_view line) { control_->Broadcast(line); });
+    // Streamed shows: a page per loop turn, between packets and timers.
+    loop_->SetIdleWork([this] { return control_->StepStreams(); });
 #endif
     return std::nullopt;
   }

@@ -111,6 +111,7 @@ int EventLoop::RunOnce(Duration max_wait) {
   if (max_wait.count() >= 0) {
     timeout_ms = static_cast<int>((max_wait.count() + 999) / 1000);
   }
+  if (idle_pending_) timeout_ms = 0;
   if (on_flush_) on_flush_();
   const int n = epoll_wait(epfd_, evs, kMaxEvents, timeout_ms);
   if (n < 0) return 0;  // EINTR: the caller loops
@@ -139,6 +140,7 @@ int EventLoop::RunOnce(Duration max_wait) {
       (*h)(evs[i].events);
     }
   }
+  idle_pending_ = on_idle_ && on_idle_();
   if (on_flush_) on_flush_();
   return handled;
 }

@@ -13,6 +13,9 @@
 //   thread) and delivers them as fn(signo) from the loop.
 // - SetFlushHandler(fn): fn runs before each wait and after each batch of handlers (so what a
 //   handler queued leaves before the loop sleeps or stops).
+// - SetIdleWork(fn): fn runs once per turn after the handlers; while it returns true the loop
+//   polls without blocking, so the work goes on between events and never delays them by more
+//   than one slice.
 // - Run() loops until Stop(); RunOnce(max_wait) waits at most max_wait for one batch of events
 //   (for tests: never a bare sleep).
 #pragma once
@@ -52,6 +55,10 @@ class EventLoop {
   // Runs before each wait and after each batch of handlers: the daemon sends the datagrams
   // its handlers queued there, one sendmmsg per socket per batch.
   void SetFlushHandler(std::function<void()> fn) { on_flush_ = std::move(fn); }
+  // Work done a slice at a time between events (a streamed `show`): fn runs once per turn,
+  // after the batch of handlers and before the flush, and returns whether more remains; while
+  // it does, the next wait does not block (it only collects what is ready).
+  void SetIdleWork(std::function<bool()> fn) { on_idle_ = std::move(fn); }
 
   void Run();
   // Waits up to `max_wait` (negative = forever) and handles what is ready. Returns the number
@@ -71,6 +78,8 @@ class EventLoop {
   std::function<void()> on_timer_;
   std::function<void(int)> on_signal_;
   std::function<void()> on_flush_;
+  std::function<bool()> on_idle_;
+  bool idle_pending_ = false;  // on_idle_ has more to do: do not block in the next wait
   // Handlers are shared so a callback that unwatches its own fd does not destroy itself.
   std::unordered_map<int, std::shared_ptr<FdHandler>> handlers_;
 };

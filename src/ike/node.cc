@@ -93,6 +93,16 @@ void Node::Clear(TimePoint now, const ClearFilter& f, Outbox& out) {
   impl_->Clear(c, f);
 }
 std::vector<IsakmpSaSnapshot> Node::IsakmpSas(TimePoint now) const { return impl_->IsakmpSas(now); }
+std::vector<SaId> Node::SaIds() const { return impl_->SaIds(); }
+std::vector<SaId> Node::SaIdsTo(const IpAddress& peer) const { return impl_->SaIdsTo(peer); }
+std::vector<IpAddress> Node::Peers() const { return impl_->Peers(); }
+std::vector<IsakmpSaSnapshot> Node::IsakmpSas(TimePoint now, std::span<const SaId> ids) const {
+  return impl_->IsakmpSas(now, ids);
+}
+std::vector<ChildSaSnapshot> Node::ChildSasOf(TimePoint now, std::span<const SaId> ids,
+                                              SnapshotKeys keys) const {
+  return impl_->ChildSasOf(now, ids, keys);
+}
 std::vector<ChildSaSnapshot> Node::ChildSas(TimePoint now, SnapshotKeys keys) const {
   return impl_->ChildSas(now, keys);
 }
@@ -795,44 +805,104 @@ void NodeImpl::ReapDead() {
 
 std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now) const {
   std::vector<IsakmpSaSnapshot> out;
+  out.reserve(sas_.size());
   for (const auto& [id, sa] : sas_) {
     if (sa->state == P1State::kDead) continue;
-    IsakmpSaSnapshot s;
-    s.conn_id = sa->id;
-    s.local = sa->local;
-    s.remote = sa->remote;
-    s.state = IosStateName(sa->state);
-    s.initiator = sa->initiator;
-    s.established = sa->established();
-    s.encryption = EncryptionName(sa->algs.encryption);
-    s.hash = HashName(sa->algs.hash);
-    s.auth = "psk";
-    s.group = sa->algs.group;
-    s.lifetime_left_s = sa->expires == kNever ? 0
-                                              : std::chrono::duration_cast<std::chrono::seconds>(
-                                                    sa->expires - now).count();
-    s.peer_supports_dpd = sa->peer_dpd;
-    s.nat_t = sa->natt_float;
-    if (sa->dpd) {
-      const DpdMonitor& m = *sa->dpd;
-      s.dpd_enabled = m.config().enabled;
-      s.dpd_active = m.Active();
-      s.dpd_periodic = m.mode() == config::DpdMode::kPeriodic;
-      s.dpd_interval_s = m.config().interval_s;
-      s.dpd_retry_s = m.retry_s();
-      if (m.last_rx() != kNever)
-        s.dpd_last_heard_ms_ago =
-            std::chrono::duration_cast<std::chrono::milliseconds>(now - m.last_rx()).count();
-      s.dpd_probing = m.probing();
-      s.dpd_outstanding = m.outstanding();
-      s.dpd_next_seq = m.next_seq();
-    }
-    s.dpd_peer_last_seq = sa->peer_dpd_last_seq;
-    out.push_back(std::move(s));
+    out.push_back(Snapshot(*sa, now));
   }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.conn_id < b.conn_id; });
   return out;
+}
+
+std::vector<SaId> NodeImpl::SaIds() const {
+  std::vector<SaId> out;
+  out.reserve(sas_.size());
+  for (const auto& [id, sa] : sas_)
+    if (sa->state != P1State::kDead) out.push_back(id);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<SaId> NodeImpl::SaIdsTo(const IpAddress& peer) const {
+  std::vector<SaId> out;
+  auto it = by_peer_.find(peer);
+  if (it == by_peer_.end()) return out;
+  for (SaId id : it->second) {
+    auto s = sas_.find(id);
+    if (s != sas_.end() && s->second->state != P1State::kDead) out.push_back(id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<IpAddress> NodeImpl::Peers() const {
+  std::vector<IpAddress> out;
+  out.reserve(by_peer_.size());
+  for (const auto& [peer, ids] : by_peer_) out.push_back(peer);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now,
+                                                  std::span<const SaId> ids) const {
+  std::vector<IsakmpSaSnapshot> out;
+  out.reserve(ids.size());
+  for (SaId id : ids) {
+    auto it = sas_.find(id);
+    if (it == sas_.end() || it->second->state == P1State::kDead) continue;
+    out.push_back(Snapshot(*it->second, now));
+  }
+  return out;
+}
+
+std::vector<ChildSaSnapshot> NodeImpl::ChildSasOf(TimePoint now, std::span<const SaId> ids,
+                                                  SnapshotKeys keys) const {
+  std::vector<ChildSaSnapshot> out;
+  for (SaId id : ids) {
+    auto it = sas_.find(id);
+    if (it == sas_.end() || it->second->state == P1State::kDead) continue;
+    const size_t first = out.size();
+    for (const auto& ch : it->second->children) out.push_back(Snapshot(*it->second, ch, now, keys));
+    std::sort(out.begin() + static_cast<ptrdiff_t>(first), out.end(),
+              [](const auto& a, const auto& b) { return a.spi_in < b.spi_in; });
+  }
+  return out;
+}
+
+IsakmpSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, TimePoint now) {
+  IsakmpSaSnapshot s;
+  s.conn_id = sa.id;
+  s.local = sa.local;
+  s.remote = sa.remote;
+  s.state = IosStateName(sa.state);
+  s.initiator = sa.initiator;
+  s.established = sa.established();
+  s.encryption = EncryptionName(sa.algs.encryption);
+  s.hash = HashName(sa.algs.hash);
+  s.auth = "psk";
+  s.group = sa.algs.group;
+  s.lifetime_left_s = sa.expires == kNever ? 0
+                                            : std::chrono::duration_cast<std::chrono::seconds>(
+                                                  sa.expires - now).count();
+  s.peer_supports_dpd = sa.peer_dpd;
+  s.nat_t = sa.natt_float;
+  if (sa.dpd) {
+    const DpdMonitor& m = *sa.dpd;
+    s.dpd_enabled = m.config().enabled;
+    s.dpd_active = m.Active();
+    s.dpd_periodic = m.mode() == config::DpdMode::kPeriodic;
+    s.dpd_interval_s = m.config().interval_s;
+    s.dpd_retry_s = m.retry_s();
+    if (m.last_rx() != kNever)
+      s.dpd_last_heard_ms_ago =
+          std::chrono::duration_cast<std::chrono::milliseconds>(now - m.last_rx()).count();
+    s.dpd_probing = m.probing();
+    s.dpd_outstanding = m.outstanding();
+    s.dpd_next_seq = m.next_seq();
+  }
+  s.dpd_peer_last_seq = sa.peer_dpd_last_seq;
+  return s;
 }
 
 ChildSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,

@@ -230,6 +230,17 @@ class Node {
   // no longer has are left out. In (ike_sa, spi_in) order, as ChildSas.
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
                                         SnapshotKeys keys = SnapshotKeys::kOmit) const;
+  // Paged snapshots, for `show` over 100,000 SAs a page per event-loop turn: list the ids
+  // once (cheap: integers), then snapshot a page of them at a time. SaIds: every live ISAKMP
+  // SA, ascending (conn-id order, as IsakmpSas); SaIdsTo: those to `peer`, ascending; Peers:
+  // every peer with an SA, ascending. IsakmpSas(ids) / ChildSasOf(ids) skip ids that are gone
+  // and keep the order given (children in (ike_sa, spi_in) order within each SA).
+  std::vector<SaId> SaIds() const;
+  std::vector<SaId> SaIdsTo(const IpAddress& peer) const;
+  std::vector<IpAddress> Peers() const;
+  std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now, std::span<const SaId> ids) const;
+  std::vector<ChildSaSnapshot> ChildSasOf(TimePoint now, std::span<const SaId> ids,
+                                          SnapshotKeys keys = SnapshotKeys::kOmit) const;
   // The data plane has installed the pairs with these inbound SPIs: wipe the engine's copies
   // of their keys (the data plane keeps the only one). Unknown SPIs are ignored.
   void HandOverChildKeys(std::span<const uint32_t> spis_in);

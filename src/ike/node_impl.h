@@ -90,6 +90,13 @@ class NodeImpl {
   void Initiate(Ctx& c, const std::string& map, uint32_t seq);
   void Clear(Ctx& c, const ClearFilter& f);
   std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now) const;
+  std::vector<SaId> SaIds() const;
+  std::vector<SaId> SaIdsTo(const IpAddress& peer) const;
+  std::vector<IpAddress> Peers() const;
+  std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now, std::span<const SaId> ids) const;
+  std::vector<ChildSaSnapshot> ChildSasOf(TimePoint now, std::span<const SaId> ids,
+                                          SnapshotKeys keys) const;
+  static IsakmpSaSnapshot Snapshot(const IkeSa& sa, TimePoint now);
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now, SnapshotKeys keys) const;
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
                                         SnapshotKeys keys) const;
