@@ -105,5 +105,24 @@ TEST(EventLoop, StopEndsRun) {
   EXPECT_TRUE(loop->stopped());
 }
 
+TEST(EventLoop, IdleWorkRunsEachTurnWithoutBlockingWhileItHasMore) {
+  auto loop = EventLoop::Create();
+  ASSERT_TRUE(loop.has_value()) << loop.error();
+  int slices = 0;
+  loop.value()->SetIdleWork([&] { return ++slices < 5; });
+  // A turn with nothing ready still runs one slice; while more remains, the next wait (of
+  // one hour here) returns at once.
+  const TimePoint t0 = MonoNow();
+  loop.value()->RunOnce(Millis(0));
+  for (int i = 0; i < 4; ++i) loop.value()->RunOnce(Seconds(3600));
+  EXPECT_EQ(slices, 5);
+  EXPECT_LT(MonoNow() - t0, Seconds(1));
+  // Done: the next wait blocks again (for its 30 ms here).
+  const TimePoint t1 = MonoNow();
+  loop.value()->RunOnce(Millis(30));
+  EXPECT_GE(MonoNow() - t1, Millis(25));
+  EXPECT_EQ(slices, 6);
+}
+
 }  // namespace
 }  // namespace ikepulse::daemon
