@@ -119,6 +119,53 @@ struct QuickMode {
   TimePoint forget_at = kNever;
 };
 
+// The Quick Modes of one ISAKMP SA, by message ID: a std::map allocated only while at least
+// one exchange is in flight or kept for duplicates (an established SA in the steady state has
+// none, so it carries 8 bytes here instead of an empty map's 48). The subset of std::map that
+// the engine uses, with the same iterators. While empty, begin() == end() == find(x) is the
+// end of one shared empty map that is never written; erase() releases the map once the last
+// exchange goes, and then returns end().
+class QuickModeTable {
+ public:
+  using Map = std::map<uint32_t, QuickMode>;
+  using iterator = Map::iterator;
+  using const_iterator = Map::const_iterator;
+
+  iterator begin() { return m_ ? m_->begin() : Empty().end(); }
+  iterator end() { return m_ ? m_->end() : Empty().end(); }
+  const_iterator begin() const { return m_ ? m_->cbegin() : Empty().cend(); }
+  const_iterator end() const { return m_ ? m_->cend() : Empty().cend(); }
+  bool empty() const { return !m_; }
+  size_t size() const { return m_ ? m_->size() : 0; }
+  iterator find(uint32_t mid) { return m_ ? m_->find(mid) : Empty().end(); }
+  const_iterator find(uint32_t mid) const { return m_ ? m_->find(mid) : Empty().cend(); }
+  size_t count(uint32_t mid) const { return m_ ? m_->count(mid) : 0; }
+  std::pair<iterator, bool> emplace(uint32_t mid, QuickMode&& qm) {
+    if (!m_) m_ = std::make_unique<Map>();
+    return m_->emplace(mid, std::move(qm));
+  }
+  iterator erase(iterator it) {
+    iterator next = m_->erase(it);
+    if (!m_->empty()) return next;
+    m_.reset();
+    return Empty().end();
+  }
+  size_t erase(uint32_t mid) {
+    if (!m_) return 0;
+    const size_t n = m_->erase(mid);
+    if (m_->empty()) m_.reset();
+    return n;
+  }
+  void clear() { m_.reset(); }
+
+ private:
+  static Map& Empty() {
+    static Map empty;  // never inserted into: stands for the table while it has no map
+    return empty;
+  }
+  ClonePtr<Map> m_;  // nullptr while empty; Node::Clone copies the exchanges deeply
+};
+
 // The keying material an established ISAKMP SA keeps, in one wiped block (one allocation
 // instead of four): SKEYID_d (KEYMAT), SKEYID_a (phase-2 hashes), the encryption key, and the
 // last phase-1 CBC block (the base of phase-2 IVs).
@@ -225,7 +272,7 @@ struct IkeSa {
   // Once established: when `mm` (our last Main Mode message, kept to answer a duplicate of
   // the peer's, and that message's digest) is released.
   TimePoint p1_forget_at = kNever;
-  std::map<uint32_t, QuickMode> quick_modes;
+  QuickModeTable quick_modes;
   std::vector<ChildSa> children;
 
   // DPD.
