@@ -57,28 +57,30 @@ struct ChildKeys {
 };
 
 struct ChildSa {
+  // Members are ordered so that the record has no padding to speak of (the static_assert
+  // after IkeSa): one per IPsec SA pair.
   uint32_t spi_in = 0;   // ours (the peer sends with it)
   uint32_t spi_out = 0;  // the peer's
   Phase2Algs algs;
   // The IPsec keys, until the data plane has installed them (Node::HandOverChildKeys): then
   // released here (wiped) and keys_handed_over set, so the data plane holds the only copy.
   ClonePtr<ChildKeys> keys;
-  bool keys_handed_over = false;
   std::string map_name;
   uint32_t map_seq = 0;
+  bool keys_handed_over = false;
   bool initiator = false;
-  IpAddress local_net, local_mask, remote_net, remote_mask;
-  uint8_t protocol = 0;
-  TimePoint created;
-  TimePoint expires = kNever;
-  TimePoint rekey_at = kNever;  // initiator only
-  bool rekeyed = false;         // a replacement was started
+  bool rekeyed = false;  // a replacement was started
   // The peer deleted this SA while our half of its replacement (QM2 sent, QM3 not yet in)
   // was pending: it goes when the replacement is installed or fails, not before, so the
   // entry is never left without an SA when QM3 is lost.
   bool delete_on_replace = false;
+  TimePoint created;
+  TimePoint expires = kNever;
+  TimePoint rekey_at = kNever;  // initiator only
   uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0;
   TimePoint last_in = kNever, last_out = kNever;  // last packet each way (kNever: none yet)
+  IpAddress local_net, local_mask, remote_net, remote_mask;
+  uint8_t protocol = 0;
 };
 
 enum class QmState : uint8_t { kInitSentQm1, kRespSentQm2, kDone };
@@ -234,9 +236,21 @@ struct IkeSa {
   std::unique_ptr<IkeSa> Clone() const { return std::unique_ptr<IkeSa>(new IkeSa(*this)); }
   ~IkeSa() { ForgetMainModeSecrets(); }  // also when deleted before it was established
 
+  // Members are ordered so that the record has no padding to speak of (the small fields
+  // first; the static_assert after the struct): one per ISAKMP SA.
   SaId id = kNoSa;
   bool initiator = false;
   P1State state = P1State::kInitSentMm1;
+  // What the peer announced.
+  bool peer_dpd = false;
+  bool peer_natt_rfc = false;
+  bool peer_natt_draft = false;
+  bool natd_sent = false;
+  bool nat_detected = false;
+  bool natt_float = false;  // IKE on 4500 with the non-ESP marker
+  bool initial_contact_seen = false;
+  bool replaced = false;       // a newer ISAKMP SA to the same peer is up
+  bool peer_dpd_seen = false;  // (DPD, below)
   Endpoint local, remote;
   isakmp::Cookie icookie{}, rcookie{};
 
@@ -248,14 +262,6 @@ struct IkeSa {
   // What the SA keeps for its life: SKEYID_d, SKEYID_a, the encryption key (from MM3/MM4)
   // and the last phase-1 CBC block (from MM5/MM6). SKEYID lives in `mm`; SKEYID_e is never kept.
   Phase2Base keys;
-  // What the peer announced.
-  bool peer_dpd = false;
-  bool peer_natt_rfc = false;
-  bool peer_natt_draft = false;
-  bool natd_sent = false;
-  bool nat_detected = false;
-  bool natt_float = false;  // IKE on 4500 with the non-ESP marker
-  bool initial_contact_seen = false;
 
   // Lifetime.
   TimePoint created;
@@ -263,7 +269,6 @@ struct IkeSa {
   TimePoint expires = kNever;
   TimePoint reestablish_at = kNever;  // initiator with a crypto map entry
   TimePoint nat_keepalive_at = kNever;  // RFC 3948 keepalive (0xFF on 4500) when floated
-  bool replaced = false;              // a newer ISAKMP SA to the same peer is up
   SaId replaces = kNoSa;              // the older SA this one replaces (deleted when up)
 
   // The crypto map entries this SA was started for (initiator) or matched (responder).
@@ -274,20 +279,19 @@ struct IkeSa {
   TimePoint p1_forget_at = kNever;
   QuickModeTable quick_modes;
   std::vector<ChildSa> children;
-
-  // DPD.
-  std::optional<DpdMonitor> dpd;  // held by value (no allocation per SA)
-  uint32_t peer_dpd_last_seq = 0;
-  bool peer_dpd_seen = false;
-  uint32_t peer_dpd_dups = 0;
-  uint32_t peer_dpd_last_mid = 0;  // M-ID of the peer's last R-U-THERE (a retransmission)
-  TimePoint last_rx = kNever;  // the last time we heard from the peer (NodeImpl::HeardFromPeer)
-  // The M-IDs of the peer's recent Informational and Quick Mode exchanges: a replayed one is
-  // dropped before it reaches liveness, failover or Quick Mode state.
-  MessageIdWindow peer_mids;
   // A Quick Mode for a kept-up entry failed (peer's error notify or retransmissions
   // exhausted): when to try the kept-up entries on this SA again.
   TimePoint qm_retry_at = kNever;
+
+  // DPD.
+  std::optional<DpdMonitor> dpd;  // held by value (no allocation per SA)
+  TimePoint last_rx = kNever;  // the last time we heard from the peer (NodeImpl::HeardFromPeer)
+  uint32_t peer_dpd_dups = 0;
+  uint32_t peer_dpd_last_mid = 0;  // M-ID of the peer's last R-U-THERE (a retransmission)
+  uint32_t peer_dpd_last_seq = 0;
+  // The M-IDs of the peer's recent Informational and Quick Mode exchanges: a replayed one is
+  // dropped before it reaches liveness, failover or Quick Mode state.
+  MessageIdWindow peer_mids;
 
   std::string Tag() const;  // "ISAKMP:(1001):"
   // The header of a phase-2 / informational message on this SA, HASH payload first.
@@ -308,5 +312,13 @@ struct IkeSa {
  private:
   IkeSa(const IkeSa&) = default;
 };
+
+
+// The per-SA records are the engine's memory per established SA (docs/PERFORMANCE.md, "Engine
+// memory per established SA"): keep them from growing by accident.
+#if defined(__x86_64__) || defined(__aarch64__)
+static_assert(sizeof(ChildSa) <= 224, "ChildSa grew: check its member order (pahole)");
+static_assert(sizeof(IkeSa) <= 504, "IkeSa grew: check its member order (pahole)");
+#endif
 
 }  // namespace ikepulse::ike
