@@ -51,6 +51,16 @@ struct Retransmit {
   bool responder = false;  // NodeOptions::responder_retransmit, not ::retransmit
 };
 
+// A crypto map entry as an SA refers to it: the map's name by number (NodeImpl::MapName; a
+// number is never reused nor taken back, so it names the same map whatever SetConfig does
+// later) and the entry's sequence number. 8 bytes instead of a copy of the name. Two refs are
+// equal iff they name the same (map, seq); the default one names ("", 0).
+struct EntryRef {
+  uint32_t map = 0;
+  uint32_t seq = 0;
+  bool operator==(const EntryRef&) const = default;
+};
+
 // An IPsec SA pair negotiated by a Quick Mode.
 struct ChildKeys {
   SecretBytes enc_in, auth_in, enc_out, auth_out;
@@ -65,22 +75,22 @@ struct ChildSa {
   // The IPsec keys, until the data plane has installed them (Node::HandOverChildKeys): then
   // released here (wiped) and keys_handed_over set, so the data plane holds the only copy.
   ClonePtr<ChildKeys> keys;
-  std::string map_name;
-  uint32_t map_seq = 0;
-  bool keys_handed_over = false;
-  bool initiator = false;
-  bool rekeyed = false;  // a replacement was started
+  EntryRef entry;  // the crypto map entry it was negotiated for
+  IpAddress local_net, local_mask, remote_net, remote_mask;
+  uint8_t protocol = 0;
+  // The flags are bit-fields: with them the record is 192 bytes instead of 200.
+  bool keys_handed_over : 1 = false;
+  bool initiator : 1 = false;
+  bool rekeyed : 1 = false;  // a replacement was started
   // The peer deleted this SA while our half of its replacement (QM2 sent, QM3 not yet in)
   // was pending: it goes when the replacement is installed or fails, not before, so the
   // entry is never left without an SA when QM3 is lost.
-  bool delete_on_replace = false;
+  bool delete_on_replace : 1 = false;
   TimePoint created;
   TimePoint expires = kNever;
   TimePoint rekey_at = kNever;  // initiator only
   uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0;
   TimePoint last_in = kNever, last_out = kNever;  // last packet each way (kNever: none yet)
-  IpAddress local_net, local_mask, remote_net, remote_mask;
-  uint8_t protocol = 0;
 };
 
 enum class QmState : uint8_t { kInitSentQm1, kRespSentQm2, kDone };
@@ -111,8 +121,7 @@ struct QuickMode {
   std::optional<SecretBytes> pfs_shared;  // g^xy of the PFS exchange, once computed
   isakmp::IdPayload idci, idcr;
   bool have_ids = false;
-  std::string map_name;
-  uint32_t map_seq = 0;
+  EntryRef entry;  // the crypto map entry
   uint32_t replaces_spi_in = 0;  // rekey: the old SA to delete when this one is up
   Retransmit rtx;
   Bytes last_rx_hash;  // digest of the last received message of this exchange (duplicates)
@@ -272,7 +281,7 @@ struct IkeSa {
   SaId replaces = kNoSa;              // the older SA this one replaces (deleted when up)
 
   // The crypto map entries this SA was started for (initiator) or matched (responder).
-  std::vector<std::pair<std::string, uint32_t>> entries;
+  std::vector<EntryRef> entries;
 
   // Once established: when `mm` (our last Main Mode message, kept to answer a duplicate of
   // the peer's, and that message's digest) is released.
@@ -317,7 +326,7 @@ struct IkeSa {
 // The per-SA records are the engine's memory per established SA (docs/PERFORMANCE.md, "Engine
 // memory per established SA"): keep them from growing by accident.
 #if defined(__x86_64__) || defined(__aarch64__)
-static_assert(sizeof(ChildSa) <= 224, "ChildSa grew: check its member order (pahole)");
+static_assert(sizeof(ChildSa) <= 192, "ChildSa grew: check its member order (pahole)");
 static_assert(sizeof(IkeSa) <= 504, "IkeSa grew: check its member order (pahole)");
 #endif
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -98,8 +99,8 @@ class NodeImpl {
                                         SnapshotKeys keys) const;
   std::vector<uint32_t> ChildSpis(SaId ike_sa) const;
   void HandOverChildKeys(std::span<const uint32_t> spis_in);
-  static ChildSaSnapshot Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
-                                  SnapshotKeys keys);
+  ChildSaSnapshot Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
+                           SnapshotKeys keys) const;
   std::optional<SecretsHeld> SecretsHeldBy(SaId ike_sa) const;
   std::vector<Node::EntryState> Entries() const;
   std::optional<Node::EntryState> EntryStateOf(const std::string& map, uint32_t seq) const;
@@ -198,6 +199,16 @@ class NodeImpl {
   void PendingQuickModes(Ctx& c, IkeSa& sa);
   std::optional<IpAddress> LocalFor(const EntryRuntime& e) const;
   Node::EntryState StateOf(const EntryRuntime& e, bool up) const;
+  // Crypto map entries as SAs refer to them (EntryRef): `map` is numbered on first use.
+  EntryRef Ref(const std::string& map, uint32_t seq) {
+    auto [it, added] = map_name_ids_.try_emplace(map, static_cast<uint32_t>(map_names_.size()));
+    if (added) map_names_.push_back(map);
+    return EntryRef{it->second, seq};
+  }
+  const std::string& MapName(EntryRef r) const { return map_names_[r.map]; }
+  bool Is(EntryRef r, const std::string& map, uint32_t seq) const {
+    return r.seq == seq && map_names_[r.map] == map;
+  }
 
   NodeImpl(const NodeImpl&) = default;  // Clone only
 
@@ -218,6 +229,12 @@ class NodeImpl {
   config::KeyIndex key_index_;  // cfg_.keys by longest prefix
   TimerQueue<SaId> timers_;
   std::vector<EntryRuntime> entries_;
+  // The crypto map names SAs refer to (EntryRef::map), by number: only added to (a deque, so
+  // a reference to a name stays valid), one per distinct map name ever used, not per entry
+  // nor per SA. A map removed from the configuration keeps its number, so an SA started for
+  // one of its entries still names it (logs, `show`), as the name copy it replaces did.
+  std::deque<std::string> map_names_{std::string()};
+  std::unordered_map<std::string, uint32_t> map_name_ids_{{std::string(), 0}};
   std::vector<SaId> dead_;
   NodeCounters counters_;
   HalfOpenTable half_open_;
