@@ -150,7 +150,7 @@ std::vector<IkeSa*> NodeImpl::SasTo(const IpAddress& peer) {
 void NodeImpl::SetRemote(IkeSa& sa, const Endpoint& remote) {
   if (remote.ip != sa.remote.ip) {
     auto& v = by_peer_[sa.remote.ip];
-    v.erase(std::remove(v.begin(), v.end(), sa.id), v.end());
+    v.Remove(sa.id);
     if (v.empty()) by_peer_.erase(sa.remote.ip);
     by_peer_[remote.ip].push_back(sa.id);
   }
@@ -781,9 +781,8 @@ void NodeImpl::ReapDead() {
     }
     timers_.Disarm(id);
     if (auto p = by_peer_.find(it->second->remote.ip); p != by_peer_.end()) {
-      auto& v = p->second;
-      v.erase(std::remove(v.begin(), v.end(), id), v.end());
-      if (v.empty()) by_peer_.erase(p);
+      p->second.Remove(id);
+      if (p->second.empty()) by_peer_.erase(p);
     }
     sas_.erase(it);
   }

@@ -3,6 +3,7 @@
 // informational.cc (which includes DPD on the wire). Single-threaded; owns every IkeSa.
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -54,6 +55,42 @@ struct EntryRuntime {
   PeerFailover failover;
   bool want_up = false;  // keep-up, or traffic asked for it
   bool keep_up = false;
+};
+
+// The SAs to one peer (NodeImpl::by_peer_), in the order they were added: one SA, the usual
+// case, is held inline (no block of its own); from the second on they go to a vector.
+class SaIdList {
+ public:
+  const SaId* begin() const { return more_ ? more_->data() : &one_; }
+  const SaId* end() const {
+    return more_ ? more_->data() + more_->size() : &one_ + (one_ != kNoSa ? 1 : 0);
+  }
+  bool empty() const { return !more_ && one_ == kNoSa; }
+  void push_back(SaId id) {
+    if (more_) {
+      more_->push_back(id);
+    } else if (one_ == kNoSa) {
+      one_ = id;
+    } else {
+      more_ = std::make_unique<std::vector<SaId>>(std::vector<SaId>{one_, id});
+      one_ = kNoSa;
+    }
+  }
+  // Removes `id` (every occurrence), keeping the others' order.
+  void Remove(SaId id) {
+    if (!more_) {
+      if (one_ == id) one_ = kNoSa;
+      return;
+    }
+    more_->erase(std::remove(more_->begin(), more_->end(), id), more_->end());
+    if (more_->size() > 1) return;
+    one_ = more_->empty() ? kNoSa : more_->front();
+    more_.reset();
+  }
+
+ private:
+  SaId one_ = kNoSa;                    // the only SA, when more_ is null
+  ClonePtr<std::vector<SaId>> more_;  // two or more, in order
 };
 
 // The context of one call into the node.
@@ -222,7 +259,7 @@ class NodeImpl {
   // so that allocation never hands out one twice. The peers' (outbound) SPIs are not here:
   // two peers may choose the same one, or one of ours; they are only found per SA.
   std::unordered_map<uint32_t, SaId> by_spi_in_;
-  std::unordered_map<IpAddress, std::vector<SaId>, IpHash> by_peer_;  // every SA, by peer
+  std::unordered_map<IpAddress, SaIdList, IpHash> by_peer_;  // every SA, by peer
   std::unordered_map<IpAddress, std::vector<size_t>, IpHash> entries_by_peer_;
   std::unordered_map<std::pair<std::string, uint32_t>, size_t, EntryKeyHash>
       entry_index_;  // -> entries_ / crypto_maps
