@@ -327,7 +327,7 @@ struct IkeSa {
 // memory per established SA"): keep them from growing by accident.
 #if defined(__x86_64__) || defined(__aarch64__)
 static_assert(sizeof(ChildSa) <= 192, "ChildSa grew: check its member order (pahole)");
-static_assert(sizeof(IkeSa) <= 504, "IkeSa grew: check its member order (pahole)");
+static_assert(sizeof(IkeSa) <= 496, "IkeSa grew: check its member order (pahole)");
 #endif
 
 }  // namespace ikepulse::ike
