@@ -201,7 +201,7 @@ class DpdMonitor {
   DpdOptions options_;
   State state_ = State::kNotEstablished;
   bool peer_supports_dpd_ = false;
-  uint32_t interval_s_ = 0;           // I latched for the interval in progress (R11)
+  uint32_t interval_s_ = 0;  // I latched for the interval in progress (R11)
 
   TimePoint last_rx_ = kNever;
   TimePoint interval_start_ = kNever;

@@ -61,6 +61,34 @@ struct EntryRef {
   bool operator==(const EntryRef&) const = default;
 };
 
+// The crypto map entries of one ISAKMP SA (IkeSa::entries), in the order they were added:
+// the first, nearly always the only one, is held inline; from the second on they go to a
+// vector. 16 bytes and no block of its own for one entry.
+class EntryRefs {
+ public:
+  const EntryRef* begin() const { return more_ ? more_->data() : &one_; }
+  const EntryRef* end() const {
+    return more_ ? more_->data() + more_->size() : &one_ + (one_.map != kNone ? 1 : 0);
+  }
+  bool empty() const { return begin() == end(); }
+  const EntryRef& front() const { return *begin(); }
+  void push_back(EntryRef r) {
+    if (more_) {
+      more_->push_back(r);
+    } else if (one_.map == kNone) {
+      one_ = r;
+    } else {
+      more_ = std::make_unique<std::vector<EntryRef>>(std::vector<EntryRef>{one_, r});
+      one_ = EntryRef{kNone, 0};
+    }
+  }
+
+ private:
+  static constexpr uint32_t kNone = 0xFFFFFFFFu;  // never a map name's number
+  EntryRef one_{kNone, 0};                // the only entry, when more_ is null
+  ClonePtr<std::vector<EntryRef>> more_;  // two or more, in order
+};
+
 // An IPsec SA pair negotiated by a Quick Mode.
 struct ChildKeys {
   SecretBytes enc_in, auth_in, enc_out, auth_out;
@@ -281,7 +309,7 @@ struct IkeSa {
   SaId replaces = kNoSa;              // the older SA this one replaces (deleted when up)
 
   // The crypto map entries this SA was started for (initiator) or matched (responder).
-  std::vector<EntryRef> entries;
+  EntryRefs entries;
 
   // Once established: when `mm` (our last Main Mode message, kept to answer a duplicate of
   // the peer's, and that message's digest) is released.
@@ -327,7 +355,7 @@ struct IkeSa {
 // memory per established SA"): keep them from growing by accident.
 #if defined(__x86_64__) || defined(__aarch64__)
 static_assert(sizeof(ChildSa) <= 192, "ChildSa grew: check its member order (pahole)");
-static_assert(sizeof(IkeSa) <= 496, "IkeSa grew: check its member order (pahole)");
+static_assert(sizeof(IkeSa) <= 488, "IkeSa grew: check its member order (pahole)");
 #endif
 
 }  // namespace ikepulse::ike

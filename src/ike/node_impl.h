@@ -89,7 +89,7 @@ class SaIdList {
   }
 
  private:
-  SaId one_ = kNoSa;                    // the only SA, when more_ is null
+  SaId one_ = kNoSa;                  // the only SA, when more_ is null
   ClonePtr<std::vector<SaId>> more_;  // two or more, in order
 };
 
