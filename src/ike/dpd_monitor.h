@@ -196,19 +196,20 @@ class DpdMonitor {
   void Alive(TimePoint now);
   DpdAction SendRUThere(TimePoint now, bool retransmission);
 
+  // Members are ordered so that there is no padding (88 bytes; one monitor per ISAKMP SA).
   config::KeepaliveConfig cfg_;
   DpdOptions options_;
   State state_ = State::kNotEstablished;
   bool peer_supports_dpd_ = false;
+  uint32_t interval_s_ = 0;  // I latched for the interval in progress (R11)
 
   TimePoint last_rx_ = kNever;
   TimePoint interval_start_ = kNever;
-  uint32_t interval_s_ = 0;           // I latched for the interval in progress (R11)
   TimePoint on_demand_due_ = kNever;  // R4: round due at this instant
 
   // The round (valid in kProbing).
-  uint32_t round_retry_s_ = 0;  // r latched when the round started (R11)
   TimePoint retry_deadline_ = kNever;
+  uint32_t round_retry_s_ = 0;  // r latched when the round started (R11)
   uint32_t error_count_ = 0;
   uint32_t first_seq_of_round_ = 0;
   uint32_t next_seq_ = 0;

@@ -51,32 +51,72 @@ struct Retransmit {
   bool responder = false;  // NodeOptions::responder_retransmit, not ::retransmit
 };
 
+// A crypto map entry as an SA refers to it: the map's name by number (NodeImpl::MapName; a
+// number is never reused nor taken back, so it names the same map whatever SetConfig does
+// later) and the entry's sequence number. 8 bytes instead of a copy of the name. Two refs are
+// equal iff they name the same (map, seq); the default one names ("", 0).
+struct EntryRef {
+  uint32_t map = 0;
+  uint32_t seq = 0;
+  bool operator==(const EntryRef&) const = default;
+};
+
+// The crypto map entries of one ISAKMP SA (IkeSa::entries), in the order they were added:
+// the first, nearly always the only one, is held inline; from the second on they go to a
+// vector. 16 bytes and no block of its own for one entry.
+class EntryRefs {
+ public:
+  const EntryRef* begin() const { return more_ ? more_->data() : &one_; }
+  const EntryRef* end() const {
+    return more_ ? more_->data() + more_->size() : &one_ + (one_.map != kNone ? 1 : 0);
+  }
+  bool empty() const { return begin() == end(); }
+  const EntryRef& front() const { return *begin(); }
+  void push_back(EntryRef r) {
+    if (more_) {
+      more_->push_back(r);
+    } else if (one_.map == kNone) {
+      one_ = r;
+    } else {
+      more_ = std::make_unique<std::vector<EntryRef>>(std::vector<EntryRef>{one_, r});
+      one_ = EntryRef{kNone, 0};
+    }
+  }
+
+ private:
+  static constexpr uint32_t kNone = 0xFFFFFFFFu;  // never a map name's number
+  EntryRef one_{kNone, 0};                // the only entry, when more_ is null
+  ClonePtr<std::vector<EntryRef>> more_;  // two or more, in order
+};
+
 // An IPsec SA pair negotiated by a Quick Mode.
 struct ChildKeys {
   SecretBytes enc_in, auth_in, enc_out, auth_out;
 };
 
 struct ChildSa {
+  // Members are ordered so that the record has no padding to speak of (the static_assert
+  // after IkeSa): one per IPsec SA pair.
   uint32_t spi_in = 0;   // ours (the peer sends with it)
   uint32_t spi_out = 0;  // the peer's
   Phase2Algs algs;
   // The IPsec keys, until the data plane has installed them (Node::HandOverChildKeys): then
   // released here (wiped) and keys_handed_over set, so the data plane holds the only copy.
   ClonePtr<ChildKeys> keys;
-  bool keys_handed_over = false;
-  std::string map_name;
-  uint32_t map_seq = 0;
-  bool initiator = false;
+  EntryRef entry;  // the crypto map entry it was negotiated for
   IpAddress local_net, local_mask, remote_net, remote_mask;
   uint8_t protocol = 0;
-  TimePoint created;
-  TimePoint expires = kNever;
-  TimePoint rekey_at = kNever;  // initiator only
-  bool rekeyed = false;         // a replacement was started
+  // The flags are bit-fields: with them the record is 192 bytes instead of 200.
+  bool keys_handed_over : 1 = false;
+  bool initiator : 1 = false;
+  bool rekeyed : 1 = false;  // a replacement was started
   // The peer deleted this SA while our half of its replacement (QM2 sent, QM3 not yet in)
   // was pending: it goes when the replacement is installed or fails, not before, so the
   // entry is never left without an SA when QM3 is lost.
-  bool delete_on_replace = false;
+  bool delete_on_replace : 1 = false;
+  TimePoint created;
+  TimePoint expires = kNever;
+  TimePoint rekey_at = kNever;  // initiator only
   uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0;
   TimePoint last_in = kNever, last_out = kNever;  // last packet each way (kNever: none yet)
 };
@@ -109,14 +149,60 @@ struct QuickMode {
   std::optional<SecretBytes> pfs_shared;  // g^xy of the PFS exchange, once computed
   isakmp::IdPayload idci, idcr;
   bool have_ids = false;
-  std::string map_name;
-  uint32_t map_seq = 0;
+  EntryRef entry;  // the crypto map entry
   uint32_t replaces_spi_in = 0;  // rekey: the old SA to delete when this one is up
   Retransmit rtx;
   Bytes last_rx_hash;  // digest of the last received message of this exchange (duplicates)
   TimePoint started;
   // A finished exchange is kept this long to recognise (and answer) duplicates, then erased.
   TimePoint forget_at = kNever;
+};
+
+// The Quick Modes of one ISAKMP SA, by message ID: a std::map allocated only while at least
+// one exchange is in flight or kept for duplicates (an established SA in the steady state has
+// none, so it carries 8 bytes here instead of an empty map's 48). The subset of std::map that
+// the engine uses, with the same iterators. While empty, begin() == end() == find(x) is the
+// end of one shared empty map that is never written; erase() releases the map once the last
+// exchange goes, and then returns end().
+class QuickModeTable {
+ public:
+  using Map = std::map<uint32_t, QuickMode>;
+  using iterator = Map::iterator;
+  using const_iterator = Map::const_iterator;
+
+  iterator begin() { return m_ ? m_->begin() : Empty().end(); }
+  iterator end() { return m_ ? m_->end() : Empty().end(); }
+  const_iterator begin() const { return m_ ? m_->cbegin() : Empty().cend(); }
+  const_iterator end() const { return m_ ? m_->cend() : Empty().cend(); }
+  bool empty() const { return !m_; }
+  size_t size() const { return m_ ? m_->size() : 0; }
+  iterator find(uint32_t mid) { return m_ ? m_->find(mid) : Empty().end(); }
+  const_iterator find(uint32_t mid) const { return m_ ? m_->find(mid) : Empty().cend(); }
+  size_t count(uint32_t mid) const { return m_ ? m_->count(mid) : 0; }
+  std::pair<iterator, bool> emplace(uint32_t mid, QuickMode&& qm) {
+    if (!m_) m_ = std::make_unique<Map>();
+    return m_->emplace(mid, std::move(qm));
+  }
+  iterator erase(iterator it) {
+    iterator next = m_->erase(it);
+    if (!m_->empty()) return next;
+    m_.reset();
+    return Empty().end();
+  }
+  size_t erase(uint32_t mid) {
+    if (!m_) return 0;
+    const size_t n = m_->erase(mid);
+    if (m_->empty()) m_.reset();
+    return n;
+  }
+  void clear() { m_.reset(); }
+
+ private:
+  static Map& Empty() {
+    static Map empty;  // never inserted into: stands for the table while it has no map
+    return empty;
+  }
+  ClonePtr<Map> m_;  // nullptr while empty; Node::Clone copies the exchanges deeply
 };
 
 // The keying material an established ISAKMP SA keeps, in one wiped block (one allocation
@@ -187,9 +273,21 @@ struct IkeSa {
   std::unique_ptr<IkeSa> Clone() const { return std::unique_ptr<IkeSa>(new IkeSa(*this)); }
   ~IkeSa() { ForgetMainModeSecrets(); }  // also when deleted before it was established
 
+  // Members are ordered so that the record has no padding to speak of (the small fields
+  // first; the static_assert after the struct): one per ISAKMP SA.
   SaId id = kNoSa;
   bool initiator = false;
   P1State state = P1State::kInitSentMm1;
+  // What the peer announced.
+  bool peer_dpd = false;
+  bool peer_natt_rfc = false;
+  bool peer_natt_draft = false;
+  bool natd_sent = false;
+  bool nat_detected = false;
+  bool natt_float = false;  // IKE on 4500 with the non-ESP marker
+  bool initial_contact_seen = false;
+  bool replaced = false;       // a newer ISAKMP SA to the same peer is up
+  bool peer_dpd_seen = false;  // (DPD, below)
   Endpoint local, remote;
   isakmp::Cookie icookie{}, rcookie{};
 
@@ -201,14 +299,6 @@ struct IkeSa {
   // What the SA keeps for its life: SKEYID_d, SKEYID_a, the encryption key (from MM3/MM4)
   // and the last phase-1 CBC block (from MM5/MM6). SKEYID lives in `mm`; SKEYID_e is never kept.
   Phase2Base keys;
-  // What the peer announced.
-  bool peer_dpd = false;
-  bool peer_natt_rfc = false;
-  bool peer_natt_draft = false;
-  bool natd_sent = false;
-  bool nat_detected = false;
-  bool natt_float = false;  // IKE on 4500 with the non-ESP marker
-  bool initial_contact_seen = false;
 
   // Lifetime.
   TimePoint created;
@@ -216,31 +306,29 @@ struct IkeSa {
   TimePoint expires = kNever;
   TimePoint reestablish_at = kNever;  // initiator with a crypto map entry
   TimePoint nat_keepalive_at = kNever;  // RFC 3948 keepalive (0xFF on 4500) when floated
-  bool replaced = false;              // a newer ISAKMP SA to the same peer is up
   SaId replaces = kNoSa;              // the older SA this one replaces (deleted when up)
 
   // The crypto map entries this SA was started for (initiator) or matched (responder).
-  std::vector<std::pair<std::string, uint32_t>> entries;
+  EntryRefs entries;
 
   // Once established: when `mm` (our last Main Mode message, kept to answer a duplicate of
   // the peer's, and that message's digest) is released.
   TimePoint p1_forget_at = kNever;
-  std::map<uint32_t, QuickMode> quick_modes;
+  QuickModeTable quick_modes;
   std::vector<ChildSa> children;
-
-  // DPD.
-  std::optional<DpdMonitor> dpd;  // held by value (no allocation per SA)
-  uint32_t peer_dpd_last_seq = 0;
-  bool peer_dpd_seen = false;
-  uint32_t peer_dpd_dups = 0;
-  uint32_t peer_dpd_last_mid = 0;  // M-ID of the peer's last R-U-THERE (a retransmission)
-  TimePoint last_rx = kNever;  // the last time we heard from the peer (NodeImpl::HeardFromPeer)
-  // The M-IDs of the peer's recent Informational and Quick Mode exchanges: a replayed one is
-  // dropped before it reaches liveness, failover or Quick Mode state.
-  MessageIdWindow peer_mids;
   // A Quick Mode for a kept-up entry failed (peer's error notify or retransmissions
   // exhausted): when to try the kept-up entries on this SA again.
   TimePoint qm_retry_at = kNever;
+
+  // DPD.
+  std::optional<DpdMonitor> dpd;  // held by value (no allocation per SA)
+  TimePoint last_rx = kNever;  // the last time we heard from the peer (NodeImpl::HeardFromPeer)
+  uint32_t peer_dpd_dups = 0;
+  uint32_t peer_dpd_last_mid = 0;  // M-ID of the peer's last R-U-THERE (a retransmission)
+  uint32_t peer_dpd_last_seq = 0;
+  // The M-IDs of the peer's recent Informational and Quick Mode exchanges: a replayed one is
+  // dropped before it reaches liveness, failover or Quick Mode state.
+  MessageIdWindow peer_mids;
 
   std::string Tag() const;  // "ISAKMP:(1001):"
   // The header of a phase-2 / informational message on this SA, HASH payload first.
@@ -261,5 +349,13 @@ struct IkeSa {
  private:
   IkeSa(const IkeSa&) = default;
 };
+
+
+// The per-SA records are the engine's memory per established SA (docs/PERFORMANCE.md, "Engine
+// memory per established SA"): keep them from growing by accident.
+#if defined(__x86_64__) || defined(__aarch64__)
+static_assert(sizeof(ChildSa) <= 192, "ChildSa grew: check its member order (pahole)");
+static_assert(sizeof(IkeSa) <= 488, "IkeSa grew: check its member order (pahole)");
+#endif
 
 }  // namespace ikepulse::ike

@@ -348,7 +348,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
               const bool replacement_pending = std::any_of(
                   sa->quick_modes.begin(), sa->quick_modes.end(), [&](const auto& kv) {
                     return kv.second.state == QmState::kRespSentQm2 &&
-                           kv.second.map_name == ch.map_name && kv.second.map_seq == ch.map_seq;
+                           kv.second.entry == ch.entry;
                   });
               if (replacement_pending) {
                 ch.delete_on_replace = true;

@@ -124,7 +124,7 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
     rng_->Fill(sa.icookie);
   } while (sa.icookie == isakmp::Cookie{});
   sa.mm->psk = key->key;
-  sa.entries.push_back({map, seq});
+  sa.entries.push_back(Ref(map, seq));
   by_icookie_.emplace(sa.icookie, sa.id);
   sa.mm->sai_b = isakmp::SerializeBody(sap);
   sa.expires = c.now + Seconds(120);  // half-open SA limit until established
@@ -503,14 +503,12 @@ void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
 
 void NodeImpl::PendingQuickModes(Ctx& c, IkeSa& sa) {
   if (!sa.initiator) return;
-  for (const auto& entry : sa.entries) {
-    const std::string& map = entry.first;
-    const uint32_t seq = entry.second;
-    const bool have = std::any_of(sa.children.begin(), sa.children.end(), [&](const ChildSa& ch) {
-      return ch.map_name == map && ch.map_seq == seq;
-    });
+  for (const EntryRef entry : sa.entries) {
+    const bool have = std::any_of(sa.children.begin(), sa.children.end(),
+                                  [&](const ChildSa& ch) { return ch.entry == entry; });
     if (have) continue;
-    if (const config::CryptoMapEntry* e = CryptoMap(map, seq)) StartQuickMode(c, sa, *e, 0);
+    if (const config::CryptoMapEntry* e = CryptoMap(MapName(entry), entry.seq))
+      StartQuickMode(c, sa, *e, 0);
   }
 }
 

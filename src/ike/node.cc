@@ -160,7 +160,7 @@ std::vector<IkeSa*> NodeImpl::SasTo(const IpAddress& peer) {
 void NodeImpl::SetRemote(IkeSa& sa, const Endpoint& remote) {
   if (remote.ip != sa.remote.ip) {
     auto& v = by_peer_[sa.remote.ip];
-    v.erase(std::remove(v.begin(), v.end(), sa.id), v.end());
+    v.Remove(sa.id);
     if (v.empty()) by_peer_.erase(sa.remote.ip);
     by_peer_[remote.ip].push_back(sa.id);
   }
@@ -318,7 +318,7 @@ void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
           return p.address && *p.address == sa->remote.ip;
         });
         if (!in_list && std::any_of(sa->entries.begin(), sa->entries.end(), [&](const auto& x) {
-              return x.first == e.map_name && x.second == e.seq;
+              return Is(x, e.map_name, e.seq);
             }))
           DeleteSa(c, *sa, "peer removed from crypto map", true, false);
       }
@@ -332,7 +332,7 @@ void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
       if (sa->state == P1State::kDead) continue;
       std::vector<uint32_t> gone;
       for (const auto& ch : sa->children)
-        if (ch.map_name == old.map_name && ch.map_seq == old.seq) gone.push_back(ch.spi_in);
+        if (Is(ch.entry, old.map_name, old.seq)) gone.push_back(ch.spi_in);
       for (uint32_t spi : gone) DeleteChild(c, *sa, spi, true);
     }
   }
@@ -523,8 +523,8 @@ void NodeImpl::OnTimeout(Ctx& c) {
     if (sa->reestablish_at <= c.now) {
       sa->reestablish_at = kNever;
       if (!sa->entries.empty() && !sa->replaced) {
-        auto [map, seq] = sa->entries.front();
-        StartMainMode(c, sa->remote.ip, map, seq);
+        const EntryRef first = sa->entries.front();
+        StartMainMode(c, sa->remote.ip, MapName(first), first.seq);
         // The new SA replaces this one when it is up.
         for (IkeSa* other : SasTo(sa->remote.ip))
           if (other->id != sa->id && other->initiator &&
@@ -546,7 +546,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
         expired.push_back(ch.spi_in);
       } else if (!ch.rekeyed && ch.rekey_at <= c.now) {
         ch.rekeyed = true;
-        if (const config::CryptoMapEntry* e = CryptoMap(ch.map_name, ch.map_seq))
+        if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))
           StartQuickMode(c, *sa, *e, ch.spi_in);
       }
     }
@@ -567,11 +567,11 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
   const IpAddress peer = *cur->peer->address;
   if (IkeSa* sa = NewestEstablished(peer)) {
     const bool have = std::any_of(sa->children.begin(), sa->children.end(), [&](const ChildSa& ch) {
-      return ch.map_name == e.map_name && ch.map_seq == e.seq && !ch.rekeyed;
+      return Is(ch.entry, e.map_name, e.seq) && !ch.rekeyed;
     });
     const bool pending =
         std::any_of(sa->quick_modes.begin(), sa->quick_modes.end(), [&](const auto& kv) {
-          return kv.second.map_name == e.map_name && kv.second.map_seq == e.seq;
+          return Is(kv.second.entry, e.map_name, e.seq);
         });
     if (!have && !pending)
       if (const config::CryptoMapEntry* ce = CryptoMap(e.map_name, e.seq))
@@ -580,7 +580,7 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
     return;
   }
   if (IkeSa* sa = Negotiating(peer)) {
-    auto key = std::make_pair(e.map_name, e.seq);
+    const EntryRef key = Ref(e.map_name, e.seq);
     if (std::find(sa->entries.begin(), sa->entries.end(), key) == sa->entries.end())
       sa->entries.push_back(key);
     return;
@@ -647,7 +647,7 @@ void NodeImpl::OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard) {
       DeleteChild(c, *sa, spi_in, true);
     } else if (ch.initiator && !ch.rekeyed) {
       ch.rekeyed = true;
-      if (const config::CryptoMapEntry* e = CryptoMap(ch.map_name, ch.map_seq))
+      if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))
         StartQuickMode(c, *sa, *e, ch.spi_in);
     }
     break;
@@ -671,7 +671,7 @@ void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
     if (f.map_name) {
       std::vector<uint32_t> spis;
       for (const auto& ch : sa->children)
-        if (ch.map_name == *f.map_name) spis.push_back(ch.spi_in);
+        if (MapName(ch.entry) == *f.map_name) spis.push_back(ch.spi_in);
       for (uint32_t s : spis) DeleteChild(c, *sa, s, true);
       continue;
     }
@@ -700,11 +700,11 @@ void NodeImpl::AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::stri
                     reason + "\"");
   Emit(c, EventKind::kGiveUp, &sa, mid);
   const QuickMode& qm = it->second;
-  if (const EntryRuntime* e = FindEntry(qm.map_name, qm.map_seq); e && e->keep_up)
+  if (const EntryRuntime* e = FindEntry(MapName(qm.entry), qm.entry.seq); e && e->keep_up)
     sa.qm_retry_at = std::min(sa.qm_retry_at, c.now + kKeepUpQuickModeRetry);
   std::vector<uint32_t> deferred;
   for (const auto& ch : sa.children)
-    if (ch.delete_on_replace && ch.map_name == qm.map_name && ch.map_seq == qm.map_seq)
+    if (ch.delete_on_replace && ch.entry == qm.entry)
       deferred.push_back(ch.spi_in);
   const uint32_t spi_in = qm.spi_in;
   sa.quick_modes.erase(it);
@@ -791,9 +791,8 @@ void NodeImpl::ReapDead() {
     }
     timers_.Disarm(id);
     if (auto p = by_peer_.find(it->second->remote.ip); p != by_peer_.end()) {
-      auto& v = p->second;
-      v.erase(std::remove(v.begin(), v.end(), id), v.end());
-      if (v.empty()) by_peer_.erase(p);
+      p->second.Remove(id);
+      if (p->second.empty()) by_peer_.erase(p);
     }
     sas_.erase(it);
   }
@@ -906,11 +905,11 @@ IsakmpSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, TimePoint now) {
 }
 
 ChildSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
-                                   SnapshotKeys keys) {
+                                   SnapshotKeys keys) const {
   ChildSaSnapshot s;
   s.ike_sa = sa.id;
-  s.map_name = ch.map_name;
-  s.map_seq = ch.map_seq;
+  s.map_name = MapName(ch.entry);
+  s.map_seq = ch.entry.seq;
   s.local = sa.local;
   s.remote = sa.remote;
   s.udp_encap = ch.algs.udp_encap;
@@ -1065,7 +1064,7 @@ std::vector<Node::EntryState> NodeImpl::Entries() const {
   std::unordered_set<size_t> up;
   for (const auto& [id, sa] : sas_)
     for (const auto& ch : sa->children)
-      if (auto it = entry_index_.find({ch.map_name, ch.map_seq}); it != entry_index_.end())
+      if (auto it = entry_index_.find({MapName(ch.entry), ch.entry.seq}); it != entry_index_.end())
         up.insert(it->second);
   std::vector<Node::EntryState> out;
   out.reserve(entries_.size());
@@ -1087,7 +1086,7 @@ std::optional<Node::EntryState> NodeImpl::EntryStateOf(const std::string& map,
       auto sa = sas_.find(id);
       if (sa == sas_.end()) continue;
       for (const auto& ch : sa->second->children)
-        up |= ch.map_name == map && ch.map_seq == seq;
+        up |= Is(ch.entry, map, seq);
     }
   }
   return StateOf(entries_[it->second], up);

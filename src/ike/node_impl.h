@@ -3,7 +3,9 @@
 // informational.cc (which includes DPD on the wire). Single-threaded; owns every IkeSa.
 #pragma once
 
+#include <algorithm>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,8 +24,11 @@
 
 namespace ikepulse::ike {
 
+// The hashes below are noexcept so that the standard library's hash tables do not store a
+// hash code in every node (8 bytes per SA in the cookie and peer indexes): they are cheap to
+// recompute when a table grows.
 struct CookieHash {
-  size_t operator()(const isakmp::Cookie& c) const {
+  size_t operator()(const isakmp::Cookie& c) const noexcept {
     uint64_t v;
     std::memcpy(&v, c.data(), sizeof v);
     return std::hash<uint64_t>()(v);
@@ -31,7 +36,7 @@ struct CookieHash {
 };
 
 struct IpHash {
-  size_t operator()(const IpAddress& a) const {
+  size_t operator()(const IpAddress& a) const noexcept {
     uint64_t x, y;
     std::memcpy(&x, a.bytes.data(), 8);
     std::memcpy(&y, a.bytes.data() + 8, 8);
@@ -50,6 +55,42 @@ struct EntryRuntime {
   PeerFailover failover;
   bool want_up = false;  // keep-up, or traffic asked for it
   bool keep_up = false;
+};
+
+// The SAs to one peer (NodeImpl::by_peer_), in the order they were added: one SA, the usual
+// case, is held inline (no block of its own); from the second on they go to a vector.
+class SaIdList {
+ public:
+  const SaId* begin() const { return more_ ? more_->data() : &one_; }
+  const SaId* end() const {
+    return more_ ? more_->data() + more_->size() : &one_ + (one_ != kNoSa ? 1 : 0);
+  }
+  bool empty() const { return !more_ && one_ == kNoSa; }
+  void push_back(SaId id) {
+    if (more_) {
+      more_->push_back(id);
+    } else if (one_ == kNoSa) {
+      one_ = id;
+    } else {
+      more_ = std::make_unique<std::vector<SaId>>(std::vector<SaId>{one_, id});
+      one_ = kNoSa;
+    }
+  }
+  // Removes `id` (every occurrence), keeping the others' order.
+  void Remove(SaId id) {
+    if (!more_) {
+      if (one_ == id) one_ = kNoSa;
+      return;
+    }
+    more_->erase(std::remove(more_->begin(), more_->end(), id), more_->end());
+    if (more_->size() > 1) return;
+    one_ = more_->empty() ? kNoSa : more_->front();
+    more_.reset();
+  }
+
+ private:
+  SaId one_ = kNoSa;                  // the only SA, when more_ is null
+  ClonePtr<std::vector<SaId>> more_;  // two or more, in order
 };
 
 // The context of one call into the node.
@@ -102,8 +143,8 @@ class NodeImpl {
                                         SnapshotKeys keys) const;
   std::vector<uint32_t> ChildSpis(SaId ike_sa) const;
   void HandOverChildKeys(std::span<const uint32_t> spis_in);
-  static ChildSaSnapshot Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
-                                  SnapshotKeys keys);
+  ChildSaSnapshot Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
+                           SnapshotKeys keys) const;
   std::optional<SecretsHeld> SecretsHeldBy(SaId ike_sa) const;
   std::vector<Node::EntryState> Entries() const;
   std::optional<Node::EntryState> EntryStateOf(const std::string& map, uint32_t seq) const;
@@ -202,6 +243,16 @@ class NodeImpl {
   void PendingQuickModes(Ctx& c, IkeSa& sa);
   std::optional<IpAddress> LocalFor(const EntryRuntime& e) const;
   Node::EntryState StateOf(const EntryRuntime& e, bool up) const;
+  // Crypto map entries as SAs refer to them (EntryRef): `map` is numbered on first use.
+  EntryRef Ref(const std::string& map, uint32_t seq) {
+    auto [it, added] = map_name_ids_.try_emplace(map, static_cast<uint32_t>(map_names_.size()));
+    if (added) map_names_.push_back(map);
+    return EntryRef{it->second, seq};
+  }
+  const std::string& MapName(EntryRef r) const { return map_names_[r.map]; }
+  bool Is(EntryRef r, const std::string& map, uint32_t seq) const {
+    return r.seq == seq && map_names_[r.map] == map;
+  }
 
   NodeImpl(const NodeImpl&) = default;  // Clone only
 
@@ -215,13 +266,19 @@ class NodeImpl {
   // so that allocation never hands out one twice. The peers' (outbound) SPIs are not here:
   // two peers may choose the same one, or one of ours; they are only found per SA.
   std::unordered_map<uint32_t, SaId> by_spi_in_;
-  std::unordered_map<IpAddress, std::vector<SaId>, IpHash> by_peer_;  // every SA, by peer
+  std::unordered_map<IpAddress, SaIdList, IpHash> by_peer_;  // every SA, by peer
   std::unordered_map<IpAddress, std::vector<size_t>, IpHash> entries_by_peer_;
   std::unordered_map<std::pair<std::string, uint32_t>, size_t, EntryKeyHash>
       entry_index_;  // -> entries_ / crypto_maps
   config::KeyIndex key_index_;  // cfg_.keys by longest prefix
   TimerQueue<SaId> timers_;
   std::vector<EntryRuntime> entries_;
+  // The crypto map names SAs refer to (EntryRef::map), by number: only added to (a deque, so
+  // a reference to a name stays valid), one per distinct map name ever used, not per entry
+  // nor per SA. A map removed from the configuration keeps its number, so an SA started for
+  // one of its entries still names it (logs, `show`), as the name copy it replaces did.
+  std::deque<std::string> map_names_{std::string()};
+  std::unordered_map<std::string, uint32_t> map_name_ids_{{std::string(), 0}};
   std::vector<SaId> dead_;
   NodeCounters counters_;
   HalfOpenTable half_open_;

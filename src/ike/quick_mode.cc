@@ -188,8 +188,7 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key(), qm.iv, &last);
   qm.iv = last;
   qm.state = QmState::kInitSentQm1;
-  qm.map_name = e.map_name;
-  qm.map_seq = e.seq;
+  qm.entry = Ref(e.map_name, e.seq);
   qm.replaces_spi_in = replaces_spi_in;
   qm.started = c.now;
   Debug(c, &sa, "beginning Quick Mode exchange, M-ID of " + std::to_string(int32_t(mid)));
@@ -325,8 +324,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     qm.idci = *ids[0];
     qm.idcr = *ids[1];
     qm.have_ids = true;
-    qm.map_name = entry->map_name;
-    qm.map_seq = entry->seq;
+    qm.entry = Ref(entry->map_name, entry->seq);
     qm.started = c.now;
     std::vector<Payload> rest;
     isakmp::SaPayload reply;
@@ -385,7 +383,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     }
     Phase2Algs algs;
     // Everything is checked before QM3 goes out: no QM3 ever leaves for an SA we refuse.
-    std::string refused = CheckQm2(cfg_, CryptoMap(qm.map_name, qm.map_seq), *sap, ke != nullptr,
+    std::string refused = CheckQm2(cfg_, CryptoMap(MapName(qm.entry), qm.entry.seq), *sap, ke != nullptr,
                                    qm.dh != nullptr, Ids(*chain), qm.idci, qm.idcr, algs);
     std::optional<SecretBytes> shared;
     if (refused.empty() && qm.dh) {
@@ -460,8 +458,7 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   ch.algs = qm.algs;
   ch.algs.udp_encap = ch.algs.udp_encap || sa.natt_float;
   ch.initiator = qm.state == QmState::kDone && !qm.rtx.packet.empty();
-  ch.map_name = qm.map_name;
-  ch.map_seq = qm.map_seq;
+  ch.entry = qm.entry;
   SecretBytes gqm;
   std::optional<ByteSpan> gqm_span;
   if (qm.pfs_shared) {
@@ -511,11 +508,10 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   Debug(c, &sa, "IPSEC(create_sa): sa created, (sa) sa_dest= " + sa.remote.ip.ToString() +
                     ", sa_proto= 50, sa_spi= 0x" + ToHex(SpiBytes(ch.spi_out)) + ", sa_trans= " +
                     ch.algs.TransformName());
-  Emit(c, EventKind::kChildSaUp, &sa, ch.spi_in, ch.spi_out, ch.map_name);
+  Emit(c, EventKind::kChildSaUp, &sa, ch.spi_in, ch.spi_out, MapName(ch.entry));
   const uint32_t replaces = qm.replaces_spi_in;
   const uint32_t mid = qm.message_id;
-  const std::string qm_map = qm.map_name;
-  const uint32_t qm_seq = qm.map_seq;
+  const EntryRef qm_entry = qm.entry;
   sa.children.push_back(std::move(ch));
   // The finished exchange is kept for 30 s to recognise duplicates (several may be in flight
   // on one ISAKMP SA), then forgotten by OnTimeout.
@@ -533,7 +529,7 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   if (replaces) DeleteChild(c, sa, replaces, true);
   std::vector<uint32_t> deferred;
   for (const auto& old : sa.children)
-    if (old.delete_on_replace && old.map_name == qm_map && old.map_seq == qm_seq)
+    if (old.delete_on_replace && old.entry == qm_entry)
       deferred.push_back(old.spi_in);
   for (uint32_t spi : deferred) DeleteChild(c, sa, spi, false);
 }
