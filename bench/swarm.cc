@@ -76,6 +76,7 @@ struct Args {
   IpAddress gateway = IpAddress::V4(192, 0, 2, 1);
   IpAddress base = IpAddress::V4(198, 18, 0, 1);
   uint16_t port = 500;
+  uint16_t natt_port = 4500;
   uint16_t group = 19;
   std::string psk_file;  // the PSK is read from a file, never taken on the command line
   double rate = 500;     // initiations per second; 0 = as fast as possible
@@ -96,7 +97,7 @@ struct Args {
   if (why) std::fprintf(stderr, "ikepulse_swarm: %s\n", why);
   std::fprintf(stderr,
                "usage: ikepulse_swarm --peers N --psk-file FILE [--gateway IP]\n"
-               "         [--base IP] [--port P] [--group 19|14] [--rate PER_S] [--dpd SECONDS]\n"
+               "         [--base IP] [--port P] [--natt-port P] [--group 19|14] [--rate PER_S] [--dpd SECONDS]\n"
                "         [--duration S] [--setup-timeout S] [--settle S] [--window S]\n"
                "         [--kill-fraction F] [--kill-at S|window] [--observe S] [--gw-pid PID]\n"
                "         [--timeline FILE] [--quiet]\n");
@@ -127,6 +128,7 @@ Args Parse(int argc, char** argv) {
     else if (k == "--gateway") a.gateway = ip();
     else if (k == "--base") a.base = ip();
     else if (k == "--port") a.port = static_cast<uint16_t>(num());
+    else if (k == "--natt-port") a.natt_port = static_cast<uint16_t>(num());
     else if (k == "--group") a.group = static_cast<uint16_t>(num());
     else if (k == "--psk-file") a.psk_file = val();
     else if (k == "--rate") a.rate = num();
@@ -266,17 +268,22 @@ class Swarm {
     auto loop = daemon::EventLoop::Create();
     if (!loop.has_value()) return Fail("event loop: " + loop.error());
     loop_ = std::move(loop).value();
-    Endpoint bind{IpAddress::V4(0, 0, 0, 0), a_.port};
-    auto sock = daemon::UdpSocket::Open(bind);
-    if (!sock.has_value()) return Fail("socket: " + sock.error());
-    sock_ = std::move(sock).value();
-    const int one = 1;
-    setsockopt(sock_->fd(), IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
-    const int buf = 64 << 20;
-    if (setsockopt(sock_->fd(), SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0)
-      setsockopt(sock_->fd(), SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
-    if (setsockopt(sock_->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0)
-      setsockopt(sock_->fd(), SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    // The IKE port and the NAT-T port (a gateway that floats to 4500 -- charon with its userspace
+    // ESP does -- goes on there; the engine handles the non-ESP marker).
+    for (int k = 0; k < 2; ++k) {
+      Endpoint bind{IpAddress::V4(0, 0, 0, 0), k == 0 ? a_.port : a_.natt_port};
+      auto sock = daemon::UdpSocket::Open(bind);
+      if (!sock.has_value()) return Fail("socket: " + sock.error());
+      socks_[k] = std::move(sock).value();
+      const int fd = socks_[k]->fd();
+      const int one = 1;
+      setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+      const int buf = 64 << 20;
+      if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+      if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    }
 
     auto parsed = daemon::ParseStartupConfig(SwarmConfigText(a_, psk_));
     if (!parsed.has_value()) return Fail("swarm config: " + parsed.error());
@@ -288,6 +295,7 @@ class Swarm {
     peers_.resize(a_.peers);
     ike::NodeOptions opts;
     opts.ike_port = a_.port;
+    opts.natt_port = a_.natt_port;
     const uint32_t base = a_.base.V4ToU32();
     for (uint32_t i = 0; i < a_.peers; ++i) {
       Peer& p = peers_[i];
@@ -305,13 +313,17 @@ class Swarm {
 
     loop_->SetTimerHandler([this] { OnTimer(); });
     loop_->SetFlushHandler([this] { FlushSends(); });
-    loop_->Watch(sock_->fd(), EPOLLIN, [this](uint32_t) { OnReadable(); });
+    for (auto& sk : socks_) {
+      daemon::UdpSocket* raw = sk.get();
+      loop_->Watch(raw->fd(), EPOLLIN, [this, raw](uint32_t) { OnReadable(*raw); });
+    }
     loop_->WatchSignals({SIGTERM, SIGINT}, [this](int) {
       interrupted_ = true;
       loop_->Stop();
     });
 
     start_ = daemon::MonoNow();
+    start_epoch_ = std::chrono::duration<double>(daemon::WallNow().time_since_epoch()).count();
     end_ = start_ + ToDur(a_.duration);
     next_init_ = start_;
     // Bounded: the loop ends at --duration at the latest (the timer is never later than end_).
@@ -357,8 +369,9 @@ class Swarm {
       }
       p.last_tx = now;
       ++c_.tx;
-      sock_->QueueSend(d.local, d.remote, d.data);
-      if (sock_->pending_sends() >= 1024) FlushSends();
+      daemon::UdpSocket& sk = *socks_[d.local.port == a_.natt_port ? 1 : 0];
+      sk.QueueSend(d.local, d.remote, d.data);
+      if (sk.pending_sends() >= 1024) FlushSends();
     }
     for (const ike::Event& e : out.events) {
       switch (e.kind) {
@@ -398,14 +411,15 @@ class Swarm {
   }
 
   void FlushSends() {
-    sock_->FlushSends([this](const Endpoint&, const Endpoint&, int) { ++c_.tx_failed; });
+    for (auto& sk : socks_)
+      sk->FlushSends([this](const Endpoint&, const Endpoint&, int) { ++c_.tx_failed; });
   }
 
-  void OnReadable() {
+  void OnReadable(daemon::UdpSocket& sock) {
     const uint32_t base = a_.base.V4ToU32();
     ike::Outbox out;
     for (int batch = 0; batch < 8; ++batch) {
-      if (sock_->ReceiveBatch(rx_) != daemon::UdpSocket::RecvStatus::kOk) break;
+      if (sock.ReceiveBatch(rx_) != daemon::UdpSocket::RecvStatus::kOk) break;
       const TimePoint now = daemon::MonoNow();
       for (const auto& r : rx_) {
         if (r.truncated || r.local.ip.v6) continue;
@@ -545,6 +559,8 @@ class Swarm {
 
   void Report() {
     std::printf("swarm_peers=%u\n", a_.peers);
+    // The wall clock at t = 0 of the timeline (to line it up with a gateway's own log).
+    std::printf("start_epoch=%.6f\n", start_epoch_);
     std::printf("group=%u\n", a_.group);
     std::printf("rate=%g\n", a_.rate);
     std::printf("loadavg=%s\n", LoadAvg().c_str());
@@ -634,7 +650,7 @@ class Swarm {
   std::string psk_;
   crypto::OpenSslRandom rng_;
   std::unique_ptr<daemon::EventLoop> loop_;
-  std::unique_ptr<daemon::UdpSocket> sock_;
+  std::unique_ptr<daemon::UdpSocket> socks_[2];  // IKE port, NAT-T port
   std::vector<daemon::UdpSocket::Received> rx_;
   std::vector<Peer> peers_;
   using HeapEntry = std::pair<int64_t, uint32_t>;
@@ -647,6 +663,7 @@ class Swarm {
   uint32_t initiated_ = 0, established_ = 0, killed_ = 0, killed_deleted_ = 0, false_dead_ = 0;
   bool setup_all_ = false, interrupted_ = false, hit_duration_ = false;
   GwStat gw0_, gw_w0_, gw_w1_;
+  double start_epoch_ = 0;
   double self_cpu0_ = 0, self_w0_ = 0, self_w1_ = 0;
 };
 

@@ -141,6 +141,9 @@ charon_conf() {
   cat >"$work/strongswan.conf" <<CONF
 charon {
   load = random nonce aes sha1 sha2 hmac gmp kdf pem pkcs1 pubkey x509 openssl kernel-libipsec kernel-netlink socket-default vici
+  load_modular = no
+  install_virtual_ip = no
+  keep_alive = 0s
   ikesa_table_size = 65536
   ikesa_table_segments = 16
   plugins {
@@ -151,10 +154,23 @@ charon {
   filelog {
     stderr {
       default = 0
+$(for lv in ${CHARON_LOG:-}; do echo "      ${lv%%=*} = ${lv#*=}"; done)
+      time_format = %s
       time_add_ms = yes
       flush_line = yes
     }
   }
+  syslog {
+    daemon {
+      default = -1
+    }
+    auth {
+      default = -1
+    }
+  }
+}
+swanctl {
+  load = pem pkcs1 x509 pubkey random openssl
 }
 CONF
   cat >"$work/swanctl.conf" <<CONF
@@ -229,19 +245,53 @@ start_gateway() {
         timeout 0.1 tail --pid="$gw_pid" -f /dev/null
       done
       [[ -S $work/charon.vici ]] || { log "charon did not start: $(tail -3 "$work/charon.log")"; return 1; }
-      ip netns exec "$nsg" env STRONGSWAN_CONF="$work/strongswan.conf" swanctl --uri "unix://$work/charon.vici" \
-        --load-all --file "$work/swanctl.conf" >"$work/swanctl.out" 2>&1 ||
-        { log "swanctl --load-all failed: $(tail -3 "$work/swanctl.out")"; return 1; }
+      # Bounded: the socket file can exist a moment before charon answers on it.
+      for ((i = 0; i < 20; i++)); do
+        ip netns exec "$nsg" env STRONGSWAN_CONF="$work/strongswan.conf" timeout 30 swanctl --load-all \
+          --uri "unix://$work/charon.vici" --noprompt --file "$work/swanctl.conf" >"$work/swanctl.out" 2>&1 && break
+        timeout 0.25 tail --pid="$gw_pid" -f /dev/null
+      done
+      ((i < 20)) || { log "swanctl --load-all failed: $(tail -3 "$work/swanctl.out")"; return 1; }
       return 0
       ;;
   esac
   return 1
 }
 
+# charon_detection OUT TIMELINE EVENTS: detection times of the killed peers from charon's
+# ike-updown "down" events (wall clock) and the swarm's timeline (last packet each killed peer
+# sent, seconds after start_epoch). Prints key=value lines that override the swarm's own
+# (Delete-based) figures; down events for peers that were not killed count as false deaths.
+charon_detection() {
+  local start
+  start=$(awk -F= '$1 == "start_epoch" { print $2 }' "$1")
+  awk -v start="$start" '
+    FNR == NR {  # timeline: index,address,killed,mm1,up,last_tx,delete
+      if (FNR > 1) { killed[$2] = $3; last[$2] = $6 }
+      next
+    }
+    /ike-updown/ && !/up=yes/ {
+      if (match($0, /remote-host=[0-9.]+/)) {
+        a = substr($0, RSTART + 12, RLENGTH - 12)
+        if (!(a in seen)) { seen[a] = 1; if (killed[a] == 1) d[++n] = $1 - start - last[a]; else fd++ }
+      }
+    }
+    END {
+      # sort d[1..n]
+      for (i = 2; i <= n; i++) { v = d[i]; for (j = i - 1; j >= 1 && d[j] > v; j--) d[j + 1] = d[j]; d[j + 1] = v }
+      printf "killed_detected=%d\n", n
+      printf "false_dead=%d\n", fd + 0
+      if (n > 0) {
+        printf "detect_min_s=%.3f\ndetect_median_s=%.3f\ndetect_max_s=%.3f\n", d[1], d[int((n + 1) / 2)], d[n]
+      }
+      print "detect_source=gateway_events"
+    }' FS=, "$2" FS=' ' "$3"
+}
+
 declare -A R
 run_gateway() {
   local gw=$1 observe t0 dur rc
-  case $gw in ikepulse) observe=35 ;; *) observe=60 ;; esac
+  case $gw in ikepulse) observe=35 ;; *) observe=45 ;; esac
   t0=$(date +%s)
   if ! start_gateway "$gw"; then R[$gw,status]="did not start"; return 1; fi
   log "$gw started (pid $gw_pid, $(($(date +%s) - t0)) s); swarm of $N peers"
@@ -253,8 +303,35 @@ run_gateway() {
     >"$work/$gw.out" 2>"$work/$gw.progress" &
   local sp=$!
   pids+=("$sp")
+  local mp=""
+  if [[ $gw == charon ]]; then
+    # charon deletes a peer it declares dead without sending a Delete, so its verdicts are
+    # taken from its own event stream (vici ike-updown, `swanctl --monitor-sa`), each line
+    # stamped with the wall clock as it arrives. Started once the steady-state window begins
+    # (no events then), so it costs charon nothing during setup or the window.
+    local i
+    for ((i = 0; i < dur * 4; i++)); do
+      grep -q "window starts" "$work/$gw.progress" 2>/dev/null && break
+      kill -0 "$sp" 2>/dev/null || break
+      timeout 0.25 tail --pid="$sp" -f /dev/null
+    done
+    mkfifo "$work/mon.fifo"
+    (while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done <"$work/mon.fifo" >"$work/charon.events") &
+    local rp=$!
+    ip netns exec "$nsg" stdbuf -oL env STRONGSWAN_CONF="$work/strongswan.conf" swanctl --monitor-sa --raw \
+      --uri "unix://$work/charon.vici" >"$work/mon.fifo" 2>/dev/null &
+    mp=$!
+    pids+=("$mp" "$rp")
+  fi
   wait "$sp"
   rc=$?
+  if [[ -n $mp ]]; then
+    stop_pid "$mp" 5
+    forget_pid "$mp"
+    stop_pid "$rp" 5
+    forget_pid "$rp"
+    charon_detection "$work/$gw.out" "$work/$gw.timeline.csv" "$work/charon.events" >>"$work/$gw.out"
+  fi
   forget_pid "$sp"
   [[ $rc == 0 ]] || log "$gw: swarm exit code $rc: $(tail -2 "$work/$gw.progress")"
   while IFS='=' read -r k v; do [[ -n $k ]] && R[$gw,$k]=$v; done <"$work/$gw.out"
