@@ -73,7 +73,11 @@ constexpr uint32_t kMaxPeers = 200000;
 
 struct Args {
   uint32_t peers = 1000;
-  IpAddress gateway = IpAddress::V4(192, 0, 2, 1);
+  // The gateway's addresses: peer i talks to gateways[i / per_gateway] (a gateway with one
+  // crypto map per interface and at most 65535 entries per map needs several addresses for
+  // 100,000 peers).
+  std::vector<IpAddress> gateways;
+  uint32_t per_gateway = 50000;
   IpAddress base = IpAddress::V4(198, 18, 0, 1);
   uint16_t port = 500;
   uint16_t natt_port = 4500;
@@ -96,7 +100,7 @@ struct Args {
 [[noreturn]] void Usage(const char* why) {
   if (why) std::fprintf(stderr, "ikepulse_swarm: %s\n", why);
   std::fprintf(stderr,
-               "usage: ikepulse_swarm --peers N --psk-file FILE [--gateway IP]\n"
+               "usage: ikepulse_swarm --peers N --psk-file FILE [--gateway IP[,IP...]] [--per-gateway N]\n"
                "         [--base IP] [--port P] [--natt-port P] [--group 19|14] [--rate PER_S] [--dpd SECONDS]\n"
                "         [--duration S] [--setup-timeout S] [--settle S] [--window S]\n"
                "         [--kill-fraction F] [--kill-at S|window] [--observe S] [--gw-pid PID]\n"
@@ -125,7 +129,15 @@ Args Parse(int argc, char** argv) {
       return *p;
     };
     if (k == "--peers") a.peers = static_cast<uint32_t>(num());
-    else if (k == "--gateway") a.gateway = ip();
+    else if (k == "--gateway") {
+      std::string list = val(), item;
+      std::istringstream in(list);
+      while (std::getline(in, item, ',')) {
+        auto p = IpAddress::Parse(item);
+        if (!p || p->v6) Usage("bad --gateway (IPv4 addresses, comma-separated)");
+        a.gateways.push_back(*p);
+      }
+    } else if (k == "--per-gateway") a.per_gateway = static_cast<uint32_t>(num());
     else if (k == "--base") a.base = ip();
     else if (k == "--port") a.port = static_cast<uint16_t>(num());
     else if (k == "--natt-port") a.natt_port = static_cast<uint16_t>(num());
@@ -158,12 +170,16 @@ Args Parse(int argc, char** argv) {
   if (a.group != 14 && a.group != 19) Usage("--group must be 14 or 19");
   if (a.kill_fraction > 0.5) Usage("--kill-fraction must be <= 0.5");
   if (a.duration <= 0 || a.duration > 7200) Usage("--duration must be in (0, 7200]");
+  if (a.gateways.empty()) a.gateways.push_back(IpAddress::V4(192, 0, 2, 1));
+  if (a.per_gateway == 0) Usage("bad --per-gateway");
+  if ((a.peers - 1) / a.per_gateway >= a.gateways.size())
+    Usage("not enough --gateway addresses for --peers / --per-gateway");
   if (a.port == 0) Usage("bad port (the gateway is reached on the same port)");
   return a;
 }
 
 // The configuration every swarm peer shares; only the interface address differs.
-std::string SwarmConfigText(const Args& a, const std::string& psk) {
+std::string SwarmConfigText(const Args& a, const std::string& psk, const IpAddress& gateway) {
   std::ostringstream s;
   s << "hostname swarm\n"
     << "crypto isakmp policy 10\n encryption aes\n hash sha\n authentication pre-share\n"
@@ -172,7 +188,7 @@ std::string SwarmConfigText(const Args& a, const std::string& psk) {
   if (a.dpd > 0) s << "crypto isakmp keepalive " << a.dpd << " 2 periodic\n";
   s << "crypto ipsec transform-set TS esp-aes esp-sha-hmac\n"
     << "access-list 101 permit ip 203.0.113.0 0.0.0.255 198.51.100.0 0.0.0.255\n"
-    << "crypto map sw 1 ipsec-isakmp\n set peer " << a.gateway.ToString()
+    << "crypto map sw 1 ipsec-isakmp\n set peer " << gateway.ToString()
     << "\n set transform-set TS\n match address 101\n"
     << "interface Loopback0\n ip address " << a.base.ToString() << " 255.255.255.255\n"
     << " crypto map sw\nend\n";
@@ -285,9 +301,12 @@ class Swarm {
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     }
 
-    auto parsed = daemon::ParseStartupConfig(SwarmConfigText(a_, psk_));
-    if (!parsed.has_value()) return Fail("swarm config: " + parsed.error());
-    config::Config tmpl = std::move(parsed).value();
+    std::vector<config::Config> tmpls;
+    for (const IpAddress& g : a_.gateways) {
+      auto parsed = daemon::ParseStartupConfig(SwarmConfigText(a_, psk_, g));
+      if (!parsed.has_value()) return Fail("swarm config: " + parsed.error());
+      tmpls.push_back(std::move(parsed).value());
+    }
     psk_.assign(psk_.size(), '\0');
 
     gw0_ = ReadGw(a_.gw_pid);
@@ -300,6 +319,7 @@ class Swarm {
     for (uint32_t i = 0; i < a_.peers; ++i) {
       Peer& p = peers_[i];
       p.node = std::make_unique<ike::Node>(rng_, opts);
+      config::Config& tmpl = tmpls[i / a_.per_gateway];
       tmpl.interfaces.front().address = IpAddress::V4FromU32(base + i);
       ike::Outbox out;
       p.node->SetConfig(tmpl, daemon::MonoNow(), out);

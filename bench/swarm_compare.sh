@@ -101,6 +101,17 @@ ip -n "$nss" link set lo up
 ip -n "$nss" addr add 192.0.2.2/30 dev "$vs"
 ip -n "$nss" link set "$vs" up
 ip -n "$nss" route add local 198.18.0.0/15 dev lo
+# A crypto map numbers its entries 1-65535 and an interface carries one map, so ikepulsed gets
+# one interface (and address) per block of PER_GW peers: block 0 talks to 192.0.2.1, block m > 0
+# to 192.0.2.(128+m) (on the gateway's lo). charon answers on all of them the same way.
+PER_GW=50000
+blocks=$(((N - 1) / PER_GW + 1))
+gw_addrs=192.0.2.1
+for ((m = 1; m < blocks; m++)); do
+  ip -n "$nsg" addr add "192.0.2.$((128 + m))/32" dev lo
+  gw_addrs+=",192.0.2.$((128 + m))"
+done
+ip -n "$nss" route add 192.0.2.128/25 via 192.0.2.1
 # Bounded wait for the link (no bare sleep: each try is a 1-packet ping with a 1 s deadline).
 ok=0
 for ((i = 0; i < 20; i++)); do
@@ -131,8 +142,12 @@ crypto isakmp keepalive 10 periodic
 crypto ipsec transform-set TS esp-aes esp-sha-hmac
 access-list 102 permit ip 198.51.100.0 0.0.0.255 203.0.113.0 0.0.0.255
 CFG
-  peer_list | awk '{ printf "crypto map green %d ipsec-isakmp\n set peer %s\n set transform-set TS\n match address 102\n", NR, $1 }'
-  printf 'interface GigabitEthernet0/0\n ip address 192.0.2.1 255.255.255.252\n crypto map green\nend\n'
+  peer_list | awk -v per="$PER_GW" '{ m = int((NR - 1) / per); printf "crypto map green%s %d ipsec-isakmp\n set peer %s\n set transform-set TS\n match address 102\n", (m ? m : ""), (NR - 1) % per + 1, $1 }'
+  printf 'interface GigabitEthernet0/0\n ip address 192.0.2.1 255.255.255.252\n crypto map green\n'
+  for ((m = 1; m < blocks; m++)); do
+    printf 'interface Loopback%d\n ip address 192.0.2.%d 255.255.255.255\n crypto map green%d\n' "$m" "$((128 + m))" "$m"
+  done
+  echo end
 }
 
 charon_conf() {
@@ -296,7 +311,7 @@ run_gateway() {
   if ! start_gateway "$gw"; then R[$gw,status]="did not start"; return 1; fi
   log "$gw started (pid $gw_pid, $(($(date +%s) - t0)) s); swarm of $N peers"
   dur=$((SETUP_TIMEOUT + SETTLE + WINDOW + observe + 30))
-  ip netns exec "$nss" "$swarm" --peers "$N" --psk-file "$work/psk" --gateway 192.0.2.1 \
+  ip netns exec "$nss" "$swarm" --peers "$N" --psk-file "$work/psk" --gateway "$gw_addrs" --per-gateway "$PER_GW" \
     --group "$GROUP" --rate "$RATE" --setup-timeout "$SETUP_TIMEOUT" --settle "$SETTLE" \
     --window "$WINDOW" --kill-fraction "$KILL_FRACTION" --kill-at window --observe "$observe" \
     --duration "$dur" --gw-pid "$gw_pid" --timeline "$work/$gw.timeline.csv" \
