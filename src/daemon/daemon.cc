@@ -124,6 +124,9 @@ Result<DaemonOptions, std::string> ParseArgs(int argc, char** argv) {
   return o;
 }
 
+// The event loop's timer grid (EventLoop::SetTimerGrid).
+constexpr Duration kTimerGrid = Millis(4);
+
 class DaemonImpl {
  public:
   DaemonImpl(DaemonOptions opts, std::unique_ptr<EventLoop> loop)
@@ -137,6 +140,10 @@ class DaemonImpl {
     if (!logger_.ok()) return logger_.error();
     node_.SetDebug(opts_.debug);
     loop_->SetTimerHandler([this] { OnTimer(); });
+    // The deadlines of SAs that fall in the same 4 ms share one wakeup: at 100,000 SAs with
+    // keepalive 10, ten thousand R-U-THEREs a second go out some 40 to a wakeup instead of one
+    // or two. A timer is at most 4 ms late (a verdict at T0+20.004 s), never early.
+    loop_->SetTimerGrid(kTimerGrid);
     loop_->SetFlushHandler([this] { FlushSends(); });
     if (!loop_->WatchSignals({SIGTERM, SIGINT, SIGHUP}, [this](int s) { OnSignal(s); })) {
       return std::string("signalfd: ") + std::strerror(errno);

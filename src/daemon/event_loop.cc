@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "daemon/real_clock.h"
@@ -69,6 +70,13 @@ void EventLoop::Unwatch(int fd) {
 }
 
 void EventLoop::SetTimer(TimePoint deadline) {
+  if (deadline != kNever && timer_grid_.count() > 0) {
+    const auto g = timer_grid_.count();
+    const auto t = deadline.time_since_epoch().count();
+    if (t >= 0 && t <= std::numeric_limits<decltype(t)>::max() - g) {
+      deadline = TimePoint(Duration((t + g - 1) / g * g));
+    }
+  }
   if (deadline == timer_deadline_) return;
   timer_deadline_ = deadline;
   itimerspec its{};

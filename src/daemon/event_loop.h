@@ -9,6 +9,9 @@
 //   same wakeup are not delivered. The loop does not own watched fds.
 // - SetTimer(deadline): the timer callback runs once when MonoNow() >= deadline; kNever
 //   disarms. A deadline in the past fires at the next wakeup.
+// - SetTimerGrid(g): deadlines are rounded up to the next multiple of g on the monotonic
+//   clock, so the deadlines of many SAs that fall in one slot share one wakeup (and one
+//   timerfd_settime): a timer fires at most g late, never early. Zero (the default) = exact.
 // - WatchSignals(signals, fn): blocks the signals for the process (call before starting any
 //   thread) and delivers them as fn(signo) from the loop.
 // - SetFlushHandler(fn): fn runs before each wait and after each batch of handlers (so what a
@@ -50,6 +53,7 @@ class EventLoop {
   void SetTimerHandler(std::function<void()> fn) { on_timer_ = std::move(fn); }
   void SetTimer(TimePoint deadline);
   TimePoint timer() const { return timer_deadline_; }
+  void SetTimerGrid(Duration grid) { timer_grid_ = grid; }
 
   bool WatchSignals(std::initializer_list<int> signals, std::function<void(int)> fn);
   // Runs before each wait and after each batch of handlers: the daemon sends the datagrams
@@ -75,6 +79,7 @@ class EventLoop {
   int sigfd_ = -1;
   bool stop_ = false;
   TimePoint timer_deadline_ = kNever;
+  Duration timer_grid_{0};
   std::function<void()> on_timer_;
   std::function<void(int)> on_signal_;
   std::function<void()> on_flush_;

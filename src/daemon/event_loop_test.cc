@@ -105,6 +105,33 @@ TEST(EventLoop, StopEndsRun) {
   EXPECT_TRUE(loop->stopped());
 }
 
+TEST(EventLoop, AGridRoundsDeadlinesUpSoNearbyOnesShareAWakeup) {
+  auto made = EventLoop::Create();
+  ASSERT_TRUE(made.has_value()) << made.error();
+  EventLoop& loop = *made.value();
+  loop.SetTimerGrid(Millis(20));
+  int fired = 0;
+  TimePoint at = kNever;
+  loop.SetTimerHandler([&] {
+    ++fired;
+    at = MonoNow();
+  });
+  const TimePoint deadline = MonoNow() + Millis(3);
+  loop.SetTimer(deadline);
+  const TimePoint armed = loop.timer();
+  EXPECT_EQ(armed.time_since_epoch().count() % Millis(20).count(), 0);
+  EXPECT_GE(armed, deadline);
+  EXPECT_LT(armed - deadline, Millis(20));
+  // A later deadline in the same slot keeps the same instant.
+  loop.SetTimer(std::min(armed, deadline + Millis(1)));
+  EXPECT_EQ(loop.timer(), armed);
+  for (int i = 0; i < 50 && fired == 0; ++i) loop.RunOnce(Millis(100));
+  EXPECT_EQ(fired, 1);
+  EXPECT_GE(at, armed);  // never early
+  loop.SetTimer(kNever);
+  EXPECT_EQ(loop.timer(), kNever);
+}
+
 TEST(EventLoop, IdleWorkRunsEachTurnWithoutBlockingWhileItHasMore) {
   auto loop = EventLoop::Create();
   ASSERT_TRUE(loop.has_value()) << loop.error();
