@@ -122,7 +122,11 @@ DpdAction DpdMonitor::SendRUThere(TimePoint now, bool retransmission) {
 }
 
 DpdAction DpdMonitor::OnTimeout(TimePoint now) {
-  if (now < NextDeadline()) return {};  // R12: early or nothing due
+  const TimePoint due = NextDeadline();
+  if (now < due) return {};  // R12: early or nothing due
+  // R12: the instant the next retry is armed from: the deadline itself when the call is only
+  // a little late (a coarse timer, the scheduler), so such delays do not add up over a round.
+  const TimePoint expiry = now - due <= kLateTolerance ? due : now;
   if (state_ == State::kWatching) {
     // R2/R4: a new round.
     state_ = State::kProbing;
@@ -130,7 +134,7 @@ DpdAction DpdMonitor::OnTimeout(TimePoint now) {
     error_count_ = 0;
     first_seq_of_round_ = next_seq_;
     on_demand_due_ = kNever;
-    return SendRUThere(now, /*retransmission=*/false);
+    return SendRUThere(expiry, /*retransmission=*/false);
   }
   // kProbing (NextDeadline() is kNever in every other state): the retry timer expired.
   ++error_count_;  // "incrementing error counter on sa: PEERS_ALIVE_TIMER"
@@ -142,7 +146,7 @@ DpdAction DpdMonitor::OnTimeout(TimePoint now) {
     a.error_count = error_count_;
     return a;
   }
-  return SendRUThere(now, /*retransmission=*/true);
+  return SendRUThere(expiry, /*retransmission=*/true);
 }
 
 void DpdMonitor::UpdateConfig(const config::KeepaliveConfig& cfg, TimePoint now) {

@@ -78,8 +78,11 @@
 //   change during a round takes effect when the round ends. The R3 default follows the
 //   configured mode at once.
 // - R12 Spurious wake-ups are harmless: OnTimeout(now) with now < NextDeadline() returns kNone
-//   and changes nothing. A late call (now > deadline) acts as if on time; the next retry is
-//   armed from `now`.
+//   and changes nothing. A late call (now > deadline) acts as if on time. The next retry is
+//   armed from the deadline that expired when the call is at most kLateTolerance (50 ms)
+//   late, so a daemon whose timer fires a few milliseconds late (its timer grid, the
+//   scheduler) still declares the peer dead at T0 + I + 5r plus one such delay, not five;
+//   from `now` when later (a suspended process: the peer still gets its whole retry time).
 //
 // Times are microseconds (common/time.h); deadlines are exact.
 #pragma once
@@ -155,6 +158,7 @@ class DpdMonitor {
   TimePoint NextDeadline() const;
   // Call when now >= NextDeadline() (R12 for early calls).
   DpdAction OnTimeout(TimePoint now);
+  static constexpr Duration kLateTolerance = Millis(50);  // R12
 
   // R13: after OnAck returned false, an ACK for one of the R-U-THEREs of the round that
   // ended last (ended by other liveness, e.g. the peer's own R-U-THERE crossing our probe, or

@@ -593,6 +593,30 @@ TEST_F(DpdMonitorTest, R12_EarlyWakeUpIsHarmlessLateOneActsAsIfOnTime) {
   EXPECT_EQ(m.NextDeadline(), t0 + Millis(12'300));
 }
 
+TEST_F(DpdMonitorTest, R12_CallsAFewMillisecondsLateDoNotAddUpOverARound) {
+  DpdMonitor m(Keepalive(10, 2, DpdMode::kPeriodic), rng_);
+  m.OnEstablished(t0, true);
+  const uint32_t s = m.next_seq();
+  // Every expiry handled 4 ms late (the daemon's timer grid): each retry is still armed from
+  // the deadline, and the verdict comes at T0 + 20 s + 4 ms, not + 20 ms.
+  EXPECT_EQ(m.OnTimeout(t0 + Millis(10'004)), Probe(s, 0));
+  for (uint32_t k = 1; k <= 4; ++k) {
+    EXPECT_EQ(m.NextDeadline(), t0 + Seconds(10 + 2 * k));
+    EXPECT_EQ(m.OnTimeout(m.NextDeadline() + Millis(4)).kind, DpdAction::Kind::kSendRUThere);
+  }
+  EXPECT_EQ(m.NextDeadline(), t0 + Seconds(20));
+  EXPECT_EQ(m.OnTimeout(t0 + Millis(20'004)).kind, DpdAction::Kind::kPeerDead);
+  // The tolerance is inclusive; one microsecond more arms from the call.
+  DpdMonitor m2(Keepalive(10, 2, DpdMode::kPeriodic), rng_);
+  m2.OnEstablished(t0, true);
+  m2.OnTimeout(t0 + Seconds(10) + DpdMonitor::kLateTolerance);
+  EXPECT_EQ(m2.NextDeadline(), t0 + Seconds(12));
+  DpdMonitor m3(Keepalive(10, 2, DpdMode::kPeriodic), rng_);
+  m3.OnEstablished(t0, true);
+  m3.OnTimeout(t0 + Seconds(10) + DpdMonitor::kLateTolerance + Micros(1));
+  EXPECT_EQ(m3.NextDeadline(), t0 + Seconds(12) + DpdMonitor::kLateTolerance + Micros(1));
+}
+
 }  // namespace
 }  // namespace ikepulse::ike
 
