@@ -35,7 +35,9 @@
 #
 # Environment: BUILD (build/release), GROUP (19), WINDOW (60), RATE (initiations per second,
 # 500), KILL_FRACTION (0.01), SETUP_TIMEOUT (s, default 60 + N/RATE*3), GATEWAYS ("ikepulse
-# charon"), OUT (a directory to keep the outputs and timelines in), KEEP=1 (keep the work dir).
+# charon"), OUT (a directory to keep the outputs and timelines in), KEEP=1 (keep the work dir),
+# IKP_CAC (ikepulsed: `crypto call admission limit ike in-negotiation-sa IKP_CAC`; its default
+# half-open bound is 1,000, which a burst of more simultaneous Main Modes than that overruns).
 set -uo pipefail
 
 N=${1:-}
@@ -139,6 +141,7 @@ crypto isakmp policy 10
  group $GROUP
 crypto isakmp key $psk address 0.0.0.0 0.0.0.0
 crypto isakmp keepalive 10 periodic
+${IKP_CAC:+crypto call admission limit ike in-negotiation-sa $IKP_CAC}
 crypto ipsec transform-set TS esp-aes esp-sha-hmac
 access-list 102 permit ip 198.51.100.0 0.0.0.255 203.0.113.0 0.0.0.255
 CFG

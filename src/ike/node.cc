@@ -290,7 +290,13 @@ std::optional<IpAddress> NodeImpl::LocalFor(const EntryRuntime& e) const {
 
 void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
   cfg_ = cfg;
-  half_open_.SetLimit(cfg_.cac_in_negotiation_sa);
+  // Without `crypto call admission limit ike in-negotiation-sa`, the bound is 1000 or the
+  // number of crypto map entries if larger: a hub can take every branch it is configured for
+  // negotiating at once (after an outage they all come back together), where a fixed 1000
+  // would evict most of them before their MM3 (DESIGN.md §1.8).
+  half_open_.SetLimit(cfg_.cac_in_negotiation_sa
+                          ? cfg_.cac_in_negotiation_sa
+                          : std::max<size_t>(HalfOpenTable::kDefaultLimit, cfg_.crypto_maps.size()));
   key_index_.Build(cfg_.keys);
   // Crypto map entries: keep each surviving entry's failover cursor (PeerFailover resets it
   // when the peer list changed); tear down what depended on removed entries. Old entries are

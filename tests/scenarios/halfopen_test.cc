@@ -140,6 +140,43 @@ TEST_F(HalfOpenFlood, OneForgedSourceCannotHoldMoreThanItsShare) {
   EXPECT_EQ(s.evicted_source, 92u);
 }
 
+// Without a configured limit the bound is 1000, or the number of crypto map entries when a
+// hub has more: every configured branch can be in Main Mode at once (all of them come back
+// together after an outage) without evicting one another before their MM3.
+TEST_F(HalfOpenFlood, DefaultLimitCoversEveryConfiguredEntry) {
+  SiteSpec sb = SiteB();
+  config::Config cfg = MakeConfig(sb);
+  EXPECT_EQ(b.node().CallAdmission().limit, 1000u);
+  const config::CryptoMapEntry proto = cfg.crypto_maps.front();  // toward A: kept as entry 1
+  for (uint32_t i = 1; i < 2500; ++i) {
+    config::CryptoMapEntry e = proto;
+    e.seq = proto.seq + i;
+    e.peers.front().address = IpAddress::V4(198, 18, static_cast<uint8_t>(i >> 8),
+                                            static_cast<uint8_t>(i & 0xff));
+    cfg.crypto_maps.push_back(e);
+  }
+  b.SetConfig(cfg);
+  auto s = b.node().CallAdmission();
+  EXPECT_EQ(s.limit, 2500u);
+  EXPECT_FALSE(s.limit_configured);
+  // 2,500 Main Modes at once from 2,500 sources: none is evicted.
+  a.Initiate("green", 1);
+  ASSERT_TRUE(sim.RunUntil([&] { return HasChild(a) && HasChild(b); }, t0 + Seconds(5)));
+  const Bytes mm1 = FirstMm1(a).data;
+  for (uint32_t i = 0; i < 2500; ++i)
+    Forge(mm1, i, IpAddress::V4(10, 66, static_cast<uint8_t>(i >> 8),
+                                static_cast<uint8_t>(i & 0xff)));
+  sim.RunFor(Millis(10));
+  s = b.node().CallAdmission();
+  EXPECT_EQ(s.half_open, 2500u);
+  EXPECT_EQ(s.evicted_total, 0u);
+  // A configured limit wins, even below the number of entries.
+  cfg.cac_in_negotiation_sa = 100;
+  b.SetConfig(cfg);
+  EXPECT_EQ(b.node().CallAdmission().limit, 100u);
+  EXPECT_EQ(b.node().CallAdmission().half_open, 100u);
+}
+
 TEST_F(HalfOpenFlood, ConfiguredLimitIsEnforcedAndAppliedLive) {
   a.Initiate("green", 1);
   ASSERT_TRUE(sim.RunUntil([&] { return HasChild(a) && HasChild(b); }, t0 + Seconds(5)));
