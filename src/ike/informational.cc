@@ -68,9 +68,9 @@ void NodeImpl::SendInformational(Ctx& c, IkeSa& sa, std::vector<Payload> payload
   });
   const isakmp::Header h = sa.Phase2Header(isakmp::ExchangeType::kInformational, mid);
   Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key(), iv, nullptr);
-  Debug(c, nullptr, "set new node " + std::to_string(int32_t(mid)) + " to QM_IDLE");
+  if (*debug_) Debug(c, nullptr, "set new node " + std::to_string(int32_t(mid)) + " to QM_IDLE");
   Send(c, sa, m);
-  Debug(c, &sa, "purging node " + std::to_string(int32_t(mid)));
+  if (*debug_) Debug(c, &sa, "purging node " + std::to_string(int32_t(mid)));
 }
 
 void NodeImpl::SendDeleteIsakmp(Ctx& c, IkeSa& sa) {
@@ -221,10 +221,11 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
   for (const auto& p : *chain) {
     if (p.type == isakmp::PayloadType::kHash) continue;
     if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body)) {
-      Debug(c, sa, " processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
-                       " protocol " + std::to_string(n->protocol_id) +
-                       (n->spi.size() == 4 ? " spi " + std::to_string(BytesU32(n->spi))
-                                           : " spi size " + std::to_string(n->spi.size())));
+      if (*debug_)
+        Debug(c, sa, " processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
+                         " protocol " + std::to_string(n->protocol_id) +
+                         (n->spi.size() == 4 ? " spi " + std::to_string(BytesU32(n->spi))
+                                             : " spi size " + std::to_string(n->spi.size())));
       const bool dpd = n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThere) ||
                        n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThereAck);
       if (!dpd) {
@@ -261,8 +262,9 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
                                        : "DPD SPI does not match the cookies (tolerated)");
       }
       if (n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThere)) {
-        Debug(c, sa, " DPD/R_U_THERE received from peer " + peer.ToString() + ", sequence " +
-                         Hex32(seq));
+        if (*debug_)
+          Debug(c, sa, " DPD/R_U_THERE received from peer " + peer.ToString() + ", sequence " +
+                           Hex32(seq));
         if (sa->peer_dpd_seen && seq == sa->peer_dpd_last_seq) {
           // A duplicate: answer a few (a lost ACK), then stop (RFC 3706 §7 replay intent).
           // Not liveness: the same sequence number proves nothing new.
@@ -291,8 +293,9 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
         if (sa->dpd->OnAck(seq, c.now)) {
           HeardFromPeer(c, *sa);  // answers a round still open: fresh
           ++counters_.dpd_acks_received;
-          Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
-                           ", sequence " + Hex32(seq));
+          if (*debug_)
+            Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
+                             ", sequence " + Hex32(seq));
           Emit(c, EventKind::kDpdAckReceived, sa, seq);
         } else if (const DpdMonitor::LateAck late = sa->dpd->OnLateAck(seq, c.now);
                    late != DpdMonitor::LateAck::kNotOurs) {
@@ -301,16 +304,20 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
           const bool fresh = late == DpdMonitor::LateAck::kCounted;
           if (fresh) HeardFromPeer(c, *sa);
           ++counters_.dpd_acks_received;
-          Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
-                           ", sequence " + Hex32(seq) + (fresh ? "" : ": already acknowledged"));
+          if (*debug_)
+            Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
+                             ", sequence " + Hex32(seq) +
+                             (fresh ? "" : ": already acknowledged"));
           Emit(c, EventKind::kDpdAckReceived, sa, seq, /*late=*/1);
         } else {
-          Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
-                           ", sequence " + Hex32(seq) + ": unexpected sequence, ignored");
+          if (*debug_)
+            Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
+                             ", sequence " + Hex32(seq) + ": unexpected sequence, ignored");
         }
       }
-      Debug(c, sa, "deleting node " + std::to_string(int32_t(h.message_id)) +
-                       " error FALSE reason \"Informational (in) state 1\"");
+      if (*debug_)
+        Debug(c, sa, "deleting node " + std::to_string(int32_t(h.message_id)) +
+                         " error FALSE reason \"Informational (in) state 1\"");
       continue;
     }
     if (const auto* d = std::get_if<isakmp::DeletePayload>(&p.body)) {

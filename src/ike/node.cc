@@ -178,11 +178,12 @@ const config::CryptoMapEntry* NodeImpl::CryptoMap(const std::string& map, uint32
   return it == entry_index_.end() ? nullptr : &cfg_.crypto_maps[it->second];
 }
 
-void NodeImpl::Debug(Ctx& c, const IkeSa* sa, const std::string& line) {
+void NodeImpl::Debug(Ctx& c, const IkeSa* sa, std::string_view line) {
   if (!*debug_) return;
+  std::string text = sa ? sa->Tag() : std::string("ISAKMP: ");
+  text += line;
   c.out.events.push_back(Event{c.now, EventKind::kDebug, sa ? sa->id : kNoSa,
-                               sa ? sa->remote.ip : IpAddress{}, 0, 0,
-                               (sa ? sa->Tag() : std::string("ISAKMP: ")) + line});
+                               sa ? sa->remote.ip : IpAddress{}, 0, 0, std::move(text)});
 }
 
 void NodeImpl::Log(Ctx& c, const std::string& line) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -155,7 +156,9 @@ class NodeImpl {
   // Helpers used by the exchange files.
   IkeSa* Find(SaId id);
   IkeSa& NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endpoint& remote);
-  void Debug(Ctx& c, const IkeSa* sa, const std::string& line);
+  // A `debug crypto isakmp` line. Nothing is built when debug is off, so a caller that
+  // assembles its line from pieces guards that with `if (*debug_)` on the per-message paths.
+  void Debug(Ctx& c, const IkeSa* sa, std::string_view line);
   void Log(Ctx& c, const std::string& line);
   void Emit(Ctx& c, EventKind k, const IkeSa* sa, uint64_t v = 0, uint64_t v2 = 0,
             std::string text = {});
