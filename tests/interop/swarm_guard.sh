@@ -21,7 +21,7 @@ BUILD=${IKP_BUILD:-build/release}
 N=${SWARM_GUARD_N:-2000}
 # Recorded (see docs/PERFORMANCE.md, "Real sockets: ikepulse_swarm"): 2,000 peers, group 19,
 # 50 s window, Release -O2, the 2-core lab machine.
-recorded_us=${SWARM_GUARD_US:-36}
+recorded_us=${SWARM_GUARD_US:-30}
 recorded_rss=${SWARM_GUARD_RSS:-2800}
 
 ((EUID == 0)) || { echo "SKIP: needs root (network namespaces, UDP 500)"; exit 77; }
