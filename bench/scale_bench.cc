@@ -237,16 +237,7 @@ config::Config GatewayConfig(uint32_t n, uint16_t group) {
   spec.group = group;
   spec.keepalive = scenario::Keepalive(10, 2, true);
   config::Config c = Site(spec, "gw");
-  const config::CryptoMapEntry first = c.crypto_maps.front();
-  c.crypto_maps.clear();
-  c.crypto_maps.reserve(n);
-  for (uint32_t i = 1; i <= n; ++i) {
-    config::CryptoMapEntry e = first;
-    e.seq = i;
-    e.peers.front().host = PeerIp(i).ToString();
-    e.peers.front().address = PeerIp(i);
-    c.crypto_maps.push_back(std::move(e));
-  }
+  scenario::ReplicateFirstEntry(c, 1, n, PeerIp);
   return c;
 }
 

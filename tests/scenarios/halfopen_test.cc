@@ -147,14 +147,14 @@ TEST_F(HalfOpenFlood, DefaultLimitCoversEveryConfiguredEntry) {
   SiteSpec sb = SiteB();
   config::Config cfg = MakeConfig(sb);
   EXPECT_EQ(b.node().CallAdmission().limit, 1000u);
-  const config::CryptoMapEntry proto = cfg.crypto_maps.front();  // toward A: kept as entry 1
-  for (uint32_t i = 1; i < 2500; ++i) {
-    config::CryptoMapEntry e = proto;
-    e.seq = proto.seq + i;
-    e.peers.front().address = IpAddress::V4(198, 18, static_cast<uint8_t>(i >> 8),
-                                            static_cast<uint8_t>(i & 0xff));
-    cfg.crypto_maps.push_back(e);
-  }
+  // 2,500 entries; the first still toward A.
+  const uint32_t s0 = cfg.crypto_maps.front().seq;
+  ReplicateFirstEntry(cfg, s0, s0 + 2499, [&](uint32_t seq) {
+    const uint32_t i = seq - s0;
+    return i == 0 ? a.address()
+                  : IpAddress::V4(198, 18, static_cast<uint8_t>(i >> 8),
+                                  static_cast<uint8_t>(i & 0xff));
+  });
   b.SetConfig(cfg);
   auto s = b.node().CallAdmission();
   EXPECT_EQ(s.limit, 2500u);

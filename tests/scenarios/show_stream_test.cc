@@ -38,15 +38,7 @@ config::Config GatewayConfig() {
   spec.keep_up = true;
   spec.keepalive = Keepalive(10, 2, true);
   config::Config c = MakeConfig(spec);
-  const config::CryptoMapEntry first = c.crypto_maps.front();
-  c.crypto_maps.clear();
-  for (uint32_t i = 1; i <= kPeers; ++i) {
-    config::CryptoMapEntry e = first;
-    e.seq = i;
-    e.peers.front().host = PeerIp(i).ToString();
-    e.peers.front().address = PeerIp(i);
-    c.crypto_maps.push_back(std::move(e));
-  }
+  ReplicateFirstEntry(c, 1, kPeers, PeerIp);
   return c;
 }
 

@@ -117,4 +117,21 @@ inline SiteSpec SiteB() {
   return s;
 }
 
+// A hub: the configuration's first crypto map entry copied to sequence numbers first..last,
+// entry `seq` toward peer(seq) (its host and address). Replaces the map's entries.
+template <typename PeerOf>
+void ReplicateFirstEntry(config::Config& c, uint32_t first, uint32_t last, PeerOf peer) {
+  const config::CryptoMapEntry proto = c.crypto_maps.front();
+  c.crypto_maps.clear();
+  c.crypto_maps.reserve(last - first + 1);
+  for (uint32_t seq = first; seq <= last; ++seq) {
+    config::CryptoMapEntry e = proto;
+    e.seq = seq;
+    const IpAddress a = peer(seq);
+    e.peers.front().host = a.ToString();
+    e.peers.front().address = a;
+    c.crypto_maps.push_back(std::move(e));
+  }
+}
+
 }  // namespace ikepulse::scenario
