@@ -576,9 +576,11 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
     const bool have = std::any_of(sa->children.begin(), sa->children.end(), [&](const ChildSa& ch) {
       return Is(ch.entry, e.map_name, e.seq) && !ch.rekeyed;
     });
+    // In flight only: a finished exchange kept to answer duplicates (kDone) brings nothing,
+    // so it must not hold back a new one when the SA it made is gone (hard lifetime, Delete).
     const bool pending =
         std::any_of(sa->quick_modes.begin(), sa->quick_modes.end(), [&](const auto& kv) {
-          return Is(kv.second.entry, e.map_name, e.seq);
+          return kv.second.state != QmState::kDone && Is(kv.second.entry, e.map_name, e.seq);
         });
     if (!have && !pending)
       if (const config::CryptoMapEntry* ce = CryptoMap(e.map_name, e.seq))
@@ -651,7 +653,12 @@ void NodeImpl::OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard) {
     if (ch.spi_in != spi_in) continue;
     if (hard) {
       Debug(c, sa, "IPsec SA " + std::to_string(spi_in) + ": kilobyte lifetime expired");
+      const EntryRef entry = ch.entry;
       DeleteChild(c, *sa, spi_in, true);
+      // A kept-up entry does not wait for traffic to replace it (BringUp does nothing when a
+      // rekey is already in flight or another SA of the entry is up).
+      if (EntryRuntime* e = FindEntry(MapName(entry), entry.seq); e && e->keep_up)
+        BringUp(c, *e);
     } else if (ch.initiator && !ch.rekeyed) {
       ch.rekeyed = true;
       if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))

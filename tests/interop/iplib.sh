@@ -151,6 +151,13 @@ ikp_finish() {
     exit 0
   fi
   printf '%s: FAIL (%d of %d checks failed; work dir kept: %s)\n' "$name" "$IKP_FAILS" "$IKP_CHECKS" "$LAB_WORK"
+  # A CI machine keeps only what is printed: the end of every daemon's log (bounded).
+  local f
+  for f in "$LAB_WORK"/ikepulse-*.log "$LAB_WORK"/*/charon.log; do
+    [[ -f $f ]] || continue
+    printf -- '--- last 60 lines of %s\n' "${f#"$LAB_WORK"/}"
+    tail -n 60 "$f" | cut -c1-200
+  done
   LAB_KEEP=1
   exit 1
 }

@@ -511,6 +511,122 @@ TEST(Rekey, RekeyQm3LostLeavesNoInstantWithoutAMatchingSaPair) {
   EXPECT_EQ(c.longest_mismatch, Seconds(1) + Millis(5));
 }
 
+// --- Kilobyte lifetimes (the data plane's soft and hard reports) ----------------------------
+//
+// The data plane reports 90 % of an SA's kilobyte lifetime (soft) and 100 % (hard, the SA is
+// no longer used). Soft starts a rekey on the initiator; hard deletes the pair, and traffic
+// (or keep-up) brings a new one at once, even when the Quick Mode that made the old pair is
+// still kept (30 s) to answer duplicates.
+
+TEST(VolumeLifetime, SoftRekeysAtOnceAndTheOldPairIsDeletedWhenTheNewOneIsUp) {
+  Pair p;
+  const TimePoint t0 = p.sim.now();
+  p.a.Initiate("green", 1);
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
+  const auto old_a = p.a.ChildSas()[0];
+  p.sim.RunUntil(t0 + Seconds(2));
+  p.a.OnChildLifetime(old_a.spi_in, /*hard=*/false);
+  p.sim.RunFor(Seconds(1));
+  auto qm = Sent(p.sim, p.a.address(), kQuickMode);
+  ASSERT_THAT(qm, SizeIs(4));
+  EXPECT_EQ(qm[2]->at, t0 + Seconds(2));
+  ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
+  EXPECT_NE(p.a.ChildSas()[0].spi_in, old_a.spi_in);
+  EXPECT_EQ(p.a.ChildSas()[0].spi_out, p.b.ChildSas()[0].spi_in);
+  // A second soft report for the same (now deleted) pair changes nothing.
+  p.a.OnChildLifetime(old_a.spi_in, false);
+  p.sim.RunFor(Seconds(1));
+  EXPECT_THAT(Sent(p.sim, p.a.address(), kQuickMode), SizeIs(4));
+}
+
+TEST(VolumeLifetime, HardWhileTheRekeyIsInFlightLeavesTheRekeyToReplaceIt) {
+  Pair p;
+  const TimePoint t0 = p.sim.now();
+  p.a.Initiate("green", 1);
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
+  const auto old_a = p.a.ChildSas()[0];
+  p.sim.RunUntil(t0 + Seconds(2));
+  p.a.OnChildLifetime(old_a.spi_in, false);  // QM1 out at t0+2 s, QM2 back at +10 ms
+  p.a.OnChildLifetime(old_a.spi_in, true);   // the pair ran out first
+  EXPECT_THAT(p.a.ChildSas(), SizeIs(0));
+  p.a.OnOutboundTraffic("green", 1);  // traffic waits for the rekey: no second Quick Mode
+  p.sim.RunFor(Seconds(1));
+  auto qm = Sent(p.sim, p.a.address(), kQuickMode);
+  ASSERT_THAT(qm, SizeIs(4));
+  EXPECT_EQ(qm[3]->at, t0 + Seconds(2) + Millis(10));
+  ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
+  ASSERT_THAT(p.b.ChildSas(), SizeIs(1));
+  EXPECT_EQ(p.a.ChildSas()[0].spi_out, p.b.ChildSas()[0].spi_in);
+  EXPECT_EQ(p.a.ChildSas()[0].spi_in, p.b.ChildSas()[0].spi_out);
+}
+
+// The regression behind a stalled TCP stream in the kilobyte-lifetime interop test: the
+// Quick Mode that made the pair is kept 30 s to answer duplicates, and traffic after a hard
+// expiry took it for one in flight, so no new pair came for up to 30 s.
+TEST(VolumeLifetime, TrafficAfterHardBringsANewPairAtOnceWithinThirtySecondsOfTheLastOne) {
+  Pair p;
+  const TimePoint t0 = p.sim.now();
+  p.a.Initiate("green", 1);
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
+  const auto old_a = p.a.ChildSas()[0];
+  p.sim.RunUntil(t0 + Seconds(3));
+  p.a.OnChildLifetime(old_a.spi_in, true);
+  EXPECT_THAT(p.a.ChildSas(), SizeIs(0));
+  auto del = Sent(p.sim, p.a.address(), kInformational);
+  ASSERT_THAT(del, SizeIs(1));
+  EXPECT_EQ(del[0]->at, t0 + Seconds(3));
+  p.a.OnOutboundTraffic("green", 1);
+  p.sim.RunFor(Seconds(1));
+  auto qm = Sent(p.sim, p.a.address(), kQuickMode);
+  ASSERT_THAT(qm, SizeIs(4));
+  EXPECT_EQ(qm[2]->at, t0 + Seconds(3));
+  ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
+  ASSERT_THAT(p.b.ChildSas(), SizeIs(1));
+  EXPECT_EQ(p.a.ChildSas()[0].spi_out, p.b.ChildSas()[0].spi_in);
+  EXPECT_EQ(p.a.ChildSas()[0].spi_in, p.b.ChildSas()[0].spi_out);
+}
+
+TEST(VolumeLifetime, ResponderPairRunningOutIsReplacedByTheResponderOnTraffic) {
+  Pair p;
+  const TimePoint t0 = p.sim.now();
+  p.b.Initiate("green", 1);  // A is the Quick Mode responder
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
+  const auto old_a = p.a.ChildSas()[0];
+  p.sim.RunUntil(t0 + Seconds(1));
+  p.a.OnChildLifetime(old_a.spi_in, false);  // soft: the responder leaves rekeying to B
+  p.sim.RunFor(Seconds(1));
+  EXPECT_THAT(Sent(p.sim, p.a.address(), kQuickMode), SizeIs(1));  // its QM2 only
+  p.a.OnChildLifetime(old_a.spi_in, true);
+  p.a.OnOutboundTraffic("green", 1);
+  const TimePoint hard_at = p.sim.now();
+  p.sim.RunFor(Seconds(1));
+  auto qm = Sent(p.sim, p.a.address(), kQuickMode);
+  ASSERT_THAT(qm, SizeIs(3));  // QM2, then its own QM1 and QM3
+  EXPECT_EQ(qm[1]->at, hard_at);
+  ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
+  ASSERT_THAT(p.b.ChildSas(), SizeIs(1));
+  EXPECT_EQ(p.a.ChildSas()[0].spi_out, p.b.ChildSas()[0].spi_in);
+}
+
+TEST(VolumeLifetime, KeptUpEntryIsReplacedAtTheHardExpiryWithoutTraffic) {
+  SiteSpec sa = SiteA();
+  sa.keep_up = true;
+  Pair p(sa, SiteB());
+  const TimePoint t0 = p.sim.now();
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
+  const auto old_a = p.a.ChildSas()[0];
+  p.sim.RunUntil(t0 + Seconds(3));
+  const size_t before = Sent(p.sim, p.a.address(), kQuickMode).size();
+  p.a.OnChildLifetime(old_a.spi_in, true);
+  p.sim.RunFor(Seconds(1));
+  auto qm = Sent(p.sim, p.a.address(), kQuickMode);
+  ASSERT_THAT(qm, SizeIs(before + 2));
+  EXPECT_EQ(qm[before]->at, t0 + Seconds(3));
+  ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
+  EXPECT_NE(p.a.ChildSas()[0].spi_in, old_a.spi_in);
+  EXPECT_EQ(p.a.ChildSas()[0].spi_out, p.b.ChildSas()[0].spi_in);
+}
+
 // --- ISAKMP SA re-establishment ----------------------------------------------------------
 
 TEST(Rekey, IsakmpSaIsReestablishedSixtySecondsBeforeItsLifetime) {

@@ -40,6 +40,12 @@ void SimNode::OnChildTraffic(uint32_t spi, bool inbound, uint64_t bytes) {
   });
 }
 
+void SimNode::OnChildLifetime(uint32_t spi, bool hard) {
+  sim_.Call(id_, [&](TimePoint now, ike::Outbox& out) {
+    node_.OnChildLifetime(now, spi, hard, out);
+  });
+}
+
 void SimNode::Clear(const ike::ClearFilter& filter) {
   sim_.Call(id_, [&](TimePoint now, ike::Outbox& out) { node_.Clear(now, filter, out); });
 }

@@ -50,6 +50,7 @@ class SimNode final : public SimHost {
   void Initiate(const std::string& map_name, uint32_t seq);
   void OnOutboundTraffic(const std::string& map_name, uint32_t seq);
   void OnChildTraffic(uint32_t spi, bool inbound, uint64_t bytes);
+  void OnChildLifetime(uint32_t spi, bool hard);
   void Clear(const ike::ClearFilter& filter);
 
   // `debug crypto isakmp` on/off; with trace, the simulator also echoes log/debug lines.
