@@ -224,7 +224,7 @@ IpAddress PeerIp(uint32_t i) { return IpAddress::V4FromU32((100u << 24 | 64u << 
 // A site of tests/scenarios (the shared builder) whose crypto map is named `map`.
 config::Config Site(const scenario::SiteSpec& spec, const char* map) {
   config::Config c = scenario::MakeConfig(spec);
-  c.crypto_maps.front().map_name = map;
+  c.crypto_maps.Mut(0).map_name = map;
   c.interfaces.front().crypto_map = map;
   return c;
 }

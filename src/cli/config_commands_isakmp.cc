@@ -164,15 +164,15 @@ void AddKeyCommand(Grammar& g, Node* isakmp) {
     if (ctx.indexes) {  // loading a whole configuration: O(1) per line
       auto [it, fresh] = ctx.indexes->key_positions.emplace(KeyId(pk), keys.size());
       if (!fresh && it->second < keys.size()) {
-        keys[it->second].key = pk.key;
+        keys.Mut(it->second).key = pk.key;
         return std::nullopt;
       }
       keys.push_back(std::move(pk));
       return std::nullopt;
     }
-    for (auto& existing : keys) {
-      if (existing.address == pk.address && existing.mask == pk.mask) {
-        existing.key = pk.key;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i].address == pk.address && keys[i].mask == pk.mask) {
+        if (!(keys[i].key == pk.key)) keys.Mut(i).key = pk.key;
         return std::nullopt;
       }
     }

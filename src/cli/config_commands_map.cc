@@ -106,7 +106,7 @@ void AddEntryCommand(Grammar& g) {
   name->no_handler = [](CommandContext& ctx) -> std::optional<std::string> {
     auto& v = ctx.config->crypto_maps;
     const std::string m = ctx.args.Get("mapname");
-    const auto n = std::erase_if(v, [&](const auto& e) { return e.map_name == m; });
+    const auto n = v.erase_if([&](const auto& e) { return e.map_name == m; });
     if (n == 0) return "% Crypto map " + m + " not found";
     return std::nullopt;
   };

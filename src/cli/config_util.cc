@@ -124,7 +124,8 @@ auto CryptoMapPosition(config::Config& c, const std::string& name, uint32_t seq)
 
 config::CryptoMapEntry* FindCryptoMap(config::Config& c, const std::string& name, uint32_t seq) {
   auto it = CryptoMapPosition(c, name, seq);
-  if (it != c.crypto_maps.end() && it->map_name == name && it->seq == seq) return &*it;
+  if (it != c.crypto_maps.end() && it->map_name == name && it->seq == seq)
+    return &c.crypto_maps.Mut(it);  // the caller edits it: this Config's own copy
   return nullptr;
 }
 
@@ -139,7 +140,7 @@ config::CryptoMapEntry& GetOrCreateCryptoMap(config::Config& c, const std::strin
   config::CryptoMapEntry e;
   e.map_name = name;
   e.seq = seq;
-  return *c.crypto_maps.insert(it, std::move(e));
+  return c.crypto_maps.insert(it, std::move(e));
 }
 
 config::AccessList& GetOrCreateAcl(config::Config& c, const std::string& name) {

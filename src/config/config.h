@@ -11,6 +11,7 @@
 
 #include "common/bytes.h"
 #include "common/endpoint.h"
+#include "config/cow_list.h"
 
 namespace ikepulse::config {
 
@@ -139,12 +140,12 @@ struct Config {
   bool logging_buffered = true;
   uint32_t logging_buffer_size = kDefaultLoggingBufferSize;
   std::map<uint32_t, IsakmpPolicy> policies;  // by priority
-  std::vector<PresharedKey> keys;
+  CowList<PresharedKey> keys;  // shared between copies (cow_list.h)
   KeepaliveConfig keepalive;
   uint32_t nat_keepalive_s = 0;  // `crypto isakmp nat keepalive N` (0 = off)
   std::map<std::string, TransformSet> transform_sets;
   std::map<std::string, AccessList> acls;
-  std::vector<CryptoMapEntry> crypto_maps;  // ordered by (map_name, seq)
+  CowList<CryptoMapEntry> crypto_maps;  // ordered by (map_name, seq); shared between copies
   std::vector<Interface> interfaces;        // in configuration order
   // ikepulse extension `ikepulse nat-t force-encapsulation`: always use UDP 4500 and
   // UDP-encapsulated ESP, as strongSwan's kernel-libipsec needs.

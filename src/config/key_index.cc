@@ -46,7 +46,7 @@ size_t KeyIndex::PrefixHash::operator()(const Prefix& p) const {
   return static_cast<size_t>(h);
 }
 
-void KeyIndex::Build(const std::vector<PresharedKey>& keys) {
+void KeyIndex::Build(const CowList<PresharedKey>& keys) {
   by_prefix_.clear();
   lengths_v4_.clear();
   lengths_v6_.clear();
@@ -68,7 +68,7 @@ void KeyIndex::Build(const std::vector<PresharedKey>& keys) {
   std::sort(lengths_v6_.rbegin(), lengths_v6_.rend());
 }
 
-const PresharedKey* KeyIndex::Find(const std::vector<PresharedKey>& keys,
+const PresharedKey* KeyIndex::Find(const CowList<PresharedKey>& keys,
                                    const IpAddress& peer) const {
   std::optional<size_t> best;
   for (uint8_t len : peer.v6 ? lengths_v6_ : lengths_v4_) {

@@ -21,9 +21,9 @@ namespace ikepulse::config {
 
 class KeyIndex {
  public:
-  void Build(const std::vector<PresharedKey>& keys);
+  void Build(const CowList<PresharedKey>& keys);
   // `keys` must be the vector Build was given (the index holds positions into it).
-  const PresharedKey* Find(const std::vector<PresharedKey>& keys, const IpAddress& peer) const;
+  const PresharedKey* Find(const CowList<PresharedKey>& keys, const IpAddress& peer) const;
 
  private:
   struct Prefix {

@@ -18,13 +18,13 @@ PresharedKey Key(const std::string& name, const char* addr, const char* mask) {
   return k;
 }
 
-std::string Found(const KeyIndex& idx, const std::vector<PresharedKey>& keys, const char* peer) {
+std::string Found(const KeyIndex& idx, const CowList<PresharedKey>& keys, const char* peer) {
   const PresharedKey* k = idx.Find(keys, *IpAddress::Parse(peer));
   return k ? std::string(k->key.span().begin(), k->key.span().end()) : "none";
 }
 
 TEST(KeyIndex, LongestPrefixWinsWhateverTheOrder) {
-  const std::vector<PresharedKey> keys = {
+  const CowList<PresharedKey> keys = {
       Key("any", "0.0.0.0", "0.0.0.0"),
       Key("net16", "10.1.0.0", "255.255.0.0"),
       Key("host", "10.1.2.3", "255.255.255.255"),
@@ -44,7 +44,7 @@ TEST(KeyIndex, LongestPrefixWinsWhateverTheOrder) {
 }
 
 TEST(KeyIndex, FirstConfiguredWinsAmongEqualsAndEmptyFindsNothing) {
-  std::vector<PresharedKey> keys = {Key("first", "10.0.0.0", "255.0.0.0"),
+  CowList<PresharedKey> keys = {Key("first", "10.0.0.0", "255.0.0.0"),
                                     Key("second", "10.0.0.0", "255.0.0.0")};
   KeyIndex idx;
   idx.Build(keys);

@@ -602,7 +602,8 @@ class DaemonImpl {
     // First stop `keep-up` entries from coming back, then delete everything (Delete
     // notifications go out on the sockets before the loop ends).
     config::Config quiet = backend_.Running();
-    for (config::CryptoMapEntry& e : quiet.crypto_maps) e.keep_up = false;
+    for (size_t i = 0; i < quiet.crypto_maps.size(); ++i)
+      if (quiet.crypto_maps[i].keep_up) quiet.crypto_maps.Mut(i).keep_up = false;
     ike::Outbox out;
     node_.SetConfig(quiet, MonoNow(), out);
     node_.Clear(MonoNow(), ike::ClearFilter{}, out);

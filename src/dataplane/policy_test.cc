@@ -289,9 +289,7 @@ TEST(TunRoutesTest, PermitLinesOfEveryEntryPlusSaNetworks) {
                                 {Ip("203.0.113.128"), 25}, {Ip("198.18.0.0"), 15}};
   EXPECT_EQ(r, want);
   // The SA gone and entry 20 removed: only entry 10's routes remain.
-  c.crypto_maps.erase(std::remove_if(c.crypto_maps.begin(), c.crypto_maps.end(),
-                                     [](const config::CryptoMapEntry& e) { return e.seq == 20; }),
-                      c.crypto_maps.end());
+  c.crypto_maps.erase_if([](const config::CryptoMapEntry& e) { return e.seq == 20; });
   EXPECT_EQ(TunRoutes(c, {}),
             (std::set<TunRoute>{{Ip("203.0.113.0"), 24}, {Ip("192.0.2.77"), 32}}));
 }

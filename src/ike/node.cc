@@ -121,6 +121,10 @@ std::vector<Node::EntryState> Node::Entries() const { return impl_->Entries(); }
 std::optional<Node::EntryState> Node::EntryStateOf(const std::string& map, uint32_t seq) const {
   return impl_->EntryStateOf(map, seq);
 }
+
+std::vector<std::pair<std::string, uint32_t>> Node::EntriesOfPeer(const IpAddress& peer) const {
+  return impl_->EntriesOfPeer(peer);
+}
 const NodeCounters& Node::counters() const { return impl_->counters(); }
 size_t Node::ike_sa_count() const { return impl_->sa_count(); }
 CallAdmissionSnapshot Node::CallAdmission() const { return impl_->CallAdmission(); }
@@ -175,7 +179,7 @@ const std::vector<size_t>& NodeImpl::EntriesListing(const IpAddress& peer) const
 
 const config::CryptoMapEntry* NodeImpl::CryptoMap(const std::string& map, uint32_t seq) const {
   auto it = entry_index_.find({map, seq});
-  return it == entry_index_.end() ? nullptr : &cfg_.crypto_maps[it->second];
+  return it == entry_index_.end() ? nullptr : entries_[it->second].cfg.get();
 }
 
 void NodeImpl::Debug(Ctx& c, const IkeSa* sa, std::string_view line) {
@@ -289,7 +293,12 @@ std::optional<IpAddress> NodeImpl::LocalFor(const EntryRuntime& e) const {
 // ---------------------------------------------------------------------------------------
 // Configuration
 
+// O(the change), not O(the configuration) (DESIGN.md §6.4): the crypto map entries and keys
+// are shared with the Config given (config/cow_list.h), so an entry the change did not touch
+// is the same object as before and costs one pointer comparison; the entries that differ are
+// added, changed or removed one by one, with their index rows and the SAs to their peers.
 void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
+  config::Config old = std::move(cfg_);
   cfg_ = cfg;
   // Without `crypto call admission limit ike in-negotiation-sa`, the bound is 1000 or the
   // number of crypto map entries if larger: a hub can take every branch it is configured for
@@ -298,72 +307,190 @@ void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
   half_open_.SetLimit(cfg_.cac_in_negotiation_sa
                           ? cfg_.cac_in_negotiation_sa
                           : std::max<size_t>(HalfOpenTable::kDefaultLimit, cfg_.crypto_maps.size()));
-  key_index_.Build(cfg_.keys);
-  // Crypto map entries: keep each surviving entry's failover cursor (PeerFailover resets it
-  // when the peer list changed); tear down what depended on removed entries. Old entries are
-  // found through entry_index_ (still the old one here): O(entries), never O(entries^2).
-  std::vector<EntryRuntime> next;
-  next.reserve(cfg_.crypto_maps.size());
-  std::vector<bool> kept(entries_.size(), false);
-  for (const auto& e : cfg_.crypto_maps) {
-    EntryRuntime rt;
-    if (auto old = entry_index_.find({e.map_name, e.seq}); old != entry_index_.end()) {
-      rt = std::move(entries_[old->second]);
-      kept[old->second] = true;
+  // Settings every entry or SA depends on: when one changed, every kept-up entry is brought
+  // up again (as for any change before) and the keepalive reaches every SA.
+  const bool keepalive_changed = !(old.keepalive == cfg_.keepalive);
+  const bool globals_changed =
+      keepalive_changed || !(old.policies == cfg_.policies) ||
+      !(old.transform_sets == cfg_.transform_sets) || !(old.acls == cfg_.acls) ||
+      !(old.interfaces == cfg_.interfaces) ||
+      old.force_encapsulation != cfg_.force_encapsulation ||
+      old.nat_keepalive_s != cfg_.nat_keepalive_s;
+  // Keys: rebuilt when any differs; the kept-up entries of a peer whose host key is new or
+  // changed are brought up (a wider key may concern any entry: all of them).
+  bool bring_up_all = globals_changed;
+  std::vector<IpAddress> keyed_peers;
+  if (!(old.keys == cfg_.keys)) {
+    key_index_.Build(cfg_.keys);
+    for (size_t j = 0; j < cfg_.keys.size() && !bring_up_all; ++j) {
+      if (j < old.keys.size() && old.keys.Identity(j) == cfg_.keys.Identity(j)) continue;
+      const config::PresharedKey& k = cfg_.keys[j];
+      if (j < old.keys.size() && old.keys[j] == k) continue;
+      if (k.mask == IpAddress::V4(255, 255, 255, 255) && !k.address.v6)
+        keyed_peers.push_back(k.address);
+      else
+        bring_up_all = true;
+      if (keyed_peers.size() > 1024) bring_up_all = true;
     }
-    rt.map_name = e.map_name;
-    rt.seq = e.seq;
-    const bool reset = rt.failover.SetPeers(e.peers);
-    rt.keep_up = e.keep_up;
-    if (e.keep_up) rt.want_up = true;
-    if (reset && !sas_.empty()) {
-      // The entry now points elsewhere: SAs of this entry to a peer no longer current go.
-      for (auto& kv : sas_) {
-        IkeSa* sa = kv.second.get();
-        if (sa->state == P1State::kDead) continue;
-        const bool in_list = std::any_of(e.peers.begin(), e.peers.end(), [&](const auto& p) {
-          return p.address && *p.address == sa->remote.ip;
-        });
-        if (!in_list && std::any_of(sa->entries.begin(), sa->entries.end(), [&](const auto& x) {
-              return Is(x, e.map_name, e.seq);
-            }))
-          DeleteSa(c, *sa, "peer removed from crypto map", true, false);
+  }
+  // Crypto map entries, matched to the previous configuration's in one pass: the same object
+  // at the next old position is unchanged; anything else is looked up by (map, seq).
+  const uint32_t pass = ++config_pass_;
+  std::vector<size_t> order;
+  order.reserve(cfg_.crypto_maps.size());
+  std::vector<size_t> touched;  // added or changed: their peer rows, then BringUp
+  size_t i = 0;
+  for (size_t j = 0; j < cfg_.crypto_maps.size(); ++j) {
+    const config::CryptoMapEntry& e = cfg_.crypto_maps[j];
+    size_t slot;
+    if (i < old.crypto_maps.size() && old.crypto_maps.Identity(i) == cfg_.crypto_maps.Identity(j)) {
+      slot = order_[i++];
+    } else if (auto it = entry_index_.find({e.map_name, e.seq}); it != entry_index_.end()) {
+      slot = it->second;
+      i = entries_[slot].pos + 1;
+      EntryRuntime& rt = entries_[slot];
+      if (rt.cfg.get() != &e) {
+        if (*rt.cfg == e) {
+          rt.cfg = cfg_.crypto_maps.Shared(j);  // equal: only the object changed
+        } else {
+          ChangeEntry(c, slot, cfg_.crypto_maps.Shared(j));
+          touched.push_back(slot);
+        }
       }
+    } else {
+      slot = AddEntry(c, cfg_.crypto_maps.Shared(j));
+      touched.push_back(slot);
     }
-    next.push_back(std::move(rt));
+    entries_[slot].seen = pass;
+    order.push_back(slot);
   }
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    if (kept[i]) continue;
-    const EntryRuntime& old = entries_[i];
-    for (auto& [id, sa] : sas_) {
-      if (sa->state == P1State::kDead) continue;
-      std::vector<uint32_t> gone;
-      for (const auto& ch : sa->children)
-        if (Is(ch.entry, old.map_name, old.seq)) gone.push_back(ch.spi_in);
-      for (uint32_t spi : gone) DeleteChild(c, *sa, spi, true);
-    }
-  }
-  entries_ = std::move(next);
-  entry_index_.clear();
-  entries_by_peer_.clear();
-  entry_index_.reserve(entries_.size());
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    entry_index_[{entries_[i].map_name, entries_[i].seq}] = i;
-    for (const auto& p : cfg_.crypto_maps[i].peers)
-      if (p.address) {
-        auto& v = entries_by_peer_[*p.address];
-        if (v.empty() || v.back() != i) v.push_back(i);
-      }
-  }
+  for (size_t slot : order_)
+    if (entries_[slot].cfg && entries_[slot].seen != pass) RemoveEntry(c, slot);
+  order_ = std::move(order);
+  for (size_t k = 0; k < order_.size(); ++k) entries_[order_[k]].pos = static_cast<uint32_t>(k);
+  for (size_t slot : touched) IndexEntryPeers(slot);
   // Keepalive changes apply to every SA from its next interval.
-  for (auto& [id, sa] : sas_)
-    if (sa->dpd) {
-      sa->dpd->UpdateConfig(cfg_.keepalive, c.now);
-      Rearm(*sa);
-    }
-  for (auto& e : entries_)
-    if (e.keep_up) BringUp(c, e);
+  if (keepalive_changed)
+    for (auto& [id, sa] : sas_)
+      if (sa->dpd) {
+        sa->dpd->UpdateConfig(cfg_.keepalive, c.now);
+        Rearm(*sa);
+      }
+  if (bring_up_all) {
+    BringUpKeptUp(c);
+  } else {
+    std::sort(touched.begin(), touched.end(),
+              [&](size_t a, size_t b) { return entries_[a].pos < entries_[b].pos; });
+    for (const IpAddress& peer : keyed_peers)
+      for (size_t slot : EntriesListing(peer)) touched.push_back(slot);
+    for (size_t slot : touched)
+      if (EntryRuntime& e = entries_[slot]; e.cfg && e.keep_up) BringUp(c, e);
+  }
   ReapDead();
+}
+
+void NodeImpl::BringUpKeptUp(Ctx& c) {
+  for (size_t slot : order_)
+    if (entries_[slot].keep_up) BringUp(c, entries_[slot]);
+}
+
+std::vector<IkeSa*> NodeImpl::SasOfEntryPeers(const config::CryptoMapEntry& e) {
+  std::vector<IkeSa*> out;
+  const bool all_addressed =
+      std::all_of(e.peers.begin(), e.peers.end(), [](const auto& p) { return p.address.has_value(); });
+  if (!all_addressed) {
+    for (auto& [id, sa] : sas_)
+      if (sa->state != P1State::kDead) out.push_back(sa.get());
+    return out;
+  }
+  for (const auto& p : e.peers)
+    for (IkeSa* sa : SasTo(*p.address))
+      if (std::find(out.begin(), out.end(), sa) == out.end()) out.push_back(sa);
+  return out;
+}
+
+size_t NodeImpl::AddEntry(Ctx& c, std::shared_ptr<const config::CryptoMapEntry> e) {
+  (void)c;
+  size_t slot;
+  if (!free_entries_.empty()) {
+    slot = free_entries_.back();
+    free_entries_.pop_back();
+  } else {
+    slot = entries_.size();
+    entries_.emplace_back();
+  }
+  EntryRuntime& rt = entries_[slot];
+  rt.map_name = e->map_name;
+  rt.seq = e->seq;
+  rt.failover.SetPeers(e->peers);
+  rt.keep_up = e->keep_up;
+  rt.want_up = e->keep_up;
+  rt.cfg = std::move(e);
+  entry_index_[{rt.map_name, rt.seq}] = slot;
+  return slot;
+}
+
+void NodeImpl::ChangeEntry(Ctx& c, size_t slot, std::shared_ptr<const config::CryptoMapEntry> e) {
+  EntryRuntime& rt = entries_[slot];
+  const std::shared_ptr<const config::CryptoMapEntry> before = rt.cfg;
+  UnindexEntryPeers(slot);
+  rt.cfg = std::move(e);
+  const config::CryptoMapEntry& now = *rt.cfg;
+  const bool reset = rt.failover.SetPeers(now.peers);
+  rt.keep_up = now.keep_up;
+  if (now.keep_up) rt.want_up = true;
+  if (!reset) return;
+  // The entry now points elsewhere: its SAs to a peer no longer listed go.
+  for (IkeSa* sa : SasOfEntryPeers(*before)) {
+    if (sa->state == P1State::kDead) continue;
+    const bool in_list = std::any_of(now.peers.begin(), now.peers.end(), [&](const auto& p) {
+      return p.address && *p.address == sa->remote.ip;
+    });
+    if (!in_list && std::any_of(sa->entries.begin(), sa->entries.end(), [&](const auto& x) {
+          return Is(x, now.map_name, now.seq);
+        }))
+      DeleteSa(c, *sa, "peer removed from crypto map", true, false);
+  }
+}
+
+void NodeImpl::RemoveEntry(Ctx& c, size_t slot) {
+  EntryRuntime& rt = entries_[slot];
+  const std::shared_ptr<const config::CryptoMapEntry> gone = rt.cfg;
+  for (IkeSa* sa : SasOfEntryPeers(*gone)) {
+    if (sa->state == P1State::kDead) continue;
+    std::vector<uint32_t> spis;
+    for (const auto& ch : sa->children)
+      if (Is(ch.entry, gone->map_name, gone->seq)) spis.push_back(ch.spi_in);
+    for (uint32_t spi : spis) DeleteChild(c, *sa, spi, true);
+  }
+  UnindexEntryPeers(slot);
+  entry_index_.erase({rt.map_name, rt.seq});
+  rt.cfg.reset();
+  rt.map_name.clear();
+  rt.failover.SetPeers({});
+  rt.want_up = rt.keep_up = false;
+  free_entries_.push_back(slot);
+}
+
+void NodeImpl::IndexEntryPeers(size_t slot) {
+  const EntryRuntime& rt = entries_[slot];
+  for (const auto& p : rt.cfg->peers) {
+    if (!p.address) continue;
+    std::vector<size_t>& v = entries_by_peer_[*p.address];
+    auto at = std::lower_bound(v.begin(), v.end(), rt.pos,
+                               [&](size_t s, uint32_t pos) { return entries_[s].pos < pos; });
+    if (at == v.end() || *at != slot) v.insert(at, slot);
+  }
+}
+
+void NodeImpl::UnindexEntryPeers(size_t slot) {
+  for (const auto& p : entries_[slot].cfg->peers) {
+    if (!p.address) continue;
+    auto it = entries_by_peer_.find(*p.address);
+    if (it == entries_by_peer_.end()) continue;
+    std::erase(it->second, slot);
+    if (it->second.empty()) entries_by_peer_.erase(it);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -517,8 +644,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
       sa->qm_retry_at = kNever;
       if (sa->established() && !sa->replaced)
         for (size_t idx : EntriesListing(sa->remote.ip)) {
-          const config::CryptoMapEntry& ce = cfg_.crypto_maps[idx];
-          if (EntryRuntime* e = FindEntry(ce.map_name, ce.seq); e && e->keep_up) BringUp(c, *e);
+          if (EntryRuntime& e = entries_[idx]; e.keep_up) BringUp(c, e);
         }
     }
     if (sa->state == P1State::kDead) continue;
@@ -699,8 +825,7 @@ void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
   }
   ReapDead();
   // Kept-up entries come back at once.
-  for (auto& e : entries_)
-    if (e.keep_up) BringUp(c, e);
+  BringUpKeptUp(c);
   ReapDead();
 }
 
@@ -1081,8 +1206,8 @@ std::vector<Node::EntryState> NodeImpl::Entries() const {
       if (auto it = entry_index_.find({MapName(ch.entry), ch.entry.seq}); it != entry_index_.end())
         up.insert(it->second);
   std::vector<Node::EntryState> out;
-  out.reserve(entries_.size());
-  for (size_t i = 0; i < entries_.size(); ++i) out.push_back(StateOf(entries_[i], up.count(i)));
+  out.reserve(order_.size());
+  for (size_t slot : order_) out.push_back(StateOf(entries_[slot], up.count(slot)));
   return out;
 }
 
@@ -1092,7 +1217,7 @@ std::optional<Node::EntryState> NodeImpl::EntryStateOf(const std::string& map,
   auto it = entry_index_.find({map, seq});
   if (it == entry_index_.end()) return std::nullopt;
   bool up = false;
-  for (const auto& p : cfg_.crypto_maps[it->second].peers) {
+  for (const auto& p : entries_[it->second].cfg->peers) {
     if (!p.address) continue;
     auto sas = by_peer_.find(*p.address);
     if (sas == by_peer_.end()) continue;

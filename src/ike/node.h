@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/bytes.h"
@@ -260,6 +261,9 @@ class Node {
   std::vector<EntryState> Entries() const;
   // The same for one entry (nullopt: no such entry), without building the whole list.
   std::optional<EntryState> EntryStateOf(const std::string& map_name, uint32_t seq) const;
+  // The crypto map entries that list `peer`, in configuration order: the order in which a
+  // Quick Mode from that peer is matched against them.
+  std::vector<std::pair<std::string, uint32_t>> EntriesOfPeer(const IpAddress& peer) const;
   const NodeCounters& counters() const;
   size_t ike_sa_count() const;
   CallAdmissionSnapshot CallAdmission() const;

@@ -50,10 +50,17 @@ struct IpHash {
 // this long after, on the same ISAKMP SA, for as long as the SA lives.
 inline constexpr Duration kKeepUpQuickModeRetry = Seconds(10);
 
+// Entries live in slots (NodeImpl::entries_) that keep their number while other entries come
+// and go, so the indexes over them change only for the entries a configuration changes.
 struct EntryRuntime {
+  // The entry as configured, shared with the Config it came from (config/cow_list.h); null
+  // for a free slot.
+  std::shared_ptr<const config::CryptoMapEntry> cfg;
   std::string map_name;
   uint32_t seq = 0;
   PeerFailover failover;
+  uint32_t pos = 0;   // its position in cfg_.crypto_maps (and order_)
+  uint32_t seen = 0;  // SetConfig's pass that last found it in the configuration
   bool want_up = false;  // keep-up, or traffic asked for it
   bool keep_up = false;
 };
@@ -149,6 +156,11 @@ class NodeImpl {
   std::optional<SecretsHeld> SecretsHeldBy(SaId ike_sa) const;
   std::vector<Node::EntryState> Entries() const;
   std::optional<Node::EntryState> EntryStateOf(const std::string& map, uint32_t seq) const;
+  std::vector<std::pair<std::string, uint32_t>> EntriesOfPeer(const IpAddress& peer) const {
+    std::vector<std::pair<std::string, uint32_t>> out;
+    for (size_t slot : EntriesListing(peer)) out.emplace_back(entries_[slot].map_name, entries_[slot].seq);
+    return out;
+  }
   const NodeCounters& counters() const { return counters_; }
   size_t sa_count() const { return sas_.size(); }
   CallAdmissionSnapshot CallAdmission() const;
@@ -235,8 +247,19 @@ class NodeImpl {
   // Live SAs to `peer` (an index: never a scan of every SA).
   std::vector<IkeSa*> SasTo(const IpAddress& peer);
   void SetRemote(IkeSa& sa, const Endpoint& remote);  // keeps the peer index right
-  // Entries (indexes into entries_ and cfg_.crypto_maps) that list `peer`.
+  // Entries (slots of entries_) that list `peer`, in configuration order.
   const std::vector<size_t>& EntriesListing(const IpAddress& peer) const;
+  // SetConfig's steps for one entry (DESIGN.md §6.4): O(that entry and its peers' SAs).
+  size_t AddEntry(Ctx& c, std::shared_ptr<const config::CryptoMapEntry> e);
+  void ChangeEntry(Ctx& c, size_t slot, std::shared_ptr<const config::CryptoMapEntry> e);
+  void RemoveEntry(Ctx& c, size_t slot);
+  void IndexEntryPeers(size_t slot);    // adds the slot to its peers' lists, in order
+  void UnindexEntryPeers(size_t slot);  // takes it out of them
+  // SAs that may carry an IPsec SA of entry `e`: those to its peers (every SA when one of
+  // them has no address).
+  std::vector<IkeSa*> SasOfEntryPeers(const config::CryptoMapEntry& e);
+  // Kept-up entries listing `peer` (or all of them), brought up in configuration order.
+  void BringUpKeptUp(Ctx& c);
   const config::CryptoMapEntry* CryptoMap(const std::string& map, uint32_t seq) const;
   // The newest established SA to `peer` (DPD initiates only there).
   IkeSa* NewestEstablished(const IpAddress& peer);
@@ -270,12 +293,15 @@ class NodeImpl {
   // two peers may choose the same one, or one of ours; they are only found per SA.
   std::unordered_map<uint32_t, SaId> by_spi_in_;
   std::unordered_map<IpAddress, SaIdList, IpHash> by_peer_;  // every SA, by peer
-  std::unordered_map<IpAddress, std::vector<size_t>, IpHash> entries_by_peer_;
+  std::unordered_map<IpAddress, std::vector<size_t>, IpHash> entries_by_peer_;  // -> slots
   std::unordered_map<std::pair<std::string, uint32_t>, size_t, EntryKeyHash>
-      entry_index_;  // -> entries_ / crypto_maps
+      entry_index_;  // -> slot
   config::KeyIndex key_index_;  // cfg_.keys by longest prefix
   TimerQueue<SaId> timers_;
-  std::vector<EntryRuntime> entries_;
+  std::vector<EntryRuntime> entries_;  // slots (free ones have no cfg)
+  std::vector<size_t> free_entries_;   // free slots
+  std::vector<size_t> order_;          // slots in configuration order
+  uint32_t config_pass_ = 0;           // SetConfig's count (EntryRuntime::seen)
   // The crypto map names SAs refer to (EntryRef::map), by number: only added to (a deque, so
   // a reference to a name stays valid), one per distinct map name ever used, not per entry
   // nor per SA. A map removed from the configuration keeps its number, so an SA started for

@@ -270,7 +270,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     std::optional<Phase2Choice> choice;
     bool proxies_match = false;  // some entry's ACL mirrors the proxies (then: proposals)
     for (size_t idx : EntriesListing(sa.remote.ip)) {  // entries listing this peer, in order
-      const config::CryptoMapEntry& e = cfg_.crypto_maps[idx];
+      const config::CryptoMapEntry& e = *entries_[idx].cfg;
       const config::AccessList* acl = cfg_.FindAcl(e.match_address);
       if (!acl) continue;
       bool match = false;

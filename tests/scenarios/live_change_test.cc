@@ -6,6 +6,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "common/random.h"
 #include "scenarios/scenario_util.h"
 
 namespace ikepulse::scenario {
@@ -88,6 +95,144 @@ TEST(LiveChange, PreSharedKeyChangeAppliesToNewNegotiationsOnly) {
   l.sim.RunFor(Seconds(30));
   EXPECT_TRUE(l.a.ChildSas().empty());
   EXPECT_GT(l.b.counters().dropped_auth, 0u);
+}
+
+
+// --- A change costs O(the change) (DESIGN.md §6.4) -------------------------------------------
+// The engine matches the new configuration's crypto map entries to the old ones by identity
+// (config/cow_list.h): untouched entries, their failover cursors and their SAs stay as they
+// are; only added, changed and removed entries are acted on.
+
+config::CryptoMapEntry EntryFor(const config::Config& c, uint32_t seq, IpAddress peer) {
+  config::CryptoMapEntry e = c.crypto_maps.front();
+  e.seq = seq;
+  e.keep_up = false;
+  e.peers.resize(1);
+  e.peers.front().host = peer.ToString();
+  e.peers.front().address = peer;
+  return e;
+}
+
+void InsertOrdered(config::Config& c, config::CryptoMapEntry e) {
+  auto at = std::lower_bound(c.crypto_maps.begin(), c.crypto_maps.end(), e,
+                             [](const config::CryptoMapEntry& x, const config::CryptoMapEntry& y) {
+                               return std::tie(x.map_name, x.seq) < std::tie(y.map_name, y.seq);
+                             });
+  c.crypto_maps.insert(at, std::move(e));
+}
+
+TEST(LiveChange, EntriesAddedAroundALiveOneLeaveItAndItsSasAlone) {
+  Live l;
+  config::Config c = MakeConfig(l.sa);  // green 10 -> B, up
+  const uint32_t seq = c.crypto_maps.front().seq;
+  config::CryptoMapEntry before = EntryFor(c, 1, Ip("192.0.2.9"));  // before it, another peer
+  before.map_name = "blue";
+  config::CryptoMapEntry after = EntryFor(c, seq + 5, Ip("192.0.2.2"));  // after it, to B too
+  InsertOrdered(c, before);
+  InsertOrdered(c, after);
+  l.a.SetConfig(c);
+  l.sim.RunFor(Seconds(30));
+  EXPECT_EQ(OfKind(l.a.events(), EventKind::kChildSaDown).size(), 0u);
+  EXPECT_EQ(OfKind(l.a.events(), EventKind::kIkeSaUp).size(), 1u);
+  EXPECT_GE(OfKind(l.a.events(), EventKind::kDpdAckReceived).size(), 2u);
+  const auto entries = l.a.node().Entries();
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0].map_name, "blue");
+  EXPECT_EQ(entries[1].seq, seq);
+  EXPECT_TRUE(entries[1].up);
+  EXPECT_EQ(entries[2].seq, seq + 5);
+  EXPECT_THAT(l.a.node().EntriesOfPeer(Ip("192.0.2.2")),
+              ElementsAre(std::pair(std::string("green"), seq), std::pair(std::string("green"), seq + 5)));
+  // Removing the one before changes nothing for the live entry either.
+  c.crypto_maps.erase(c.crypto_maps.begin());
+  l.a.SetConfig(c);
+  l.sim.RunFor(Seconds(1));
+  EXPECT_EQ(OfKind(l.a.events(), EventKind::kChildSaDown).size(), 0u);
+  ASSERT_EQ(l.a.node().Entries().size(), 2u);
+  EXPECT_TRUE(l.a.node().Entries()[0].up);
+}
+
+TEST(LiveChange, ChangingThePeersOfAnEntryTearsDownOnlyItsSasToPeersNoLongerListed) {
+  Live l;
+  config::Config c = MakeConfig(l.sa);
+  // A second peer after B: B is still listed, its SA stays.
+  config::CryptoMapPeer second = c.crypto_maps.front().peers.front();
+  second.host = "192.0.2.7";
+  second.address = Ip("192.0.2.7");
+  c.crypto_maps.Mut(0).peers.push_back(second);
+  l.a.SetConfig(c);
+  l.sim.RunFor(Seconds(1));
+  EXPECT_EQ(OfKind(l.a.events(), EventKind::kChildSaDown).size(), 0u);
+  EXPECT_THAT(l.a.node().EntriesOfPeer(Ip("192.0.2.7")), ::testing::SizeIs(1));
+  // B taken out of the list: its SA goes, with a Delete to B.
+  c.crypto_maps.Mut(0).peers.erase(c.crypto_maps.front().peers.begin());
+  l.a.SetConfig(c);
+  EXPECT_TRUE(l.a.ChildSas().empty());
+  ASSERT_TRUE(l.sim.RunUntil([&] { return l.b.ChildSas().empty(); }, l.sim.now() + Seconds(1)));
+  EXPECT_THAT(l.a.node().EntriesOfPeer(Ip("192.0.2.2")), ::testing::IsEmpty());
+}
+
+// Whatever sequence of changes reaches a configuration, the engine's view of its entries is
+// the one a fresh engine builds from that configuration at once: same entries in the same
+// order, each peer's entries in configuration order.
+TEST(LiveChange, IncrementalChangesMatchAFreshEngineOverARandomSequence) {
+  SeededRandom rng(42);
+  ike::Node live(rng);
+  config::Config c = MakeConfig(SiteA());
+  const config::CryptoMapEntry proto = c.crypto_maps.front();
+  c.crypto_maps.clear();
+  const IpAddress peers[] = {Ip("192.0.2.2"), Ip("192.0.2.3"), Ip("192.0.2.4"), Ip("198.51.100.9")};
+  const char* maps[] = {"blue", "green"};
+  std::mt19937 gen(7);
+  auto pick = [&](uint32_t n) { return static_cast<uint32_t>(gen() % n); };
+  ike::Outbox out;
+  TimePoint now = TimePoint(Seconds(100));
+  for (int step = 0; step < 400; ++step) {
+    const uint32_t op = pick(4);
+    if (op == 0 || c.crypto_maps.empty()) {  // add (or replace) an entry
+      config::CryptoMapEntry e = proto;
+      e.map_name = maps[pick(2)];
+      e.seq = 1 + pick(30);
+      e.peers.clear();
+      for (uint32_t k = 0, n = 1 + pick(2); k < n; ++k) {
+        config::CryptoMapPeer p = proto.peers.front();
+        p.address = peers[pick(4)];
+        p.host = p.address->ToString();
+        e.peers.push_back(p);
+      }
+      auto at = std::lower_bound(c.crypto_maps.begin(), c.crypto_maps.end(), e,
+                                 [](const auto& x, const auto& y) {
+                                   return std::tie(x.map_name, x.seq) < std::tie(y.map_name, y.seq);
+                                 });
+      if (at != c.crypto_maps.end() && at->map_name == e.map_name && at->seq == e.seq)
+        c.crypto_maps.Mut(at) = e;
+      else
+        c.crypto_maps.insert(at, e);
+    } else if (op == 1) {  // remove one
+      c.crypto_maps.erase(c.crypto_maps.begin() + pick(static_cast<uint32_t>(c.crypto_maps.size())));
+    } else if (op == 2) {  // change one's peers
+      auto& e = c.crypto_maps.Mut(pick(static_cast<uint32_t>(c.crypto_maps.size())));
+      e.peers.front().address = peers[pick(4)];
+      e.peers.front().host = e.peers.front().address->ToString();
+    } else {  // touch one without changing it (a new object, equal value)
+      (void)c.crypto_maps.Mut(pick(static_cast<uint32_t>(c.crypto_maps.size())));
+    }
+    live.SetConfig(c, now, out);
+    ike::Node fresh(rng);
+    fresh.SetConfig(c, now, out);
+    out.Clear();
+    const auto got = live.Entries(), want = fresh.Entries();
+    ASSERT_EQ(got.size(), want.size()) << "step " << step;
+    for (size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(got[k].map_name, want[k].map_name) << "step " << step;
+      EXPECT_EQ(got[k].seq, want[k].seq) << "step " << step;
+      EXPECT_EQ(got[k].current_peer, want[k].current_peer) << "step " << step;
+    }
+    for (const IpAddress& p : peers)
+      ASSERT_EQ(live.EntriesOfPeer(p), fresh.EntriesOfPeer(p)) << "step " << step << " " << p.ToString();
+    for (const auto& e : c.crypto_maps)
+      ASSERT_TRUE(live.EntryStateOf(e.map_name, e.seq).has_value()) << "step " << step;
+  }
 }
 
 }  // namespace

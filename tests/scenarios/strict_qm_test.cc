@@ -33,7 +33,7 @@ class CheckQm2Test : public ::testing::Test {
     SiteSpec s = SiteA();
     s.ipsec_lifetime_s = 3600;
     cfg = MakeConfig(s);
-    cfg.crypto_maps[0].lifetime_kb = 100000;
+    cfg.crypto_maps.Mut(0).lifetime_kb = 100000;
     idci = Id("198.51.100.0");
     idcr = Id("203.0.113.0");
   }
@@ -100,7 +100,7 @@ TEST_F(CheckQm2Test, LongerOrZeroLifetimesAreRefused) {
 }
 
 TEST_F(CheckQm2Test, PfsMustBeTheGroupWeAskedFor) {
-  cfg.crypto_maps[0].pfs_group = 14;
+  cfg.crypto_maps.Mut(0).pfs_group = 14;
   auto sa = Qm2();
   EXPECT_EQ(Check(sa, /*ke=*/true, /*have_dh=*/true), "");
   EXPECT_EQ(algs.pfs_group, std::optional<uint16_t>(14));
@@ -158,8 +158,8 @@ TEST(SelectPhase2, ResponderRefusesZeroLifetimesAndTakesTheShorter) {
   const auto& e = cfg.crypto_maps[0];
   config::Config peer_cfg = MakeConfig(SiteA());
   auto offer = [&](std::optional<uint32_t> s, std::optional<uint64_t> kb) {
-    peer_cfg.crypto_maps[0].lifetime_s = s;
-    peer_cfg.crypto_maps[0].lifetime_kb = kb;
+    peer_cfg.crypto_maps.Mut(0).lifetime_s = s;
+    peer_cfg.crypto_maps.Mut(0).lifetime_kb = kb;
     return ike::BuildPhase2Sa(peer_cfg, peer_cfg.crypto_maps[0], 0x1000, false, false);
   };
   EXPECT_FALSE(ike::SelectPhase2(offer(0, std::nullopt), cfg, e));
