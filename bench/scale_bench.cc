@@ -32,7 +32,7 @@
 //      (c) RSS (/proc/self/statm). Per SA = delta / N.
 //
 // Usage: scale_bench [--sas N] [--per-swarm P] [--group G] [--minutes M] [--spread S]
-//                    [--setup-only] [--progress] [--show]
+//                    [--setup-only] [--progress] [--show] [--config-lines]
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <sys/resource.h>
@@ -57,6 +57,7 @@
 #include "common/random.h"
 #include "config/config.h"
 #include "daemon/backend_impl.h"
+#include "dataplane/policy.h"
 #include "ike/node.h"
 #include "replace_global_new.h"
 #include "scenarios/site_config.h"
@@ -299,6 +300,61 @@ void ShowTimings(ike::Node& node, sim::Simulator& sim, const config::Config& cfg
   if (sent != 0) std::printf("show: BUG: the shows sent %" PRIu64 " datagrams\n", sent);
 }
 
+// --config-lines: what one configuration line costs at this size, through the daemon's
+// BackendImpl and a CLI session (the session edits a copy of the running configuration, the
+// engine applies the difference), plus what the daemon's data plane does on a configuration
+// change (Policy::Sync and TunRouteSet::SetConfig: the crypto map ACLs; the SAs are left to
+// the engine's events). Each line is timed from Execute to its return, the data plane part
+// inside it separately.
+void ConfigLineTimings(ike::Node& node, sim::Simulator& sim, const config::Config& cfg) {
+  dataplane::Policy policy;
+  dataplane::TunRouteSet routes;
+  double dp_s = 0;
+  daemon::BackendImpl::Context ctx;
+  ctx.now = [&sim] { return sim.now(); };
+  uint64_t sent = 0, events = 0;
+  ctx.flush = [&](ike::Outbox& out) {
+    sent += out.datagrams.size();
+    events += out.events.size();
+    out.Clear();
+  };
+  ctx.before_apply = [&](const config::Config& c) {
+    const double t = WallSeconds();
+    policy.Sync(c);
+    std::vector<dataplane::TunRoute> touched;
+    routes.SetConfig(c, touched);
+    dp_s += WallSeconds() - t;
+  };
+  ctx.started_at = sim.now();
+  daemon::BackendImpl backend(node, ctx);
+  backend.ApplyConfig(cfg);  // the configuration the node runs (as a daemon's startup)
+  policy.Sync(backend.Running());
+  routes.Reset(backend.Running(), node.ChildSas(sim.now()));
+  cli::Session s(backend);
+  s.Execute("enable");
+  s.Execute("configure terminal");
+  const std::string peer = "100.65.255.1";
+  const std::string live = "crypto map gw " + std::to_string(cfg.crypto_maps.size() / 2) + " ipsec-isakmp";
+  for (const std::string& line :
+       {std::string("crypto isakmp key branch-new address ") + peer,
+        std::string("crypto map gx 1 ipsec-isakmp"), "set peer " + peer,
+        std::string("set transform-set Trans1"), std::string("match address 101"),
+        std::string("exit"), live,
+        "set peer " + peer, "no set peer " + peer, std::string("exit"),
+        std::string("no crypto map gx 1"), "no crypto isakmp key branch-new address " + peer,
+        std::string("crypto isakmp keepalive 10 2 periodic")}) {
+    dp_s = 0;
+    sent = events = 0;
+    const double t = WallSeconds();
+    const cli::Session::Reply r = s.Execute(line);
+    const double d = WallSeconds() - t;
+    std::printf("config line: %-48s %7.2f ms (data plane %.2f ms)%s, %" PRIu64
+                " datagrams, %" PRIu64 " events\n",
+                ("'" + line + "'").c_str(), 1e3 * d, 1e3 * dp_s,
+                r.error ? (" ERROR: " + r.output).c_str() : "", sent, events);
+  }
+}
+
 struct Args {
   uint32_t sas = 1000;
   uint32_t per_swarm = 1;
@@ -307,6 +363,7 @@ struct Args {
   uint32_t spread_s = 9;
   bool setup_only = false;
   bool show = false;
+  bool config_lines = false;
   bool progress = false;
 };
 
@@ -328,11 +385,12 @@ Args Parse(int argc, char** argv) {
     else if (k == "--spread") a.spread_s = static_cast<uint32_t>(val());
     else if (k == "--setup-only") a.setup_only = true;
     else if (k == "--show") a.show = true;
+    else if (k == "--config-lines") a.config_lines = true;
     else if (k == "--progress") a.progress = true;
     else {
       std::fprintf(stderr,
                    "usage: scale_bench [--sas N] [--per-swarm P] [--group G] [--minutes M] "
-                   "[--spread S] [--setup-only] [--progress] [--show]\n");
+                   "[--spread S] [--setup-only] [--progress] [--show] [--config-lines]\n");
       std::exit(2);
     }
   }
@@ -464,6 +522,7 @@ int Run(const Args& a) {
               gw_ossl, sw_ossl);
   if (!all_up) return 1;
   if (a.show) ShowTimings(gw->node(), sim, GatewayConfig(a.sas, a.group));
+  if (a.config_lines) ConfigLineTimings(gw->node(), sim, GatewayConfig(a.sas, a.group));
   if (a.setup_only) {
     std::printf("| %u | %u | %.2f | %.0f | %.0f |\n", a.sas, a.group, setup_cpu,
                 a.sas / setup_cpu, gw_per_sa);

@@ -1,5 +1,8 @@
 #include "config/config.h"
 
+#include <algorithm>
+#include <tuple>
+
 namespace ikepulse::config {
 
 namespace {
@@ -51,7 +54,14 @@ const TransformSet* Config::FindTransformSet(const std::string& name) const {
   return it == transform_sets.end() ? nullptr : &it->second;
 }
 
+// The list is kept ordered by (map, seq) (the CLI inserts in place): a binary search; a list
+// built out of order (by hand, in tests) is still answered right, by a scan when that misses.
 const CryptoMapEntry* Config::FindCryptoMap(const std::string& name, uint32_t seq) const {
+  auto it = std::lower_bound(crypto_maps.begin(), crypto_maps.end(), std::tie(name, seq),
+                             [](const CryptoMapEntry& e, const auto& key) {
+                               return std::tie(e.map_name, e.seq) < key;
+                             });
+  if (it != crypto_maps.end() && it->map_name == name && it->seq == seq) return &*it;
   for (const auto& e : crypto_maps)
     if (e.map_name == name && e.seq == seq) return &e;
   return nullptr;

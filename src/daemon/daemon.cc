@@ -309,7 +309,7 @@ class DaemonImpl {
     }
     out.Clear();
     Rearm();
-    if (children_changed || dp_config_changed_) SyncDataplane();
+    if (children_changed || dp_config_changed_ || dp_policy_changed_) SyncDataplane();
   }
 
   // --- Userspace ESP data plane (src/dataplane): TUN <-> ESP-in-UDP / raw ESP. ----------
@@ -369,10 +369,12 @@ class DaemonImpl {
   }
 #endif
 
-  // Brings the data plane and the TUN routes up to date with the engine. After a config
-  // change (or the first time): a full Sync from node_.ChildSas (O(all SAs)). Otherwise only
-  // the pairs noted in dp_changes_ are re-read from the engine and updated
-  // (DataPlane::Update, TunRouteSet): O(changed), so a mass setup of N SAs is not O(N^2).
+  // Brings the data plane and the TUN routes up to date with the engine. The first time: a
+  // full Sync from node_.ChildSas (O(all SAs)). After a configuration change: the policy and
+  // the config's routes only (DataPlane::SetConfig, TunRouteSet::SetConfig), since the SAs
+  // a change deletes come as engine events like any other. Then the pairs noted in
+  // dp_changes_ are re-read from the engine and updated (DataPlane::Update, TunRouteSet):
+  // O(changed), so neither a mass setup of N SAs nor a configuration line is O(N).
   void SyncDataplane() {
 #ifdef IKEPULSE_HAVE_DATAPLANE
     if (!tun_) return;
@@ -380,7 +382,7 @@ class DaemonImpl {
     const config::Config& cfg = backend_.Running();
     std::vector<dataplane::TunRoute> touched;
     if (dp_config_changed_) {
-      dp_config_changed_ = false;
+      dp_config_changed_ = dp_policy_changed_ = false;
       dp_changes_.Clear();
       const std::vector<ike::ChildSaSnapshot> sas =
           node_.ChildSas(now, ike::SnapshotKeys::kInclude);
@@ -391,6 +393,11 @@ class DaemonImpl {
       const std::set<dataplane::TunRoute> want = dp_routes_.Wanted();
       touched.insert(touched.end(), want.begin(), want.end());
     } else {
+      if (dp_policy_changed_) {
+        dp_policy_changed_ = false;
+        dp_.SetConfig(now, cfg, dpo_);
+        dp_routes_.SetConfig(cfg, touched);
+      }
       std::vector<ike::ChildSaSnapshot> changed;
       std::vector<uint32_t> removed;
       dp_changes_.Resolve(node_, now, changed, removed);
@@ -633,7 +640,7 @@ class DaemonImpl {
 
   void ReconcileSockets(const config::Config& c) {
     ReconcileMetrics(c);
-    dp_config_changed_ = true;  // the data plane re-reads the crypto map ACLs at the next Flush
+    dp_policy_changed_ = true;  // the data plane re-reads the crypto map ACLs at the next Flush
     FlushSends();  // what is queued leaves before a socket closes
     const std::vector<Endpoint> wanted = WantedEndpoints(c);
     for (auto it = sockets_.begin(); it != sockets_.end();) {
@@ -727,7 +734,8 @@ class DaemonImpl {
   std::map<Endpoint, std::unique_ptr<UdpSocket>> sockets_;
   std::vector<UdpSocket::Received> rx_batch_;
   uint64_t rx_truncated_ = 0;  // datagrams longer than a receive slot, dropped
-  bool dp_config_changed_ = false;
+  bool dp_config_changed_ = false;  // the data plane starts: a full Sync
+  bool dp_policy_changed_ = false;  // a configuration change: policy and routes only
 #ifdef IKEPULSE_HAVE_DATAPLANE
   crypto::OpenSslRandom dp_rng_;
   dataplane::BufferedRandom iv_rng_{dp_rng_};

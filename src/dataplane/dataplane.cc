@@ -58,6 +58,11 @@ SaDb::SyncReport DataPlane::Update(TimePoint now, const config::Config& cfg,
   return report;
 }
 
+void DataPlane::SetConfig(TimePoint now, const config::Config& cfg, Out& out) {
+  policy_.Sync(cfg);
+  FlushQueues(now, cfg, out);
+}
+
 void DataPlane::FlushQueues(TimePoint now, const config::Config& cfg, Out& out) {
   for (auto it = queues_.begin(); it != queues_.end();) {
     const EntryKey& key = it->first;

@@ -111,6 +111,12 @@ class DataPlane {
                           const std::vector<ike::ChildSaSnapshot>& changed,
                           std::span<const uint32_t> removed, Out& out);
 
+  // A configuration change, the SAs being unchanged (the engine reports the SAs a change
+  // deletes, and the host passes them to Update): the policy (crypto map ACLs), then the
+  // queued packets as Sync. O(entries) pointer comparisons when the entries and ACLs are
+  // the same objects as at the last call.
+  void SetConfig(TimePoint now, const config::Config& cfg, Out& out);
+
   void OnTunPacket(TimePoint now, ByteSpan ip_packet, Out& out);
   // `local`/`remote`: where the ESP arrived / came from (ports 0 for raw ESP).
   void OnEspDatagram(TimePoint now, const Endpoint& local, const Endpoint& remote,

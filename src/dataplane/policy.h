@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <span>
@@ -55,6 +56,10 @@ class Policy {
  public:
   static constexpr size_t kFlowCacheLimit = 65536;
 
+  // O(entries) pointer comparisons when the crypto map entries and ACLs are those of the
+  // last Sync (config/cow_list.h shares them between copies); otherwise a rebuild that keeps
+  // the counters of the entries found unchanged, in one ordered pass (no per-entry copies of
+  // the ACLs: the policy keeps one copy of the ACL table).
   void Sync(const config::Config& cfg);
   // The first entry that permits the flow (cached).
   std::optional<EntryKey> Lookup(const IpAddress& src, const IpAddress& dst, uint8_t protocol);
@@ -70,9 +75,8 @@ class Policy {
  private:
   struct Entry {
     EntryKey key;
-    std::string acl_name;
-    std::vector<config::AclEntry> acl;
-    bool operator==(const Entry&) const = default;
+    std::shared_ptr<const config::CryptoMapEntry> src;  // the configured entry (identity)
+    const config::AccessList* acl = nullptr;            // in acls_
   };
   struct Flow {
     IpAddress src, dst;
@@ -87,10 +91,17 @@ class Policy {
     int32_t entry = kNoEntry;  // index in entries_
     int32_t line = 0;          // the permit line of that entry's ACL
   };
+  // Sync's path for a change of entries only (the ACLs the same, the lists ordered): true
+  // when done.
+  bool SyncChanges(const config::Config& cfg);
   // The first permitting entry and line, or entry == kNoEntry.
   Match Walk(const IpAddress& src, const IpAddress& dst, uint8_t protocol) const;
 
   std::vector<Entry> entries_;  // sorted by key
+  std::map<std::string, config::AccessList> acls_;  // the ACLs of the last Sync
+  // cfg.crypto_maps of the last Sync, held (a freed entry's address is never taken for it).
+  config::CowList<config::CryptoMapEntry> synced_;
+  bool sorted_ = false;  // synced_ is ordered by (map, seq)
   std::vector<std::vector<uint64_t>> matches_;  // per entry, per ACL line
   std::unordered_map<Flow, Match, FlowHash> flow_cache_;  // at most kFlowCacheLimit
 };
@@ -124,6 +135,9 @@ std::set<TunRoute> TunRoutes(const config::Config& cfg,
 class TunRouteSet {
  public:
   void Reset(const config::Config& cfg, std::span<const ike::ChildSaSnapshot> sas);
+  // A configuration change: the config's routes only (the SAs' stay); appends to `touched`
+  // the routes that came or went. O(entries) pointer comparisons when only entries changed.
+  void SetConfig(const config::Config& cfg, std::vector<TunRoute>& touched);
   void Upsert(const ike::ChildSaSnapshot& sa, std::vector<TunRoute>& touched);
   void Remove(uint32_t spi_in, std::vector<TunRoute>& touched);
   bool Wants(const TunRoute& r) const { return config_.count(r) || sa_refs_.count(r); }
@@ -132,6 +146,13 @@ class TunRouteSet {
  private:
   void Unref(const TunRoute& r, std::vector<TunRoute>& touched);
   std::set<TunRoute> config_;
+  // What config_ was computed from: the entries (shared, see config/cow_list.h), the ACLs,
+  // and how many entries name each ACL. A change of entries only updates the counts (one
+  // pass over the two lists of pointers) and recomputes config_ only when an ACL comes into
+  // use or goes out of it.
+  config::CowList<config::CryptoMapEntry> synced_;
+  std::map<std::string, config::AccessList> acls_;
+  std::map<std::string, size_t> acl_uses_;
   std::map<uint32_t, TunRoute> by_spi_;  // SAs whose remote network makes a route
   std::map<TunRoute, size_t> sa_refs_;   // > 0
 };

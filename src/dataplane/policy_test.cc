@@ -210,6 +210,113 @@ TEST(PolicyTest, SyncInvalidatesTheFlowCache) {
   EXPECT_FALSE(p.Lookup(src, other, 17).has_value());
 }
 
+// A configuration change on a hub: entries come and go around the others. The policy answers
+// as one built from scratch, and the entries untouched keep their match counters.
+TEST(PolicyTest, IncrementalSyncAnswersAsAFreshPolicyAndKeepsUntouchedCounters) {
+  config::Config c;
+  SeededRandom rng(5);
+  const char* acls[] = {"101", "102", "103"};
+  const std::vector<std::pair<const char*, const char*>> nets{
+      {"203.0.113.0", "0.0.0.255"}, {"203.0.113.8", "0.0.0.7"}, {"192.0.2.0", "0.0.0.255"}};
+  for (const char* name : acls) {
+    const auto& n = nets[rng.U32() % nets.size()];
+    AddEntry(c, "seed", 1, name, {Ace(true, "198.51.100.0", "0.0.0.255", n.first, n.second)});
+  }
+  c.crypto_maps.clear();
+  Policy p;
+  for (int step = 0; step < 300; ++step) {
+    const uint32_t op = rng.U32() % 4;
+    if (op <= 1 || c.crypto_maps.empty()) {
+      config::CryptoMapEntry e;
+      e.map_name = (rng.U32() % 2) ? "blue" : "green";
+      e.seq = 1 + rng.U32() % 20;
+      e.match_address = acls[rng.U32() % 3];
+      auto at = std::lower_bound(c.crypto_maps.begin(), c.crypto_maps.end(), e,
+                                 [](const auto& x, const auto& y) {
+                                   return std::tie(x.map_name, x.seq) < std::tie(y.map_name, y.seq);
+                                 });
+      if (at != c.crypto_maps.end() && at->map_name == e.map_name && at->seq == e.seq)
+        c.crypto_maps.Mut(at).match_address = e.match_address;
+      else
+        c.crypto_maps.insert(at, e);
+    } else if (op == 2) {
+      c.crypto_maps.erase(c.crypto_maps.begin() + rng.U32() % c.crypto_maps.size());
+    } else {  // an ACL line changes: its entries start counting again
+      auto& acl = c.acls[acls[rng.U32() % 3]];
+      const auto& n = nets[rng.U32() % nets.size()];
+      acl.entries[0] = Ace(true, "198.51.100.0", "0.0.0.255", n.first, n.second);
+    }
+    p.Sync(c);
+    Policy fresh;
+    fresh.Sync(c);
+    for (const auto& dst : {"203.0.113.1", "203.0.113.9", "192.0.2.5", "10.0.0.1"}) {
+      ASSERT_EQ(p.Lookup(Ip("198.51.100.4"), Ip(dst), 6),
+                fresh.LookupUncached(Ip("198.51.100.4"), Ip(dst), 6))
+          << "step " << step << " " << dst;
+    }
+  }
+}
+
+// Counters through an added entry: the others keep theirs, the new one starts at zero.
+TEST(PolicyTest, AddingAnEntryKeepsTheCountersOfTheOthers) {
+  config::Config c;
+  AddEntry(c, "green", 10, "101",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.0", "0.0.0.255")});
+  AddEntry(c, "green", 30, "103",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "192.0.2.0", "0.0.0.255")});
+  Policy p;
+  p.Sync(c);
+  p.Lookup(Ip("198.51.100.5"), Ip("203.0.113.9"), 1);
+  p.Lookup(Ip("198.51.100.5"), Ip("192.0.2.9"), 1);
+  p.Lookup(Ip("198.51.100.6"), Ip("192.0.2.9"), 1);
+  AddEntry(c, "green", 20, "102",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.114.0", "0.0.0.255")});
+  p.Sync(c);
+  EXPECT_EQ(p.AclMatches("101"), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(p.AclMatches("102"), (std::vector<uint64_t>{0}));
+  EXPECT_EQ(p.AclMatches("103"), (std::vector<uint64_t>{2}));
+  EXPECT_EQ(p.Lookup(Ip("198.51.100.5"), Ip("203.0.114.1"), 1), (EntryKey{"green", 20}));
+  EXPECT_EQ(p.AclMatches("102"), (std::vector<uint64_t>{1}));
+}
+
+// The same through the path a CLI line takes (ACLs unchanged, entries kept in (map, seq)
+// order, untouched entries the same objects): entries come and go in place.
+TEST(PolicyTest, EntryChangesInPlaceKeepTheCountersOfTheOthers) {
+  config::Config c;
+  AddEntry(c, "green", 10, "101",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.0", "0.0.0.255")});
+  AddEntry(c, "green", 30, "103",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "192.0.2.0", "0.0.0.255")});
+  AddEntry(c, "zzz", 1, "102",  // the ACL the new entry will use, on an entry of its own
+           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.114.0", "0.0.0.255")});
+  Policy p;
+  p.Sync(c);
+  p.Lookup(Ip("198.51.100.5"), Ip("203.0.113.9"), 1);
+  p.Lookup(Ip("198.51.100.5"), Ip("192.0.2.9"), 1);
+  config::CryptoMapEntry e;
+  e.map_name = "green";
+  e.seq = 20;
+  e.match_address = "102";
+  c.crypto_maps.insert(c.crypto_maps.begin() + 1, e);
+  p.Sync(c);
+  EXPECT_EQ(p.entry_count(), 4u);
+  EXPECT_EQ(p.AclMatches("101"), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(p.AclMatches("103"), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(p.Lookup(Ip("198.51.100.5"), Ip("203.0.114.1"), 1), (EntryKey{"green", 20}));
+  // green 10 now points at ACL 103 (its counters start again); green 30 keeps its own.
+  c.crypto_maps.Mut(0).match_address = "103";
+  p.Sync(c);
+  EXPECT_EQ(p.Lookup(Ip("198.51.100.5"), Ip("192.0.2.9"), 1), (EntryKey{"green", 10}));
+  EXPECT_EQ(p.AclMatches("103"), (std::vector<uint64_t>{2}));
+  EXPECT_FALSE(p.Lookup(Ip("198.51.100.5"), Ip("203.0.113.9"), 1).has_value());
+  // green 20 removed: its traffic falls to the next entry with that ACL.
+  c.crypto_maps.erase(c.crypto_maps.begin() + 1);
+  p.Sync(c);
+  EXPECT_EQ(p.entry_count(), 3u);
+  EXPECT_EQ(p.Lookup(Ip("198.51.100.5"), Ip("203.0.114.1"), 1), (EntryKey{"zzz", 1}));
+  EXPECT_EQ(p.Lookup(Ip("198.51.100.5"), Ip("192.0.2.9"), 1), (EntryKey{"green", 10}));
+}
+
 // However many distinct flows arrive (a flood of spoofed sources matching nothing, or all
 // matching), the cache stays within kFlowCacheLimit and answers stay right.
 TEST(PolicyTest, FlowCacheIsBounded) {
@@ -364,6 +471,67 @@ TEST(TunRoutesTest, IncrementalSetMatchesTunRoutes) {
   EXPECT_EQ(set.Wanted(), TunRoutes(c, {}));
   EXPECT_TRUE(set.Wants(TunRoute{Ip("203.0.113.0"), 24}));
   EXPECT_FALSE(set.Wants(TunRoute{Ip("203.0.114.0"), 24}));
+}
+
+TEST(TunRoutesTest, SetConfigChangesOnlyTheConfigRoutesAndReportsThem) {
+  config::Config c;
+  AddEntry(c, "green", 10, "101",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.0", "0.0.0.255")});
+  AddEntry(c, "green", 20, "102",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.114.0", "0.0.0.255")});
+  ike::ChildSaSnapshot sa;
+  sa.spi_in = 300;
+  sa.remote_net = Ip("10.9.0.0");
+  sa.remote_mask = Ip("255.255.0.0");
+  TunRouteSet set;
+  set.Reset(c, {&sa, 1});
+  config::Config c2 = c;
+  c2.crypto_maps.erase(c2.crypto_maps.begin());  // 203.0.113.0/24 goes
+  AddEntry(c2, "green", 30, "103",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "192.0.2.0", "0.0.0.255")});  // comes
+  std::vector<TunRoute> touched;
+  set.SetConfig(c2, touched);
+  EXPECT_EQ(set.Wanted(), TunRoutes(c2, {&sa, 1}));
+  std::sort(touched.begin(), touched.end());
+  EXPECT_EQ(touched, (std::vector<TunRoute>{TunRoute{Ip("192.0.2.0"), 24},
+                                            TunRoute{Ip("203.0.113.0"), 24}}));
+  EXPECT_TRUE(set.Wants(TunRoute{Ip("10.9.0.0"), 16}));  // the SA's stays
+}
+
+TEST(TunRoutesTest, SetConfigOnEntriesOnlyCountsTheAclsInUse) {
+  config::Config c;
+  AddEntry(c, "green", 10, "101",
+           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.0", "0.0.0.255")});
+  config::AccessList spare;  // defined, used by no entry yet
+  spare.name = "102";
+  spare.entries = {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.114.0", "0.0.0.255")};
+  c.acls["102"] = spare;
+  TunRouteSet set;
+  set.Reset(c, {});
+  EXPECT_EQ(set.Wanted(), TunRoutes(c, {}));
+  auto entry = [](uint32_t seq, const char* acl) {
+    config::CryptoMapEntry e;
+    e.map_name = "green";
+    e.seq = seq;
+    e.match_address = acl;
+    return e;
+  };
+  std::vector<TunRoute> touched;
+  c.crypto_maps.push_back(entry(20, "101"));  // an ACL already in use: nothing to do
+  set.SetConfig(c, touched);
+  EXPECT_TRUE(touched.empty());
+  c.crypto_maps.push_back(entry(30, "102"));  // 102 comes into use
+  set.SetConfig(c, touched);
+  EXPECT_EQ(touched, (std::vector<TunRoute>{TunRoute{Ip("203.0.114.0"), 24}}));
+  EXPECT_EQ(set.Wanted(), TunRoutes(c, {}));
+  touched.clear();
+  c.crypto_maps.erase(c.crypto_maps.begin());  // 101 still used by green 20
+  set.SetConfig(c, touched);
+  EXPECT_TRUE(touched.empty());
+  c.crypto_maps.erase(c.crypto_maps.begin());  // now not
+  set.SetConfig(c, touched);
+  EXPECT_EQ(touched, (std::vector<TunRoute>{TunRoute{Ip("203.0.113.0"), 24}}));
+  EXPECT_EQ(set.Wanted(), TunRoutes(c, {}));
 }
 
 TEST(TunRoutesTest, PrefixLength) {
