@@ -158,6 +158,7 @@ struct CallAdmissionInfo {
   uint64_t evicted_per_source = 0;    // ... at the per-source limit
   uint64_t expired = 0;               // half-open negotiations that timed out
   uint64_t no_proposal_sent = 0, no_proposal_suppressed = 0;
+  uint64_t mm2_resent = 0, mm2_resends_suppressed = 0;  // half-open MM2 resends, over budget
   bool operator==(const CallAdmissionInfo&) const = default;
 };
 

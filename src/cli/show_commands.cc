@@ -259,6 +259,8 @@ std::optional<std::string> ShowCallAdmission(CommandContext& ctx) {
         .Field("expired", i.expired)
         .Field("no_proposal_sent", i.no_proposal_sent)
         .Field("no_proposal_suppressed", i.no_proposal_suppressed)
+        .Field("mm2_resent", i.mm2_resent)
+        .Field("mm2_resends_suppressed", i.mm2_resends_suppressed)
         .EndObject();
     ctx.out += w.Take();
     return std::nullopt;
@@ -288,6 +290,8 @@ std::optional<std::string> ShowCallAdmission(CommandContext& ctx) {
       i.expired);
   row("NO_PROPOSAL_CHOSEN:", i.no_proposal_sent, "rate-limited:", i.no_proposal_suppressed,
       nullptr, 0);
+  row("Half-open MM2 resent:", i.mm2_resent, "rate-limited:", i.mm2_resends_suppressed, nullptr,
+      0);
   return std::nullopt;
 }
 

@@ -256,6 +256,8 @@ TEST_F(ShowSessionTest, CallAdmissionStatistics) {
   b_.cac.evicted = 29000;
   b_.cac.no_proposal_sent = 9;
   b_.cac.no_proposal_suppressed = 1991;
+  b_.cac.mm2_resent = 1400;
+  b_.cac.mm2_resends_suppressed = 3600;
   const std::string rule(79, '-');
   EXPECT_EQ(s_.Execute("show crypto call admission statistics").output,
             rule + "\n                    Crypto Call Admission Control Statistics\n" + rule +
@@ -265,10 +267,13 @@ TEST_F(ShowSessionTest, CallAdmissionStatistics) {
                 "Incoming IKE Requests:   30002 accepted:         30002 rejected:             0\n"
                 "Half-open IKE SAs:        1000 peak:              1000 reached MM3:          2\n"
                 "Half-open evicted:       29000 per source:           0 expired:              0\n"
-                "NO_PROPOSAL_CHOSEN:          9 rate-limited:      1991\n");
+                "NO_PROPOSAL_CHOSEN:          9 rate-limited:      1991\n"
+                "Half-open MM2 resent:     1400 rate-limited:      3600\n");
   EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"),
               HasSubstr("{\"max_in_negotiation\":1000,\"limit_configured\":false,"));
   EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"), HasSubstr("\"evicted\":29000,"));
+  EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"),
+              HasSubstr("\"mm2_resent\":1400,\"mm2_resends_suppressed\":3600}"));
 }
 
 TEST_F(ShowSessionTest, Json) {

@@ -459,6 +459,8 @@ cli::CallAdmissionInfo BackendImpl::CallAdmission() {
   i.expired = s.expired;
   i.no_proposal_sent = node_.counters().no_proposal_sent;
   i.no_proposal_suppressed = node_.counters().no_proposal_suppressed;
+  i.mm2_resent = s.mm2_resent;
+  i.mm2_resends_suppressed = s.mm2_resends_suppressed;
   return i;
 }
 

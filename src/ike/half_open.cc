@@ -1,6 +1,7 @@
 #include "ike/half_open.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 namespace ikepulse::ike {
@@ -144,15 +145,26 @@ void HalfOpenTable::Expire(TimePoint now) {
 
 size_t HalfOpenTable::Retransmit(TimePoint now, std::vector<Datagram>& out) {
   size_t sent = 0;
+  if (resend_refill_ && now > *resend_refill_) {
+    const int64_t ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - *resend_refill_).count();
+    resend_tokens_ = std::min(kResendBurst * 1000, resend_tokens_ + ms * kResendRate);
+  }
+  if (!resend_refill_ || now > *resend_refill_) resend_refill_ = now;
   while (!rtx_.empty() && rtx_.front().at <= now) {
     const Due d = rtx_.front();
     rtx_.pop_front();
     auto it = by_rcookie_.find(d.rcookie);
     if (it == by_rcookie_.end() || it->second.seq != d.seq) continue;  // gone meanwhile
     HalfOpen& e = it->second;
-    out.push_back(Datagram{e.local, e.remote, e.mm2});
-    ++sent;
-    ++stats_.retransmits;
+    if (resend_tokens_ >= 1000) {
+      resend_tokens_ -= 1000;
+      out.push_back(Datagram{e.local, e.remote, e.mm2});
+      ++sent;
+      ++stats_.retransmits;
+    } else {
+      ++stats_.retransmits_suppressed;
+    }
     if (++e.resends < kRetransmits) {
       // `gap` after this due instant; never before the last one queued (a late call), so the
       // FIFO stays in due order.

@@ -16,7 +16,11 @@
 // because every push is `gap` after a due instant already passed. Reflection is bounded: at
 // most kRetransmits extra MM2s per admitted MM1, and under a flood entries are evicted long
 // before their first resend, so the resends never exceed limit * kRetransmits per
-// kLifetime (1000 * 5 per 60 s by default: 84 datagrams/s).
+// kLifetime (1000 * 5 per 60 s by default: 84 datagrams/s). Whatever the limit (a hub's may
+// be its 100,000 crypto map entries), all resends together also stay within a budget of
+// kResendRate a second (a bucket of kResendBurst): a resend over budget is skipped (counted,
+// the entry's schedule goes on), so forged MM1s can never turn the table into more than
+// that many datagrams a second toward their forged sources.
 // At a bound the OLDEST entry (of the table, or of that source) is evicted to make room; the
 // new MM1 is always admitted. IOS rejects new requests at its limit instead; under a flood of
 // forged MM1s that would lock every real peer out until the flood stops, whereas evicting
@@ -64,6 +68,7 @@ struct HalfOpenStats {
   uint64_t promoted = 0;        // MM3 arrived: became a full ISAKMP SA
   uint64_t rejected = 0;        // MM1s refused (oversized SA payload)
   uint64_t retransmits = 0;     // MM2s resent because MM3 did not come
+  uint64_t retransmits_suppressed = 0;  // resends skipped: over the global budget
 };
 
 class HalfOpenTable {
@@ -74,6 +79,8 @@ class HalfOpenTable {
   static constexpr uint8_t kRetransmits = 5;
   static constexpr Duration kLifetime = kRetransmitGap * (kRetransmits + 1);  // 60 s
   static constexpr size_t kMaxSaBody = 2048;  // larger MM1 SA payloads are refused
+  static constexpr int64_t kResendRate = 100;    // MM2 resends a second, all entries together
+  static constexpr int64_t kResendBurst = 1000;  // the bucket (a mass reconnect's losses)
 
   // The total limit (0 = the default). Lowering it evicts the oldest entries at once.
   void SetLimit(size_t limit);
@@ -123,6 +130,9 @@ class HalfOpenTable {
     isakmp::Cookie rcookie;
   };
   std::deque<Due> rtx_;
+  // The resend budget: tokens in thousandths, refilled from `now`.
+  int64_t resend_tokens_ = kResendBurst * 1000;
+  std::optional<TimePoint> resend_refill_;
   uint64_t next_seq_ = 1;
   size_t peak_ = 0;
   HalfOpenStats stats_;

@@ -140,6 +140,31 @@ TEST(HalfOpenTable, Mm2IsResentOnIosScheduleUntilMm3) {
   EXPECT_EQ(u.Retransmit(kT0 + Seconds(21), out), 1u);
 }
 
+// A table as large as a hub's (5,000 entries admitted at once, all unanswered): the resends
+// of every entry together stay within the global budget, a burst of kResendBurst and then
+// kResendRate a second, whatever the table's size; the entries' schedules go on.
+TEST(HalfOpenTable, ResendsOfAllEntriesTogetherStayWithinTheGlobalBudget) {
+  HalfOpenTable t;
+  t.SetLimit(5000);
+  for (uint32_t n = 0; n < 5000; ++n) t.Insert(Entry(n, Src(n % 20000)), kT0);
+  std::vector<Datagram> out;
+  t.Expire(kT0 + Seconds(10));
+  EXPECT_EQ(t.Retransmit(kT0 + Seconds(10), out), size_t(HalfOpenTable::kResendBurst));
+  EXPECT_EQ(t.stats().retransmits_suppressed, 5000u - HalfOpenTable::kResendBurst);
+  size_t total = out.size();
+  for (TimePoint now = t.NextDeadline(); now != kNever && now <= kT0 + Seconds(70);
+       now = t.NextDeadline()) {
+    t.Expire(now);
+    total += t.Retransmit(now, out);
+  }
+  // 60 s of life: the burst, then 100 a second for the 40 s between the first resend (+10 s)
+  // and the last (+50 s).
+  EXPECT_EQ(total, size_t(HalfOpenTable::kResendBurst + 40 * HalfOpenTable::kResendRate));
+  EXPECT_EQ(t.stats().retransmits + t.stats().retransmits_suppressed, 5000u * 5);
+  EXPECT_EQ(t.size(), 0u);
+  EXPECT_EQ(t.stats().expired, 5000u);
+}
+
 // A million inserts through a full table with promotions in between: size, sources and the
 // internal order queue stay bounded.
 TEST(HalfOpenTable, ChurnStaysBounded) {

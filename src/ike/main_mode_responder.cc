@@ -220,6 +220,8 @@ CallAdmissionSnapshot NodeImpl::CallAdmission() const {
   s.expired = st.expired;
   s.promoted = st.promoted;
   s.rejected = st.rejected;
+  s.mm2_resent = st.retransmits;
+  s.mm2_resends_suppressed = st.retransmits_suppressed;
   return s;
 }
 

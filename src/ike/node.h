@@ -98,6 +98,7 @@ struct CallAdmissionSnapshot {
   uint64_t ike_sas_negotiating = 0; // past MM3 (responder) or initiated, not established
   uint64_t accepted = 0, evicted_total = 0, evicted_source = 0, expired = 0, promoted = 0,
            rejected = 0;
+  uint64_t mm2_resent = 0, mm2_resends_suppressed = 0;  // half-open MM2 resends (and over budget)
 };
 
 // A read-only view of one ISAKMP SA for `show crypto isakmp sa [detail]`.
