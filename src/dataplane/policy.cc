@@ -279,8 +279,9 @@ void TunRouteSet::SetConfig(const config::Config& cfg, std::vector<TunRoute>& to
     size_t& n = acl_uses_[name];
     const bool before = n > 0;
     n = static_cast<size_t>(static_cast<int64_t>(n) + delta);
-    if (n == 0) acl_uses_.erase(name);
-    names_changed |= before != (n > 0);
+    const bool after = n > 0;
+    if (!after) acl_uses_.erase(name);
+    names_changed |= before != after;
   };
   const bool acls_same = acls_ == cfg.acls;
   const bool ordered =
