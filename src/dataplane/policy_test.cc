@@ -257,13 +257,19 @@ TEST(PolicyTest, IncrementalSyncAnswersAsAFreshPolicyAndKeepsUntouchedCounters) 
   }
 }
 
-// Counters through an added entry: the others keep theirs, the new one starts at zero.
-TEST(PolicyTest, AddingAnEntryKeepsTheCountersOfTheOthers) {
+// green 10 (ACL 101: to 203.0.113.0/24) and green 30 (ACL 103: to 192.0.2.0/24).
+config::Config GreenTenAndThirty() {
   config::Config c;
   AddEntry(c, "green", 10, "101",
            {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.0", "0.0.0.255")});
   AddEntry(c, "green", 30, "103",
            {Ace(true, "198.51.100.0", "0.0.0.255", "192.0.2.0", "0.0.0.255")});
+  return c;
+}
+
+// Counters through an added entry: the others keep theirs, the new one starts at zero.
+TEST(PolicyTest, AddingAnEntryKeepsTheCountersOfTheOthers) {
+  config::Config c = GreenTenAndThirty();
   Policy p;
   p.Sync(c);
   p.Lookup(Ip("198.51.100.5"), Ip("203.0.113.9"), 1);
@@ -282,11 +288,7 @@ TEST(PolicyTest, AddingAnEntryKeepsTheCountersOfTheOthers) {
 // The same through the path a CLI line takes (ACLs unchanged, entries kept in (map, seq)
 // order, untouched entries the same objects): entries come and go in place.
 TEST(PolicyTest, EntryChangesInPlaceKeepTheCountersOfTheOthers) {
-  config::Config c;
-  AddEntry(c, "green", 10, "101",
-           {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.113.0", "0.0.0.255")});
-  AddEntry(c, "green", 30, "103",
-           {Ace(true, "198.51.100.0", "0.0.0.255", "192.0.2.0", "0.0.0.255")});
+  config::Config c = GreenTenAndThirty();
   AddEntry(c, "zzz", 1, "102",  // the ACL the new entry will use, on an entry of its own
            {Ace(true, "198.51.100.0", "0.0.0.255", "203.0.114.0", "0.0.0.255")});
   Policy p;

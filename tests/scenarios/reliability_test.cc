@@ -518,11 +518,25 @@ TEST(Rekey, RekeyQm3LostLeavesNoInstantWithoutAMatchingSaPair) {
 // (or keep-up) brings a new one at once, even when the Quick Mode that made the old pair is
 // still kept (30 s) to answer duplicates.
 
+// Both sides up with `initiator` starting (t0 = the instant it did).
+TimePoint UpFrom(Pair& p, sim::SimNode& initiator) {
+  const TimePoint t0 = p.sim.now();
+  initiator.Initiate("green", 1);
+  EXPECT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
+  return t0;
+}
+
+// Both sides hold exactly one pair, and they are each other's.
+void ExpectOneMatchingPair(const Pair& p) {
+  ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
+  ASSERT_THAT(p.b.ChildSas(), SizeIs(1));
+  EXPECT_EQ(p.a.ChildSas()[0].spi_out, p.b.ChildSas()[0].spi_in);
+  EXPECT_EQ(p.a.ChildSas()[0].spi_in, p.b.ChildSas()[0].spi_out);
+}
+
 TEST(VolumeLifetime, SoftRekeysAtOnceAndTheOldPairIsDeletedWhenTheNewOneIsUp) {
   Pair p;
-  const TimePoint t0 = p.sim.now();
-  p.a.Initiate("green", 1);
-  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
+  const TimePoint t0 = UpFrom(p, p.a);
   const auto old_a = p.a.ChildSas()[0];
   p.sim.RunUntil(t0 + Seconds(2));
   p.a.OnChildLifetime(old_a.spi_in, /*hard=*/false);
@@ -541,9 +555,7 @@ TEST(VolumeLifetime, SoftRekeysAtOnceAndTheOldPairIsDeletedWhenTheNewOneIsUp) {
 
 TEST(VolumeLifetime, HardWhileTheRekeyIsInFlightLeavesTheRekeyToReplaceIt) {
   Pair p;
-  const TimePoint t0 = p.sim.now();
-  p.a.Initiate("green", 1);
-  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
+  const TimePoint t0 = UpFrom(p, p.a);
   const auto old_a = p.a.ChildSas()[0];
   p.sim.RunUntil(t0 + Seconds(2));
   p.a.OnChildLifetime(old_a.spi_in, false);  // QM1 out at t0+2 s, QM2 back at +10 ms
@@ -554,10 +566,7 @@ TEST(VolumeLifetime, HardWhileTheRekeyIsInFlightLeavesTheRekeyToReplaceIt) {
   auto qm = Sent(p.sim, p.a.address(), kQuickMode);
   ASSERT_THAT(qm, SizeIs(4));
   EXPECT_EQ(qm[3]->at, t0 + Seconds(2) + Millis(10));
-  ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
-  ASSERT_THAT(p.b.ChildSas(), SizeIs(1));
-  EXPECT_EQ(p.a.ChildSas()[0].spi_out, p.b.ChildSas()[0].spi_in);
-  EXPECT_EQ(p.a.ChildSas()[0].spi_in, p.b.ChildSas()[0].spi_out);
+  ExpectOneMatchingPair(p);
 }
 
 // The regression behind a stalled TCP stream in the kilobyte-lifetime interop test: the
@@ -565,9 +574,7 @@ TEST(VolumeLifetime, HardWhileTheRekeyIsInFlightLeavesTheRekeyToReplaceIt) {
 // expiry took it for one in flight, so no new pair came for up to 30 s.
 TEST(VolumeLifetime, TrafficAfterHardBringsANewPairAtOnceWithinThirtySecondsOfTheLastOne) {
   Pair p;
-  const TimePoint t0 = p.sim.now();
-  p.a.Initiate("green", 1);
-  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
+  const TimePoint t0 = UpFrom(p, p.a);
   const auto old_a = p.a.ChildSas()[0];
   p.sim.RunUntil(t0 + Seconds(3));
   p.a.OnChildLifetime(old_a.spi_in, true);
@@ -580,17 +587,12 @@ TEST(VolumeLifetime, TrafficAfterHardBringsANewPairAtOnceWithinThirtySecondsOfTh
   auto qm = Sent(p.sim, p.a.address(), kQuickMode);
   ASSERT_THAT(qm, SizeIs(4));
   EXPECT_EQ(qm[2]->at, t0 + Seconds(3));
-  ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
-  ASSERT_THAT(p.b.ChildSas(), SizeIs(1));
-  EXPECT_EQ(p.a.ChildSas()[0].spi_out, p.b.ChildSas()[0].spi_in);
-  EXPECT_EQ(p.a.ChildSas()[0].spi_in, p.b.ChildSas()[0].spi_out);
+  ExpectOneMatchingPair(p);
 }
 
 TEST(VolumeLifetime, ResponderPairRunningOutIsReplacedByTheResponderOnTraffic) {
   Pair p;
-  const TimePoint t0 = p.sim.now();
-  p.b.Initiate("green", 1);  // A is the Quick Mode responder
-  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, t0 + Seconds(5)));
+  const TimePoint t0 = UpFrom(p, p.b);  // A is the Quick Mode responder
   const auto old_a = p.a.ChildSas()[0];
   p.sim.RunUntil(t0 + Seconds(1));
   p.a.OnChildLifetime(old_a.spi_in, false);  // soft: the responder leaves rekeying to B
@@ -603,9 +605,7 @@ TEST(VolumeLifetime, ResponderPairRunningOutIsReplacedByTheResponderOnTraffic) {
   auto qm = Sent(p.sim, p.a.address(), kQuickMode);
   ASSERT_THAT(qm, SizeIs(3));  // QM2, then its own QM1 and QM3
   EXPECT_EQ(qm[1]->at, hard_at);
-  ASSERT_THAT(p.a.ChildSas(), SizeIs(1));
-  ASSERT_THAT(p.b.ChildSas(), SizeIs(1));
-  EXPECT_EQ(p.a.ChildSas()[0].spi_out, p.b.ChildSas()[0].spi_in);
+  ExpectOneMatchingPair(p);
 }
 
 TEST(VolumeLifetime, KeptUpEntryIsReplacedAtTheHardExpiryWithoutTraffic) {
