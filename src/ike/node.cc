@@ -347,6 +347,7 @@ void NodeImpl::SetConfig(const config::Config& cfg, Ctx& c) {
       slot = order_[i++];
     } else if (auto it = entry_index_.find({e.map_name, e.seq}); it != entry_index_.end()) {
       slot = it->second;
+      if (entries_[slot].seen == pass) continue;  // (map, seq) twice in one list: the first
       i = entries_[slot].pos + 1;
       EntryRuntime& rt = entries_[slot];
       if (rt.cfg.get() != &e) {

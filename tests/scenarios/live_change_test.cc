@@ -235,5 +235,22 @@ TEST(LiveChange, IncrementalChangesMatchAFreshEngineOverARandomSequence) {
   }
 }
 
+
+// A list that names one (map, seq) twice (the CLI never makes one; a hand-built Config can):
+// the first stands, and a change never lists an entry twice.
+TEST(LiveChange, AnEntryListedTwiceCountsOnce) {
+  SeededRandom rng(3);
+  ike::Node n(rng);
+  config::Config c = MakeConfig(SiteA());
+  c.crypto_maps.push_back(c.crypto_maps.front());
+  ike::Outbox out;
+  n.SetConfig(c, TimePoint(Seconds(10)), out);
+  EXPECT_EQ(n.Entries().size(), 1u);
+  c.crypto_maps.Mut(1).peers.front().address = Ip("192.0.2.99");
+  n.SetConfig(c, TimePoint(Seconds(11)), out);
+  ASSERT_EQ(n.Entries().size(), 1u);
+  EXPECT_EQ(n.Entries()[0].current_peer, c.crypto_maps.front().peers.front().address);
+}
+
 }  // namespace
 }  // namespace ikepulse::scenario
