@@ -149,7 +149,7 @@ class CowList {
 };
 
 // The differences between two lists ordered by `less` (a strict order on the elements' keys),
-// in order: on_change(gone, added) for each element of `before` that `after` no longer has
+// in order: on_change(gone, added, j) (j: added's index in `after`) for each element of `before` that `after` no longer has
 // (added null), each new one (gone null), and each that changed (both: same key, another
 // object). Elements that are the same object cost one pointer comparison; keys are compared
 // only around a difference. Returns false, having called nothing, if `after` is found not to
@@ -159,6 +159,7 @@ bool DiffOrdered(const CowList<T>& before, const CowList<T>& after, Less less, O
   struct Change {
     const T* gone;
     const T* added;
+    size_t at;  // added's index in `after`
   };
   std::vector<Change> changes;
   if (!before.SameAs(after)) {
@@ -172,15 +173,17 @@ bool DiffOrdered(const CowList<T>& before, const CowList<T>& after, Less less, O
                                (j + 1 < after.size() && !less(after[j], after[j + 1]))))
         return false;
       if (j < after.size() && (i == before.size() || less(after[j], before[i]))) {
-        changes.push_back(Change{nullptr, &after[j++]});
+        changes.push_back(Change{nullptr, &after[j], j});
+        ++j;
       } else if (i < before.size() && (j == after.size() || less(before[i], after[j]))) {
-        changes.push_back(Change{&before[i++], nullptr});
+        changes.push_back(Change{&before[i++], nullptr, 0});
       } else {
-        changes.push_back(Change{&before[i++], &after[j++]});
+        changes.push_back(Change{&before[i++], &after[j], j});
+        ++j;
       }
     }
   }
-  for (const Change& c : changes) on_change(c.gone, c.added);
+  for (const Change& c : changes) on_change(c.gone, c.added, c.at);
   return true;
 }
 

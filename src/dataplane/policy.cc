@@ -87,7 +87,7 @@ bool Policy::SyncChanges(const config::Config& cfg) {
   bool any = false;
   const bool ordered = config::DiffOrdered(
       synced_, next, KeyLess,
-      [&](const config::CryptoMapEntry* gone, const config::CryptoMapEntry* added) {
+      [&](const config::CryptoMapEntry* gone, const config::CryptoMapEntry* added, size_t at) {
         any = true;
         std::vector<uint64_t> kept;
         bool keep = false;
@@ -106,11 +106,8 @@ bool Policy::SyncChanges(const config::Config& cfg) {
         auto acl = acls_.find(added->match_address);
         if (acl == acls_.end()) return;
         const size_t k = at_key(added->map_name, added->seq);
-        // The shared pointer of `added`: found by binary search in `next` (ordered).
-        const auto pos = std::lower_bound(next.begin(), next.end(), *added, KeyLess) - next.begin();
         entries_.insert(entries_.begin() + static_cast<std::ptrdiff_t>(k),
-                        Entry{EntryKey{added->map_name, added->seq},
-                              next.Shared(static_cast<size_t>(pos)), &acl->second});
+                        Entry{EntryKey{added->map_name, added->seq}, next.Shared(at), &acl->second});
         if (!keep) kept.assign(acl->second.entries.size(), 0);
         matches_.insert(matches_.begin() + static_cast<std::ptrdiff_t>(k), std::move(kept));
       });
@@ -290,7 +287,8 @@ void TunRouteSet::SetConfig(const config::Config& cfg, std::vector<TunRoute>& to
                        [](const config::CryptoMapEntry& a, const config::CryptoMapEntry& b) {
                          return std::tie(a.map_name, a.seq) < std::tie(b.map_name, b.seq);
                        },
-                       [&](const config::CryptoMapEntry* gone, const config::CryptoMapEntry* added) {
+                       [&](const config::CryptoMapEntry* gone, const config::CryptoMapEntry* added,
+                           size_t) {
                          if (gone) use(gone->match_address, -1);
                          if (added) use(added->match_address, +1);
                        });

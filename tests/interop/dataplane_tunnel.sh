@@ -4,7 +4,8 @@
 # userspace ESP (TUN ikp0 <-> ESP-in-UDP 4500). No keep-up: the tunnel is brought up by the
 # traffic itself: first from ikepulse's side, then (after clear) from strongSwan's side, then
 # from ikepulse's again.
-# Checks the counters in `show crypto ipsec sa`. Root; bounded (< 90 s).
+# Checks the counters in `show crypto ipsec sa`, and that routes into ikp0 follow live
+# configuration changes without touching the live tunnel. Root; bounded (< 90 s).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lab/lablib.sh
@@ -82,6 +83,27 @@ tun_routes() { ip -n "$(lab_ns a)" route show dev ikp0 2>/dev/null; }
 route_is() { tun_routes | grep -q "^$1 "; }
 route_not() { ! tun_routes | grep -q "^$1 "; }
 ikp_check "route 203.0.113.0/24 dev ikp0 while the crypto map protects it" route_is 203.0.113.0/24
+# 7. Entries come and go beside the live one (a line costs O(the change), DESIGN.md §6.4):
+#    the live entry's SAs stay (same SPI, no Delete reaches strongSwan), traffic goes on, and
+#    the new entry's ACL route appears with the entry and goes with it.
+out_spi() { ikp_cli a "show crypto ipsec sa" | grep -Eo 'current outbound spi: 0x[0-9A-F]+' | head -1; }
+spi0=$(out_spi)
+del0=$(grep -c "received DELETE" "$(lab_charon_log b)" || true)
+ikp_cli a "configure terminal" \
+  "access-list 102 permit ip 198.51.100.0 0.0.0.255 203.0.115.0 0.0.0.255" "end" >/dev/null
+ikp_check "an ACL no entry uses routes nothing" route_not 203.0.115.0/24
+ikp_cli a "configure terminal" "crypto map green 20 ipsec-isakmp" "set peer 192.0.2.9" \
+  "set transform-set T1" "match address 102" "end" >"$LAB_WORK/entry20.txt"
+ikp_check "entry green 20 added: route 203.0.115.0/24 dev ikp0" lab_wait_cmd 5 route_is 203.0.115.0/24
+ikp_check "ping through the live tunnel after the entry was added" ikp_ping a-host 203.0.113.10 3
+ikp_cli a "configure terminal" "no crypto map green 20" "end" >/dev/null
+ikp_check "entry green 20 removed: its route goes" lab_wait_cmd 5 route_not 203.0.115.0/24
+ikp_check "ping through the live tunnel after the entry was removed" ikp_ping a-host 203.0.113.10 3
+spi1=$(out_spi)
+lab_log "live entry's outbound SPI before/after: ${spi0#*: } / ${spi1#*: }"
+ikp_check "the live entry kept its IPsec SA (${spi0#*: })" test -n "$spi0" -a "$spi0" = "$spi1"
+ikp_check "strongSwan received no Delete for it" \
+  test "$(grep -c "received DELETE" "$(lab_charon_log b)" || true)" = "$del0"
 ikp_cli a "clear crypto session" >/dev/null
 ikp_cli a "configure terminal" "no access-list 101" \
   "access-list 101 permit ip 198.51.100.0 0.0.0.255 203.0.114.0 0.0.0.255" "end" >"$LAB_WORK/reconf.txt"
