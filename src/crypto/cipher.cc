@@ -55,6 +55,22 @@ const EVP_CIPHER* Fetched(CipherAlg c) {
   return ciphers.cipher[Index(c)].get();
 }
 
+// This thread's context for `c`, made on first use and re-keyed by each call (as in hash.cc:
+// creating one per call cost more than encrypting a DPD message). The key schedule of the
+// last call stays in it until the next call; OpenSSL cleanses it when the thread ends.
+EVP_CIPHER_CTX* Context(CipherAlg c) {
+  (void)Fetched(c);  // the cipher outlives every thread's contexts
+  static thread_local std::array<CipherCtxPtr, kNumCiphers> contexts;
+  CipherCtxPtr& ctx = contexts[Index(c)];
+  if (!ctx) {
+    ctx.reset(EVP_CIPHER_CTX_new());
+    IKEPULSE_CHECK(ctx != nullptr);
+    IKEPULSE_CHECK(EVP_CipherInit_ex2(ctx.get(), Fetched(c), nullptr, nullptr, 1, nullptr) == 1);
+    IKEPULSE_CHECK(EVP_CIPHER_CTX_set_padding(ctx.get(), 0) == 1);
+  }
+  return ctx.get();
+}
+
 Result<Bytes, CryptoError> Cbc(CipherAlg c, ByteSpan key, ByteSpan iv, ByteSpan data,
                                bool encrypt) {
   if (key.size() != KeyLength(c)) return MakeUnexpected(CryptoError{"Wrong key length."});
@@ -68,20 +84,22 @@ Result<Bytes, CryptoError> Cbc(CipherAlg c, ByteSpan key, ByteSpan iv, ByteSpan 
   Bytes out(data.size());
   if (data.empty()) return out;
 
-  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
-  IKEPULSE_CHECK(ctx != nullptr);
-  if (EVP_CipherInit_ex2(ctx.get(), Fetched(c), key.data(), iv.data(), encrypt ? 1 : 0, nullptr) !=
-      1) {
+  EVP_CIPHER_CTX* ctx = Context(c);
+  if (EVP_CipherInit_ex2(ctx, nullptr, key.data(), iv.data(), encrypt ? 1 : 0, nullptr) != 1) {
     return MakeUnexpected(CryptoError{"Cipher initialisation failed."});
   }
-  IKEPULSE_CHECK(EVP_CIPHER_CTX_set_padding(ctx.get(), 0) == 1);
+  // Padding is off from the context's creation and a re-initialisation keeps it off; setting
+  // it again per call costs a parameter lookup by name. Checked, because with padding on the
+  // final call below would write a block past `out`.
+  if (!EVP_CIPHER_CTX_test_flags(ctx, EVP_CIPH_NO_PADDING)) {
+    IKEPULSE_CHECK(EVP_CIPHER_CTX_set_padding(ctx, 0) == 1);
+  }
   int len = 0;
-  if (EVP_CipherUpdate(ctx.get(), out.data(), &len, data.data(), static_cast<int>(data.size())) !=
-      1) {
+  if (EVP_CipherUpdate(ctx, out.data(), &len, data.data(), static_cast<int>(data.size())) != 1) {
     return MakeUnexpected(CryptoError{"Cipher update failed."});
   }
   int final_len = 0;
-  if (EVP_CipherFinal_ex(ctx.get(), out.data() + len, &final_len) != 1) {
+  if (EVP_CipherFinal_ex(ctx, out.data() + len, &final_len) != 1) {
     return MakeUnexpected(CryptoError{"Cipher final failed."});
   }
   IKEPULSE_CHECK(static_cast<size_t>(len + final_len) == data.size());
