@@ -593,7 +593,10 @@ void NodeImpl::OnTimeout(Ctx& c) {
   }
   while (auto id = timers_.PopNext(c.now)) {
     IkeSa* sa = Find(*id);
-    if (!sa) continue;  // stale fire: harmless
+    if (!sa) {  // stale fire: harmless (and the key's index node goes)
+      timers_.Disarm(*id);
+      continue;
+    }
     // Phase-1 retransmission.
     if (sa->mm && sa->mm->rtx.next <= c.now) {
       Retransmit& r = sa->mm->rtx;

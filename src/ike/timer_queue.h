@@ -15,13 +15,18 @@
 //   (`timers.Arm(id, sa.NextDeadline())`), so this keeps tie order independent of how often
 //   an SA happens to be touched. Arm(key, kNever) disarms.
 // - Disarm(key) removes the entry; disarming an unknown key is a no-op. Nothing stale stays in
-//   the heap: a popped key is never returned again unless re-armed.
+//   the heap: a popped key is never returned again unless re-armed. A popped key keeps its
+//   (small) index node until it is re-armed or disarmed, so a user whose keys go away (the
+//   engine's SAs) disarms them when they do.
 // - Pop: PopNext(now) returns the first key with deadline <= now and removes it (std::nullopt
 //   when none is due). PopExpired(now, out) appends all of them, in order. A popped key is
 //   disarmed; the caller re-arms it from the SA's NextDeadline() after handling it. If the SA
 //   has gone meanwhile, the caller finds no SA and does nothing (a stale fire is harmless).
 // - Cost: a binary min-heap plus a key -> heap index map: Arm, Disarm and Pop are O(log n),
-//   NextDeadline is O(1). No per-timer allocation besides the hash map node.
+//   NextDeadline is O(1). No per-timer allocation besides the hash map node. Each heap entry
+//   points at its key's position in that map (the map's nodes never move), so a sift step
+//   writes the new position through the pointer: one hash lookup per Arm/Disarm/Pop, not one
+//   per level of the heap (at a million timers each lookup is a cache miss).
 // - Not thread-safe (the core is single-threaded). Owned by the Node (or the simulator).
 #pragma once
 
@@ -41,6 +46,19 @@ template <typename Key, typename Hash = std::hash<Key>, typename Eq = std::equal
 class TimerQueue {
  public:
   TimerQueue() = default;
+  // A copy (the engine's Clone) has its own index: its entries point into it, not into the
+  // original's.
+  TimerQueue(const TimerQueue& o) : heap_(o.heap_), next_seq_(o.next_seq_) { Reindex(); }
+  TimerQueue& operator=(const TimerQueue& o) {
+    if (this != &o) {
+      heap_ = o.heap_;
+      next_seq_ = o.next_seq_;
+      Reindex();
+    }
+    return *this;
+  }
+  TimerQueue(TimerQueue&&) noexcept = default;  // nodes, and so the pointers, move along
+  TimerQueue& operator=(TimerQueue&&) noexcept = default;
 
   // Arms `key` to fire at `deadline` (replacing any earlier deadline). kNever disarms.
   void Arm(const Key& key, TimePoint deadline) {
@@ -49,9 +67,10 @@ class TimerQueue {
       return;
     }
     auto it = index_.find(key);
-    if (it == index_.end()) {
-      heap_.push_back(Entry{deadline, next_seq_++, key});
-      index_.emplace(key, heap_.size() - 1);
+    if (it == index_.end()) it = index_.emplace(key, kPopped).first;
+    if (it->second == kPopped) {
+      it->second = heap_.size();
+      heap_.push_back(Entry{deadline, next_seq_++, key, &it->second});
       SiftUp(heap_.size() - 1);
       return;
     }
@@ -73,6 +92,7 @@ class TimerQueue {
     if (it == index_.end()) return false;
     const size_t i = it->second;
     index_.erase(it);
+    if (i == kPopped) return false;
     RemoveAt(i);
     return true;
   }
@@ -83,16 +103,20 @@ class TimerQueue {
   // `key`'s deadline, kNever when it is not armed.
   TimePoint DeadlineOf(const Key& key) const {
     auto it = index_.find(key);
-    return it == index_.end() ? kNever : heap_[it->second].deadline;
+    return it == index_.end() || it->second == kPopped ? kNever : heap_[it->second].deadline;
   }
-  bool IsArmed(const Key& key) const { return index_.find(key) != index_.end(); }
+  bool IsArmed(const Key& key) const {
+    auto it = index_.find(key);
+    return it != index_.end() && it->second != kPopped;
+  }
 
   // Removes and returns the first key due at or before `now`.
   std::optional<Key> PopNext(TimePoint now) {
     if (heap_.empty() || heap_.front().deadline > now) return std::nullopt;
+    size_t* pos = heap_.front().pos;
     Key key = std::move(heap_.front().key);
-    index_.erase(key);
     RemoveAt(0);
+    *pos = kPopped;  // its index node stays, for the re-arm that usually follows
     return key;
   }
 
@@ -106,7 +130,7 @@ class TimerQueue {
     return n;
   }
 
-  size_t size() const { return heap_.size(); }
+  size_t size() const { return heap_.size(); }  // armed keys
   bool empty() const { return heap_.empty(); }
   void Clear() {
     heap_.clear();
@@ -114,11 +138,24 @@ class TimerQueue {
   }
 
  private:
+  // The position of a key that was popped and not re-armed since (it keeps its index node,
+  // so that the engine's re-arm after each fire allocates nothing; Disarm frees it).
+  static constexpr size_t kPopped = SIZE_MAX;
+
   struct Entry {
     TimePoint deadline;
     uint64_t seq;  // arming sequence: breaks ties between equal deadlines
     Key key;
+    size_t* pos;  // the key's value in index_: this entry's position in heap_
   };
+
+  // A copy keeps only the armed keys (a popped key's node is an allocation saved, not state).
+  void Reindex() {
+    index_.clear();
+    index_.reserve(heap_.size());
+    for (size_t i = 0; i < heap_.size(); ++i)
+      heap_[i].pos = &index_.emplace(heap_[i].key, i).first->second;
+  }
 
   static bool Before(const Entry& a, const Entry& b) {
     return a.deadline != b.deadline ? a.deadline < b.deadline : a.seq < b.seq;
@@ -126,7 +163,7 @@ class TimerQueue {
 
   void Put(size_t i, Entry&& e) {
     heap_[i] = std::move(e);
-    index_.find(heap_[i].key)->second = i;
+    *heap_[i].pos = i;
   }
 
   void SiftUp(size_t i) {
@@ -154,13 +191,13 @@ class TimerQueue {
     Put(i, std::move(e));
   }
 
-  // Removes heap_[i], whose key is already gone from index_.
+  // Removes heap_[i] (the caller then erases its key from index_).
   void RemoveAt(size_t i) {
     const size_t last = heap_.size() - 1;
     if (i != last) {
       heap_[i] = std::move(heap_[last]);
       heap_.pop_back();
-      index_.find(heap_[i].key)->second = i;
+      *heap_[i].pos = i;
       if (i > 0 && Before(heap_[i], heap_[(i - 1) / 2])) {
         SiftUp(i);
       } else {

@@ -114,6 +114,35 @@ TEST(TimerQueue, WorksWithAnArbitraryKeyType) {
   EXPECT_EQ(q.PopNext(t0), "a");
 }
 
+TEST(TimerQueue, ACopyAndAMovedQueueEachKeepTheirOwnOrder) {
+  // Entries point at their positions in the queue's own index: a copy must point into its
+  // copy, so that editing one queue never moves the other's entries.
+  TimerQueue<uint64_t> q;
+  for (uint64_t k = 1; k <= 50; ++k) q.Arm(k, t0 + Seconds(static_cast<int64_t>(k % 7)));
+  TimerQueue<uint64_t> copy(q);
+  TimerQueue<uint64_t> assigned;
+  assigned.Arm(99, t0);
+  assigned = q;
+  for (uint64_t k = 1; k <= 50; k += 2) copy.Arm(k, t0 + Seconds(100 + static_cast<int64_t>(k)));
+  copy.Disarm(2);
+  const std::vector<uint64_t> from_q = PopAll(q, kNever - Micros(1));
+  const std::vector<uint64_t> from_assigned = PopAll(assigned, kNever - Micros(1));
+  EXPECT_EQ(from_q.size(), 50u);
+  EXPECT_EQ(from_assigned, from_q);
+  TimerQueue<uint64_t> moved(std::move(copy));
+  moved.Arm(2, t0 + Seconds(200));
+  const std::vector<uint64_t> from_moved = PopAll(moved, kNever - Micros(1));
+  ASSERT_EQ(from_moved.size(), 50u);
+  // The even keys (untouched, but 2) first in their old order, then the re-armed odd ones by
+  // their new deadlines, then 2.
+  std::vector<uint64_t> want;
+  for (uint64_t k : from_q)
+    if (k % 2 == 0 && k != 2) want.push_back(k);
+  for (uint64_t k = 1; k <= 50; k += 2) want.push_back(k);
+  want.push_back(2);
+  EXPECT_EQ(from_moved, want);
+}
+
 // 100,000 SAs: random arm / re-arm / disarm / pop, checked against a std::multimap model that
 // orders by (deadline, arming sequence) with the same same-deadline rule.
 TEST(TimerQueue, MatchesAReferenceModelWith100kKeys) {
