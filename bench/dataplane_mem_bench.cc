@@ -47,7 +47,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/esp_crypto.h"
-#include "dataplane/buffered_random.h"
+#include "common/buffered_random.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/sa_db.h"
 #include "dataplane_scale.h"

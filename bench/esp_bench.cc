@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "crypto/crypto.h"
-#include "dataplane/buffered_random.h"
+#include "common/buffered_random.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/esp.h"
 #include "dataplane_scale.h"

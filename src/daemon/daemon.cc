@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <map>
+#include <unordered_map>
 #include <utility>
 
 #include "crypto/crypto.h"
@@ -30,7 +31,7 @@
 #ifdef IKEPULSE_HAVE_DATAPLANE
 #include <set>
 
-#include "dataplane/buffered_random.h"
+#include "common/buffered_random.h"
 #include "dataplane/child_changes.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/raw_esp.h"
@@ -133,7 +134,7 @@ class DaemonImpl {
       : opts_(std::move(opts)),
         loop_(std::move(loop)),
         logger_(Logger::Options{opts_.log_file, opts_.foreground, !opts_.foreground}),
-        node_(rng_, NodeOpts(opts_)),
+        node_(node_rng_, NodeOpts(opts_)),
         backend_(node_, BackendContext()) {}
 
   std::optional<std::string> Init(const config::Config& initial) {
@@ -192,7 +193,8 @@ class DaemonImpl {
   }
 
   void Rearm() {
-    loop_->SetTimer(std::min({node_.NextDeadline(), PingDeadline(), MetricsDeadline()}));
+    loop_->SetTimer(std::min(
+        {node_.NextDeadline(), PingDeadline(), MetricsDeadline(), RxPollDeadline()}));
   }
 
   // --- `ikepulse metrics listen A P` (daemon/metrics_server.h) ------------------------------
@@ -208,6 +210,8 @@ class DaemonImpl {
 #ifdef IKEPULSE_HAVE_CONTROL
     if (control_) s.control_clients = control_->connection_count();
 #endif
+    s.sockets_polled = rx_polled_;
+    s.socket_poll_switches = rx_poll_entries_;
     s.scrapes = ++metrics_scrapes_;
     return RenderPrometheus(s);
   }
@@ -299,7 +303,10 @@ class DaemonImpl {
   }
 #endif
 
-  void Flush(ike::Outbox& out) {
+  // Sends and logs what the engine put in `out`, and re-arms the timer unless `rearm` is false
+  // or the timer handler runs (then the caller re-arms once, after its batch: a re-arm is a
+  // timerfd_settime whenever the deadline moved).
+  void Flush(ike::Outbox& out, bool rearm = true) {
     for (const ike::Datagram& d : out.datagrams) SendOne(d);
     const bool debug = node_.debug();
     bool children_changed = false;
@@ -308,7 +315,7 @@ class DaemonImpl {
       children_changed |= NoteDataplaneChange(e);
     }
     out.Clear();
-    Rearm();
+    if (rearm && !in_timer_) Rearm();
     if (children_changed || dp_config_changed_ || dp_policy_changed_) SyncDataplane();
   }
 
@@ -540,13 +547,75 @@ class DaemonImpl {
     }
   }
 
+  // --- Receiving under load: from wakeups to the timer grid -----------------------------
+  // A readable socket wakes the loop for every datagram that arrives on its own. At 100,000
+  // SAs with keepalive 10, ten thousand R-U-THERE-ACKs a second arrive spread out, and such a
+  // wakeup (two context switches) costs more than the engine's work on the datagram. So a
+  // socket that becomes readable again within one timer grid (kTimerGrid) of its last
+  // wakeup leaves epoll and is read on the grid instead: at each timer wakeup, before the
+  // engine's timeouts of that instant, so a datagram that arrived before a deadline is seen
+  // before it. A datagram waits at most one grid (4 ms) more. The socket goes back to epoll
+  // when a tick finds it empty (the load is gone) or full (a tick's bound read: then every
+  // wakeup carries full batches anyway, and polling would cap the rate). Not the NAT-T
+  // socket while the data plane runs: ESP-in-UDP shares it and is never delayed.
+  struct RxPoll {
+    TimePoint last_ready = TimePoint{};  // the last epoll wakeup for this socket
+    bool seen = false;                   // last_ready is set
+    bool pollable = true;
+    bool polled = false;  // out of epoll, read on the grid
+  };
+  static constexpr int kPollBatches = 8;  // per socket per tick: 256 datagrams
+
+  TimePoint RxPollDeadline() const {
+    return rx_polled_ > 0 ? MonoNow() + Micros(1) : kNever;  // the next grid tick
+  }
+
+  // Watched by epoll: readiness wakes the loop.
+  void WatchSocket(UdpSocket* s) {
+    loop_->Watch(s->fd(), EPOLLIN, [this, s](uint32_t) { OnReadable(s); });
+  }
+
   void OnReadable(UdpSocket* s) {
-    // Bounded: at most 2 batches of UdpSocket::kBatch datagrams per wakeup (level-triggered:
-    // the loop comes back). One recvmmsg per batch; the datagrams are views into the
-    // socket's own buffers.
-    ike::Outbox out;
-    for (int batch = 0; batch < 2; ++batch) {
+    const TimePoint now = MonoNow();
+    Receive(s, 2);
+    auto it = rx_poll_.find(s);
+    if (it == rx_poll_.end()) return;
+    RxPoll& p = it->second;
+    const bool again = p.seen && now - p.last_ready < kTimerGrid;
+    p.last_ready = now;
+    p.seen = true;
+    if (!again || !p.pollable) return;
+    loop_->Unwatch(s->fd());
+    p.polled = true;
+    ++rx_polled_;
+    ++rx_poll_entries_;
+    Rearm();
+  }
+
+  // The timer's first step: reads the polled sockets.
+  void PollSockets() {
+    if (rx_polled_ == 0) return;
+    for (auto& [s, p] : rx_poll_) {
+      if (!p.polled) continue;
+      const size_t n = Receive(s, kPollBatches);
+      if (n != 0 && n < kPollBatches * UdpSocket::kBatch) continue;
+      p.polled = false;
+      p.seen = false;
+      --rx_polled_;
+      WatchSocket(s);
+    }
+  }
+
+  // Reads and handles up to `batches` batches of UdpSocket::kBatch datagrams (one recvmmsg
+  // each; the datagrams are views into the socket's own buffers); returns how many were read.
+  // Bounded: a socket with more is read again at the next wakeup (epoll is level-triggered)
+  // or tick.
+  size_t Receive(UdpSocket* s, int batches) {
+    size_t got = 0;
+    ike::Outbox& out = rx_out_;
+    for (int batch = 0; batch < batches; ++batch) {
       if (s->ReceiveBatch(rx_batch_) != UdpSocket::RecvStatus::kOk) break;
+      got += rx_batch_.size();
       for (const UdpSocket::Received& r : rx_batch_) {
         if (r.truncated) {
           ++rx_truncated_;
@@ -564,25 +633,29 @@ class DaemonImpl {
         }
 #endif
         node_.OnDatagram(MonoNow(), r.local, r.remote, r.data, out);
-        Flush(out);
+        Flush(out, /*rearm=*/false);
       }
       if (rx_batch_.size() < UdpSocket::kBatch) break;
     }
+    if (got != 0 && !in_timer_) Rearm();
+    return got;
   }
 
   void OnTimer() {
+    in_timer_ = true;
+    PollSockets();
     const TimePoint now = MonoNow();
 #ifdef IKEPULSE_HAVE_METRICS
     if (metrics_ && now >= metrics_->NextDeadline(now)) metrics_->Run();  // idle timeouts
 #endif
     if (now >= node_.NextDeadline()) {
-      ike::Outbox out;
-      node_.OnTimeout(now, out);
-      Flush(out);
+      node_.OnTimeout(now, timer_out_);
+      Flush(timer_out_);
     }
 #ifdef IKEPULSE_HAVE_PING
     OnPingTimer(now);
 #endif
+    in_timer_ = false;
     Rearm();
   }
 
@@ -651,6 +724,10 @@ class DaemonImpl {
         continue;
       }
       loop_->Unwatch(it->second->fd());
+      if (auto p = rx_poll_.find(it->second.get()); p != rx_poll_.end()) {
+        if (p->second.polled) --rx_polled_;
+        rx_poll_.erase(p);
+      }
       it = sockets_.erase(it);
     }
     for (const Endpoint& w : wanted) {
@@ -661,7 +738,12 @@ class DaemonImpl {
         continue;
       }
       UdpSocket* raw = s.value().get();
-      loop_->Watch(raw->fd(), EPOLLIN, [this, raw](uint32_t) { OnReadable(raw); });
+      WatchSocket(raw);
+      RxPoll p;
+#ifdef IKEPULSE_HAVE_DATAPLANE
+      p.pollable = !(tun_ && w.port == opts_.natt_port);
+#endif
+      rx_poll_.emplace(raw, p);
       sockets_.emplace(w, std::move(s).value());
     }
   }
@@ -716,6 +798,9 @@ class DaemonImpl {
   std::unique_ptr<EventLoop> loop_;
   Logger logger_;
   crypto::OpenSslRandom rng_;
+  // The engine's draws (a message ID per R-U-THERE among them) come 4 KiB of DRBG output at
+  // a time: a RAND_bytes call per message ID was 6 % of the gateway's CPU under DPD load.
+  BufferedRandom node_rng_{rng_};
 #ifdef IKEPULSE_HAVE_PING
   // Before backend_ and control_: a session closing at shutdown stops its ping here.
   PingService ping_{rng_};
@@ -734,11 +819,18 @@ class DaemonImpl {
   std::map<Endpoint, std::unique_ptr<UdpSocket>> sockets_;
   std::vector<UdpSocket::Received> rx_batch_;
   uint64_t rx_truncated_ = 0;  // datagrams longer than a receive slot, dropped
+  std::unordered_map<UdpSocket*, RxPoll> rx_poll_;  // one per socket in sockets_
+  size_t rx_polled_ = 0;                            // sockets read on the grid now
+  uint64_t rx_poll_entries_ = 0;                    // times a socket left epoll for the grid
+  bool in_timer_ = false;  // OnTimer runs: it re-arms the timer once, at its end
+  // The outboxes of the two busy paths, kept so that their vectors keep their capacity
+  // (Flush empties them; neither path runs inside the other's Flush).
+  ike::Outbox rx_out_, timer_out_;
   bool dp_config_changed_ = false;  // the data plane starts: a full Sync
   bool dp_policy_changed_ = false;  // a configuration change: policy and routes only
 #ifdef IKEPULSE_HAVE_DATAPLANE
   crypto::OpenSslRandom dp_rng_;
-  dataplane::BufferedRandom iv_rng_{dp_rng_};
+  BufferedRandom iv_rng_{dp_rng_};
   dataplane::DataPlane dp_{iv_rng_};
   std::optional<dataplane::TunDevice> tun_;
   // Raw ESP over IPv4, over IPv6.

@@ -128,8 +128,8 @@ int EventLoop::RunOnce(Duration max_wait) {
     const uint64_t tag = evs[i].data.u64;
     if (tag == kTimerTag) {
       uint64_t expirations;
-      while (read(timerfd_, &expirations, sizeof expirations) > 0) {
-      }
+      // One read returns (and clears) the count of every expiration so far.
+      (void)!read(timerfd_, &expirations, sizeof expirations);
       // The timer is one-shot; the deadline is consumed before the handler re-arms it.
       timer_deadline_ = kNever;
       ++handled;

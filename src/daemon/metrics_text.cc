@@ -118,6 +118,12 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
             "Bytes through a crypto map entry's current IPsec SAs (restarts when they are "
             "replaced).",
             &MetricsSnapshot::Traffic::bytes_in, &MetricsSnapshot::Traffic::bytes_out);
+  w.One("ikepulse_udp_sockets_polled", "gauge",
+        "IKE sockets read on the 4 ms timer grid (under load) instead of woken per datagram.",
+        s.sockets_polled);
+  w.One("ikepulse_udp_socket_poll_switches_total", "counter",
+        "Times an IKE socket went from per-datagram wakeups to the timer grid.",
+        s.socket_poll_switches);
   w.One("ikepulse_control_clients", "gauge", "Shell sessions connected to the control socket.",
         s.control_clients);
   w.One("ikepulse_metrics_scrapes_total", "counter", "Scrapes of this endpoint.", s.scrapes);

@@ -24,6 +24,10 @@ struct MetricsSnapshot {
     uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0, sas = 0;
   };
   std::map<std::pair<std::string, uint32_t>, Traffic> entries;
+  // UDP sockets read on the timer grid instead of woken by epoll (daemon.cc, "Receiving
+  // under load"), now and how many times one switched to it.
+  uint64_t sockets_polled = 0;
+  uint64_t socket_poll_switches = 0;
   uint64_t control_clients = 0;
   uint64_t scrapes = 0;  // including this one
 };

@@ -25,6 +25,8 @@ TEST(MetricsText, FixedSnapshotRendersExactly) {
   s.ike_sas[{1, "MM_KEY_EXCH"}] = 1;
   s.ipsec_sa_pairs = 1;
   s.entries[{"gr\"een", 10}] = MetricsSnapshot::Traffic{5, 6, 500, 600, 1};
+  s.sockets_polled = 1;
+  s.socket_poll_switches = 4;
   s.control_clients = 2;
   s.scrapes = 1;
   const std::string want =
@@ -92,6 +94,14 @@ TEST(MetricsText, FixedSnapshotRendersExactly) {
       "# TYPE ikepulse_crypto_map_bytes_total counter\n"
       "ikepulse_crypto_map_bytes_total{map=\"gr\\\"een\",seq=\"10\",direction=\"in\"} 500\n"
       "ikepulse_crypto_map_bytes_total{map=\"gr\\\"een\",seq=\"10\",direction=\"out\"} 600\n"
+      "# HELP ikepulse_udp_sockets_polled IKE sockets read on the 4 ms timer grid (under load) "
+      "instead of woken per datagram.\n"
+      "# TYPE ikepulse_udp_sockets_polled gauge\n"
+      "ikepulse_udp_sockets_polled 1\n"
+      "# HELP ikepulse_udp_socket_poll_switches_total Times an IKE socket went from per-datagram "
+      "wakeups to the timer grid.\n"
+      "# TYPE ikepulse_udp_socket_poll_switches_total counter\n"
+      "ikepulse_udp_socket_poll_switches_total 4\n"
       "# HELP ikepulse_control_clients Shell sessions connected to the control socket.\n"
       "# TYPE ikepulse_control_clients gauge\n"
       "ikepulse_control_clients 2\n"

@@ -28,7 +28,7 @@
 #include <string>
 
 #include "crypto/crypto.h"
-#include "dataplane/buffered_random.h"
+#include "common/buffered_random.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/raw_esp.h"
 #include "dataplane/tun.h"

@@ -17,6 +17,7 @@ RATE=${FLOOD_RATE:-5000}
 RSS_LIMIT_KB=${RSS_LIMIT_KB:-16384}
 PSK=lab-secret-not-for-production
 command -v python3 >/dev/null || { echo "flood: python3 missing"; exit 77; }
+command -v curl >/dev/null || { echo "flood: curl missing"; exit 77; }
 ikp_two_sites
 lab_gw_add c 192.0.2.3/24 203.0.114.1/24
 lab_gw_add f 192.0.2.250/24
@@ -33,7 +34,8 @@ lab_charon_config c local=192.0.2.3 remote=192.0.2.1 psk=$PSK local_ts=203.0.114
   remote_ts=198.51.100.0/24 log="default=1 ike=2 cfg=1"
 lab_charon_start c
 ikp_config "$LAB_WORK/a.cfg" self=192.0.2.1 peers=192.0.2.2 keepalive="10 periodic" keep_up=1 \
-  extra="crypto isakmp key $PSK address 0.0.0.0 0.0.0.0"
+  extra="crypto isakmp key $PSK address 0.0.0.0 0.0.0.0
+ikepulse metrics listen 127.0.0.1 9464"
 ikp_start a "$LAB_WORK/a.cfg"
 LOG=${IKP_LOG[a]}
 PID=${IKP_PID[a]}
@@ -67,6 +69,15 @@ lab_wait_cmd 150 bash -c "! kill -0 $FLOOD_PID" || ikp_bad "flood tool ended"
 sent=$(awk '/^sent/ { print $2 }' "$LAB_WORK/flood.out")
 cat "$LAB_WORK/flood.out"
 rss1=$(rss)
+# Under the flood the IKE socket went from a wakeup per datagram to the 4 ms timer grid; with
+# the flood over it is back on epoll (the first tick that finds it empty).
+metric() {
+  ip netns exec "$(lab_ns a)" curl -sS --max-time 3 http://127.0.0.1:9464/metrics |
+    awk -v m="$1" '$1 == m { print $2 }'
+}
+switches=$(metric ikepulse_udp_socket_poll_switches_total)
+not_polled() { [[ $(metric ikepulse_udp_sockets_polled) == 0 ]]; }
+lab_wait_cmd 5 not_polled || ikp_bad "the IKE socket back on epoll after the flood"
 peak=$(cac half_open_peak)
 limit=$(cac max_in_negotiation)
 ikp_cli a "show crypto call admission statistics"
@@ -81,6 +92,8 @@ per100k="?"
 [[ -n $sent && $sent -gt 0 ]] && per100k=$(awk -v g="$growth" -v n="$sent" 'BEGIN { printf "%.0f", g * 100000 / n }')
 echo "== RSS ${rss0} -> ${rss1} kB (+${growth} kB for ${sent:-?} forged MM1: ${per100k} kB per 100,000);"
 echo "   half-open peak ${peak} (limit ${limit}); c Main Mode during the flood ${mm_time} s"
+ikp_check "the IKE socket was read on the timer grid during the flood (${switches:-?} switches)" \
+  test "${switches:-0}" -ge 1
 ikp_check "forged MM1s were sent (${sent:-0})" test "${sent:-0}" -ge $((COUNT * 9 / 10))
 ikp_check "RSS growth ${growth} kB < ${RSS_LIMIT_KB} kB" test "$growth" -lt "$RSS_LIMIT_KB"
 ikp_check "half-open peak ${peak} <= limit ${limit}" test "${peak:-99999999}" -le "${limit:-0}"

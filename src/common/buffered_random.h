@@ -1,8 +1,9 @@
 // BufferedRandom: hands out bytes from a 4 KiB buffer refilled from an underlying Random in
 // one call. ESP CBC IVs must be unpredictable (RFC 3602 §3), so they come from the OpenSSL
 // DRBG; one RAND_bytes call per 16-byte IV costs ~2.4 us here (bench/esp_bench.cc), as much
-// as encrypting and authenticating a 1400-byte packet. Buffering keeps the DRBG output and
-// amortises the call. The buffer is wiped as it is consumed and on destruction. `source` is
+// as encrypting and authenticating a 1400-byte packet. The engine's draws (a message ID per
+// R-U-THERE, cookies, nonces, SPIs) are as small and as frequent. Buffering keeps the DRBG
+// output and amortises the call. The buffer is wiped as it is consumed and on destruction. `source` is
 // not owned and must outlive this object. Single-threaded.
 #pragma once
 
@@ -14,7 +15,7 @@
 #include "common/bytes.h"
 #include "common/random.h"
 
-namespace ikepulse::dataplane {
+namespace ikepulse {
 
 class BufferedRandom final : public Random {
  public:
@@ -43,4 +44,4 @@ class BufferedRandom final : public Random {
   size_t pos_ = buf_.size();
 };
 
-}  // namespace ikepulse::dataplane
+}  // namespace ikepulse
