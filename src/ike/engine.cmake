@@ -5,3 +5,5 @@ target_link_libraries(ikepulse_ike PUBLIC ikepulse_ike_core ikepulse_isakmp ikep
                       ikepulse_config ikepulse_common)
 ikepulse_test(half_open_test unit half_open_test.cc)
 target_link_libraries(half_open_test PRIVATE ikepulse_ike)
+ikepulse_test(protect_test unit protect_test.cc)
+target_link_libraries(protect_test PRIVATE ikepulse_ike)

@@ -28,18 +28,23 @@ Result<Bytes, OpenError> OpenMessage(ByteSpan msg, uint32_t length, crypto::Ciph
   return std::move(*dec);
 }
 
-Bytes BuildHashedChain(const std::vector<isakmp::Payload>& rest, size_t hash_len,
-                       const std::function<SecretBytes(ByteSpan after_hash)>& compute) {
-  std::vector<isakmp::Payload> chain;
-  chain.reserve(rest.size() + 1);
-  chain.push_back(isakmp::MakePayload(isakmp::HashPayload{Bytes(hash_len, 0)}));
-  chain.insert(chain.end(), rest.begin(), rest.end());
-  std::vector<uint32_t> offsets;
-  Bytes bytes = isakmp::SerializePayloads(chain, &offsets);
-  const size_t after = offsets.size() > 1 ? offsets[1] : bytes.size();
-  SecretBytes h = compute(ByteSpan(bytes).subspan(after));
-  IKEPULSE_CHECK(h.size() == hash_len);
-  std::copy(h.data(), h.data() + h.size(), bytes.begin() + isakmp::kGenericHeaderSize);
+Bytes HashedChainTemplate(const std::vector<isakmp::Payload>& rest, size_t hash_len) {
+  const Bytes rest_bytes = isakmp::SerializePayloads(rest);
+  isakmp::PayloadType next = isakmp::PayloadType::kNone;
+  if (!rest.empty()) {
+    next = rest.front().type != isakmp::PayloadType::kNone ? rest.front().type
+                                                           : isakmp::TypeOf(rest.front().body);
+  }
+  const size_t hash_payload = isakmp::kGenericHeaderSize + hash_len;
+  IKEPULSE_CHECK(hash_payload <= 0xffff);
+  Bytes bytes;
+  bytes.reserve(hash_payload + rest_bytes.size());
+  bytes.push_back(static_cast<uint8_t>(next));
+  bytes.push_back(0);
+  bytes.push_back(static_cast<uint8_t>(hash_payload >> 8));
+  bytes.push_back(static_cast<uint8_t>(hash_payload & 0xff));
+  bytes.resize(hash_payload, 0);
+  bytes.insert(bytes.end(), rest_bytes.begin(), rest_bytes.end());
   return bytes;
 }
 

@@ -3,10 +3,11 @@
 // chains whose first payload is a HASH computed over everything after it.
 #pragma once
 
-#include <functional>
+#include <algorithm>
 #include <vector>
 
 #include "common/bytes.h"
+#include "common/check.h"
 #include "common/result.h"
 #include "crypto/crypto.h"
 #include "isakmp/header.h"
@@ -28,10 +29,24 @@ struct OpenError {
 Result<Bytes, OpenError> OpenMessage(ByteSpan msg, uint32_t length, crypto::CipherAlg c,
                                      ByteSpan key, ByteSpan iv, Bytes* last_block);
 
-// Serializes `rest` behind a HASH payload whose value is `compute(bytes after the HASH)`.
-// Returns the chain with the hash filled in.
+// The start of a chain whose first payload is a HASH of `hash_len` zero bytes followed by
+// `rest` serialized (the same bytes as serializing HASH + rest as one chain); the HASH value
+// starts at isakmp::kGenericHeaderSize and `rest` at kGenericHeaderSize + hash_len.
+Bytes HashedChainTemplate(const std::vector<isakmp::Payload>& rest, size_t hash_len);
+
+// Serializes `rest` behind a HASH payload whose value is `compute(bytes after the HASH)`
+// (a callable ByteSpan -> SecretBytes). Returns the chain with the hash filled in. A template,
+// so that the per-message path builds no std::function and copies no payload.
+template <typename Compute>
 Bytes BuildHashedChain(const std::vector<isakmp::Payload>& rest, size_t hash_len,
-                       const std::function<SecretBytes(ByteSpan after_hash)>& compute);
+                       Compute&& compute) {
+  Bytes bytes = HashedChainTemplate(rest, hash_len);
+  const size_t value = isakmp::kGenericHeaderSize;
+  const SecretBytes h = compute(ByteSpan(bytes).subspan(value + hash_len));
+  IKEPULSE_CHECK(h.size() == hash_len);
+  std::copy(h.data(), h.data() + h.size(), bytes.begin() + static_cast<std::ptrdiff_t>(value));
+  return bytes;
+}
 
 // The bytes a received HASH(1)/HASH(2) covers: every payload after the HASH up to the end of
 // the last payload (padding excluded). `chain` must have been parsed from `plain`.
