@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -559,8 +560,7 @@ class DaemonImpl {
   // wakeup carries full batches anyway, and polling would cap the rate). Not the NAT-T
   // socket while the data plane runs: ESP-in-UDP shares it and is never delayed.
   struct RxPoll {
-    TimePoint last_ready = TimePoint{};  // the last epoll wakeup for this socket
-    bool seen = false;                   // last_ready is set
+    std::optional<TimePoint> last_ready;  // the last epoll wakeup for this socket
     bool pollable = true;
     bool polled = false;  // out of epoll, read on the grid
   };
@@ -581,9 +581,8 @@ class DaemonImpl {
     auto it = rx_poll_.find(s);
     if (it == rx_poll_.end()) return;
     RxPoll& p = it->second;
-    const bool again = p.seen && now - p.last_ready < kTimerGrid;
+    const bool again = p.last_ready && now - *p.last_ready < kTimerGrid;
     p.last_ready = now;
-    p.seen = true;
     if (!again || !p.pollable) return;
     loop_->Unwatch(s->fd());
     p.polled = true;
@@ -600,7 +599,7 @@ class DaemonImpl {
       const size_t n = Receive(s, kPollBatches);
       if (n != 0 && n < kPollBatches * UdpSocket::kBatch) continue;
       p.polled = false;
-      p.seen = false;
+      p.last_ready.reset();
       --rx_polled_;
       WatchSocket(s);
     }

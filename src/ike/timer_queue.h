@@ -191,7 +191,8 @@ class TimerQueue {
     Put(i, std::move(e));
   }
 
-  // Removes heap_[i] (the caller then erases its key from index_).
+  // Removes heap_[i]; the caller erases its key from index_ (Disarm) or marks it popped
+  // (PopNext).
   void RemoveAt(size_t i) {
     const size_t last = heap_.size() - 1;
     if (i != last) {

@@ -106,6 +106,28 @@ TEST(TimerQueue, PoppedOrDisarmedKeysNeverFireAgain) {
   EXPECT_TRUE(q.empty());
 }
 
+TEST(TimerQueue, APoppedKeyIsDisarmedUntilArmedAgain) {
+  // A popped key keeps its index node (so its re-arm allocates nothing), but it is not armed:
+  // no deadline, not counted, Disarm reports it was not armed, and re-arming it puts it back
+  // in order behind the keys already armed for that instant.
+  TimerQueue<uint64_t> q;
+  q.Arm(1, t0);
+  q.Arm(2, t0 + Seconds(1));
+  ASSERT_EQ(q.PopNext(t0), std::optional<uint64_t>(1));
+  EXPECT_FALSE(q.IsArmed(1));
+  EXPECT_EQ(q.DeadlineOf(1), kNever);
+  EXPECT_EQ(q.size(), 1u);
+  EXPECT_FALSE(q.Disarm(1));
+  ASSERT_EQ(q.PopNext(t0 + Seconds(1)), std::optional<uint64_t>(2));
+  q.Arm(2, t0 + Seconds(5));  // re-armed after a pop
+  q.Arm(3, t0 + Seconds(5));
+  q.Arm(1, t0 + Seconds(5));  // after a pop and a Disarm
+  EXPECT_TRUE(q.IsArmed(2));
+  EXPECT_EQ(q.DeadlineOf(2), t0 + Seconds(5));
+  EXPECT_EQ(PopAll(q, t0 + Seconds(5)), (std::vector<uint64_t>{2, 3, 1}));
+  EXPECT_TRUE(q.empty());
+}
+
 TEST(TimerQueue, WorksWithAnArbitraryKeyType) {
   TimerQueue<std::string> q;
   q.Arm("b", t0);
