@@ -37,6 +37,13 @@ struct CryptoError {
 Result<Bytes, CryptoError> CbcEncrypt(CipherAlg c, ByteSpan key, ByteSpan iv, ByteSpan data);
 Result<Bytes, CryptoError> CbcDecrypt(CipherAlg c, ByteSpan key, ByteSpan iv, ByteSpan data);
 
+// AES-GCM (NIST SP 800-38D) with a 12-byte nonce and a 16-byte tag; the key is 16 or 32 bytes
+// (AES-128/256). Seal returns ciphertext | tag. Open takes ciphertext | tag and returns the
+// plaintext, or an error if the tag does not verify (OpenSSL compares it in constant time) or
+// the sizes are wrong. Used by the IKEv2 SK payload (ikev2_keys.h, RFC 5282).
+Result<Bytes, CryptoError> AesGcmSeal(ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSpan plain);
+Result<Bytes, CryptoError> AesGcmOpen(ByteSpan key, ByteSpan nonce, ByteSpan aad, ByteSpan sealed);
+
 // Diffie-Hellman: MODP groups 1, 2, 5, 14, 15, 16 (RFC 2409 / 3526) and ECP groups 19, 20, 21
 // (RFC 5903: the public value is x | y, each coordinate fixed-length; the shared secret is
 // the x coordinate). Public values and shared secrets are fixed-length big-endian (MODP: left
