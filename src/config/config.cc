@@ -67,6 +67,58 @@ const CryptoMapEntry* Config::FindCryptoMap(const std::string& name, uint32_t se
   return nullptr;
 }
 
+namespace {
+template <class M>
+const typename M::mapped_type* FindIn(const M& m, const std::string& name) {
+  auto it = m.find(name);
+  return it == m.end() ? nullptr : &it->second;
+}
+bool IsGcm(Ikev2Encryption e) {
+  return e == Ikev2Encryption::kAesGcm128 || e == Ikev2Encryption::kAesGcm256;
+}
+}  // namespace
+
+const Ikev2Proposal* Config::FindIkev2Proposal(const std::string& name) const {
+  return FindIn(ikev2_proposals, name);
+}
+const Ikev2Keyring* Config::FindIkev2Keyring(const std::string& name) const {
+  return FindIn(ikev2_keyrings, name);
+}
+const Ikev2Profile* Config::FindIkev2Profile(const std::string& name) const {
+  return FindIn(ikev2_profiles, name);
+}
+
+bool Ikev2Proposal::HasAead() const {
+  return std::any_of(encryption.begin(), encryption.end(), IsGcm);
+}
+bool Ikev2Proposal::HasNonAead() const {
+  return std::any_of(encryption.begin(), encryption.end(),
+                     [](Ikev2Encryption e) { return !IsGcm(e); });
+}
+// Either a classic proposal (CBC + integrity + group) or an AEAD one (GCM + prf + group, no
+// integrity). AEAD and non-AEAD algorithms never share a proposal (RFC 7296 §3.3).
+bool Ikev2Proposal::Complete() const {
+  if (encryption.empty() || groups.empty()) return false;
+  if (HasAead()) return !HasNonAead() && integrity.empty() && !prf.empty();
+  return !integrity.empty();
+}
+
+const SecretBytes& Ikev2KeyringPeer::LocalKey() const {
+  return pre_shared_key_local.empty() ? pre_shared_key : pre_shared_key_local;
+}
+const SecretBytes& Ikev2KeyringPeer::RemoteKey() const {
+  return pre_shared_key_remote.empty() ? pre_shared_key : pre_shared_key_remote;
+}
+bool Ikev2KeyringPeer::Matches(const IpAddress& peer) const {
+  if (!address) return false;
+  const IpAddress m = mask.value_or(IpAddress::V4(255, 255, 255, 255));
+  return MaskedEqual(peer, *address, m);
+}
+
+bool Ikev2Profile::Complete() const {
+  return authentication_local && authentication_remote && !match_identity_remote.empty();
+}
+
 std::optional<IpAddress> Config::LocalAddressFor(const std::string& map_name) const {
   for (const auto& i : interfaces)
     if (i.crypto_map == map_name && i.address && !i.shutdown) return i.address;

@@ -112,7 +112,89 @@ struct CryptoMapEntry {
   // ikepulse extension `ikepulse keep-up`: bring this entry up without traffic and keep it up
   // (re-establish at once after a teardown). Not IOS syntax; rendered with the `ikepulse` prefix.
   bool keep_up = false;
+  // `set ikev2-profile NAME` (empty: none). Configuration only until the IKEv2 engine exists.
+  std::string ikev2_profile;
   bool operator==(const CryptoMapEntry&) const = default;
+};
+
+// ---- IKEv2, configured as IOS XE FlexVPN does it. Configuration only for now: the IKEv2
+// engine is not built yet and reads none of this. ----
+
+// `encryption` of `crypto ikev2 proposal` (several per proposal, in preference order).
+enum class Ikev2Encryption : uint8_t { kAesCbc128, kAesCbc256, kAesGcm128, kAesGcm256 };
+// `integrity` (HMAC; sha1 is HMAC-SHA1-96) and `prf` of `crypto ikev2 proposal`.
+enum class Ikev2Hash : uint8_t { kSha1, kSha256, kSha384, kSha512 };
+
+// `crypto ikev2 proposal <name>`. IOS accepts any combination line by line and only calls the
+// proposal complete when it is either (non-GCM encryption, integrity, group) or (GCM-only
+// encryption, prf, group, no integrity); an incomplete proposal is not offered.
+struct Ikev2Proposal {
+  std::string name;
+  std::vector<Ikev2Encryption> encryption;
+  std::vector<Ikev2Hash> integrity;
+  std::vector<Ikev2Hash> prf;  // empty: the PRFs are the integrity algorithms' HMACs
+  std::vector<uint16_t> groups;
+  bool HasAead() const;     // some encryption is AES-GCM
+  bool HasNonAead() const;  // some encryption is AES-CBC
+  bool Complete() const;
+  bool operator==(const Ikev2Proposal&) const = default;
+};
+
+// `crypto ikev2 policy <name>`: ` proposal <name>` lines (in order) and ` match address local A`.
+struct Ikev2Policy {
+  std::string name;
+  std::vector<std::string> proposals;
+  std::vector<IpAddress> match_address_local;  // empty: any local address
+  bool operator==(const Ikev2Policy&) const = default;
+};
+
+// ` peer <name>` of `crypto ikev2 keyring`: `address A [M]`, `pre-shared-key [local|remote] K`,
+// `description`. The keys are secrets (SecretBytes: wiped when freed, never logged).
+struct Ikev2KeyringPeer {
+  std::string name;
+  std::string description;
+  std::optional<IpAddress> address;
+  std::optional<IpAddress> mask;         // as typed; none = the host itself
+  SecretBytes pre_shared_key;            // `pre-shared-key K`: both directions
+  SecretBytes pre_shared_key_local;      // `pre-shared-key local K`: the key we authenticate with
+  SecretBytes pre_shared_key_remote;     // `pre-shared-key remote K`: the key the peer uses
+  const SecretBytes& LocalKey() const;   // local, else the two-way key
+  const SecretBytes& RemoteKey() const;  // remote, else the two-way key
+  bool Matches(const IpAddress& peer) const;
+  bool operator==(const Ikev2KeyringPeer&) const = default;
+};
+
+// `crypto ikev2 keyring <name>`. Peers in configuration order, shared between copies of a
+// Config like the ISAKMP keys (a hub's keyring can be large).
+struct Ikev2Keyring {
+  std::string name;
+  CowList<Ikev2KeyringPeer> peers;
+  bool operator==(const Ikev2Keyring&) const = default;
+};
+
+// `match identity remote address A [M]` of an IKEv2 profile.
+struct Ikev2IdentityMatch {
+  IpAddress address;
+  std::optional<IpAddress> mask;  // as typed
+  bool operator==(const Ikev2IdentityMatch&) const = default;
+};
+
+inline constexpr uint32_t kDefaultIkev2LifetimeS = 86400;  // IOS: `lifetime` 120-86400
+
+// `crypto ikev2 profile <name>`. IOS calls a profile complete when it has a local and a remote
+// authentication method and a match statement.
+struct Ikev2Profile {
+  std::string name;
+  std::vector<Ikev2IdentityMatch> match_identity_remote;
+  std::optional<IpAddress> identity_local;          // `identity local address A`
+  std::optional<AuthMethod> authentication_local;   // `authentication local pre-share`
+  std::optional<AuthMethod> authentication_remote;  // `authentication remote pre-share`
+  std::string keyring_local;                        // `keyring local NAME`
+  // `dpd <10-3600> <2-60> on-demand|periodic` (the mode is always given; disabled by default).
+  KeepaliveConfig dpd;
+  uint32_t lifetime_s = kDefaultIkev2LifetimeS;  // `lifetime <120-86400>`
+  bool Complete() const;
+  bool operator==(const Ikev2Profile&) const = default;
 };
 
 // `interface <name>` with ` ip address A M`, ` crypto map NAME`, ` shutdown`.
@@ -158,11 +240,22 @@ struct Config {
   IpAddress metrics_address;
   uint16_t metrics_port = 0;
   std::string enable_secret_hash;  // `enable secret` stored hashed
+  // IKEv2 (IOS XE FlexVPN), by name. References between them (policy -> proposal, profile ->
+  // keyring, crypto map -> profile) always name an existing object: the CLI refuses the rest.
+  std::map<std::string, Ikev2Proposal> ikev2_proposals;
+  std::map<std::string, Ikev2Policy> ikev2_policies;
+  std::map<std::string, Ikev2Keyring> ikev2_keyrings;
+  std::map<std::string, Ikev2Profile> ikev2_profiles;
+  // `crypto ikev2 dpd <10-3600> <2-60> on-demand|periodic` (disabled unless configured).
+  KeepaliveConfig ikev2_dpd;
 
   const PresharedKey* FindKey(const IpAddress& peer) const;  // longest-mask match
   const AccessList* FindAcl(const std::string& name) const;
   const TransformSet* FindTransformSet(const std::string& name) const;
   const CryptoMapEntry* FindCryptoMap(const std::string& name, uint32_t seq) const;
+  const Ikev2Proposal* FindIkev2Proposal(const std::string& name) const;
+  const Ikev2Keyring* FindIkev2Keyring(const std::string& name) const;
+  const Ikev2Profile* FindIkev2Profile(const std::string& name) const;
   // The local address of the interface that carries crypto map `map_name`, if any.
   std::optional<IpAddress> LocalAddressFor(const std::string& map_name) const;
   bool operator==(const Config&) const = default;
