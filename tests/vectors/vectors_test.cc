@@ -11,6 +11,20 @@
 //     re-serializes to the plaintext up to its last payload, and HASH_I/HASH_R, QM HASH(1..3),
 //     informational HASH(1), the DPD notifies and the Deletes check out;
 //   - the child KEYMAT (QuickModeKeymat) equals the ESP keys charon logged.
+// Every ikev2-*.vec file (gen_vectors_ikev2.sh) goes through the IKEv2 crypto (ikev2_keys.h)
+// and codec (src/ikev2):
+//   - SKEYSEED and SK_d/ai/ar/ei/er/pi/pr (Skeyseed, DeriveIkeSaKeys) from the logged g^ir and
+//     the captured nonces and SPIs equal the values charon logged, and so does the Child SA
+//     KEYMAT (DeriveChildSaKeys);
+//   - IKE_SA_INIT request and response parse (ParseMessage) and re-serialize (BuildMessage) to
+//     the same bytes;
+//   - every encrypted message is located (LocateSk), checked and decrypted (UnprotectSk) to
+//     exactly the plaintext its sender logged; its inner payloads parse and re-serialize to the
+//     same bytes; re-protecting it with the captured IV gives the captured datagram byte for
+//     byte (AES-GCM) or the same ciphertext blocks up to the randomly padded last one (CBC);
+//     a flipped ICV bit is refused;
+//   - both AUTH payloads recompute from the PSK (PskAuth, VerifyPskAuth);
+//   - the liveness checks are empty INFORMATIONAL exchanges and the Delete names the IKE SA.
 // Format of the files: tests/vectors/README.md.
 #include <algorithm>
 #include <cstdint>
@@ -28,6 +42,9 @@
 #include "common/bytes.h"
 #include "crypto/crypto.h"
 #include "crypto/ikev1_keys.h"
+#include "crypto/ikev2_keys.h"
+#include "ikev2/message.h"
+#include "ikev2/payloads.h"
 #include "isakmp/constants.h"
 #include "isakmp/header.h"
 #include "isakmp/payloads.h"
@@ -63,6 +80,9 @@ class VecFile {
       ++lineno;
       const auto first = line.find_first_not_of(" \t\r");
       if (first == std::string::npos || line[first] == '#') continue;
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      // "key = value", or "key =" for an empty value (no trailing blank in the files).
+      if (line.size() >= 2 && line.compare(line.size() - 2, 2, " =") == 0) line += ' ';
       const auto eq = line.find(" = ");
       if (eq == std::string::npos) {
         *err = v.name_ + ":" + std::to_string(lineno) + ": no ' = '";
@@ -104,11 +124,18 @@ class VecFile {
   std::map<std::string, std::string> values_;
 };
 
-std::vector<std::filesystem::path> VectorFiles() {
+bool IsIkev2File(const std::filesystem::path& p) {
+  return p.filename().string().rfind("ikev2-", 0) == 0;
+}
+
+// The IKEv1 (ikev2 = false) or IKEv2 vector files, sorted.
+std::vector<std::filesystem::path> VectorFiles(bool ikev2 = false) {
   std::vector<std::filesystem::path> files;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(IKEPULSE_VECTOR_DIR, ec)) {
-    if (e.path().extension() == ".vec") files.push_back(e.path());
+    if (e.path().extension() == ".vec" && IsIkev2File(e.path()) == ikev2) {
+      files.push_back(e.path());
+    }
   }
   std::sort(files.begin(), files.end());
   return files;
@@ -535,6 +562,342 @@ std::string ParamName(const ::testing::TestParamInfo<std::filesystem::path>& inf
 
 INSTANTIATE_TEST_SUITE_P(StrongSwan598, VectorTest, ::testing::ValuesIn(VectorFiles()), ParamName);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(VectorTest);
+
+// =============================================================================================
+// IKEv2 vectors (ikev2-*.vec).
+
+std::optional<crypto::Ikev2EncrAlg> Ikev2EncrFromName(const std::string& s) {
+  for (auto e : {crypto::Ikev2EncrAlg::kAesCbc128, crypto::Ikev2EncrAlg::kAesCbc256,
+                 crypto::Ikev2EncrAlg::kAesGcm16_128, crypto::Ikev2EncrAlg::kAesGcm16_256}) {
+    if (s == crypto::Ikev2EncrName(e)) return e;
+  }
+  return std::nullopt;
+}
+
+std::optional<crypto::Ikev2IntegAlg> Ikev2IntegFromName(const std::string& s) {
+  for (auto i : {crypto::Ikev2IntegAlg::kNone, crypto::Ikev2IntegAlg::kHmacSha1_96,
+                 crypto::Ikev2IntegAlg::kHmacSha256_128, crypto::Ikev2IntegAlg::kHmacSha384_192,
+                 crypto::Ikev2IntegAlg::kHmacSha512_256}) {
+    if (s == crypto::Ikev2IntegName(i)) return i;
+  }
+  return std::nullopt;
+}
+
+// A Random that hands out given bytes (the IV a captured message was sent with).
+class FixedRandom final : public Random {
+ public:
+  explicit FixedRandom(Bytes b) : bytes_(std::move(b)) {}
+  void Fill(std::span<uint8_t> out) override {
+    ASSERT_LE(out.size(), bytes_.size() - used_);
+    std::copy(bytes_.begin() + static_cast<std::ptrdiff_t>(used_),
+              bytes_.begin() + static_cast<std::ptrdiff_t>(used_ + out.size()), out.begin());
+    used_ += out.size();
+  }
+
+ private:
+  Bytes bytes_;
+  size_t used_ = 0;
+};
+
+struct Ikev2Packet {
+  int n = 0;
+  std::string dir;   // i2r | r2i
+  std::string kind;  // e.g. IKE_AUTH_REQUEST, LIVENESS_RESPONSE
+  uint32_t mid = 0;
+  Bytes msg;
+  std::optional<size_t> sk_offset;
+  Bytes iv, plain;
+  size_t pad_len = 0;
+  bool from_initiator() const { return dir == "i2r"; }
+};
+
+struct Ikev2Vector {
+  VecFile file;
+  crypto::IkeSuite suite;
+  Bytes psk, spi_i, spi_r, ni, nr, gi, gr, g_ir;
+  std::vector<Ikev2Packet> packets;
+
+  const Ikev2Packet* First(const std::string& kind) const {
+    for (const auto& p : packets)
+      if (p.kind == kind) return &p;
+    return nullptr;
+  }
+};
+
+std::optional<Ikev2Vector> LoadIkev2Vector(const std::filesystem::path& path) {
+  std::string err;
+  auto f = VecFile::Load(path, &err);
+  if (!f) {
+    ADD_FAILURE() << err;
+    return std::nullopt;
+  }
+  Ikev2Vector v;
+  v.file = std::move(*f);
+  EXPECT_EQ(v.file.Str("format"), "ikev2");
+  auto prf = HashFromName(v.file.Str("ike.prf"));
+  auto encr = Ikev2EncrFromName(v.file.Str("ike.encr"));
+  auto integ = Ikev2IntegFromName(v.file.Str("ike.integ"));
+  if (!prf || !encr || !integ) {
+    ADD_FAILURE() << path << ": unknown ike.prf/ike.encr/ike.integ";
+    return std::nullopt;
+  }
+  v.suite = crypto::IkeSuite{*prf, *encr, *integ};
+  v.psk = v.file.Hex("psk");
+  v.spi_i = v.file.Hex("spi_i");
+  v.spi_r = v.file.Hex("spi_r");
+  v.ni = v.file.Hex("ni");
+  v.nr = v.file.Hex("nr");
+  v.gi = v.file.Hex("gi");
+  v.gr = v.file.Hex("gr");
+  v.g_ir = v.file.Hex("g_ir");
+  const uint64_t count = v.file.Num("packet.count");
+  for (uint64_t i = 1; i <= count; ++i) {
+    const std::string k = "packet." + std::to_string(i);
+    Ikev2Packet p;
+    p.n = static_cast<int>(i);
+    p.dir = v.file.Str(k + ".dir");
+    p.kind = v.file.Str(k + ".kind");
+    p.mid = static_cast<uint32_t>(v.file.Num(k + ".mid"));
+    p.msg = v.file.Hex(k);
+    if (v.file.Has(k + ".sk_offset")) {
+      p.sk_offset = v.file.Num(k + ".sk_offset");
+      p.iv = v.file.Hex(k + ".iv");
+      p.plain = v.file.Hex(k + ".plain");
+      p.pad_len = v.file.Num(k + ".pad_len");
+    }
+    v.packets.push_back(std::move(p));
+  }
+  return v;
+}
+
+class Ikev2VectorTest : public ::testing::TestWithParam<std::filesystem::path> {
+ protected:
+  void SetUp() override {
+    auto v = LoadIkev2Vector(GetParam());
+    ASSERT_TRUE(v.has_value());
+    v_.emplace(std::move(*v));
+    ASSERT_TRUE(crypto::CheckSuite(v_->suite).has_value());
+    const SecretBytes seed = crypto::Skeyseed(v_->suite.prf, v_->ni, v_->nr, v_->g_ir);
+    auto keys =
+        crypto::DeriveIkeSaKeys(v_->suite, seed.span(), v_->ni, v_->nr, v_->spi_i, v_->spi_r);
+    ASSERT_TRUE(keys.has_value()) << keys.error().detail;
+    keys_.emplace(std::move(*keys));
+  }
+  Ikev2Vector& v() { return *v_; }
+  const crypto::IkeSaKeys& keys() const { return *keys_; }
+  crypto::SkKeys SenderKeys(const Ikev2Packet& p) const {
+    return crypto::SkKeysFor(v_->suite, *keys_, p.from_initiator());
+  }
+
+  std::optional<Ikev2Vector> v_;
+  std::optional<crypto::IkeSaKeys> keys_;
+};
+
+TEST(VectorFilesTest, DirectoryHasTheIkev2Proposals) {
+  std::set<std::string> names;
+  for (const auto& p : VectorFiles(/*ikev2=*/true)) names.insert(p.filename().string());
+  EXPECT_TRUE(names.count("ikev2-aes128-sha256-modp2048.vec")) << "CBC + HMAC-SHA2";
+  EXPECT_TRUE(names.count("ikev2-aes256gcm16-prfsha384-ecp384.vec")) << "AES-GCM";
+}
+
+TEST_P(Ikev2VectorTest, IkeSaKeysMatchCharonLog) {
+  const auto& f = v().file;
+  const SecretBytes seed = crypto::Skeyseed(v().suite.prf, v().ni, v().nr, v().g_ir);
+  EXPECT_EQ(H(seed.span()), f.Str("skeyseed"));
+  EXPECT_EQ(H(keys().sk_d.span()), f.Str("sk_d"));
+  EXPECT_EQ(H(keys().sk_ai.span()), f.Str("sk_ai"));
+  EXPECT_EQ(H(keys().sk_ar.span()), f.Str("sk_ar"));
+  EXPECT_EQ(H(keys().sk_ei.span()), f.Str("sk_ei"));
+  EXPECT_EQ(H(keys().sk_er.span()), f.Str("sk_er"));
+  EXPECT_EQ(H(keys().sk_pi.span()), f.Str("sk_pi"));
+  EXPECT_EQ(H(keys().sk_pr.span()), f.Str("sk_pr"));
+  const auto group = static_cast<uint16_t>(f.Num("ike.dh_group"));
+  EXPECT_EQ(v().gi.size(), crypto::PublicValueLength(group));
+  EXPECT_EQ(v().gr.size(), crypto::PublicValueLength(group));
+}
+
+TEST_P(Ikev2VectorTest, ChildSaKeysMatchCharonLog) {
+  const auto& f = v().file;
+  const crypto::ChildSaKeys c =
+      crypto::DeriveChildSaKeys(v().suite.prf, keys().sk_d.span(), std::nullopt, v().ni, v().nr,
+                                f.Num("esp.encr_key_length"), f.Num("esp.integ_key_length"));
+  EXPECT_EQ(H(c.encr_i.span()), f.Str("child.encr_i"));
+  EXPECT_EQ(H(c.integ_i.span()), f.Str("child.integ_i"));
+  EXPECT_EQ(H(c.encr_r.span()), f.Str("child.encr_r"));
+  EXPECT_EQ(H(c.integ_r.span()), f.Str("child.integ_r"));
+}
+
+TEST_P(Ikev2VectorTest, IkeSaInitRoundTrips) {
+  for (const std::string kind : {"IKE_SA_INIT_REQUEST", "IKE_SA_INIT_RESPONSE"}) {
+    SCOPED_TRACE(kind);
+    const Ikev2Packet* p = v().First(kind);
+    ASSERT_NE(p, nullptr);
+    auto m = ikev2::ParseMessage(p->msg);
+    ASSERT_TRUE(m.has_value()) << m.error().detail << " at " << m.error().offset;
+    EXPECT_EQ(H(ikev2::BuildMessage(m->header, m->payloads)), H(p->msg));
+    EXPECT_EQ(m->header.exchange, ikev2::ExchangeType::kIkeSaInit);
+    EXPECT_EQ(H(m->header.spi_i), H(v().spi_i));
+    EXPECT_EQ(H(m->header.spi_r),
+              kind == "IKE_SA_INIT_REQUEST" ? std::string(16, '0') : H(v().spi_r));
+    const bool req = kind == "IKE_SA_INIT_REQUEST";
+    const auto* nonce = ikev2::Find<ikev2::NoncePayload>(m->payloads);
+    const auto* ke = ikev2::Find<ikev2::KePayload>(m->payloads);
+    ASSERT_NE(nonce, nullptr);
+    ASSERT_NE(ke, nullptr);
+    EXPECT_EQ(H(nonce->data), H(req ? v().ni : v().nr));
+    EXPECT_EQ(H(ke->data), H(req ? v().gi : v().gr));
+    EXPECT_EQ(ke->dh_group, v().file.Num("ike.dh_group"));
+  }
+}
+
+TEST_P(Ikev2VectorTest, EncryptedMessagesDecryptParseAndReprotect) {
+  const size_t iv_len = crypto::IvLength(v().suite.encr);
+  const size_t icv_len = crypto::IcvLength(v().suite.encr, v().suite.integ);
+  int encrypted = 0;
+  for (const Ikev2Packet& p : v().packets) {
+    if (!p.sk_offset) continue;
+    ++encrypted;
+    SCOPED_TRACE("packet " + std::to_string(p.n) + " " + p.kind + " " + p.dir);
+    // Header and outer chain; the SK payload where the vector says.
+    auto m = ikev2::ParseMessage(p.msg);
+    ASSERT_TRUE(m.has_value()) << m.error().detail;
+    EXPECT_EQ(m->header.message_id, p.mid);
+    EXPECT_EQ(m->header.initiator(), p.from_initiator()) << "I flag = original initiator";
+    EXPECT_EQ(m->header.response(), p.kind.find("_RESPONSE") != std::string::npos);
+    auto sk = ikev2::LocateSk(p.msg, iv_len, icv_len);
+    ASSERT_TRUE(sk.has_value()) << sk.error().detail;
+    EXPECT_EQ(sk->payload_offset, *p.sk_offset);
+    EXPECT_EQ(H(sk->Iv(p.msg)), H(p.iv));
+    EXPECT_EQ(H(ikev2::BuildMessage(m->header, m->payloads)), H(p.msg))
+        << "outer chain (header + SK as opaque bytes) re-serializes";
+
+    // Check and decrypt: exactly what the sender logged.
+    const crypto::SkKeys k = SenderKeys(p);
+    auto plain = crypto::UnprotectSk(k, p.msg, *p.sk_offset);
+    ASSERT_TRUE(plain.has_value()) << plain.error().detail;
+    EXPECT_EQ(H(*plain), H(p.plain));
+    const size_t ct_len = sk->Ciphertext(p.msg).size();
+    EXPECT_EQ(ct_len, p.plain.size() + p.pad_len + 1) << "padding length";
+    // The other side's keys do not open it.
+    EXPECT_FALSE(crypto::UnprotectSk(crypto::SkKeysFor(v().suite, keys(), !p.from_initiator()),
+                                     p.msg, *p.sk_offset)
+                     .has_value());
+    // A flipped bit in the ICV is refused.
+    Bytes bad = p.msg;
+    bad.back() ^= 0x80;
+    EXPECT_FALSE(crypto::UnprotectSk(k, bad, *p.sk_offset).has_value());
+
+    // Inner payloads: parse and re-serialize to the same bytes.
+    auto inner = ikev2::ParsePayloads(sk->inner_next, *plain, 0, ikev2::ChainKind::kInner);
+    ASSERT_TRUE(inner.has_value()) << inner.error().detail << " at " << inner.error().offset;
+    EXPECT_EQ(H(ikev2::SerializePayloads(*inner)), H(*plain));
+
+    // Re-protect with the captured IV. GCM has no padding: the same datagram. CBC: strongSwan's
+    // padding bytes are random, so only the blocks before the first padded one must agree.
+    FixedRandom fixed(p.iv);
+    auto again = crypto::ProtectSk(k, ByteSpan(p.msg).first(*p.sk_offset + 4), *plain, fixed);
+    ASSERT_TRUE(again.has_value()) << again.error().detail;
+    if (crypto::IsAead(v().suite.encr)) {
+      EXPECT_EQ(H(*again), H(p.msg)) << "re-protected datagram differs";
+    } else {
+      ASSERT_EQ(again->size(), p.msg.size()) << "strongSwan pads CBC minimally, as we do";
+      const size_t same = *p.sk_offset + 4 + iv_len + (plain->size() / 16) * 16;
+      EXPECT_EQ(H(ByteSpan(*again).first(same)), H(ByteSpan(p.msg).first(same)));
+      auto back = crypto::UnprotectSk(k, *again, *p.sk_offset);
+      ASSERT_TRUE(back.has_value());
+      EXPECT_EQ(H(*back), H(*plain));
+    }
+
+    // Contents by kind.
+    if (p.kind == "LIVENESS_REQUEST" || p.kind == "LIVENESS_RESPONSE" ||
+        p.kind == "DELETE_RESPONSE") {
+      EXPECT_TRUE(plain->empty()) << "an empty INFORMATIONAL";
+      EXPECT_EQ(sk->inner_next, ikev2::PayloadType::kNone);
+    } else if (p.kind == "DELETE_REQUEST") {
+      ASSERT_EQ(inner->size(), 1u);
+      const auto* d = ikev2::Find<ikev2::DeletePayload>(*inner);
+      ASSERT_NE(d, nullptr);
+      EXPECT_EQ(d->protocol_id, static_cast<uint8_t>(ikev2::ProtocolId::kIke));
+      EXPECT_EQ(d->spi_size, 0);
+      EXPECT_TRUE(d->spis.empty());
+    }
+  }
+  EXPECT_GE(encrypted, 6) << "IKE_AUTH x2, a liveness exchange, a Delete exchange";
+}
+
+TEST_P(Ikev2VectorTest, PskAuthRecomputes) {
+  const auto& f = v().file;
+  const Ikev2Packet* init_req = v().First("IKE_SA_INIT_REQUEST");
+  const Ikev2Packet* init_resp = v().First("IKE_SA_INIT_RESPONSE");
+  ASSERT_NE(init_req, nullptr);
+  ASSERT_NE(init_resp, nullptr);
+  for (const std::string kind : {"IKE_AUTH_REQUEST", "IKE_AUTH_RESPONSE"}) {
+    SCOPED_TRACE(kind);
+    const bool initiator = kind == "IKE_AUTH_REQUEST";
+    const Ikev2Packet* p = v().First(kind);
+    ASSERT_NE(p, nullptr);
+    ASSERT_TRUE(p->sk_offset.has_value());
+    auto plain = crypto::UnprotectSk(SenderKeys(*p), p->msg, *p->sk_offset);
+    ASSERT_TRUE(plain.has_value());
+    auto inner = ikev2::ParsePayloads(static_cast<ikev2::PayloadType>(p->msg[*p->sk_offset]),
+                                      *plain, 0, ikev2::ChainKind::kInner);
+    ASSERT_TRUE(inner.has_value());
+    const ikev2::Payload* id =
+        ikev2::FindType(*inner, initiator ? ikev2::PayloadType::kIdi : ikev2::PayloadType::kIdr);
+    const auto* auth = ikev2::Find<ikev2::AuthPayload>(*inner);
+    ASSERT_NE(id, nullptr);
+    ASSERT_NE(auth, nullptr);
+    EXPECT_EQ(auth->method, static_cast<uint8_t>(ikev2::AuthMethod::kSharedKey));
+    // RestOfIDPayload: the received body bytes, which SerializeBody reproduces.
+    const Bytes id_body = Sub(*plain, id->offset + 4, id->length - 4);
+    EXPECT_EQ(H(ikev2::SerializeBody(id->body)), H(id_body));
+    EXPECT_EQ(H(id_body), f.Str(initiator ? "idi" : "idr"));
+    EXPECT_EQ(H(auth->data), f.Str(initiator ? "auth_i" : "auth_r"));
+    // Initiator: its IKE_SA_INIT request | Nr | prf(SK_pi, IDi); responder: its response |
+    // Ni | prf(SK_pr, IDr).
+    const Bytes& real = initiator ? init_req->msg : init_resp->msg;
+    const Bytes& nonce = initiator ? v().nr : v().ni;
+    const ByteSpan sk_p = initiator ? keys().sk_pi.span() : keys().sk_pr.span();
+    const SecretBytes want = crypto::PskAuth(v().suite.prf, v().psk, real, nonce, sk_p, id_body);
+    EXPECT_EQ(H(want.span()), H(auth->data));
+    EXPECT_TRUE(
+        crypto::VerifyPskAuth(v().suite.prf, v().psk, real, nonce, sk_p, id_body, auth->data));
+    // The other side's IKE_SA_INIT message in the octets does not verify.
+    const Bytes& wrong = initiator ? init_resp->msg : init_req->msg;
+    EXPECT_FALSE(
+        crypto::VerifyPskAuth(v().suite.prf, v().psk, wrong, nonce, sk_p, id_body, auth->data));
+  }
+}
+
+TEST_P(Ikev2VectorTest, ExchangesAreComplete) {
+  std::map<std::string, int> count;
+  std::map<std::pair<std::string, uint32_t>, std::string> requests;  // (dir, mid) -> kind
+  for (const Ikev2Packet& p : v().packets) {
+    ++count[p.kind];
+    const auto pos = p.kind.find("_RESPONSE");
+    if (pos == std::string::npos) {
+      requests[{p.dir, p.mid}] = p.kind;
+    } else {
+      // A response answers the request with its message ID sent the other way.
+      const std::string other = p.dir == "i2r" ? "r2i" : "i2r";
+      auto it = requests.find({other, p.mid});
+      ASSERT_NE(it, requests.end()) << "packet " << p.n << ": response to no request";
+      EXPECT_EQ(it->second, p.kind.substr(0, pos) + "_REQUEST");
+    }
+  }
+  EXPECT_EQ(count["IKE_SA_INIT_REQUEST"], 1);
+  EXPECT_EQ(count["IKE_SA_INIT_RESPONSE"], 1);
+  EXPECT_EQ(count["IKE_AUTH_REQUEST"], 1);
+  EXPECT_EQ(count["IKE_AUTH_RESPONSE"], 1);
+  EXPECT_GE(count["LIVENESS_REQUEST"], 1);
+  EXPECT_EQ(count["LIVENESS_RESPONSE"], count["LIVENESS_REQUEST"]);
+  EXPECT_EQ(count["DELETE_REQUEST"], 1);
+  EXPECT_EQ(count["DELETE_RESPONSE"], 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(StrongSwan598, Ikev2VectorTest,
+                         ::testing::ValuesIn(VectorFiles(/*ikev2=*/true)), ParamName);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(Ikev2VectorTest);
 
 }  // namespace
 }  // namespace ikepulse
