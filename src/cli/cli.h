@@ -28,7 +28,8 @@ namespace ikepulse::cli {
 // message (the IOS text, e.g. "% Invalid input detected at '^' marker.")}.
 Result<config::Config, CliError> ParseConfigText(std::string_view text);
 
-// The running-config text: `!` separators, hostname, enable secret, ISAKMP policies, keys,
+// The running-config text: `!` separators, hostname, enable secret, IKEv2 proposals,
+// policies, keyrings and profiles and `crypto ikev2 dpd`, ISAKMP policies, keys,
 // keepalive, NAT keepalive, ikepulse globals, transform sets, crypto maps, interfaces,
 // named then numbered access lists, `end`. Pre-shared keys are shown in clear, as IOS does
 // without `service password-encryption`; never log this text.
@@ -36,7 +37,8 @@ std::string RenderRunningConfig(const config::Config& config);
 
 // JSON for a show command given as typed (abbreviations allowed), e.g.
 // "show crypto isakmp sa", "sh cry ipsec sa peer 10.0.0.1", "show crypto session",
-// "show crypto map", "show crypto isakmp policy", "show debugging", "show version".
+// "show crypto map", "show crypto isakmp policy", "show crypto ikev2 profile",
+// "show debugging", "show version".
 // Unknown or invalid commands give {"error": "..."}.
 std::string ShowJson(Backend& backend, std::string_view show_command);
 

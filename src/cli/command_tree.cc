@@ -18,8 +18,32 @@ std::string PromptFor(const std::string& hostname, Mode mode) {
     case Mode::kConfigIf: return hostname + "(config-if)#";
     case Mode::kConfigExtNacl: return hostname + "(config-ext-nacl)#";
     case Mode::kConfigCryptoTrans: return hostname + "(cfg-crypto-trans)#";
+    case Mode::kConfigIkev2Proposal:
+      return hostname + "(config-ikev2-proposal)#";
+    case Mode::kConfigIkev2Policy:
+      return hostname + "(config-ikev2-policy)#";
+    case Mode::kConfigIkev2Keyring:
+      return hostname + "(config-ikev2-keyring)#";
+    case Mode::kConfigIkev2KeyringPeer:
+      return hostname + "(config-ikev2-keyring-peer)#";
+    case Mode::kConfigIkev2Profile:
+      return hostname + "(config-ikev2-profile)#";
   }
   return hostname + "#";
+}
+
+Mode ParentMode(Mode m) {
+  switch (m) {
+    case Mode::kUserExec:
+    case Mode::kPrivExec:
+      return m;
+    case Mode::kConfig:
+      return Mode::kPrivExec;
+    case Mode::kConfigIkev2KeyringPeer:
+      return Mode::kConfigIkev2Keyring;
+    default:
+      return Mode::kConfig;
+  }
 }
 
 bool Args::Has(std::string_view key) const {
@@ -357,12 +381,14 @@ const Grammar& TheGrammar() {
     AddGlobalCommands(*gr);
     AddIsakmpCommands(*gr);
     AddCryptoMapCommands(*gr);
+    AddIkev2Commands(*gr);
     AddAclInterfaceCommands(*gr);
     AddExecCommands(*gr);
     AddPingCommand(*gr);
     AddShowCommands(*gr);
     AddClearDebugCommands(*gr);
     AddSystemCommands(*gr);
+    AddIkev2ShowCommands(*gr);
     gr->Finish();
     return gr;
   }();

@@ -33,17 +33,25 @@ enum class Mode : uint8_t {
   kUserExec = 0,
   kPrivExec = 1,
   kConfig = 2,
-  kConfigIsakmp = 3,       // crypto isakmp policy N
-  kConfigCryptoMap = 4,    // crypto map NAME SEQ [ipsec-isakmp]
-  kConfigIf = 5,           // interface NAME
-  kConfigExtNacl = 6,      // ip access-list extended NAME
-  kConfigCryptoTrans = 7,  // crypto ipsec transform-set NAME ...
+  kConfigIsakmp = 3,             // crypto isakmp policy N
+  kConfigCryptoMap = 4,          // crypto map NAME SEQ [ipsec-isakmp]
+  kConfigIf = 5,                 // interface NAME
+  kConfigExtNacl = 6,            // ip access-list extended NAME
+  kConfigCryptoTrans = 7,        // crypto ipsec transform-set NAME ...
+  kConfigIkev2Proposal = 8,      // crypto ikev2 proposal NAME
+  kConfigIkev2Policy = 9,        // crypto ikev2 policy NAME
+  kConfigIkev2Keyring = 10,      // crypto ikev2 keyring NAME
+  kConfigIkev2KeyringPeer = 11,  // peer NAME (inside a keyring)
+  kConfigIkev2Profile = 12,      // crypto ikev2 profile NAME
 };
-inline constexpr int kModeCount = 8;
+inline constexpr int kModeCount = 13;
 
 bool IsConfigMode(Mode m);
 // "Router>", "Router#", "Router(config)#", "Router(config-isakmp)#", ...
 std::string PromptFor(const std::string& hostname, Mode mode);
+// The mode `exit` returns to and a line that is not a sub-mode command is tried in (IOS):
+// the keyring for a keyring peer, global configuration for the other sub-modes.
+Mode ParentMode(Mode m);
 
 // Where the session is: the mode and which object a sub-mode edits.
 struct ModeState {
@@ -54,10 +62,22 @@ struct ModeState {
   std::string interface;
   std::string acl;
   std::string transform_set;
+  std::string ikev2;       // the IKEv2 proposal, policy, keyring or profile being edited
+  std::string ikev2_peer;  // the keyring peer being edited (in `ikev2`'s keyring)
   static ModeState In(Mode m) {
     ModeState s;
     s.mode = m;
     return s;
+  }
+  // The state after leaving this one for the enclosing mode `m` (a keyring peer's keyring
+  // keeps its name).
+  ModeState LeaveTo(Mode m) const {
+    if (m == Mode::kConfigIkev2Keyring && mode == Mode::kConfigIkev2KeyringPeer) {
+      ModeState s = In(m);
+      s.ikev2 = ikev2;
+      return s;
+    }
+    return In(m);
   }
   bool operator==(const ModeState&) const = default;
 };
@@ -211,11 +231,13 @@ const Grammar& TheGrammar();
 void AddGlobalCommands(Grammar& g);        // config_commands_global.cc
 void AddIsakmpCommands(Grammar& g);        // config_commands_isakmp.cc
 void AddCryptoMapCommands(Grammar& g);     // config_commands_map.cc
+void AddIkev2Commands(Grammar& g);         // config_commands_ikev2.cc
 void AddAclInterfaceCommands(Grammar& g);  // config_commands_acl_if.cc
 void AddExecCommands(Grammar& g);          // exec_commands.cc
 void AddPingCommand(Grammar& g);           // ping.cc
 void AddShowCommands(Grammar& g);          // show_commands.cc
 void AddClearDebugCommands(Grammar& g);    // clear_debug.cc
 void AddSystemCommands(Grammar& g);        // show_system.cc
+void AddIkev2ShowCommands(Grammar& g);     // show_ikev2.cc
 
 }  // namespace ikepulse::cli

@@ -11,9 +11,17 @@ namespace ikepulse::cli {
 
 namespace {
 
-constexpr Mode kConfigModes[] = {Mode::kConfig,           Mode::kConfigIsakmp,
-                                 Mode::kConfigCryptoMap,  Mode::kConfigIf,
-                                 Mode::kConfigExtNacl,    Mode::kConfigCryptoTrans};
+constexpr Mode kConfigModes[] = {Mode::kConfig,
+                                 Mode::kConfigIsakmp,
+                                 Mode::kConfigCryptoMap,
+                                 Mode::kConfigIf,
+                                 Mode::kConfigExtNacl,
+                                 Mode::kConfigCryptoTrans,
+                                 Mode::kConfigIkev2Proposal,
+                                 Mode::kConfigIkev2Policy,
+                                 Mode::kConfigIkev2Keyring,
+                                 Mode::kConfigIkev2KeyringPeer,
+                                 Mode::kConfigIkev2Profile};
 
 bool ValidHostname(const std::string& h) {
   if (h.empty() || h.size() > 63) return false;
@@ -39,7 +47,7 @@ void AddGlobalCommands(Grammar& g) {
     Node* ex = g.Kw(root, "exit", m == Mode::kConfig ? "Exit from configure mode"
                                                      : "Exit from the current sub-mode");
     ex->handler = [](CommandContext& ctx) -> std::optional<std::string> {
-      ctx.mode->mode = ctx.mode->mode == Mode::kConfig ? Mode::kPrivExec : Mode::kConfig;
+      *ctx.mode = ctx.mode->LeaveTo(ParentMode(ctx.mode->mode));
       return std::nullopt;
     };
     Node* end = g.Kw(root, "end", "Exit from configure mode");

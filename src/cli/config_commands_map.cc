@@ -1,6 +1,6 @@
 // `crypto map NAME SEQ [ipsec-isakmp]` and its sub-mode: `set peer` (in order; one default,
 // first), `set transform-set`, `match address`, `set pfs`, `set security-association
-// lifetime`, and the ikepulse extension `ikepulse keep-up`.
+// lifetime`, `set ikev2-profile`, and the ikepulse extension `ikepulse keep-up`.
 #include <algorithm>
 #include <cctype>
 
@@ -186,6 +186,23 @@ void AddSetCommands(Grammar& g, Node* root) {
     k->handler = set_pfs;
     k->no_handler = no_pfs;
   }
+
+  // set ikev2-profile NAME (an existing `crypto ikev2 profile`)
+  Node* v2 = g.Kw(set, "ikev2-profile", "Specify ikev2 Profile");
+  Node* v2name = g.Word(v2, "WORD", "ikev2 Profile name", "ikev2profile");
+  v2name->handler =
+      OnEntry([](CommandContext& ctx, config::CryptoMapEntry& e) -> std::optional<std::string> {
+        const std::string n = ctx.args.Get("ikev2profile");
+        if (!ctx.config->FindIkev2Profile(n)) return "% IKEv2 profile " + n + " does not exist";
+        e.ikev2_profile = n;
+        return std::nullopt;
+      });
+  Handler no_v2 = OnEntry([](CommandContext&, config::CryptoMapEntry& e) {
+    e.ikev2_profile.clear();
+    return std::optional<std::string>();
+  });
+  v2->no_handler = no_v2;
+  v2name->no_handler = no_v2;
 
   // set security-association lifetime {seconds N | kilobytes N}
   Node* sa = g.Kw(set, "security-association", "Security association parameters");

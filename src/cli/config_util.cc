@@ -61,6 +61,34 @@ std::string EspAuthName(EspAuth a) {
   return "";
 }
 
+std::string Ikev2EncryptionName(config::Ikev2Encryption e) {
+  switch (e) {
+    case config::Ikev2Encryption::kAesCbc128:
+      return "aes-cbc-128";
+    case config::Ikev2Encryption::kAesCbc256:
+      return "aes-cbc-256";
+    case config::Ikev2Encryption::kAesGcm128:
+      return "aes-gcm-128";
+    case config::Ikev2Encryption::kAesGcm256:
+      return "aes-gcm-256";
+  }
+  return "";
+}
+
+std::string Ikev2HashName(config::Ikev2Hash h) {
+  switch (h) {
+    case config::Ikev2Hash::kSha1:
+      return "sha1";
+    case config::Ikev2Hash::kSha256:
+      return "sha256";
+    case config::Ikev2Hash::kSha384:
+      return "sha384";
+    case config::Ikev2Hash::kSha512:
+      return "sha512";
+  }
+  return "";
+}
+
 namespace {
 struct ProtoName {
   uint8_t number;

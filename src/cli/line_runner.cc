@@ -7,13 +7,18 @@ WalkResult Resolve(const Grammar& g, Mode mode, std::string_view line,
   WalkResult r = Walk(g, mode, line, tokens);
   if (mode == Mode::kConfig || !IsConfigMode(mode)) return r;
   if (r.status != WalkResult::Status::kInvalid) return r;
-  WalkResult global = Walk(g, Mode::kConfig, line, tokens);
-  if (global.status == WalkResult::Status::kOk) return global;
-  // Both failed: report the one that got further (the sub-mode's on a tie).
-  const int global_reach = global.status == WalkResult::Status::kInvalid
-                               ? global.bad_token
-                               : static_cast<int>(tokens.size());
-  return global_reach > r.bad_token ? global : r;
+  // A keyring peer's line may be a keyring command (another `peer`), then a global one.
+  WalkResult best = r;
+  for (Mode m = ParentMode(mode); IsConfigMode(m); m = ParentMode(m)) {
+    WalkResult up = Walk(g, m, line, tokens);
+    if (up.status == WalkResult::Status::kOk) return up;
+    // All failed: report the one that got further (the innermost mode's on a tie).
+    const int reach =
+        up.status == WalkResult::Status::kInvalid ? up.bad_token : static_cast<int>(tokens.size());
+    if (reach > best.bad_token) best = up;
+    if (m == Mode::kConfig) break;
+  }
+  return best;
 }
 
 LineError ErrorFor(const WalkResult& r, std::string_view line, const std::vector<Token>& tokens) {

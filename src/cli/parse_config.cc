@@ -31,7 +31,7 @@ Result<config::Config, CliError> ParseConfigText(std::string_view text) {
       return MakeUnexpected(CliError{lineno, tokens[0].offset + 1,
                                      "% EXEC commands are not accepted in a configuration"});
     }
-    if (r.mode != mode.mode) mode = ModeState::In(r.mode);  // fallback left the sub-mode
+    if (r.mode != mode.mode) mode = mode.LeaveTo(r.mode);  // fallback left the sub-mode
     CommandContext ctx;
     ctx.config = &cfg;
     ctx.indexes = &indexes;

@@ -5,10 +5,17 @@
 #include "cli/cli.h"
 #include "cli/config_util.h"
 #include "cli/enable_secret.h"
+#include "cli/lexer.h"
 
 namespace ikepulse::cli {
 
 namespace {
+
+// " 10 2 periodic": IKEv2 DPD always shows its mode.
+std::string DpdText(const config::KeepaliveConfig& k) {
+  return " " + std::to_string(k.interval_s) + " " + std::to_string(k.retry_s) +
+         (k.mode == config::DpdMode::kPeriodic ? " periodic" : " on-demand");
+}
 
 void RenderPolicies(const config::Config& c, std::string& out) {
   for (const auto& [prio, p] : c.policies) {
@@ -47,6 +54,84 @@ void RenderIsakmpGlobals(const config::Config& c, std::string& out) {
            std::to_string(c.cac_in_negotiation_sa) + "\n";
 }
 
+std::string Joined(const auto& values, auto name) {
+  std::string out;
+  for (const auto& v : values) out += " " + name(v);
+  return out;
+}
+
+// A pre-shared key as typed back: `0 ` first when the key's first word would otherwise read
+// as one of the keywords before it (`0`, `6`, and after `pre-shared-key` alone also `local`
+// and `remote`, abbreviated or not).
+std::string KeyText(const SecretBytes& key, bool after_direction) {
+  const std::string k(reinterpret_cast<const char*>(key.data()), key.size());
+  const std::vector<Token> t = Tokenize(k);
+  const std::string first = t.empty() ? "" : t[0].text;
+  bool keyword = IsPrefixOf(first, "0") || IsPrefixOf(first, "6");
+  if (!after_direction)
+    keyword = keyword || IsPrefixOf(first, "local") || IsPrefixOf(first, "remote");
+  return keyword ? "0 " + k : k;
+}
+
+// Proposals, policies, keyrings, profiles (each by name), then the global DPD: a policy
+// names proposals and a profile a keyring, so each comes after what it names.
+void RenderIkev2(const config::Config& c, std::string& out) {
+  for (const auto& [name, p] : c.ikev2_proposals) {
+    out += "crypto ikev2 proposal " + name + "\n";
+    if (!p.encryption.empty())
+      out += " encryption" + Joined(p.encryption, Ikev2EncryptionName) + "\n";
+    if (!p.integrity.empty()) out += " integrity" + Joined(p.integrity, Ikev2HashName) + "\n";
+    if (!p.prf.empty()) out += " prf" + Joined(p.prf, Ikev2HashName) + "\n";
+    if (!p.groups.empty())
+      out += " group" + Joined(p.groups, [](uint16_t g) { return std::to_string(g); }) + "\n";
+    out += "!\n";
+  }
+  for (const auto& [name, pol] : c.ikev2_policies) {
+    out += "crypto ikev2 policy " + name + "\n";
+    for (const auto& a : pol.match_address_local)
+      out += " match address local " + a.ToString() + "\n";
+    for (const auto& p : pol.proposals) out += " proposal " + p + "\n";
+    out += "!\n";
+  }
+  for (const auto& [name, k] : c.ikev2_keyrings) {
+    out += "crypto ikev2 keyring " + name + "\n";
+    for (const auto& p : k.peers) {
+      out += " peer " + p.name + "\n";
+      if (!p.description.empty()) out += "  description " + p.description + "\n";
+      if (p.address) {
+        out += "  address " + p.address->ToString();
+        if (p.mask) out += " " + p.mask->ToString();
+        out += "\n";
+      }
+      if (!p.pre_shared_key.empty())
+        out += "  pre-shared-key " + KeyText(p.pre_shared_key, false) + "\n";
+      if (!p.pre_shared_key_local.empty())
+        out += "  pre-shared-key local " + KeyText(p.pre_shared_key_local, true) + "\n";
+      if (!p.pre_shared_key_remote.empty())
+        out += "  pre-shared-key remote " + KeyText(p.pre_shared_key_remote, true) + "\n";
+      out += " !\n";
+    }
+    out += "!\n";
+  }
+  for (const auto& [name, p] : c.ikev2_profiles) {
+    out += "crypto ikev2 profile " + name + "\n";
+    for (const auto& m : p.match_identity_remote) {
+      out += " match identity remote address " + m.address.ToString();
+      if (m.mask) out += " " + m.mask->ToString();
+      out += "\n";
+    }
+    if (p.identity_local) out += " identity local address " + p.identity_local->ToString() + "\n";
+    if (p.authentication_remote) out += " authentication remote pre-share\n";
+    if (p.authentication_local) out += " authentication local pre-share\n";
+    if (!p.keyring_local.empty()) out += " keyring local " + p.keyring_local + "\n";
+    if (p.lifetime_s != config::kDefaultIkev2LifetimeS)
+      out += " lifetime " + std::to_string(p.lifetime_s) + "\n";
+    if (p.dpd.enabled) out += " dpd" + DpdText(p.dpd) + "\n";
+    out += "!\n";
+  }
+  if (c.ikev2_dpd.enabled) out += "crypto ikev2 dpd" + DpdText(c.ikev2_dpd) + "\n!\n";
+}
+
 void RenderTransformSets(const config::Config& c, std::string& out) {
   for (const auto& [name, t] : c.transform_sets) {
     out += "crypto ipsec transform-set " + name;
@@ -78,6 +163,7 @@ void RenderCryptoMaps(const config::Config& c, std::string& out) {
     }
     if (e.pfs_group) out += " set pfs group" + std::to_string(*e.pfs_group) + "\n";
     if (!e.match_address.empty()) out += " match address " + e.match_address + "\n";
+    if (!e.ikev2_profile.empty()) out += " set ikev2-profile " + e.ikev2_profile + "\n";
     if (e.keep_up) out += " ikepulse keep-up\n";
   }
 }
@@ -131,6 +217,7 @@ std::string RenderRunningConfig(const config::Config& c) {
   if (!c.enable_secret_hash.empty())
     out += "enable secret " + std::to_string(EnableSecretType(c.enable_secret_hash)) + " " +
            c.enable_secret_hash + "\n!\n";
+  RenderIkev2(c, out);
   std::string isakmp;
   RenderPolicies(c, isakmp);
   RenderIsakmpGlobals(c, isakmp);

@@ -102,6 +102,98 @@ config::Config RandomConfig(Random& rnd) {
   if (pick(2)) c.nat_keepalive_s = 5 + pick(3596);
   c.force_encapsulation = pick(2);
   if (pick(2)) c.cac_in_negotiation_sa = 10 + pick(99990);
+  // IKEv2: proposals, policies naming them, keyrings, profiles naming those (the crypto map
+  // entries below may name a profile).
+  for (uint32_t i = pick(3); i > 0; --i) {
+    config::Ikev2Proposal p;
+    p.name = name("PROP");
+    for (uint32_t j = pick(4); j > 0; --j) {
+      const auto e = static_cast<config::Ikev2Encryption>(pick(4));
+      if (std::find(p.encryption.begin(), p.encryption.end(), e) == p.encryption.end())
+        p.encryption.push_back(e);
+    }
+    for (auto* list : {&p.integrity, &p.prf})
+      for (uint32_t j = pick(3); j > 0; --j) {
+        const auto h = static_cast<config::Ikev2Hash>(pick(4));
+        if (std::find(list->begin(), list->end(), h) == list->end()) list->push_back(h);
+      }
+    for (uint32_t j = pick(4); j > 0; --j) {
+      const uint16_t g = std::vector<uint16_t>{1, 2, 5, 14, 15, 16, 19, 20, 21}[pick(9)];
+      if (std::find(p.groups.begin(), p.groups.end(), g) == p.groups.end()) p.groups.push_back(g);
+    }
+    c.ikev2_proposals[p.name] = p;
+  }
+  for (uint32_t i = pick(3); i > 0; --i) {
+    config::Ikev2Policy pol;
+    pol.name = name("POL");
+    for (const auto& [n, p] : c.ikev2_proposals)
+      if (pick(2))
+        pol.proposals.insert(
+            pol.proposals.begin() + pick(static_cast<uint32_t>(pol.proposals.size()) + 1), n);
+    for (uint32_t j = pick(3); j > 0; --j) {
+      const IpAddress a = ip();
+      if (std::find(pol.match_address_local.begin(), pol.match_address_local.end(), a) ==
+          pol.match_address_local.end())
+        pol.match_address_local.push_back(a);
+    }
+    c.ikev2_policies[pol.name] = pol;
+  }
+  // Keys a renderer could misread as keywords, spaces inside, or plain.
+  const std::vector<std::string> keys = {"Cisco123", "0", "6",      "0 lead", "local", "Lo x",
+                                         "remote",   "r", "a  b c", "6six",   "zero0", "!bang"};
+  for (uint32_t i = pick(3); i > 0; --i) {
+    config::Ikev2Keyring k;
+    k.name = name("KR");
+    for (uint32_t j = pick(4); j > 0; --j) {
+      config::Ikev2KeyringPeer p;
+      p.name = name("peer");
+      bool dup = false;
+      for (const auto& o : k.peers) dup = dup || o.name == p.name;
+      if (dup) continue;
+      if (pick(2)) p.description = pick(2) ? "hub site" : "branch  " + name("b");
+      if (pick(3)) p.address = ip();
+      if (p.address && pick(2)) p.mask = IpAddress::V4FromU32(~0u << pick(32));
+      if (pick(2)) p.pre_shared_key = SecretBytes::FromString(keys[pick(12)]);
+      if (pick(3) == 0) p.pre_shared_key_local = SecretBytes::FromString(keys[pick(12)]);
+      if (pick(3) == 0) p.pre_shared_key_remote = SecretBytes::FromString(keys[pick(12)]);
+      k.peers.push_back(p);
+    }
+    c.ikev2_keyrings[k.name] = k;
+  }
+  for (uint32_t i = pick(3); i > 0; --i) {
+    config::Ikev2Profile p;
+    p.name = name("PROF");
+    for (uint32_t j = pick(3); j > 0; --j) {
+      config::Ikev2IdentityMatch m;
+      m.address = ip();
+      if (pick(2)) m.mask = IpAddress::V4FromU32(~0u << pick(32));
+      if (std::find(p.match_identity_remote.begin(), p.match_identity_remote.end(), m) ==
+          p.match_identity_remote.end())
+        p.match_identity_remote.push_back(m);
+    }
+    if (pick(2)) p.identity_local = ip();
+    if (pick(2)) p.authentication_local = config::AuthMethod::kPreShare;
+    if (pick(2)) p.authentication_remote = config::AuthMethod::kPreShare;
+    if (!c.ikev2_keyrings.empty() && pick(2)) {
+      auto it = c.ikev2_keyrings.begin();
+      std::advance(it, pick(static_cast<uint32_t>(c.ikev2_keyrings.size())));
+      p.keyring_local = it->first;
+    }
+    if (pick(2)) {
+      p.dpd.enabled = true;
+      p.dpd.interval_s = 10 + pick(3591);
+      p.dpd.retry_s = 2 + pick(59);
+      p.dpd.mode = static_cast<config::DpdMode>(pick(2));
+    }
+    if (pick(2)) p.lifetime_s = 120 + pick(86281);
+    c.ikev2_profiles[p.name] = p;
+  }
+  if (pick(2)) {
+    c.ikev2_dpd.enabled = true;
+    c.ikev2_dpd.interval_s = 10 + pick(3591);
+    c.ikev2_dpd.retry_s = 2 + pick(59);
+    c.ikev2_dpd.mode = static_cast<config::DpdMode>(pick(2));
+  }
   for (uint32_t i = pick(3); i > 0; --i) {
     config::TransformSet t;
     t.name = name("TS");
@@ -141,6 +233,11 @@ config::Config RandomConfig(Random& rnd) {
     if (pick(2)) e.lifetime_s = 120 + pick(86281);
     if (pick(2)) e.lifetime_kb = 2560 + rnd.U32() % (4294967295u - 2560);
     e.keep_up = pick(2);
+    if (!c.ikev2_profiles.empty() && pick(2)) {
+      auto it = c.ikev2_profiles.begin();
+      std::advance(it, pick(static_cast<uint32_t>(c.ikev2_profiles.size())));
+      e.ikev2_profile = it->first;
+    }
   }
   for (uint32_t i = pick(3); i > 0; --i) {
     config::Interface itf;

@@ -157,7 +157,7 @@ Session::Reply Session::Execute(std::string_view line) {
   const Handler& h = r.negate ? r.node->no_handler : r.node->handler;
   CommandContext ctx;
   ModeState mode = mode_;
-  if (r.mode != mode.mode && IsConfigMode(r.mode)) mode = ModeState::In(r.mode);
+  if (r.mode != mode.mode && IsConfigMode(r.mode)) mode = mode.LeaveTo(r.mode);
   TerminalState terminal = terminal_;
   ctx.mode = &mode;
   ctx.terminal = &terminal;

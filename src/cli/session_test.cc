@@ -287,7 +287,7 @@ TEST_F(SessionTest, HelpListings) {
   Run("end");
   EXPECT_EQ(s_.Help("sh c"), "clock  crypto\n");
   EXPECT_EQ(s_.Help("c"), "clear  configure  copy\n");
-  EXPECT_EQ(s_.Help("sh cry i"), "ipsec  isakmp\n");
+  EXPECT_EQ(s_.Help("sh cry i"), "ikev2  ipsec  isakmp\n");
   EXPECT_EQ(s_.Help("show crypto isakmp sa "),
             "  detail  Show ISAKMP SA Detail\n  |       Output modifiers\n  <cr>\n");
 }

@@ -45,6 +45,14 @@ void JsonCryptoSessions(const std::vector<CryptoSessionInfo>& s, JsonWriter& w);
 std::string FormatCryptoMaps(const config::Config& c, Backend& backend);
 void JsonCryptoMaps(const config::Config& c, Backend& backend, JsonWriter& w);
 
+// show crypto ikev2 proposal / policy / profile [NAME] (show_ikev2.cc); `only` empty: all.
+std::string FormatIkev2Proposals(const config::Config& c, const std::string& only);
+void JsonIkev2Proposals(const config::Config& c, const std::string& only, JsonWriter& w);
+std::string FormatIkev2Policies(const config::Config& c, const std::string& only);
+void JsonIkev2Policies(const config::Config& c, const std::string& only, JsonWriter& w);
+std::string FormatIkev2Profiles(const config::Config& c, const std::string& only);
+void JsonIkev2Profiles(const config::Config& c, const std::string& only, JsonWriter& w);
+
 // show clock / logging / ip interface brief / access-lists / crypto ipsec transform-set
 // (show_system.cc)
 std::string FormatClock(int64_t unix_ms);

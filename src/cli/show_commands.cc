@@ -168,6 +168,7 @@ std::string FormatCryptoMaps(const config::Config& c, Backend& backend) {
       if (p.is_default) out += " (default)";
       out += "\n";
     }
+    if (!e.ikev2_profile.empty()) out += "\tIKEv2 Profile: " + e.ikev2_profile + "\n";
     if (!e.match_address.empty()) {
       out += "\tExtended IP access list " + e.match_address + "\n";
       if (const auto* acl = c.FindAcl(e.match_address)) {
@@ -229,7 +230,12 @@ void JsonCryptoMaps(const config::Config& c, Backend& backend, JsonWriter& w) {
         .Key("pfs_group");
     if (e.pfs_group) w.UInt(*e.pfs_group);
     else w.Null();
-    w.Field("keep_up", e.keep_up).Key("interfaces").BeginArray();
+    w.Field("keep_up", e.keep_up).Key("ikev2_profile");
+    if (!e.ikev2_profile.empty())
+      w.String(e.ikev2_profile);
+    else
+      w.Null();
+    w.Key("interfaces").BeginArray();
     for (const auto& i : c.interfaces)
       if (i.crypto_map == e.map_name) w.String(i.name);
     w.EndArray().EndObject();
