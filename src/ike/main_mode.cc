@@ -125,7 +125,7 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
   } while (sa.icookie == isakmp::Cookie{});
   sa.mm->psk = key->key;
   sa.entries.push_back(Ref(map, seq));
-  by_icookie_.emplace(sa.icookie, sa.id);
+  IndexCookie(sa);
   sa.mm->sai_b = isakmp::SerializeBody(sap);
   sa.expires = c.now + Seconds(120);  // half-open SA limit until established
   std::vector<Payload> chain;

@@ -140,7 +140,7 @@ IkeSa* NodeImpl::PromoteHalfOpen(Ctx& c, const isakmp::Header& h, const Endpoint
   IkeSa& r = NewSa(c, false, e->local, e->remote);
   r.icookie = e->icookie;
   r.rcookie = e->rcookie;
-  by_icookie_.emplace(r.icookie, r.id);
+  IndexCookie(r);
   r.mm->psk = key->key;
   r.algs = e->algs;
   r.mm->sai_b = std::move(e->sai_b);

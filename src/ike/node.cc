@@ -152,6 +152,17 @@ IkeSa& NodeImpl::NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endp
   return ref;
 }
 
+void NodeImpl::IndexCookies() {
+  by_icookie_.Clear();
+  std::vector<IkeSa*> all;
+  all.reserve(sas_.size());
+  for (auto& [id, sa] : sas_)
+    all.push_back(sa.get());  // every SA is indexed once it exists (NewSa callers)
+  // In creation order, as the rows were added (rows with one cookie are visited in order).
+  std::sort(all.begin(), all.end(), [](const IkeSa* a, const IkeSa* b) { return a->id < b->id; });
+  for (IkeSa* sa : all) IndexCookie(*sa);
+}
+
 std::vector<IkeSa*> NodeImpl::SasTo(const IpAddress& peer) {
   std::vector<IkeSa*> out;
   auto it = by_peer_.find(peer);
@@ -521,40 +532,36 @@ void NodeImpl::OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
   // responder cookie from MM2.
   IkeSa* sa = nullptr;
   static const isakmp::Cookie kZero{};
-  auto range = by_icookie_.equal_range(h->icookie);
-  for (auto it = range.first; it != range.second; ++it) {
-    IkeSa* cand = Find(it->second);
-    if (!cand) continue;
+  by_icookie_.Find(CookieKey(h->icookie), [&](IkeSa* cand) {
+    if (cand->state == P1State::kDead) return false;
     if (cand->rcookie == h->rcookie) {
       sa = cand;
-      break;
+      return true;
     }
     if (cand->initiator && cand->state == P1State::kInitSentMm1 && cand->rcookie == kZero &&
         h->exchange == isakmp::ExchangeType::kIdentityProtection) {
       sa = cand;
-      break;
+      return true;
     }
     // A retransmitted MM1 (R=0) belongs to the responder SA it created, from that peer
     // (DESIGN.md §2.8): the duplicate check resends MM2; a late copy is dropped.
     if (!cand->initiator && h->rcookie == kZero && cand->remote.ip == remote.ip &&
         h->exchange == isakmp::ExchangeType::kIdentityProtection) {
       sa = cand;
-      break;
+      return true;
     }
     // A notify answering MM1 carries R=0 (DESIGN.md §2.8).
     if (h->rcookie == kZero && h->exchange == isakmp::ExchangeType::kInformational) sa = cand;
-  }
+    return false;
+  });
   // Swapped cookies (some stacks echo them reversed in DPD): look up the other way round.
   if (!sa && h->exchange == isakmp::ExchangeType::kInformational) {
-    auto r2 = by_icookie_.equal_range(h->rcookie);
-    for (auto it = r2.first; it != r2.second; ++it) {
-      IkeSa* cand = Find(it->second);
-      if (cand && cand->rcookie == h->icookie) {
-        sa = cand;
-        Debug(c, sa, "cookies swapped in header (tolerated)");
-        break;
-      }
-    }
+    by_icookie_.Find(CookieKey(h->rcookie), [&](IkeSa* cand) {
+      if (cand->state == P1State::kDead || cand->rcookie != h->icookie) return false;
+      sa = cand;
+      Debug(c, sa, "cookies swapped in header (tolerated)");
+      return true;
+    });
   }
 
   switch (h->exchange) {
@@ -927,11 +934,7 @@ void NodeImpl::ReapDead() {
   for (SaId id : dead_) {
     auto it = sas_.find(id);
     if (it == sas_.end()) continue;
-    auto range = by_icookie_.equal_range(it->second->icookie);
-    for (auto r = range.first; r != range.second;) {
-      if (r->second == id) r = by_icookie_.erase(r);
-      else ++r;
-    }
+    by_icookie_.Erase(CookieKey(it->second->icookie), it->second.get());
     timers_.Disarm(id);
     if (auto p = by_peer_.find(it->second->remote.ip); p != by_peer_.end()) {
       p->second.Remove(id);

@@ -17,6 +17,7 @@
 #include "common/random.h"
 #include "config/config.h"
 #include "config/key_index.h"
+#include "ike/cookie_index.h"
 #include "ike/half_open.h"
 #include "ike/ike_sa.h"
 #include "ike/node.h"
@@ -25,17 +26,9 @@
 
 namespace ikepulse::ike {
 
-// The hashes below are noexcept so that the standard library's hash tables do not store a
-// hash code in every node (8 bytes per SA in the cookie and peer indexes): they are cheap to
-// recompute when a table grows.
-struct CookieHash {
-  size_t operator()(const isakmp::Cookie& c) const noexcept {
-    uint64_t v;
-    std::memcpy(&v, c.data(), sizeof v);
-    return std::hash<uint64_t>()(v);
-  }
-};
-
+// The hash below is noexcept so that the standard library's hash tables do not store a hash
+// code in every node (8 bytes per SA in the peer index): it is cheap to recompute when a
+// table grows.
 struct IpHash {
   size_t operator()(const IpAddress& a) const noexcept {
     uint64_t x, y;
@@ -123,6 +116,7 @@ class NodeImpl {
     std::unique_ptr<NodeImpl> copy(new NodeImpl(*this));
     copy->rng_ = &rng;
     copy->debug_ = &debug;
+    copy->IndexCookies();  // its rows point at its own SAs
     return copy;
   }
 
@@ -167,6 +161,14 @@ class NodeImpl {
 
   // Helpers used by the exchange files.
   IkeSa* Find(SaId id);
+  static uint64_t CookieKey(const isakmp::Cookie& c) {
+    uint64_t v;
+    std::memcpy(&v, c.data(), sizeof v);
+    return v;
+  }
+  void IndexCookie(IkeSa& sa) { by_icookie_.Insert(CookieKey(sa.icookie), &sa); }
+  // Rebuilds by_icookie_ from sas_ (a copy's rows must point at its own SAs).
+  void IndexCookies();
   IkeSa& NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endpoint& remote);
   // A `debug crypto isakmp` line. Nothing is built when debug is off, so a caller that
   // assembles its line from pieces guards that with `if (*debug_)` on the per-message paths.
@@ -287,7 +289,9 @@ class NodeImpl {
   const bool* debug_;  // never null
   config::Config cfg_;
   std::unordered_map<SaId, ClonePtr<IkeSa>> sas_;
-  std::unordered_multimap<isakmp::Cookie, SaId, CookieHash> by_icookie_;
+  // The SAs by initiator cookie (rows point into sas_: added when an SA gets its cookie,
+  // erased by ReapDead before the SA goes).
+  CookieIndex<IkeSa> by_icookie_;
   // Our inbound SPIs -> SA: installed IPsec SAs and those reserved by Quick Modes in flight,
   // so that allocation never hands out one twice. The peers' (outbound) SPIs are not here:
   // two peers may choose the same one, or one of ours; they are only found per SA.
