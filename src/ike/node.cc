@@ -421,6 +421,15 @@ std::vector<IkeSa*> NodeImpl::SasOfEntryPeers(const config::CryptoMapEntry& e) {
   return out;
 }
 
+void NodeImpl::WarnIkev2Entry(Ctx& c, const config::CryptoMapEntry* before,
+                              const config::CryptoMapEntry& now) {
+  if (now.ikev2_profile.empty() || (before && before->ikev2_profile == now.ikev2_profile)) return;
+  Log(c, "%IKEPULSE-4-IKEV2_UNAVAILABLE: crypto map " + now.map_name + " " +
+             std::to_string(now.seq) + " uses IKEv2 profile " + now.ikev2_profile +
+             ": IKEv2 is not negotiated yet, the entry stays down and its peers' IKEv1 Quick "
+             "Modes do not match it");
+}
+
 size_t NodeImpl::AddEntry(Ctx& c, std::shared_ptr<const config::CryptoMapEntry> e) {
   (void)c;
   size_t slot;
@@ -439,6 +448,7 @@ size_t NodeImpl::AddEntry(Ctx& c, std::shared_ptr<const config::CryptoMapEntry> 
   rt.want_up = e->keep_up;
   rt.cfg = std::move(e);
   entry_index_[{rt.map_name, rt.seq}] = slot;
+  WarnIkev2Entry(c, nullptr, *rt.cfg);
   return slot;
 }
 
@@ -448,6 +458,7 @@ void NodeImpl::ChangeEntry(Ctx& c, size_t slot, std::shared_ptr<const config::Cr
   UnindexEntryPeers(slot);
   rt.cfg = std::move(e);
   const config::CryptoMapEntry& now = *rt.cfg;
+  WarnIkev2Entry(c, before.get(), now);
   const bool reset = rt.failover.SetPeers(now.peers);
   rt.keep_up = now.keep_up;
   if (now.keep_up) rt.want_up = true;
@@ -706,6 +717,15 @@ void NodeImpl::OnTimeout(Ctx& c) {
 // Entries, traffic, operations
 
 void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
+  // An entry with `set ikev2-profile` is negotiated with IKEv2 only, never with IKEv1, and
+  // the engine does not negotiate IKEv2 yet (DESIGN.md §6.3).
+  if (e.cfg && !e.cfg->ikev2_profile.empty()) {
+    if (*debug_)
+      Debug(c, nullptr, "crypto map " + e.map_name + " " + std::to_string(e.seq) +
+                            ": IKEv2 (set ikev2-profile " + e.cfg->ikev2_profile +
+                            ") is not available yet: not brought up");
+    return;
+  }
   auto cur = e.failover.Current();
   if (!cur || !cur->peer->address) return;
   const IpAddress peer = *cur->peer->address;

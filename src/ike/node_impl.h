@@ -255,6 +255,10 @@ class NodeImpl {
   size_t AddEntry(Ctx& c, std::shared_ptr<const config::CryptoMapEntry> e);
   void ChangeEntry(Ctx& c, size_t slot, std::shared_ptr<const config::CryptoMapEntry> e);
   void RemoveEntry(Ctx& c, size_t slot);
+  // Logs once per entry that gains `set ikev2-profile` (or another profile): IKEv2 is not
+  // negotiated yet (BringUp, quick_mode.cc).
+  void WarnIkev2Entry(Ctx& c, const config::CryptoMapEntry* before,
+                      const config::CryptoMapEntry& now);
   void IndexEntryPeers(size_t slot);    // adds the slot to its peers' lists, in order
   void UnindexEntryPeers(size_t slot);  // takes it out of them
   // SAs that may carry an IPsec SA of entry `e`: those to its peers (every SA when one of

@@ -138,6 +138,9 @@ void NodeImpl::ReleaseSpiIn(const IkeSa& sa, uint32_t spi_in) {
 
 void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
                               uint32_t replaces_spi_in) {
+  // An entry with `set ikev2-profile` (also one changed to it since its SA came up, at its
+  // rekey) is never negotiated by IKEv1 (WarnIkev2Entry).
+  if (!e.ikev2_profile.empty()) return;
   const config::AclEntry* acl = FirstPermit(cfg_.FindAcl(e.match_address));
   if (!acl) {
     Log(c, "%CRYPTO-4-IKMP_NO_ACL: crypto map " + e.map_name + " " + std::to_string(e.seq) +
@@ -271,6 +274,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     bool proxies_match = false;  // some entry's ACL mirrors the proxies (then: proposals)
     for (size_t idx : EntriesListing(sa.remote.ip)) {  // entries listing this peer, in order
       const config::CryptoMapEntry& e = *entries_[idx].cfg;
+      if (!e.ikev2_profile.empty()) continue;  // an IKEv2 entry: never by IKEv1
       const config::AccessList* acl = cfg_.FindAcl(e.match_address);
       if (!acl) continue;
       bool match = false;
