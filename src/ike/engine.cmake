@@ -1,9 +1,12 @@
 # The IKE engine (included from src/ike/CMakeLists.txt).
 add_library(ikepulse_ike outbox.cc algorithms.cc protect.cc vendor_ids.cc node.cc main_mode.cc
-            quick_mode.cc informational.cc half_open.cc main_mode_responder.cc)
-target_link_libraries(ikepulse_ike PUBLIC ikepulse_ike_core ikepulse_isakmp ikepulse_crypto
+            quick_mode.cc informational.cc half_open.cc main_mode_responder.cc
+            ikev2_session.cc)
+target_link_libraries(ikepulse_ike PUBLIC ikepulse_ike_core ikepulse_isakmp ikepulse_ikev2 ikepulse_crypto
                       ikepulse_config ikepulse_common)
 ikepulse_test(half_open_test unit half_open_test.cc)
 target_link_libraries(half_open_test PRIVATE ikepulse_ike)
 ikepulse_test(protect_test unit protect_test.cc)
 target_link_libraries(protect_test PRIVATE ikepulse_ike)
+ikepulse_test(ikev2_session_test unit ikev2_session_test.cc)
+target_link_libraries(ikev2_session_test PRIVATE ikepulse_ike)

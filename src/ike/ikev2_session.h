@@ -1,0 +1,273 @@
+// Ikev2Session: one IKEv2 SA (RFC 7296) behind the Session interface (session.h, DESIGN.md
+// §6.2), for both roles, with pre-shared keys and one Child SA (ESP, tunnel mode) created in
+// IKE_AUTH. Sans-IO: the time comes from SessionHost::Now(), datagrams go out through
+// SessionHost::Send, and every datagram the session refuses goes to SessionHost::Drop with a
+// counter name and a reason (never an exception).
+//
+// Roles:
+//   initiator   Ikev2Session s(id); s.Initiate(host, entry, local, remote);
+//   responder   auto s = Ikev2Session::Respond(host, local, remote, ike_sa_init_request, id);
+//               nullptr when no SA results: the request was dropped, or answered statelessly
+//               with NO_PROPOSAL_CHOSEN or INVALID_KE_PAYLOAD (RFC 7296 §1.2, §2.7).
+//
+// Configuration (IOS XE FlexVPN, config.h):
+// - IKE proposals: the `crypto ikev2 policy` objects in name order whose `match address local`
+//   is empty or lists our address, each contributing its proposals in order (duplicates once);
+//   when no policy applies, every configured proposal in name order. Only complete proposals.
+//   A proposal with several algorithms per type is sent as one SA proposal listing them all.
+//   (IOS's own policy selection, e.g. by VRF, is not modelled.) Responder: the peer's
+//   proposals in the peer's order, the first one that one of ours covers; within it, for each
+//   transform type the peer's first choice that ours lists.
+// - Initiator: the profile is the crypto map entry's `set ikev2-profile`; its keyring's first
+//   peer matching the remote address gives the keys (LocalKey signs, RemoteKey verifies).
+//   Responder: the first crypto map entry with a `set ikev2-profile` that lists the peer's
+//   address as a `set peer`, whose profile's `match identity remote address` covers IDi, and
+//   whose keyring key verifies the peer's AUTH.
+// - IDi/IDr: ID_IPV4_ADDR of the profile's `identity local address`, else our address.
+// - Child SA: ESP, one proposal per transform set of the entry, no ESN; traffic selectors from
+//   the entry's ACL (its first permit line), as the IKEv1 proxy identities. The responder
+//   narrows the peer's selectors to its ACL (largest intersection); no intersection is
+//   TS_UNACCEPTABLE (the IKE SA is then set up without a Child SA, and our initiator deletes
+//   such an IKE SA at once and gives up).
+//
+// Message IDs and retransmission (RFC 7296 §2.1-2.3): window size 1 both ways. Our request
+// is cached as sent and retransmitted byte-identical on `retransmit` (RetransmitPolicy, node.h);
+// giving up before the SA is established is SessionHost::GaveUp, after it a teardown like a
+// dead peer (PeerDead). The liveness probe (empty INFORMATIONAL) is not on that schedule: the
+// DpdMonitor (dpd_monitor.h) decides when it goes out and when it is resent (same bytes, same
+// message ID) and when the peer is dead. A response counts only if it carries the message ID
+// of our outstanding request. A request with the next expected ID is processed and answered,
+// and the answer cached; a byte-identical copy of the last request answered gets the cached
+// answer again (not liveness); anything else is dropped (`dropped_replay` for older IDs).
+//
+// Liveness: `dpd` of the profile, else `crypto ikev2 dpd`; DpdMonitor's rules with an empty
+// INFORMATIONAL as the probe. `dpd 10 2 periodic`, last fresh message from the peer at T0:
+// probe at T0+10, the same datagram again at +12, +14, +16, +18, PeerDead at T0+20. A probe
+// due while another request of ours is outstanding is that request, resent. No Delete is sent
+// for a dead peer (the window holds the unanswered probe).
+//
+// NAT (RFC 7296 §2.23): NAT_DETECTION_SOURCE_IP / _DESTINATION_IP in IKE_SA_INIT (the
+// responder answers with them only when asked); when a NAT is detected (or
+// `ikepulse nat-t force-encapsulation`) the initiator moves to the NAT-T port from IKE_AUTH on,
+// and the responder follows an authenticated request that came on it. On the NAT-T port the
+// session prepends the 4-byte non-ESP marker to what it gives SessionHost::Send (as Datagram
+// in outbox.h: the UDP payload as on the wire); OnMessage takes messages without it.
+//
+// Reports: every end of a session calls SessionHost::Deleted exactly once, as its last report;
+// GaveUp or PeerDead come first when they apply; ChildDown for each installed Child SA.
+//
+// Not yet: CREATE_CHILD_SA (AddChild only logs; a peer's CREATE_CHILD_SA is answered with
+// NO_ADDITIONAL_SAS), rekeying and lifetimes, COOKIE, IKEv2 fragmentation, certificates,
+// IPv6 selectors.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/clone_ptr.h"
+#include "common/endpoint.h"
+#include "common/time.h"
+#include "config/config.h"
+#include "crypto/crypto.h"
+#include "crypto/ikev2_keys.h"
+#include "ike/algorithms.h"
+#include "ike/dpd_monitor.h"
+#include "ike/node.h"
+#include "ike/session.h"
+#include "ikev2/header.h"
+#include "ikev2/payloads.h"
+
+namespace ikepulse::ike {
+
+struct Ikev2Options {
+  uint16_t natt_port = 4500;
+  // Requests other than the liveness probe: 1, 2, 4, 8 s gaps (sent at 0, 1, 3, 7, 15 s),
+  // given up at 23 s.
+  RetransmitPolicy retransmit{Seconds(1), Seconds(8), 4, 0};
+  // A responder whose IKE_AUTH request does not come ends after this long.
+  Duration half_open_lifetime = Seconds(30);
+  // INVALID_KE_PAYLOAD answers the initiator follows before it gives up.
+  int max_invalid_ke = 2;
+};
+
+class Ikev2Session final : public Session {
+ public:
+  enum class State : uint8_t {
+    kIdle,          // constructed, not started
+    kInitSent,      // initiator: IKE_SA_INIT request outstanding
+    kAuthSent,      // initiator: IKE_AUTH request outstanding
+    kInitAnswered,  // responder: IKE_SA_INIT answered, waiting for IKE_AUTH
+    kEstablished,
+    kEnded,         // Deleted reported; every input is dropped
+  };
+
+  explicit Ikev2Session(SaId id, Ikev2Options opts = {});
+  ~Ikev2Session() override;
+
+  // The responder side for an IKE_SA_INIT request (see the file comment).
+  static std::unique_ptr<Ikev2Session> Respond(SessionHost& host, const Endpoint& local,
+                                               const Endpoint& remote,
+                                               ByteSpan ike_sa_init_request, SaId id,
+                                               Ikev2Options opts = {});
+
+  // Session.
+  std::unique_ptr<Session> Clone() const override;
+  uint8_t version() const override { return 2; }
+  bool established() const override { return state_ == State::kEstablished; }
+  const Endpoint& local() const override { return local_; }
+  const Endpoint& remote() const override { return remote_; }
+  void Initiate(SessionHost& host, const config::CryptoMapEntry& entry, const Endpoint& local,
+                const Endpoint& remote) override;
+  void OnMessage(SessionHost& host, const Endpoint& local, const Endpoint& remote,
+                 ByteSpan msg) override;
+  void OnTimeout(SessionHost& host) override;
+  TimePoint NextDeadline() const override;
+  void AddChild(SessionHost& host, const config::CryptoMapEntry& entry) override;
+  void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound) override;
+  void Delete(SessionHost& host, std::string_view reason, bool send) override;
+  IsakmpSaSnapshot Snapshot(TimePoint now) const override;
+  std::vector<ChildSaSnapshot> Children(TimePoint now, SnapshotKeys keys) const override;
+
+  // Deletes the Child SA with our inbound SPI `spi_in` (INFORMATIONAL with a Delete; ChildDown
+  // when the peer answers). False if there is no such Child SA or a request is outstanding.
+  bool DeleteChild(SessionHost& host, uint32_t spi_in);
+
+  // Read-only state (tests, the core's routing).
+  SaId id() const { return id_; }
+  State state() const { return state_; }
+  bool initiator() const { return initiator_; }
+  const ikev2::Spi& spi_i() const { return spi_i_; }
+  const ikev2::Spi& spi_r() const { return spi_r_; }
+  bool nat_detected() const { return nat_detected_; }
+  bool floated() const { return local_.port == opts_.natt_port; }
+  uint16_t dh_group() const { return group_; }
+  const crypto::IkeSuite& suite() const { return suite_; }
+  uint32_t next_request_id() const { return next_mid_; }
+  uint32_t next_peer_request_id() const { return peer_next_mid_; }
+  bool request_outstanding() const { return out_.has_value(); }
+  const std::optional<DpdMonitor>& dpd() const { return dpd_; }
+  // Whether the IKE_SA_INIT material (DH, nonces, the two messages) is still held.
+  bool holds_negotiation_state() const { return static_cast<bool>(neg_); }
+
+ private:
+  enum class ReqKind : uint8_t { kInit, kAuth, kLiveness, kDeleteChild };
+
+  // What only the setup needs; freed once the SA is established or has failed.
+  struct Negotiation {
+    ClonePtr<crypto::DhKeyPair> dh;
+    Bytes ni, nr;
+    Bytes init_request;   // the IKE_SA_INIT request as last sent / received
+    Bytes init_response;  // the IKE_SA_INIT response as sent / received
+    ikev2::SaPayload offered;  // initiator: our IKE proposals
+    int invalid_ke = 0;
+    TimePoint expires = kNever;  // responder: IKE_AUTH must come before
+    // Initiator: the Child SA requested in IKE_AUTH.
+    uint32_t child_spi_in = 0;
+    ikev2::TrafficSelector ts_i, ts_r;
+    ~Negotiation();
+    Negotiation() = default;
+    Negotiation(const Negotiation&) = default;
+  };
+
+  struct Outstanding {
+    ReqKind kind = ReqKind::kInit;
+    uint32_t mid = 0;
+    Bytes wire;            // as sent (without the non-ESP marker)
+    int next = 1;          // the next retransmission's number (RetransmitPolicy)
+    TimePoint due = kNever;       // nominal instant of event `next`
+    TimePoint send_at = kNever;   // due minus jitter; kNever: DPD-driven (liveness)
+    uint32_t child_spi_in = 0;    // kDeleteChild
+  };
+
+  struct Child {
+    uint32_t spi_in = 0, spi_out = 0;
+    Phase2Algs algs;
+    SecretBytes enc_in, auth_in, enc_out, auth_out;
+    std::string map_name;
+    uint32_t map_seq = 0;
+    IpAddress local_net, local_mask, remote_net, remote_mask;
+    uint8_t protocol = 0;
+    TimePoint created, expires = kNever;
+    TimePoint last_in = kNever, last_out = kNever;
+  };
+
+  Ikev2Session(const Ikev2Session&) = default;
+
+  // Setup.
+  bool BuildAndSendInit(SessionHost& host);
+  void OnInitResponse(SessionHost& host, const ikev2::Header& h,
+                      const std::vector<ikev2::Payload>& payloads, ByteSpan msg);
+  bool SendAuth(SessionHost& host);
+  void OnAuthResponse(SessionHost& host, const std::vector<ikev2::Payload>& inner);
+  void OnAuthRequest(SessionHost& host, const std::vector<ikev2::Payload>& inner,
+                     const Endpoint& local, const Endpoint& remote, ByteSpan msg_digest_src);
+  void BecomeEstablished(SessionHost& host);
+
+  // Exchanges after setup.
+  void OnInformationalRequest(SessionHost& host, const std::vector<ikev2::Payload>& inner,
+                              ByteSpan msg);
+  void OnInformationalResponse(SessionHost& host, const std::vector<ikev2::Payload>& inner);
+
+  // Messages.
+  void HandleRequest(SessionHost& host, const ikev2::Header& h,
+                     const std::vector<ikev2::Payload>& outer, const Endpoint& local,
+                     const Endpoint& remote, ByteSpan msg);
+  void HandleResponse(SessionHost& host, const ikev2::Header& h,
+                      const std::vector<ikev2::Payload>& outer, ByteSpan msg);
+  // Checks and decrypts the SK payload of a message from the peer.
+  std::optional<std::vector<ikev2::Payload>> Open(SessionHost& host,
+                                                  const std::vector<ikev2::Payload>& outer,
+                                                  ByteSpan msg);
+  // An encrypted message from us.
+  std::optional<Bytes> Seal(SessionHost& host, ikev2::ExchangeType x, bool response,
+                            uint32_t mid, const std::vector<ikev2::Payload>& inner);
+  ikev2::Header MakeHeader(ikev2::ExchangeType x, bool response, uint32_t mid) const;
+  void SendWire(SessionHost& host, const Bytes& wire);
+  void SendRequest(SessionHost& host, ReqKind kind, Bytes wire, uint32_t child_spi_in = 0);
+  // Sends our response to the peer's current request and caches it for retransmissions.
+  void SendResponse(SessionHost& host, Bytes wire, ByteSpan request);
+  void Retransmit(SessionHost& host);
+  void DpdTick(SessionHost& host);
+
+  // Endings.
+  void Fail(SessionHost& host, std::string_view reason);      // before established: GaveUp
+  void PeerGone(SessionHost& host, std::string_view reason);  // after: PeerDead
+  void End(SessionHost& host, std::string_view reason);       // children down, Deleted
+  void WipeKeys();
+
+  std::string Tag() const;  // "IKEv2:(SA ID = n):" for debug lines
+  void Dbg(SessionHost& host, std::string_view text) const;
+
+  SaId id_;
+  Ikev2Options opts_;
+  State state_ = State::kIdle;
+  bool initiator_ = false;
+  bool nat_detected_ = false;
+  uint16_t group_ = 0;
+  Endpoint local_, remote_;
+  ikev2::Spi spi_i_{}, spi_r_{};
+  crypto::IkeSuite suite_;
+  crypto::IkeSaKeys keys_;
+  std::string map_name_;  // the crypto map entry (initiator: given; responder: matched)
+  uint32_t map_seq_ = 0;
+  std::string profile_;
+  uint32_t lifetime_s_ = config::kDefaultIkev2LifetimeS;
+  TimePoint established_at_ = kNever;
+  ClonePtr<Negotiation> neg_;
+
+  std::optional<Outstanding> out_;
+  uint32_t next_mid_ = 0;       // our next request's message ID
+  uint32_t peer_next_mid_ = 0;  // the message ID the peer's next request must carry
+  Bytes last_response_;         // our answer to the peer's last request (no marker)
+  Bytes last_request_digest_;   // SHA-1 of that request (empty: none)
+
+  std::optional<DpdMonitor> dpd_;
+  std::vector<Child> children_;
+};
+
+}  // namespace ikepulse::ike

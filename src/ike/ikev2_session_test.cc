@@ -1,0 +1,852 @@
+// Ikev2Session in virtual time: two sessions (initiator, responder) over a link the test
+// controls (loss, replay), each with its own SessionHost that records what the session
+// reports. Every instant asserted is exact.
+#include "ike/ikev2_session.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/random.h"
+#include "common/time.h"
+#include "config/config.h"
+#include "ikev2/message.h"
+#include "ikev2/strongswan_capture.h"
+
+namespace ikepulse::ike {
+namespace {
+
+using config::Ikev2Encryption;
+using config::Ikev2Hash;
+
+class TestHost final : public SessionHost {
+ public:
+  TestHost(const TimePoint* clock, uint64_t seed, uint32_t spi_base)
+      : clock_(clock), rng_(seed), next_spi_(spi_base) {}
+
+  TimePoint Now() const override { return *clock_; }
+  Random& Rng() override { return rng_; }
+  const config::Config& Cfg() const override { return cfg; }
+  void Send(const Endpoint& local, const Endpoint& remote, Bytes d) override {
+    sent.push_back(Datagram{local, remote, std::move(d)});
+  }
+  void Emit(EventKind kind, uint64_t value, uint64_t, std::string) override {
+    events.push_back({kind, value});
+  }
+  bool DebugOn() const override { return debug; }
+  void Debug(std::string_view line) override { debug_lines.emplace_back(line); }
+  void Log(const std::string& line) override { logs.push_back(line); }
+  void Drop(std::string_view counter, std::string_view reason) override {
+    ++drops[std::string(counter)];
+    last_drop = std::string(reason);
+  }
+  uint32_t AllocateSpiIn() override { return next_spi_++; }
+  void ReleaseSpiIn(uint32_t spi) override { released.push_back(spi); }
+  void Established() override { established_at.push_back(*clock_); }
+  void ChildUp(const ChildSaUp& c) override { child_up.push_back(c); }
+  void ChildDown(uint32_t in, uint32_t out) override { child_down.push_back({in, out}); }
+  void Heard() override { ++heard; }
+  void PeerDead() override { dead_at.push_back(*clock_); }
+  void GaveUp() override { gave_up_at.push_back(*clock_); }
+  void Deleted(std::string_view reason) override {
+    deleted.emplace_back(reason);
+    deleted_at.push_back(*clock_);
+  }
+
+  size_t DropCount() const {
+    size_t n = 0;
+    for (const auto& [k, v] : drops) n += v;
+    return n;
+  }
+
+  config::Config cfg;
+  bool debug = true;  // exercises the debug lines (none may carry a key)
+  std::vector<Datagram> sent;
+  std::vector<std::pair<EventKind, uint64_t>> events;
+  std::vector<std::string> debug_lines, logs;
+  std::map<std::string, size_t> drops;
+  std::string last_drop;
+  std::vector<uint32_t> released;
+  std::vector<TimePoint> established_at, dead_at, gave_up_at, deleted_at;
+  std::vector<ChildSaUp> child_up;
+  std::vector<std::pair<uint32_t, uint32_t>> child_down;
+  std::vector<std::string> deleted;
+  size_t heard = 0;
+
+ private:
+  const TimePoint* clock_;
+  SeededRandom rng_;
+  uint32_t next_spi_;
+};
+
+struct Suite {
+  Ikev2Encryption enc = Ikev2Encryption::kAesCbc128;
+  Ikev2Hash integ = Ikev2Hash::kSha256;
+  std::optional<Ikev2Hash> prf;
+  std::vector<uint16_t> groups{14};
+};
+
+const IpAddress kAddrI = IpAddress::V4(192, 0, 2, 1);
+const IpAddress kAddrR = IpAddress::V4(192, 0, 2, 2);
+
+// The FlexVPN configuration of one side: proposal P1 in policy POL, keyring KR with the
+// peer's key, profile PROF, transform set TS (esp-aes esp-sha256-hmac), ACL 101 from our LAN
+// to theirs, crypto map CM 10.
+config::Config MakeConfig(const IpAddress& self, const IpAddress& peer, const Suite& s,
+                          const std::string& psk, const IpAddress& lan, const IpAddress& peer_lan) {
+  config::Config c;
+  config::Ikev2Proposal p;
+  p.name = "P1";
+  p.encryption = {s.enc};
+  const bool gcm = s.enc == Ikev2Encryption::kAesGcm128 || s.enc == Ikev2Encryption::kAesGcm256;
+  if (!gcm) p.integrity = {s.integ};
+  if (s.prf) p.prf = {*s.prf};
+  p.groups = s.groups;
+  c.ikev2_proposals["P1"] = p;
+  config::Ikev2Policy pol;
+  pol.name = "POL";
+  pol.proposals = {"P1"};
+  c.ikev2_policies["POL"] = pol;
+  config::Ikev2Keyring kr;
+  kr.name = "KR";
+  config::Ikev2KeyringPeer kp;
+  kp.name = "PEER";
+  kp.address = peer;
+  kp.pre_shared_key = SecretBytes::FromString(psk);
+  kr.peers.push_back(kp);
+  c.ikev2_keyrings["KR"] = kr;
+  config::Ikev2Profile prof;
+  prof.name = "PROF";
+  prof.match_identity_remote.push_back({peer, std::nullopt});
+  prof.authentication_local = config::AuthMethod::kPreShare;
+  prof.authentication_remote = config::AuthMethod::kPreShare;
+  prof.keyring_local = "KR";
+  c.ikev2_profiles["PROF"] = prof;
+  config::TransformSet ts;
+  ts.name = "TS";
+  ts.cipher = config::EspCipher::kAes128;
+  ts.auth = config::EspAuth::kSha256;
+  c.transform_sets["TS"] = ts;
+  config::AccessList acl;
+  acl.name = "101";
+  config::AclEntry ae;
+  ae.src = lan;
+  ae.src_wildcard = IpAddress::V4(0, 0, 0, 255);
+  ae.dst = peer_lan;
+  ae.dst_wildcard = IpAddress::V4(0, 0, 0, 255);
+  acl.entries.push_back(ae);
+  c.acls["101"] = acl;
+  config::CryptoMapEntry e;
+  e.map_name = "CM";
+  e.seq = 10;
+  config::CryptoMapPeer cp;
+  cp.host = peer.ToString();
+  cp.address = peer;
+  e.peers.push_back(cp);
+  e.transform_sets = {"TS"};
+  e.match_address = "101";
+  e.ikev2_profile = "PROF";
+  c.crypto_maps.push_back(e);
+  (void)self;
+  return c;
+}
+
+config::KeepaliveConfig Dpd(uint32_t i, uint32_t r, config::DpdMode mode) {
+  config::KeepaliveConfig k;
+  k.enabled = true;
+  k.interval_s = i;
+  k.retry_s = r;
+  k.mode = mode;
+  return k;
+}
+
+Bytes StripMarker(const Datagram& d) {
+  if (d.local.port == 4500 && d.data.size() >= 4 && d.data[0] == 0 && d.data[1] == 0 &&
+      d.data[2] == 0 && d.data[3] == 0)
+    return Bytes(d.data.begin() + 4, d.data.end());
+  return d.data;
+}
+
+// Two sessions and the link between them. The responder is created by the first datagram
+// that reaches it (Ikev2Session::Respond).
+class Ikev2Pair : public ::testing::Test {
+ protected:
+  struct Sent {
+    TimePoint at;
+    bool from_initiator;
+    Datagram d;       // as the sender gave it
+    Bytes msg;        // without the non-ESP marker
+  };
+
+  void Configure(const Suite& si, const Suite& sr, const std::string& psk_i = "secret-1",
+                 const std::string& psk_r = "secret-1") {
+    hi.cfg = MakeConfig(kAddrI, kAddrR, si, psk_i, IpAddress::V4(10, 1, 0, 0),
+                        IpAddress::V4(10, 2, 0, 0));
+    hr.cfg = MakeConfig(kAddrR, kAddrI, sr, psk_r, IpAddress::V4(10, 2, 0, 0),
+                        IpAddress::V4(10, 1, 0, 0));
+  }
+  void SetDpdI(const config::KeepaliveConfig& k) {
+    hi.cfg.ikev2_profiles["PROF"].dpd = k;
+  }
+  void SetDpdR(const config::KeepaliveConfig& k) {
+    hr.cfg.ikev2_profiles["PROF"].dpd = k;
+  }
+
+  void Start() {
+    si = std::make_unique<Ikev2Session>(1);
+    si->Initiate(hi, *hi.cfg.FindCryptoMap("CM", 10), Endpoint{kAddrI, 500},
+                 Endpoint{kAddrR, 500});
+    Pump();
+  }
+
+  // The address translation on the initiator's side (NAT test): what the responder sees.
+  Endpoint Translate(const Endpoint& e) const {
+    if (!nat) return e;
+    return Endpoint{IpAddress::V4(203, 0, 113, 9), uint16_t(e.port == 4500 ? 40001 : 40000)};
+  }
+  Endpoint Untranslate(const Endpoint& e) const {
+    if (!nat) return e;
+    return Endpoint{kAddrI, uint16_t(e.port == 40001 ? 4500 : 500)};
+  }
+
+  void DeliverToResponder(const Datagram& d, const Bytes& msg) {
+    const Endpoint from = Translate(d.local);
+    if (!sr) {
+      sr = Ikev2Session::Respond(hr, d.remote, from, msg, 2);
+      return;
+    }
+    sr->OnMessage(hr, d.remote, from, msg);
+  }
+  void DeliverToInitiator(const Datagram& d, const Bytes& msg) {
+    if (!si) return;
+    si->OnMessage(hi, Untranslate(d.remote), d.local, msg);
+  }
+
+  // Delivers what both sides sent, until neither sends more.
+  void Pump() {
+    for (int round = 0; round < 1000; ++round) {
+      if (hi.sent.empty() && hr.sent.empty()) return;
+      std::vector<Datagram> a = std::move(hi.sent), b = std::move(hr.sent);
+      hi.sent.clear();
+      hr.sent.clear();
+      for (auto& d : a) {
+        Bytes m = StripMarker(d);
+        log.push_back({now, true, d, m});
+        if (link_i2r && !(lose && lose(log.back()))) DeliverToResponder(d, m);
+      }
+      for (auto& d : b) {
+        Bytes m = StripMarker(d);
+        log.push_back({now, false, d, m});
+        if (link_r2i && !(lose && lose(log.back()))) DeliverToInitiator(d, m);
+      }
+    }
+    ADD_FAILURE() << "the sessions never went quiet";
+  }
+
+  TimePoint Next() const {
+    TimePoint t = kNever;
+    if (si) t = std::min(t, si->NextDeadline());
+    if (sr) t = std::min(t, sr->NextDeadline());
+    return t;
+  }
+
+  // Runs every deadline up to and including `end`, then sets the clock to `end`.
+  void RunUntil(TimePoint end) {
+    for (int guard = 0; guard < 100000; ++guard) {
+      Pump();
+      const TimePoint t = Next();
+      if (t > end) break;
+      now = std::max(now, t);
+      if (si && si->NextDeadline() <= now) si->OnTimeout(hi);
+      if (sr && sr->NextDeadline() <= now) sr->OnTimeout(hr);
+    }
+    now = std::max(now, end);
+    Pump();
+  }
+
+  std::vector<Sent> SentBy(bool initiator, TimePoint from = TimePoint{}) const {
+    std::vector<Sent> v;
+    for (const auto& s : log)
+      if (s.from_initiator == initiator && s.at >= from) v.push_back(s);
+    return v;
+  }
+
+  void ExpectEstablished() {
+    ASSERT_TRUE(si && sr);
+    EXPECT_TRUE(si->established());
+    EXPECT_TRUE(sr->established());
+    ASSERT_EQ(hi.child_up.size(), 1u);
+    ASSERT_EQ(hr.child_up.size(), 1u);
+    EXPECT_EQ(hi.child_up[0].spi_out, hr.child_up[0].spi_in);
+    EXPECT_EQ(hi.child_up[0].spi_in, hr.child_up[0].spi_out);
+    EXPECT_EQ(hi.child_up[0].map_name, "CM");
+    EXPECT_EQ(hr.child_up[0].map_seq, 10u);
+    auto ci = si->Children(now, SnapshotKeys::kInclude);
+    auto cr = sr->Children(now, SnapshotKeys::kInclude);
+    ASSERT_EQ(ci.size(), 1u);
+    ASSERT_EQ(cr.size(), 1u);
+    EXPECT_EQ(ci[0].enc_key_out.size(), 16u);
+    EXPECT_EQ(ci[0].auth_key_out.size(), 32u);
+    EXPECT_TRUE(ci[0].enc_key_out == cr[0].enc_key_in);
+    EXPECT_TRUE(ci[0].auth_key_out == cr[0].auth_key_in);
+    EXPECT_TRUE(ci[0].enc_key_in == cr[0].enc_key_out);
+    EXPECT_TRUE(ci[0].auth_key_in == cr[0].auth_key_out);
+    EXPECT_FALSE(ci[0].enc_key_in == ci[0].enc_key_out);
+    // Narrowed selectors: 10.1.0.0/24 <-> 10.2.0.0/24 on both sides.
+    EXPECT_EQ(ci[0].local_net, IpAddress::V4(10, 1, 0, 0));
+    EXPECT_EQ(ci[0].remote_net, IpAddress::V4(10, 2, 0, 0));
+    EXPECT_EQ(cr[0].local_net, IpAddress::V4(10, 2, 0, 0));
+    EXPECT_EQ(cr[0].remote_mask, IpAddress::V4(255, 255, 255, 0));
+    // Without kInclude, no keys.
+    EXPECT_TRUE(si->Children(now, SnapshotKeys::kOmit)[0].enc_key_in.empty());
+    // The setup material is gone.
+    EXPECT_FALSE(si->holds_negotiation_state());
+    EXPECT_FALSE(sr->holds_negotiation_state());
+    EXPECT_EQ(si->Snapshot(now).state, "READY");
+    EXPECT_EQ(hi.established_at.size(), 1u);
+    EXPECT_EQ(hr.established_at.size(), 1u);
+  }
+
+  TimePoint now = FromMicros(1'000'123);
+  TestHost hi{&now, 11, 0x1000};
+  TestHost hr{&now, 22, 0x2000};
+  std::unique_ptr<Ikev2Session> si, sr;
+  bool link_i2r = true, link_r2i = true;
+  bool nat = false;
+  std::function<bool(const Sent&)> lose;  // true: this datagram is lost
+  std::vector<Sent> log;
+};
+
+// ---- Establishment ---------------------------------------------------------------------
+
+TEST_F(Ikev2Pair, EstablishesAesCbc128Sha256Group14) {
+  Configure({}, {});
+  Start();
+  ExpectEstablished();
+  EXPECT_EQ(si->suite().encr, crypto::Ikev2EncrAlg::kAesCbc128);
+  EXPECT_EQ(si->suite().integ, crypto::Ikev2IntegAlg::kHmacSha256_128);
+  EXPECT_EQ(si->suite().prf, crypto::HashAlg::kSha256);
+  EXPECT_EQ(si->dh_group(), 14);
+  EXPECT_EQ(sr->dh_group(), 14);
+  EXPECT_FALSE(si->nat_detected());
+  EXPECT_FALSE(si->floated());
+  EXPECT_EQ(SentBy(true).size(), 2u);  // IKE_SA_INIT, IKE_AUTH
+  EXPECT_EQ(SentBy(false).size(), 2u);
+  EXPECT_EQ(si->next_request_id(), 2u);
+  EXPECT_EQ(sr->next_peer_request_id(), 2u);
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+  // No debug line carries a key or the PSK.
+  for (const auto* h : {&hi, &hr})
+    for (const auto& l : h->debug_lines) EXPECT_EQ(l.find("secret-1"), std::string::npos) << l;
+  const IsakmpSaSnapshot s = sr->Snapshot(now);
+  EXPECT_EQ(s.state, "READY");
+  EXPECT_FALSE(s.initiator);
+  EXPECT_EQ(s.group, 14);
+  EXPECT_EQ(s.lifetime_left_s, 86400);
+  EXPECT_EQ(s.auth, "psk");
+}
+
+TEST_F(Ikev2Pair, EstablishesAesGcm256PrfSha384Group20) {
+  Suite gcm{Ikev2Encryption::kAesGcm256, Ikev2Hash::kSha256, Ikev2Hash::kSha384, {20}};
+  Configure(gcm, gcm);
+  Start();
+  ExpectEstablished();
+  EXPECT_EQ(si->suite().encr, crypto::Ikev2EncrAlg::kAesGcm16_256);
+  EXPECT_EQ(sr->suite().integ, crypto::Ikev2IntegAlg::kNone);
+  EXPECT_EQ(sr->suite().prf, crypto::HashAlg::kSha384);
+  EXPECT_EQ(si->dh_group(), 20);
+}
+
+TEST_F(Ikev2Pair, InvalidKeRetriesWithTheResponderGroup) {
+  Suite i{};
+  i.groups = {14, 19};
+  Suite r{};
+  r.groups = {19};
+  Configure(i, r);
+  Start();
+  ExpectEstablished();
+  EXPECT_EQ(si->dh_group(), 19);
+  // Three IKE_SA_INIT-ish datagrams from the initiator: request (14), request (19), IKE_AUTH.
+  auto first = ikev2::ParseMessage(SentBy(true)[0].msg);
+  auto second = ikev2::ParseMessage(SentBy(true)[1].msg);
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(ikev2::Find<ikev2::KePayload>(first->payloads)->dh_group, 14);
+  EXPECT_EQ(ikev2::Find<ikev2::KePayload>(second->payloads)->dh_group, 19);
+  EXPECT_EQ(second->header.message_id, 0u);
+  EXPECT_EQ(second->header.spi_i, first->header.spi_i);
+  auto err = ikev2::ParseMessage(SentBy(false)[0].msg);
+  ASSERT_TRUE(err);
+  const auto* n = ikev2::FindNotify(err->payloads, ikev2::NotifyType::kInvalidKePayload);
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->data, (Bytes{0, 19}));
+}
+
+TEST_F(Ikev2Pair, InvalidKeForAGroupWeDoNotOfferGivesUp) {
+  Suite i{};
+  i.groups = {14};
+  Suite r{};
+  r.groups = {14, 19};
+  Configure(i, r);
+  // The responder asks for 19 by hand: an INVALID_KE answer forged for the initiator.
+  si = std::make_unique<Ikev2Session>(1);
+  link_i2r = false;
+  Start();
+  auto req = ikev2::ParseMessage(SentBy(true)[0].msg);
+  ASSERT_TRUE(req);
+  ikev2::Header h;
+  h.spi_i = req->header.spi_i;
+  h.exchange = ikev2::ExchangeType::kIkeSaInit;
+  h.flags = ikev2::kFlagResponse;
+  Bytes m = ikev2::BuildMessage(h, {ikev2::MakeNotify(ikev2::NotifyType::kInvalidKePayload, {0, 19})});
+  si->OnMessage(hi, Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500}, m);
+  EXPECT_EQ(hi.gave_up_at.size(), 1u);
+  EXPECT_EQ(hi.deleted.size(), 1u);
+  EXPECT_EQ(si->state(), Ikev2Session::State::kEnded);
+}
+
+TEST_F(Ikev2Pair, WrongPskIsAuthenticationFailedAndNoSa) {
+  Configure({}, {}, "secret-1", "other-secret");
+  Start();
+  ASSERT_TRUE(si && sr);
+  EXPECT_FALSE(si->established());
+  EXPECT_FALSE(sr->established());
+  EXPECT_TRUE(hi.child_up.empty());
+  EXPECT_TRUE(hr.child_up.empty());
+  EXPECT_TRUE(hi.established_at.empty());
+  EXPECT_EQ(hi.gave_up_at.size(), 1u);
+  EXPECT_EQ(hi.deleted.size(), 1u);
+  EXPECT_EQ(hr.deleted.size(), 1u);
+  EXPECT_NE(hi.deleted[0].find("AUTHENTICATION_FAILED"), std::string::npos) << hi.deleted[0];
+  // The initiator's SPI for the child went back.
+  EXPECT_EQ(hi.released.size(), 1u);
+  EXPECT_EQ(si->NextDeadline(), kNever);
+  EXPECT_EQ(sr->NextDeadline(), kNever);
+}
+
+TEST_F(Ikev2Pair, NatIsDetectedAndTheInitiatorFloats) {
+  Configure({}, {});
+  nat = true;
+  // The responder knows the initiator by its public address (keyring, set peer); IDi stays
+  // the private one, matched by the profile.
+  const IpAddress pub = IpAddress::V4(203, 0, 113, 9);
+  hr.cfg.ikev2_keyrings["KR"].peers.Mut(0).address = pub;
+  config::CryptoMapEntry& e = hr.cfg.crypto_maps.Mut(0);
+  e.peers[0].address = pub;
+  e.peers[0].host = pub.ToString();
+  Start();
+  ExpectEstablished();
+  EXPECT_TRUE(si->nat_detected());
+  EXPECT_TRUE(sr->nat_detected());
+  EXPECT_TRUE(si->floated());
+  EXPECT_TRUE(sr->floated());
+  EXPECT_EQ(si->remote().port, 4500);
+  EXPECT_EQ(sr->remote(), (Endpoint{IpAddress::V4(203, 0, 113, 9), 40001}));
+  auto auth = SentBy(true)[1];
+  EXPECT_EQ(auth.d.local.port, 4500);
+  EXPECT_EQ(auth.d.remote.port, 4500);
+  EXPECT_EQ(auth.d.data.size(), auth.msg.size() + 4);  // non-ESP marker
+  EXPECT_TRUE(si->Children(now, SnapshotKeys::kOmit)[0].udp_encap);
+  EXPECT_TRUE(sr->Children(now, SnapshotKeys::kOmit)[0].udp_encap);
+  EXPECT_TRUE(si->Snapshot(now).nat_t);
+}
+
+TEST_F(Ikev2Pair, RequestsAreRetransmittedIdenticallyThenGivenUp) {
+  Configure({}, {});
+  link_i2r = false;  // the responder never hears anything
+  const TimePoint t0 = now;
+  Start();
+  RunUntil(t0 + Seconds(60));
+  auto sent = SentBy(true);
+  ASSERT_EQ(sent.size(), 5u);
+  const std::vector<int64_t> at_s{0, 1, 3, 7, 15};
+  for (size_t k = 0; k < sent.size(); ++k) {
+    EXPECT_EQ(sent[k].at, t0 + Seconds(at_s[k])) << k;
+    EXPECT_EQ(sent[k].msg, sent[0].msg) << k;
+  }
+  ASSERT_EQ(hi.gave_up_at.size(), 1u);
+  EXPECT_EQ(hi.gave_up_at[0], t0 + Seconds(23));
+  EXPECT_EQ(hi.deleted_at, std::vector<TimePoint>{t0 + Seconds(23)});
+}
+
+TEST_F(Ikev2Pair, RetransmittedIkeAuthRequestGetsTheCachedResponse) {
+  Configure({}, {});
+  Start();
+  ExpectEstablished();
+  // A copy of the IKE_AUTH request, byte-identical, is answered with the same bytes.
+  const Bytes auth_req = SentBy(true)[1].msg;
+  const Bytes auth_resp = SentBy(false)[1].msg;
+  const size_t heard = hr.heard;
+  sr->OnMessage(hr, Endpoint{kAddrR, 500}, Endpoint{kAddrI, 500}, auth_req);
+  ASSERT_EQ(hr.sent.size(), 1u);
+  EXPECT_EQ(hr.sent[0].data, auth_resp);
+  EXPECT_EQ(hr.heard, heard);  // a retransmission is not liveness
+  hr.sent.clear();
+  // The same message ID with other bytes is not answered.
+  Bytes other = auth_req;
+  other.back() ^= 1;
+  sr->OnMessage(hr, Endpoint{kAddrR, 500}, Endpoint{kAddrI, 500}, other);
+  EXPECT_TRUE(hr.sent.empty());
+  EXPECT_EQ(hr.drops["dropped_replay"], 1u);
+  // The old IKE_SA_INIT request is no longer answered.
+  sr->OnMessage(hr, Endpoint{kAddrR, 500}, Endpoint{kAddrI, 500}, SentBy(true)[0].msg);
+  EXPECT_TRUE(hr.sent.empty());
+  // The initiator ignores the duplicate response (no request outstanding).
+  si->OnMessage(hi, Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500}, auth_resp);
+  EXPECT_EQ(hi.drops["dropped_replay"], 1u);
+  EXPECT_EQ(hi.child_up.size(), 1u);
+}
+
+TEST_F(Ikev2Pair, LostIkeAuthResponseIsRecoveredByRetransmission) {
+  Configure({}, {});
+  const TimePoint t0 = now;
+  int lost = 0;
+  lose = [&](const Sent& x) {
+    auto m = ikev2::ParseMessage(x.msg);
+    if (!x.from_initiator && m && m->header.exchange == ikev2::ExchangeType::kIkeAuth &&
+        lost == 0) {
+      ++lost;
+      return true;
+    }
+    return false;
+  };
+  Start();
+  EXPECT_FALSE(si->established());
+  EXPECT_TRUE(sr->established());
+  RunUntil(t0 + Seconds(5));
+  ExpectEstablished();
+  EXPECT_EQ(hi.established_at, std::vector<TimePoint>{t0 + Seconds(1)});
+  auto auth = SentBy(true);
+  ASSERT_EQ(auth.size(), 3u);
+  EXPECT_EQ(auth[1].msg, auth[2].msg);  // byte-identical retransmission
+  auto resp = SentBy(false);
+  ASSERT_EQ(resp.size(), 3u);
+  EXPECT_EQ(resp[1].msg, resp[2].msg);  // answered from the cache
+  EXPECT_EQ(hr.heard, 1u);
+  EXPECT_EQ(hr.child_up.size(), 1u);
+}
+
+TEST_F(Ikev2Pair, RetransmittedIkeSaInitGetsTheCachedResponse) {
+  Configure({}, {});
+  link_r2i = false;
+  const TimePoint t0 = now;
+  Start();
+  RunUntil(t0 + Seconds(1));  // the first retransmission of IKE_SA_INIT
+  auto resp = SentBy(false);
+  ASSERT_EQ(resp.size(), 2u);
+  EXPECT_EQ(resp[0].msg, resp[1].msg);
+  EXPECT_EQ(resp[1].at, t0 + Seconds(1));
+  link_r2i = true;
+  DeliverToInitiator(resp[1].d, resp[1].msg);
+  Pump();
+  ExpectEstablished();
+}
+
+// ---- Liveness --------------------------------------------------------------------------
+
+TEST_F(Ikev2Pair, DpdPeriodic10Retry2DeadAtExactlyT0Plus20) {
+  Configure({}, {});
+  SetDpdI(Dpd(10, 2, config::DpdMode::kPeriodic));
+  Start();
+  ExpectEstablished();
+  const TimePoint t0 = now;  // the IKE_AUTH response: the last message heard
+  link_r2i = false;          // the peer goes silent
+  link_i2r = false;
+  RunUntil(t0 + Seconds(30));
+  auto probes = SentBy(true, t0 + Micros(1));
+  ASSERT_EQ(probes.size(), 5u);
+  const std::vector<int64_t> at_s{10, 12, 14, 16, 18};
+  for (size_t k = 0; k < probes.size(); ++k) {
+    EXPECT_EQ(probes[k].at, t0 + Seconds(at_s[k])) << k;
+    EXPECT_EQ(probes[k].msg, probes[0].msg) << k;  // byte-identical, same message ID
+  }
+  auto p = ikev2::ParseMessage(probes[0].msg);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->header.exchange, ikev2::ExchangeType::kInformational);
+  EXPECT_EQ(p->header.message_id, 2u);
+  EXPECT_FALSE(p->header.response());
+  EXPECT_EQ(hi.dead_at, std::vector<TimePoint>{t0 + Seconds(20)});
+  EXPECT_EQ(hi.deleted_at, std::vector<TimePoint>{t0 + Seconds(20)});
+  EXPECT_EQ(hi.child_down.size(), 1u);
+  EXPECT_TRUE(hi.gave_up_at.empty());
+}
+
+TEST_F(Ikev2Pair, DpdNoFalseDeathWhileThePeerAnswers) {
+  Configure({}, {});
+  SetDpdI(Dpd(10, 2, config::DpdMode::kPeriodic));
+  Start();
+  const TimePoint t0 = now;
+  RunUntil(t0 + Seconds(300));
+  EXPECT_TRUE(hi.dead_at.empty());
+  EXPECT_TRUE(si->established());
+  auto probes = SentBy(true, t0 + Micros(1));
+  ASSERT_EQ(probes.size(), 30u);  // one every 10 s, each answered at once
+  for (size_t k = 0; k < probes.size(); ++k) EXPECT_EQ(probes[k].at, t0 + Seconds(10 * (k + 1)));
+  EXPECT_EQ(SentBy(false, t0 + Micros(1)).size(), 30u);
+  EXPECT_EQ(hr.heard, 1u + 30u);  // IKE_AUTH + each probe
+}
+
+TEST_F(Ikev2Pair, DpdLateAnswerWithinTheRoundKeepsThePeer) {
+  Configure({}, {});
+  SetDpdI(Dpd(10, 2, config::DpdMode::kPeriodic));
+  Start();
+  const TimePoint t0 = now;
+  link_r2i = false;
+  RunUntil(t0 + Seconds(15));  // probe at 10, retransmissions at 12 and 14
+  auto resp = SentBy(false, t0 + Micros(1));
+  ASSERT_EQ(resp.size(), 3u);  // the responder answered each copy from its cache
+  EXPECT_EQ(resp[0].msg, resp[2].msg);
+  link_r2i = true;
+  DeliverToInitiator(resp[0].d, resp[0].msg);  // the answer gets through at T0+15
+  RunUntil(t0 + Seconds(40));
+  EXPECT_TRUE(hi.dead_at.empty());
+  auto probes = SentBy(true, t0 + Seconds(16));
+  ASSERT_FALSE(probes.empty());
+  EXPECT_EQ(probes[0].at, t0 + Seconds(25));  // next interval from the answer
+}
+
+TEST_F(Ikev2Pair, ReplayedLivenessMessagesAfterThePeerDiedChangeNothing) {
+  Configure({}, {});
+  SetDpdI(Dpd(10, 2, config::DpdMode::kPeriodic));
+  SetDpdR(Dpd(10, 2, config::DpdMode::kPeriodic));
+  Start();
+  const TimePoint start = now;
+  RunUntil(start + Seconds(10));  // both sides probe at +10 and answer each other
+  std::vector<Sent> recorded = SentBy(false, start + Micros(1));  // the responder's request + response
+  ASSERT_EQ(recorded.size(), 2u);
+  const TimePoint t0 = now;  // last heard
+  link_r2i = false;
+  link_i2r = false;
+  const size_t heard = hi.heard;
+  RunUntil(t0 + Seconds(11));
+  // The attacker replays everything recorded, twice, during the round.
+  for (int rep = 0; rep < 2; ++rep)
+    for (const auto& s : recorded) {
+      hi.sent.clear();
+      si->OnMessage(hi, Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500}, s.msg);
+    }
+  EXPECT_EQ(hi.heard, heard);
+  EXPECT_GE(hi.drops["dropped_replay"], 2u);
+  hi.sent.clear();
+  RunUntil(t0 + Seconds(30));
+  EXPECT_EQ(hi.dead_at, std::vector<TimePoint>{t0 + Seconds(20)});
+}
+
+TEST_F(Ikev2Pair, OnDemandProbesOnlyWithOutboundTraffic) {
+  Configure({}, {});
+  SetDpdI(Dpd(10, 2, config::DpdMode::kOnDemand));
+  Start();
+  const TimePoint t0 = now;
+  link_r2i = false;
+  link_i2r = false;
+  RunUntil(t0 + Seconds(100));
+  EXPECT_TRUE(SentBy(true, t0 + Micros(1)).empty());
+  const uint32_t spi_in = hi.child_up[0].spi_in;
+  si->OnChildTraffic(hi, spi_in, /*inbound=*/false);
+  RunUntil(t0 + Seconds(200));
+  auto probes = SentBy(true, t0 + Micros(1));
+  ASSERT_EQ(probes.size(), 5u);
+  EXPECT_EQ(probes[0].at, t0 + Seconds(100));
+  EXPECT_EQ(hi.dead_at, std::vector<TimePoint>{t0 + Seconds(110)});
+}
+
+// ---- Delete ----------------------------------------------------------------------------
+
+TEST_F(Ikev2Pair, IkeSaDeleteBothSidesEnd) {
+  Configure({}, {});
+  Start();
+  si->Delete(hi, "clear crypto session", /*send=*/true);
+  Pump();
+  EXPECT_EQ(hi.deleted, std::vector<std::string>{"clear crypto session"});
+  ASSERT_EQ(hr.deleted.size(), 1u);
+  EXPECT_EQ(hi.child_down.size(), 1u);
+  EXPECT_EQ(hr.child_down.size(), 1u);
+  EXPECT_EQ(hr.child_down[0], (std::pair<uint32_t, uint32_t>{hr.child_up[0].spi_in,
+                                                              hr.child_up[0].spi_out}));
+  EXPECT_EQ(sr->state(), Ikev2Session::State::kEnded);
+  EXPECT_TRUE(hi.dead_at.empty());
+}
+
+TEST_F(Ikev2Pair, ChildDeleteIsAnsweredWithOurSpi) {
+  Configure({}, {});
+  Start();
+  ASSERT_TRUE(si->DeleteChild(hi, hi.child_up[0].spi_in));
+  Pump();
+  EXPECT_EQ(hr.child_down.size(), 1u);
+  EXPECT_EQ(hi.child_down.size(), 1u);
+  auto resp = ikev2::ParseMessage(SentBy(false).back().msg);
+  ASSERT_TRUE(resp);
+  EXPECT_TRUE(resp->header.response());
+  EXPECT_TRUE(si->established());
+  EXPECT_TRUE(sr->established());
+  EXPECT_TRUE(si->Children(now, SnapshotKeys::kOmit).empty());
+  EXPECT_TRUE(sr->Children(now, SnapshotKeys::kOmit).empty());
+  EXPECT_EQ(hr.released, std::vector<uint32_t>{hr.child_up[0].spi_in});
+}
+
+// ---- Hostile input ---------------------------------------------------------------------
+
+TEST_F(Ikev2Pair, EveryTruncationAndBitFlipOfIkeAuthIsDropped) {
+  Configure({}, {});
+  link_i2r = true;
+  // Run IKE_SA_INIT, keep the responder before IKE_AUTH.
+  si = std::make_unique<Ikev2Session>(1);
+  si->Initiate(hi, *hi.cfg.FindCryptoMap("CM", 10), Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500});
+  Datagram init = hi.sent[0];
+  hi.sent.clear();
+  sr = Ikev2Session::Respond(hr, init.remote, init.local, init.data, 2);
+  ASSERT_TRUE(sr);
+  si->OnMessage(hi, init.local, init.remote, hr.sent[0].data);
+  hr.sent.clear();
+  ASSERT_EQ(hi.sent.size(), 1u);
+  const Bytes auth = hi.sent[0].data;
+  hr.debug = false;
+  const std::unique_ptr<Session> base = sr->Clone();
+  size_t variants = 0;
+  auto check = [&](const Bytes& m) {
+    std::unique_ptr<Session> s = base->Clone();
+    TestHost h(&now, 5, 0x3000);
+    h.cfg = hr.cfg;
+    h.debug = false;
+    s->OnMessage(h, Endpoint{kAddrR, 500}, Endpoint{kAddrI, 500}, m);
+    EXPECT_TRUE(h.established_at.empty());
+    EXPECT_TRUE(h.child_up.empty());
+    EXPECT_EQ(h.heard, 0u);
+    EXPECT_TRUE(h.sent.empty());
+    EXPECT_EQ(h.DropCount(), 1u);
+    ++variants;
+  };
+  for (size_t n = 0; n < auth.size(); ++n) check(Bytes(auth.begin(), auth.begin() + n));
+  for (size_t i = 0; i < auth.size() * 8; ++i) {
+    Bytes m = auth;
+    m[i / 8] ^= uint8_t(1u << (i % 8));
+    check(m);
+  }
+  EXPECT_EQ(variants, auth.size() * 9);
+  // The original still works on a fresh copy.
+  std::unique_ptr<Session> s = base->Clone();
+  s->OnMessage(hr, Endpoint{kAddrR, 500}, Endpoint{kAddrI, 500}, auth);
+  EXPECT_TRUE(s->established());
+}
+
+TEST_F(Ikev2Pair, GarbageToEveryStateNeverCrashes) {
+  Configure({}, {});
+  Start();
+  const Bytes probe_like = SentBy(true)[1].msg;
+  for (size_t len : {0, 1, 27, 28, 29, 40}) {
+    Bytes m(probe_like.begin(), probe_like.begin() + std::min(len, probe_like.size()));
+    si->OnMessage(hi, Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500}, m);
+    sr->OnMessage(hr, Endpoint{kAddrR, 500}, Endpoint{kAddrI, 500}, m);
+  }
+  EXPECT_TRUE(si->established());
+  EXPECT_TRUE(sr->established());
+  EXPECT_EQ(hi.heard, 1u);
+  // Respond() with junk.
+  for (size_t n = 0; n < 64; ++n) {
+    Bytes junk(n, uint8_t(n));
+    EXPECT_EQ(Ikev2Session::Respond(hr, Endpoint{kAddrR, 500}, Endpoint{kAddrI, 500}, junk, 9),
+              nullptr);
+  }
+}
+
+// ---- Interop: strongSwan's IKE_SA_INIT request ---------------------------------------------
+
+TEST(Ikev2Responder, AnswersStrongswanIkeSaInitRequest) {
+  TimePoint now = FromMicros(5'000'000);
+  TestHost h(&now, 3, 0x4000);
+  h.cfg = MakeConfig(IpAddress::V4(192, 0, 2, 2), IpAddress::V4(192, 0, 2, 1), Suite{}, "x",
+                     IpAddress::V4(10, 2, 0, 0), IpAddress::V4(10, 1, 0, 0));
+  const Bytes req = HexOrDie(ikev2::testing::kStrongswanInitRequest);
+  ASSERT_EQ(req.size(), 464u);
+  const Endpoint local{IpAddress::V4(192, 0, 2, 2), 500}, remote{IpAddress::V4(192, 0, 2, 1), 500};
+  auto s = Ikev2Session::Respond(h, local, remote, req, 7);
+  ASSERT_NE(s, nullptr) << h.last_drop;
+  // The capture's destination hash is over our address and port; its source hash is not over
+  // 192.0.2.1:500 (the lab's strongSwan with kernel-libipsec fakes it), so a NAT is detected
+  // on the initiator's side, as strongSwan's own responder concludes.
+  {
+    auto r = ikev2::ParseMessage(req);
+    ASSERT_TRUE(r);
+    const auto* dst = ikev2::FindNotify(r->payloads, ikev2::NotifyType::kNatDetectionDestinationIp);
+    ASSERT_NE(dst, nullptr);
+    const uint8_t zero[8] = {}, port[2] = {0x01, 0xf4};
+    EXPECT_EQ(dst->data, crypto::Hash(crypto::HashAlg::kSha1,
+                                      {ByteSpan(req.data(), 8), zero, local.ip.span(), port}));
+  }
+  EXPECT_TRUE(s->nat_detected());
+  ASSERT_EQ(h.sent.size(), 1u);
+  auto m = ikev2::ParseMessage(h.sent[0].data);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->header.response());
+  EXPECT_FALSE(m->header.initiator());
+  EXPECT_EQ(m->header.exchange, ikev2::ExchangeType::kIkeSaInit);
+  EXPECT_EQ(m->header.message_id, 0u);
+  EXPECT_TRUE(std::equal(m->header.spi_i.begin(), m->header.spi_i.end(), req.begin()));
+  EXPECT_EQ(m->header.spi_r, s->spi_r());
+  const auto* sa = ikev2::Find<ikev2::SaPayload>(m->payloads);
+  ASSERT_NE(sa, nullptr);
+  ASSERT_EQ(sa->proposals.size(), 1u);
+  const auto& p = sa->proposals[0];
+  EXPECT_EQ(p.number, 1);
+  ASSERT_EQ(p.transforms.size(), 4u);
+  EXPECT_EQ(p.transforms[0].id, uint16_t(ikev2::EncrId::kAesCbc));
+  EXPECT_EQ(p.transforms[0].key_length(), 128);
+  EXPECT_EQ(p.transforms[1].id, uint16_t(ikev2::PrfId::kHmacSha2_256));
+  EXPECT_EQ(p.transforms[2].id, uint16_t(ikev2::IntegId::kHmacSha2_256_128));
+  EXPECT_EQ(p.transforms[3].id, 14);
+  const auto* ke = ikev2::Find<ikev2::KePayload>(m->payloads);
+  ASSERT_NE(ke, nullptr);
+  EXPECT_EQ(ke->dh_group, 14);
+  EXPECT_EQ(ke->data.size(), 256u);
+  EXPECT_NE(ikev2::Find<ikev2::NoncePayload>(m->payloads), nullptr);
+  EXPECT_NE(ikev2::FindNotify(m->payloads, ikev2::NotifyType::kNatDetectionSourceIp), nullptr);
+  EXPECT_NE(ikev2::FindNotify(m->payloads, ikev2::NotifyType::kNatDetectionDestinationIp), nullptr);
+  EXPECT_EQ(s->Snapshot(now).state, "IN-NEG");
+  // Without an IKE_AUTH the half-open responder ends after 30 s.
+  EXPECT_EQ(s->NextDeadline(), now + Seconds(30));
+  now += Seconds(30);
+  s->OnTimeout(h);
+  EXPECT_EQ(h.deleted.size(), 1u);
+  EXPECT_TRUE(h.gave_up_at.empty());
+}
+
+TEST(Ikev2Responder, NoProposalChosenForStrongswanWhenWeOnlyHaveGcm) {
+  TimePoint now = FromMicros(5'000'000);
+  TestHost h(&now, 3, 0x4000);
+  Suite gcm{Ikev2Encryption::kAesGcm256, Ikev2Hash::kSha256, Ikev2Hash::kSha384, {20}};
+  h.cfg = MakeConfig(IpAddress::V4(192, 0, 2, 2), IpAddress::V4(192, 0, 2, 1), gcm, "x",
+                     IpAddress::V4(10, 2, 0, 0), IpAddress::V4(10, 1, 0, 0));
+  const Bytes req = HexOrDie(ikev2::testing::kStrongswanInitRequest);
+  auto s = Ikev2Session::Respond(h, Endpoint{IpAddress::V4(192, 0, 2, 2), 500},
+                                 Endpoint{IpAddress::V4(192, 0, 2, 1), 500}, req, 7);
+  EXPECT_EQ(s, nullptr);
+  ASSERT_EQ(h.sent.size(), 1u);
+  auto m = ikev2::ParseMessage(h.sent[0].data);
+  ASSERT_TRUE(m);
+  EXPECT_NE(ikev2::FindNotify(m->payloads, ikev2::NotifyType::kNoProposalChosen), nullptr);
+}
+
+TEST_F(Ikev2Pair, CloneIsADeepCopy) {
+  Configure({}, {});
+  const TimePoint t0 = now;
+  si = std::make_unique<Ikev2Session>(1);
+  si->Initiate(hi, *hi.cfg.FindCryptoMap("CM", 10), Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500});
+  std::unique_ptr<Session> copy = si->Clone();
+  Pump();  // the original goes on and establishes
+  ExpectEstablished();
+  EXPECT_FALSE(copy->established());
+  EXPECT_EQ(copy->Snapshot(now).state, "IN-NEG");
+  EXPECT_EQ(copy->NextDeadline(), t0 + Seconds(1));  // its IKE_SA_INIT retransmission
+  // The copy still completes on its own with the responder's answer to it.
+  TestHost h2(&now, 99, 0x5000);
+  h2.cfg = hi.cfg;
+  copy->OnMessage(h2, Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500}, SentBy(false)[0].msg);
+  EXPECT_EQ(h2.sent.size(), 1u);  // its own IKE_AUTH request
+}
+
+}  // namespace
+}  // namespace ikepulse::ike
