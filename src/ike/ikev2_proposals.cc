@@ -399,7 +399,8 @@ std::optional<EspChoice> SelectEsp(const ikev2::SaPayload& offered, const config
 
 IpAddress Invert(const IpAddress& w) {
   IpAddress m = w;
-  for (auto& b : m.bytes) b = static_cast<uint8_t>(~b);
+  const size_t n = w.v6 ? 16 : 4;  // the bytes the address uses; the rest stay zero
+  for (size_t i = 0; i < n; ++i) m.bytes[i] = static_cast<uint8_t>(~m.bytes[i]);
   return m;
 }
 
