@@ -508,7 +508,7 @@ void NodeImpl::PendingQuickModes(Ctx& c, IkeSa& sa) {
                                   [&](const ChildSa& ch) { return ch.entry == entry; });
     if (have) continue;
     if (const config::CryptoMapEntry* e = CryptoMap(MapName(entry), entry.seq))
-      StartQuickMode(c, sa, *e, 0);
+      AddChild(c, sa, *e, 0);
   }
 }
 

@@ -532,6 +532,28 @@ void NodeImpl::OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
     }
     msg = data.subspan(4);
   }
+  // The version of the ISAKMP/IKE header (the same 28 bytes for both: byte 17, major version
+  // in the high nibble) chooses the protocol (DESIGN.md §6.2). Shorter datagrams and other
+  // versions take the IKEv1 path, whose header parser refuses them.
+  constexpr size_t kVersionOffset = 17;
+  if (msg.size() >= isakmp::kHeaderSize && (msg[kVersionOffset] >> 4) == 2) {
+    OnIkev2Datagram(c, local, remote, msg);
+    return;
+  }
+  OnIkev1Datagram(c, local, remote, msg);
+}
+
+void NodeImpl::OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
+                               ByteSpan msg) {
+  (void)local;
+  (void)msg;
+  // IKEv2 is not negotiated yet (DESIGN.md §6.3): dropped as malformed, as the IKEv1 header
+  // parser refuses a major version it does not speak.
+  Drop(c, counters_.dropped_malformed, "Unsupported major version.", remote);
+}
+
+void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
+                               ByteSpan msg) {
   auto h = isakmp::ParseHeader(msg);
   if (!h) {
     Drop(c, counters_.dropped_malformed, h.error().detail, remote);
@@ -677,15 +699,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
     }
     if (sa->reestablish_at <= c.now) {
       sa->reestablish_at = kNever;
-      if (!sa->entries.empty() && !sa->replaced) {
-        const EntryRef first = sa->entries.front();
-        StartMainMode(c, sa->remote.ip, MapName(first), first.seq);
-        // The new SA replaces this one when it is up.
-        for (IkeSa* other : SasTo(sa->remote.ip))
-          if (other->id != sa->id && other->initiator &&
-              other->state == P1State::kInitSentMm1 && other->replaces == kNoSa)
-            other->replaces = sa->id;
-      }
+      if (!sa->entries.empty() && !sa->replaced) ReplaceSa(c, *sa);
     }
     // NAT-T keepalive (RFC 3948 §2.3): one 0xFF byte, no marker, keeps the NAT mapping.
     if (sa->nat_keepalive_at <= c.now) {
@@ -702,7 +716,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
       } else if (!ch.rekeyed && ch.rekey_at <= c.now) {
         ch.rekeyed = true;
         if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))
-          StartQuickMode(c, *sa, *e, ch.spi_in);
+          AddChild(c, *sa, *e, ch.spi_in);
       }
     }
     for (uint32_t spi : expired) DeleteChild(c, *sa, spi, true);
@@ -741,7 +755,7 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
         });
     if (!have && !pending)
       if (const config::CryptoMapEntry* ce = CryptoMap(e.map_name, e.seq))
-        StartQuickMode(c, *sa, *ce, 0);
+        AddChild(c, *sa, *ce, 0);
     Rearm(*sa);
     return;
   }
@@ -751,7 +765,31 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
       sa->entries.push_back(key);
     return;
   }
-  StartMainMode(c, peer, e.map_name, e.seq);
+  InitiateSa(c, peer, e.map_name, e.seq);
+}
+
+void NodeImpl::InitiateSa(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq) {
+  // IKEv1 for every entry BringUp lets through (one with `set ikev2-profile` stops there).
+  StartMainMode(c, peer, map, seq);
+}
+
+void NodeImpl::ReplaceSa(Ctx& c, IkeSa& sa) {
+  // The replacement speaks the replaced SA's version: IKEv1 Main Mode for its first entry.
+  const EntryRef first = sa.entries.front();
+  StartMainMode(c, sa.remote.ip, MapName(first), first.seq);
+  // The new SA replaces this one when it is up.
+  for (IkeSa* other : SasTo(sa.remote.ip))
+    if (other->id != sa.id && other->initiator && other->state == P1State::kInitSentMm1 &&
+        other->replaces == kNoSa)
+      other->replaces = sa.id;
+}
+
+void NodeImpl::AddChild(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
+                        uint32_t replaces_spi_in) {
+  // An entry with `set ikev2-profile` (also one changed to it since its SA came up, at its
+  // rekey) is never negotiated by IKEv1 (WarnIkev2Entry).
+  if (!e.ikev2_profile.empty()) return;
+  StartQuickMode(c, sa, e, replaces_spi_in);
 }
 
 void NodeImpl::Initiate(Ctx& c, const std::string& map, uint32_t seq) {
@@ -819,7 +857,7 @@ void NodeImpl::OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard) {
     } else if (ch.initiator && !ch.rekeyed) {
       ch.rekeyed = true;
       if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))
-        StartQuickMode(c, *sa, *e, ch.spi_in);
+        AddChild(c, *sa, *e, ch.spi_in);
     }
     break;
   }

@@ -201,6 +201,22 @@ class NodeImpl {
   // it), which the data plane's own anti-replay window has already checked.
   void HeardFromPeer(Ctx& c, IkeSa& sa);
 
+  // The entry manager's calls into the protocols (DESIGN.md §6.2): the protocol is chosen
+  // here, never by the caller (BringUp, failover in DeleteSa, re-establishment, rekeys), so
+  // failover across `set peer` is the same code for every version. Only IKEv1 is negotiated
+  // yet; an entry with `set ikev2-profile` is refused before (BringUp, WarnIkev2Entry).
+  // A new IKE SA for entry (map, seq) toward `peer`.
+  void InitiateSa(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
+  // A new IKE SA to `sa`'s peer that replaces `sa` when it is up (ISAKMP re-establishment).
+  void ReplaceSa(Ctx& c, IkeSa& sa);
+  // An IPsec SA of entry `e` over the established `sa`; `replaces_spi_in`: the pair it rekeys
+  // (0: a new one).
+  void AddChild(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e, uint32_t replaces_spi_in);
+
+  // The dispatcher's routes (OnDatagram reads the version of the 28-byte header first).
+  void OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
+  void OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
+
   // main_mode.cc
   void StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
   void OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,

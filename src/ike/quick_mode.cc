@@ -138,9 +138,6 @@ void NodeImpl::ReleaseSpiIn(const IkeSa& sa, uint32_t spi_in) {
 
 void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
                               uint32_t replaces_spi_in) {
-  // An entry with `set ikev2-profile` (also one changed to it since its SA came up, at its
-  // rekey) is never negotiated by IKEv1 (WarnIkev2Entry).
-  if (!e.ikev2_profile.empty()) return;
   const config::AclEntry* acl = FirstPermit(cfg_.FindAcl(e.match_address));
   if (!acl) {
     Log(c, "%CRYPTO-4-IKMP_NO_ACL: crypto map " + e.map_name + " " + std::to_string(e.seq) +
