@@ -389,4 +389,38 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
     }
 }
 
+// IKEv1's part of NodeImpl::DeleteSa, in its order: the debug line first, the Deletes (an
+// established SA only), then the end of its exchanges in flight and of the SA itself.
+void NodeImpl::Ikev1Deleting(Ctx& c, IkeSa& sa, const std::string& reason) {
+  Debug(c, &sa, "deleting SA reason \"" + reason + "\" state (" + (sa.initiator ? "I" : "R") +
+                    ") " + IosStateName(sa.state) + " (peer " + sa.remote.ip.ToString() +
+                    ") input queue 0");
+}
+
+void NodeImpl::Ikev1SendDeletes(Ctx& c, IkeSa& sa) {
+  std::vector<uint32_t> spis;
+  for (const auto& ch : sa.children) spis.push_back(ch.spi_in);
+  if (!spis.empty()) SendDeleteChildren(c, sa, spis);
+  SendDeleteIsakmp(c, sa);
+}
+
+void NodeImpl::Ikev1Deleted(Ctx& c, IkeSa& sa) {
+  (void)c;
+  for (const auto& [mid, qm] : sa.quick_modes) ReleaseSpiIn(sa, qm.spi_in);  // in flight
+  sa.quick_modes.clear();
+  sa.SetState(P1State::kDead);
+}
+
+// The IKEv1 part of `show crypto isakmp sa` (NodeImpl::BaseSnapshot has the rest).
+void NodeImpl::Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s) {
+  s.state = IosStateName(sa.state);
+  s.encryption = EncryptionName(sa.algs.encryption);
+  s.hash = HashName(sa.algs.hash);
+  s.auth = "psk";
+  s.group = sa.algs.group;
+  s.peer_supports_dpd = sa.peer_dpd;
+  s.nat_t = sa.natt_float;
+  s.dpd_peer_last_seq = sa.peer_dpd_last_seq;
+}
+
 }  // namespace ikepulse::ike

@@ -138,7 +138,7 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
   h.icookie = sa.icookie;
   h.next_payload = isakmp::PayloadType::kSa;
   h.exchange = isakmp::ExchangeType::kIdentityProtection;
-  sa.state = P1State::kInitSentMm1;
+  sa.SetState(P1State::kInitSentMm1);
   Emit(c, EventKind::kInitiate, &sa, seq, 0, map);
   Debug(c, &sa, "beginning Main Mode exchange");
   Bytes wire = Send(c, sa, isakmp::BuildMessage(h, isakmp::SerializePayloads(chain)));
@@ -257,7 +257,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       isakmp::Header oh = h;
       oh.next_payload = isakmp::PayloadType::kKeyExchange;
       oh.flags = 0;
-      sa->state = P1State::kInitSentMm3;
+      sa->SetState(P1State::kInitSentMm3);
       sa->mm->last_rx_hash = digest;
       Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
       StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire));
@@ -323,7 +323,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         isakmp::Header oh = h;
         oh.next_payload = isakmp::PayloadType::kKeyExchange;
         oh.flags = 0;
-        sa->state = P1State::kRespSentMm4;
+        sa->SetState(P1State::kRespSentMm4);
         // Resent on IOS's responder schedule until MM5 comes (and to a duplicate MM3).
         Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
         StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire), /*responder=*/true);
@@ -356,7 +356,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher, sa->keys.enc_key(),
                             sa->mm->iv, &last);
       sa->mm->iv = last;
-      sa->state = P1State::kInitSentMm5;
+      sa->SetState(P1State::kInitSentMm5);
       Bytes wire = Send(c, *sa, m);
       StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire));
       Debug(c, sa, "Old State = IKE_I_MM3  New State = IKE_I_MM5");
@@ -411,13 +411,13 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
                               sa->keys.enc_key(), sa->mm->iv, &last);
         sa->mm->iv = last;
         sa->keys.SetLastBlock(last);
-        sa->state = P1State::kEstablished;
+        sa->SetState(P1State::kEstablished);
         sa->mm->rtx.packet = Send(c, *sa, m);
         sa->mm->rtx.next = kNever;
         Debug(c, sa, "Old State = IKE_R_MM5  New State = IKE_P1_COMPLETE");
       } else {
         sa->keys.SetLastBlock(last_block);
-        sa->state = P1State::kEstablished;
+        sa->SetState(P1State::kEstablished);
         sa->mm->rtx = Retransmit{};  // done: never answer a duplicate MM6 with MM5
         Debug(c, sa, "Old State = IKE_I_MM5  New State = IKE_P1_COMPLETE");
       }

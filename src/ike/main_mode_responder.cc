@@ -150,7 +150,7 @@ IkeSa* NodeImpl::PromoteHalfOpen(Ctx& c, const isakmp::Header& h, const Endpoint
   r.peer_dpd = e->peer_dpd;
   r.peer_natt_rfc = e->peer_natt_rfc;
   r.peer_natt_draft = e->peer_natt_draft;
-  r.state = P1State::kRespSentMm2;
+  r.SetState(P1State::kRespSentMm2);
   r.mm->last_rx_hash.assign(e->mm1_digest.begin(), e->mm1_digest.end());
   r.mm->rtx.packet = std::move(e->mm2);
   Debug(c, &r, "MM3 from " + remote.ToString() + " carries our cookie: negotiation admitted");

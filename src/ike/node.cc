@@ -30,7 +30,7 @@ const char* IosStateName(P1State s) {
 std::string IkeSa::Tag() const { return "ISAKMP:(" + std::to_string(id) + "):"; }
 
 TimePoint IkeSa::NextDeadline() const {
-  if (state == P1State::kDead) return kNever;
+  if (dead()) return kNever;
   TimePoint t =
       std::min({mm ? mm->rtx.next : kNever, p1_forget_at, expires, reestablish_at, nat_keepalive_at,
                 qm_retry_at});
@@ -134,7 +134,7 @@ CallAdmissionSnapshot Node::CallAdmission() const { return impl_->CallAdmission(
 
 IkeSa* NodeImpl::Find(SaId id) {
   auto it = sas_.find(id);
-  return it == sas_.end() || it->second->state == P1State::kDead ? nullptr : it->second.get();
+  return it == sas_.end() || it->second->dead() ? nullptr : it->second.get();
 }
 
 IkeSa& NodeImpl::NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endpoint& remote) {
@@ -205,13 +205,13 @@ void NodeImpl::Log(Ctx& c, const std::string& line) {
   c.out.events.push_back(Event{c.now, EventKind::kLog, kNoSa, {}, 0, 0, line});
 }
 
-void NodeImpl::Emit(Ctx& c, EventKind k, const IkeSa* sa, uint64_t v, uint64_t v2,
+void NodeImpl::Emit(Ctx& c, EventKind k, const SaBase* sa, uint64_t v, uint64_t v2,
                     std::string text) {
   c.out.events.push_back(Event{c.now, k, sa ? sa->id : kNoSa, sa ? sa->remote.ip : IpAddress{},
                                v, v2, std::move(text)});
 }
 
-void NodeImpl::HeardFromPeer(Ctx& c, IkeSa& sa) {
+void NodeImpl::HeardFromPeer(Ctx& c, SaBase& sa) {
   sa.last_rx = c.now;
   if (sa.dpd) sa.dpd->OnInboundAuthenticated(c.now);
 }
@@ -278,7 +278,7 @@ void NodeImpl::ScheduleRetransmit(Retransmit& r) {
 IkeSa* NodeImpl::NewestEstablished(const IpAddress& peer) {
   IkeSa* best = nullptr;
   for (IkeSa* sa : SasTo(peer))
-    if (sa->state == P1State::kEstablished &&
+    if (sa->established() &&
         (!best || sa->established_at > best->established_at ||
          (sa->established_at == best->established_at && sa->id > best->id)))
       best = sa;
@@ -287,7 +287,7 @@ IkeSa* NodeImpl::NewestEstablished(const IpAddress& peer) {
 
 IkeSa* NodeImpl::Negotiating(const IpAddress& peer) {
   for (IkeSa* sa : SasTo(peer))
-    if (sa->initiator && sa->state != P1State::kEstablished && sa->state != P1State::kDead)
+    if (sa->initiator && sa->status == SaStatus::kNegotiating)
       return sa;
   return nullptr;
 }
@@ -412,7 +412,7 @@ std::vector<IkeSa*> NodeImpl::SasOfEntryPeers(const config::CryptoMapEntry& e) {
       std::all_of(e.peers.begin(), e.peers.end(), [](const auto& p) { return p.address.has_value(); });
   if (!all_addressed) {
     for (auto& [id, sa] : sas_)
-      if (sa->state != P1State::kDead) out.push_back(sa.get());
+      if (!sa->dead()) out.push_back(sa.get());
     return out;
   }
   for (const auto& p : e.peers)
@@ -465,7 +465,7 @@ void NodeImpl::ChangeEntry(Ctx& c, size_t slot, std::shared_ptr<const config::Cr
   if (!reset) return;
   // The entry now points elsewhere: its SAs to a peer no longer listed go.
   for (IkeSa* sa : SasOfEntryPeers(*before)) {
-    if (sa->state == P1State::kDead) continue;
+    if (sa->dead()) continue;
     const bool in_list = std::any_of(now.peers.begin(), now.peers.end(), [&](const auto& p) {
       return p.address && *p.address == sa->remote.ip;
     });
@@ -480,7 +480,7 @@ void NodeImpl::RemoveEntry(Ctx& c, size_t slot) {
   EntryRuntime& rt = entries_[slot];
   const std::shared_ptr<const config::CryptoMapEntry> gone = rt.cfg;
   for (IkeSa* sa : SasOfEntryPeers(*gone)) {
-    if (sa->state == P1State::kDead) continue;
+    if (sa->dead()) continue;
     std::vector<uint32_t> spis;
     for (const auto& ch : sa->children)
       if (Is(ch.entry, gone->map_name, gone->seq)) spis.push_back(ch.spi_in);
@@ -566,7 +566,7 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
   IkeSa* sa = nullptr;
   static const isakmp::Cookie kZero{};
   by_icookie_.Find(CookieKey(h->icookie), [&](IkeSa* cand) {
-    if (cand->state == P1State::kDead) return false;
+    if (cand->dead()) return false;
     if (cand->rcookie == h->rcookie) {
       sa = cand;
       return true;
@@ -590,7 +590,7 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
   // Swapped cookies (some stacks echo them reversed in DPD): look up the other way round.
   if (!sa && h->exchange == isakmp::ExchangeType::kInformational) {
     by_icookie_.Find(CookieKey(h->rcookie), [&](IkeSa* cand) {
-      if (cand->state == P1State::kDead || cand->rcookie != h->icookie) return false;
+      if (cand->dead() || cand->rcookie != h->icookie) return false;
       sa = cand;
       Debug(c, sa, "cookies swapped in header (tolerated)");
       return true;
@@ -616,7 +616,7 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
       Drop(c, counters_.dropped_state, "unsupported exchange type", remote);
       break;
   }
-  if (sa && sa->state != P1State::kDead) Rearm(*sa);
+  if (sa && !sa->dead()) Rearm(*sa);
   ReapDead();
 }
 
@@ -691,7 +691,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
           if (EntryRuntime& e = entries_[idx]; e.keep_up) BringUp(c, e);
         }
     }
-    if (sa->state == P1State::kDead) continue;
+    if (sa->dead()) continue;
     // ISAKMP SA lifetime.
     if (sa->expires <= c.now) {
       DeleteSa(c, *sa, "Lifetime expired", true, false);
@@ -722,7 +722,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
     for (uint32_t spi : expired) DeleteChild(c, *sa, spi, true);
     // DPD.
     RunDpd(c, *sa);
-    if (sa->state != P1State::kDead) Rearm(*sa);
+    if (!sa->dead()) Rearm(*sa);
   }
   ReapDead();
 }
@@ -747,12 +747,7 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
     const bool have = std::any_of(sa->children.begin(), sa->children.end(), [&](const ChildSa& ch) {
       return Is(ch.entry, e.map_name, e.seq) && !ch.rekeyed;
     });
-    // In flight only: a finished exchange kept to answer duplicates (kDone) brings nothing,
-    // so it must not hold back a new one when the SA it made is gone (hard lifetime, Delete).
-    const bool pending =
-        std::any_of(sa->quick_modes.begin(), sa->quick_modes.end(), [&](const auto& kv) {
-          return kv.second.state != QmState::kDone && Is(kv.second.entry, e.map_name, e.seq);
-        });
+    const bool pending = ChildInFlight(*sa, e.map_name, e.seq);
     if (!have && !pending)
       if (const config::CryptoMapEntry* ce = CryptoMap(e.map_name, e.seq))
         AddChild(c, *sa, *ce, 0);
@@ -933,11 +928,9 @@ void NodeImpl::DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete)
 
 void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_delete,
                         bool failover) {
-  if (sa.state == P1State::kDead) return;
+  if (sa.dead()) return;
   const bool was_up = sa.established();
-  Debug(c, &sa, "deleting SA reason \"" + reason + "\" state (" + (sa.initiator ? "I" : "R") +
-                    ") " + IosStateName(sa.state) + " (peer " + sa.remote.ip.ToString() +
-                    ") input queue 0");
+  Ikev1Deleting(c, sa, reason);
   if (was_up) {
     Emit(c, EventKind::kIkeSaDown, &sa, 0, 0, reason);
     // Only the last SA to a peer going down takes the tunnel down.
@@ -948,21 +941,14 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
       Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is DOWN. Peer " + sa.remote.ip.ToString() +
                  ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
   }
-  if (send_delete && was_up) {
-    std::vector<uint32_t> spis;
-    for (const auto& ch : sa.children) spis.push_back(ch.spi_in);
-    if (!spis.empty()) SendDeleteChildren(c, sa, spis);
-    SendDeleteIsakmp(c, sa);
-  }
+  if (send_delete && was_up) Ikev1SendDeletes(c, sa);
   for (const auto& ch : sa.children) {
     Emit(c, EventKind::kChildSaDown, &sa, ch.spi_in, ch.spi_out);
     if (auto b = by_spi_in_.find(ch.spi_in); b != by_spi_in_.end() && b->second == sa.id)
       by_spi_in_.erase(b);
   }
   sa.children.clear();
-  for (const auto& [mid, qm] : sa.quick_modes) ReleaseSpiIn(sa, qm.spi_in);  // in flight
-  sa.quick_modes.clear();
-  sa.state = P1State::kDead;
+  Ikev1Deleted(c, sa);  // its exchanges in flight end; status kDead
   timers_.Disarm(sa.id);
   dead_.push_back(sa.id);
   if (!failover) return;
@@ -1010,7 +996,7 @@ std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now) const {
   std::vector<IsakmpSaSnapshot> out;
   out.reserve(sas_.size());
   for (const auto& [id, sa] : sas_) {
-    if (sa->state == P1State::kDead) continue;
+    if (sa->dead()) continue;
     out.push_back(Snapshot(*sa, now));
   }
   std::sort(out.begin(), out.end(),
@@ -1022,7 +1008,7 @@ std::vector<SaId> NodeImpl::SaIds() const {
   std::vector<SaId> out;
   out.reserve(sas_.size());
   for (const auto& [id, sa] : sas_)
-    if (sa->state != P1State::kDead) out.push_back(id);
+    if (!sa->dead()) out.push_back(id);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -1033,7 +1019,7 @@ std::vector<SaId> NodeImpl::SaIdsTo(const IpAddress& peer) const {
   if (it == by_peer_.end()) return out;
   for (SaId id : it->second) {
     auto s = sas_.find(id);
-    if (s != sas_.end() && s->second->state != P1State::kDead) out.push_back(id);
+    if (s != sas_.end() && !s->second->dead()) out.push_back(id);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -1053,7 +1039,7 @@ std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now,
   out.reserve(ids.size());
   for (SaId id : ids) {
     auto it = sas_.find(id);
-    if (it == sas_.end() || it->second->state == P1State::kDead) continue;
+    if (it == sas_.end() || it->second->dead()) continue;
     out.push_back(Snapshot(*it->second, now));
   }
   return out;
@@ -1064,7 +1050,7 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSasOf(TimePoint now, std::span<const
   std::vector<ChildSaSnapshot> out;
   for (SaId id : ids) {
     auto it = sas_.find(id);
-    if (it == sas_.end() || it->second->state == P1State::kDead) continue;
+    if (it == sas_.end() || it->second->dead()) continue;
     const size_t first = out.size();
     for (const auto& ch : it->second->children) out.push_back(Snapshot(*it->second, ch, now, keys));
     std::sort(out.begin() + static_cast<ptrdiff_t>(first), out.end(),
@@ -1074,22 +1060,22 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSasOf(TimePoint now, std::span<const
 }
 
 IsakmpSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, TimePoint now) {
+  IsakmpSaSnapshot s = BaseSnapshot(sa, now);
+  Ikev1Snapshot(sa, s);
+  return s;
+}
+
+// What every protocol's SA shows: its id, endpoints, role, lifetime and liveness.
+IsakmpSaSnapshot NodeImpl::BaseSnapshot(const SaBase& sa, TimePoint now) {
   IsakmpSaSnapshot s;
   s.conn_id = sa.id;
   s.local = sa.local;
   s.remote = sa.remote;
-  s.state = IosStateName(sa.state);
   s.initiator = sa.initiator;
   s.established = sa.established();
-  s.encryption = EncryptionName(sa.algs.encryption);
-  s.hash = HashName(sa.algs.hash);
-  s.auth = "psk";
-  s.group = sa.algs.group;
   s.lifetime_left_s = sa.expires == kNever ? 0
                                             : std::chrono::duration_cast<std::chrono::seconds>(
                                                   sa.expires - now).count();
-  s.peer_supports_dpd = sa.peer_dpd;
-  s.nat_t = sa.natt_float;
   if (sa.dpd) {
     const DpdMonitor& m = *sa.dpd;
     s.dpd_enabled = m.config().enabled;
@@ -1104,11 +1090,10 @@ IsakmpSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, TimePoint now) {
     s.dpd_outstanding = m.outstanding();
     s.dpd_next_seq = m.next_seq();
   }
-  s.dpd_peer_last_seq = sa.peer_dpd_last_seq;
   return s;
 }
 
-ChildSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
+ChildSaSnapshot NodeImpl::Snapshot(const SaBase& sa, const ChildSa& ch, TimePoint now,
                                    SnapshotKeys keys) const {
   ChildSaSnapshot s;
   s.ike_sa = sa.id;
@@ -1156,7 +1141,7 @@ void SortChildSnapshots(std::vector<ChildSaSnapshot>& v) {
 std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, SnapshotKeys keys) const {
   std::vector<ChildSaSnapshot> out;
   for (const auto& [id, sa] : sas_) {
-    if (sa->state == P1State::kDead) continue;
+    if (sa->dead()) continue;
     for (const auto& ch : sa->children) out.push_back(Snapshot(*sa, ch, now, keys));
   }
   SortChildSnapshots(out);
@@ -1182,7 +1167,7 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, std::span<const u
                                                 SnapshotKeys keys) const {
   std::vector<ChildSaSnapshot> out;
   auto find_in = [&](const IkeSa& sa, uint32_t spi) {
-    if (sa.state == P1State::kDead) return false;
+    if (sa.dead()) return false;
     for (const auto& ch : sa.children)
       if (ch.spi_in == spi) {
         out.push_back(Snapshot(sa, ch, now, keys));
@@ -1208,7 +1193,7 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, std::span<const u
 std::vector<uint32_t> NodeImpl::ChildSpis(SaId ike_sa) const {
   std::vector<uint32_t> out;
   auto it = sas_.find(ike_sa);
-  if (it == sas_.end() || it->second->state == P1State::kDead) return out;
+  if (it == sas_.end() || it->second->dead()) return out;
   for (const auto& ch : it->second->children) out.push_back(ch.spi_in);
   return out;
 }

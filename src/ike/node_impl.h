@@ -140,12 +140,13 @@ class NodeImpl {
   std::vector<ChildSaSnapshot> ChildSasOf(TimePoint now, std::span<const SaId> ids,
                                           SnapshotKeys keys) const;
   static IsakmpSaSnapshot Snapshot(const IkeSa& sa, TimePoint now);
+  static IsakmpSaSnapshot BaseSnapshot(const SaBase& sa, TimePoint now);  // any protocol's
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now, SnapshotKeys keys) const;
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
                                         SnapshotKeys keys) const;
   std::vector<uint32_t> ChildSpis(SaId ike_sa) const;
   void HandOverChildKeys(std::span<const uint32_t> spis_in);
-  ChildSaSnapshot Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
+  ChildSaSnapshot Snapshot(const SaBase& sa, const ChildSa& ch, TimePoint now,
                            SnapshotKeys keys) const;
   std::optional<SecretsHeld> SecretsHeldBy(SaId ike_sa) const;
   std::vector<Node::EntryState> Entries() const;
@@ -174,7 +175,7 @@ class NodeImpl {
   // assembles its line from pieces guards that with `if (*debug_)` on the per-message paths.
   void Debug(Ctx& c, const IkeSa* sa, std::string_view line);
   void Log(Ctx& c, const std::string& line);
-  void Emit(Ctx& c, EventKind k, const IkeSa* sa, uint64_t v = 0, uint64_t v2 = 0,
+  void Emit(Ctx& c, EventKind k, const SaBase* sa, uint64_t v = 0, uint64_t v2 = 0,
             std::string text = {});
   void Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoint& from);
   // Sends a datagram from the SA's endpoints (adds the non-ESP marker when floated).
@@ -199,7 +200,7 @@ class NodeImpl {
   // for each fresh authenticated message the same way. The one other liveness input is
   // inbound ESP (OnChildTraffic -> DpdMonitor::OnInboundTraffic, when the DPD mode counts
   // it), which the data plane's own anti-replay window has already checked.
-  void HeardFromPeer(Ctx& c, IkeSa& sa);
+  void HeardFromPeer(Ctx& c, SaBase& sa);
 
   // The entry manager's calls into the protocols (DESIGN.md §6.2): the protocol is chosen
   // here, never by the caller (BringUp, failover in DeleteSa, re-establishment, rekeys), so
@@ -212,6 +213,8 @@ class NodeImpl {
   // An IPsec SA of entry `e` over the established `sa`; `replaces_spi_in`: the pair it rekeys
   // (0: a new one).
   void AddChild(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e, uint32_t replaces_spi_in);
+  // An exchange for an IPsec SA of entry (map, seq) is in flight on `sa` (quick_mode.cc).
+  bool ChildInFlight(const IkeSa& sa, const std::string& map, uint32_t seq) const;
 
   // The dispatcher's routes (OnDatagram reads the version of the 28-byte header first).
   void OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
@@ -246,6 +249,12 @@ class NodeImpl {
   void SendDeleteChildren(Ctx& c, IkeSa& sa, const std::vector<uint32_t>& spis_in);
   void SendRUThere(Ctx& c, IkeSa& sa, uint32_t seq, uint32_t error_count);
   void RunDpd(Ctx& c, IkeSa& sa);
+  // IKEv1's parts of DeleteSa (the debug line; the Deletes; the end of its exchanges and of
+  // its Main Mode state) and of `show crypto isakmp sa`.
+  void Ikev1Deleting(Ctx& c, IkeSa& sa, const std::string& reason);
+  void Ikev1SendDeletes(Ctx& c, IkeSa& sa);
+  void Ikev1Deleted(Ctx& c, IkeSa& sa);
+  static void Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s);
 
   // Teardown. Marks the SA dead (erased at the end of the call), logs, and moves the
   // entries' failover cursors when `failover` (peer dead / unreachable).

@@ -136,6 +136,14 @@ void NodeImpl::ReleaseSpiIn(const IkeSa& sa, uint32_t spi_in) {
   by_spi_in_.erase(it);
 }
 
+bool NodeImpl::ChildInFlight(const IkeSa& sa, const std::string& map, uint32_t seq) const {
+  // In flight only: a finished exchange kept to answer duplicates (kDone) brings nothing,
+  // so it must not hold back a new one when the SA it made is gone (hard lifetime, Delete).
+  return std::any_of(sa.quick_modes.begin(), sa.quick_modes.end(), [&](const auto& kv) {
+    return kv.second.state != QmState::kDone && Is(kv.second.entry, map, seq);
+  });
+}
+
 void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
                               uint32_t replaces_spi_in) {
   const config::AclEntry* acl = FirstPermit(cfg_.FindAcl(e.match_address));
