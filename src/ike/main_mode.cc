@@ -149,24 +149,7 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
 
 void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
                           const Endpoint& remote, ByteSpan msg) {
-  static const isakmp::Cookie kZero{};
   const ByteSpan body = msg.subspan(isakmp::kHeaderSize);
-
-  if (!sa) {
-    if (h.rcookie == kZero) {
-      OnMainMode1(c, h, local, remote, msg);
-      return;
-    }
-    // MM3 to a half-open negotiation: it becomes a full SA now, and MM3 is processed on it.
-    IkeSa* promoted = PromoteHalfOpen(c, h, local, remote);
-    if (!promoted) {
-      Drop(c, counters_.dropped_unknown_sa, "Main Mode for an unknown SA", remote);
-      return;
-    }
-    OnMainMode(c, promoted, h, local, remote, msg);
-    if (promoted->state != P1State::kDead) Rearm(*promoted);
-    return;
-  }
 
   // A retransmitted copy of the last message we got: resend our last message.
   const Bytes digest = Digest(msg);

@@ -30,6 +30,23 @@ const Payload* FindSa(const std::vector<Payload>& chain) {
 
 }  // namespace
 
+void NodeImpl::OnMainModeWithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
+                                   const Endpoint& remote, ByteSpan msg) {
+  static const isakmp::Cookie kZero{};
+  if (h.rcookie == kZero) {
+    OnMainMode1(c, h, local, remote, msg);
+    return;
+  }
+  // MM3 to a half-open negotiation: it becomes a full SA now, and MM3 is processed on it.
+  IkeSa* promoted = PromoteHalfOpen(c, h, local, remote);
+  if (!promoted) {
+    Drop(c, counters_.dropped_unknown_sa, "Main Mode for an unknown SA", remote);
+    return;
+  }
+  OnMainMode(c, promoted, h, local, remote, msg);
+  if (!promoted->dead()) Rearm(*promoted);
+}
+
 void NodeImpl::OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                            const Endpoint& remote, ByteSpan msg) {
   static const isakmp::Cookie kZero{};

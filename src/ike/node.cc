@@ -597,27 +597,57 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
     });
   }
 
-  switch (h->exchange) {
+  if (sa) {
+    Ikev1OnMessage(c, *sa, *h, local, remote, msg);
+    if (!sa->dead()) Rearm(*sa);
+  } else {
+    OnIkev1WithoutSa(c, *h, local, remote, msg);
+  }
+  ReapDead();
+}
+
+// One datagram for an SA of ours (DESIGN.md §6.2: the session's OnMessage).
+void NodeImpl::Ikev1OnMessage(Ctx& c, IkeSa& sa, const isakmp::Header& h, const Endpoint& local,
+                              const Endpoint& remote, ByteSpan msg) {
+  switch (h.exchange) {
     case isakmp::ExchangeType::kIdentityProtection:
-      OnMainMode(c, sa, *h, local, remote, msg);
+      OnMainMode(c, &sa, h, local, remote, msg);
       break;
     case isakmp::ExchangeType::kQuickMode:
-      if (!sa || !sa->established()) {
-        Drop(c, sa ? counters_.dropped_state : counters_.dropped_unknown_sa,
-             "Quick Mode without an established ISAKMP SA", remote);
+      if (!sa.established()) {
+        Drop(c, counters_.dropped_state, "Quick Mode without an established ISAKMP SA", remote);
         break;
       }
-      OnQuickMode(c, *sa, *h, msg);
+      OnQuickMode(c, sa, h, msg);
       break;
     case isakmp::ExchangeType::kInformational:
-      OnInformational(c, sa, *h, msg, remote);
+      OnInformational(c, &sa, h, msg, remote);
       break;
     default:
       Drop(c, counters_.dropped_state, "unsupported exchange type", remote);
       break;
   }
-  if (sa && !sa->dead()) Rearm(*sa);
-  ReapDead();
+}
+
+// A datagram that finds no SA: an MM1 (half-open entry, MM2) or an MM3 that promotes one (the
+// IKEv1 responder factory, main_mode_responder.cc); anything else is dropped.
+void NodeImpl::OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
+                                const Endpoint& remote, ByteSpan msg) {
+  switch (h.exchange) {
+    case isakmp::ExchangeType::kIdentityProtection:
+      OnMainModeWithoutSa(c, h, local, remote, msg);
+      break;
+    case isakmp::ExchangeType::kQuickMode:
+      Drop(c, counters_.dropped_unknown_sa, "Quick Mode without an established ISAKMP SA",
+           remote);
+      break;
+    case isakmp::ExchangeType::kInformational:
+      OnInformational(c, nullptr, h, msg, remote);
+      break;
+    default:
+      Drop(c, counters_.dropped_state, "unsupported exchange type", remote);
+      break;
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -637,94 +667,100 @@ void NodeImpl::OnTimeout(Ctx& c) {
       timers_.Disarm(*id);
       continue;
     }
-    // Phase-1 retransmission.
-    if (sa->mm && sa->mm->rtx.next <= c.now) {
-      Retransmit& r = sa->mm->rtx;
-      if (r.attempts >= Policy(r).tries) {
-        r.next = kNever;
-        Emit(c, EventKind::kGiveUp, sa);
-        DeleteSa(c, *sa, "Death by retransmission P1", false, /*failover=*/sa->initiator);
-        continue;
-      }
-      ++r.attempts;
-      ++counters_.retransmits;
-      c.out.datagrams.push_back(Datagram{r.local, r.remote, r.packet});
-      ++counters_.tx_datagrams;
-      Emit(c, EventKind::kRetransmit, sa, r.attempts);
-      Debug(c, sa, "retransmitting phase 1 " + std::string(IosStateName(sa->state)) + "...");
-      ScheduleRetransmit(r);
-    }
-    // An established SA's last Main Mode reply and digest are kept only for a while.
-    if (sa->p1_forget_at <= c.now) {
-      sa->p1_forget_at = kNever;
-      sa->mm.reset();
-    }
-    // Finished Quick Modes kept for duplicates are forgotten after a while.
-    for (auto q = sa->quick_modes.begin(); q != sa->quick_modes.end();) {
-      if (q->second.forget_at <= c.now) q = sa->quick_modes.erase(q);
-      else ++q;
-    }
-    // Quick Mode retransmissions.
-    std::vector<uint32_t> failed;
-    for (auto& [mid, qm] : sa->quick_modes) {
-      if (qm.rtx.next > c.now) continue;
-      if (qm.rtx.attempts >= Policy(qm.rtx).tries) {
-        qm.rtx.next = kNever;
-        failed.push_back(mid);
-        continue;
-      }
-      ++qm.rtx.attempts;
-      ++counters_.retransmits;
-      c.out.datagrams.push_back(Datagram{qm.rtx.local, qm.rtx.remote, qm.rtx.packet});
-      ++counters_.tx_datagrams;
-      Emit(c, EventKind::kRetransmit, sa, qm.rtx.attempts);
-      Debug(c, sa, "retransmitting phase 2 QM_IDLE " + std::to_string(int32_t(mid)) + " ...");
-      ScheduleRetransmit(qm.rtx);
-    }
-    for (uint32_t mid : failed) AbandonQuickMode(c, *sa, mid, "Death by retransmission P2");
-    // Kept-up entries whose Quick Mode failed on this SA: try again (BringUp skips an entry
-    // that has an SA or a Quick Mode in flight by now).
-    if (sa->qm_retry_at <= c.now) {
-      sa->qm_retry_at = kNever;
-      if (sa->established() && !sa->replaced)
-        for (size_t idx : EntriesListing(sa->remote.ip)) {
-          if (EntryRuntime& e = entries_[idx]; e.keep_up) BringUp(c, e);
-        }
-    }
-    if (sa->dead()) continue;
-    // ISAKMP SA lifetime.
-    if (sa->expires <= c.now) {
-      DeleteSa(c, *sa, "Lifetime expired", true, false);
-      continue;
-    }
-    if (sa->reestablish_at <= c.now) {
-      sa->reestablish_at = kNever;
-      if (!sa->entries.empty() && !sa->replaced) ReplaceSa(c, *sa);
-    }
-    // NAT-T keepalive (RFC 3948 §2.3): one 0xFF byte, no marker, keeps the NAT mapping.
-    if (sa->nat_keepalive_at <= c.now) {
-      c.out.datagrams.push_back(Datagram{sa->local, sa->remote, Bytes{0xff}});
-      ++counters_.tx_datagrams;
-      sa->nat_keepalive_at =
-          cfg_.nat_keepalive_s ? c.now + Seconds(cfg_.nat_keepalive_s) : kNever;
-    }
-    // IPsec SA lifetimes and rekeys.
-    std::vector<uint32_t> expired;
-    for (auto& ch : sa->children) {
-      if (ch.expires <= c.now) {
-        expired.push_back(ch.spi_in);
-      } else if (!ch.rekeyed && ch.rekey_at <= c.now) {
-        ch.rekeyed = true;
-        if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))
-          AddChild(c, *sa, *e, ch.spi_in);
-      }
-    }
-    for (uint32_t spi : expired) DeleteChild(c, *sa, spi, true);
-    // DPD.
-    RunDpd(c, *sa);
+    Ikev1OnTimeout(c, sa);
     if (!sa->dead()) Rearm(*sa);
   }
   ReapDead();
+}
+
+// The SA's deadline has come (DESIGN.md §6.2: the session's OnTimeout): retransmissions,
+// lifetimes, re-establishment, rekeys, NAT keepalive, DPD.
+void NodeImpl::Ikev1OnTimeout(Ctx& c, IkeSa* sa) {
+  // Phase-1 retransmission.
+  if (sa->mm && sa->mm->rtx.next <= c.now) {
+    Retransmit& r = sa->mm->rtx;
+    if (r.attempts >= Policy(r).tries) {
+      r.next = kNever;
+      Emit(c, EventKind::kGiveUp, sa);
+      DeleteSa(c, *sa, "Death by retransmission P1", false, /*failover=*/sa->initiator);
+      return;
+    }
+    ++r.attempts;
+    ++counters_.retransmits;
+    c.out.datagrams.push_back(Datagram{r.local, r.remote, r.packet});
+    ++counters_.tx_datagrams;
+    Emit(c, EventKind::kRetransmit, sa, r.attempts);
+    Debug(c, sa, "retransmitting phase 1 " + std::string(IosStateName(sa->state)) + "...");
+    ScheduleRetransmit(r);
+  }
+  // An established SA's last Main Mode reply and digest are kept only for a while.
+  if (sa->p1_forget_at <= c.now) {
+    sa->p1_forget_at = kNever;
+    sa->mm.reset();
+  }
+  // Finished Quick Modes kept for duplicates are forgotten after a while.
+  for (auto q = sa->quick_modes.begin(); q != sa->quick_modes.end();) {
+    if (q->second.forget_at <= c.now) q = sa->quick_modes.erase(q);
+    else ++q;
+  }
+  // Quick Mode retransmissions.
+  std::vector<uint32_t> failed;
+  for (auto& [mid, qm] : sa->quick_modes) {
+    if (qm.rtx.next > c.now) continue;
+    if (qm.rtx.attempts >= Policy(qm.rtx).tries) {
+      qm.rtx.next = kNever;
+      failed.push_back(mid);
+      continue;
+    }
+    ++qm.rtx.attempts;
+    ++counters_.retransmits;
+    c.out.datagrams.push_back(Datagram{qm.rtx.local, qm.rtx.remote, qm.rtx.packet});
+    ++counters_.tx_datagrams;
+    Emit(c, EventKind::kRetransmit, sa, qm.rtx.attempts);
+    Debug(c, sa, "retransmitting phase 2 QM_IDLE " + std::to_string(int32_t(mid)) + " ...");
+    ScheduleRetransmit(qm.rtx);
+  }
+  for (uint32_t mid : failed) AbandonQuickMode(c, *sa, mid, "Death by retransmission P2");
+  // Kept-up entries whose Quick Mode failed on this SA: try again (BringUp skips an entry
+  // that has an SA or a Quick Mode in flight by now).
+  if (sa->qm_retry_at <= c.now) {
+    sa->qm_retry_at = kNever;
+    if (sa->established() && !sa->replaced)
+      for (size_t idx : EntriesListing(sa->remote.ip)) {
+        if (EntryRuntime& e = entries_[idx]; e.keep_up) BringUp(c, e);
+      }
+  }
+  if (sa->dead()) return;
+  // ISAKMP SA lifetime.
+  if (sa->expires <= c.now) {
+    DeleteSa(c, *sa, "Lifetime expired", true, false);
+    return;
+  }
+  if (sa->reestablish_at <= c.now) {
+    sa->reestablish_at = kNever;
+    if (!sa->entries.empty() && !sa->replaced) ReplaceSa(c, *sa);
+  }
+  // NAT-T keepalive (RFC 3948 §2.3): one 0xFF byte, no marker, keeps the NAT mapping.
+  if (sa->nat_keepalive_at <= c.now) {
+    c.out.datagrams.push_back(Datagram{sa->local, sa->remote, Bytes{0xff}});
+    ++counters_.tx_datagrams;
+    sa->nat_keepalive_at =
+        cfg_.nat_keepalive_s ? c.now + Seconds(cfg_.nat_keepalive_s) : kNever;
+  }
+  // IPsec SA lifetimes and rekeys.
+  std::vector<uint32_t> expired;
+  for (auto& ch : sa->children) {
+    if (ch.expires <= c.now) {
+      expired.push_back(ch.spi_in);
+    } else if (!ch.rekeyed && ch.rekey_at <= c.now) {
+      ch.rekeyed = true;
+      if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))
+        AddChild(c, *sa, *e, ch.spi_in);
+    }
+  }
+  for (uint32_t spi : expired) DeleteChild(c, *sa, spi, true);
+  // DPD.
+  RunDpd(c, *sa);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -219,11 +219,23 @@ class NodeImpl {
   // The dispatcher's routes (OnDatagram reads the version of the 28-byte header first).
   void OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
   void OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
+  // IKEv1, per SA: what becomes Ikev1Session::OnMessage and ::OnTimeout (DESIGN.md §6.2).
+  void Ikev1OnMessage(Ctx& c, IkeSa& sa, const isakmp::Header& h, const Endpoint& local,
+                      const Endpoint& remote, ByteSpan msg);
+  void Ikev1OnTimeout(Ctx& c, IkeSa* sa);
+  // IKEv1 without an SA: the responder factory (MM1, MM3 to a half-open entry) or a drop.
+  void OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
+                        const Endpoint& remote, ByteSpan msg);
 
   // main_mode.cc
   void StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
+  // A Main Mode message for `sa` (never null).
   void OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
                   const Endpoint& remote, ByteSpan msg);
+  // A Main Mode message that found no SA (main_mode_responder.cc): MM1, or MM3 promoting a
+  // half-open entry.
+  void OnMainModeWithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
+                           const Endpoint& remote, ByteSpan msg);
   void OnPhase1Established(Ctx& c, IkeSa& sa);
   // MM1 of a new responder negotiation: a half-open entry and MM2 (no IkeSa yet).
   void OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& local,
