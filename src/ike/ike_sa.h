@@ -294,8 +294,11 @@ struct SaBase {
   // Liveness (DPD for IKEv1).
   std::optional<DpdMonitor> dpd;  // held by value (no allocation per SA)
   TimePoint last_rx = kNever;  // the last time we heard from the peer (NodeImpl::HeardFromPeer)
+  // Replacement of an SA by a newer one to the same peer (re-establishment, or the peer's).
+  SaId replaces = kNoSa;  // the older SA this one replaces (deleted when up)
   bool initiator = false;
   SaStatus status = SaStatus::kNegotiating;
+  bool replaced = false;  // a newer SA to the same peer is up (liveness runs on the newest only)
 
   bool established() const { return status == SaStatus::kEstablished; }
   bool dead() const { return status == SaStatus::kDead; }
@@ -320,7 +323,6 @@ struct IkeSa : SaBase {
   bool nat_detected = false;
   bool natt_float = false;  // IKE on 4500 with the non-ESP marker
   bool initial_contact_seen = false;
-  bool replaced = false;       // a newer ISAKMP SA to the same peer is up
   bool peer_dpd_seen = false;  // (DPD, below)
 
   // Phase-1 negotiation.
@@ -335,7 +337,6 @@ struct IkeSa : SaBase {
   // Lifetime (created, established_at and expires are in the base).
   TimePoint reestablish_at = kNever;  // initiator with a crypto map entry
   TimePoint nat_keepalive_at = kNever;  // RFC 3948 keepalive (0xFF on 4500) when floated
-  SaId replaces = kNoSa;              // the older SA this one replaces (deleted when up)
 
   // Once established: when `mm` (our last Main Mode message, kept to answer a duplicate of
   // the peer's, and that message's digest) is released.

@@ -117,14 +117,9 @@ void NodeImpl::RunDpd(Ctx& c, IkeSa& sa) {
     }
     // kPeerDead: "peer not responding!" (the seed's trace), then delete everything we hold
     // with that peer, Delete notifications included, and fail over.
-    const IpAddress peer = sa.remote.ip;
-    Debug(c, &sa, "peer " + peer.ToString() + " not responding!");
+    Debug(c, &sa, "peer " + sa.remote.ip.ToString() + " not responding!");
     Debug(c, &sa, "peer does not do paranoid keepalives.");
-    ++counters_.peers_dead;
-    Emit(c, EventKind::kPeerDead, &sa);
-    for (IkeSa* other : SasTo(peer))
-      if (other != &sa) DeleteSa(c, *other, "peers alive", true, false);
-    DeleteSa(c, sa, "peers alive", true, true);
+    SaPeerDead(c, sa);
     return;
   }
 }

@@ -443,13 +443,6 @@ void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
     const Duration margin = opts_.isakmp_rekey_margin;
     sa.reestablish_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
   }
-  bool other_up = false;
-  // DPD only on the newest SA to the peer (older ones still answer).
-  for (IkeSa* o : SasTo(sa.remote.ip))
-    if (o != &sa && o->established()) {
-      other_up = true;
-      o->replaced = true;
-    }
   if (sa.natt_float && cfg_.nat_keepalive_s)
     sa.nat_keepalive_at = c.now + Seconds(cfg_.nat_keepalive_s);
   sa.dpd->OnEstablished(c.now, sa.peer_dpd);
@@ -459,40 +452,8 @@ void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
     Debug(c, &sa, "peer " + sa.remote.ip.ToString() +
                       " did not announce DPD (RFC 3706 vendor ID): no keepalives sent");
   }
-  Emit(c, EventKind::kIkeSaUp, &sa);
-  if (!other_up)
-    Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer " + sa.remote.ip.ToString() +
-               ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
-  for (size_t idx : EntriesListing(sa.remote.ip)) {
-    auto cur = entries_[idx].failover.Current();
-    if (cur && cur->peer->address && *cur->peer->address == sa.remote.ip)
-      entries_[idx].failover.OnSuccess();
-  }
-  if (sa.replaces != kNoSa) {
-    if (IkeSa* old = Find(sa.replaces)) {
-      // ISAKMP re-establishment: the IPsec SAs live on; re-home them, then delete the old SA.
-      for (auto& ch : old->children) {
-        by_spi_in_[ch.spi_in] = sa.id;
-        sa.children.push_back(std::move(ch));
-      }
-      old->children.clear();
-      old->replaced = true;
-      DeleteSa(c, *old, "Rekeyed", true, false);
-    }
-  }
-  PendingQuickModes(c, sa);
+  SaEstablished(c, sa);
   Rearm(sa);
-}
-
-void NodeImpl::PendingQuickModes(Ctx& c, IkeSa& sa) {
-  if (!sa.initiator) return;
-  for (const EntryRef entry : sa.entries) {
-    const bool have = std::any_of(sa.children.begin(), sa.children.end(),
-                                  [&](const ChildSa& ch) { return ch.entry == entry; });
-    if (have) continue;
-    if (const config::CryptoMapEntry* e = CryptoMap(MapName(entry), entry.seq))
-      AddChild(c, sa, *e, 0);
-  }
 }
 
 }  // namespace ikepulse::ike

@@ -681,8 +681,7 @@ void NodeImpl::Ikev1OnTimeout(Ctx& c, IkeSa* sa) {
     Retransmit& r = sa->mm->rtx;
     if (r.attempts >= Policy(r).tries) {
       r.next = kNever;
-      Emit(c, EventKind::kGiveUp, sa);
-      DeleteSa(c, *sa, "Death by retransmission P1", false, /*failover=*/sa->initiator);
+      SaGaveUp(c, *sa, "Death by retransmission P1");
       return;
     }
     ++r.attempts;
@@ -927,6 +926,74 @@ void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
   // Kept-up entries come back at once.
   BringUpKeptUp(c);
   ReapDead();
+}
+
+// ---------------------------------------------------------------------------------------
+// Reports from the protocols (what SessionHost's Established, PeerDead and GaveUp and the
+// IPsec SA bookkeeping of ChildUp become in the core, DESIGN.md §6.2)
+
+void NodeImpl::SaEstablished(Ctx& c, IkeSa& sa) {
+  bool other_up = false;
+  // DPD only on the newest SA to the peer (older ones still answer).
+  for (IkeSa* o : SasTo(sa.remote.ip))
+    if (o != &sa && o->established()) {
+      other_up = true;
+      o->replaced = true;
+    }
+  Emit(c, EventKind::kIkeSaUp, &sa);
+  if (!other_up)
+    Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer " + sa.remote.ip.ToString() +
+               ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
+  for (size_t idx : EntriesListing(sa.remote.ip)) {
+    auto cur = entries_[idx].failover.Current();
+    if (cur && cur->peer->address && *cur->peer->address == sa.remote.ip)
+      entries_[idx].failover.OnSuccess();
+  }
+  if (sa.replaces != kNoSa) {
+    if (IkeSa* old = Find(sa.replaces)) {
+      // ISAKMP re-establishment: the IPsec SAs live on; re-home them, then delete the old SA.
+      for (auto& ch : old->children) {
+        by_spi_in_[ch.spi_in] = sa.id;
+        sa.children.push_back(std::move(ch));
+      }
+      old->children.clear();
+      old->replaced = true;
+      DeleteSa(c, *old, "Rekeyed", true, false);
+    }
+  }
+  PendingQuickModes(c, sa);
+}
+
+void NodeImpl::PendingQuickModes(Ctx& c, IkeSa& sa) {
+  if (!sa.initiator) return;
+  for (const EntryRef entry : sa.entries) {
+    const bool have = std::any_of(sa.children.begin(), sa.children.end(),
+                                  [&](const ChildSa& ch) { return ch.entry == entry; });
+    if (have) continue;
+    if (const config::CryptoMapEntry* e = CryptoMap(MapName(entry), entry.seq))
+      AddChild(c, sa, *e, 0);
+  }
+}
+
+void NodeImpl::SaPeerDead(Ctx& c, IkeSa& sa) {
+  ++counters_.peers_dead;
+  Emit(c, EventKind::kPeerDead, &sa);
+  // Everything we hold with that peer goes, Delete notifications included, and the entries
+  // fail over.
+  const IpAddress peer = sa.remote.ip;
+  for (IkeSa* other : SasTo(peer))
+    if (other != &sa) DeleteSa(c, *other, "peers alive", true, false);
+  DeleteSa(c, sa, "peers alive", true, true);
+}
+
+void NodeImpl::SaGaveUp(Ctx& c, IkeSa& sa, const std::string& reason) {
+  Emit(c, EventKind::kGiveUp, &sa);
+  DeleteSa(c, sa, reason, false, /*failover=*/sa.initiator);
+}
+
+void NodeImpl::ChildInstalled(Ctx& c, IkeSa& sa, const ChildSa& ch) {
+  by_spi_in_[ch.spi_in] = sa.id;  // reserved at allocation; outbound SPIs are per SA
+  Emit(c, EventKind::kChildSaUp, &sa, ch.spi_in, ch.spi_out, MapName(ch.entry));
 }
 
 // ---------------------------------------------------------------------------------------

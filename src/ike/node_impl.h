@@ -227,6 +227,20 @@ class NodeImpl {
   void OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                         const Endpoint& remote, ByteSpan msg);
 
+  // Reports from a protocol to the core (node.cc; SessionHost's Established, PeerDead, GaveUp
+  // and ChildUp in the core's terms): events, logs, the indexes, failover, replacement.
+  // The SA is up (after the protocol's own bookkeeping): older SAs to the peer are replaced,
+  // the tunnel is UP, the entries' failover cursors succeed, a replaced SA's IPsec SAs move
+  // to this one, and the initiator's entries without an IPsec SA get one (PendingQuickModes).
+  void SaEstablished(Ctx& c, IkeSa& sa);
+  // The liveness verdict: every SA to the peer is deleted (Deletes sent) and the entries fail
+  // over.
+  void SaPeerDead(Ctx& c, IkeSa& sa);
+  // The SA could not be set up: deleted, and an initiator's entries fail over.
+  void SaGaveUp(Ctx& c, IkeSa& sa, const std::string& reason);
+  // An IPsec SA pair `ch` of `sa` is installed (its inbound SPI indexed, kChildSaUp).
+  void ChildInstalled(Ctx& c, IkeSa& sa, const ChildSa& ch);
+
   // main_mode.cc
   void StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
   // A Main Mode message for `sa` (never null).

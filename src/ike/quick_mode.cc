@@ -513,11 +513,10 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
     const Duration margin = opts_.ipsec_rekey_margin;
     ch.rekey_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
   }
-  by_spi_in_[ch.spi_in] = sa.id;  // reserved at allocation; outbound SPIs are per SA
   Debug(c, &sa, "IPSEC(create_sa): sa created, (sa) sa_dest= " + sa.remote.ip.ToString() +
                     ", sa_proto= 50, sa_spi= 0x" + ToHex(SpiBytes(ch.spi_out)) + ", sa_trans= " +
                     ch.algs.TransformName());
-  Emit(c, EventKind::kChildSaUp, &sa, ch.spi_in, ch.spi_out, MapName(ch.entry));
+  ChildInstalled(c, sa, ch);
   const uint32_t replaces = qm.replaces_spi_in;
   const uint32_t mid = qm.message_id;
   const EntryRef qm_entry = qm.entry;
