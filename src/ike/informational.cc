@@ -322,21 +322,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
       if (d->protocol_id == static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp)) {
         for (const auto& spi : d->spis) {
           if (spi != CookieSpi(*sa)) continue;
-          // Re-home the IPsec SAs to a newer ISAKMP SA with the same peer, if any.
-          IkeSa* newer = nullptr;
-          for (IkeSa* o : SasTo(peer))
-            if (o != sa && o->established() &&
-                (!newer || o->established_at > newer->established_at))
-              newer = o;
-          if (newer) {
-            for (auto& ch : sa->children) {
-              by_spi_in_[ch.spi_in] = newer->id;
-              newer->children.push_back(std::move(ch));
-            }
-            sa->children.clear();
-            newer->replaced = false;
-          }
-          DeleteSa(c, *sa, "Peer deleted the ISAKMP SA", false, false);
+          PeerDeletedSa(c, *sa);
           acted = true;
           keepup_check = true;
         }
@@ -375,13 +361,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
   // only the last few exchanges: a replay older than that which changes nothing (a Delete of
   // an SA long gone, a status notify) must not keep a dead peer alive.
   if (acted && sa->state != P1State::kDead) HeardFromPeer(c, *sa);
-  if (keepup_check)
-    for (size_t idx : EntriesListing(peer)) {
-      EntryRuntime& e = entries_[idx];
-      if (!e.keep_up) continue;
-      auto cur = e.failover.Current();
-      if (cur && cur->peer->address && *cur->peer->address == peer) BringUp(c, e);
-    }
+  if (keepup_check) BringUpKeptUpAt(c, peer);
 }
 
 // IKEv1's part of NodeImpl::DeleteSa, in its order: the debug line first, the Deletes (an

@@ -109,7 +109,7 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
                " is not applied to an interface with an address");
     return;
   }
-  const config::PresharedKey* key = key_index_.Find(cfg_.keys, peer);
+  const config::PresharedKey* key = PresharedKeyFor(peer);
   if (!key) {
     Log(c, "%CRYPTO-4-IKMP_NO_PRESHARED_KEY: no pre-shared key for peer " + peer.ToString());
     return;
@@ -325,7 +325,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       SecretBytes hash_i = crypto::HashI(sa->algs.prf(), sa->mm->skeyid.span(), sa->mm->gxi, sa->mm->gxr,
                                          sa->icookie, sa->rcookie, sa->mm->sai_b, idii_b);
       out.push_back(MakePayload(isakmp::HashPayload{Bytes(hash_i.data(), hash_i.data() + hash_i.size())}));
-      if (!NewestEstablished(sa->remote.ip)) {
+      if (!PeerHasEstablishedSa(sa->remote.ip)) {
         isakmp::NotificationPayload ic;
         ic.protocol_id = 1;
         ic.spi.assign(sa->icookie.begin(), sa->icookie.end());
@@ -406,11 +406,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       }
       sa->ForgetMainModeSecrets();
       sa->p1_forget_at = c.now + kMainModeReplyKept;
-      if (sa->initial_contact_seen) {
-        // INITIAL-CONTACT: the peer has no other state with us; drop what we still hold.
-        for (IkeSa* other : SasTo(sa->remote.ip))
-          if (other != sa) DeleteSa(c, *other, "initial contact", false, false);
-      }
+      if (sa->initial_contact_seen) InitialContact(c, *sa);
       OnPhase1Established(c, *sa);
       return;
     }

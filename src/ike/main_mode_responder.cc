@@ -75,7 +75,7 @@ void NodeImpl::OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& loca
     return;
   }
   const Payload* sap = FindSa(*chain);
-  const config::PresharedKey* key = key_index_.Find(cfg_.keys, remote.ip);
+  const config::PresharedKey* key = PresharedKeyFor(remote.ip);
   if (!sap || !key) {
     Drop(c, counters_.dropped_state, sap ? "no pre-shared key for peer" : "MM1 without SA", remote);
     return;
@@ -152,7 +152,7 @@ IkeSa* NodeImpl::PromoteHalfOpen(Ctx& c, const isakmp::Header& h, const Endpoint
   if (h.encrypted() || h.message_id != 0) return nullptr;
   auto e = half_open_.Take(h.icookie, h.rcookie, remote.ip);
   if (!e) return nullptr;
-  const config::PresharedKey* key = key_index_.Find(cfg_.keys, remote.ip);
+  const config::PresharedKey* key = PresharedKeyFor(remote.ip);
   if (!key) return nullptr;  // the key was removed since MM1
   IkeSa& r = NewSa(c, false, e->local, e->remote);
   r.icookie = e->icookie;

@@ -724,10 +724,7 @@ void NodeImpl::Ikev1OnTimeout(Ctx& c, IkeSa* sa) {
   // that has an SA or a Quick Mode in flight by now).
   if (sa->qm_retry_at <= c.now) {
     sa->qm_retry_at = kNever;
-    if (sa->established() && !sa->replaced)
-      for (size_t idx : EntriesListing(sa->remote.ip)) {
-        if (EntryRuntime& e = entries_[idx]; e.keep_up) BringUp(c, e);
-      }
+    if (sa->established() && !sa->replaced) BringUpKeptUpListing(c, sa->remote.ip);
   }
   if (sa->dead()) return;
   // ISAKMP SA lifetime.
@@ -997,6 +994,83 @@ void NodeImpl::ChildInstalled(Ctx& c, IkeSa& sa, const ChildSa& ch) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Services a protocol asks of the core about other SAs and the crypto map entries (what
+// SessionHost gains when IKEv1 moves behind it, DESIGN.md §6.3)
+
+const config::PresharedKey* NodeImpl::PresharedKeyFor(const IpAddress& peer) const {
+  return key_index_.Find(cfg_.keys, peer);
+}
+
+bool NodeImpl::PeerHasEstablishedSa(const IpAddress& peer) {
+  return NewestEstablished(peer) != nullptr;
+}
+
+std::vector<const config::CryptoMapEntry*> NodeImpl::EntriesFor(const IpAddress& peer) const {
+  std::vector<const config::CryptoMapEntry*> out;
+  for (size_t slot : EntriesListing(peer)) out.push_back(entries_[slot].cfg.get());
+  return out;
+}
+
+uint32_t NodeImpl::AllocateSpiIn(SaId sa) {
+  uint32_t spi;
+  do {
+    spi = rng_->U32();
+  } while (spi < 256 || by_spi_in_.count(spi));
+  by_spi_in_.emplace(spi, sa);
+  return spi;
+}
+
+void NodeImpl::ReleaseSpiIn(const SaBase& sa, uint32_t spi_in) {
+  auto it = by_spi_in_.find(spi_in);
+  if (it == by_spi_in_.end() || it->second != sa.id) return;
+  for (const auto& ch : sa.children)
+    if (ch.spi_in == spi_in) return;  // installed: the child holds it now
+  by_spi_in_.erase(it);
+}
+
+bool NodeImpl::EntryKeptUp(EntryRef r) {
+  const EntryRuntime* e = FindEntry(MapName(r), r.seq);
+  return e && e->keep_up;
+}
+
+void NodeImpl::InitialContact(Ctx& c, IkeSa& sa) {
+  // INITIAL-CONTACT: the peer has no other state with us; drop what we still hold.
+  for (IkeSa* other : SasTo(sa.remote.ip))
+    if (other != &sa) DeleteSa(c, *other, "initial contact", false, false);
+}
+
+void NodeImpl::PeerDeletedSa(Ctx& c, IkeSa& sa) {
+  // Re-home the IPsec SAs to a newer ISAKMP SA with the same peer, if any.
+  IkeSa* newer = nullptr;
+  for (IkeSa* o : SasTo(sa.remote.ip))
+    if (o != &sa && o->established() && (!newer || o->established_at > newer->established_at))
+      newer = o;
+  if (newer) {
+    for (auto& ch : sa.children) {
+      by_spi_in_[ch.spi_in] = newer->id;
+      newer->children.push_back(std::move(ch));
+    }
+    sa.children.clear();
+    newer->replaced = false;
+  }
+  DeleteSa(c, sa, "Peer deleted the ISAKMP SA", false, false);
+}
+
+void NodeImpl::BringUpKeptUpListing(Ctx& c, const IpAddress& peer) {
+  for (size_t idx : EntriesListing(peer))
+    if (EntryRuntime& e = entries_[idx]; e.keep_up) BringUp(c, e);
+}
+
+void NodeImpl::BringUpKeptUpAt(Ctx& c, const IpAddress& peer) {
+  for (size_t idx : EntriesListing(peer)) {
+    EntryRuntime& e = entries_[idx];
+    if (!e.keep_up) continue;
+    auto cur = e.failover.Current();
+    if (cur && cur->peer->address && *cur->peer->address == peer) BringUp(c, e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Teardown
 
 void NodeImpl::AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::string& reason) {
@@ -1006,7 +1080,7 @@ void NodeImpl::AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::stri
                     reason + "\"");
   Emit(c, EventKind::kGiveUp, &sa, mid);
   const QuickMode& qm = it->second;
-  if (const EntryRuntime* e = FindEntry(MapName(qm.entry), qm.entry.seq); e && e->keep_up)
+  if (EntryKeptUp(qm.entry))
     sa.qm_retry_at = std::min(sa.qm_retry_at, c.now + kKeepUpQuickModeRetry);
   std::vector<uint32_t> deferred;
   for (const auto& ch : sa.children)

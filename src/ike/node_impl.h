@@ -241,6 +241,22 @@ class NodeImpl {
   // An IPsec SA pair `ch` of `sa` is installed (its inbound SPI indexed, kChildSaUp).
   void ChildInstalled(Ctx& c, IkeSa& sa, const ChildSa& ch);
 
+  // Services a protocol asks of the core (node.cc): other SAs to the peer, keys, entries.
+  const config::PresharedKey* PresharedKeyFor(const IpAddress& peer) const;
+  bool PeerHasEstablishedSa(const IpAddress& peer);  // (whether to send INITIAL-CONTACT)
+  // The crypto map entries listing `peer`, in configuration order.
+  std::vector<const config::CryptoMapEntry*> EntriesFor(const IpAddress& peer) const;
+  bool EntryKeptUp(EntryRef r);
+  // The peer sent INITIAL-CONTACT on `sa`: every other SA to it goes (no Deletes sent).
+  void InitialContact(Ctx& c, IkeSa& sa);
+  // The peer deleted `sa`: its IPsec SAs move to the newest other established SA to the peer,
+  // if any, and `sa` goes.
+  void PeerDeletedSa(Ctx& c, IkeSa& sa);
+  // Kept-up entries listing `peer` are brought up again: all of them (a Quick Mode retry), or
+  // those whose current peer it is (after the peer deleted an SA).
+  void BringUpKeptUpListing(Ctx& c, const IpAddress& peer);
+  void BringUpKeptUpAt(Ctx& c, const IpAddress& peer);
+
   // main_mode.cc
   void StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
   // A Main Mode message for `sa` (never null).
@@ -294,7 +310,7 @@ class NodeImpl {
   // A fresh inbound SPI (>= 256, unique among ours), reserved for `sa` until released or
   // installed; ReleaseSpiIn frees a reservation that no child of `sa` uses.
   uint32_t AllocateSpiIn(SaId sa);
-  void ReleaseSpiIn(const IkeSa& sa, uint32_t spi_in);
+  void ReleaseSpiIn(const SaBase& sa, uint32_t spi_in);
   void ReapDead();
 
   // Live SAs to `peer` (an index: never a scan of every SA).

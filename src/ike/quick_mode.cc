@@ -119,23 +119,6 @@ Bytes ToBytes(const SecretBytes& s) { return Bytes(s.data(), s.data() + s.size()
 
 }  // namespace
 
-uint32_t NodeImpl::AllocateSpiIn(SaId sa) {
-  uint32_t spi;
-  do {
-    spi = rng_->U32();
-  } while (spi < 256 || by_spi_in_.count(spi));
-  by_spi_in_.emplace(spi, sa);
-  return spi;
-}
-
-void NodeImpl::ReleaseSpiIn(const IkeSa& sa, uint32_t spi_in) {
-  auto it = by_spi_in_.find(spi_in);
-  if (it == by_spi_in_.end() || it->second != sa.id) return;
-  for (const auto& ch : sa.children)
-    if (ch.spi_in == spi_in) return;  // installed: the child holds it now
-  by_spi_in_.erase(it);
-}
-
 bool NodeImpl::ChildInFlight(const IkeSa& sa, const std::string& map, uint32_t seq) const {
   // In flight only: a finished exchange kept to answer duplicates (kDone) brings nothing,
   // so it must not hold back a new one when the SA it made is gone (hard lifetime, Delete).
@@ -277,8 +260,8 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     const config::CryptoMapEntry* entry = nullptr;
     std::optional<Phase2Choice> choice;
     bool proxies_match = false;  // some entry's ACL mirrors the proxies (then: proposals)
-    for (size_t idx : EntriesListing(sa.remote.ip)) {  // entries listing this peer, in order
-      const config::CryptoMapEntry& e = *entries_[idx].cfg;
+    for (const config::CryptoMapEntry* listed : EntriesFor(sa.remote.ip)) {  // in order
+      const config::CryptoMapEntry& e = *listed;
       if (!e.ikev2_profile.empty()) continue;  // an IKEv2 entry: never by IKEv1
       const config::AccessList* acl = cfg_.FindAcl(e.match_address);
       if (!acl) continue;
