@@ -995,7 +995,7 @@ void NodeImpl::ChildInstalled(Ctx& c, IkeSa& sa, const ChildSa& ch) {
 
 // ---------------------------------------------------------------------------------------
 // Services a protocol asks of the core about other SAs and the crypto map entries (what
-// SessionHost gains when IKEv1 moves behind it, DESIGN.md §6.3)
+// SessionHost gains when IKEv1 moves behind it, DESIGN.md §6.5)
 
 const config::PresharedKey* NodeImpl::PresharedKeyFor(const IpAddress& peer) const {
   return key_index_.Find(cfg_.keys, peer);
