@@ -1,4 +1,5 @@
-// IkeSa: one ISAKMP SA and what hangs off it (its Quick Modes in flight and its IPsec SAs).
+// IkeSa: one ISAKMP SA and what hangs off it (its Quick Modes in flight and its IPsec SAs):
+// the protocol-neutral SaBase that the engine core reads, and the IKEv1 rest (DESIGN.md §6.2).
 // Plain state with explicit enums; the exchange logic lives in NodeImpl's per-exchange files
 // (main_mode.cc, quick_mode.cc, informational.cc), which are the only writers. Owned by
 // NodeImpl's SA table (unique_ptr); referred to everywhere else by SaId.
@@ -266,7 +267,45 @@ struct MainModeState {
   Bytes last_rx_hash;
 };
 
-struct IkeSa {
+// What the core knows of an SA's progress, whatever its protocol: negotiating (any state of
+// its opening exchanges), established, or deleted (erased by NodeImpl after the call returns).
+enum class SaStatus : uint8_t { kNegotiating, kEstablished, kDead };
+
+// The part of an IKE SA that the engine core reads for every protocol (DESIGN.md §6.2): the
+// dispatcher (the SPI pair), the SA table and its indexes (id, peer, the IPsec SAs by inbound
+// SPI), the crypto-map entry manager and failover (entries, initiator, status), liveness (the
+// monitor, last_rx) and the protocol-neutral parts of `show`. The protocol's own state is the
+// rest of the record (IkeSa for IKEv1), which only that protocol's code writes.
+struct SaBase {
+  // Members are ordered so that the record has no padding to speak of (the small fields
+  // last, where the protocol's own small fields follow them; the static_assert after IkeSa).
+  SaId id = kNoSa;
+  Endpoint local, remote;
+  // The SPI pair of the header (IKEv1 cookies; IKEv2 SPIs are eight-byte pairs too): the
+  // dispatcher finds an SA by its initiator's (NodeImpl::by_icookie_).
+  isakmp::Cookie icookie{}, rcookie{};
+  // The crypto map entries this SA was started for (initiator) or matched (responder).
+  EntryRefs entries;
+  // Lifetime.
+  TimePoint created;
+  TimePoint established_at = kNever;
+  TimePoint expires = kNever;
+  std::vector<ChildSa> children;
+  // Liveness (DPD for IKEv1).
+  std::optional<DpdMonitor> dpd;  // held by value (no allocation per SA)
+  TimePoint last_rx = kNever;  // the last time we heard from the peer (NodeImpl::HeardFromPeer)
+  // Replacement of an SA by a newer one to the same peer (re-establishment, or the peer's).
+  SaId replaces = kNoSa;  // the older SA this one replaces (deleted when up)
+  bool initiator = false;
+  SaStatus status = SaStatus::kNegotiating;
+  bool replaced = false;  // a newer SA to the same peer is up (liveness runs on the newest only)
+
+  bool established() const { return status == SaStatus::kEstablished; }
+  bool dead() const { return status == SaStatus::kDead; }
+};
+
+// One ISAKMP SA: the base record and the IKEv1 rest.
+struct IkeSa : SaBase {
   IkeSa() = default;
   IkeSa& operator=(const IkeSa&) = delete;
   // Only whole-engine snapshots copy an SA (Node::Clone); never by accident.
@@ -274,10 +313,8 @@ struct IkeSa {
   ~IkeSa() { ForgetMainModeSecrets(); }  // also when deleted before it was established
 
   // Members are ordered so that the record has no padding to speak of (the small fields
-  // first; the static_assert after the struct): one per ISAKMP SA.
-  SaId id = kNoSa;
-  bool initiator = false;
-  P1State state = P1State::kInitSentMm1;
+  // first, after the base's; the static_assert after the struct): one per ISAKMP SA.
+  P1State state = P1State::kInitSentMm1;  // set with SetState (it keeps `status` in step)
   // What the peer announced.
   bool peer_dpd = false;
   bool peer_natt_rfc = false;
@@ -286,10 +323,7 @@ struct IkeSa {
   bool nat_detected = false;
   bool natt_float = false;  // IKE on 4500 with the non-ESP marker
   bool initial_contact_seen = false;
-  bool replaced = false;       // a newer ISAKMP SA to the same peer is up
   bool peer_dpd_seen = false;  // (DPD, below)
-  Endpoint local, remote;
-  isakmp::Cookie icookie{}, rcookie{};
 
   // Phase-1 negotiation.
   Phase1Algs algs;
@@ -300,29 +334,19 @@ struct IkeSa {
   // and the last phase-1 CBC block (from MM5/MM6). SKEYID lives in `mm`; SKEYID_e is never kept.
   Phase2Base keys;
 
-  // Lifetime.
-  TimePoint created;
-  TimePoint established_at = kNever;
-  TimePoint expires = kNever;
+  // Lifetime (created, established_at and expires are in the base).
   TimePoint reestablish_at = kNever;  // initiator with a crypto map entry
   TimePoint nat_keepalive_at = kNever;  // RFC 3948 keepalive (0xFF on 4500) when floated
-  SaId replaces = kNoSa;              // the older SA this one replaces (deleted when up)
-
-  // The crypto map entries this SA was started for (initiator) or matched (responder).
-  EntryRefs entries;
 
   // Once established: when `mm` (our last Main Mode message, kept to answer a duplicate of
   // the peer's, and that message's digest) is released.
   TimePoint p1_forget_at = kNever;
   QuickModeTable quick_modes;
-  std::vector<ChildSa> children;
   // A Quick Mode for a kept-up entry failed (peer's error notify or retransmissions
   // exhausted): when to try the kept-up entries on this SA again.
   TimePoint qm_retry_at = kNever;
 
-  // DPD.
-  std::optional<DpdMonitor> dpd;  // held by value (no allocation per SA)
-  TimePoint last_rx = kNever;  // the last time we heard from the peer (NodeImpl::HeardFromPeer)
+  // DPD (the monitor and last_rx are in the base).
   uint32_t peer_dpd_dups = 0;
   uint32_t peer_dpd_last_mid = 0;  // M-ID of the peer's last R-U-THERE (a retransmission)
   uint32_t peer_dpd_last_seq = 0;
@@ -330,6 +354,13 @@ struct IkeSa {
   // dropped before it reaches liveness, failover or Quick Mode state.
   MessageIdWindow peer_mids;
 
+  // The Main Mode state, and the base's status with it.
+  void SetState(P1State s) {
+    state = s;
+    status = s == P1State::kEstablished ? SaStatus::kEstablished
+             : s == P1State::kDead      ? SaStatus::kDead
+                                        : SaStatus::kNegotiating;
+  }
   std::string Tag() const;  // "ISAKMP:(1001):"
   // The header of a phase-2 / informational message on this SA, HASH payload first.
   isakmp::Header Phase2Header(isakmp::ExchangeType exchange, uint32_t message_id) const {
@@ -341,7 +372,6 @@ struct IkeSa {
     h.message_id = message_id;
     return h;
   }
-  bool established() const { return state == P1State::kEstablished; }
   // Main Mode is authenticated both ways: wipes what only the exchange needed (above).
   void ForgetMainModeSecrets();
   TimePoint NextDeadline() const;

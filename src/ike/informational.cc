@@ -117,14 +117,9 @@ void NodeImpl::RunDpd(Ctx& c, IkeSa& sa) {
     }
     // kPeerDead: "peer not responding!" (the seed's trace), then delete everything we hold
     // with that peer, Delete notifications included, and fail over.
-    const IpAddress peer = sa.remote.ip;
-    Debug(c, &sa, "peer " + peer.ToString() + " not responding!");
+    Debug(c, &sa, "peer " + sa.remote.ip.ToString() + " not responding!");
     Debug(c, &sa, "peer does not do paranoid keepalives.");
-    ++counters_.peers_dead;
-    Emit(c, EventKind::kPeerDead, &sa);
-    for (IkeSa* other : SasTo(peer))
-      if (other != &sa) DeleteSa(c, *other, "peers alive", true, false);
-    DeleteSa(c, sa, "peers alive", true, true);
+    SaPeerDead(c, sa);
     return;
   }
 }
@@ -327,21 +322,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
       if (d->protocol_id == static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp)) {
         for (const auto& spi : d->spis) {
           if (spi != CookieSpi(*sa)) continue;
-          // Re-home the IPsec SAs to a newer ISAKMP SA with the same peer, if any.
-          IkeSa* newer = nullptr;
-          for (IkeSa* o : SasTo(peer))
-            if (o != sa && o->established() &&
-                (!newer || o->established_at > newer->established_at))
-              newer = o;
-          if (newer) {
-            for (auto& ch : sa->children) {
-              by_spi_in_[ch.spi_in] = newer->id;
-              newer->children.push_back(std::move(ch));
-            }
-            sa->children.clear();
-            newer->replaced = false;
-          }
-          DeleteSa(c, *sa, "Peer deleted the ISAKMP SA", false, false);
+          PeerDeletedSa(c, *sa);
           acted = true;
           keepup_check = true;
         }
@@ -380,13 +361,41 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
   // only the last few exchanges: a replay older than that which changes nothing (a Delete of
   // an SA long gone, a status notify) must not keep a dead peer alive.
   if (acted && sa->state != P1State::kDead) HeardFromPeer(c, *sa);
-  if (keepup_check)
-    for (size_t idx : EntriesListing(peer)) {
-      EntryRuntime& e = entries_[idx];
-      if (!e.keep_up) continue;
-      auto cur = e.failover.Current();
-      if (cur && cur->peer->address && *cur->peer->address == peer) BringUp(c, e);
-    }
+  if (keepup_check) BringUpKeptUpAt(c, peer);
+}
+
+// IKEv1's part of NodeImpl::DeleteSa, in its order: the debug line first, the Deletes (an
+// established SA only), then the end of its exchanges in flight and of the SA itself.
+void NodeImpl::Ikev1Deleting(Ctx& c, IkeSa& sa, const std::string& reason) {
+  Debug(c, &sa, "deleting SA reason \"" + reason + "\" state (" + (sa.initiator ? "I" : "R") +
+                    ") " + IosStateName(sa.state) + " (peer " + sa.remote.ip.ToString() +
+                    ") input queue 0");
+}
+
+void NodeImpl::Ikev1SendDeletes(Ctx& c, IkeSa& sa) {
+  std::vector<uint32_t> spis;
+  for (const auto& ch : sa.children) spis.push_back(ch.spi_in);
+  if (!spis.empty()) SendDeleteChildren(c, sa, spis);
+  SendDeleteIsakmp(c, sa);
+}
+
+void NodeImpl::Ikev1Deleted(Ctx& c, IkeSa& sa) {
+  (void)c;
+  for (const auto& [mid, qm] : sa.quick_modes) ReleaseSpiIn(sa, qm.spi_in);  // in flight
+  sa.quick_modes.clear();
+  sa.SetState(P1State::kDead);
+}
+
+// The IKEv1 part of `show crypto isakmp sa` (NodeImpl::BaseSnapshot has the rest).
+void NodeImpl::Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s) {
+  s.state = IosStateName(sa.state);
+  s.encryption = EncryptionName(sa.algs.encryption);
+  s.hash = HashName(sa.algs.hash);
+  s.auth = "psk";
+  s.group = sa.algs.group;
+  s.peer_supports_dpd = sa.peer_dpd;
+  s.nat_t = sa.natt_float;
+  s.dpd_peer_last_seq = sa.peer_dpd_last_seq;
 }
 
 }  // namespace ikepulse::ike

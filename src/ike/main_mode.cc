@@ -109,7 +109,7 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
                " is not applied to an interface with an address");
     return;
   }
-  const config::PresharedKey* key = key_index_.Find(cfg_.keys, peer);
+  const config::PresharedKey* key = PresharedKeyFor(peer);
   if (!key) {
     Log(c, "%CRYPTO-4-IKMP_NO_PRESHARED_KEY: no pre-shared key for peer " + peer.ToString());
     return;
@@ -138,7 +138,7 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
   h.icookie = sa.icookie;
   h.next_payload = isakmp::PayloadType::kSa;
   h.exchange = isakmp::ExchangeType::kIdentityProtection;
-  sa.state = P1State::kInitSentMm1;
+  sa.SetState(P1State::kInitSentMm1);
   Emit(c, EventKind::kInitiate, &sa, seq, 0, map);
   Debug(c, &sa, "beginning Main Mode exchange");
   Bytes wire = Send(c, sa, isakmp::BuildMessage(h, isakmp::SerializePayloads(chain)));
@@ -149,24 +149,7 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
 
 void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
                           const Endpoint& remote, ByteSpan msg) {
-  static const isakmp::Cookie kZero{};
   const ByteSpan body = msg.subspan(isakmp::kHeaderSize);
-
-  if (!sa) {
-    if (h.rcookie == kZero) {
-      OnMainMode1(c, h, local, remote, msg);
-      return;
-    }
-    // MM3 to a half-open negotiation: it becomes a full SA now, and MM3 is processed on it.
-    IkeSa* promoted = PromoteHalfOpen(c, h, local, remote);
-    if (!promoted) {
-      Drop(c, counters_.dropped_unknown_sa, "Main Mode for an unknown SA", remote);
-      return;
-    }
-    OnMainMode(c, promoted, h, local, remote, msg);
-    if (promoted->state != P1State::kDead) Rearm(*promoted);
-    return;
-  }
 
   // A retransmitted copy of the last message we got: resend our last message.
   const Bytes digest = Digest(msg);
@@ -257,7 +240,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       isakmp::Header oh = h;
       oh.next_payload = isakmp::PayloadType::kKeyExchange;
       oh.flags = 0;
-      sa->state = P1State::kInitSentMm3;
+      sa->SetState(P1State::kInitSentMm3);
       sa->mm->last_rx_hash = digest;
       Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
       StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire));
@@ -323,7 +306,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         isakmp::Header oh = h;
         oh.next_payload = isakmp::PayloadType::kKeyExchange;
         oh.flags = 0;
-        sa->state = P1State::kRespSentMm4;
+        sa->SetState(P1State::kRespSentMm4);
         // Resent on IOS's responder schedule until MM5 comes (and to a duplicate MM3).
         Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
         StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire), /*responder=*/true);
@@ -342,7 +325,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       SecretBytes hash_i = crypto::HashI(sa->algs.prf(), sa->mm->skeyid.span(), sa->mm->gxi, sa->mm->gxr,
                                          sa->icookie, sa->rcookie, sa->mm->sai_b, idii_b);
       out.push_back(MakePayload(isakmp::HashPayload{Bytes(hash_i.data(), hash_i.data() + hash_i.size())}));
-      if (!NewestEstablished(sa->remote.ip)) {
+      if (!PeerHasEstablishedSa(sa->remote.ip)) {
         isakmp::NotificationPayload ic;
         ic.protocol_id = 1;
         ic.spi.assign(sa->icookie.begin(), sa->icookie.end());
@@ -356,7 +339,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       Bytes m = SealMessage(oh, isakmp::SerializePayloads(out), cipher, sa->keys.enc_key(),
                             sa->mm->iv, &last);
       sa->mm->iv = last;
-      sa->state = P1State::kInitSentMm5;
+      sa->SetState(P1State::kInitSentMm5);
       Bytes wire = Send(c, *sa, m);
       StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire));
       Debug(c, sa, "Old State = IKE_I_MM3  New State = IKE_I_MM5");
@@ -411,23 +394,19 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
                               sa->keys.enc_key(), sa->mm->iv, &last);
         sa->mm->iv = last;
         sa->keys.SetLastBlock(last);
-        sa->state = P1State::kEstablished;
+        sa->SetState(P1State::kEstablished);
         sa->mm->rtx.packet = Send(c, *sa, m);
         sa->mm->rtx.next = kNever;
         Debug(c, sa, "Old State = IKE_R_MM5  New State = IKE_P1_COMPLETE");
       } else {
         sa->keys.SetLastBlock(last_block);
-        sa->state = P1State::kEstablished;
+        sa->SetState(P1State::kEstablished);
         sa->mm->rtx = Retransmit{};  // done: never answer a duplicate MM6 with MM5
         Debug(c, sa, "Old State = IKE_I_MM5  New State = IKE_P1_COMPLETE");
       }
       sa->ForgetMainModeSecrets();
       sa->p1_forget_at = c.now + kMainModeReplyKept;
-      if (sa->initial_contact_seen) {
-        // INITIAL-CONTACT: the peer has no other state with us; drop what we still hold.
-        for (IkeSa* other : SasTo(sa->remote.ip))
-          if (other != sa) DeleteSa(c, *other, "initial contact", false, false);
-      }
+      if (sa->initial_contact_seen) InitialContact(c, *sa);
       OnPhase1Established(c, *sa);
       return;
     }
@@ -460,13 +439,6 @@ void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
     const Duration margin = opts_.isakmp_rekey_margin;
     sa.reestablish_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
   }
-  bool other_up = false;
-  // DPD only on the newest SA to the peer (older ones still answer).
-  for (IkeSa* o : SasTo(sa.remote.ip))
-    if (o != &sa && o->established()) {
-      other_up = true;
-      o->replaced = true;
-    }
   if (sa.natt_float && cfg_.nat_keepalive_s)
     sa.nat_keepalive_at = c.now + Seconds(cfg_.nat_keepalive_s);
   sa.dpd->OnEstablished(c.now, sa.peer_dpd);
@@ -476,40 +448,8 @@ void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
     Debug(c, &sa, "peer " + sa.remote.ip.ToString() +
                       " did not announce DPD (RFC 3706 vendor ID): no keepalives sent");
   }
-  Emit(c, EventKind::kIkeSaUp, &sa);
-  if (!other_up)
-    Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer " + sa.remote.ip.ToString() +
-               ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
-  for (size_t idx : EntriesListing(sa.remote.ip)) {
-    auto cur = entries_[idx].failover.Current();
-    if (cur && cur->peer->address && *cur->peer->address == sa.remote.ip)
-      entries_[idx].failover.OnSuccess();
-  }
-  if (sa.replaces != kNoSa) {
-    if (IkeSa* old = Find(sa.replaces)) {
-      // ISAKMP re-establishment: the IPsec SAs live on; re-home them, then delete the old SA.
-      for (auto& ch : old->children) {
-        by_spi_in_[ch.spi_in] = sa.id;
-        sa.children.push_back(std::move(ch));
-      }
-      old->children.clear();
-      old->replaced = true;
-      DeleteSa(c, *old, "Rekeyed", true, false);
-    }
-  }
-  PendingQuickModes(c, sa);
+  SaEstablished(c, sa);
   Rearm(sa);
-}
-
-void NodeImpl::PendingQuickModes(Ctx& c, IkeSa& sa) {
-  if (!sa.initiator) return;
-  for (const EntryRef entry : sa.entries) {
-    const bool have = std::any_of(sa.children.begin(), sa.children.end(),
-                                  [&](const ChildSa& ch) { return ch.entry == entry; });
-    if (have) continue;
-    if (const config::CryptoMapEntry* e = CryptoMap(MapName(entry), entry.seq))
-      StartQuickMode(c, sa, *e, 0);
-  }
 }
 
 }  // namespace ikepulse::ike

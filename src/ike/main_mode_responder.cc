@@ -30,6 +30,23 @@ const Payload* FindSa(const std::vector<Payload>& chain) {
 
 }  // namespace
 
+void NodeImpl::OnMainModeWithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
+                                   const Endpoint& remote, ByteSpan msg) {
+  static const isakmp::Cookie kZero{};
+  if (h.rcookie == kZero) {
+    OnMainMode1(c, h, local, remote, msg);
+    return;
+  }
+  // MM3 to a half-open negotiation: it becomes a full SA now, and MM3 is processed on it.
+  IkeSa* promoted = PromoteHalfOpen(c, h, local, remote);
+  if (!promoted) {
+    Drop(c, counters_.dropped_unknown_sa, "Main Mode for an unknown SA", remote);
+    return;
+  }
+  OnMainMode(c, promoted, h, local, remote, msg);
+  if (!promoted->dead()) Rearm(*promoted);
+}
+
 void NodeImpl::OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                            const Endpoint& remote, ByteSpan msg) {
   static const isakmp::Cookie kZero{};
@@ -58,7 +75,7 @@ void NodeImpl::OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& loca
     return;
   }
   const Payload* sap = FindSa(*chain);
-  const config::PresharedKey* key = key_index_.Find(cfg_.keys, remote.ip);
+  const config::PresharedKey* key = PresharedKeyFor(remote.ip);
   if (!sap || !key) {
     Drop(c, counters_.dropped_state, sap ? "no pre-shared key for peer" : "MM1 without SA", remote);
     return;
@@ -135,7 +152,7 @@ IkeSa* NodeImpl::PromoteHalfOpen(Ctx& c, const isakmp::Header& h, const Endpoint
   if (h.encrypted() || h.message_id != 0) return nullptr;
   auto e = half_open_.Take(h.icookie, h.rcookie, remote.ip);
   if (!e) return nullptr;
-  const config::PresharedKey* key = key_index_.Find(cfg_.keys, remote.ip);
+  const config::PresharedKey* key = PresharedKeyFor(remote.ip);
   if (!key) return nullptr;  // the key was removed since MM1
   IkeSa& r = NewSa(c, false, e->local, e->remote);
   r.icookie = e->icookie;
@@ -150,7 +167,7 @@ IkeSa* NodeImpl::PromoteHalfOpen(Ctx& c, const isakmp::Header& h, const Endpoint
   r.peer_dpd = e->peer_dpd;
   r.peer_natt_rfc = e->peer_natt_rfc;
   r.peer_natt_draft = e->peer_natt_draft;
-  r.state = P1State::kRespSentMm2;
+  r.SetState(P1State::kRespSentMm2);
   r.mm->last_rx_hash.assign(e->mm1_digest.begin(), e->mm1_digest.end());
   r.mm->rtx.packet = std::move(e->mm2);
   Debug(c, &r, "MM3 from " + remote.ToString() + " carries our cookie: negotiation admitted");

@@ -30,7 +30,7 @@ const char* IosStateName(P1State s) {
 std::string IkeSa::Tag() const { return "ISAKMP:(" + std::to_string(id) + "):"; }
 
 TimePoint IkeSa::NextDeadline() const {
-  if (state == P1State::kDead) return kNever;
+  if (dead()) return kNever;
   TimePoint t =
       std::min({mm ? mm->rtx.next : kNever, p1_forget_at, expires, reestablish_at, nat_keepalive_at,
                 qm_retry_at});
@@ -134,7 +134,7 @@ CallAdmissionSnapshot Node::CallAdmission() const { return impl_->CallAdmission(
 
 IkeSa* NodeImpl::Find(SaId id) {
   auto it = sas_.find(id);
-  return it == sas_.end() || it->second->state == P1State::kDead ? nullptr : it->second.get();
+  return it == sas_.end() || it->second->dead() ? nullptr : it->second.get();
 }
 
 IkeSa& NodeImpl::NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endpoint& remote) {
@@ -205,13 +205,13 @@ void NodeImpl::Log(Ctx& c, const std::string& line) {
   c.out.events.push_back(Event{c.now, EventKind::kLog, kNoSa, {}, 0, 0, line});
 }
 
-void NodeImpl::Emit(Ctx& c, EventKind k, const IkeSa* sa, uint64_t v, uint64_t v2,
+void NodeImpl::Emit(Ctx& c, EventKind k, const SaBase* sa, uint64_t v, uint64_t v2,
                     std::string text) {
   c.out.events.push_back(Event{c.now, k, sa ? sa->id : kNoSa, sa ? sa->remote.ip : IpAddress{},
                                v, v2, std::move(text)});
 }
 
-void NodeImpl::HeardFromPeer(Ctx& c, IkeSa& sa) {
+void NodeImpl::HeardFromPeer(Ctx& c, SaBase& sa) {
   sa.last_rx = c.now;
   if (sa.dpd) sa.dpd->OnInboundAuthenticated(c.now);
 }
@@ -278,7 +278,7 @@ void NodeImpl::ScheduleRetransmit(Retransmit& r) {
 IkeSa* NodeImpl::NewestEstablished(const IpAddress& peer) {
   IkeSa* best = nullptr;
   for (IkeSa* sa : SasTo(peer))
-    if (sa->state == P1State::kEstablished &&
+    if (sa->established() &&
         (!best || sa->established_at > best->established_at ||
          (sa->established_at == best->established_at && sa->id > best->id)))
       best = sa;
@@ -287,7 +287,7 @@ IkeSa* NodeImpl::NewestEstablished(const IpAddress& peer) {
 
 IkeSa* NodeImpl::Negotiating(const IpAddress& peer) {
   for (IkeSa* sa : SasTo(peer))
-    if (sa->initiator && sa->state != P1State::kEstablished && sa->state != P1State::kDead)
+    if (sa->initiator && sa->status == SaStatus::kNegotiating)
       return sa;
   return nullptr;
 }
@@ -412,7 +412,7 @@ std::vector<IkeSa*> NodeImpl::SasOfEntryPeers(const config::CryptoMapEntry& e) {
       std::all_of(e.peers.begin(), e.peers.end(), [](const auto& p) { return p.address.has_value(); });
   if (!all_addressed) {
     for (auto& [id, sa] : sas_)
-      if (sa->state != P1State::kDead) out.push_back(sa.get());
+      if (!sa->dead()) out.push_back(sa.get());
     return out;
   }
   for (const auto& p : e.peers)
@@ -465,7 +465,7 @@ void NodeImpl::ChangeEntry(Ctx& c, size_t slot, std::shared_ptr<const config::Cr
   if (!reset) return;
   // The entry now points elsewhere: its SAs to a peer no longer listed go.
   for (IkeSa* sa : SasOfEntryPeers(*before)) {
-    if (sa->state == P1State::kDead) continue;
+    if (sa->dead()) continue;
     const bool in_list = std::any_of(now.peers.begin(), now.peers.end(), [&](const auto& p) {
       return p.address && *p.address == sa->remote.ip;
     });
@@ -480,7 +480,7 @@ void NodeImpl::RemoveEntry(Ctx& c, size_t slot) {
   EntryRuntime& rt = entries_[slot];
   const std::shared_ptr<const config::CryptoMapEntry> gone = rt.cfg;
   for (IkeSa* sa : SasOfEntryPeers(*gone)) {
-    if (sa->state == P1State::kDead) continue;
+    if (sa->dead()) continue;
     std::vector<uint32_t> spis;
     for (const auto& ch : sa->children)
       if (Is(ch.entry, gone->map_name, gone->seq)) spis.push_back(ch.spi_in);
@@ -532,6 +532,28 @@ void NodeImpl::OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
     }
     msg = data.subspan(4);
   }
+  // The version of the ISAKMP/IKE header (the same 28 bytes for both: byte 17, major version
+  // in the high nibble) chooses the protocol (DESIGN.md §6.2). Shorter datagrams and other
+  // versions take the IKEv1 path, whose header parser refuses them.
+  constexpr size_t kVersionOffset = 17;
+  if (msg.size() >= isakmp::kHeaderSize && (msg[kVersionOffset] >> 4) == 2) {
+    OnIkev2Datagram(c, local, remote, msg);
+    return;
+  }
+  OnIkev1Datagram(c, local, remote, msg);
+}
+
+void NodeImpl::OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
+                               ByteSpan msg) {
+  (void)local;
+  (void)msg;
+  // IKEv2 is not negotiated yet (DESIGN.md §6.3): dropped as malformed, as the IKEv1 header
+  // parser refuses a major version it does not speak.
+  Drop(c, counters_.dropped_malformed, "Unsupported major version.", remote);
+}
+
+void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
+                               ByteSpan msg) {
   auto h = isakmp::ParseHeader(msg);
   if (!h) {
     Drop(c, counters_.dropped_malformed, h.error().detail, remote);
@@ -544,7 +566,7 @@ void NodeImpl::OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
   IkeSa* sa = nullptr;
   static const isakmp::Cookie kZero{};
   by_icookie_.Find(CookieKey(h->icookie), [&](IkeSa* cand) {
-    if (cand->state == P1State::kDead) return false;
+    if (cand->dead()) return false;
     if (cand->rcookie == h->rcookie) {
       sa = cand;
       return true;
@@ -568,34 +590,64 @@ void NodeImpl::OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
   // Swapped cookies (some stacks echo them reversed in DPD): look up the other way round.
   if (!sa && h->exchange == isakmp::ExchangeType::kInformational) {
     by_icookie_.Find(CookieKey(h->rcookie), [&](IkeSa* cand) {
-      if (cand->state == P1State::kDead || cand->rcookie != h->icookie) return false;
+      if (cand->dead() || cand->rcookie != h->icookie) return false;
       sa = cand;
       Debug(c, sa, "cookies swapped in header (tolerated)");
       return true;
     });
   }
 
-  switch (h->exchange) {
+  if (sa) {
+    Ikev1OnMessage(c, *sa, *h, local, remote, msg);
+    if (!sa->dead()) Rearm(*sa);
+  } else {
+    OnIkev1WithoutSa(c, *h, local, remote, msg);
+  }
+  ReapDead();
+}
+
+// One datagram for an SA of ours (DESIGN.md §6.2: the session's OnMessage).
+void NodeImpl::Ikev1OnMessage(Ctx& c, IkeSa& sa, const isakmp::Header& h, const Endpoint& local,
+                              const Endpoint& remote, ByteSpan msg) {
+  switch (h.exchange) {
     case isakmp::ExchangeType::kIdentityProtection:
-      OnMainMode(c, sa, *h, local, remote, msg);
+      OnMainMode(c, &sa, h, local, remote, msg);
       break;
     case isakmp::ExchangeType::kQuickMode:
-      if (!sa || !sa->established()) {
-        Drop(c, sa ? counters_.dropped_state : counters_.dropped_unknown_sa,
-             "Quick Mode without an established ISAKMP SA", remote);
+      if (!sa.established()) {
+        Drop(c, counters_.dropped_state, "Quick Mode without an established ISAKMP SA", remote);
         break;
       }
-      OnQuickMode(c, *sa, *h, msg);
+      OnQuickMode(c, sa, h, msg);
       break;
     case isakmp::ExchangeType::kInformational:
-      OnInformational(c, sa, *h, msg, remote);
+      OnInformational(c, &sa, h, msg, remote);
       break;
     default:
       Drop(c, counters_.dropped_state, "unsupported exchange type", remote);
       break;
   }
-  if (sa && sa->state != P1State::kDead) Rearm(*sa);
-  ReapDead();
+}
+
+// A datagram that finds no SA: an MM1 (half-open entry, MM2) or an MM3 that promotes one (the
+// IKEv1 responder factory, main_mode_responder.cc); anything else is dropped.
+void NodeImpl::OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
+                                const Endpoint& remote, ByteSpan msg) {
+  switch (h.exchange) {
+    case isakmp::ExchangeType::kIdentityProtection:
+      OnMainModeWithoutSa(c, h, local, remote, msg);
+      break;
+    case isakmp::ExchangeType::kQuickMode:
+      Drop(c, counters_.dropped_unknown_sa, "Quick Mode without an established ISAKMP SA",
+           remote);
+      break;
+    case isakmp::ExchangeType::kInformational:
+      OnInformational(c, nullptr, h, msg, remote);
+      break;
+    default:
+      Drop(c, counters_.dropped_state, "unsupported exchange type", remote);
+      break;
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -615,102 +667,96 @@ void NodeImpl::OnTimeout(Ctx& c) {
       timers_.Disarm(*id);
       continue;
     }
-    // Phase-1 retransmission.
-    if (sa->mm && sa->mm->rtx.next <= c.now) {
-      Retransmit& r = sa->mm->rtx;
-      if (r.attempts >= Policy(r).tries) {
-        r.next = kNever;
-        Emit(c, EventKind::kGiveUp, sa);
-        DeleteSa(c, *sa, "Death by retransmission P1", false, /*failover=*/sa->initiator);
-        continue;
-      }
-      ++r.attempts;
-      ++counters_.retransmits;
-      c.out.datagrams.push_back(Datagram{r.local, r.remote, r.packet});
-      ++counters_.tx_datagrams;
-      Emit(c, EventKind::kRetransmit, sa, r.attempts);
-      Debug(c, sa, "retransmitting phase 1 " + std::string(IosStateName(sa->state)) + "...");
-      ScheduleRetransmit(r);
-    }
-    // An established SA's last Main Mode reply and digest are kept only for a while.
-    if (sa->p1_forget_at <= c.now) {
-      sa->p1_forget_at = kNever;
-      sa->mm.reset();
-    }
-    // Finished Quick Modes kept for duplicates are forgotten after a while.
-    for (auto q = sa->quick_modes.begin(); q != sa->quick_modes.end();) {
-      if (q->second.forget_at <= c.now) q = sa->quick_modes.erase(q);
-      else ++q;
-    }
-    // Quick Mode retransmissions.
-    std::vector<uint32_t> failed;
-    for (auto& [mid, qm] : sa->quick_modes) {
-      if (qm.rtx.next > c.now) continue;
-      if (qm.rtx.attempts >= Policy(qm.rtx).tries) {
-        qm.rtx.next = kNever;
-        failed.push_back(mid);
-        continue;
-      }
-      ++qm.rtx.attempts;
-      ++counters_.retransmits;
-      c.out.datagrams.push_back(Datagram{qm.rtx.local, qm.rtx.remote, qm.rtx.packet});
-      ++counters_.tx_datagrams;
-      Emit(c, EventKind::kRetransmit, sa, qm.rtx.attempts);
-      Debug(c, sa, "retransmitting phase 2 QM_IDLE " + std::to_string(int32_t(mid)) + " ...");
-      ScheduleRetransmit(qm.rtx);
-    }
-    for (uint32_t mid : failed) AbandonQuickMode(c, *sa, mid, "Death by retransmission P2");
-    // Kept-up entries whose Quick Mode failed on this SA: try again (BringUp skips an entry
-    // that has an SA or a Quick Mode in flight by now).
-    if (sa->qm_retry_at <= c.now) {
-      sa->qm_retry_at = kNever;
-      if (sa->established() && !sa->replaced)
-        for (size_t idx : EntriesListing(sa->remote.ip)) {
-          if (EntryRuntime& e = entries_[idx]; e.keep_up) BringUp(c, e);
-        }
-    }
-    if (sa->state == P1State::kDead) continue;
-    // ISAKMP SA lifetime.
-    if (sa->expires <= c.now) {
-      DeleteSa(c, *sa, "Lifetime expired", true, false);
-      continue;
-    }
-    if (sa->reestablish_at <= c.now) {
-      sa->reestablish_at = kNever;
-      if (!sa->entries.empty() && !sa->replaced) {
-        const EntryRef first = sa->entries.front();
-        StartMainMode(c, sa->remote.ip, MapName(first), first.seq);
-        // The new SA replaces this one when it is up.
-        for (IkeSa* other : SasTo(sa->remote.ip))
-          if (other->id != sa->id && other->initiator &&
-              other->state == P1State::kInitSentMm1 && other->replaces == kNoSa)
-            other->replaces = sa->id;
-      }
-    }
-    // NAT-T keepalive (RFC 3948 §2.3): one 0xFF byte, no marker, keeps the NAT mapping.
-    if (sa->nat_keepalive_at <= c.now) {
-      c.out.datagrams.push_back(Datagram{sa->local, sa->remote, Bytes{0xff}});
-      ++counters_.tx_datagrams;
-      sa->nat_keepalive_at =
-          cfg_.nat_keepalive_s ? c.now + Seconds(cfg_.nat_keepalive_s) : kNever;
-    }
-    // IPsec SA lifetimes and rekeys.
-    std::vector<uint32_t> expired;
-    for (auto& ch : sa->children) {
-      if (ch.expires <= c.now) {
-        expired.push_back(ch.spi_in);
-      } else if (!ch.rekeyed && ch.rekey_at <= c.now) {
-        ch.rekeyed = true;
-        if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))
-          StartQuickMode(c, *sa, *e, ch.spi_in);
-      }
-    }
-    for (uint32_t spi : expired) DeleteChild(c, *sa, spi, true);
-    // DPD.
-    RunDpd(c, *sa);
-    if (sa->state != P1State::kDead) Rearm(*sa);
+    Ikev1OnTimeout(c, sa);
+    if (!sa->dead()) Rearm(*sa);
   }
   ReapDead();
+}
+
+// The SA's deadline has come (DESIGN.md §6.2: the session's OnTimeout): retransmissions,
+// lifetimes, re-establishment, rekeys, NAT keepalive, DPD.
+void NodeImpl::Ikev1OnTimeout(Ctx& c, IkeSa* sa) {
+  // Phase-1 retransmission.
+  if (sa->mm && sa->mm->rtx.next <= c.now) {
+    Retransmit& r = sa->mm->rtx;
+    if (r.attempts >= Policy(r).tries) {
+      r.next = kNever;
+      SaGaveUp(c, *sa, "Death by retransmission P1");
+      return;
+    }
+    ++r.attempts;
+    ++counters_.retransmits;
+    c.out.datagrams.push_back(Datagram{r.local, r.remote, r.packet});
+    ++counters_.tx_datagrams;
+    Emit(c, EventKind::kRetransmit, sa, r.attempts);
+    Debug(c, sa, "retransmitting phase 1 " + std::string(IosStateName(sa->state)) + "...");
+    ScheduleRetransmit(r);
+  }
+  // An established SA's last Main Mode reply and digest are kept only for a while.
+  if (sa->p1_forget_at <= c.now) {
+    sa->p1_forget_at = kNever;
+    sa->mm.reset();
+  }
+  // Finished Quick Modes kept for duplicates are forgotten after a while.
+  for (auto q = sa->quick_modes.begin(); q != sa->quick_modes.end();) {
+    if (q->second.forget_at <= c.now) q = sa->quick_modes.erase(q);
+    else ++q;
+  }
+  // Quick Mode retransmissions.
+  std::vector<uint32_t> failed;
+  for (auto& [mid, qm] : sa->quick_modes) {
+    if (qm.rtx.next > c.now) continue;
+    if (qm.rtx.attempts >= Policy(qm.rtx).tries) {
+      qm.rtx.next = kNever;
+      failed.push_back(mid);
+      continue;
+    }
+    ++qm.rtx.attempts;
+    ++counters_.retransmits;
+    c.out.datagrams.push_back(Datagram{qm.rtx.local, qm.rtx.remote, qm.rtx.packet});
+    ++counters_.tx_datagrams;
+    Emit(c, EventKind::kRetransmit, sa, qm.rtx.attempts);
+    Debug(c, sa, "retransmitting phase 2 QM_IDLE " + std::to_string(int32_t(mid)) + " ...");
+    ScheduleRetransmit(qm.rtx);
+  }
+  for (uint32_t mid : failed) AbandonQuickMode(c, *sa, mid, "Death by retransmission P2");
+  // Kept-up entries whose Quick Mode failed on this SA: try again (BringUp skips an entry
+  // that has an SA or a Quick Mode in flight by now).
+  if (sa->qm_retry_at <= c.now) {
+    sa->qm_retry_at = kNever;
+    if (sa->established() && !sa->replaced) BringUpKeptUpListing(c, sa->remote.ip);
+  }
+  if (sa->dead()) return;
+  // ISAKMP SA lifetime.
+  if (sa->expires <= c.now) {
+    DeleteSa(c, *sa, "Lifetime expired", true, false);
+    return;
+  }
+  if (sa->reestablish_at <= c.now) {
+    sa->reestablish_at = kNever;
+    if (!sa->entries.empty() && !sa->replaced) ReplaceSa(c, *sa);
+  }
+  // NAT-T keepalive (RFC 3948 §2.3): one 0xFF byte, no marker, keeps the NAT mapping.
+  if (sa->nat_keepalive_at <= c.now) {
+    c.out.datagrams.push_back(Datagram{sa->local, sa->remote, Bytes{0xff}});
+    ++counters_.tx_datagrams;
+    sa->nat_keepalive_at =
+        cfg_.nat_keepalive_s ? c.now + Seconds(cfg_.nat_keepalive_s) : kNever;
+  }
+  // IPsec SA lifetimes and rekeys.
+  std::vector<uint32_t> expired;
+  for (auto& ch : sa->children) {
+    if (ch.expires <= c.now) {
+      expired.push_back(ch.spi_in);
+    } else if (!ch.rekeyed && ch.rekey_at <= c.now) {
+      ch.rekeyed = true;
+      if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))
+        AddChild(c, *sa, *e, ch.spi_in);
+    }
+  }
+  for (uint32_t spi : expired) DeleteChild(c, *sa, spi, true);
+  // DPD.
+  RunDpd(c, *sa);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -733,15 +779,10 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
     const bool have = std::any_of(sa->children.begin(), sa->children.end(), [&](const ChildSa& ch) {
       return Is(ch.entry, e.map_name, e.seq) && !ch.rekeyed;
     });
-    // In flight only: a finished exchange kept to answer duplicates (kDone) brings nothing,
-    // so it must not hold back a new one when the SA it made is gone (hard lifetime, Delete).
-    const bool pending =
-        std::any_of(sa->quick_modes.begin(), sa->quick_modes.end(), [&](const auto& kv) {
-          return kv.second.state != QmState::kDone && Is(kv.second.entry, e.map_name, e.seq);
-        });
+    const bool pending = ChildInFlight(*sa, e.map_name, e.seq);
     if (!have && !pending)
       if (const config::CryptoMapEntry* ce = CryptoMap(e.map_name, e.seq))
-        StartQuickMode(c, *sa, *ce, 0);
+        AddChild(c, *sa, *ce, 0);
     Rearm(*sa);
     return;
   }
@@ -751,7 +792,31 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
       sa->entries.push_back(key);
     return;
   }
-  StartMainMode(c, peer, e.map_name, e.seq);
+  InitiateSa(c, peer, e.map_name, e.seq);
+}
+
+void NodeImpl::InitiateSa(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq) {
+  // IKEv1 for every entry BringUp lets through (one with `set ikev2-profile` stops there).
+  StartMainMode(c, peer, map, seq);
+}
+
+void NodeImpl::ReplaceSa(Ctx& c, IkeSa& sa) {
+  // The replacement speaks the replaced SA's version: IKEv1 Main Mode for its first entry.
+  const EntryRef first = sa.entries.front();
+  StartMainMode(c, sa.remote.ip, MapName(first), first.seq);
+  // The new SA replaces this one when it is up.
+  for (IkeSa* other : SasTo(sa.remote.ip))
+    if (other->id != sa.id && other->initiator && other->state == P1State::kInitSentMm1 &&
+        other->replaces == kNoSa)
+      other->replaces = sa.id;
+}
+
+void NodeImpl::AddChild(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
+                        uint32_t replaces_spi_in) {
+  // An entry with `set ikev2-profile` (also one changed to it since its SA came up, at its
+  // rekey) is never negotiated by IKEv1 (WarnIkev2Entry).
+  if (!e.ikev2_profile.empty()) return;
+  StartQuickMode(c, sa, e, replaces_spi_in);
 }
 
 void NodeImpl::Initiate(Ctx& c, const std::string& map, uint32_t seq) {
@@ -819,7 +884,7 @@ void NodeImpl::OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard) {
     } else if (ch.initiator && !ch.rekeyed) {
       ch.rekeyed = true;
       if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))
-        StartQuickMode(c, *sa, *e, ch.spi_in);
+        AddChild(c, *sa, *e, ch.spi_in);
     }
     break;
   }
@@ -861,6 +926,151 @@ void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Reports from the protocols (what SessionHost's Established, PeerDead and GaveUp and the
+// IPsec SA bookkeeping of ChildUp become in the core, DESIGN.md §6.2)
+
+void NodeImpl::SaEstablished(Ctx& c, IkeSa& sa) {
+  bool other_up = false;
+  // DPD only on the newest SA to the peer (older ones still answer).
+  for (IkeSa* o : SasTo(sa.remote.ip))
+    if (o != &sa && o->established()) {
+      other_up = true;
+      o->replaced = true;
+    }
+  Emit(c, EventKind::kIkeSaUp, &sa);
+  if (!other_up)
+    Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer " + sa.remote.ip.ToString() +
+               ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
+  for (size_t idx : EntriesListing(sa.remote.ip)) {
+    auto cur = entries_[idx].failover.Current();
+    if (cur && cur->peer->address && *cur->peer->address == sa.remote.ip)
+      entries_[idx].failover.OnSuccess();
+  }
+  if (sa.replaces != kNoSa) {
+    if (IkeSa* old = Find(sa.replaces)) {
+      // ISAKMP re-establishment: the IPsec SAs live on; re-home them, then delete the old SA.
+      for (auto& ch : old->children) {
+        by_spi_in_[ch.spi_in] = sa.id;
+        sa.children.push_back(std::move(ch));
+      }
+      old->children.clear();
+      old->replaced = true;
+      DeleteSa(c, *old, "Rekeyed", true, false);
+    }
+  }
+  PendingQuickModes(c, sa);
+}
+
+void NodeImpl::PendingQuickModes(Ctx& c, IkeSa& sa) {
+  if (!sa.initiator) return;
+  for (const EntryRef entry : sa.entries) {
+    const bool have = std::any_of(sa.children.begin(), sa.children.end(),
+                                  [&](const ChildSa& ch) { return ch.entry == entry; });
+    if (have) continue;
+    if (const config::CryptoMapEntry* e = CryptoMap(MapName(entry), entry.seq))
+      AddChild(c, sa, *e, 0);
+  }
+}
+
+void NodeImpl::SaPeerDead(Ctx& c, IkeSa& sa) {
+  ++counters_.peers_dead;
+  Emit(c, EventKind::kPeerDead, &sa);
+  // Everything we hold with that peer goes, Delete notifications included, and the entries
+  // fail over.
+  const IpAddress peer = sa.remote.ip;
+  for (IkeSa* other : SasTo(peer))
+    if (other != &sa) DeleteSa(c, *other, "peers alive", true, false);
+  DeleteSa(c, sa, "peers alive", true, true);
+}
+
+void NodeImpl::SaGaveUp(Ctx& c, IkeSa& sa, const std::string& reason) {
+  Emit(c, EventKind::kGiveUp, &sa);
+  DeleteSa(c, sa, reason, false, /*failover=*/sa.initiator);
+}
+
+void NodeImpl::ChildInstalled(Ctx& c, IkeSa& sa, const ChildSa& ch) {
+  by_spi_in_[ch.spi_in] = sa.id;  // reserved at allocation; outbound SPIs are per SA
+  Emit(c, EventKind::kChildSaUp, &sa, ch.spi_in, ch.spi_out, MapName(ch.entry));
+}
+
+// ---------------------------------------------------------------------------------------
+// Services a protocol asks of the core about other SAs and the crypto map entries (what
+// SessionHost gains when IKEv1 moves behind it, DESIGN.md §6.5)
+
+const config::PresharedKey* NodeImpl::PresharedKeyFor(const IpAddress& peer) const {
+  return key_index_.Find(cfg_.keys, peer);
+}
+
+bool NodeImpl::PeerHasEstablishedSa(const IpAddress& peer) {
+  return NewestEstablished(peer) != nullptr;
+}
+
+std::vector<const config::CryptoMapEntry*> NodeImpl::EntriesFor(const IpAddress& peer) const {
+  std::vector<const config::CryptoMapEntry*> out;
+  for (size_t slot : EntriesListing(peer)) out.push_back(entries_[slot].cfg.get());
+  return out;
+}
+
+uint32_t NodeImpl::AllocateSpiIn(SaId sa) {
+  uint32_t spi;
+  do {
+    spi = rng_->U32();
+  } while (spi < 256 || by_spi_in_.count(spi));
+  by_spi_in_.emplace(spi, sa);
+  return spi;
+}
+
+void NodeImpl::ReleaseSpiIn(const SaBase& sa, uint32_t spi_in) {
+  auto it = by_spi_in_.find(spi_in);
+  if (it == by_spi_in_.end() || it->second != sa.id) return;
+  for (const auto& ch : sa.children)
+    if (ch.spi_in == spi_in) return;  // installed: the child holds it now
+  by_spi_in_.erase(it);
+}
+
+bool NodeImpl::EntryKeptUp(EntryRef r) {
+  const EntryRuntime* e = FindEntry(MapName(r), r.seq);
+  return e && e->keep_up;
+}
+
+void NodeImpl::InitialContact(Ctx& c, IkeSa& sa) {
+  // INITIAL-CONTACT: the peer has no other state with us; drop what we still hold.
+  for (IkeSa* other : SasTo(sa.remote.ip))
+    if (other != &sa) DeleteSa(c, *other, "initial contact", false, false);
+}
+
+void NodeImpl::PeerDeletedSa(Ctx& c, IkeSa& sa) {
+  // Re-home the IPsec SAs to a newer ISAKMP SA with the same peer, if any.
+  IkeSa* newer = nullptr;
+  for (IkeSa* o : SasTo(sa.remote.ip))
+    if (o != &sa && o->established() && (!newer || o->established_at > newer->established_at))
+      newer = o;
+  if (newer) {
+    for (auto& ch : sa.children) {
+      by_spi_in_[ch.spi_in] = newer->id;
+      newer->children.push_back(std::move(ch));
+    }
+    sa.children.clear();
+    newer->replaced = false;
+  }
+  DeleteSa(c, sa, "Peer deleted the ISAKMP SA", false, false);
+}
+
+void NodeImpl::BringUpKeptUpListing(Ctx& c, const IpAddress& peer) {
+  for (size_t idx : EntriesListing(peer))
+    if (EntryRuntime& e = entries_[idx]; e.keep_up) BringUp(c, e);
+}
+
+void NodeImpl::BringUpKeptUpAt(Ctx& c, const IpAddress& peer) {
+  for (size_t idx : EntriesListing(peer)) {
+    EntryRuntime& e = entries_[idx];
+    if (!e.keep_up) continue;
+    auto cur = e.failover.Current();
+    if (cur && cur->peer->address && *cur->peer->address == peer) BringUp(c, e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
 // Teardown
 
 void NodeImpl::AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::string& reason) {
@@ -870,7 +1080,7 @@ void NodeImpl::AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::stri
                     reason + "\"");
   Emit(c, EventKind::kGiveUp, &sa, mid);
   const QuickMode& qm = it->second;
-  if (const EntryRuntime* e = FindEntry(MapName(qm.entry), qm.entry.seq); e && e->keep_up)
+  if (EntryKeptUp(qm.entry))
     sa.qm_retry_at = std::min(sa.qm_retry_at, c.now + kKeepUpQuickModeRetry);
   std::vector<uint32_t> deferred;
   for (const auto& ch : sa.children)
@@ -895,11 +1105,9 @@ void NodeImpl::DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete)
 
 void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_delete,
                         bool failover) {
-  if (sa.state == P1State::kDead) return;
+  if (sa.dead()) return;
   const bool was_up = sa.established();
-  Debug(c, &sa, "deleting SA reason \"" + reason + "\" state (" + (sa.initiator ? "I" : "R") +
-                    ") " + IosStateName(sa.state) + " (peer " + sa.remote.ip.ToString() +
-                    ") input queue 0");
+  Ikev1Deleting(c, sa, reason);
   if (was_up) {
     Emit(c, EventKind::kIkeSaDown, &sa, 0, 0, reason);
     // Only the last SA to a peer going down takes the tunnel down.
@@ -910,21 +1118,14 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
       Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is DOWN. Peer " + sa.remote.ip.ToString() +
                  ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
   }
-  if (send_delete && was_up) {
-    std::vector<uint32_t> spis;
-    for (const auto& ch : sa.children) spis.push_back(ch.spi_in);
-    if (!spis.empty()) SendDeleteChildren(c, sa, spis);
-    SendDeleteIsakmp(c, sa);
-  }
+  if (send_delete && was_up) Ikev1SendDeletes(c, sa);
   for (const auto& ch : sa.children) {
     Emit(c, EventKind::kChildSaDown, &sa, ch.spi_in, ch.spi_out);
     if (auto b = by_spi_in_.find(ch.spi_in); b != by_spi_in_.end() && b->second == sa.id)
       by_spi_in_.erase(b);
   }
   sa.children.clear();
-  for (const auto& [mid, qm] : sa.quick_modes) ReleaseSpiIn(sa, qm.spi_in);  // in flight
-  sa.quick_modes.clear();
-  sa.state = P1State::kDead;
+  Ikev1Deleted(c, sa);  // its exchanges in flight end; status kDead
   timers_.Disarm(sa.id);
   dead_.push_back(sa.id);
   if (!failover) return;
@@ -972,7 +1173,7 @@ std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now) const {
   std::vector<IsakmpSaSnapshot> out;
   out.reserve(sas_.size());
   for (const auto& [id, sa] : sas_) {
-    if (sa->state == P1State::kDead) continue;
+    if (sa->dead()) continue;
     out.push_back(Snapshot(*sa, now));
   }
   std::sort(out.begin(), out.end(),
@@ -984,7 +1185,7 @@ std::vector<SaId> NodeImpl::SaIds() const {
   std::vector<SaId> out;
   out.reserve(sas_.size());
   for (const auto& [id, sa] : sas_)
-    if (sa->state != P1State::kDead) out.push_back(id);
+    if (!sa->dead()) out.push_back(id);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -995,7 +1196,7 @@ std::vector<SaId> NodeImpl::SaIdsTo(const IpAddress& peer) const {
   if (it == by_peer_.end()) return out;
   for (SaId id : it->second) {
     auto s = sas_.find(id);
-    if (s != sas_.end() && s->second->state != P1State::kDead) out.push_back(id);
+    if (s != sas_.end() && !s->second->dead()) out.push_back(id);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -1015,7 +1216,7 @@ std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now,
   out.reserve(ids.size());
   for (SaId id : ids) {
     auto it = sas_.find(id);
-    if (it == sas_.end() || it->second->state == P1State::kDead) continue;
+    if (it == sas_.end() || it->second->dead()) continue;
     out.push_back(Snapshot(*it->second, now));
   }
   return out;
@@ -1026,7 +1227,7 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSasOf(TimePoint now, std::span<const
   std::vector<ChildSaSnapshot> out;
   for (SaId id : ids) {
     auto it = sas_.find(id);
-    if (it == sas_.end() || it->second->state == P1State::kDead) continue;
+    if (it == sas_.end() || it->second->dead()) continue;
     const size_t first = out.size();
     for (const auto& ch : it->second->children) out.push_back(Snapshot(*it->second, ch, now, keys));
     std::sort(out.begin() + static_cast<ptrdiff_t>(first), out.end(),
@@ -1036,22 +1237,22 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSasOf(TimePoint now, std::span<const
 }
 
 IsakmpSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, TimePoint now) {
+  IsakmpSaSnapshot s = BaseSnapshot(sa, now);
+  Ikev1Snapshot(sa, s);
+  return s;
+}
+
+// What every protocol's SA shows: its id, endpoints, role, lifetime and liveness.
+IsakmpSaSnapshot NodeImpl::BaseSnapshot(const SaBase& sa, TimePoint now) {
   IsakmpSaSnapshot s;
   s.conn_id = sa.id;
   s.local = sa.local;
   s.remote = sa.remote;
-  s.state = IosStateName(sa.state);
   s.initiator = sa.initiator;
   s.established = sa.established();
-  s.encryption = EncryptionName(sa.algs.encryption);
-  s.hash = HashName(sa.algs.hash);
-  s.auth = "psk";
-  s.group = sa.algs.group;
   s.lifetime_left_s = sa.expires == kNever ? 0
                                             : std::chrono::duration_cast<std::chrono::seconds>(
                                                   sa.expires - now).count();
-  s.peer_supports_dpd = sa.peer_dpd;
-  s.nat_t = sa.natt_float;
   if (sa.dpd) {
     const DpdMonitor& m = *sa.dpd;
     s.dpd_enabled = m.config().enabled;
@@ -1066,11 +1267,10 @@ IsakmpSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, TimePoint now) {
     s.dpd_outstanding = m.outstanding();
     s.dpd_next_seq = m.next_seq();
   }
-  s.dpd_peer_last_seq = sa.peer_dpd_last_seq;
   return s;
 }
 
-ChildSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
+ChildSaSnapshot NodeImpl::Snapshot(const SaBase& sa, const ChildSa& ch, TimePoint now,
                                    SnapshotKeys keys) const {
   ChildSaSnapshot s;
   s.ike_sa = sa.id;
@@ -1118,7 +1318,7 @@ void SortChildSnapshots(std::vector<ChildSaSnapshot>& v) {
 std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, SnapshotKeys keys) const {
   std::vector<ChildSaSnapshot> out;
   for (const auto& [id, sa] : sas_) {
-    if (sa->state == P1State::kDead) continue;
+    if (sa->dead()) continue;
     for (const auto& ch : sa->children) out.push_back(Snapshot(*sa, ch, now, keys));
   }
   SortChildSnapshots(out);
@@ -1144,7 +1344,7 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, std::span<const u
                                                 SnapshotKeys keys) const {
   std::vector<ChildSaSnapshot> out;
   auto find_in = [&](const IkeSa& sa, uint32_t spi) {
-    if (sa.state == P1State::kDead) return false;
+    if (sa.dead()) return false;
     for (const auto& ch : sa.children)
       if (ch.spi_in == spi) {
         out.push_back(Snapshot(sa, ch, now, keys));
@@ -1170,7 +1370,7 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, std::span<const u
 std::vector<uint32_t> NodeImpl::ChildSpis(SaId ike_sa) const {
   std::vector<uint32_t> out;
   auto it = sas_.find(ike_sa);
-  if (it == sas_.end() || it->second->state == P1State::kDead) return out;
+  if (it == sas_.end() || it->second->dead()) return out;
   for (const auto& ch : it->second->children) out.push_back(ch.spi_in);
   return out;
 }

@@ -140,12 +140,13 @@ class NodeImpl {
   std::vector<ChildSaSnapshot> ChildSasOf(TimePoint now, std::span<const SaId> ids,
                                           SnapshotKeys keys) const;
   static IsakmpSaSnapshot Snapshot(const IkeSa& sa, TimePoint now);
+  static IsakmpSaSnapshot BaseSnapshot(const SaBase& sa, TimePoint now);  // any protocol's
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now, SnapshotKeys keys) const;
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now, std::span<const uint32_t> spis_in,
                                         SnapshotKeys keys) const;
   std::vector<uint32_t> ChildSpis(SaId ike_sa) const;
   void HandOverChildKeys(std::span<const uint32_t> spis_in);
-  ChildSaSnapshot Snapshot(const IkeSa& sa, const ChildSa& ch, TimePoint now,
+  ChildSaSnapshot Snapshot(const SaBase& sa, const ChildSa& ch, TimePoint now,
                            SnapshotKeys keys) const;
   std::optional<SecretsHeld> SecretsHeldBy(SaId ike_sa) const;
   std::vector<Node::EntryState> Entries() const;
@@ -174,7 +175,7 @@ class NodeImpl {
   // assembles its line from pieces guards that with `if (*debug_)` on the per-message paths.
   void Debug(Ctx& c, const IkeSa* sa, std::string_view line);
   void Log(Ctx& c, const std::string& line);
-  void Emit(Ctx& c, EventKind k, const IkeSa* sa, uint64_t v = 0, uint64_t v2 = 0,
+  void Emit(Ctx& c, EventKind k, const SaBase* sa, uint64_t v = 0, uint64_t v2 = 0,
             std::string text = {});
   void Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoint& from);
   // Sends a datagram from the SA's endpoints (adds the non-ESP marker when floated).
@@ -199,12 +200,72 @@ class NodeImpl {
   // for each fresh authenticated message the same way. The one other liveness input is
   // inbound ESP (OnChildTraffic -> DpdMonitor::OnInboundTraffic, when the DPD mode counts
   // it), which the data plane's own anti-replay window has already checked.
-  void HeardFromPeer(Ctx& c, IkeSa& sa);
+  void HeardFromPeer(Ctx& c, SaBase& sa);
+
+  // The entry manager's calls into the protocols (DESIGN.md §6.2): the protocol is chosen
+  // here, never by the caller (BringUp, failover in DeleteSa, re-establishment, rekeys), so
+  // failover across `set peer` is the same code for every version. Only IKEv1 is negotiated
+  // yet; an entry with `set ikev2-profile` is refused before (BringUp, WarnIkev2Entry).
+  // A new IKE SA for entry (map, seq) toward `peer`.
+  void InitiateSa(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
+  // A new IKE SA to `sa`'s peer that replaces `sa` when it is up (ISAKMP re-establishment).
+  void ReplaceSa(Ctx& c, IkeSa& sa);
+  // An IPsec SA of entry `e` over the established `sa`; `replaces_spi_in`: the pair it rekeys
+  // (0: a new one).
+  void AddChild(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e, uint32_t replaces_spi_in);
+  // An exchange for an IPsec SA of entry (map, seq) is in flight on `sa` (quick_mode.cc).
+  bool ChildInFlight(const IkeSa& sa, const std::string& map, uint32_t seq) const;
+
+  // The dispatcher's routes (OnDatagram reads the version of the 28-byte header first).
+  void OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
+  void OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
+  // IKEv1, per SA: what becomes Ikev1Session::OnMessage and ::OnTimeout (DESIGN.md §6.2).
+  void Ikev1OnMessage(Ctx& c, IkeSa& sa, const isakmp::Header& h, const Endpoint& local,
+                      const Endpoint& remote, ByteSpan msg);
+  void Ikev1OnTimeout(Ctx& c, IkeSa* sa);
+  // IKEv1 without an SA: the responder factory (MM1, MM3 to a half-open entry) or a drop.
+  void OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
+                        const Endpoint& remote, ByteSpan msg);
+
+  // Reports from a protocol to the core (node.cc; SessionHost's Established, PeerDead, GaveUp
+  // and ChildUp in the core's terms): events, logs, the indexes, failover, replacement.
+  // The SA is up (after the protocol's own bookkeeping): older SAs to the peer are replaced,
+  // the tunnel is UP, the entries' failover cursors succeed, a replaced SA's IPsec SAs move
+  // to this one, and the initiator's entries without an IPsec SA get one (PendingQuickModes).
+  void SaEstablished(Ctx& c, IkeSa& sa);
+  // The liveness verdict: every SA to the peer is deleted (Deletes sent) and the entries fail
+  // over.
+  void SaPeerDead(Ctx& c, IkeSa& sa);
+  // The SA could not be set up: deleted, and an initiator's entries fail over.
+  void SaGaveUp(Ctx& c, IkeSa& sa, const std::string& reason);
+  // An IPsec SA pair `ch` of `sa` is installed (its inbound SPI indexed, kChildSaUp).
+  void ChildInstalled(Ctx& c, IkeSa& sa, const ChildSa& ch);
+
+  // Services a protocol asks of the core (node.cc): other SAs to the peer, keys, entries.
+  const config::PresharedKey* PresharedKeyFor(const IpAddress& peer) const;
+  bool PeerHasEstablishedSa(const IpAddress& peer);  // (whether to send INITIAL-CONTACT)
+  // The crypto map entries listing `peer`, in configuration order.
+  std::vector<const config::CryptoMapEntry*> EntriesFor(const IpAddress& peer) const;
+  bool EntryKeptUp(EntryRef r);
+  // The peer sent INITIAL-CONTACT on `sa`: every other SA to it goes (no Deletes sent).
+  void InitialContact(Ctx& c, IkeSa& sa);
+  // The peer deleted `sa`: its IPsec SAs move to the newest other established SA to the peer,
+  // if any, and `sa` goes.
+  void PeerDeletedSa(Ctx& c, IkeSa& sa);
+  // Kept-up entries listing `peer` are brought up again: all of them (a Quick Mode retry), or
+  // those whose current peer it is (after the peer deleted an SA).
+  void BringUpKeptUpListing(Ctx& c, const IpAddress& peer);
+  void BringUpKeptUpAt(Ctx& c, const IpAddress& peer);
 
   // main_mode.cc
   void StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
+  // A Main Mode message for `sa` (never null).
   void OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
                   const Endpoint& remote, ByteSpan msg);
+  // A Main Mode message that found no SA (main_mode_responder.cc): MM1, or MM3 promoting a
+  // half-open entry.
+  void OnMainModeWithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
+                           const Endpoint& remote, ByteSpan msg);
   void OnPhase1Established(Ctx& c, IkeSa& sa);
   // MM1 of a new responder negotiation: a half-open entry and MM2 (no IkeSa yet).
   void OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& local,
@@ -230,6 +291,12 @@ class NodeImpl {
   void SendDeleteChildren(Ctx& c, IkeSa& sa, const std::vector<uint32_t>& spis_in);
   void SendRUThere(Ctx& c, IkeSa& sa, uint32_t seq, uint32_t error_count);
   void RunDpd(Ctx& c, IkeSa& sa);
+  // IKEv1's parts of DeleteSa (the debug line; the Deletes; the end of its exchanges and of
+  // its Main Mode state) and of `show crypto isakmp sa`.
+  void Ikev1Deleting(Ctx& c, IkeSa& sa, const std::string& reason);
+  void Ikev1SendDeletes(Ctx& c, IkeSa& sa);
+  void Ikev1Deleted(Ctx& c, IkeSa& sa);
+  static void Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s);
 
   // Teardown. Marks the SA dead (erased at the end of the call), logs, and moves the
   // entries' failover cursors when `failover` (peer dead / unreachable).
@@ -243,7 +310,7 @@ class NodeImpl {
   // A fresh inbound SPI (>= 256, unique among ours), reserved for `sa` until released or
   // installed; ReleaseSpiIn frees a reservation that no child of `sa` uses.
   uint32_t AllocateSpiIn(SaId sa);
-  void ReleaseSpiIn(const IkeSa& sa, uint32_t spi_in);
+  void ReleaseSpiIn(const SaBase& sa, uint32_t spi_in);
   void ReapDead();
 
   // Live SAs to `peer` (an index: never a scan of every SA).

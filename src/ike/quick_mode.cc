@@ -119,28 +119,16 @@ Bytes ToBytes(const SecretBytes& s) { return Bytes(s.data(), s.data() + s.size()
 
 }  // namespace
 
-uint32_t NodeImpl::AllocateSpiIn(SaId sa) {
-  uint32_t spi;
-  do {
-    spi = rng_->U32();
-  } while (spi < 256 || by_spi_in_.count(spi));
-  by_spi_in_.emplace(spi, sa);
-  return spi;
-}
-
-void NodeImpl::ReleaseSpiIn(const IkeSa& sa, uint32_t spi_in) {
-  auto it = by_spi_in_.find(spi_in);
-  if (it == by_spi_in_.end() || it->second != sa.id) return;
-  for (const auto& ch : sa.children)
-    if (ch.spi_in == spi_in) return;  // installed: the child holds it now
-  by_spi_in_.erase(it);
+bool NodeImpl::ChildInFlight(const IkeSa& sa, const std::string& map, uint32_t seq) const {
+  // In flight only: a finished exchange kept to answer duplicates (kDone) brings nothing,
+  // so it must not hold back a new one when the SA it made is gone (hard lifetime, Delete).
+  return std::any_of(sa.quick_modes.begin(), sa.quick_modes.end(), [&](const auto& kv) {
+    return kv.second.state != QmState::kDone && Is(kv.second.entry, map, seq);
+  });
 }
 
 void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
                               uint32_t replaces_spi_in) {
-  // An entry with `set ikev2-profile` (also one changed to it since its SA came up, at its
-  // rekey) is never negotiated by IKEv1 (WarnIkev2Entry).
-  if (!e.ikev2_profile.empty()) return;
   const config::AclEntry* acl = FirstPermit(cfg_.FindAcl(e.match_address));
   if (!acl) {
     Log(c, "%CRYPTO-4-IKMP_NO_ACL: crypto map " + e.map_name + " " + std::to_string(e.seq) +
@@ -272,8 +260,8 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     const config::CryptoMapEntry* entry = nullptr;
     std::optional<Phase2Choice> choice;
     bool proxies_match = false;  // some entry's ACL mirrors the proxies (then: proposals)
-    for (size_t idx : EntriesListing(sa.remote.ip)) {  // entries listing this peer, in order
-      const config::CryptoMapEntry& e = *entries_[idx].cfg;
+    for (const config::CryptoMapEntry* listed : EntriesFor(sa.remote.ip)) {  // in order
+      const config::CryptoMapEntry& e = *listed;
       if (!e.ikev2_profile.empty()) continue;  // an IKEv2 entry: never by IKEv1
       const config::AccessList* acl = cfg_.FindAcl(e.match_address);
       if (!acl) continue;
@@ -508,11 +496,10 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
     const Duration margin = opts_.ipsec_rekey_margin;
     ch.rekey_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
   }
-  by_spi_in_[ch.spi_in] = sa.id;  // reserved at allocation; outbound SPIs are per SA
   Debug(c, &sa, "IPSEC(create_sa): sa created, (sa) sa_dest= " + sa.remote.ip.ToString() +
                     ", sa_proto= 50, sa_spi= 0x" + ToHex(SpiBytes(ch.spi_out)) + ", sa_trans= " +
                     ch.algs.TransformName());
-  Emit(c, EventKind::kChildSaUp, &sa, ch.spi_in, ch.spi_out, MapName(ch.entry));
+  ChildInstalled(c, sa, ch);
   const uint32_t replaces = qm.replaces_spi_in;
   const uint32_t mid = qm.message_id;
   const EntryRef qm_entry = qm.entry;

@@ -5,7 +5,7 @@
 // or another session, and, like the whole engine, never reads a clock or touches a socket.
 //
 // Status: the IKEv2 session is written against this interface; IKEv1 still lives in NodeImpl
-// and moves behind it next (DESIGN.md §6.3, step 1).
+// and moves behind it next (DESIGN.md §6.3, step 1; §6.5 says where that stands).
 #pragma once
 
 #include <cstdint>
