@@ -846,8 +846,9 @@ void Ikev2Session::OnInformationalRequest(SessionHost& host, const std::vector<P
     SendResponse(host, std::move(*w), msg);
   if (delete_ike) return End(host, "peer deleted the IKE SA");
   for (const auto& [in, out] : down) {
+    const uint32_t gone = in;  // clang 14 cannot capture a structured binding in a lambda
     children_.erase(std::remove_if(children_.begin(), children_.end(),
-                                   [&](const Child& c) { return c.spi_in == in; }),
+                                   [gone](const Child& c) { return c.spi_in == gone; }),
                     children_.end());
     host.ChildDown(in, out);
     host.ReleaseSpiIn(in);
