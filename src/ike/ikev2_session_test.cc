@@ -15,6 +15,7 @@
 #include "common/random.h"
 #include "common/time.h"
 #include "config/config.h"
+#include "ike/ikev2_testing.h"
 #include "ikev2/message.h"
 #include "ikev2/strongswan_capture.h"
 
@@ -24,153 +25,13 @@ namespace {
 using config::Ikev2Encryption;
 using config::Ikev2Hash;
 
-class TestHost final : public SessionHost {
- public:
-  TestHost(const TimePoint* clock, uint64_t seed, uint32_t spi_base)
-      : clock_(clock), rng_(seed), next_spi_(spi_base) {}
-
-  TimePoint Now() const override { return *clock_; }
-  Random& Rng() override { return rng_; }
-  const config::Config& Cfg() const override { return cfg; }
-  void Send(const Endpoint& local, const Endpoint& remote, Bytes d) override {
-    sent.push_back(Datagram{local, remote, std::move(d)});
-  }
-  void Emit(EventKind kind, uint64_t value, uint64_t, std::string) override {
-    events.push_back({kind, value});
-  }
-  bool DebugOn() const override { return debug; }
-  void Debug(std::string_view line) override { debug_lines.emplace_back(line); }
-  void Log(const std::string& line) override { logs.push_back(line); }
-  void Drop(std::string_view counter, std::string_view reason) override {
-    ++drops[std::string(counter)];
-    last_drop = std::string(reason);
-  }
-  uint32_t AllocateSpiIn() override { return next_spi_++; }
-  void ReleaseSpiIn(uint32_t spi) override { released.push_back(spi); }
-  void Established() override { established_at.push_back(*clock_); }
-  void ChildUp(const ChildSaUp& c) override { child_up.push_back(c); }
-  void ChildDown(uint32_t in, uint32_t out) override { child_down.push_back({in, out}); }
-  void Heard() override { ++heard; }
-  void PeerDead() override { dead_at.push_back(*clock_); }
-  void GaveUp() override { gave_up_at.push_back(*clock_); }
-  void Deleted(std::string_view reason) override {
-    deleted.emplace_back(reason);
-    deleted_at.push_back(*clock_);
-  }
-
-  size_t DropCount() const {
-    size_t n = 0;
-    for (const auto& [k, v] : drops) n += v;
-    return n;
-  }
-
-  config::Config cfg;
-  bool debug = true;  // exercises the debug lines (none may carry a key)
-  std::vector<Datagram> sent;
-  std::vector<std::pair<EventKind, uint64_t>> events;
-  std::vector<std::string> debug_lines, logs;
-  std::map<std::string, size_t> drops;
-  std::string last_drop;
-  std::vector<uint32_t> released;
-  std::vector<TimePoint> established_at, dead_at, gave_up_at, deleted_at;
-  std::vector<ChildSaUp> child_up;
-  std::vector<std::pair<uint32_t, uint32_t>> child_down;
-  std::vector<std::string> deleted;
-  size_t heard = 0;
-
- private:
-  const TimePoint* clock_;
-  SeededRandom rng_;
-  uint32_t next_spi_;
-};
-
-struct Suite {
-  Ikev2Encryption enc = Ikev2Encryption::kAesCbc128;
-  Ikev2Hash integ = Ikev2Hash::kSha256;
-  std::optional<Ikev2Hash> prf;
-  std::vector<uint16_t> groups{14};
-};
-
-const IpAddress kAddrI = IpAddress::V4(192, 0, 2, 1);
-const IpAddress kAddrR = IpAddress::V4(192, 0, 2, 2);
-
-// The FlexVPN configuration of one side: proposal P1 in policy POL, keyring KR with the
-// peer's key, profile PROF, transform set TS (esp-aes esp-sha256-hmac), ACL 101 from our LAN
-// to theirs, crypto map CM 10.
-config::Config MakeConfig(const IpAddress& self, const IpAddress& peer, const Suite& s,
-                          const std::string& psk, const IpAddress& lan, const IpAddress& peer_lan) {
-  config::Config c;
-  config::Ikev2Proposal p;
-  p.name = "P1";
-  p.encryption = {s.enc};
-  const bool gcm = s.enc == Ikev2Encryption::kAesGcm128 || s.enc == Ikev2Encryption::kAesGcm256;
-  if (!gcm) p.integrity = {s.integ};
-  if (s.prf) p.prf = {*s.prf};
-  p.groups = s.groups;
-  c.ikev2_proposals["P1"] = p;
-  config::Ikev2Policy pol;
-  pol.name = "POL";
-  pol.proposals = {"P1"};
-  c.ikev2_policies["POL"] = pol;
-  config::Ikev2Keyring kr;
-  kr.name = "KR";
-  config::Ikev2KeyringPeer kp;
-  kp.name = "PEER";
-  kp.address = peer;
-  kp.pre_shared_key = SecretBytes::FromString(psk);
-  kr.peers.push_back(kp);
-  c.ikev2_keyrings["KR"] = kr;
-  config::Ikev2Profile prof;
-  prof.name = "PROF";
-  prof.match_identity_remote.push_back({peer, std::nullopt});
-  prof.authentication_local = config::AuthMethod::kPreShare;
-  prof.authentication_remote = config::AuthMethod::kPreShare;
-  prof.keyring_local = "KR";
-  c.ikev2_profiles["PROF"] = prof;
-  config::TransformSet ts;
-  ts.name = "TS";
-  ts.cipher = config::EspCipher::kAes128;
-  ts.auth = config::EspAuth::kSha256;
-  c.transform_sets["TS"] = ts;
-  config::AccessList acl;
-  acl.name = "101";
-  config::AclEntry ae;
-  ae.src = lan;
-  ae.src_wildcard = IpAddress::V4(0, 0, 0, 255);
-  ae.dst = peer_lan;
-  ae.dst_wildcard = IpAddress::V4(0, 0, 0, 255);
-  acl.entries.push_back(ae);
-  c.acls["101"] = acl;
-  config::CryptoMapEntry e;
-  e.map_name = "CM";
-  e.seq = 10;
-  config::CryptoMapPeer cp;
-  cp.host = peer.ToString();
-  cp.address = peer;
-  e.peers.push_back(cp);
-  e.transform_sets = {"TS"};
-  e.match_address = "101";
-  e.ikev2_profile = "PROF";
-  c.crypto_maps.push_back(e);
-  (void)self;
-  return c;
-}
-
-config::KeepaliveConfig Dpd(uint32_t i, uint32_t r, config::DpdMode mode) {
-  config::KeepaliveConfig k;
-  k.enabled = true;
-  k.interval_s = i;
-  k.retry_s = r;
-  k.mode = mode;
-  return k;
-}
-
-Bytes StripMarker(const Datagram& d) {
-  if (d.local.port == 4500 && d.data.size() >= 4 && d.data[0] == 0 && d.data[1] == 0 &&
-      d.data[2] == 0 && d.data[3] == 0)
-    return Bytes(d.data.begin() + 4, d.data.end());
-  return d.data;
-}
+using testing::Dpd;
+using testing::kAddrI;
+using testing::kAddrR;
+using testing::MakeConfig;
+using testing::StripMarker;
+using testing::Suite;
+using TestHost = testing::RecordingHost;
 
 // Two sessions and the link between them. The responder is created by the first datagram
 // that reaches it (Ikev2Session::Respond).
