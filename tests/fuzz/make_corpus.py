@@ -149,3 +149,78 @@ for k in range(11):
     NODE["handshake_%d" % k] = node_setup(k) + op_next() + bytes([1, k, 30, 0x40])
 for name, data in NODE.items():
     write("fuzz_node", name, data)
+
+# fuzz_ikev2_session: inputs in its operation language (see fuzz_ikev2_session.cc). Setup
+# byte: bits 0-2 stage (0 no responder yet .. 4 established, 5 liveness probes out, 6 Child
+# SA Delete out), bit 3 AES-GCM-256, bit 4 DPD, bit 5 forced NAT-T, bit 6 debug. Opcode byte:
+# low 4 bits the operation, bit 4 the initiator's side.
+def v2_setup(stage, gcm=False, dpd=False, natt=False, debug=False):
+    return bytes([stage | (8 if gcm else 0) | (16 if dpd else 0) | (32 if natt else 0) |
+                  (64 if debug else 0)])
+
+
+V2_I = 0x10  # the initiator's side
+V2_INFORMATIONAL, V2_CREATE_CHILD_SA = 3, 2  # 34 + n
+
+
+def v2_raw(side, data, natt=False):  # op 0
+    return bytes([side | 0, 1 if natt else 0]) + struct.pack("!H", len(data)) + data
+
+
+def v2_respond_recorded(idx, off=0, xor=0, adopt=False):  # op 1
+    return bytes([1, 2 if adopt else 0, idx, off, xor])
+
+
+def v2_replay(idx, off=0, xor=0):  # op 2
+    return bytes([2, idx, off, xor])
+
+
+def v2_advance(tenths):  # op 3
+    return bytes([3, tenths])
+
+
+def v2_next(n=1):  # op 4
+    return bytes([4]) * n
+
+
+def v2_forge(side, exch, inner_first, inner, flags=0, mid_sel=0):  # op 5, from `side`
+    return bytes([side | 5, exch, flags, mid_sel, inner_first]) + struct.pack("!H", len(inner)) + inner
+
+
+def v2_reseal_xor(idx, off, xor):  # op 6, mode 0
+    return bytes([6, idx, 0, off, xor, 0]) + struct.pack("!H", 0)
+
+
+def v2_reseal_splice(idx, keep, nxt, tail):  # op 6, mode 1
+    return bytes([6, idx, 1, keep, 0, nxt]) + struct.pack("!H", len(tail)) + tail
+
+
+def v2_op(side, sel):  # op 7
+    return bytes([side | 7, sel])
+
+
+def v2_delete_esp(spi):  # Delete payload (42) body: ESP, SPI size 4, one SPI
+    return gen(0, struct.pack("!BBHI", 3, 4, 1, spi))
+
+
+V2_DELETE_IKE = gen(0, struct.pack("!BBH", 1, 0, 0))
+# The initiator's Child SA: inbound SPI 0x1000 (its host's first), outbound at the responder.
+V2 = {
+    "handshake_settle": v2_setup(0) + bytes([10]),
+    "handshake_gcm_natt": v2_setup(0, gcm=True, natt=True) + v2_next(4),
+    "respond_recorded_init": v2_setup(0) + v2_respond_recorded(0, 40, 0x01, adopt=True),
+    "auth_request_resealed": v2_setup(2) + v2_reseal_xor(0, 0, 0),
+    "auth_request_without_child": v2_setup(2, gcm=True) + v2_reseal_splice(0, 2, 0, b""),
+    "auth_response_mutated": v2_setup(3) + v2_reseal_xor(1, 60, 0x80),
+    "auth_response_lost": v2_setup(3, dpd=True) + bytes([8]) + v2_advance(30) + v2_next(2),
+    "forged_delete_child": v2_setup(4) + v2_forge(V2_I, V2_INFORMATIONAL, 42, v2_delete_esp(0x1000)),
+    "forged_delete_ike": v2_setup(4, gcm=True) + v2_forge(0, V2_INFORMATIONAL, 42, V2_DELETE_IKE),
+    "forged_create_child": v2_setup(4) + v2_forge(V2_I, V2_CREATE_CHILD_SA, 0, b""),
+    "forged_stale_response": v2_setup(5, dpd=True) + v2_forge(0, V2_INFORMATIONAL, 0, b"", 0x20),
+    "probes_unanswered": v2_setup(5, dpd=True, debug=True) + bytes([8, 8]) + v2_advance(255),
+    "probe_answered_late": v2_setup(5, dpd=True) + v2_next() + v2_advance(30) + v2_next(3),
+    "delete_child_answered": v2_setup(6, natt=True) + v2_next(2) + v2_op(V2_I, 0) + v2_next(),
+    "replayed_garbage": v2_setup(4) + v2_replay(1, 20, 0xff) + v2_raw(V2_I, bytes(40)),
+}
+for name, data in V2.items():
+    write("fuzz_ikev2_session", name, data)
