@@ -15,7 +15,8 @@
 //   bit 4     `dpd 10 2 periodic` on both sides
 //   bit 5     `ikepulse nat-t force-encapsulation` on the initiator (port 4500, non-ESP marker)
 //   bit 6     debug on (the debug lines are built)
-// Each of those 56 states is negotiated once and kept; an input starts from a clone of it
+//   bit 7     with bit 4: the responder's dpd is on-demand (probes only with outbound traffic)
+// Each of those 112 states is negotiated once and kept; an input starts from a clone of it
 // (Session::Clone). The rest of the input is a list of operations, an opcode byte (low 4 bits:
 // the operation, bit 4: the side, 1 = initiator) followed by its arguments:
 //
@@ -109,23 +110,26 @@ ike::testing::Suite SuiteSpec(bool gcm) {
   return s;
 }
 
-config::Config SideConfig(bool initiator, bool gcm, bool dpd, bool natt) {
+config::Config SideConfig(bool initiator, bool gcm, bool dpd, bool on_demand, bool natt) {
   config::Config c =
       initiator ? ike::testing::MakeConfig(kAddrI, kAddrR, SuiteSpec(gcm), kPsk,
                                            IpAddress::V4(10, 1, 0, 0), IpAddress::V4(10, 2, 0, 0))
                 : ike::testing::MakeConfig(kAddrR, kAddrI, SuiteSpec(gcm), kPsk,
                                            IpAddress::V4(10, 2, 0, 0), IpAddress::V4(10, 1, 0, 0));
   if (dpd)
-    c.ikev2_profiles["PROF"].dpd = ike::testing::Dpd(10, 2, config::DpdMode::kPeriodic);
+    c.ikev2_profiles["PROF"].dpd = ike::testing::Dpd(
+        10, 2, on_demand && !initiator ? config::DpdMode::kOnDemand : config::DpdMode::kPeriodic);
   if (natt && initiator) c.force_encapsulation = true;
   return c;
 }
 
-// The 16 configurations, built once.
-const config::Config& CachedConfig(bool initiator, bool gcm, bool dpd, bool natt) {
-  static std::vector<std::optional<config::Config>> all(16);
-  std::optional<config::Config>& slot = all[(initiator << 3) | (gcm << 2) | (dpd << 1) | natt];
-  if (!slot) slot = SideConfig(initiator, gcm, dpd, natt);
+// The 32 configurations, built once.
+const config::Config& CachedConfig(bool initiator, bool gcm, bool dpd, bool on_demand,
+                                   bool natt) {
+  static std::vector<std::optional<config::Config>> all(32);
+  std::optional<config::Config>& slot =
+      all[(initiator << 4) | (gcm << 3) | (dpd << 2) | (on_demand << 1) | natt];
+  if (!slot) slot = SideConfig(initiator, gcm, dpd, on_demand, natt);
   return *slot;
 }
 
@@ -397,9 +401,9 @@ struct InFlight {
 
 class World {
  public:
-  World(bool gcm, bool dpd, bool natt) {
-    hi_.shared_cfg = &CachedConfig(true, gcm, dpd, natt);
-    hr_.shared_cfg = &CachedConfig(false, gcm, dpd, natt);
+  World(bool gcm, bool dpd, bool on_demand, bool natt) {
+    hi_.shared_cfg = &CachedConfig(true, gcm, dpd, on_demand, natt);
+    hr_.shared_cfg = &CachedConfig(false, gcm, dpd, on_demand, natt);
     hi_.keep_debug_lines = hr_.keep_debug_lines = false;
     si_ = std::make_unique<Ikev2Session>(1);
     si_->Initiate(hi_, *hi_.Cfg().FindCryptoMap("CM", 10), Endpoint{kAddrI, 500},
@@ -650,11 +654,12 @@ class World {
 
 // The world of each setup at `stage` (see the file comment), built once and cloned for every
 // input.
-const World& Snapshot(bool gcm, bool dpd, bool natt, int stage) {
-  static std::vector<std::unique_ptr<World>> cache(8 * kStages);
-  std::unique_ptr<World>& slot = cache[(gcm << 2 | dpd << 1 | natt) * kStages + stage];
+const World& Snapshot(bool gcm, bool dpd, bool on_demand, bool natt, int stage) {
+  static std::vector<std::unique_ptr<World>> cache(16 * kStages);
+  std::unique_ptr<World>& slot =
+      cache[(gcm << 3 | dpd << 2 | on_demand << 1 | natt) * kStages + stage];
   if (!slot) {
-    auto w = std::make_unique<World>(gcm, dpd, natt);
+    auto w = std::make_unique<World>(gcm, dpd, on_demand, natt);
     const int delivered = std::min(stage, 4);
     for (int i = 0; i < delivered; ++i) w->DeliverNext();
     if (stage >= 4) {
@@ -679,7 +684,7 @@ const World& Snapshot(bool gcm, bool dpd, bool natt, int stage) {
 // opened and sealed again, establishes a responder that waited for it.
 void SelfCheck() {
   for (bool gcm : {false, true}) {
-    World w(Snapshot(gcm, /*dpd=*/true, /*natt=*/false, 4));
+    World w(Snapshot(gcm, /*dpd=*/true, /*on_demand=*/false, /*natt=*/false, 4));
     FUZZ_CHECK(w.forger().sa_count() == 1 && w.forger().recorded_count() == 2);
     Ikev2Session* sr = w.session(false);
     const size_t drops = w.host(false).DropCount();
@@ -690,7 +695,7 @@ void SelfCheck() {
     FUZZ_CHECK(w.host(false).heard == 1 && w.host(false).DropCount() == drops);
     FUZZ_CHECK(w.in_flight().size() == 1 && w.in_flight().front().to_initiator);
 
-    World a(Snapshot(gcm, /*dpd=*/false, /*natt=*/false, 2));
+    World a(Snapshot(gcm, /*dpd=*/false, /*on_demand=*/false, /*natt=*/false, 2));
     FUZZ_CHECK(a.session(false)->state() == State::kInitAnswered);
     auto o = a.forger().Open(0);
     FUZZ_CHECK(o && o->from_initiator && o->header.exchange == ikev2::ExchangeType::kIkeAuth);
@@ -721,7 +726,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t setup = in.U8();
   const int stage = (setup & 7) % kStages;
   const bool gcm = setup & 0x08, dpd = setup & 0x10, natt = setup & 0x20;
-  World w(Snapshot(gcm, dpd, natt, stage));
+  const bool on_demand = dpd && (setup & 0x80);
+  World w(Snapshot(gcm, dpd, on_demand, natt, stage));
   w.SetDebug(setup & 0x40);
 
   for (size_t ops = 0; !in.empty() && ops < kMaxOps; ++ops) {

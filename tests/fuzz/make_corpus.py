@@ -152,11 +152,12 @@ for name, data in NODE.items():
 
 # fuzz_ikev2_session: inputs in its operation language (see fuzz_ikev2_session.cc). Setup
 # byte: bits 0-2 stage (0 no responder yet .. 4 established, 5 liveness probes out, 6 Child
-# SA Delete out), bit 3 AES-GCM-256, bit 4 DPD, bit 5 forced NAT-T, bit 6 debug. Opcode byte:
+# SA Delete out), bit 3 AES-GCM-256, bit 4 DPD, bit 5 forced NAT-T, bit 6 debug, bit 7 the
+# responder's DPD on-demand. Opcode byte:
 # low 4 bits the operation, bit 4 the initiator's side.
-def v2_setup(stage, gcm=False, dpd=False, natt=False, debug=False):
+def v2_setup(stage, gcm=False, dpd=False, natt=False, debug=False, on_demand=False):
     return bytes([stage | (8 if gcm else 0) | (16 if dpd else 0) | (32 if natt else 0) |
-                  (64 if debug else 0)])
+                  (64 if debug else 0) | (128 if on_demand else 0)])
 
 
 V2_I = 0x10  # the initiator's side
@@ -220,6 +221,8 @@ V2 = {
     "probes_unanswered": v2_setup(5, dpd=True, debug=True) + bytes([8, 8]) + v2_advance(255),
     "probe_answered_late": v2_setup(5, dpd=True) + v2_next() + v2_advance(30) + v2_next(3),
     "delete_child_answered": v2_setup(6, natt=True) + v2_next(2) + v2_op(V2_I, 0) + v2_next(),
+    "on_demand_traffic_unanswered": v2_setup(4, dpd=True, on_demand=True) + v2_advance(110) +
+    bytes([8]) + v2_op(0, 4) + v2_advance(120) + bytes([8, 8]) + v2_advance(120),
     "replayed_garbage": v2_setup(4) + v2_replay(1, 20, 0xff) + v2_raw(V2_I, bytes(40)),
 }
 for name, data in V2.items():
