@@ -13,6 +13,7 @@
 #include "common/endpoint.h"
 #include "common/result.h"
 #include "config/config.h"
+#include "ike/ikev2_snapshot.h"
 
 namespace ikepulse::cli {
 
@@ -119,8 +120,15 @@ struct CryptoSessionInfo {
     uint64_t pkts_decrypted = 0, pkts_encrypted = 0, drops_in = 0, drops_out = 0;
     uint64_t life_kb = 0;
     int64_t life_s = 0;
+    // false: a flow the CLI took from an IKEv2 SA's Child SA (selectors only, no counters or
+    // lifetimes: its Inbound/Outbound lines are left out).
+    bool has_counters = true;
   };
   std::vector<Flow> flows;
+  // The IKEv2 SAs to this peer (`IKEv2 SA:` lines). The backend's sessions list IKEv1 SAs; the
+  // CLI adds the IKEv2 SAs of Backend::Ikev2Sas to the session of their peer (show_ikev2_sa.cc,
+  // AttachIkev2), making one for a peer that has none.
+  std::vector<ike::Ikev2SaSnapshot> ikev2_sas;
 };
 
 // `clear crypto session [local A [port P]] [remote A [port P]] [fvrf N] [ivrf N]`: the given
@@ -133,6 +141,14 @@ struct ClearSessionFilter {
   std::optional<std::string> fvrf;
   std::optional<std::string> ivrf;
   bool operator==(const ClearSessionFilter&) const = default;
+};
+
+// `clear crypto ikev2 sa [local A | remote A]`: IKEv2 SAs only (and their Child SAs); none
+// given = every IKEv2 SA.
+struct ClearIkev2SaFilter {
+  std::optional<IpAddress> local;
+  std::optional<IpAddress> remote;
+  bool operator==(const ClearIkev2SaFilter&) const = default;
 };
 
 // `clear crypto sa [peer A | map NAME]`.
@@ -222,6 +238,8 @@ class Backend {
   virtual std::vector<IsakmpSaInfo> IsakmpSas() = 0;
   virtual std::vector<IpsecSaInfo> IpsecSas() = 0;
   virtual std::vector<CryptoSessionInfo> CryptoSessions() = 0;
+  // Every IKEv2 SA, by ascending tunnel id (one-shot: IKEv2 shows are not paged yet).
+  virtual std::vector<ike::Ikev2SaSnapshot> Ikev2Sas() const = 0;
   // Streaming `show` (cli/show_stream.h): the keys of what a show lists, taken once when it
   // starts, then the details a page of keys at a time, so that each page costs in proportion
   // to its size and a show over 100,000 SAs never holds the daemon's event loop for long. A
@@ -239,12 +257,18 @@ class Backend {
   // The peer a crypto map entry currently uses (stateless failover index), if any.
   virtual std::optional<IpAddress> CurrentPeer(const std::string& map_name, uint32_t seq) = 0;
 
-  // Operations.
+  // Operations. ClearCryptoSession and ClearCryptoSa cover the SAs of both IKE versions;
+  // ClearCryptoIsakmp only IKEv1's, ClearCryptoIkev2Sa only IKEv2's.
   virtual void ClearCryptoSession(const ClearSessionFilter& filter) = 0;
   virtual void ClearCryptoSa(const ClearSaFilter& filter) = 0;
   virtual void ClearCryptoIsakmp(std::optional<uint32_t> conn_id) = 0;
+  virtual void ClearCryptoIkev2Sa(const ClearIkev2SaFilter& filter) = 0;
+  // `debug crypto isakmp` / `debug crypto ikev2`. A backend may serve both from one engine
+  // flag (then turning either on shows both on).
   virtual void SetDebugIsakmp(bool on) = 0;
   virtual bool DebugIsakmp() = 0;
+  virtual void SetDebugIkev2(bool on) = 0;
+  virtual bool DebugIkev2() = 0;
 
   virtual CallAdmissionInfo CallAdmission() { return {}; }
 

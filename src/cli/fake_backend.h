@@ -30,6 +30,7 @@ class FakeBackend : public Backend {
   std::vector<IsakmpSaInfo> IsakmpSas() override { return isakmp_sas; }
   std::vector<IpsecSaInfo> IpsecSas() override { return ipsec_sas; }
   std::vector<CryptoSessionInfo> CryptoSessions() override { return sessions; }
+  std::vector<ike::Ikev2SaSnapshot> Ikev2Sas() const override { return ikev2_sas; }
   std::optional<IpAddress> CurrentPeer(const std::string& map, uint32_t seq) override {
     auto it = current_peers.find({map, seq});
     if (it == current_peers.end()) return std::nullopt;
@@ -38,8 +39,11 @@ class FakeBackend : public Backend {
   void ClearCryptoSession(const ClearSessionFilter& f) override { cleared_sessions.push_back(f); }
   void ClearCryptoSa(const ClearSaFilter& f) override { cleared_sas.push_back(f); }
   void ClearCryptoIsakmp(std::optional<uint32_t> id) override { cleared_isakmp.push_back(id); }
+  void ClearCryptoIkev2Sa(const ClearIkev2SaFilter& f) override { cleared_ikev2.push_back(f); }
   void SetDebugIsakmp(bool on) override { debug_isakmp = on; }
   bool DebugIsakmp() override { return debug_isakmp; }
+  void SetDebugIkev2(bool on) override { debug_ikev2 = on; }
+  bool DebugIkev2() override { return debug_ikev2; }
   int64_t UptimeSeconds() override { return uptime_s; }
   CallAdmissionInfo CallAdmission() override { return cac; }
   int64_t WallClockMs() override { return wall_ms; }
@@ -90,11 +94,14 @@ class FakeBackend : public Backend {
   std::vector<IsakmpSaInfo> isakmp_sas;
   std::vector<IpsecSaInfo> ipsec_sas;
   std::vector<CryptoSessionInfo> sessions;
+  std::vector<ike::Ikev2SaSnapshot> ikev2_sas;  // by ascending tunnel id, as a backend gives them
   std::map<std::pair<std::string, uint32_t>, IpAddress> current_peers;
   std::vector<ClearSessionFilter> cleared_sessions;
   std::vector<ClearSaFilter> cleared_sas;
   std::vector<std::optional<uint32_t>> cleared_isakmp;
+  std::vector<ClearIkev2SaFilter> cleared_ikev2;
   bool debug_isakmp = false;
+  bool debug_ikev2 = false;
   int64_t uptime_s = 0;
   CallAdmissionInfo cac;
   int64_t wall_ms = 0;

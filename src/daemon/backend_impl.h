@@ -57,6 +57,8 @@ class BackendImpl final : public cli::Backend {
   std::vector<cli::IsakmpSaInfo> IsakmpSas() override;
   std::vector<cli::IpsecSaInfo> IpsecSas() override;
   std::vector<cli::CryptoSessionInfo> CryptoSessions() override;
+  // The engine does not route IKEv2 yet: there are no IKEv2 SAs to list.
+  std::vector<ike::Ikev2SaSnapshot> Ikev2Sas() const override { return {}; }
   std::optional<IpAddress> CurrentPeer(const std::string& map_name, uint32_t seq) override;
   // Streaming show pages: each costs in proportion to its keys (index lookups in the Node,
   // a binary search in the running configuration), never a pass over every SA or entry.
@@ -70,8 +72,14 @@ class BackendImpl final : public cli::Backend {
   void ClearCryptoSession(const cli::ClearSessionFilter& filter) override;
   void ClearCryptoSa(const cli::ClearSaFilter& filter) override;
   void ClearCryptoIsakmp(std::optional<uint32_t> conn_id) override;
+  // The engine does not route IKEv2 yet: there are no IKEv2 SAs to clear.
+  void ClearCryptoIkev2Sa(const cli::ClearIkev2SaFilter&) override {}
+  // One engine debug flag serves `debug crypto isakmp` and `debug crypto ikev2`: the engine
+  // has one, which it gives every session through SessionHost::DebugOn (session.h).
   void SetDebugIsakmp(bool on) override { node_.SetDebug(on); }
   bool DebugIsakmp() override { return node_.debug(); }
+  void SetDebugIkev2(bool on) override { node_.SetDebug(on); }
+  bool DebugIkev2() override { return node_.debug(); }
   int64_t UptimeSeconds() override;
   cli::CallAdmissionInfo CallAdmission() override;
   int64_t WallClockMs() override;

@@ -194,6 +194,22 @@ TEST_F(BackendImplTest, DebugToggle) {
   EXPECT_TRUE(a.node.debug());
   a.backend.SetDebugIsakmp(false);
   EXPECT_FALSE(a.node.debug());
+  // `debug crypto ikev2` is the same engine flag.
+  a.backend.SetDebugIkev2(true);
+  EXPECT_TRUE(a.node.debug());
+  EXPECT_TRUE(a.backend.DebugIkev2());
+  EXPECT_TRUE(a.backend.DebugIsakmp());
+  a.backend.SetDebugIkev2(false);
+  EXPECT_FALSE(a.node.debug());
+}
+
+// The engine does not route IKEv2 yet: no IKEv2 SA to show, clearing them changes nothing.
+TEST_F(BackendImplTest, NoIkev2SasYet) {
+  Side a(wire_, now_, "");
+  EXPECT_TRUE(a.backend.Ikev2Sas().empty());
+  a.backend.ClearCryptoIkev2Sa(cli::ClearIkev2SaFilter{});
+  EXPECT_TRUE(wire_.empty());
+  EXPECT_TRUE(a.backend.Ikev2Sas().empty());
 }
 
 // `logging buffered` follows the running configuration into the daemon's Logger; `show
