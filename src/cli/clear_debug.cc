@@ -1,6 +1,6 @@
 // clear crypto session [local A [port P]] [remote A [port P]] [fvrf N] [ivrf N],
 // clear crypto sa [peer A | map NAME], clear crypto isakmp [conn-id],
-// debug crypto isakmp, no debug crypto isakmp, undebug all.
+// debug crypto isakmp, no debug crypto isakmp, undebug all (IKEv2: show_ikev2_sa.cc).
 #include "cli/command_tree.h"
 #include "cli/config_util.h"
 
@@ -117,6 +117,7 @@ void AddClearDebugCommands(Grammar& g) {
   };
   auto all_off = [](CommandContext& ctx) -> std::optional<std::string> {
     ctx.backend->SetDebugIsakmp(false);
+    ctx.backend->SetDebugIkev2(false);
     ctx.out += "All possible debugging has been turned off\n";
     return std::nullopt;
   };

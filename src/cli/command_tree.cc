@@ -389,6 +389,7 @@ const Grammar& TheGrammar() {
     AddClearDebugCommands(*gr);
     AddSystemCommands(*gr);
     AddIkev2ShowCommands(*gr);
+    AddIkev2OperCommands(*gr);
     gr->Finish();
     return gr;
   }();

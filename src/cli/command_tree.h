@@ -239,5 +239,6 @@ void AddShowCommands(Grammar& g);          // show_commands.cc
 void AddClearDebugCommands(Grammar& g);    // clear_debug.cc
 void AddSystemCommands(Grammar& g);        // show_system.cc
 void AddIkev2ShowCommands(Grammar& g);     // show_ikev2.cc
+void AddIkev2OperCommands(Grammar& g);     // show_ikev2_sa.cc
 
 }  // namespace ikepulse::cli

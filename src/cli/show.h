@@ -2,7 +2,9 @@
 // internal to src/cli (tests call them directly).
 #pragma once
 
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,28 @@ std::string FormatIkev2Policies(const config::Config& c, const std::string& only
 void JsonIkev2Policies(const config::Config& c, const std::string& only, JsonWriter& w);
 std::string FormatIkev2Profiles(const config::Config& c, const std::string& only);
 void JsonIkev2Profiles(const config::Config& c, const std::string& only, JsonWriter& w);
+
+// show crypto ikev2 sa [local A | remote A] [detailed], show crypto ikev2 session [detailed]
+// (show_ikev2_sa.cc). `sas` already filtered.
+std::string FormatIkev2Sas(const std::vector<ike::Ikev2SaSnapshot>& sas, bool detailed);
+void JsonIkev2Sas(const std::vector<ike::Ikev2SaSnapshot>& sas, JsonWriter& w);
+std::string FormatIkev2Sessions(const std::vector<ike::Ikev2SaSnapshot>& sas, bool detailed);
+void JsonIkev2Sessions(const std::vector<ike::Ikev2SaSnapshot>& sas, JsonWriter& w);
+
+// The IKEv2 SAs in `show crypto session`: by peer (each list by ascending tunnel id).
+using Ikev2ByPeer = std::map<IpAddress, std::vector<ike::Ikev2SaSnapshot>>;
+Ikev2ByPeer Ikev2SasByPeer(std::vector<ike::Ikev2SaSnapshot> sas);
+// Adds the IKEv2 SAs of each session's peer to it (its status then covers both versions),
+// and appends a session for each of `peers` that has IKEv2 SAs and no session in `sessions`.
+void AttachIkev2(std::vector<CryptoSessionInfo>& sessions, std::span<const IpAddress> peers,
+                 const Ikev2ByPeer& v2, const config::Config& c);
+// The backend's sessions with the IKEv2 SAs attached, then the IKEv2-only sessions by peer.
+std::vector<CryptoSessionInfo> MergeIkev2Sessions(std::vector<CryptoSessionInfo> sessions,
+                                                  std::vector<ike::Ikev2SaSnapshot> sas,
+                                                  const config::Config& c);
+// A session's "Session ID:" and "IKEv2 SA:" lines, and their JSON array ("ikev2_sas").
+std::string Ikev2SessionLines(const CryptoSessionInfo& s, bool detail);
+void JsonIkev2SessionSas(const CryptoSessionInfo& s, JsonWriter& w);
 
 // show clock / logging / ip interface brief / access-lists / crypto ipsec transform-set
 // (show_system.cc)

@@ -78,13 +78,16 @@ std::optional<std::string> ShowVersion(CommandContext& ctx) {
 
 std::optional<std::string> ShowDebugging(CommandContext& ctx) {
   const bool on = ctx.backend->DebugIsakmp();
+  const bool v2 = ctx.backend->DebugIkev2();
   if (ctx.json) {
     JsonWriter w;
-    w.BeginObject().Field("crypto_isakmp", on).EndObject();
+    w.BeginObject().Field("crypto_isakmp", on).Field("crypto_ikev2", v2).EndObject();
     ctx.out += w.Take();
     return std::nullopt;
   }
-  if (on) ctx.out += "Cryptographic Subsystem:\n  Crypto ISAKMP debugging is on\n";
+  if (on || v2) ctx.out += "Cryptographic Subsystem:\n";
+  if (on) ctx.out += "  Crypto ISAKMP debugging is on\n";
+  if (v2) ctx.out += "  IKEv2 default debugging is on\n";
   return std::nullopt;
 }
 
@@ -132,7 +135,9 @@ std::optional<std::string> ShowIpsecSa(CommandContext& ctx) {
 std::optional<std::string> ShowSession(CommandContext& ctx) {
   if (ctx.json) {
     JsonWriter w;
-    JsonCryptoSessions(ctx.backend->CryptoSessions(), w);
+    JsonCryptoSessions(MergeIkev2Sessions(ctx.backend->CryptoSessions(), ctx.backend->Ikev2Sas(),
+                                          ctx.backend->Running()),
+                       w);
     ctx.out += w.Take();
   } else {
     ctx.stream = StreamCryptoSessions(*ctx.backend, ctx.args.Has("detail"));

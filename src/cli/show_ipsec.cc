@@ -168,6 +168,8 @@ std::string CryptoSessionRows(const std::vector<CryptoSessionInfo>& sessions, bo
   std::string out;
   for (const auto& s : sessions) {
     out += "Interface: " + s.interface + "\n";
+    if (!s.ikev2_sas.empty() && !s.ikev2_sas.front().profile.empty())
+      out += "Profile: " + s.ikev2_sas.front().profile + "\n";
     if (detail) out += "Uptime: " + HhMmSs(s.uptime_s) + "\n";
     out += "Session status: " + s.status + "\n";
     out += "Peer: " + s.peer.ToString() + " port " + std::to_string(s.peer_port);
@@ -188,10 +190,11 @@ std::string CryptoSessionRows(const std::vector<CryptoSessionInfo>& sessions, bo
                    ike.capabilities.empty() ? "(none)" : ike.capabilities.c_str(), ike.conn_id,
                    HhMmSs(ike.lifetime_left_s).c_str());
     }
+    out += Ikev2SessionLines(s, detail);
     for (const auto& f : s.flows) {
       out += "  IPSEC FLOW: " + f.description + "\n";
       out += Fmt("        Active SAs: %u, origin: %s\n", f.active_sas, f.origin.c_str());
-      if (detail) {
+      if (detail && f.has_counters) {
         out += Fmt("        Inbound:  #pkts dec'ed %llu drop %llu life (KB/Sec) %llu/%lld\n",
                    static_cast<unsigned long long>(f.pkts_decrypted),
                    static_cast<unsigned long long>(f.drops_in),
@@ -231,19 +234,23 @@ void JsonCryptoSessions(const std::vector<CryptoSessionInfo>& sessions, JsonWrit
           .Field("conn_id", i.conn_id)
           .Field("lifetime_left_s", i.lifetime_left_s)
           .EndObject();
-    w.EndArray().Key("flows").BeginArray();
-    for (const auto& f : s.flows)
+    w.EndArray();
+    JsonIkev2SessionSas(s, w);
+    w.Key("flows").BeginArray();
+    for (const auto& f : s.flows) {
       w.BeginObject()
           .Field("description", f.description)
           .Field("active_sas", f.active_sas)
-          .Field("origin", f.origin)
-          .Field("pkts_decrypted", f.pkts_decrypted)
-          .Field("pkts_encrypted", f.pkts_encrypted)
-          .Field("drops_in", f.drops_in)
-          .Field("drops_out", f.drops_out)
-          .Field("life_kb", f.life_kb)
-          .Field("life_s", f.life_s)
-          .EndObject();
+          .Field("origin", f.origin);
+      if (f.has_counters)
+        w.Field("pkts_decrypted", f.pkts_decrypted)
+            .Field("pkts_encrypted", f.pkts_encrypted)
+            .Field("drops_in", f.drops_in)
+            .Field("drops_out", f.drops_out)
+            .Field("life_kb", f.life_kb)
+            .Field("life_s", f.life_s);
+      w.EndObject();
+    }
     w.EndArray().EndObject();
   }
   w.EndArray().EndObject();

@@ -116,10 +116,21 @@ std::unique_ptr<ShowStream> StreamIpsecSas(Backend& backend, std::optional<IpAdd
 }
 
 std::unique_ptr<ShowStream> StreamCryptoSessions(Backend& backend, bool detail) {
+  // The IKEv2 SAs are taken once, when the show starts (Backend::Ikev2Sas is one-shot), and
+  // join their peer's session; peers with IKEv2 SAs only come after the backend's peers.
+  auto v2 = std::make_shared<const Ikev2ByPeer>(Ikev2SasByPeer(backend.Ikev2Sas()));
+  std::vector<IpAddress> peers = backend.SessionPeers();
+  if (!v2->empty()) {
+    const std::set<IpAddress> listed(peers.begin(), peers.end());
+    for (const auto& [peer, sas] : *v2)
+      if (!listed.count(peer)) peers.push_back(peer);
+  }
   return std::make_unique<PagedStream<IpAddress>>(
-      backend.SessionPeers(), CryptoSessionHeader(detail), "",
-      [detail](Backend& b, std::span<const IpAddress> peers) {
-        return CryptoSessionRows(b.CryptoSessionsOf(peers), detail);
+      std::move(peers), CryptoSessionHeader(detail), "",
+      [detail, v2](Backend& b, std::span<const IpAddress> page) {
+        std::vector<CryptoSessionInfo> sessions = b.CryptoSessionsOf(page);
+        AttachIkev2(sessions, page, *v2, b.Running());
+        return CryptoSessionRows(sessions, detail);
       });
 }
 

@@ -277,7 +277,7 @@ TEST_F(ShowSessionTest, CallAdmissionStatistics) {
 }
 
 TEST_F(ShowSessionTest, Json) {
-  EXPECT_EQ(ShowJson(b_, "show debugging"), "{\"crypto_isakmp\":false}");
+  EXPECT_EQ(ShowJson(b_, "show debugging"), "{\"crypto_isakmp\":false,\"crypto_ikev2\":false}");
   const std::string sa = ShowJson(b_, "sh cry isa sa");
   EXPECT_THAT(sa, HasSubstr("{\"isakmp_sas\":[{\"dst\":\"10.2.80.209\",\"src\":\"10.1.32.14\","));
   EXPECT_THAT(sa, HasSubstr("\"dpd\":{\"enabled\":true,\"active\":true,\"mode\":\"periodic\",\"interval_s\":10,"
