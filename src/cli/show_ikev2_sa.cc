@@ -59,7 +59,7 @@ std::string SaBlock(const Sa& sa, bool detailed) {
              static_cast<unsigned long long>(sa.spi_remote));
   out += Fmt("      Local next msg id: %-15uRemote next msg id: %u\n", sa.next_request_id,
              sa.next_peer_request_id);
-  // ikepulse keeps one request in flight each way (RFC 7296 §2.3, window size 1).
+  // ikepulse keeps one request in flight each way (window size 1).
   out += Fmt("      Local window:      %-15uRemote window:      %u\n", 1u, 1u);
   out += Fmt("      DPD configured for %u seconds, retry %u\n",
              sa.dpd_enabled ? sa.dpd_interval_s : 0u, sa.dpd_enabled ? sa.dpd_retry_s : 0u);

@@ -73,7 +73,7 @@ struct Ikev2SaSnapshot {
   uint32_t next_request_id = 0;       // the ID our next request gets
   uint32_t next_peer_request_id = 0;  // the ID the peer's next request must carry
 
-  // NAT traversal (RFC 7296 §2.23).
+  // NAT traversal.
   bool nat_detected = false;  // NAT_DETECTION_* showed a NAT on the path
   bool nat_local = false;     // ... in front of us (IOS "detected inside")
   bool nat_remote = false;    // ... in front of the peer (IOS "detected outside")
