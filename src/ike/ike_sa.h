@@ -20,6 +20,7 @@
 #include "crypto/ikev1_keys.h"
 #include "ike/algorithms.h"
 #include "ike/dpd_monitor.h"
+#include "ike/entry_ref.h"
 #include "ike/message_id_window.h"
 #include "ike/outbox.h"
 #include "isakmp/header.h"
@@ -50,16 +51,6 @@ struct Retransmit {
   TimePoint due = kNever;
   int attempts = 0;        // retransmissions so far
   bool responder = false;  // NodeOptions::responder_retransmit, not ::retransmit
-};
-
-// A crypto map entry as an SA refers to it: the map's name by number (NodeImpl::MapName; a
-// number is never reused nor taken back, so it names the same map whatever SetConfig does
-// later) and the entry's sequence number. 8 bytes instead of a copy of the name. Two refs are
-// equal iff they name the same (map, seq); the default one names ("", 0).
-struct EntryRef {
-  uint32_t map = 0;
-  uint32_t seq = 0;
-  bool operator==(const EntryRef&) const = default;
 };
 
 // The crypto map entries of one ISAKMP SA (IkeSa::entries), in the order they were added:

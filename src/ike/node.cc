@@ -226,7 +226,7 @@ void NodeImpl::Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoin
                                      ": " + reason});
 }
 
-Bytes NodeImpl::Send(Ctx& c, IkeSa& sa, ByteSpan msg) {
+Bytes NodeImpl::Send(SessionHost& c, IkeSa& sa, ByteSpan msg) {
   Bytes wire;
   if (sa.natt_float) {
     wire.assign(4, 0);
@@ -234,13 +234,11 @@ Bytes NodeImpl::Send(Ctx& c, IkeSa& sa, ByteSpan msg) {
   } else {
     wire.assign(msg.begin(), msg.end());
   }
-  c.out.datagrams.push_back(Datagram{sa.local, sa.remote, wire});
-  ++counters_.tx_datagrams;
-  if (*debug_)
-    Debug(c, &sa, " sending packet to " + sa.remote.ip.ToString() + " my_port " +
-                      std::to_string(sa.local.port) + " peer_port " +
-                      std::to_string(sa.remote.port) + " (" + (sa.initiator ? "I" : "R") + ") " +
-                      IosStateName(sa.state));
+  c.Send(sa.local, sa.remote, wire);
+  if (c.DebugOn())
+    c.Debug(" sending packet to " + sa.remote.ip.ToString() + " my_port " +
+            std::to_string(sa.local.port) + " peer_port " + std::to_string(sa.remote.port) +
+            " (" + (sa.initiator ? "I" : "R") + ") " + IosStateName(sa.state));
   return wire;
 }
 
@@ -257,22 +255,75 @@ Duration RetransmitJitter(const RetransmitPolicy& p, int k, Random& rng) {
   return Micros(rng.Uniform(bound + 1));
 }
 
-void NodeImpl::StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet,
+void NodeImpl::StartRetransmit(SessionHost& c, Retransmit& r, const IkeSa& sa, Bytes packet,
                                bool responder) {
   r.responder = responder;
   r.packet = std::move(packet);
   r.local = sa.local;
   r.remote = sa.remote;
   r.attempts = 0;
-  r.due = c.now;
-  ScheduleRetransmit(r);
+  r.due = c.Now();
+  ScheduleRetransmit(r, c.Options(), c.Rng());
 }
 
-void NodeImpl::ScheduleRetransmit(Retransmit& r) {
+void NodeImpl::ScheduleRetransmit(Retransmit& r) { ScheduleRetransmit(r, opts_, *rng_); }
+
+void NodeImpl::ScheduleRetransmit(Retransmit& r, const NodeOptions& opts, Random& rng) {
   const int k = r.attempts + 1;  // the retransmission (or, past `tries`, the give-up) next
-  const RetransmitPolicy& p = Policy(r);
+  const RetransmitPolicy& p = r.responder ? opts.responder_retransmit : opts.retransmit;
   r.due += RetransmitGap(p, k);
-  r.next = r.due - RetransmitJitter(p, k, *rng_);
+  r.next = r.due - RetransmitJitter(p, k, rng);
+}
+
+// ---------------------------------------------------------------------------------------
+// NodeImpl's SessionHost (node_impl.h): what it does not forward inline.
+
+void NodeImpl::Ikev1Host::Send(const Endpoint& local, const Endpoint& remote, Bytes datagram) {
+  c_.out.datagrams.push_back(Datagram{local, remote, std::move(datagram)});
+  ++n_.counters_.tx_datagrams;
+}
+
+void NodeImpl::Ikev1Host::Emit(EventKind kind, uint64_t value, uint64_t value2,
+                               std::string text) {
+  n_.Emit(c_, kind, sa_, value, value2, std::move(text));
+}
+
+namespace {
+// The drop counters by their NodeCounters field names (SessionHost::Drop).
+uint64_t NodeCounters::*DropCounterNamed(std::string_view name) {
+  static constexpr std::pair<std::string_view, uint64_t NodeCounters::*> kDrops[] = {
+      {"dropped_malformed", &NodeCounters::dropped_malformed},
+      {"dropped_unknown_sa", &NodeCounters::dropped_unknown_sa},
+      {"dropped_auth", &NodeCounters::dropped_auth},
+      {"dropped_state", &NodeCounters::dropped_state},
+      {"dropped_rate_limited", &NodeCounters::dropped_rate_limited},
+      {"dropped_replay", &NodeCounters::dropped_replay},
+  };
+  for (const auto& [n, field] : kDrops)
+    if (n == name) return field;
+  return nullptr;  // only the total counts it
+}
+}  // namespace
+
+void NodeImpl::Ikev1Host::Drop(std::string_view counter, std::string_view reason) {
+  DropFrom(sa_ ? sa_->remote : Endpoint{}, DropCounterNamed(counter), reason);
+}
+
+void NodeImpl::Ikev1Host::DropFrom(const Endpoint& from, uint64_t NodeCounters::*counter,
+                                   std::string_view reason) {
+  uint64_t none = 0;
+  n_.Drop(c_, counter ? n_.counters_.*counter : none, std::string(reason).c_str(), from);
+}
+
+void NodeImpl::Ikev1Host::ChildUp(const ChildSaUp& child) {
+  n_.by_spi_in_[child.spi_in] = sa_->id;  // reserved at allocation; outbound SPIs are per SA
+  n_.Emit(c_, EventKind::kChildSaUp, sa_, child.spi_in, child.spi_out, child.map_name);
+}
+
+void NodeImpl::Ikev1Host::ChildDown(uint32_t spi_in, uint32_t spi_out) {
+  n_.Emit(c_, EventKind::kChildSaDown, sa_, spi_in, spi_out);
+  if (auto b = n_.by_spi_in_.find(spi_in); b != n_.by_spi_in_.end() && b->second == sa_->id)
+    n_.by_spi_in_.erase(b);
 }
 
 IkeSa* NodeImpl::NewestEstablished(const IpAddress& peer) {
@@ -598,7 +649,8 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
   }
 
   if (sa) {
-    Ikev1OnMessage(c, *sa, *h, local, remote, msg);
+    Ikev1Host host(*this, c, sa);
+    Ikev1OnMessage(host, *sa, *h, local, remote, msg);
     if (!sa->dead()) Rearm(*sa);
   } else {
     OnIkev1WithoutSa(c, *h, local, remote, msg);
@@ -607,15 +659,16 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
 }
 
 // One datagram for an SA of ours (DESIGN.md §6.2: the session's OnMessage).
-void NodeImpl::Ikev1OnMessage(Ctx& c, IkeSa& sa, const isakmp::Header& h, const Endpoint& local,
-                              const Endpoint& remote, ByteSpan msg) {
+void NodeImpl::Ikev1OnMessage(SessionHost& c, IkeSa& sa, const isakmp::Header& h,
+                              const Endpoint& local, const Endpoint& remote, ByteSpan msg) {
   switch (h.exchange) {
     case isakmp::ExchangeType::kIdentityProtection:
       OnMainMode(c, &sa, h, local, remote, msg);
       break;
     case isakmp::ExchangeType::kQuickMode:
       if (!sa.established()) {
-        Drop(c, counters_.dropped_state, "Quick Mode without an established ISAKMP SA", remote);
+        c.DropFrom(remote, &NodeCounters::dropped_state,
+                   "Quick Mode without an established ISAKMP SA");
         break;
       }
       OnQuickMode(c, sa, h, msg);
@@ -624,7 +677,7 @@ void NodeImpl::Ikev1OnMessage(Ctx& c, IkeSa& sa, const isakmp::Header& h, const 
       OnInformational(c, &sa, h, msg, remote);
       break;
     default:
-      Drop(c, counters_.dropped_state, "unsupported exchange type", remote);
+      c.DropFrom(remote, &NodeCounters::dropped_state, "unsupported exchange type");
       break;
   }
 }
@@ -641,9 +694,11 @@ void NodeImpl::OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint&
       Drop(c, counters_.dropped_unknown_sa, "Quick Mode without an established ISAKMP SA",
            remote);
       break;
-    case isakmp::ExchangeType::kInformational:
-      OnInformational(c, nullptr, h, msg, remote);
+    case isakmp::ExchangeType::kInformational: {
+      Ikev1Host host(*this, c, nullptr);
+      OnInformational(host, nullptr, h, msg, remote);
       break;
+    }
     default:
       Drop(c, counters_.dropped_state, "unsupported exchange type", remote);
       break;
@@ -667,7 +722,8 @@ void NodeImpl::OnTimeout(Ctx& c) {
       timers_.Disarm(*id);
       continue;
     }
-    Ikev1OnTimeout(c, sa);
+    Ikev1Host host(*this, c, sa);
+    Ikev1OnTimeout(host, sa);
     if (!sa->dead()) Rearm(*sa);
   }
   ReapDead();
@@ -675,88 +731,95 @@ void NodeImpl::OnTimeout(Ctx& c) {
 
 // The SA's deadline has come (DESIGN.md §6.2: the session's OnTimeout): retransmissions,
 // lifetimes, re-establishment, rekeys, NAT keepalive, DPD.
-void NodeImpl::Ikev1OnTimeout(Ctx& c, IkeSa* sa) {
+// The core's services come through `host` (SessionHost), as in every IKEv1 function that
+// takes one (DESIGN.md §6.5).
+void NodeImpl::Ikev1OnTimeout(SessionHost& host, IkeSa* sa) {
+  const TimePoint now = host.Now();
+  const NodeOptions& opts = host.Options();
+  auto tries = [&](const Retransmit& r) {
+    return (r.responder ? opts.responder_retransmit : opts.retransmit).tries;
+  };
   // Phase-1 retransmission.
-  if (sa->mm && sa->mm->rtx.next <= c.now) {
+  if (sa->mm && sa->mm->rtx.next <= now) {
     Retransmit& r = sa->mm->rtx;
-    if (r.attempts >= Policy(r).tries) {
+    if (r.attempts >= tries(r)) {
       r.next = kNever;
-      SaGaveUp(c, *sa, "Death by retransmission P1");
+      host.GaveUpBecause("Death by retransmission P1");
       return;
     }
     ++r.attempts;
-    ++counters_.retransmits;
-    c.out.datagrams.push_back(Datagram{r.local, r.remote, r.packet});
-    ++counters_.tx_datagrams;
-    Emit(c, EventKind::kRetransmit, sa, r.attempts);
-    Debug(c, sa, "retransmitting phase 1 " + std::string(IosStateName(sa->state)) + "...");
-    ScheduleRetransmit(r);
+    host.Count(&NodeCounters::retransmits);
+    host.Send(r.local, r.remote, r.packet);
+    host.Emit(EventKind::kRetransmit, r.attempts);
+    if (host.DebugOn())
+      host.Debug("retransmitting phase 1 " + std::string(IosStateName(sa->state)) + "...");
+    ScheduleRetransmit(r, opts, host.Rng());
   }
   // An established SA's last Main Mode reply and digest are kept only for a while.
-  if (sa->p1_forget_at <= c.now) {
+  if (sa->p1_forget_at <= now) {
     sa->p1_forget_at = kNever;
     sa->mm.reset();
   }
   // Finished Quick Modes kept for duplicates are forgotten after a while.
   for (auto q = sa->quick_modes.begin(); q != sa->quick_modes.end();) {
-    if (q->second.forget_at <= c.now) q = sa->quick_modes.erase(q);
+    if (q->second.forget_at <= now) q = sa->quick_modes.erase(q);
     else ++q;
   }
   // Quick Mode retransmissions.
   std::vector<uint32_t> failed;
   for (auto& [mid, qm] : sa->quick_modes) {
-    if (qm.rtx.next > c.now) continue;
-    if (qm.rtx.attempts >= Policy(qm.rtx).tries) {
+    if (qm.rtx.next > now) continue;
+    if (qm.rtx.attempts >= tries(qm.rtx)) {
       qm.rtx.next = kNever;
       failed.push_back(mid);
       continue;
     }
     ++qm.rtx.attempts;
-    ++counters_.retransmits;
-    c.out.datagrams.push_back(Datagram{qm.rtx.local, qm.rtx.remote, qm.rtx.packet});
-    ++counters_.tx_datagrams;
-    Emit(c, EventKind::kRetransmit, sa, qm.rtx.attempts);
-    Debug(c, sa, "retransmitting phase 2 QM_IDLE " + std::to_string(int32_t(mid)) + " ...");
-    ScheduleRetransmit(qm.rtx);
+    host.Count(&NodeCounters::retransmits);
+    host.Send(qm.rtx.local, qm.rtx.remote, qm.rtx.packet);
+    host.Emit(EventKind::kRetransmit, qm.rtx.attempts);
+    if (host.DebugOn())
+      host.Debug("retransmitting phase 2 QM_IDLE " + std::to_string(int32_t(mid)) + " ...");
+    ScheduleRetransmit(qm.rtx, opts, host.Rng());
   }
-  for (uint32_t mid : failed) AbandonQuickMode(c, *sa, mid, "Death by retransmission P2");
+  for (uint32_t mid : failed) AbandonQuickMode(host, *sa, mid, "Death by retransmission P2");
   // Kept-up entries whose Quick Mode failed on this SA: try again (BringUp skips an entry
   // that has an SA or a Quick Mode in flight by now).
-  if (sa->qm_retry_at <= c.now) {
+  if (sa->qm_retry_at <= now) {
     sa->qm_retry_at = kNever;
-    if (sa->established() && !sa->replaced) BringUpKeptUpListing(c, sa->remote.ip);
+    if (sa->established() && !sa->replaced) host.BringUpKeptUpListing(sa->remote.ip);
   }
   if (sa->dead()) return;
   // ISAKMP SA lifetime.
-  if (sa->expires <= c.now) {
-    DeleteSa(c, *sa, "Lifetime expired", true, false);
+  if (sa->expires <= now) {
+    host.DeleteMe("Lifetime expired", true, false);
     return;
   }
-  if (sa->reestablish_at <= c.now) {
+  if (sa->reestablish_at <= now) {
     sa->reestablish_at = kNever;
-    if (!sa->entries.empty() && !sa->replaced) ReplaceSa(c, *sa);
+    if (!sa->entries.empty() && !sa->replaced) host.ReplaceMe();
   }
   // NAT-T keepalive (RFC 3948 §2.3): one 0xFF byte, no marker, keeps the NAT mapping.
-  if (sa->nat_keepalive_at <= c.now) {
-    c.out.datagrams.push_back(Datagram{sa->local, sa->remote, Bytes{0xff}});
-    ++counters_.tx_datagrams;
-    sa->nat_keepalive_at =
-        cfg_.nat_keepalive_s ? c.now + Seconds(cfg_.nat_keepalive_s) : kNever;
+  if (sa->nat_keepalive_at <= now) {
+    host.Send(sa->local, sa->remote, Bytes{0xff});
+    const uint32_t every = host.Cfg().nat_keepalive_s;
+    sa->nat_keepalive_at = every ? now + Seconds(every) : kNever;
   }
   // IPsec SA lifetimes and rekeys.
   std::vector<uint32_t> expired;
   for (auto& ch : sa->children) {
-    if (ch.expires <= c.now) {
+    if (ch.expires <= now) {
       expired.push_back(ch.spi_in);
-    } else if (!ch.rekeyed && ch.rekey_at <= c.now) {
+    } else if (!ch.rekeyed && ch.rekey_at <= now) {
       ch.rekeyed = true;
-      if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))
-        AddChild(c, *sa, *e, ch.spi_in);
+      // An entry changed to `set ikev2-profile` is not rekeyed by IKEv1 (AddChild).
+      if (const config::CryptoMapEntry* e = host.Entry(ch.entry); e && e->ikev2_profile.empty())
+        StartQuickMode(host, *sa, *e, ch.spi_in);
     }
   }
-  for (uint32_t spi : expired) DeleteChild(c, *sa, spi, true);
+  for (uint32_t spi : expired) DeleteChild(host, *sa, spi, true);
   // DPD.
-  RunDpd(c, *sa);
+  RunDpd(host, *sa);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -816,7 +879,8 @@ void NodeImpl::AddChild(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
   // An entry with `set ikev2-profile` (also one changed to it since its SA came up, at its
   // rekey) is never negotiated by IKEv1 (WarnIkev2Entry).
   if (!e.ikev2_profile.empty()) return;
-  StartQuickMode(c, sa, e, replaces_spi_in);
+  Ikev1Host host(*this, c, &sa);
+  StartQuickMode(host, sa, e, replaces_spi_in);
 }
 
 void NodeImpl::Initiate(Ctx& c, const std::string& map, uint32_t seq) {
@@ -1073,33 +1137,32 @@ void NodeImpl::BringUpKeptUpAt(Ctx& c, const IpAddress& peer) {
 // ---------------------------------------------------------------------------------------
 // Teardown
 
-void NodeImpl::AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::string& reason) {
+void NodeImpl::AbandonQuickMode(SessionHost& c, IkeSa& sa, uint32_t mid,
+                                const std::string& reason) {
   auto it = sa.quick_modes.find(mid);
   if (it == sa.quick_modes.end()) return;
-  Debug(c, &sa, "deleting node " + std::to_string(int32_t(mid)) + " error TRUE reason \"" +
-                    reason + "\"");
-  Emit(c, EventKind::kGiveUp, &sa, mid);
+  c.Debug("deleting node " + std::to_string(int32_t(mid)) + " error TRUE reason \"" + reason +
+          "\"");
+  c.Emit(EventKind::kGiveUp, mid);
   const QuickMode& qm = it->second;
-  if (EntryKeptUp(qm.entry))
-    sa.qm_retry_at = std::min(sa.qm_retry_at, c.now + kKeepUpQuickModeRetry);
+  if (c.EntryKeptUp(qm.entry))
+    sa.qm_retry_at = std::min(sa.qm_retry_at, c.Now() + kKeepUpQuickModeRetry);
   std::vector<uint32_t> deferred;
   for (const auto& ch : sa.children)
     if (ch.delete_on_replace && ch.entry == qm.entry)
       deferred.push_back(ch.spi_in);
   const uint32_t spi_in = qm.spi_in;
   sa.quick_modes.erase(it);
-  ReleaseSpiIn(sa, spi_in);
+  c.ReleaseSpiIn(spi_in);
   for (uint32_t spi : deferred) DeleteChild(c, sa, spi, false);
 }
 
-void NodeImpl::DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete) {
+void NodeImpl::DeleteChild(SessionHost& c, IkeSa& sa, uint32_t spi_in, bool send_delete) {
   auto it = std::find_if(sa.children.begin(), sa.children.end(),
                          [&](const ChildSa& ch) { return ch.spi_in == spi_in; });
   if (it == sa.children.end()) return;
   if (send_delete && sa.established()) SendDeleteChildren(c, sa, {spi_in});
-  Emit(c, EventKind::kChildSaDown, &sa, it->spi_in, it->spi_out);
-  if (auto b = by_spi_in_.find(it->spi_in); b != by_spi_in_.end() && b->second == sa.id)
-    by_spi_in_.erase(b);
+  c.ChildDown(it->spi_in, it->spi_out);  // the event, and the SPI's index row
   sa.children.erase(it);
 }
 
@@ -1107,7 +1170,8 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
                         bool failover) {
   if (sa.dead()) return;
   const bool was_up = sa.established();
-  Ikev1Deleting(c, sa, reason);
+  Ikev1Host host(*this, c, &sa);
+  Ikev1Deleting(host, sa, reason);
   if (was_up) {
     Emit(c, EventKind::kIkeSaDown, &sa, 0, 0, reason);
     // Only the last SA to a peer going down takes the tunnel down.
@@ -1118,14 +1182,14 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
       Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is DOWN. Peer " + sa.remote.ip.ToString() +
                  ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
   }
-  if (send_delete && was_up) Ikev1SendDeletes(c, sa);
+  if (send_delete && was_up) Ikev1SendDeletes(host, sa);
   for (const auto& ch : sa.children) {
     Emit(c, EventKind::kChildSaDown, &sa, ch.spi_in, ch.spi_out);
     if (auto b = by_spi_in_.find(ch.spi_in); b != by_spi_in_.end() && b->second == sa.id)
       by_spi_in_.erase(b);
   }
   sa.children.clear();
-  Ikev1Deleted(c, sa);  // its exchanges in flight end; status kDead
+  Ikev1Deleted(host, sa);  // its exchanges in flight end; status kDead
   timers_.Disarm(sa.id);
   dead_.push_back(sa.id);
   if (!failover) return;

@@ -22,6 +22,7 @@
 #include "ike/ike_sa.h"
 #include "ike/node.h"
 #include "ike/peer_failover.h"
+#include "ike/session.h"
 #include "ike/timer_queue.h"
 
 namespace ikepulse::ike {
@@ -160,6 +161,76 @@ class NodeImpl {
   size_t sa_count() const { return sas_.size(); }
   CallAdmissionSnapshot CallAdmission() const;
 
+  // NodeImpl's SessionHost (node.cc): built per call from the call's Ctx for one SA (or for
+  // none: the responder factory's lines that name no SA), it gives the IKEv1 code the core's
+  // services by forwarding to NodeImpl's, in the order they ran before (DESIGN.md §6.5).
+  class Ikev1Host final : public SessionHost {
+   public:
+    Ikev1Host(NodeImpl& node, Ctx& c, IkeSa* sa) : n_(node), c_(c), sa_(sa) {}
+
+    TimePoint Now() const override { return c_.now; }
+    Random& Rng() override { return *n_.rng_; }
+    const config::Config& Cfg() const override { return n_.cfg_; }
+    void Send(const Endpoint& local, const Endpoint& remote, Bytes datagram) override;
+    void Emit(EventKind kind, uint64_t value, uint64_t value2, std::string text) override;
+    bool DebugOn() const override { return *n_.debug_; }
+    void Debug(std::string_view line) override { n_.Debug(c_, sa_, line); }
+    void Log(const std::string& line) override { n_.Log(c_, line); }
+    void Drop(std::string_view counter, std::string_view reason) override;
+    uint32_t AllocateSpiIn() override { return n_.AllocateSpiIn(sa_->id); }
+    void ReleaseSpiIn(uint32_t spi_in) override { n_.ReleaseSpiIn(*sa_, spi_in); }
+    void Established() override { n_.SaEstablished(c_, *sa_); }
+    void ChildUp(const ChildSaUp& child) override;
+    void ChildDown(uint32_t spi_in, uint32_t spi_out) override;
+    void Heard() override { n_.HeardFromPeer(c_, *sa_); }
+    void PeerDead() override { n_.SaPeerDead(c_, *sa_); }
+    void GaveUp() override { GaveUpBecause("gave up"); }
+    void Deleted(std::string_view reason) override { DeleteMe(reason, false, false); }
+
+    const NodeOptions& Options() const override { return n_.opts_; }
+    void Count(uint64_t NodeCounters::*counter, uint64_t n) override {
+      n_.counters_.*counter += n;
+    }
+    void DropFrom(const Endpoint& from, uint64_t NodeCounters::*counter,
+                  std::string_view reason) override;
+    void DebugEngine(std::string_view line) override { n_.Debug(c_, nullptr, line); }
+    EntryRef Ref(const std::string& map, uint32_t seq) override { return n_.Ref(map, seq); }
+    const std::string& MapName(EntryRef r) const override { return n_.MapName(r); }
+    const config::CryptoMapEntry* Entry(EntryRef r) const override {
+      return n_.CryptoMap(n_.MapName(r), r.seq);
+    }
+    bool EntryKeptUp(EntryRef r) override { return n_.EntryKeptUp(r); }
+    std::vector<const config::CryptoMapEntry*> EntriesFor(const IpAddress& peer) const override {
+      return n_.EntriesFor(peer);
+    }
+    const config::PresharedKey* PresharedKeyFor(const IpAddress& peer) const override {
+      return n_.PresharedKeyFor(peer);
+    }
+    bool PeerHasEstablishedSa(const IpAddress& peer) override {
+      return n_.PeerHasEstablishedSa(peer);
+    }
+    void InitialContact() override { n_.InitialContact(c_, *sa_); }
+    void PeerDeleted() override { n_.PeerDeletedSa(c_, *sa_); }
+    void BringUpKeptUpListing(const IpAddress& peer) override {
+      n_.BringUpKeptUpListing(c_, peer);
+    }
+    void BringUpKeptUpAt(const IpAddress& peer) override { n_.BringUpKeptUpAt(c_, peer); }
+    void SetRemote(const Endpoint& remote) override { n_.SetRemote(*sa_, remote); }
+    void ReplaceMe() override { n_.ReplaceSa(c_, *sa_); }
+    void GaveUpBecause(std::string_view reason) override {
+      n_.SaGaveUp(c_, *sa_, std::string(reason));
+    }
+    void DeleteMe(std::string_view reason, bool send, bool failover) override {
+      n_.DeleteSa(c_, *sa_, std::string(reason), send, failover);
+    }
+    void Rearm() override { n_.Rearm(*sa_); }
+
+   private:
+    NodeImpl& n_;
+    Ctx& c_;
+    IkeSa* sa_;  // null: a call for no SA (SA-bound services are not called then)
+  };
+
   // Helpers used by the exchange files.
   IkeSa* Find(SaId id);
   static uint64_t CookieKey(const isakmp::Cookie& c) {
@@ -179,15 +250,17 @@ class NodeImpl {
             std::string text = {});
   void Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoint& from);
   // Sends a datagram from the SA's endpoints (adds the non-ESP marker when floated).
-  Bytes Send(Ctx& c, IkeSa& sa, ByteSpan msg);
+  Bytes Send(SessionHost& c, IkeSa& sa, ByteSpan msg);
   // responder: IOS's responder schedule (NodeOptions::responder_retransmit), for MM4.
-  void StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet,
+  void StartRetransmit(SessionHost& c, Retransmit& r, const IkeSa& sa, Bytes packet,
                        bool responder = false);
   const RetransmitPolicy& Policy(const Retransmit& r) const {
     return r.responder ? opts_.responder_retransmit : opts_.retransmit;
   }
   // Advances r to its next (jittered) retransmission or its give-up (RetransmitPolicy).
   void ScheduleRetransmit(Retransmit& r);
+  // The same, for code that reaches the core through a SessionHost.
+  static void ScheduleRetransmit(Retransmit& r, const NodeOptions& opts, Random& rng);
   void Rearm(const IkeSa& sa) { timers_.Arm(sa.id, sa.NextDeadline()); }
   // The one place that feeds liveness from IKE messages ("heard from the peer"): the DPD
   // monitor's OnInboundAuthenticated and the SA's last_rx. A caller calls it only for a
@@ -220,9 +293,9 @@ class NodeImpl {
   void OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
   void OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
   // IKEv1, per SA: what becomes Ikev1Session::OnMessage and ::OnTimeout (DESIGN.md §6.2).
-  void Ikev1OnMessage(Ctx& c, IkeSa& sa, const isakmp::Header& h, const Endpoint& local,
-                      const Endpoint& remote, ByteSpan msg);
-  void Ikev1OnTimeout(Ctx& c, IkeSa* sa);
+  void Ikev1OnMessage(SessionHost& c, IkeSa& sa, const isakmp::Header& h,
+                      const Endpoint& local, const Endpoint& remote, ByteSpan msg);
+  void Ikev1OnTimeout(SessionHost& c, IkeSa* sa);
   // IKEv1 without an SA: the responder factory (MM1, MM3 to a half-open entry) or a drop.
   void OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                         const Endpoint& remote, ByteSpan msg);
@@ -259,14 +332,17 @@ class NodeImpl {
 
   // main_mode.cc
   void StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
+  // StartMainMode's IKEv1 part, once the SA exists (what becomes Ikev1Session::Initiate).
+  void StartMainModeOn(SessionHost& c, IkeSa& sa, isakmp::SaPayload sap, const std::string& map,
+                       uint32_t seq);
   // A Main Mode message for `sa` (never null).
-  void OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
+  void OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
                   const Endpoint& remote, ByteSpan msg);
   // A Main Mode message that found no SA (main_mode_responder.cc): MM1, or MM3 promoting a
   // half-open entry.
   void OnMainModeWithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                            const Endpoint& remote, ByteSpan msg);
-  void OnPhase1Established(Ctx& c, IkeSa& sa);
+  void OnPhase1Established(SessionHost& c, IkeSa& sa);
   // MM1 of a new responder negotiation: a half-open entry and MM2 (no IkeSa yet).
   void OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                    const Endpoint& remote, ByteSpan msg);
@@ -278,35 +354,39 @@ class NodeImpl {
                             const Endpoint& remote);
 
   // quick_mode.cc
-  void StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
+  void StartQuickMode(SessionHost& c, IkeSa& sa, const config::CryptoMapEntry& e,
                       uint32_t replaces_spi_in);
-  void OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg);
-  void InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm);
+  void OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg);
+  void InstallChild(SessionHost& c, IkeSa& sa, QuickMode& qm);
 
   // informational.cc
-  void OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteSpan msg,
+  void OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& h, ByteSpan msg,
                        const Endpoint& remote);
-  void SendInformational(Ctx& c, IkeSa& sa, std::vector<isakmp::Payload> payloads);
-  void SendDeleteIsakmp(Ctx& c, IkeSa& sa);
-  void SendDeleteChildren(Ctx& c, IkeSa& sa, const std::vector<uint32_t>& spis_in);
-  void SendRUThere(Ctx& c, IkeSa& sa, uint32_t seq, uint32_t error_count);
-  void RunDpd(Ctx& c, IkeSa& sa);
+  void SendInformational(SessionHost& c, IkeSa& sa, std::vector<isakmp::Payload> payloads);
+  void SendDeleteIsakmp(SessionHost& c, IkeSa& sa);
+  void SendDeleteChildren(SessionHost& c, IkeSa& sa, const std::vector<uint32_t>& spis_in);
+  void SendRUThere(SessionHost& c, IkeSa& sa, uint32_t seq, uint32_t error_count);
+  void RunDpd(SessionHost& c, IkeSa& sa);
   // IKEv1's parts of DeleteSa (the debug line; the Deletes; the end of its exchanges and of
   // its Main Mode state) and of `show crypto isakmp sa`.
-  void Ikev1Deleting(Ctx& c, IkeSa& sa, const std::string& reason);
-  void Ikev1SendDeletes(Ctx& c, IkeSa& sa);
-  void Ikev1Deleted(Ctx& c, IkeSa& sa);
+  void Ikev1Deleting(SessionHost& c, IkeSa& sa, const std::string& reason);
+  void Ikev1SendDeletes(SessionHost& c, IkeSa& sa);
+  void Ikev1Deleted(SessionHost& c, IkeSa& sa);
   static void Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s);
 
   // Teardown. Marks the SA dead (erased at the end of the call), logs, and moves the
   // entries' failover cursors when `failover` (peer dead / unreachable).
   void DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_delete, bool failover);
-  void DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete);
+  void DeleteChild(SessionHost& c, IkeSa& sa, uint32_t spi_in, bool send_delete);
+  void DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete) {
+    Ikev1Host host(*this, c, &sa);
+    DeleteChild(host, sa, spi_in, send_delete);
+  }
   // Ends Quick Mode `mid` that we initiated without an SA (retransmissions exhausted, or the
   // peer's error notify): IOS's "deleting node ... error TRUE reason ...".
-  void AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::string& reason);
+  void AbandonQuickMode(SessionHost& c, IkeSa& sa, uint32_t mid, const std::string& reason);
   // Ends our Quick Mode `mid` whose QM2 we refuse (before any QM3): log, notify, abandon.
-  void RefuseQm2(Ctx& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi, const std::string& why);
+  void RefuseQm2(SessionHost& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi, const std::string& why);
   // A fresh inbound SPI (>= 256, unique among ours), reserved for `sa` until released or
   // installed; ReleaseSpiIn frees a reservation that no child of `sa` uses.
   uint32_t AllocateSpiIn(SaId sa);

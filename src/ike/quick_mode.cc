@@ -127,29 +127,29 @@ bool NodeImpl::ChildInFlight(const IkeSa& sa, const std::string& map, uint32_t s
   });
 }
 
-void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
+void NodeImpl::StartQuickMode(SessionHost& c, IkeSa& sa, const config::CryptoMapEntry& e,
                               uint32_t replaces_spi_in) {
-  const config::AclEntry* acl = FirstPermit(cfg_.FindAcl(e.match_address));
+  const config::AclEntry* acl = FirstPermit(c.Cfg().FindAcl(e.match_address));
   if (!acl) {
-    Log(c, "%CRYPTO-4-IKMP_NO_ACL: crypto map " + e.map_name + " " + std::to_string(e.seq) +
+    c.Log("%CRYPTO-4-IKMP_NO_ACL: crypto map " + e.map_name + " " + std::to_string(e.seq) +
                ": match address " + e.match_address + " has no permit entry");
     return;
   }
   QuickMode qm;
   do {
-    qm.message_id = rng_->NonZeroU32();
+    qm.message_id = c.Rng().NonZeroU32();
   } while (sa.quick_modes.count(qm.message_id));
   const crypto::CipherAlg cipher = sa.algs.cipher();
   const crypto::HashAlg prf = sa.algs.prf();
   qm.iv = crypto::Phase2Iv(prf, sa.keys.last_block(), qm.message_id, crypto::BlockSize(cipher));
   qm.ni.resize(kNonceSize);
-  rng_->Fill(qm.ni);
-  qm.spi_in = AllocateSpiIn(sa.id);
+  c.Rng().Fill(qm.ni);
+  qm.spi_in = c.AllocateSpiIn();
   isakmp::SaPayload sap =
-      BuildPhase2Sa(cfg_, e, qm.spi_in, sa.natt_float, !sa.peer_natt_rfc);
+      BuildPhase2Sa(c.Cfg(), e, qm.spi_in, sa.natt_float, !sa.peer_natt_rfc);
   if (sap.proposals.empty()) {
-    ReleaseSpiIn(sa, qm.spi_in);
-    Log(c, "%CRYPTO-4-IKMP_NO_TRANSFORM: crypto map " + e.map_name + " " +
+    c.ReleaseSpiIn(qm.spi_in);
+    c.Log("%CRYPTO-4-IKMP_NO_TRANSFORM: crypto map " + e.map_name + " " +
                std::to_string(e.seq) + " has no usable transform set");
     return;
   }
@@ -159,7 +159,7 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   if (e.pfs_group) {
     qm.dh = crypto::DhKeyPair::Generate(*e.pfs_group);
     if (!qm.dh) {
-      ReleaseSpiIn(sa, qm.spi_in);
+      c.ReleaseSpiIn(qm.spi_in);
       return;
     }
     rest.push_back(MakePayload(isakmp::KeyExchangePayload{qm.dh->public_value()}));
@@ -179,29 +179,28 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key(), qm.iv, &last);
   qm.iv = last;
   qm.state = QmState::kInitSentQm1;
-  qm.entry = Ref(e.map_name, e.seq);
+  qm.entry = c.Ref(e.map_name, e.seq);
   qm.replaces_spi_in = replaces_spi_in;
-  qm.started = c.now;
-  Debug(c, &sa, "beginning Quick Mode exchange, M-ID of " + std::to_string(int32_t(mid)));
+  qm.started = c.Now();
+  c.Debug("beginning Quick Mode exchange, M-ID of " + std::to_string(int32_t(mid)));
   Bytes wire = Send(c, sa, m);
   StartRetransmit(c, qm.rtx, sa, std::move(wire));
   sa.quick_modes.emplace(mid, std::move(qm));
-  Rearm(sa);
+  c.Rearm();
 }
 
-void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg) {
+void NodeImpl::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg) {
   const uint32_t mid = h.message_id;
   if (mid == 0 || !h.encrypted()) {
-    Drop(c, counters_.dropped_state, "Quick Mode with M-ID 0 or unencrypted", sa.remote);
+    c.DropFrom(sa.remote, &NodeCounters::dropped_state, "Quick Mode with M-ID 0 or unencrypted");
     return;
   }
   const Bytes digest = Digest(msg);
   auto it = sa.quick_modes.find(mid);
   if (it != sa.quick_modes.end() && digest == it->second.last_rx_hash) {
     if (!it->second.rtx.packet.empty()) {
-      ++counters_.duplicates_answered;
-      c.out.datagrams.push_back(Datagram{sa.local, sa.remote, it->second.rtx.packet});
-      ++counters_.tx_datagrams;
+      c.Count(&NodeCounters::duplicates_answered);
+      c.Send(sa.local, sa.remote, it->second.rtx.packet);
     }
     return;
   }
@@ -214,32 +213,31 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
   Bytes last;
   auto opened = OpenMessage(msg, h.length, cipher, sa.keys.enc_key(), iv, &last);
   if (!opened) {
-    Drop(c, counters_.dropped_auth, opened.error().detail, sa.remote);
+    c.DropFrom(sa.remote, &NodeCounters::dropped_auth, opened.error().detail);
     return;
   }
   const Bytes plain = std::move(*opened);
   auto chain = isakmp::ParsePayloads(h.next_payload, plain);
   if (!chain || chain->empty() || chain->front().type != isakmp::PayloadType::kHash) {
-    Drop(c, counters_.dropped_auth, chain ? "Quick Mode without HASH first" : chain.error().detail,
-         sa.remote);
+    c.DropFrom(sa.remote, &NodeCounters::dropped_auth, chain ? "Quick Mode without HASH first" : chain.error().detail);
     return;
   }
   const Bytes got = std::get<isakmp::HashPayload>(chain->front().body).data;
   const Bytes covered = BytesCoveredByHash(*chain, plain);
   const ByteSpan skeyid_a = sa.keys.skeyid_a();
-  Debug(c, &sa, " processing HASH payload. message ID = " + std::to_string(int32_t(mid)));
+  c.Debug(" processing HASH payload. message ID = " + std::to_string(int32_t(mid)));
 
   if (it == sa.quick_modes.end()) {
     // QM1: we are the responder.
     if (SecretBytes(got) != crypto::QuickModeHash1(prf, skeyid_a, mid, covered)) {
-      Drop(c, counters_.dropped_auth, "QM1 HASH(1) mismatch", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_auth, "QM1 HASH(1) mismatch");
       return;
     }
     // A QM1 proves nothing about freshness (an old one, replayed after its exchange was
     // forgotten, authenticates too): a known M-ID is dropped, and a new one counts as
     // liveness only when its QM3, which binds our fresh Nr, arrives.
     if (!sa.peer_mids.Remember(mid)) {
-      Drop(c, counters_.dropped_replay, "replayed QM1 (M-ID already seen)", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_replay, "replayed QM1 (M-ID already seen)");
       return;
     }
     const auto* sap = isakmp::Find<isakmp::SaPayload>(*chain);
@@ -247,12 +245,12 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     const auto* ke = isakmp::Find<isakmp::KeyExchangePayload>(*chain);
     auto ids = Ids(*chain);
     if (!sap || !nonce || ids.size() != 2) {
-      Drop(c, counters_.dropped_state, "QM1 without SA, nonce or both IDs", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM1 without SA, nonce or both IDs");
       return;
     }
     IpAddress ci_net, ci_mask, cr_net, cr_mask;
     if (!IdToNet(*ids[0], ci_net, ci_mask) || !IdToNet(*ids[1], cr_net, cr_mask)) {
-      Drop(c, counters_.dropped_state, "QM1 proxy IDs of an unsupported type", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM1 proxy IDs of an unsupported type");
       return;
     }
     // Find the crypto map entry: the peer is one of its peers, and the peer's proxies mirror
@@ -260,10 +258,10 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     const config::CryptoMapEntry* entry = nullptr;
     std::optional<Phase2Choice> choice;
     bool proxies_match = false;  // some entry's ACL mirrors the proxies (then: proposals)
-    for (const config::CryptoMapEntry* listed : EntriesFor(sa.remote.ip)) {  // in order
+    for (const config::CryptoMapEntry* listed : c.EntriesFor(sa.remote.ip)) {  // in order
       const config::CryptoMapEntry& e = *listed;
       if (!e.ikev2_profile.empty()) continue;  // an IKEv2 entry: never by IKEv1
-      const config::AccessList* acl = cfg_.FindAcl(e.match_address);
+      const config::AccessList* acl = c.Cfg().FindAcl(e.match_address);
       if (!acl) continue;
       bool match = false;
       for (const auto& a : acl->entries)
@@ -272,17 +270,17 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
           match = true;
       if (!match) continue;
       proxies_match = true;
-      choice = SelectPhase2(*sap, cfg_, e);
+      choice = SelectPhase2(*sap, c.Cfg(), e);
       if (choice) {
         entry = &e;
         break;
       }
     }
     if (!entry) {
-      Log(c, "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
+      c.Log("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
                  sa.remote.ip.ToString() + (proxies_match ? " (no acceptable proposal)"
                                                           : " (proxy identities not supported)"));
-      Drop(c, counters_.dropped_state, "QM1: no crypto map entry matches", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM1: no crypto map entry matches");
       // Tell the peer (authenticated Informational), as IOS does, so that it stops
       // retransmitting: NO_PROPOSAL_CHOSEN when an entry's ACL matched the proxies but none
       // of its transform sets did, INVALID_ID_INFORMATION when no ACL matched. The SPI is the
@@ -295,7 +293,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
       const isakmp::NotifyType type = proxies_match ? isakmp::NotifyType::kNoProposalChosen
                                                     : isakmp::NotifyType::kInvalidIdInformation;
       n.type = static_cast<uint16_t>(type);
-      Debug(c, &sa, "sending NOTIFY " + std::string(isakmp::NotifyTypeName(n.type)) +
+      c.Debug("sending NOTIFY " + std::string(isakmp::NotifyTypeName(n.type)) +
                         " protocol 3 (QM1 message ID " + std::to_string(int32_t(mid)) + ")");
       std::vector<isakmp::Payload> p;
       p.push_back(isakmp::MakePayload(std::move(n)));
@@ -306,18 +304,18 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     qm.message_id = mid;
     qm.ni = nonce->data;
     qm.nr.resize(kNonceSize);
-    rng_->Fill(qm.nr);
+    c.Rng().Fill(qm.nr);
     if (qm.algs = choice->algs; qm.algs.pfs_group && !ke) {
-      Drop(c, counters_.dropped_state, "QM1 with PFS but no KE", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM1 with PFS but no KE");
       return;
     }
-    qm.spi_in = AllocateSpiIn(sa.id);
+    qm.spi_in = c.AllocateSpiIn();
     qm.spi_out = choice->peer_spi;
     qm.idci = *ids[0];
     qm.idcr = *ids[1];
     qm.have_ids = true;
-    qm.entry = Ref(entry->map_name, entry->seq);
-    qm.started = c.now;
+    qm.entry = c.Ref(entry->map_name, entry->seq);
+    qm.started = c.Now();
     std::vector<Payload> rest;
     isakmp::SaPayload reply;
     reply.doi = sap->doi;
@@ -330,7 +328,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     if (qm.algs.pfs_group) {
       qm.dh = crypto::DhKeyPair::Generate(*qm.algs.pfs_group);
       if (!qm.dh) {
-        ReleaseSpiIn(sa, qm.spi_in);
+        c.ReleaseSpiIn(qm.spi_in);
         return;
       }
       qm.peer_ke = ke->data;
@@ -362,20 +360,20 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
   if (qm.state == QmState::kInitSentQm1) {
     // QM2.
     if (SecretBytes(got) != crypto::QuickModeHash2(prf, skeyid_a, mid, qm.ni, covered)) {
-      Drop(c, counters_.dropped_auth, "QM2 HASH(2) mismatch", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_auth, "QM2 HASH(2) mismatch");
       return;
     }
-    HeardFromPeer(c, sa);  // HASH(2) binds our Ni: fresh
+    c.Heard();  // HASH(2) binds our Ni: fresh
     const auto* sap = isakmp::Find<isakmp::SaPayload>(*chain);
     const auto* nonce = isakmp::Find<isakmp::NoncePayload>(*chain);
     const auto* ke = isakmp::Find<isakmp::KeyExchangePayload>(*chain);
     if (!sap || !nonce || sap->proposals.size() != 1) {
-      Drop(c, counters_.dropped_state, "QM2 without one proposal or nonce", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM2 without one proposal or nonce");
       return;
     }
     Phase2Algs algs;
     // Everything is checked before QM3 goes out: no QM3 ever leaves for an SA we refuse.
-    std::string refused = CheckQm2(cfg_, CryptoMap(MapName(qm.entry), qm.entry.seq), *sap, ke != nullptr,
+    std::string refused = CheckQm2(c.Cfg(), c.Entry(qm.entry), *sap, ke != nullptr,
                                    qm.dh != nullptr, Ids(*chain), qm.idci, qm.idcr, algs);
     std::optional<SecretBytes> shared;
     if (refused.empty() && qm.dh) {
@@ -412,24 +410,24 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
   if (qm.state == QmState::kRespSentQm2) {
     // QM3.
     if (SecretBytes(got) != crypto::QuickModeHash3(prf, skeyid_a, mid, qm.ni, qm.nr)) {
-      Drop(c, counters_.dropped_auth, "QM3 HASH(3) mismatch", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_auth, "QM3 HASH(3) mismatch");
       return;
     }
-    HeardFromPeer(c, sa);  // HASH(3) binds our Nr: fresh
+    c.Heard();  // HASH(3) binds our Nr: fresh
     qm.state = QmState::kDone;
     qm.rtx = Retransmit{};
     qm.last_rx_hash = digest;
     InstallChild(c, sa, qm);
     return;
   }
-  Drop(c, counters_.dropped_state, "Quick Mode message for a finished exchange", sa.remote);
+  c.DropFrom(sa.remote, &NodeCounters::dropped_state, "Quick Mode message for a finished exchange");
 }
 
-void NodeImpl::RefuseQm2(Ctx& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi,
+void NodeImpl::RefuseQm2(SessionHost& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi,
                          const std::string& why) {
-  Log(c, "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
+  c.Log("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
              sa.remote.ip.ToString() + " (QM2 refused: " + why + ")");
-  Drop(c, counters_.dropped_state, "QM2 refused", sa.remote);
+  c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM2 refused");
   // Tell the peer (authenticated Informational) so that it drops its half of the exchange.
   isakmp::NotificationPayload n;
   n.doi = isakmp::kDoiIpsec;
@@ -442,7 +440,7 @@ void NodeImpl::RefuseQm2(Ctx& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi,
   AbandonQuickMode(c, sa, mid, "QM2 refused: " + why);
 }
 
-void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
+void NodeImpl::InstallChild(SessionHost& c, IkeSa& sa, QuickMode& qm) {
   const crypto::HashAlg prf = sa.algs.prf();
   ChildSa ch;
   ch.spi_in = qm.spi_in;
@@ -460,10 +458,10 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   } else if (qm.dh) {
     auto s = qm.dh->ComputeShared(qm.peer_ke);
     if (!s) {
-      Drop(c, counters_.dropped_auth, "PFS DH failed", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_auth, "PFS DH failed");
       const uint32_t spi_in = qm.spi_in;
       sa.quick_modes.erase(qm.message_id);
-      ReleaseSpiIn(sa, spi_in);
+      c.ReleaseSpiIn(spi_in);
       return;
     }
     gqm = std::move(*s);
@@ -489,17 +487,17 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
     ch.local_net = cr_net, ch.local_mask = cr_mask, ch.remote_net = ci_net, ch.remote_mask = ci_mask;
   }
   ch.protocol = qm.idci.protocol;
-  ch.created = c.now;
+  ch.created = c.Now();
   const Duration life = Seconds(ch.algs.lifetime_s);
-  ch.expires = c.now + life;
+  ch.expires = c.Now() + life;
   if (ch.initiator) {
-    const Duration margin = opts_.ipsec_rekey_margin;
-    ch.rekey_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
+    const Duration margin = c.Options().ipsec_rekey_margin;
+    ch.rekey_at = c.Now() + (life > 2 * margin ? life - margin : life * 9 / 10);
   }
-  Debug(c, &sa, "IPSEC(create_sa): sa created, (sa) sa_dest= " + sa.remote.ip.ToString() +
+  c.Debug("IPSEC(create_sa): sa created, (sa) sa_dest= " + sa.remote.ip.ToString() +
                     ", sa_proto= 50, sa_spi= 0x" + ToHex(SpiBytes(ch.spi_out)) + ", sa_trans= " +
                     ch.algs.TransformName());
-  ChildInstalled(c, sa, ch);
+  c.ChildUp(ChildSaUp{ch.spi_in, ch.spi_out, c.MapName(ch.entry), ch.entry.seq});
   const uint32_t replaces = qm.replaces_spi_in;
   const uint32_t mid = qm.message_id;
   const EntryRef qm_entry = qm.entry;
@@ -508,7 +506,7 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   // on one ISAKMP SA), then forgotten by OnTimeout.
   if (auto q = sa.quick_modes.find(mid); q != sa.quick_modes.end()) {
     QuickMode& done = q->second;
-    done.forget_at = c.now + Seconds(30);
+    done.forget_at = c.Now() + Seconds(30);
     // The keys are derived: the nonces and the PFS values are not needed again.
     done.dh.reset();
     WipeAndFree(done.peer_ke);
