@@ -1,8 +1,9 @@
 // IkeSa: one ISAKMP SA and what hangs off it (its Quick Modes in flight and its IPsec SAs):
 // the protocol-neutral SaBase that the engine core reads, and the IKEv1 rest (DESIGN.md §6.2).
-// Plain state with explicit enums; the exchange logic lives in NodeImpl's per-exchange files
-// (main_mode.cc, quick_mode.cc, informational.cc), which are the only writers. Owned by
-// NodeImpl's SA table (unique_ptr); referred to everywhere else by SaId.
+// Plain state with explicit enums; the exchange logic is Ikev1Session's (ikev1_session.h, and
+// its per-exchange files main_mode.cc, quick_mode.cc, informational.cc), which owns the record
+// and is its only IKEv1 writer. The session is held by NodeImpl's SA table; the record is
+// referred to everywhere else by SaId.
 #pragma once
 
 #include <cstring>
@@ -368,6 +369,7 @@ struct IkeSa : SaBase {
   TimePoint NextDeadline() const;
 
  private:
+  friend class Ikev1Session;  // holds one by value (Ikev1Session::Clone)
   IkeSa(const IkeSa&) = default;
 };
 

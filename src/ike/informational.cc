@@ -14,7 +14,7 @@
 // OnLateAck).
 #include <algorithm>
 
-#include "ike/node_impl.h"
+#include "ike/ikev1_session.h"
 #include "ike/protect.h"
 
 namespace ikepulse::ike {
@@ -57,7 +57,7 @@ isakmp::NotificationPayload DpdNotify(const IkeSa& sa, isakmp::NotifyType t, uin
 
 }  // namespace
 
-void NodeImpl::SendInformational(SessionHost& c, IkeSa& sa, std::vector<Payload> payloads) {
+void Ikev1Session::SendInformational(SessionHost& c, IkeSa& sa, std::vector<Payload> payloads) {
   const crypto::CipherAlg cipher = sa.algs.cipher();
   const crypto::HashAlg prf = sa.algs.prf();
   const uint32_t mid = c.Rng().NonZeroU32();
@@ -73,7 +73,7 @@ void NodeImpl::SendInformational(SessionHost& c, IkeSa& sa, std::vector<Payload>
   if (c.DebugOn()) c.Debug("purging node " + std::to_string(int32_t(mid)));
 }
 
-void NodeImpl::SendDeleteIsakmp(SessionHost& c, IkeSa& sa) {
+void Ikev1Session::SendDeleteIsakmp(SessionHost& c, IkeSa& sa) {
   isakmp::DeletePayload d;
   d.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp);
   d.spi_size = 16;
@@ -83,7 +83,8 @@ void NodeImpl::SendDeleteIsakmp(SessionHost& c, IkeSa& sa) {
   SendInformational(c, sa, std::move(p));
 }
 
-void NodeImpl::SendDeleteChildren(SessionHost& c, IkeSa& sa, const std::vector<uint32_t>& spis_in) {
+void Ikev1Session::SendDeleteChildren(SessionHost& c, IkeSa& sa,
+                                      const std::vector<uint32_t>& spis_in) {
   isakmp::DeletePayload d;
   d.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kEsp);
   d.spi_size = 4;
@@ -93,18 +94,18 @@ void NodeImpl::SendDeleteChildren(SessionHost& c, IkeSa& sa, const std::vector<u
   SendInformational(c, sa, std::move(p));
 }
 
-void NodeImpl::SendRUThere(SessionHost& c, IkeSa& sa, uint32_t seq, uint32_t error_count) {
+void Ikev1Session::SendRUThere(SessionHost& c, IkeSa& sa, uint32_t seq, uint32_t error_count) {
   std::vector<Payload> p;
   p.push_back(MakePayload(DpdNotify(sa, isakmp::NotifyType::kRUThere, seq)));
   SendInformational(c, sa, std::move(p));
   c.Count(&NodeCounters::dpd_sent);
   c.Emit(EventKind::kDpdSent, seq, error_count);
   c.Debug(error_count == 0 ? "Input = IKE_MSG_FROM_TIMER, IKE_TIMER_IM_ALIVE"
-                                 : "Input = IKE_MSG_FROM_TIMER, IKE_TIMER_PEERS_ALIVE");
+                           : "Input = IKE_MSG_FROM_TIMER, IKE_TIMER_PEERS_ALIVE");
   c.Debug("Old State = IKE_P1_COMPLETE  New State = IKE_P1_COMPLETE");
 }
 
-void NodeImpl::RunDpd(SessionHost& c, IkeSa& sa) {
+void Ikev1Session::RunDpd(SessionHost& c, IkeSa& sa) {
   if (!sa.dpd || sa.replaced || !sa.established()) return;
   const TimePoint now = c.Now();
   for (int guard = 0; guard < 8 && sa.dpd->NextDeadline() <= now; ++guard) {
@@ -127,8 +128,8 @@ void NodeImpl::RunDpd(SessionHost& c, IkeSa& sa) {
   }
 }
 
-void NodeImpl::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& h, ByteSpan msg,
-                               const Endpoint& remote) {
+void Ikev1Session::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& h, ByteSpan msg,
+                                   const Endpoint& remote) {
   if (!sa) {
     c.DropFrom(remote, &NodeCounters::dropped_unknown_sa, "Informational for an unknown SA");
     return;
@@ -145,12 +146,14 @@ void NodeImpl::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& 
       for (const auto& p : *chain)
         if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body))
           c.Debug(" processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
-                           " protocol " + std::to_string(n->protocol_id) + " (unauthenticated)");
-    c.DropFrom(remote, &NodeCounters::dropped_state, "unauthenticated Informational during phase 1");
+                  " protocol " + std::to_string(n->protocol_id) + " (unauthenticated)");
+    c.DropFrom(remote, &NodeCounters::dropped_state,
+               "unauthenticated Informational during phase 1");
     return;
   }
   if (!sa->established()) {
-    c.DropFrom(remote, &NodeCounters::dropped_state, "encrypted Informational before phase 1 completed");
+    c.DropFrom(remote, &NodeCounters::dropped_state,
+               "encrypted Informational before phase 1 completed");
     return;
   }
   const crypto::CipherAlg cipher = sa->algs.cipher();
@@ -184,9 +187,9 @@ void NodeImpl::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& 
   // Authenticated.
   if (c.DebugOn()) {
     c.DebugEngine("(0:" + std::to_string(sa->id) + "): received packet from " +
-                          remote.ip.ToString() + " dport " + std::to_string(sa->local.port) +
-                          " sport " + std::to_string(remote.port) + " Global (" +
-                          (sa->initiator ? "I" : "R") + ") QM_IDLE");
+                  remote.ip.ToString() + " dport " + std::to_string(sa->local.port) + " sport " +
+                  std::to_string(remote.port) + " Global (" + (sa->initiator ? "I" : "R") +
+                  ") QM_IDLE");
     c.DebugEngine("set new node " + std::to_string(int32_t(h.message_id)) + " to QM_IDLE");
     c.Debug(" processing HASH payload. message ID = " + std::to_string(int32_t(h.message_id)));
   }
@@ -199,8 +202,8 @@ void NodeImpl::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& 
       return;
     }
     if (last_rut) {
-      c.Debug(" DPD/R_U_THERE retransmitted by peer " + sa->remote.ip.ToString() +
-                       ", sequence " + Hex32(sa->peer_dpd_last_seq) + ": ACK again");
+      c.Debug(" DPD/R_U_THERE retransmitted by peer " + sa->remote.ip.ToString() + ", sequence " +
+              Hex32(sa->peer_dpd_last_seq) + ": ACK again");
       std::vector<Payload> ack;
       ack.push_back(
           MakePayload(DpdNotify(*sa, isakmp::NotifyType::kRUThereAck, sa->peer_dpd_last_seq)));
@@ -221,9 +224,9 @@ void NodeImpl::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& 
     if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body)) {
       if (c.DebugOn())
         c.Debug(" processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
-                         " protocol " + std::to_string(n->protocol_id) +
-                         (n->spi.size() == 4 ? " spi " + std::to_string(BytesU32(n->spi))
-                                             : " spi size " + std::to_string(n->spi.size())));
+                " protocol " + std::to_string(n->protocol_id) +
+                (n->spi.size() == 4 ? " spi " + std::to_string(BytesU32(n->spi))
+                                    : " spi size " + std::to_string(n->spi.size())));
       const bool dpd = n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThere) ||
                        n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThereAck);
       if (!dpd) {
@@ -257,12 +260,12 @@ void NodeImpl::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& 
         Bytes swapped(sa->rcookie.begin(), sa->rcookie.end());
         swapped.insert(swapped.end(), sa->icookie.begin(), sa->icookie.end());
         c.Debug(n->spi == swapped ? "DPD SPI has swapped cookies (tolerated)"
-                                       : "DPD SPI does not match the cookies (tolerated)");
+                                  : "DPD SPI does not match the cookies (tolerated)");
       }
       if (n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThere)) {
         if (c.DebugOn())
           c.Debug(" DPD/R_U_THERE received from peer " + peer.ToString() + ", sequence " +
-                           Hex32(seq));
+                  Hex32(seq));
         if (sa->peer_dpd_seen && seq == sa->peer_dpd_last_seq) {
           // A duplicate: answer a few (a lost ACK), then stop (RFC 3706 §7 replay intent).
           // Not liveness: the same sequence number proves nothing new.
@@ -273,7 +276,8 @@ void NodeImpl::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& 
         } else if (sa->peer_dpd_seen && static_cast<int32_t>(seq - sa->peer_dpd_last_seq) < 0) {
           // Older than the last one (RFC 3706 §7: the sequence number is the replay check):
           // neither ACKed nor liveness, and the expected sequence number never moves back.
-          c.DropFrom(remote, &NodeCounters::dropped_replay, "R-U-THERE with an old sequence number");
+          c.DropFrom(remote, &NodeCounters::dropped_replay,
+                     "R-U-THERE with an old sequence number");
           continue;
         } else {
           c.Heard();
@@ -292,8 +296,8 @@ void NodeImpl::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& 
           c.Heard();  // answers a round still open: fresh
           c.Count(&NodeCounters::dpd_acks_received);
           if (c.DebugOn())
-            c.Debug(" DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
-                             ", sequence " + Hex32(seq));
+            c.Debug(" DPD/R_U_THERE_ACK received from peer " + peer.ToString() + ", sequence " +
+                    Hex32(seq));
           c.Emit(EventKind::kDpdAckReceived, seq);
         } else if (const DpdMonitor::LateAck late = sa->dpd->OnLateAck(seq, c.Now());
                    late != DpdMonitor::LateAck::kNotOurs) {
@@ -303,24 +307,22 @@ void NodeImpl::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& 
           if (fresh) c.Heard();
           c.Count(&NodeCounters::dpd_acks_received);
           if (c.DebugOn())
-            c.Debug(" DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
-                             ", sequence " + Hex32(seq) +
-                             (fresh ? "" : ": already acknowledged"));
+            c.Debug(" DPD/R_U_THERE_ACK received from peer " + peer.ToString() + ", sequence " +
+                    Hex32(seq) + (fresh ? "" : ": already acknowledged"));
           c.Emit(EventKind::kDpdAckReceived, seq, /*late=*/1);
         } else {
           if (c.DebugOn())
-            c.Debug(" DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
-                             ", sequence " + Hex32(seq) + ": unexpected sequence, ignored");
+            c.Debug(" DPD/R_U_THERE_ACK received from peer " + peer.ToString() + ", sequence " +
+                    Hex32(seq) + ": unexpected sequence, ignored");
         }
       }
       if (c.DebugOn())
         c.Debug("deleting node " + std::to_string(int32_t(h.message_id)) +
-                         " error FALSE reason \"Informational (in) state 1\"");
+                " error FALSE reason \"Informational (in) state 1\"");
       continue;
     }
     if (const auto* d = std::get_if<isakmp::DeletePayload>(&p.body)) {
-      c.Debug(" processing DELETE payload. message ID = " +
-                       std::to_string(int32_t(h.message_id)));
+      c.Debug(" processing DELETE payload. message ID = " + std::to_string(int32_t(h.message_id)));
       c.Debug("peer does not do paranoid keepalives.");
       if (d->protocol_id == static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp)) {
         for (const auto& spi : d->spis) {
@@ -369,27 +371,26 @@ void NodeImpl::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& 
 
 // IKEv1's part of NodeImpl::DeleteSa, in its order: the debug line first, the Deletes (an
 // established SA only), then the end of its exchanges in flight and of the SA itself.
-void NodeImpl::Ikev1Deleting(SessionHost& c, IkeSa& sa, const std::string& reason) {
-  c.Debug("deleting SA reason \"" + reason + "\" state (" + (sa.initiator ? "I" : "R") +
-                    ") " + IosStateName(sa.state) + " (peer " + sa.remote.ip.ToString() +
-                    ") input queue 0");
+void Ikev1Session::Ikev1Deleting(SessionHost& c, IkeSa& sa, const std::string& reason) {
+  c.Debug("deleting SA reason \"" + reason + "\" state (" + (sa.initiator ? "I" : "R") + ") " +
+          IosStateName(sa.state) + " (peer " + sa.remote.ip.ToString() + ") input queue 0");
 }
 
-void NodeImpl::Ikev1SendDeletes(SessionHost& c, IkeSa& sa) {
+void Ikev1Session::Ikev1SendDeletes(SessionHost& c, IkeSa& sa) {
   std::vector<uint32_t> spis;
   for (const auto& ch : sa.children) spis.push_back(ch.spi_in);
   if (!spis.empty()) SendDeleteChildren(c, sa, spis);
   SendDeleteIsakmp(c, sa);
 }
 
-void NodeImpl::Ikev1Deleted(SessionHost& c, IkeSa& sa) {
+void Ikev1Session::Ikev1Deleted(SessionHost& c, IkeSa& sa) {
   for (const auto& [mid, qm] : sa.quick_modes) c.ReleaseSpiIn(qm.spi_in);  // in flight
   sa.quick_modes.clear();
   sa.SetState(P1State::kDead);
 }
 
 // The IKEv1 part of `show crypto isakmp sa` (NodeImpl::BaseSnapshot has the rest).
-void NodeImpl::Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s) {
+void Ikev1Session::Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s) {
   s.state = IosStateName(sa.state);
   s.encryption = EncryptionName(sa.algs.encryption);
   s.hash = HashName(sa.algs.hash);

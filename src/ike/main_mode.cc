@@ -4,7 +4,7 @@
 //   MM5 I->R  HDR*, IDii, HASH_I [, N]   MM6 R->I  HDR*, IDir, HASH_R
 #include <algorithm>
 
-#include "ike/node_impl.h"
+#include "ike/ikev1_session.h"
 #include "ike/protect.h"
 #include "ike/vendor_ids.h"
 
@@ -100,39 +100,8 @@ static bool DetectNat(const IkeSa& sa, const std::vector<Payload>& chain) {
   return !me_ok || !peer_ok;
 }
 
-void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map,
-                             uint32_t seq) {
-  EntryRuntime* e = FindEntry(map, seq);
-  std::optional<IpAddress> local = e ? LocalFor(*e) : std::nullopt;
-  if (!local) {
-    Log(c, "%CRYPTO-4-IKMP_NO_LOCAL_ADDRESS: crypto map " + map + " " + std::to_string(seq) +
-               " is not applied to an interface with an address");
-    return;
-  }
-  const config::PresharedKey* key = PresharedKeyFor(peer);
-  if (!key) {
-    Log(c, "%CRYPTO-4-IKMP_NO_PRESHARED_KEY: no pre-shared key for peer " + peer.ToString());
-    return;
-  }
-  isakmp::SaPayload sap = BuildPhase1Sa(cfg_);
-  if (sap.proposals.front().transforms.empty()) {
-    Log(c, "%CRYPTO-4-IKMP_NO_POLICY: no usable crypto isakmp policy (pre-share)");
-    return;
-  }
-  IkeSa& sa = NewSa(c, true, Endpoint{*local, opts_.ike_port}, Endpoint{peer, opts_.ike_port});
-  do {
-    rng_->Fill(sa.icookie);
-  } while (sa.icookie == isakmp::Cookie{});
-  sa.mm->psk = key->key;
-  sa.entries.push_back(Ref(map, seq));
-  IndexCookie(sa);
-  // What becomes Ikev1Session::Initiate (DESIGN.md §6.5): the core's services through a host.
-  Ikev1Host host(*this, c, &sa);
-  StartMainModeOn(host, sa, std::move(sap), map, seq);
-}
-
-void NodeImpl::StartMainModeOn(SessionHost& c, IkeSa& sa, isakmp::SaPayload sap,
-                               const std::string& map, uint32_t seq) {
+void Ikev1Session::StartMainModeOn(SessionHost& c, IkeSa& sa, isakmp::SaPayload sap,
+                                   const std::string& map, uint32_t seq) {
   sa.mm->sai_b = isakmp::SerializeBody(sap);
   sa.expires = c.Now() + Seconds(120);  // half-open SA limit until established
   std::vector<Payload> chain;
@@ -154,8 +123,8 @@ void NodeImpl::StartMainModeOn(SessionHost& c, IkeSa& sa, isakmp::SaPayload sap,
   c.Rearm();
 }
 
-void NodeImpl::OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
-                          const Endpoint& remote, ByteSpan msg) {
+void Ikev1Session::OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h,
+                              const Endpoint& local, const Endpoint& remote, ByteSpan msg) {
   const ByteSpan body = msg.subspan(isakmp::kHeaderSize);
 
   // A retransmitted copy of the last message we got: resend our last message.
@@ -192,13 +161,16 @@ void NodeImpl::OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h, co
     plain = plain_storage;
   } else if (sa->state == P1State::kRespSentMm4 || sa->state == P1State::kInitSentMm5 ||
              sa->state == P1State::kEstablished) {
-    c.DropFrom(remote, &NodeCounters::dropped_state, "unencrypted Main Mode message after key exchange");
+    c.DropFrom(remote, &NodeCounters::dropped_state,
+               "unencrypted Main Mode message after key exchange");
     return;
   }
   auto chain = isakmp::ParsePayloads(h.next_payload, plain,
                                      h.encrypted() ? 0 : isakmp::kHeaderSize);
   if (!chain) {
-    c.DropFrom(remote, h.encrypted() ? &NodeCounters::dropped_auth : &NodeCounters::dropped_malformed, chain.error().detail);
+    c.DropFrom(remote,
+               h.encrypted() ? &NodeCounters::dropped_auth : &NodeCounters::dropped_malformed,
+               chain.error().detail);
     return;
   }
 
@@ -304,7 +276,8 @@ void NodeImpl::OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h, co
         out.push_back(MakePayload(isakmp::NoncePayload{sa->mm->nr}));
         if (FindPayload(*chain, isakmp::PayloadType::kNatD) ||
             FindPayload(*chain, isakmp::PayloadType::kNatDDraft)) {
-          for (auto& p : NatDPayloads(*sa, c.Cfg().force_encapsulation)) out.push_back(std::move(p));
+          for (auto& p : NatDPayloads(*sa, c.Cfg().force_encapsulation))
+            out.push_back(std::move(p));
           sa->natd_sent = true;
           if (c.Cfg().force_encapsulation) sa->nat_detected = true;
         }
@@ -367,7 +340,7 @@ void NodeImpl::OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h, co
                                     sa->icookie, sa->rcookie, sa->mm->sai_b, id_b);
       if (SecretBytes(hash->data) != expect) {
         c.Log("%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from " + remote.ip.ToString() +
-                   " failed its sanity check or is malformed");
+              " failed its sanity check or is malformed");
         c.DropFrom(remote, &NodeCounters::dropped_auth, "HASH mismatch (wrong pre-shared key?)");
         return;
       }
@@ -436,7 +409,7 @@ void IkeSa::ForgetMainModeSecrets() {
   WipeAndFree(mm->iv);  // phase-2 IVs start from keys.last_block()
 }
 
-void NodeImpl::OnPhase1Established(SessionHost& c, IkeSa& sa) {
+void Ikev1Session::OnPhase1Established(SessionHost& c, IkeSa& sa) {
   sa.established_at = c.Now();
   const Duration life = Seconds(sa.algs.lifetime_s);
   sa.expires = c.Now() + life;
@@ -451,7 +424,7 @@ void NodeImpl::OnPhase1Established(SessionHost& c, IkeSa& sa) {
     c.Debug("IKE_DPD is enabled, initializing timers");
   } else if (c.Cfg().keepalive.enabled && !sa.peer_dpd) {
     c.Debug("peer " + sa.remote.ip.ToString() +
-                      " did not announce DPD (RFC 3706 vendor ID): no keepalives sent");
+            " did not announce DPD (RFC 3706 vendor ID): no keepalives sent");
   }
   c.Established();
   c.Rearm();

@@ -44,7 +44,7 @@ void NodeImpl::OnMainModeWithoutSa(Ctx& c, const isakmp::Header& h, const Endpoi
     return;
   }
   Ikev1Host host(*this, c, promoted);
-  OnMainMode(host, promoted, h, local, remote, msg);
+  SessionOf(*promoted).OnIkev1Message(host, h, local, remote, msg);
   if (!promoted->dead()) Rearm(*promoted);
 }
 

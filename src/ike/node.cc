@@ -138,7 +138,8 @@ IkeSa* NodeImpl::Find(SaId id) {
 }
 
 IkeSa& NodeImpl::NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endpoint& remote) {
-  auto sa = std::make_unique<IkeSa>();
+  auto session = std::make_unique<Ikev1Session>();
+  IkeSa* sa = &session->sa();
   sa->id = next_id_++;
   sa->initiator = initiator;
   sa->local = local;
@@ -148,19 +149,20 @@ IkeSa& NodeImpl::NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endp
   sa->mm = std::make_unique<MainModeState>();
   IkeSa& ref = *sa;
   by_peer_[remote.ip].push_back(ref.id);
-  sas_.emplace(ref.id, std::move(sa));
+  sas_.emplace(ref.id, SaSlot(std::move(session)));
   return ref;
 }
 
 void NodeImpl::IndexCookies() {
   by_icookie_.Clear();
-  std::vector<IkeSa*> all;
+  std::vector<Ikev1Session*> all;
   all.reserve(sas_.size());
   for (auto& [id, sa] : sas_)
-    all.push_back(sa.get());  // every SA is indexed once it exists (NewSa callers)
+    all.push_back(&sa.session());  // every SA is indexed once it exists (NewSa callers)
   // In creation order, as the rows were added (rows with one cookie are visited in order).
-  std::sort(all.begin(), all.end(), [](const IkeSa* a, const IkeSa* b) { return a->id < b->id; });
-  for (IkeSa* sa : all) IndexCookie(*sa);
+  std::sort(all.begin(), all.end(),
+            [](const Ikev1Session* a, const Ikev1Session* b) { return a->sa().id < b->sa().id; });
+  for (Ikev1Session* session : all) by_icookie_.Insert(CookieKey(session->sa().icookie), session);
 }
 
 std::vector<IkeSa*> NodeImpl::SasTo(const IpAddress& peer) {
@@ -226,22 +228,6 @@ void NodeImpl::Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoin
                                      ": " + reason});
 }
 
-Bytes NodeImpl::Send(SessionHost& c, IkeSa& sa, ByteSpan msg) {
-  Bytes wire;
-  if (sa.natt_float) {
-    wire.assign(4, 0);
-    wire.insert(wire.end(), msg.begin(), msg.end());
-  } else {
-    wire.assign(msg.begin(), msg.end());
-  }
-  c.Send(sa.local, sa.remote, wire);
-  if (c.DebugOn())
-    c.Debug(" sending packet to " + sa.remote.ip.ToString() + " my_port " +
-            std::to_string(sa.local.port) + " peer_port " + std::to_string(sa.remote.port) +
-            " (" + (sa.initiator ? "I" : "R") + ") " + IosStateName(sa.state));
-  return wire;
-}
-
 Duration RetransmitGap(const RetransmitPolicy& p, int k) {
   const Duration d = p.initial * (int64_t{1} << std::clamp(k - 1, 0, 20));
   return std::min(d, p.max_interval);
@@ -255,26 +241,6 @@ Duration RetransmitJitter(const RetransmitPolicy& p, int k, Random& rng) {
   return Micros(rng.Uniform(bound + 1));
 }
 
-void NodeImpl::StartRetransmit(SessionHost& c, Retransmit& r, const IkeSa& sa, Bytes packet,
-                               bool responder) {
-  r.responder = responder;
-  r.packet = std::move(packet);
-  r.local = sa.local;
-  r.remote = sa.remote;
-  r.attempts = 0;
-  r.due = c.Now();
-  ScheduleRetransmit(r, c.Options(), c.Rng());
-}
-
-void NodeImpl::ScheduleRetransmit(Retransmit& r) { ScheduleRetransmit(r, opts_, *rng_); }
-
-void NodeImpl::ScheduleRetransmit(Retransmit& r, const NodeOptions& opts, Random& rng) {
-  const int k = r.attempts + 1;  // the retransmission (or, past `tries`, the give-up) next
-  const RetransmitPolicy& p = r.responder ? opts.responder_retransmit : opts.retransmit;
-  r.due += RetransmitGap(p, k);
-  r.next = r.due - RetransmitJitter(p, k, rng);
-}
-
 // ---------------------------------------------------------------------------------------
 // NodeImpl's SessionHost (node_impl.h): what it does not forward inline.
 
@@ -283,8 +249,7 @@ void NodeImpl::Ikev1Host::Send(const Endpoint& local, const Endpoint& remote, By
   ++n_.counters_.tx_datagrams;
 }
 
-void NodeImpl::Ikev1Host::Emit(EventKind kind, uint64_t value, uint64_t value2,
-                               std::string text) {
+void NodeImpl::Ikev1Host::Emit(EventKind kind, uint64_t value, uint64_t value2, std::string text) {
   n_.Emit(c_, kind, sa_, value, value2, std::move(text));
 }
 
@@ -616,7 +581,8 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
   // responder cookie from MM2.
   IkeSa* sa = nullptr;
   static const isakmp::Cookie kZero{};
-  by_icookie_.Find(CookieKey(h->icookie), [&](IkeSa* cand) {
+  by_icookie_.Find(CookieKey(h->icookie), [&](Ikev1Session* session) {
+    IkeSa* cand = &session->sa();
     if (cand->dead()) return false;
     if (cand->rcookie == h->rcookie) {
       sa = cand;
@@ -640,7 +606,8 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
   });
   // Swapped cookies (some stacks echo them reversed in DPD): look up the other way round.
   if (!sa && h->exchange == isakmp::ExchangeType::kInformational) {
-    by_icookie_.Find(CookieKey(h->rcookie), [&](IkeSa* cand) {
+    by_icookie_.Find(CookieKey(h->rcookie), [&](Ikev1Session* session) {
+      IkeSa* cand = &session->sa();
       if (cand->dead() || cand->rcookie != h->icookie) return false;
       sa = cand;
       Debug(c, sa, "cookies swapped in header (tolerated)");
@@ -650,36 +617,12 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
 
   if (sa) {
     Ikev1Host host(*this, c, sa);
-    Ikev1OnMessage(host, *sa, *h, local, remote, msg);
+    SessionOf(*sa).OnIkev1Message(host, *h, local, remote, msg);
     if (!sa->dead()) Rearm(*sa);
   } else {
     OnIkev1WithoutSa(c, *h, local, remote, msg);
   }
   ReapDead();
-}
-
-// One datagram for an SA of ours (DESIGN.md §6.2: the session's OnMessage).
-void NodeImpl::Ikev1OnMessage(SessionHost& c, IkeSa& sa, const isakmp::Header& h,
-                              const Endpoint& local, const Endpoint& remote, ByteSpan msg) {
-  switch (h.exchange) {
-    case isakmp::ExchangeType::kIdentityProtection:
-      OnMainMode(c, &sa, h, local, remote, msg);
-      break;
-    case isakmp::ExchangeType::kQuickMode:
-      if (!sa.established()) {
-        c.DropFrom(remote, &NodeCounters::dropped_state,
-                   "Quick Mode without an established ISAKMP SA");
-        break;
-      }
-      OnQuickMode(c, sa, h, msg);
-      break;
-    case isakmp::ExchangeType::kInformational:
-      OnInformational(c, &sa, h, msg, remote);
-      break;
-    default:
-      c.DropFrom(remote, &NodeCounters::dropped_state, "unsupported exchange type");
-      break;
-  }
 }
 
 // A datagram that finds no SA: an MM1 (half-open entry, MM2) or an MM3 that promotes one (the
@@ -694,11 +637,9 @@ void NodeImpl::OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint&
       Drop(c, counters_.dropped_unknown_sa, "Quick Mode without an established ISAKMP SA",
            remote);
       break;
-    case isakmp::ExchangeType::kInformational: {
-      Ikev1Host host(*this, c, nullptr);
-      OnInformational(host, nullptr, h, msg, remote);
+    case isakmp::ExchangeType::kInformational:
+      Drop(c, counters_.dropped_unknown_sa, "Informational for an unknown SA", remote);
       break;
-    }
     default:
       Drop(c, counters_.dropped_state, "unsupported exchange type", remote);
       break;
@@ -723,103 +664,10 @@ void NodeImpl::OnTimeout(Ctx& c) {
       continue;
     }
     Ikev1Host host(*this, c, sa);
-    Ikev1OnTimeout(host, sa);
+    SessionOf(*sa).OnTimeout(host);
     if (!sa->dead()) Rearm(*sa);
   }
   ReapDead();
-}
-
-// The SA's deadline has come (DESIGN.md §6.2: the session's OnTimeout): retransmissions,
-// lifetimes, re-establishment, rekeys, NAT keepalive, DPD.
-// The core's services come through `host` (SessionHost), as in every IKEv1 function that
-// takes one (DESIGN.md §6.5).
-void NodeImpl::Ikev1OnTimeout(SessionHost& host, IkeSa* sa) {
-  const TimePoint now = host.Now();
-  const NodeOptions& opts = host.Options();
-  auto tries = [&](const Retransmit& r) {
-    return (r.responder ? opts.responder_retransmit : opts.retransmit).tries;
-  };
-  // Phase-1 retransmission.
-  if (sa->mm && sa->mm->rtx.next <= now) {
-    Retransmit& r = sa->mm->rtx;
-    if (r.attempts >= tries(r)) {
-      r.next = kNever;
-      host.GaveUpBecause("Death by retransmission P1");
-      return;
-    }
-    ++r.attempts;
-    host.Count(&NodeCounters::retransmits);
-    host.Send(r.local, r.remote, r.packet);
-    host.Emit(EventKind::kRetransmit, r.attempts);
-    if (host.DebugOn())
-      host.Debug("retransmitting phase 1 " + std::string(IosStateName(sa->state)) + "...");
-    ScheduleRetransmit(r, opts, host.Rng());
-  }
-  // An established SA's last Main Mode reply and digest are kept only for a while.
-  if (sa->p1_forget_at <= now) {
-    sa->p1_forget_at = kNever;
-    sa->mm.reset();
-  }
-  // Finished Quick Modes kept for duplicates are forgotten after a while.
-  for (auto q = sa->quick_modes.begin(); q != sa->quick_modes.end();) {
-    if (q->second.forget_at <= now) q = sa->quick_modes.erase(q);
-    else ++q;
-  }
-  // Quick Mode retransmissions.
-  std::vector<uint32_t> failed;
-  for (auto& [mid, qm] : sa->quick_modes) {
-    if (qm.rtx.next > now) continue;
-    if (qm.rtx.attempts >= tries(qm.rtx)) {
-      qm.rtx.next = kNever;
-      failed.push_back(mid);
-      continue;
-    }
-    ++qm.rtx.attempts;
-    host.Count(&NodeCounters::retransmits);
-    host.Send(qm.rtx.local, qm.rtx.remote, qm.rtx.packet);
-    host.Emit(EventKind::kRetransmit, qm.rtx.attempts);
-    if (host.DebugOn())
-      host.Debug("retransmitting phase 2 QM_IDLE " + std::to_string(int32_t(mid)) + " ...");
-    ScheduleRetransmit(qm.rtx, opts, host.Rng());
-  }
-  for (uint32_t mid : failed) AbandonQuickMode(host, *sa, mid, "Death by retransmission P2");
-  // Kept-up entries whose Quick Mode failed on this SA: try again (BringUp skips an entry
-  // that has an SA or a Quick Mode in flight by now).
-  if (sa->qm_retry_at <= now) {
-    sa->qm_retry_at = kNever;
-    if (sa->established() && !sa->replaced) host.BringUpKeptUpListing(sa->remote.ip);
-  }
-  if (sa->dead()) return;
-  // ISAKMP SA lifetime.
-  if (sa->expires <= now) {
-    host.DeleteMe("Lifetime expired", true, false);
-    return;
-  }
-  if (sa->reestablish_at <= now) {
-    sa->reestablish_at = kNever;
-    if (!sa->entries.empty() && !sa->replaced) host.ReplaceMe();
-  }
-  // NAT-T keepalive (RFC 3948 §2.3): one 0xFF byte, no marker, keeps the NAT mapping.
-  if (sa->nat_keepalive_at <= now) {
-    host.Send(sa->local, sa->remote, Bytes{0xff});
-    const uint32_t every = host.Cfg().nat_keepalive_s;
-    sa->nat_keepalive_at = every ? now + Seconds(every) : kNever;
-  }
-  // IPsec SA lifetimes and rekeys.
-  std::vector<uint32_t> expired;
-  for (auto& ch : sa->children) {
-    if (ch.expires <= now) {
-      expired.push_back(ch.spi_in);
-    } else if (!ch.rekeyed && ch.rekey_at <= now) {
-      ch.rekeyed = true;
-      // An entry changed to `set ikev2-profile` is not rekeyed by IKEv1 (AddChild).
-      if (const config::CryptoMapEntry* e = host.Entry(ch.entry); e && e->ikev2_profile.empty())
-        StartQuickMode(host, *sa, *e, ch.spi_in);
-    }
-  }
-  for (uint32_t spi : expired) DeleteChild(host, *sa, spi, true);
-  // DPD.
-  RunDpd(host, *sa);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -842,7 +690,9 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
     const bool have = std::any_of(sa->children.begin(), sa->children.end(), [&](const ChildSa& ch) {
       return Is(ch.entry, e.map_name, e.seq) && !ch.rekeyed;
     });
-    const bool pending = ChildInFlight(*sa, e.map_name, e.seq);
+    Ikev1Host host(*this, c, sa);
+    const std::optional<EntryRef> ref = FindRef(e.map_name, e.seq);
+    const bool pending = ref && SessionOf(*sa).ChildInFlight(host, *ref);
     if (!have && !pending)
       if (const config::CryptoMapEntry* ce = CryptoMap(e.map_name, e.seq))
         AddChild(c, *sa, *ce, 0);
@@ -856,6 +706,35 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
     return;
   }
   InitiateSa(c, peer, e.map_name, e.seq);
+}
+
+void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq) {
+  EntryRuntime* e = FindEntry(map, seq);
+  std::optional<IpAddress> local = e ? LocalFor(*e) : std::nullopt;
+  if (!local) {
+    Log(c, "%CRYPTO-4-IKMP_NO_LOCAL_ADDRESS: crypto map " + map + " " + std::to_string(seq) +
+               " is not applied to an interface with an address");
+    return;
+  }
+  const config::PresharedKey* key = PresharedKeyFor(peer);
+  if (!key) {
+    Log(c, "%CRYPTO-4-IKMP_NO_PRESHARED_KEY: no pre-shared key for peer " + peer.ToString());
+    return;
+  }
+  isakmp::SaPayload sap = BuildPhase1Sa(cfg_);
+  if (sap.proposals.front().transforms.empty()) {
+    Log(c, "%CRYPTO-4-IKMP_NO_POLICY: no usable crypto isakmp policy (pre-share)");
+    return;
+  }
+  IkeSa& sa = NewSa(c, true, Endpoint{*local, opts_.ike_port}, Endpoint{peer, opts_.ike_port});
+  do {
+    rng_->Fill(sa.icookie);
+  } while (sa.icookie == isakmp::Cookie{});
+  sa.mm->psk = key->key;
+  sa.entries.push_back(Ref(map, seq));
+  IndexCookie(sa);
+  Ikev1Host host(*this, c, &sa);
+  SessionOf(sa).Initiate(host, *e->cfg, sa.local, sa.remote);
 }
 
 void NodeImpl::InitiateSa(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq) {
@@ -880,7 +759,7 @@ void NodeImpl::AddChild(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
   // rekey) is never negotiated by IKEv1 (WarnIkev2Entry).
   if (!e.ikev2_profile.empty()) return;
   Ikev1Host host(*this, c, &sa);
-  StartQuickMode(host, sa, e, replaces_spi_in);
+  SessionOf(sa).StartChild(host, e, replaces_spi_in);
 }
 
 void NodeImpl::Initiate(Ctx& c, const std::string& map, uint32_t seq) {
@@ -1137,41 +1016,13 @@ void NodeImpl::BringUpKeptUpAt(Ctx& c, const IpAddress& peer) {
 // ---------------------------------------------------------------------------------------
 // Teardown
 
-void NodeImpl::AbandonQuickMode(SessionHost& c, IkeSa& sa, uint32_t mid,
-                                const std::string& reason) {
-  auto it = sa.quick_modes.find(mid);
-  if (it == sa.quick_modes.end()) return;
-  c.Debug("deleting node " + std::to_string(int32_t(mid)) + " error TRUE reason \"" + reason +
-          "\"");
-  c.Emit(EventKind::kGiveUp, mid);
-  const QuickMode& qm = it->second;
-  if (c.EntryKeptUp(qm.entry))
-    sa.qm_retry_at = std::min(sa.qm_retry_at, c.Now() + kKeepUpQuickModeRetry);
-  std::vector<uint32_t> deferred;
-  for (const auto& ch : sa.children)
-    if (ch.delete_on_replace && ch.entry == qm.entry)
-      deferred.push_back(ch.spi_in);
-  const uint32_t spi_in = qm.spi_in;
-  sa.quick_modes.erase(it);
-  c.ReleaseSpiIn(spi_in);
-  for (uint32_t spi : deferred) DeleteChild(c, sa, spi, false);
-}
-
-void NodeImpl::DeleteChild(SessionHost& c, IkeSa& sa, uint32_t spi_in, bool send_delete) {
-  auto it = std::find_if(sa.children.begin(), sa.children.end(),
-                         [&](const ChildSa& ch) { return ch.spi_in == spi_in; });
-  if (it == sa.children.end()) return;
-  if (send_delete && sa.established()) SendDeleteChildren(c, sa, {spi_in});
-  c.ChildDown(it->spi_in, it->spi_out);  // the event, and the SPI's index row
-  sa.children.erase(it);
-}
-
 void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_delete,
                         bool failover) {
   if (sa.dead()) return;
   const bool was_up = sa.established();
+  Ikev1Session& session = SessionOf(sa);
   Ikev1Host host(*this, c, &sa);
-  Ikev1Deleting(host, sa, reason);
+  session.Deleting(host, reason);
   if (was_up) {
     Emit(c, EventKind::kIkeSaDown, &sa, 0, 0, reason);
     // Only the last SA to a peer going down takes the tunnel down.
@@ -1182,14 +1033,14 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
       Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is DOWN. Peer " + sa.remote.ip.ToString() +
                  ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
   }
-  if (send_delete && was_up) Ikev1SendDeletes(host, sa);
+  if (send_delete && was_up) session.SendDeletes(host);
   for (const auto& ch : sa.children) {
     Emit(c, EventKind::kChildSaDown, &sa, ch.spi_in, ch.spi_out);
     if (auto b = by_spi_in_.find(ch.spi_in); b != by_spi_in_.end() && b->second == sa.id)
       by_spi_in_.erase(b);
   }
   sa.children.clear();
-  Ikev1Deleted(host, sa);  // its exchanges in flight end; status kDead
+  session.MarkDeleted(host);  // its exchanges in flight end; status kDead
   timers_.Disarm(sa.id);
   dead_.push_back(sa.id);
   if (!failover) return;
@@ -1219,7 +1070,7 @@ void NodeImpl::ReapDead() {
   for (SaId id : dead_) {
     auto it = sas_.find(id);
     if (it == sas_.end()) continue;
-    by_icookie_.Erase(CookieKey(it->second->icookie), it->second.get());
+    by_icookie_.Erase(CookieKey(it->second->icookie), &it->second.session());
     timers_.Disarm(id);
     if (auto p = by_peer_.find(it->second->remote.ip); p != by_peer_.end()) {
       p->second.Remove(id);
@@ -1302,7 +1153,7 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSasOf(TimePoint now, std::span<const
 
 IsakmpSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, TimePoint now) {
   IsakmpSaSnapshot s = BaseSnapshot(sa, now);
-  Ikev1Snapshot(sa, s);
+  Ikev1Session::Ikev1Snapshot(sa, s);
   return s;
 }
 

@@ -1,6 +1,8 @@
-// NodeImpl: the state behind ike::Node. Its methods are split by concern across node.cc
-// (dispatch, timers, entries, failover, snapshots), main_mode.cc, quick_mode.cc and
-// informational.cc (which includes DPD on the wire). Single-threaded; owns every IkeSa.
+// NodeImpl: the state behind ike::Node, the engine core: dispatch, the SA table (sessions),
+// timers, entries, failover and snapshots (node.cc), and the IKEv1 responder factory with its
+// half-open table (main_mode_responder.cc). The IKEv1 exchanges are Ikev1Session's
+// (ikev1_session.h), which the core reaches through Session and a few IKEv1-only calls, and
+// which reaches the core through Ikev1Host. Single-threaded; owns every session.
 #pragma once
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include "ike/cookie_index.h"
 #include "ike/half_open.h"
 #include "ike/ike_sa.h"
+#include "ike/ikev1_session.h"
 #include "ike/node.h"
 #include "ike/peer_failover.h"
 #include "ike/session.h"
@@ -40,9 +43,6 @@ struct IpHash {
 };
 
 // Per crypto map entry: its failover cursor and whether it should be up.
-// A kept-up entry whose Quick Mode failed (the peer refused it, or no answer) is tried again
-// this long after, on the same ISAKMP SA, for as long as the SA lives.
-inline constexpr Duration kKeepUpQuickModeRetry = Seconds(10);
 
 // Entries live in slots (NodeImpl::entries_) that keep their number while other entries come
 // and go, so the indexes over them change only for the entries a configuration changes.
@@ -93,6 +93,22 @@ class SaIdList {
  private:
   SaId one_ = kNoSa;                  // the only SA, when more_ is null
   ClonePtr<std::vector<SaId>> more_;  // two or more, in order
+};
+
+// A row of the SA table (NodeImpl::sas_): the session. `->`, `*` and get() reach its record,
+// the base the core reads (and, while every session in the table is IKEv1, IKEv1's record:
+// the core's cookie route reads its Main Mode state). Node::Clone clones the session
+// (Session::Clone).
+class SaSlot {
+ public:
+  explicit SaSlot(std::unique_ptr<Ikev1Session> s) : s_(std::move(s)) {}
+  Ikev1Session& session() const { return static_cast<Ikev1Session&>(*s_); }
+  IkeSa* get() const { return &session().sa(); }
+  IkeSa* operator->() const { return get(); }
+  IkeSa& operator*() const { return *get(); }
+
+ private:
+  ClonePtr<Session> s_;  // an Ikev1Session (every SA of the table is IKEv1 today)
 };
 
 // The context of one call into the node.
@@ -188,9 +204,7 @@ class NodeImpl {
     void Deleted(std::string_view reason) override { DeleteMe(reason, false, false); }
 
     const NodeOptions& Options() const override { return n_.opts_; }
-    void Count(uint64_t NodeCounters::*counter, uint64_t n) override {
-      n_.counters_.*counter += n;
-    }
+    void Count(uint64_t NodeCounters::*counter, uint64_t n) override { n_.counters_.*counter += n; }
     void DropFrom(const Endpoint& from, uint64_t NodeCounters::*counter,
                   std::string_view reason) override;
     void DebugEngine(std::string_view line) override { n_.Debug(c_, nullptr, line); }
@@ -211,9 +225,7 @@ class NodeImpl {
     }
     void InitialContact() override { n_.InitialContact(c_, *sa_); }
     void PeerDeleted() override { n_.PeerDeletedSa(c_, *sa_); }
-    void BringUpKeptUpListing(const IpAddress& peer) override {
-      n_.BringUpKeptUpListing(c_, peer);
-    }
+    void BringUpKeptUpListing(const IpAddress& peer) override { n_.BringUpKeptUpListing(c_, peer); }
     void BringUpKeptUpAt(const IpAddress& peer) override { n_.BringUpKeptUpAt(c_, peer); }
     void SetRemote(const Endpoint& remote) override { n_.SetRemote(*sa_, remote); }
     void ReplaceMe() override { n_.ReplaceSa(c_, *sa_); }
@@ -238,7 +250,9 @@ class NodeImpl {
     std::memcpy(&v, c.data(), sizeof v);
     return v;
   }
-  void IndexCookie(IkeSa& sa) { by_icookie_.Insert(CookieKey(sa.icookie), &sa); }
+  void IndexCookie(IkeSa& sa) { by_icookie_.Insert(CookieKey(sa.icookie), &SessionOf(sa)); }
+  // The session that owns record `sa` (a row of sas_, dead or alive).
+  Ikev1Session& SessionOf(const IkeSa& sa) { return sas_.find(sa.id)->second.session(); }
   // Rebuilds by_icookie_ from sas_ (a copy's rows must point at its own SAs).
   void IndexCookies();
   IkeSa& NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endpoint& remote);
@@ -249,18 +263,6 @@ class NodeImpl {
   void Emit(Ctx& c, EventKind k, const SaBase* sa, uint64_t v = 0, uint64_t v2 = 0,
             std::string text = {});
   void Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoint& from);
-  // Sends a datagram from the SA's endpoints (adds the non-ESP marker when floated).
-  Bytes Send(SessionHost& c, IkeSa& sa, ByteSpan msg);
-  // responder: IOS's responder schedule (NodeOptions::responder_retransmit), for MM4.
-  void StartRetransmit(SessionHost& c, Retransmit& r, const IkeSa& sa, Bytes packet,
-                       bool responder = false);
-  const RetransmitPolicy& Policy(const Retransmit& r) const {
-    return r.responder ? opts_.responder_retransmit : opts_.retransmit;
-  }
-  // Advances r to its next (jittered) retransmission or its give-up (RetransmitPolicy).
-  void ScheduleRetransmit(Retransmit& r);
-  // The same, for code that reaches the core through a SessionHost.
-  static void ScheduleRetransmit(Retransmit& r, const NodeOptions& opts, Random& rng);
   void Rearm(const IkeSa& sa) { timers_.Arm(sa.id, sa.NextDeadline()); }
   // The one place that feeds liveness from IKE messages ("heard from the peer"): the DPD
   // monitor's OnInboundAuthenticated and the SA's last_rx. A caller calls it only for a
@@ -286,16 +288,10 @@ class NodeImpl {
   // An IPsec SA of entry `e` over the established `sa`; `replaces_spi_in`: the pair it rekeys
   // (0: a new one).
   void AddChild(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e, uint32_t replaces_spi_in);
-  // An exchange for an IPsec SA of entry (map, seq) is in flight on `sa` (quick_mode.cc).
-  bool ChildInFlight(const IkeSa& sa, const std::string& map, uint32_t seq) const;
 
   // The dispatcher's routes (OnDatagram reads the version of the 28-byte header first).
   void OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
   void OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
-  // IKEv1, per SA: what becomes Ikev1Session::OnMessage and ::OnTimeout (DESIGN.md §6.2).
-  void Ikev1OnMessage(SessionHost& c, IkeSa& sa, const isakmp::Header& h,
-                      const Endpoint& local, const Endpoint& remote, ByteSpan msg);
-  void Ikev1OnTimeout(SessionHost& c, IkeSa* sa);
   // IKEv1 without an SA: the responder factory (MM1, MM3 to a half-open entry) or a drop.
   void OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                         const Endpoint& remote, ByteSpan msg);
@@ -332,17 +328,10 @@ class NodeImpl {
 
   // main_mode.cc
   void StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
-  // StartMainMode's IKEv1 part, once the SA exists (what becomes Ikev1Session::Initiate).
-  void StartMainModeOn(SessionHost& c, IkeSa& sa, isakmp::SaPayload sap, const std::string& map,
-                       uint32_t seq);
-  // A Main Mode message for `sa` (never null).
-  void OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
-                  const Endpoint& remote, ByteSpan msg);
   // A Main Mode message that found no SA (main_mode_responder.cc): MM1, or MM3 promoting a
   // half-open entry.
   void OnMainModeWithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                            const Endpoint& remote, ByteSpan msg);
-  void OnPhase1Established(SessionHost& c, IkeSa& sa);
   // MM1 of a new responder negotiation: a half-open entry and MM2 (no IkeSa yet).
   void OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                    const Endpoint& remote, ByteSpan msg);
@@ -353,40 +342,13 @@ class NodeImpl {
   void SendNoProposalChosen(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                             const Endpoint& remote);
 
-  // quick_mode.cc
-  void StartQuickMode(SessionHost& c, IkeSa& sa, const config::CryptoMapEntry& e,
-                      uint32_t replaces_spi_in);
-  void OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg);
-  void InstallChild(SessionHost& c, IkeSa& sa, QuickMode& qm);
-
-  // informational.cc
-  void OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& h, ByteSpan msg,
-                       const Endpoint& remote);
-  void SendInformational(SessionHost& c, IkeSa& sa, std::vector<isakmp::Payload> payloads);
-  void SendDeleteIsakmp(SessionHost& c, IkeSa& sa);
-  void SendDeleteChildren(SessionHost& c, IkeSa& sa, const std::vector<uint32_t>& spis_in);
-  void SendRUThere(SessionHost& c, IkeSa& sa, uint32_t seq, uint32_t error_count);
-  void RunDpd(SessionHost& c, IkeSa& sa);
-  // IKEv1's parts of DeleteSa (the debug line; the Deletes; the end of its exchanges and of
-  // its Main Mode state) and of `show crypto isakmp sa`.
-  void Ikev1Deleting(SessionHost& c, IkeSa& sa, const std::string& reason);
-  void Ikev1SendDeletes(SessionHost& c, IkeSa& sa);
-  void Ikev1Deleted(SessionHost& c, IkeSa& sa);
-  static void Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s);
-
   // Teardown. Marks the SA dead (erased at the end of the call), logs, and moves the
   // entries' failover cursors when `failover` (peer dead / unreachable).
   void DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_delete, bool failover);
-  void DeleteChild(SessionHost& c, IkeSa& sa, uint32_t spi_in, bool send_delete);
   void DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete) {
     Ikev1Host host(*this, c, &sa);
-    DeleteChild(host, sa, spi_in, send_delete);
+    SessionOf(sa).DeleteChild(host, spi_in, send_delete);
   }
-  // Ends Quick Mode `mid` that we initiated without an SA (retransmissions exhausted, or the
-  // peer's error notify): IOS's "deleting node ... error TRUE reason ...".
-  void AbandonQuickMode(SessionHost& c, IkeSa& sa, uint32_t mid, const std::string& reason);
-  // Ends our Quick Mode `mid` whose QM2 we refuse (before any QM3): log, notify, abandon.
-  void RefuseQm2(SessionHost& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi, const std::string& why);
   // A fresh inbound SPI (>= 256, unique among ours), reserved for `sa` until released or
   // installed; ReleaseSpiIn frees a reservation that no child of `sa` uses.
   uint32_t AllocateSpiIn(SaId sa);
@@ -429,6 +391,12 @@ class NodeImpl {
     return EntryRef{it->second, seq};
   }
   const std::string& MapName(EntryRef r) const { return map_names_[r.map]; }
+  // The reference to (map, seq) if the map was ever numbered (none: no SA refers to it).
+  std::optional<EntryRef> FindRef(const std::string& map, uint32_t seq) const {
+    auto it = map_name_ids_.find(map);
+    if (it == map_name_ids_.end()) return std::nullopt;
+    return EntryRef{it->second, seq};
+  }
   bool Is(EntryRef r, const std::string& map, uint32_t seq) const {
     return r.seq == seq && map_names_[r.map] == map;
   }
@@ -439,10 +407,10 @@ class NodeImpl {
   NodeOptions opts_;
   const bool* debug_;  // never null
   config::Config cfg_;
-  std::unordered_map<SaId, ClonePtr<IkeSa>> sas_;
-  // The SAs by initiator cookie (rows point into sas_: added when an SA gets its cookie,
-  // erased by ReapDead before the SA goes).
-  CookieIndex<IkeSa> by_icookie_;
+  std::unordered_map<SaId, SaSlot> sas_;
+  // The sessions by initiator cookie (rows point at the sessions of sas_: added when an SA
+  // gets its cookie, erased by ReapDead before the SA goes).
+  CookieIndex<Ikev1Session> by_icookie_;
   // Our inbound SPIs -> SA: installed IPsec SAs and those reserved by Quick Modes in flight,
   // so that allocation never hands out one twice. The peers' (outbound) SPIs are not here:
   // two peers may choose the same one, or one of ours; they are only found per SA.

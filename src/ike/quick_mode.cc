@@ -6,7 +6,7 @@
 // exchange. KEYMAT per direction with the SPI chosen by that direction's receiver.
 #include <algorithm>
 
-#include "ike/node_impl.h"
+#include "ike/ikev1_session.h"
 #include "ike/protect.h"
 
 namespace ikepulse::ike {
@@ -119,20 +119,21 @@ Bytes ToBytes(const SecretBytes& s) { return Bytes(s.data(), s.data() + s.size()
 
 }  // namespace
 
-bool NodeImpl::ChildInFlight(const IkeSa& sa, const std::string& map, uint32_t seq) const {
+bool Ikev1Session::ChildInFlight(const SessionHost& host, EntryRef entry) const {
+  (void)host;
   // In flight only: a finished exchange kept to answer duplicates (kDone) brings nothing,
   // so it must not hold back a new one when the SA it made is gone (hard lifetime, Delete).
-  return std::any_of(sa.quick_modes.begin(), sa.quick_modes.end(), [&](const auto& kv) {
-    return kv.second.state != QmState::kDone && Is(kv.second.entry, map, seq);
+  return std::any_of(sa_.quick_modes.begin(), sa_.quick_modes.end(), [&](const auto& kv) {
+    return kv.second.state != QmState::kDone && kv.second.entry == entry;
   });
 }
 
-void NodeImpl::StartQuickMode(SessionHost& c, IkeSa& sa, const config::CryptoMapEntry& e,
-                              uint32_t replaces_spi_in) {
+void Ikev1Session::StartQuickMode(SessionHost& c, IkeSa& sa, const config::CryptoMapEntry& e,
+                                  uint32_t replaces_spi_in) {
   const config::AclEntry* acl = FirstPermit(c.Cfg().FindAcl(e.match_address));
   if (!acl) {
     c.Log("%CRYPTO-4-IKMP_NO_ACL: crypto map " + e.map_name + " " + std::to_string(e.seq) +
-               ": match address " + e.match_address + " has no permit entry");
+          ": match address " + e.match_address + " has no permit entry");
     return;
   }
   QuickMode qm;
@@ -145,12 +146,11 @@ void NodeImpl::StartQuickMode(SessionHost& c, IkeSa& sa, const config::CryptoMap
   qm.ni.resize(kNonceSize);
   c.Rng().Fill(qm.ni);
   qm.spi_in = c.AllocateSpiIn();
-  isakmp::SaPayload sap =
-      BuildPhase2Sa(c.Cfg(), e, qm.spi_in, sa.natt_float, !sa.peer_natt_rfc);
+  isakmp::SaPayload sap = BuildPhase2Sa(c.Cfg(), e, qm.spi_in, sa.natt_float, !sa.peer_natt_rfc);
   if (sap.proposals.empty()) {
     c.ReleaseSpiIn(qm.spi_in);
-    c.Log("%CRYPTO-4-IKMP_NO_TRANSFORM: crypto map " + e.map_name + " " +
-               std::to_string(e.seq) + " has no usable transform set");
+    c.Log("%CRYPTO-4-IKMP_NO_TRANSFORM: crypto map " + e.map_name + " " + std::to_string(e.seq) +
+          " has no usable transform set");
     return;
   }
   std::vector<Payload> rest;
@@ -189,7 +189,7 @@ void NodeImpl::StartQuickMode(SessionHost& c, IkeSa& sa, const config::CryptoMap
   c.Rearm();
 }
 
-void NodeImpl::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg) {
+void Ikev1Session::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg) {
   const uint32_t mid = h.message_id;
   if (mid == 0 || !h.encrypted()) {
     c.DropFrom(sa.remote, &NodeCounters::dropped_state, "Quick Mode with M-ID 0 or unencrypted");
@@ -219,7 +219,8 @@ void NodeImpl::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& h, B
   const Bytes plain = std::move(*opened);
   auto chain = isakmp::ParsePayloads(h.next_payload, plain);
   if (!chain || chain->empty() || chain->front().type != isakmp::PayloadType::kHash) {
-    c.DropFrom(sa.remote, &NodeCounters::dropped_auth, chain ? "Quick Mode without HASH first" : chain.error().detail);
+    c.DropFrom(sa.remote, &NodeCounters::dropped_auth,
+               chain ? "Quick Mode without HASH first" : chain.error().detail);
     return;
   }
   const Bytes got = std::get<isakmp::HashPayload>(chain->front().body).data;
@@ -278,8 +279,8 @@ void NodeImpl::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& h, B
     }
     if (!entry) {
       c.Log("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
-                 sa.remote.ip.ToString() + (proxies_match ? " (no acceptable proposal)"
-                                                          : " (proxy identities not supported)"));
+            sa.remote.ip.ToString() +
+            (proxies_match ? " (no acceptable proposal)" : " (proxy identities not supported)"));
       c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM1: no crypto map entry matches");
       // Tell the peer (authenticated Informational), as IOS does, so that it stops
       // retransmitting: NO_PROPOSAL_CHOSEN when an entry's ACL matched the proxies but none
@@ -294,7 +295,7 @@ void NodeImpl::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& h, B
                                                     : isakmp::NotifyType::kInvalidIdInformation;
       n.type = static_cast<uint16_t>(type);
       c.Debug("sending NOTIFY " + std::string(isakmp::NotifyTypeName(n.type)) +
-                        " protocol 3 (QM1 message ID " + std::to_string(int32_t(mid)) + ")");
+              " protocol 3 (QM1 message ID " + std::to_string(int32_t(mid)) + ")");
       std::vector<isakmp::Payload> p;
       p.push_back(isakmp::MakePayload(std::move(n)));
       SendInformational(c, sa, std::move(p));
@@ -423,10 +424,10 @@ void NodeImpl::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& h, B
   c.DropFrom(sa.remote, &NodeCounters::dropped_state, "Quick Mode message for a finished exchange");
 }
 
-void NodeImpl::RefuseQm2(SessionHost& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi,
-                         const std::string& why) {
+void Ikev1Session::RefuseQm2(SessionHost& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi,
+                             const std::string& why) {
   c.Log("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
-             sa.remote.ip.ToString() + " (QM2 refused: " + why + ")");
+        sa.remote.ip.ToString() + " (QM2 refused: " + why + ")");
   c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM2 refused");
   // Tell the peer (authenticated Informational) so that it drops its half of the exchange.
   isakmp::NotificationPayload n;
@@ -440,7 +441,7 @@ void NodeImpl::RefuseQm2(SessionHost& c, IkeSa& sa, uint32_t mid, const Bytes& p
   AbandonQuickMode(c, sa, mid, "QM2 refused: " + why);
 }
 
-void NodeImpl::InstallChild(SessionHost& c, IkeSa& sa, QuickMode& qm) {
+void Ikev1Session::InstallChild(SessionHost& c, IkeSa& sa, QuickMode& qm) {
   const crypto::HashAlg prf = sa.algs.prf();
   ChildSa ch;
   ch.spi_in = qm.spi_in;
@@ -495,8 +496,8 @@ void NodeImpl::InstallChild(SessionHost& c, IkeSa& sa, QuickMode& qm) {
     ch.rekey_at = c.Now() + (life > 2 * margin ? life - margin : life * 9 / 10);
   }
   c.Debug("IPSEC(create_sa): sa created, (sa) sa_dest= " + sa.remote.ip.ToString() +
-                    ", sa_proto= 50, sa_spi= 0x" + ToHex(SpiBytes(ch.spi_out)) + ", sa_trans= " +
-                    ch.algs.TransformName());
+          ", sa_proto= 50, sa_spi= 0x" + ToHex(SpiBytes(ch.spi_out)) +
+          ", sa_trans= " + ch.algs.TransformName());
   c.ChildUp(ChildSaUp{ch.spi_in, ch.spi_out, c.MapName(ch.entry), ch.entry.seq});
   const uint32_t replaces = qm.replaces_spi_in;
   const uint32_t mid = qm.message_id;

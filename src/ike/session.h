@@ -4,9 +4,9 @@
 // holds sessions by SaId and calls them; a session never reaches into the core, the SA table
 // or another session, and, like the whole engine, never reads a clock or touches a socket.
 //
-// Status: the IKEv2 session is written against this interface; IKEv1 still lives in NodeImpl,
-// which already hands its per-SA code a SessionHost (NodeImpl::Ikev1Host) for the core's
-// services, and moves behind Session next (DESIGN.md §6.3, step 1; §6.5 says where that
+// Status: both protocols' sessions implement this interface (Ikev1Session, Ikev2Session); the
+// engine core holds IKEv1 sessions in its SA table and hosts them with NodeImpl::Ikev1Host.
+// The IKEv2 session is not wired into the core yet (DESIGN.md §6.3; §6.5 says where step 1
 // stands).
 #pragma once
 
