@@ -14,7 +14,7 @@ void Ikev1Session::Initiate(SessionHost& host, const config::CryptoMapEntry& ent
                             const Endpoint& local, const Endpoint& remote) {
   (void)local;
   (void)remote;
-  StartMainModeOn(host, sa_, BuildPhase1Sa(host.Cfg()), entry.map_name, entry.seq);
+  StartMainModeOn(host, BuildPhase1Sa(host.Cfg()), entry.map_name, entry.seq);
 }
 
 void Ikev1Session::OnMessage(SessionHost& host, const Endpoint& local, const Endpoint& remote,
@@ -24,7 +24,7 @@ void Ikev1Session::OnMessage(SessionHost& host, const Endpoint& local, const End
     host.DropFrom(remote, &NodeCounters::dropped_malformed, h.error().detail);
     return;
   }
-  Ikev1OnMessage(host, sa_, *h, local, remote, msg.first(h->length));
+  Ikev1OnMessage(host, *h, local, remote, msg.first(h->length));
 }
 
 void Ikev1Session::OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound) {
@@ -50,7 +50,8 @@ std::vector<ChildSaSnapshot> Ikev1Session::Children(TimePoint now, SnapshotKeys 
   return {};
 }
 
-Bytes Ikev1Session::Send(SessionHost& c, IkeSa& sa, ByteSpan msg) {
+Bytes Ikev1Session::Send(SessionHost& c, ByteSpan msg) {
+  IkeSa& sa = sa_;
   Bytes wire;
   if (sa.natt_float) {
     wire.assign(4, 0);
@@ -66,8 +67,8 @@ Bytes Ikev1Session::Send(SessionHost& c, IkeSa& sa, ByteSpan msg) {
   return wire;
 }
 
-void Ikev1Session::StartRetransmit(SessionHost& c, Retransmit& r, const IkeSa& sa, Bytes packet,
-                                   bool responder) {
+void Ikev1Session::StartRetransmit(SessionHost& c, Retransmit& r, Bytes packet, bool responder) {
+  const IkeSa& sa = sa_;
   r.responder = responder;
   r.packet = std::move(packet);
   r.local = sa.local;
@@ -85,11 +86,12 @@ void Ikev1Session::ScheduleRetransmit(Retransmit& r, const NodeOptions& opts, Ra
 }
 
 // One datagram for an SA of ours (DESIGN.md §6.2: the session's OnMessage).
-void Ikev1Session::Ikev1OnMessage(SessionHost& c, IkeSa& sa, const isakmp::Header& h,
-                                  const Endpoint& local, const Endpoint& remote, ByteSpan msg) {
+void Ikev1Session::Ikev1OnMessage(SessionHost& c, const isakmp::Header& h, const Endpoint& local,
+                                  const Endpoint& remote, ByteSpan msg) {
+  IkeSa& sa = sa_;
   switch (h.exchange) {
     case isakmp::ExchangeType::kIdentityProtection:
-      OnMainMode(c, &sa, h, local, remote, msg);
+      OnMainMode(c, h, local, remote, msg);
       break;
     case isakmp::ExchangeType::kQuickMode:
       if (!sa.established()) {
@@ -97,10 +99,10 @@ void Ikev1Session::Ikev1OnMessage(SessionHost& c, IkeSa& sa, const isakmp::Heade
                    "Quick Mode without an established ISAKMP SA");
         break;
       }
-      OnQuickMode(c, sa, h, msg);
+      OnQuickMode(c, h, msg);
       break;
     case isakmp::ExchangeType::kInformational:
-      OnInformational(c, &sa, h, msg, remote);
+      OnInformational(c, h, msg, remote);
       break;
     default:
       c.DropFrom(remote, &NodeCounters::dropped_state, "unsupported exchange type");
@@ -112,7 +114,8 @@ void Ikev1Session::Ikev1OnMessage(SessionHost& c, IkeSa& sa, const isakmp::Heade
 // lifetimes, re-establishment, rekeys, NAT keepalive, DPD.
 // The core's services come through `host` (SessionHost), as in every IKEv1 function that
 // takes one (DESIGN.md §6.5).
-void Ikev1Session::Ikev1OnTimeout(SessionHost& host, IkeSa* sa) {
+void Ikev1Session::Ikev1OnTimeout(SessionHost& host) {
+  IkeSa* sa = &sa_;
   const TimePoint now = host.Now();
   const NodeOptions& opts = host.Options();
   auto tries = [&](const Retransmit& r) {
@@ -163,7 +166,7 @@ void Ikev1Session::Ikev1OnTimeout(SessionHost& host, IkeSa* sa) {
       host.Debug("retransmitting phase 2 QM_IDLE " + std::to_string(int32_t(mid)) + " ...");
     ScheduleRetransmit(qm.rtx, opts, host.Rng());
   }
-  for (uint32_t mid : failed) AbandonQuickMode(host, *sa, mid, "Death by retransmission P2");
+  for (uint32_t mid : failed) AbandonQuickMode(host, mid, "Death by retransmission P2");
   // Kept-up entries whose Quick Mode failed on this SA: try again (BringUp skips an entry
   // that has an SA or a Quick Mode in flight by now).
   if (sa->qm_retry_at <= now) {
@@ -195,16 +198,16 @@ void Ikev1Session::Ikev1OnTimeout(SessionHost& host, IkeSa* sa) {
       ch.rekeyed = true;
       // An entry changed to `set ikev2-profile` is not rekeyed by IKEv1 (AddChild).
       if (const config::CryptoMapEntry* e = host.Entry(ch.entry); e && e->ikev2_profile.empty())
-        StartQuickMode(host, *sa, *e, ch.spi_in);
+        StartQuickMode(host, *e, ch.spi_in);
     }
   }
-  for (uint32_t spi : expired) DeleteChild(host, *sa, spi, true);
+  for (uint32_t spi : expired) DeleteChild(host, spi, true);
   // DPD.
-  RunDpd(host, *sa);
+  RunDpd(host);
 }
 
-void Ikev1Session::AbandonQuickMode(SessionHost& c, IkeSa& sa, uint32_t mid,
-                                    const std::string& reason) {
+void Ikev1Session::AbandonQuickMode(SessionHost& c, uint32_t mid, const std::string& reason) {
+  IkeSa& sa = sa_;
   auto it = sa.quick_modes.find(mid);
   if (it == sa.quick_modes.end()) return;
   c.Debug("deleting node " + std::to_string(int32_t(mid)) + " error TRUE reason \"" + reason +
@@ -219,14 +222,15 @@ void Ikev1Session::AbandonQuickMode(SessionHost& c, IkeSa& sa, uint32_t mid,
   const uint32_t spi_in = qm.spi_in;
   sa.quick_modes.erase(it);
   c.ReleaseSpiIn(spi_in);
-  for (uint32_t spi : deferred) DeleteChild(c, sa, spi, false);
+  for (uint32_t spi : deferred) DeleteChild(c, spi, false);
 }
 
-void Ikev1Session::DeleteChild(SessionHost& c, IkeSa& sa, uint32_t spi_in, bool send_delete) {
+void Ikev1Session::DeleteChild(SessionHost& c, uint32_t spi_in, bool send_delete) {
+  IkeSa& sa = sa_;
   auto it = std::find_if(sa.children.begin(), sa.children.end(),
                          [&](const ChildSa& ch) { return ch.spi_in == spi_in; });
   if (it == sa.children.end()) return;
-  if (send_delete && sa.established()) SendDeleteChildren(c, sa, {spi_in});
+  if (send_delete && sa.established()) SendDeleteChildren(c, {spi_in});
   c.ChildDown(it->spi_in, it->spi_out);  // the event, and the SPI's index row
   sa.children.erase(it);
 }

@@ -4,12 +4,10 @@
 // lifetimes and rekeys (ikev1_session.cc). It reaches the engine core only through the
 // SessionHost of each call (NodeImpl::Ikev1Host); the core holds it in its SA table.
 //
-// Status (step 1, stage C): the exchange code moved here as static members that still take the
-// record as a parameter (always this session's own, `sa_`): the compiler now proves that it
-// reads nothing of the core. The core still reads the record through `sa()` (the base fields,
+// Status (step 1, stage C): the core still reads the record through `sa()` (the base fields,
 // and the Main Mode state where its cookie route needs it), and the IKEv1 responder factory
 // (main_mode_responder.cc: MM1, the half-open table, MM3) is still core code that builds the
-// session.
+// session (DESIGN.md §6.5).
 #pragma once
 
 #include <memory>
@@ -52,10 +50,10 @@ class Ikev1Session final : public Session {
                 const Endpoint& remote) override;
   void OnMessage(SessionHost& host, const Endpoint& local, const Endpoint& remote,
                  ByteSpan msg) override;
-  void OnTimeout(SessionHost& host) override { Ikev1OnTimeout(host, &sa_); }
+  void OnTimeout(SessionHost& host) override { Ikev1OnTimeout(host); }
   TimePoint NextDeadline() const override { return sa_.NextDeadline(); }
   void AddChild(SessionHost& host, const config::CryptoMapEntry& entry) override {
-    StartQuickMode(host, sa_, entry, 0);
+    StartQuickMode(host, entry, 0);
   }
   void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound) override;
   void Delete(SessionHost& host, std::string_view reason, bool send) override {
@@ -71,21 +69,19 @@ class Ikev1Session final : public Session {
   // One datagram whose header the core's route already parsed (msg cut to its length).
   void OnIkev1Message(SessionHost& host, const isakmp::Header& h, const Endpoint& local,
                       const Endpoint& remote, ByteSpan msg) {
-    Ikev1OnMessage(host, sa_, h, local, remote, msg);
+    Ikev1OnMessage(host, h, local, remote, msg);
   }
   // An IPsec SA for `entry`; `replaces_spi_in`: the pair it rekeys (0: a new one).
   void StartChild(SessionHost& host, const config::CryptoMapEntry& entry,
                   uint32_t replaces_spi_in) {
-    StartQuickMode(host, sa_, entry, replaces_spi_in);
+    StartQuickMode(host, entry, replaces_spi_in);
   }
-  void DeleteChild(SessionHost& host, uint32_t spi_in, bool send_delete) {
-    DeleteChild(host, sa_, spi_in, send_delete);
-  }
+  void DeleteChild(SessionHost& c, uint32_t spi_in, bool send_delete);
   // IKEv1's parts of the core's DeleteSa, which keeps their order among its own steps: the
   // debug line; the Deletes (an established SA); the end of the exchanges and of the SA.
-  void Deleting(SessionHost& host, const std::string& reason) { Ikev1Deleting(host, sa_, reason); }
-  void SendDeletes(SessionHost& host) { Ikev1SendDeletes(host, sa_); }
-  void MarkDeleted(SessionHost& host) { Ikev1Deleted(host, sa_); }
+  void Deleting(SessionHost& host, const std::string& reason) { Ikev1Deleting(host, reason); }
+  void SendDeletes(SessionHost& host) { Ikev1SendDeletes(host); }
+  void MarkDeleted(SessionHost& host) { Ikev1Deleted(host); }
   // The IKEv1 part of `show crypto isakmp sa`.
   static void Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s);
   // Advances r to its next (jittered) retransmission or its give-up (RetransmitPolicy).
@@ -94,48 +90,44 @@ class Ikev1Session final : public Session {
  private:
   Ikev1Session(const Ikev1Session&) = default;  // Clone only
 
-  // The exchanges (static: they reach nothing but the host and this session's record `sa`).
+  // The exchanges. They reach nothing but the call's host and this session's record (`sa_`,
+  // named `sa` in their bodies).
   // ikev1_session.cc
-  static void Ikev1OnMessage(SessionHost& c, IkeSa& sa, const isakmp::Header& h,
-                             const Endpoint& local, const Endpoint& remote, ByteSpan msg);
-  static void Ikev1OnTimeout(SessionHost& c, IkeSa* sa);
+  void Ikev1OnMessage(SessionHost& c, const isakmp::Header& h, const Endpoint& local,
+                      const Endpoint& remote, ByteSpan msg);
+  void Ikev1OnTimeout(SessionHost& c);
   // Sends a datagram from the SA's endpoints (adds the non-ESP marker when floated).
-  static Bytes Send(SessionHost& c, IkeSa& sa, ByteSpan msg);
+  Bytes Send(SessionHost& c, ByteSpan msg);
   // responder: IOS's responder schedule (NodeOptions::responder_retransmit), for MM4.
-  static void StartRetransmit(SessionHost& c, Retransmit& r, const IkeSa& sa, Bytes packet,
-                              bool responder = false);
+  void StartRetransmit(SessionHost& c, Retransmit& r, Bytes packet, bool responder = false);
   // Ends Quick Mode `mid` that we initiated without an SA (retransmissions exhausted, or the
   // peer's error notify): IOS's "deleting node ... error TRUE reason ...".
-  static void AbandonQuickMode(SessionHost& c, IkeSa& sa, uint32_t mid, const std::string& reason);
-  static void DeleteChild(SessionHost& c, IkeSa& sa, uint32_t spi_in, bool send_delete);
+  void AbandonQuickMode(SessionHost& c, uint32_t mid, const std::string& reason);
 
   // main_mode.cc
-  static void StartMainModeOn(SessionHost& c, IkeSa& sa, isakmp::SaPayload sap,
-                              const std::string& map, uint32_t seq);
-  static void OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
-                         const Endpoint& remote, ByteSpan msg);
-  static void OnPhase1Established(SessionHost& c, IkeSa& sa);
+  void StartMainModeOn(SessionHost& c, isakmp::SaPayload sap, const std::string& map, uint32_t seq);
+  void OnMainMode(SessionHost& c, const isakmp::Header& h, const Endpoint& local,
+                  const Endpoint& remote, ByteSpan msg);
+  void OnPhase1Established(SessionHost& c);
 
   // quick_mode.cc
-  static void StartQuickMode(SessionHost& c, IkeSa& sa, const config::CryptoMapEntry& e,
-                             uint32_t replaces_spi_in);
-  static void OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg);
-  static void InstallChild(SessionHost& c, IkeSa& sa, QuickMode& qm);
+  void StartQuickMode(SessionHost& c, const config::CryptoMapEntry& e, uint32_t replaces_spi_in);
+  void OnQuickMode(SessionHost& c, const isakmp::Header& h, ByteSpan msg);
+  void InstallChild(SessionHost& c, QuickMode& qm);
   // Ends our Quick Mode `mid` whose QM2 we refuse (before any QM3): log, notify, abandon.
-  static void RefuseQm2(SessionHost& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi,
-                        const std::string& why);
+  void RefuseQm2(SessionHost& c, uint32_t mid, const Bytes& peer_spi, const std::string& why);
 
   // informational.cc
-  static void OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& h, ByteSpan msg,
-                              const Endpoint& remote);
-  static void SendInformational(SessionHost& c, IkeSa& sa, std::vector<isakmp::Payload> payloads);
-  static void SendDeleteIsakmp(SessionHost& c, IkeSa& sa);
-  static void SendDeleteChildren(SessionHost& c, IkeSa& sa, const std::vector<uint32_t>& spis_in);
-  static void SendRUThere(SessionHost& c, IkeSa& sa, uint32_t seq, uint32_t error_count);
-  static void RunDpd(SessionHost& c, IkeSa& sa);
-  static void Ikev1Deleting(SessionHost& c, IkeSa& sa, const std::string& reason);
-  static void Ikev1SendDeletes(SessionHost& c, IkeSa& sa);
-  static void Ikev1Deleted(SessionHost& c, IkeSa& sa);
+  void OnInformational(SessionHost& c, const isakmp::Header& h, ByteSpan msg,
+                       const Endpoint& remote);
+  void SendInformational(SessionHost& c, std::vector<isakmp::Payload> payloads);
+  void SendDeleteIsakmp(SessionHost& c);
+  void SendDeleteChildren(SessionHost& c, const std::vector<uint32_t>& spis_in);
+  void SendRUThere(SessionHost& c, uint32_t seq, uint32_t error_count);
+  void RunDpd(SessionHost& c);
+  void Ikev1Deleting(SessionHost& c, const std::string& reason);
+  void Ikev1SendDeletes(SessionHost& c);
+  void Ikev1Deleted(SessionHost& c);
 
   IkeSa sa_;
 };

@@ -57,7 +57,8 @@ isakmp::NotificationPayload DpdNotify(const IkeSa& sa, isakmp::NotifyType t, uin
 
 }  // namespace
 
-void Ikev1Session::SendInformational(SessionHost& c, IkeSa& sa, std::vector<Payload> payloads) {
+void Ikev1Session::SendInformational(SessionHost& c, std::vector<Payload> payloads) {
+  IkeSa& sa = sa_;
   const crypto::CipherAlg cipher = sa.algs.cipher();
   const crypto::HashAlg prf = sa.algs.prf();
   const uint32_t mid = c.Rng().NonZeroU32();
@@ -69,35 +70,36 @@ void Ikev1Session::SendInformational(SessionHost& c, IkeSa& sa, std::vector<Payl
   const isakmp::Header h = sa.Phase2Header(isakmp::ExchangeType::kInformational, mid);
   Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key(), iv, nullptr);
   if (c.DebugOn()) c.DebugEngine("set new node " + std::to_string(int32_t(mid)) + " to QM_IDLE");
-  Send(c, sa, m);
+  Send(c, m);
   if (c.DebugOn()) c.Debug("purging node " + std::to_string(int32_t(mid)));
 }
 
-void Ikev1Session::SendDeleteIsakmp(SessionHost& c, IkeSa& sa) {
+void Ikev1Session::SendDeleteIsakmp(SessionHost& c) {
+  IkeSa& sa = sa_;
   isakmp::DeletePayload d;
   d.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp);
   d.spi_size = 16;
   d.spis.push_back(CookieSpi(sa));
   std::vector<Payload> p;
   p.push_back(MakePayload(std::move(d)));
-  SendInformational(c, sa, std::move(p));
+  SendInformational(c, std::move(p));
 }
 
-void Ikev1Session::SendDeleteChildren(SessionHost& c, IkeSa& sa,
-                                      const std::vector<uint32_t>& spis_in) {
+void Ikev1Session::SendDeleteChildren(SessionHost& c, const std::vector<uint32_t>& spis_in) {
   isakmp::DeletePayload d;
   d.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kEsp);
   d.spi_size = 4;
   for (uint32_t s : spis_in) d.spis.push_back(U32Bytes(s));
   std::vector<Payload> p;
   p.push_back(MakePayload(std::move(d)));
-  SendInformational(c, sa, std::move(p));
+  SendInformational(c, std::move(p));
 }
 
-void Ikev1Session::SendRUThere(SessionHost& c, IkeSa& sa, uint32_t seq, uint32_t error_count) {
+void Ikev1Session::SendRUThere(SessionHost& c, uint32_t seq, uint32_t error_count) {
+  IkeSa& sa = sa_;
   std::vector<Payload> p;
   p.push_back(MakePayload(DpdNotify(sa, isakmp::NotifyType::kRUThere, seq)));
-  SendInformational(c, sa, std::move(p));
+  SendInformational(c, std::move(p));
   c.Count(&NodeCounters::dpd_sent);
   c.Emit(EventKind::kDpdSent, seq, error_count);
   c.Debug(error_count == 0 ? "Input = IKE_MSG_FROM_TIMER, IKE_TIMER_IM_ALIVE"
@@ -105,7 +107,8 @@ void Ikev1Session::SendRUThere(SessionHost& c, IkeSa& sa, uint32_t seq, uint32_t
   c.Debug("Old State = IKE_P1_COMPLETE  New State = IKE_P1_COMPLETE");
 }
 
-void Ikev1Session::RunDpd(SessionHost& c, IkeSa& sa) {
+void Ikev1Session::RunDpd(SessionHost& c) {
+  IkeSa& sa = sa_;
   if (!sa.dpd || sa.replaced || !sa.established()) return;
   const TimePoint now = c.Now();
   for (int guard = 0; guard < 8 && sa.dpd->NextDeadline() <= now; ++guard) {
@@ -114,7 +117,7 @@ void Ikev1Session::RunDpd(SessionHost& c, IkeSa& sa) {
     if (a.error_count > 0) c.Debug("incrementing error counter on sa: PEERS_ALIVE_TIMER");
     if (a.kind == DpdAction::Kind::kSendRUThere) {
       if (a.retransmission) c.Count(&NodeCounters::dpd_retries);
-      SendRUThere(c, sa, a.seq, a.error_count);
+      SendRUThere(c, a.seq, a.error_count);
       continue;
     }
     // kPeerDead: "peer not responding!" (the seed's trace), then delete everything we hold
@@ -128,12 +131,9 @@ void Ikev1Session::RunDpd(SessionHost& c, IkeSa& sa) {
   }
 }
 
-void Ikev1Session::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Header& h, ByteSpan msg,
+void Ikev1Session::OnInformational(SessionHost& c, const isakmp::Header& h, ByteSpan msg,
                                    const Endpoint& remote) {
-  if (!sa) {
-    c.DropFrom(remote, &NodeCounters::dropped_unknown_sa, "Informational for an unknown SA");
-    return;
-  }
+  IkeSa* sa = &sa_;
   if (!h.encrypted()) {
     if (sa->established()) {
       c.DropFrom(remote, &NodeCounters::dropped_auth, "unencrypted Informational after phase 1");
@@ -207,7 +207,7 @@ void Ikev1Session::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Head
       std::vector<Payload> ack;
       ack.push_back(
           MakePayload(DpdNotify(*sa, isakmp::NotifyType::kRUThereAck, sa->peer_dpd_last_seq)));
-      SendInformational(c, *sa, std::move(ack));
+      SendInformational(c, std::move(ack));
       c.Count(&NodeCounters::dpd_acks_sent);
       c.Emit(EventKind::kDpdAckSent, sa->peer_dpd_last_seq);
       return;
@@ -247,8 +247,7 @@ void Ikev1Session::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Head
             if (qm.state == QmState::kInitSentQm1 && (!by_spi || qm.spi_in == spi))
               rejected.push_back(qmid);
           for (uint32_t qmid : rejected)
-            AbandonQuickMode(c, *sa, qmid,
-                             "peer sent " + std::string(isakmp::NotifyTypeName(n->type)));
+            AbandonQuickMode(c, qmid, "peer sent " + std::string(isakmp::NotifyTypeName(n->type)));
           if (!rejected.empty()) acted = true;
         }
         continue;
@@ -288,7 +287,7 @@ void Ikev1Session::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Head
         sa->peer_dpd_last_mid = h.message_id;
         std::vector<Payload> ack;
         ack.push_back(MakePayload(DpdNotify(*sa, isakmp::NotifyType::kRUThereAck, seq)));
-        SendInformational(c, *sa, std::move(ack));
+        SendInformational(c, std::move(ack));
         c.Count(&NodeCounters::dpd_acks_sent);
         c.Emit(EventKind::kDpdAckSent, seq);
       } else {
@@ -348,7 +347,7 @@ void Ikev1Session::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Head
                 acted = true;
                 c.Debug("IPsec SA delete deferred until its replacement is installed");
               } else {
-                DeleteChild(c, *sa, ch.spi_in, false);
+                DeleteChild(c, ch.spi_in, false);
                 keepup_check = true;
                 acted = true;
               }
@@ -371,19 +370,22 @@ void Ikev1Session::OnInformational(SessionHost& c, IkeSa* sa, const isakmp::Head
 
 // IKEv1's part of NodeImpl::DeleteSa, in its order: the debug line first, the Deletes (an
 // established SA only), then the end of its exchanges in flight and of the SA itself.
-void Ikev1Session::Ikev1Deleting(SessionHost& c, IkeSa& sa, const std::string& reason) {
+void Ikev1Session::Ikev1Deleting(SessionHost& c, const std::string& reason) {
+  IkeSa& sa = sa_;
   c.Debug("deleting SA reason \"" + reason + "\" state (" + (sa.initiator ? "I" : "R") + ") " +
           IosStateName(sa.state) + " (peer " + sa.remote.ip.ToString() + ") input queue 0");
 }
 
-void Ikev1Session::Ikev1SendDeletes(SessionHost& c, IkeSa& sa) {
+void Ikev1Session::Ikev1SendDeletes(SessionHost& c) {
+  IkeSa& sa = sa_;
   std::vector<uint32_t> spis;
   for (const auto& ch : sa.children) spis.push_back(ch.spi_in);
-  if (!spis.empty()) SendDeleteChildren(c, sa, spis);
-  SendDeleteIsakmp(c, sa);
+  if (!spis.empty()) SendDeleteChildren(c, spis);
+  SendDeleteIsakmp(c);
 }
 
-void Ikev1Session::Ikev1Deleted(SessionHost& c, IkeSa& sa) {
+void Ikev1Session::Ikev1Deleted(SessionHost& c) {
+  IkeSa& sa = sa_;
   for (const auto& [mid, qm] : sa.quick_modes) c.ReleaseSpiIn(qm.spi_in);  // in flight
   sa.quick_modes.clear();
   sa.SetState(P1State::kDead);

@@ -100,8 +100,9 @@ static bool DetectNat(const IkeSa& sa, const std::vector<Payload>& chain) {
   return !me_ok || !peer_ok;
 }
 
-void Ikev1Session::StartMainModeOn(SessionHost& c, IkeSa& sa, isakmp::SaPayload sap,
-                                   const std::string& map, uint32_t seq) {
+void Ikev1Session::StartMainModeOn(SessionHost& c, isakmp::SaPayload sap, const std::string& map,
+                                   uint32_t seq) {
+  IkeSa& sa = sa_;
   sa.mm->sai_b = isakmp::SerializeBody(sap);
   sa.expires = c.Now() + Seconds(120);  // half-open SA limit until established
   std::vector<Payload> chain;
@@ -117,14 +118,15 @@ void Ikev1Session::StartMainModeOn(SessionHost& c, IkeSa& sa, isakmp::SaPayload 
   sa.SetState(P1State::kInitSentMm1);
   c.Emit(EventKind::kInitiate, seq, 0, map);
   c.Debug("beginning Main Mode exchange");
-  Bytes wire = Send(c, sa, isakmp::BuildMessage(h, isakmp::SerializePayloads(chain)));
-  StartRetransmit(c, sa.mm->rtx, sa, std::move(wire));
+  Bytes wire = Send(c, isakmp::BuildMessage(h, isakmp::SerializePayloads(chain)));
+  StartRetransmit(c, sa.mm->rtx, std::move(wire));
   c.Debug("Old State = IKE_READY  New State = IKE_I_MM1");
   c.Rearm();
 }
 
-void Ikev1Session::OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h,
-                              const Endpoint& local, const Endpoint& remote, ByteSpan msg) {
+void Ikev1Session::OnMainMode(SessionHost& c, const isakmp::Header& h, const Endpoint& local,
+                              const Endpoint& remote, ByteSpan msg) {
+  IkeSa* sa = &sa_;
   const ByteSpan body = msg.subspan(isakmp::kHeaderSize);
 
   // A retransmitted copy of the last message we got: resend our last message.
@@ -219,8 +221,8 @@ void Ikev1Session::OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h
       oh.flags = 0;
       sa->SetState(P1State::kInitSentMm3);
       sa->mm->last_rx_hash = digest;
-      Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
-      StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire));
+      Bytes wire = Send(c, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
+      StartRetransmit(c, sa->mm->rtx, std::move(wire));
       c.Debug("Old State = IKE_I_MM1  New State = IKE_I_MM3");
       return;
     }
@@ -286,8 +288,8 @@ void Ikev1Session::OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h
         oh.flags = 0;
         sa->SetState(P1State::kRespSentMm4);
         // Resent on IOS's responder schedule until MM5 comes (and to a duplicate MM3).
-        Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
-        StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire), /*responder=*/true);
+        Bytes wire = Send(c, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
+        StartRetransmit(c, sa->mm->rtx, std::move(wire), /*responder=*/true);
         c.Debug("Old State = IKE_R_MM3  New State = IKE_R_MM4");
         return;
       }
@@ -318,8 +320,8 @@ void Ikev1Session::OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h
                             sa->mm->iv, &last);
       sa->mm->iv = last;
       sa->SetState(P1State::kInitSentMm5);
-      Bytes wire = Send(c, *sa, m);
-      StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire));
+      Bytes wire = Send(c, m);
+      StartRetransmit(c, sa->mm->rtx, std::move(wire));
       c.Debug("Old State = IKE_I_MM3  New State = IKE_I_MM5");
       return;
     }
@@ -373,7 +375,7 @@ void Ikev1Session::OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h
         sa->mm->iv = last;
         sa->keys.SetLastBlock(last);
         sa->SetState(P1State::kEstablished);
-        sa->mm->rtx.packet = Send(c, *sa, m);
+        sa->mm->rtx.packet = Send(c, m);
         sa->mm->rtx.next = kNever;
         c.Debug("Old State = IKE_R_MM5  New State = IKE_P1_COMPLETE");
       } else {
@@ -385,7 +387,7 @@ void Ikev1Session::OnMainMode(SessionHost& c, IkeSa* sa, const isakmp::Header& h
       sa->ForgetMainModeSecrets();
       sa->p1_forget_at = c.Now() + kMainModeReplyKept;
       if (sa->initial_contact_seen) c.InitialContact();
-      OnPhase1Established(c, *sa);
+      OnPhase1Established(c);
       return;
     }
     case P1State::kEstablished:
@@ -409,7 +411,8 @@ void IkeSa::ForgetMainModeSecrets() {
   WipeAndFree(mm->iv);  // phase-2 IVs start from keys.last_block()
 }
 
-void Ikev1Session::OnPhase1Established(SessionHost& c, IkeSa& sa) {
+void Ikev1Session::OnPhase1Established(SessionHost& c) {
+  IkeSa& sa = sa_;
   sa.established_at = c.Now();
   const Duration life = Seconds(sa.algs.lifetime_s);
   sa.expires = c.Now() + life;

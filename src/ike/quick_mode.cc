@@ -128,8 +128,9 @@ bool Ikev1Session::ChildInFlight(const SessionHost& host, EntryRef entry) const 
   });
 }
 
-void Ikev1Session::StartQuickMode(SessionHost& c, IkeSa& sa, const config::CryptoMapEntry& e,
+void Ikev1Session::StartQuickMode(SessionHost& c, const config::CryptoMapEntry& e,
                                   uint32_t replaces_spi_in) {
+  IkeSa& sa = sa_;
   const config::AclEntry* acl = FirstPermit(c.Cfg().FindAcl(e.match_address));
   if (!acl) {
     c.Log("%CRYPTO-4-IKMP_NO_ACL: crypto map " + e.map_name + " " + std::to_string(e.seq) +
@@ -183,13 +184,14 @@ void Ikev1Session::StartQuickMode(SessionHost& c, IkeSa& sa, const config::Crypt
   qm.replaces_spi_in = replaces_spi_in;
   qm.started = c.Now();
   c.Debug("beginning Quick Mode exchange, M-ID of " + std::to_string(int32_t(mid)));
-  Bytes wire = Send(c, sa, m);
-  StartRetransmit(c, qm.rtx, sa, std::move(wire));
+  Bytes wire = Send(c, m);
+  StartRetransmit(c, qm.rtx, std::move(wire));
   sa.quick_modes.emplace(mid, std::move(qm));
   c.Rearm();
 }
 
-void Ikev1Session::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg) {
+void Ikev1Session::OnQuickMode(SessionHost& c, const isakmp::Header& h, ByteSpan msg) {
+  IkeSa& sa = sa_;
   const uint32_t mid = h.message_id;
   if (mid == 0 || !h.encrypted()) {
     c.DropFrom(sa.remote, &NodeCounters::dropped_state, "Quick Mode with M-ID 0 or unencrypted");
@@ -298,7 +300,7 @@ void Ikev1Session::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& 
               " protocol 3 (QM1 message ID " + std::to_string(int32_t(mid)) + ")");
       std::vector<isakmp::Payload> p;
       p.push_back(isakmp::MakePayload(std::move(n)));
-      SendInformational(c, sa, std::move(p));
+      SendInformational(c, std::move(p));
       return;
     }
     QuickMode qm;
@@ -348,11 +350,11 @@ void Ikev1Session::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& 
     qm.iv = last2;
     qm.state = QmState::kRespSentQm2;
     qm.last_rx_hash = digest;
-    Bytes wire = Send(c, sa, m);
+    Bytes wire = Send(c, m);
     // Resent until QM3 comes, on the initiator's (fast) schedule, not IOS's 10 s one: while
     // QM3 is missing the initiator already sends on the new SA that we have not installed,
     // so a slow resend would black-hole its traffic for 10 s.
-    StartRetransmit(c, qm.rtx, sa, std::move(wire));
+    StartRetransmit(c, qm.rtx, std::move(wire));
     sa.quick_modes.emplace(mid, std::move(qm));
     return;
   }
@@ -383,7 +385,7 @@ void Ikev1Session::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& 
       else refused = "PFS key exchange failed";
     }
     if (!refused.empty()) {
-      RefuseQm2(c, sa, mid, sap->proposals[0].spi, refused);
+      RefuseQm2(c, mid, sap->proposals[0].spi, refused);
       return;
     }
     qm.peer_ke = ke ? ke->data : Bytes{};
@@ -402,10 +404,10 @@ void Ikev1Session::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& 
                           last, &last2);
     qm.iv = last2;
     qm.last_rx_hash = digest;
-    qm.rtx.packet = Send(c, sa, m);  // kept to answer a duplicate QM2
+    qm.rtx.packet = Send(c, m);  // kept to answer a duplicate QM2
     qm.rtx.next = kNever;
     qm.state = QmState::kDone;
-    InstallChild(c, sa, qm);
+    InstallChild(c, qm);
     return;
   }
   if (qm.state == QmState::kRespSentQm2) {
@@ -418,14 +420,15 @@ void Ikev1Session::OnQuickMode(SessionHost& c, IkeSa& sa, const isakmp::Header& 
     qm.state = QmState::kDone;
     qm.rtx = Retransmit{};
     qm.last_rx_hash = digest;
-    InstallChild(c, sa, qm);
+    InstallChild(c, qm);
     return;
   }
   c.DropFrom(sa.remote, &NodeCounters::dropped_state, "Quick Mode message for a finished exchange");
 }
 
-void Ikev1Session::RefuseQm2(SessionHost& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi,
+void Ikev1Session::RefuseQm2(SessionHost& c, uint32_t mid, const Bytes& peer_spi,
                              const std::string& why) {
+  IkeSa& sa = sa_;
   c.Log("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
         sa.remote.ip.ToString() + " (QM2 refused: " + why + ")");
   c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM2 refused");
@@ -437,11 +440,12 @@ void Ikev1Session::RefuseQm2(SessionHost& c, IkeSa& sa, uint32_t mid, const Byte
   n.type = static_cast<uint16_t>(isakmp::NotifyType::kNoProposalChosen);
   std::vector<isakmp::Payload> p;
   p.push_back(isakmp::MakePayload(std::move(n)));
-  SendInformational(c, sa, std::move(p));
-  AbandonQuickMode(c, sa, mid, "QM2 refused: " + why);
+  SendInformational(c, std::move(p));
+  AbandonQuickMode(c, mid, "QM2 refused: " + why);
 }
 
-void Ikev1Session::InstallChild(SessionHost& c, IkeSa& sa, QuickMode& qm) {
+void Ikev1Session::InstallChild(SessionHost& c, QuickMode& qm) {
+  IkeSa& sa = sa_;
   const crypto::HashAlg prf = sa.algs.prf();
   ChildSa ch;
   ch.spi_in = qm.spi_in;
@@ -516,12 +520,12 @@ void Ikev1Session::InstallChild(SessionHost& c, IkeSa& sa, QuickMode& qm) {
   }
   // (The finished exchange itself is kept: a duplicate QM2 gets QM3 again; a duplicate QM3 is
   // recognised and ignored.)
-  if (replaces) DeleteChild(c, sa, replaces, true);
+  if (replaces) DeleteChild(c, replaces, true);
   std::vector<uint32_t> deferred;
   for (const auto& old : sa.children)
     if (old.delete_on_replace && old.entry == qm_entry)
       deferred.push_back(old.spi_in);
-  for (uint32_t spi : deferred) DeleteChild(c, sa, spi, false);
+  for (uint32_t spi : deferred) DeleteChild(c, spi, false);
 }
 
 }  // namespace ikepulse::ike
