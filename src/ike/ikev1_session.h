@@ -82,6 +82,8 @@ class Ikev1Session final : public Session {
   void Deleting(SessionHost& host, const std::string& reason) { Ikev1Deleting(host, reason); }
   void SendDeletes(SessionHost& host) { Ikev1SendDeletes(host); }
   void MarkDeleted(SessionHost& host) { Ikev1Deleted(host); }
+  // What the record still holds of its negotiation, in sizes (Node::SecretsHeldBy).
+  SecretsHeld Secrets() const;
   // The IKEv1 part of `show crypto isakmp sa`.
   static void Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s);
   // Advances r to its next (jittered) retransmission or its give-up (RetransmitPolicy).

@@ -1293,41 +1293,7 @@ std::vector<uint32_t> NodeImpl::ChildSpis(SaId ike_sa) const {
 std::optional<SecretsHeld> NodeImpl::SecretsHeldBy(SaId ike_sa) const {
   auto it = sas_.find(ike_sa);
   if (it == sas_.end()) return std::nullopt;
-  const IkeSa& sa = *it->second;
-  SecretsHeld h;
-  if (sa.mm) {
-    const MainModeState& m = *sa.mm;
-    h.dh = m.dh != nullptr;
-    h.psk = m.psk.size();
-    h.gxy = m.gxy.size();
-    h.gxi = m.gxi.size();
-    h.gxr = m.gxr.size();
-    h.ni = m.ni.size();
-    h.nr = m.nr.size();
-    h.sai_b = m.sai_b.size();
-    h.p1_iv = m.iv.size();
-    h.p1_rtx_packet = m.rtx.packet.size();
-    h.p1_last_rx_hash = m.last_rx_hash.size();
-  }
-  h.main_mode_state = sa.mm != nullptr;
-  h.skeyid = sa.mm ? sa.mm->skeyid.size() : 0;
-  h.skeyid_d = sa.keys.skeyid_d().size();
-  h.skeyid_a = sa.keys.skeyid_a().size();
-  h.skeyid_e = 0;  // never kept: the encryption key is derived from it at once
-  h.enc_key = sa.keys.enc_key().size();
-  h.p1_last_block = sa.keys.last_block().size();
-  for (const auto& [mid, qm] : sa.quick_modes) {
-    ++h.quick_modes;
-    h.qm_dh += qm.dh != nullptr;
-    h.qm_ni += qm.ni.size();
-    h.qm_nr += qm.nr.size();
-    h.qm_peer_ke += qm.peer_ke.size();
-  }
-  for (const auto& ch : sa.children)
-    if (ch.keys)
-      h.child_keys += ch.keys->enc_in.size() + ch.keys->auth_in.size() +
-                      ch.keys->enc_out.size() + ch.keys->auth_out.size();
-  return h;
+  return it->second.session().Secrets();
 }
 
 Node::EntryState NodeImpl::StateOf(const EntryRuntime& e, bool up) const {
