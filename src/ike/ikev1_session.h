@@ -66,6 +66,9 @@ class Ikev1Session final : public Session {
   bool ChildInFlight(const SessionHost& host, EntryRef entry) const override;
 
   // IKEv1-only calls of the core.
+  // An initiator whose MM1 is out and unanswered (its responder cookie is still to come): the
+  // cookie route matches MM2 to it, and ReplaceSa finds the SA it just started.
+  bool AwaitsMm2() const { return sa_.initiator && sa_.state == P1State::kInitSentMm1; }
   // One datagram whose header the core's route already parsed (msg cut to its length).
   void OnIkev1Message(SessionHost& host, const isakmp::Header& h, const Endpoint& local,
                       const Endpoint& remote, ByteSpan msg) {

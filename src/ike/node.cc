@@ -588,7 +588,7 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
       sa = cand;
       return true;
     }
-    if (cand->initiator && cand->state == P1State::kInitSentMm1 && cand->rcookie == kZero &&
+    if (session->AwaitsMm2() && cand->rcookie == kZero &&
         h->exchange == isakmp::ExchangeType::kIdentityProtection) {
       sa = cand;
       return true;
@@ -748,8 +748,7 @@ void NodeImpl::ReplaceSa(Ctx& c, IkeSa& sa) {
   StartMainMode(c, sa.remote.ip, MapName(first), first.seq);
   // The new SA replaces this one when it is up.
   for (IkeSa* other : SasTo(sa.remote.ip))
-    if (other->id != sa.id && other->initiator && other->state == P1State::kInitSentMm1 &&
-        other->replaces == kNoSa)
+    if (other->id != sa.id && SessionOf(*other).AwaitsMm2() && other->replaces == kNoSa)
       other->replaces = sa.id;
 }
 
