@@ -1,5 +1,5 @@
 # The IKE engine (included from src/ike/CMakeLists.txt).
-add_library(ikepulse_ike outbox.cc algorithms.cc protect.cc vendor_ids.cc node.cc main_mode.cc
+add_library(ikepulse_ike outbox.cc algorithms.cc protect.cc vendor_ids.cc node.cc ikev1_session.cc main_mode.cc
             quick_mode.cc informational.cc half_open.cc main_mode_responder.cc
             ikev2_session.cc ikev2_proposals.cc)
 target_link_libraries(ikepulse_ike PUBLIC ikepulse_ike_core ikepulse_isakmp ikepulse_ikev2 ikepulse_crypto

@@ -1,8 +1,9 @@
 // IkeSa: one ISAKMP SA and what hangs off it (its Quick Modes in flight and its IPsec SAs):
 // the protocol-neutral SaBase that the engine core reads, and the IKEv1 rest (DESIGN.md §6.2).
-// Plain state with explicit enums; the exchange logic lives in NodeImpl's per-exchange files
-// (main_mode.cc, quick_mode.cc, informational.cc), which are the only writers. Owned by
-// NodeImpl's SA table (unique_ptr); referred to everywhere else by SaId.
+// Plain state with explicit enums; the exchange logic is Ikev1Session's (ikev1_session.h, and
+// its per-exchange files main_mode.cc, quick_mode.cc, informational.cc), which owns the record
+// and is its only IKEv1 writer. The session is held by NodeImpl's SA table; the record is
+// referred to everywhere else by SaId.
 #pragma once
 
 #include <cstring>
@@ -20,6 +21,7 @@
 #include "crypto/ikev1_keys.h"
 #include "ike/algorithms.h"
 #include "ike/dpd_monitor.h"
+#include "ike/entry_ref.h"
 #include "ike/message_id_window.h"
 #include "ike/outbox.h"
 #include "isakmp/header.h"
@@ -50,16 +52,6 @@ struct Retransmit {
   TimePoint due = kNever;
   int attempts = 0;        // retransmissions so far
   bool responder = false;  // NodeOptions::responder_retransmit, not ::retransmit
-};
-
-// A crypto map entry as an SA refers to it: the map's name by number (NodeImpl::MapName; a
-// number is never reused nor taken back, so it names the same map whatever SetConfig does
-// later) and the entry's sequence number. 8 bytes instead of a copy of the name. Two refs are
-// equal iff they name the same (map, seq); the default one names ("", 0).
-struct EntryRef {
-  uint32_t map = 0;
-  uint32_t seq = 0;
-  bool operator==(const EntryRef&) const = default;
 };
 
 // The crypto map entries of one ISAKMP SA (IkeSa::entries), in the order they were added:
@@ -377,6 +369,7 @@ struct IkeSa : SaBase {
   TimePoint NextDeadline() const;
 
  private:
+  friend class Ikev1Session;  // holds one by value (Ikev1Session::Clone)
   IkeSa(const IkeSa&) = default;
 };
 

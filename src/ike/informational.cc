@@ -14,7 +14,7 @@
 // OnLateAck).
 #include <algorithm>
 
-#include "ike/node_impl.h"
+#include "ike/ikev1_session.h"
 #include "ike/protect.h"
 
 namespace ikepulse::ike {
@@ -57,10 +57,11 @@ isakmp::NotificationPayload DpdNotify(const IkeSa& sa, isakmp::NotifyType t, uin
 
 }  // namespace
 
-void NodeImpl::SendInformational(Ctx& c, IkeSa& sa, std::vector<Payload> payloads) {
+void Ikev1Session::SendInformational(SessionHost& c, std::vector<Payload> payloads) {
+  IkeSa& sa = sa_;
   const crypto::CipherAlg cipher = sa.algs.cipher();
   const crypto::HashAlg prf = sa.algs.prf();
-  const uint32_t mid = rng_->NonZeroU32();
+  const uint32_t mid = c.Rng().NonZeroU32();
   const Bytes iv = crypto::Phase2Iv(prf, sa.keys.last_block(), mid, crypto::BlockSize(cipher));
   const ByteSpan skeyid_a = sa.keys.skeyid_a();
   Bytes plain = BuildHashedChain(payloads, crypto::HashLength(prf), [&](ByteSpan after) {
@@ -68,71 +69,74 @@ void NodeImpl::SendInformational(Ctx& c, IkeSa& sa, std::vector<Payload> payload
   });
   const isakmp::Header h = sa.Phase2Header(isakmp::ExchangeType::kInformational, mid);
   Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key(), iv, nullptr);
-  if (*debug_) Debug(c, nullptr, "set new node " + std::to_string(int32_t(mid)) + " to QM_IDLE");
-  Send(c, sa, m);
-  if (*debug_) Debug(c, &sa, "purging node " + std::to_string(int32_t(mid)));
+  if (c.DebugOn()) c.DebugEngine("set new node " + std::to_string(int32_t(mid)) + " to QM_IDLE");
+  Send(c, m);
+  if (c.DebugOn()) c.Debug("purging node " + std::to_string(int32_t(mid)));
 }
 
-void NodeImpl::SendDeleteIsakmp(Ctx& c, IkeSa& sa) {
+void Ikev1Session::SendDeleteIsakmp(SessionHost& c) {
+  IkeSa& sa = sa_;
   isakmp::DeletePayload d;
   d.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp);
   d.spi_size = 16;
   d.spis.push_back(CookieSpi(sa));
   std::vector<Payload> p;
   p.push_back(MakePayload(std::move(d)));
-  SendInformational(c, sa, std::move(p));
+  SendInformational(c, std::move(p));
 }
 
-void NodeImpl::SendDeleteChildren(Ctx& c, IkeSa& sa, const std::vector<uint32_t>& spis_in) {
+void Ikev1Session::SendDeleteChildren(SessionHost& c, const std::vector<uint32_t>& spis_in) {
   isakmp::DeletePayload d;
   d.protocol_id = static_cast<uint8_t>(isakmp::ProtocolId::kEsp);
   d.spi_size = 4;
   for (uint32_t s : spis_in) d.spis.push_back(U32Bytes(s));
   std::vector<Payload> p;
   p.push_back(MakePayload(std::move(d)));
-  SendInformational(c, sa, std::move(p));
+  SendInformational(c, std::move(p));
 }
 
-void NodeImpl::SendRUThere(Ctx& c, IkeSa& sa, uint32_t seq, uint32_t error_count) {
+void Ikev1Session::SendRUThere(SessionHost& c, uint32_t seq, uint32_t error_count) {
+  IkeSa& sa = sa_;
   std::vector<Payload> p;
   p.push_back(MakePayload(DpdNotify(sa, isakmp::NotifyType::kRUThere, seq)));
-  SendInformational(c, sa, std::move(p));
-  ++counters_.dpd_sent;
-  Emit(c, EventKind::kDpdSent, &sa, seq, error_count);
-  Debug(c, &sa, error_count == 0 ? "Input = IKE_MSG_FROM_TIMER, IKE_TIMER_IM_ALIVE"
-                                 : "Input = IKE_MSG_FROM_TIMER, IKE_TIMER_PEERS_ALIVE");
-  Debug(c, &sa, "Old State = IKE_P1_COMPLETE  New State = IKE_P1_COMPLETE");
+  SendInformational(c, std::move(p));
+  c.Count(&NodeCounters::dpd_sent);
+  c.Emit(EventKind::kDpdSent, seq, error_count);
+  c.Debug(error_count == 0 ? "Input = IKE_MSG_FROM_TIMER, IKE_TIMER_IM_ALIVE"
+                           : "Input = IKE_MSG_FROM_TIMER, IKE_TIMER_PEERS_ALIVE");
+  c.Debug("Old State = IKE_P1_COMPLETE  New State = IKE_P1_COMPLETE");
 }
 
-void NodeImpl::RunDpd(Ctx& c, IkeSa& sa) {
+void Ikev1Session::RunDpd(SessionHost& c) {
+  IkeSa& sa = sa_;
   if (!sa.dpd || sa.replaced || !sa.established()) return;
-  for (int guard = 0; guard < 8 && sa.dpd->NextDeadline() <= c.now; ++guard) {
-    const DpdAction a = sa.dpd->OnTimeout(c.now);
+  const TimePoint now = c.Now();
+  for (int guard = 0; guard < 8 && sa.dpd->NextDeadline() <= now; ++guard) {
+    const DpdAction a = sa.dpd->OnTimeout(now);
     if (a.kind == DpdAction::Kind::kNone) return;
-    if (a.error_count > 0) Debug(c, &sa, "incrementing error counter on sa: PEERS_ALIVE_TIMER");
+    if (a.error_count > 0) c.Debug("incrementing error counter on sa: PEERS_ALIVE_TIMER");
     if (a.kind == DpdAction::Kind::kSendRUThere) {
-      if (a.retransmission) ++counters_.dpd_retries;
-      SendRUThere(c, sa, a.seq, a.error_count);
+      if (a.retransmission) c.Count(&NodeCounters::dpd_retries);
+      SendRUThere(c, a.seq, a.error_count);
       continue;
     }
     // kPeerDead: "peer not responding!" (the seed's trace), then delete everything we hold
     // with that peer, Delete notifications included, and fail over.
-    Debug(c, &sa, "peer " + sa.remote.ip.ToString() + " not responding!");
-    Debug(c, &sa, "peer does not do paranoid keepalives.");
-    SaPeerDead(c, sa);
+    if (c.DebugOn()) {
+      c.Debug("peer " + sa.remote.ip.ToString() + " not responding!");
+      c.Debug("peer does not do paranoid keepalives.");
+    }
+    c.PeerDead();
     return;
   }
 }
 
-void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteSpan msg,
-                               const Endpoint& remote) {
-  if (!sa) {
-    Drop(c, counters_.dropped_unknown_sa, "Informational for an unknown SA", remote);
-    return;
-  }
+void Ikev1Session::OnInformational(SessionHost& c, const isakmp::Header& h, ByteSpan msg,
+                                   const Endpoint& remote) {
+  IkeSa* sa = &sa_;
   if (!h.encrypted()) {
     if (sa->established()) {
-      Drop(c, counters_.dropped_auth, "unencrypted Informational after phase 1", remote);
+      c.DropFrom(remote, &NodeCounters::dropped_auth, "unencrypted Informational after phase 1");
       return;
     }
     // Phase 1 not done: a clear notify (e.g. NO-PROPOSAL-CHOSEN answering MM1). Log only.
@@ -141,13 +145,15 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
     if (chain)
       for (const auto& p : *chain)
         if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body))
-          Debug(c, sa, " processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
-                           " protocol " + std::to_string(n->protocol_id) + " (unauthenticated)");
-    Drop(c, counters_.dropped_state, "unauthenticated Informational during phase 1", remote);
+          c.Debug(" processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
+                  " protocol " + std::to_string(n->protocol_id) + " (unauthenticated)");
+    c.DropFrom(remote, &NodeCounters::dropped_state,
+               "unauthenticated Informational during phase 1");
     return;
   }
   if (!sa->established()) {
-    Drop(c, counters_.dropped_state, "encrypted Informational before phase 1 completed", remote);
+    c.DropFrom(remote, &NodeCounters::dropped_state,
+               "encrypted Informational before phase 1 completed");
     return;
   }
   const crypto::CipherAlg cipher = sa->algs.cipher();
@@ -156,57 +162,57 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
       crypto::Phase2Iv(prf, sa->keys.last_block(), h.message_id, crypto::BlockSize(cipher));
   auto opened = OpenMessage(msg, h.length, cipher, sa->keys.enc_key(), iv, nullptr);
   if (!opened) {
-    Drop(c, counters_.dropped_auth, opened.error().detail, remote);
+    c.DropFrom(remote, &NodeCounters::dropped_auth, opened.error().detail);
     return;
   }
   const Bytes plain = std::move(*opened);
   auto chain = isakmp::ParsePayloads(h.next_payload, plain);
   if (!chain) {
-    Drop(c, counters_.dropped_auth, chain.error().detail, remote);
+    c.DropFrom(remote, &NodeCounters::dropped_auth, chain.error().detail);
     return;
   }
   const auto* hash = isakmp::Find<isakmp::HashPayload>(*chain);
   if (!hash) {
-    Drop(c, counters_.dropped_auth, "Informational without HASH(1)", remote);
+    c.DropFrom(remote, &NodeCounters::dropped_auth, "Informational without HASH(1)");
     return;
   }
   if (chain->front().type != isakmp::PayloadType::kHash)
-    Debug(c, sa, "Informational with NOTIFY before HASH (tolerated)");
+    c.Debug("Informational with NOTIFY before HASH (tolerated)");
   const Bytes covered = BytesCoveredByHash(*chain, plain);
   if (SecretBytes(hash->data) !=
       crypto::InformationalHash(prf, sa->keys.skeyid_a(), h.message_id, covered)) {
-    Drop(c, counters_.dropped_auth, "Informational HASH(1) mismatch", remote);
+    c.DropFrom(remote, &NodeCounters::dropped_auth, "Informational HASH(1) mismatch");
     return;
   }
   // Authenticated.
-  if (*debug_) {
-    Debug(c, nullptr, "(0:" + std::to_string(sa->id) + "): received packet from " +
-                          remote.ip.ToString() + " dport " + std::to_string(sa->local.port) +
-                          " sport " + std::to_string(remote.port) + " Global (" +
-                          (sa->initiator ? "I" : "R") + ") QM_IDLE");
-    Debug(c, nullptr, "set new node " + std::to_string(int32_t(h.message_id)) + " to QM_IDLE");
-    Debug(c, sa, " processing HASH payload. message ID = " + std::to_string(int32_t(h.message_id)));
+  if (c.DebugOn()) {
+    c.DebugEngine("(0:" + std::to_string(sa->id) + "): received packet from " +
+                  remote.ip.ToString() + " dport " + std::to_string(sa->local.port) + " sport " +
+                  std::to_string(remote.port) + " Global (" + (sa->initiator ? "I" : "R") +
+                  ") QM_IDLE");
+    c.DebugEngine("set new node " + std::to_string(int32_t(h.message_id)) + " to QM_IDLE");
+    c.Debug(" processing HASH payload. message ID = " + std::to_string(int32_t(h.message_id)));
   }
   if (!sa->peer_mids.Remember(h.message_id)) {
     // Seen before: a replay, or the peer retransmitting. Only the peer's last R-U-THERE is
     // answered again (its ACK may have been lost), a few times, and never counts as liveness.
     const bool last_rut = sa->peer_dpd_seen && h.message_id == sa->peer_dpd_last_mid;
     if (last_rut && ++sa->peer_dpd_dups > 3) {
-      Drop(c, counters_.dropped_rate_limited, "duplicate R-U-THERE flood", remote);
+      c.DropFrom(remote, &NodeCounters::dropped_rate_limited, "duplicate R-U-THERE flood");
       return;
     }
     if (last_rut) {
-      Debug(c, sa, " DPD/R_U_THERE retransmitted by peer " + sa->remote.ip.ToString() +
-                       ", sequence " + Hex32(sa->peer_dpd_last_seq) + ": ACK again");
+      c.Debug(" DPD/R_U_THERE retransmitted by peer " + sa->remote.ip.ToString() + ", sequence " +
+              Hex32(sa->peer_dpd_last_seq) + ": ACK again");
       std::vector<Payload> ack;
       ack.push_back(
           MakePayload(DpdNotify(*sa, isakmp::NotifyType::kRUThereAck, sa->peer_dpd_last_seq)));
-      SendInformational(c, *sa, std::move(ack));
-      ++counters_.dpd_acks_sent;
-      Emit(c, EventKind::kDpdAckSent, sa, sa->peer_dpd_last_seq);
+      SendInformational(c, std::move(ack));
+      c.Count(&NodeCounters::dpd_acks_sent);
+      c.Emit(EventKind::kDpdAckSent, sa->peer_dpd_last_seq);
       return;
     }
-    Drop(c, counters_.dropped_replay, "replayed Informational (M-ID already seen)", remote);
+    c.DropFrom(remote, &NodeCounters::dropped_replay, "replayed Informational (M-ID already seen)");
     return;
   }
   const IpAddress peer = sa->remote.ip;
@@ -216,11 +222,11 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
   for (const auto& p : *chain) {
     if (p.type == isakmp::PayloadType::kHash) continue;
     if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body)) {
-      if (*debug_)
-        Debug(c, sa, " processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
-                         " protocol " + std::to_string(n->protocol_id) +
-                         (n->spi.size() == 4 ? " spi " + std::to_string(BytesU32(n->spi))
-                                             : " spi size " + std::to_string(n->spi.size())));
+      if (c.DebugOn())
+        c.Debug(" processing NOTIFY " + std::string(isakmp::NotifyTypeName(n->type)) +
+                " protocol " + std::to_string(n->protocol_id) +
+                (n->spi.size() == 4 ? " spi " + std::to_string(BytesU32(n->spi))
+                                    : " spi size " + std::to_string(n->spi.size())));
       const bool dpd = n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThere) ||
                        n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThereAck);
       if (!dpd) {
@@ -241,8 +247,7 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
             if (qm.state == QmState::kInitSentQm1 && (!by_spi || qm.spi_in == spi))
               rejected.push_back(qmid);
           for (uint32_t qmid : rejected)
-            AbandonQuickMode(c, *sa, qmid,
-                             "peer sent " + std::string(isakmp::NotifyTypeName(n->type)));
+            AbandonQuickMode(c, qmid, "peer sent " + std::string(isakmp::NotifyTypeName(n->type)));
           if (!rejected.empty()) acted = true;
         }
         continue;
@@ -253,27 +258,28 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
       if (n->spi != ours) {
         Bytes swapped(sa->rcookie.begin(), sa->rcookie.end());
         swapped.insert(swapped.end(), sa->icookie.begin(), sa->icookie.end());
-        Debug(c, sa, n->spi == swapped ? "DPD SPI has swapped cookies (tolerated)"
-                                       : "DPD SPI does not match the cookies (tolerated)");
+        c.Debug(n->spi == swapped ? "DPD SPI has swapped cookies (tolerated)"
+                                  : "DPD SPI does not match the cookies (tolerated)");
       }
       if (n->type == static_cast<uint16_t>(isakmp::NotifyType::kRUThere)) {
-        if (*debug_)
-          Debug(c, sa, " DPD/R_U_THERE received from peer " + peer.ToString() + ", sequence " +
-                           Hex32(seq));
+        if (c.DebugOn())
+          c.Debug(" DPD/R_U_THERE received from peer " + peer.ToString() + ", sequence " +
+                  Hex32(seq));
         if (sa->peer_dpd_seen && seq == sa->peer_dpd_last_seq) {
           // A duplicate: answer a few (a lost ACK), then stop (RFC 3706 §7 replay intent).
           // Not liveness: the same sequence number proves nothing new.
           if (++sa->peer_dpd_dups > 3) {
-            Drop(c, counters_.dropped_rate_limited, "duplicate R-U-THERE flood", remote);
+            c.DropFrom(remote, &NodeCounters::dropped_rate_limited, "duplicate R-U-THERE flood");
             continue;
           }
         } else if (sa->peer_dpd_seen && static_cast<int32_t>(seq - sa->peer_dpd_last_seq) < 0) {
           // Older than the last one (RFC 3706 §7: the sequence number is the replay check):
           // neither ACKed nor liveness, and the expected sequence number never moves back.
-          Drop(c, counters_.dropped_replay, "R-U-THERE with an old sequence number", remote);
+          c.DropFrom(remote, &NodeCounters::dropped_replay,
+                     "R-U-THERE with an old sequence number");
           continue;
         } else {
-          HeardFromPeer(c, *sa);
+          c.Heard();
           sa->peer_dpd_seen = true;
           sa->peer_dpd_last_seq = seq;
           sa->peer_dpd_dups = 0;
@@ -281,48 +287,46 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
         sa->peer_dpd_last_mid = h.message_id;
         std::vector<Payload> ack;
         ack.push_back(MakePayload(DpdNotify(*sa, isakmp::NotifyType::kRUThereAck, seq)));
-        SendInformational(c, *sa, std::move(ack));
-        ++counters_.dpd_acks_sent;
-        Emit(c, EventKind::kDpdAckSent, sa, seq);
+        SendInformational(c, std::move(ack));
+        c.Count(&NodeCounters::dpd_acks_sent);
+        c.Emit(EventKind::kDpdAckSent, seq);
       } else {
-        if (sa->dpd->OnAck(seq, c.now)) {
-          HeardFromPeer(c, *sa);  // answers a round still open: fresh
-          ++counters_.dpd_acks_received;
-          if (*debug_)
-            Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
-                             ", sequence " + Hex32(seq));
-          Emit(c, EventKind::kDpdAckReceived, sa, seq);
-        } else if (const DpdMonitor::LateAck late = sa->dpd->OnLateAck(seq, c.now);
+        if (sa->dpd->OnAck(seq, c.Now())) {
+          c.Heard();  // answers a round still open: fresh
+          c.Count(&NodeCounters::dpd_acks_received);
+          if (c.DebugOn())
+            c.Debug(" DPD/R_U_THERE_ACK received from peer " + peer.ToString() + ", sequence " +
+                    Hex32(seq));
+          c.Emit(EventKind::kDpdAckReceived, seq);
+        } else if (const DpdMonitor::LateAck late = sa->dpd->OnLateAck(seq, c.Now());
                    late != DpdMonitor::LateAck::kNotOurs) {
           // Genuine, but its round already ended (e.g. the peer's own R-U-THERE crossed it).
           // The first ACK of each seq is a fresh message from the peer; a repeat is not.
           const bool fresh = late == DpdMonitor::LateAck::kCounted;
-          if (fresh) HeardFromPeer(c, *sa);
-          ++counters_.dpd_acks_received;
-          if (*debug_)
-            Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
-                             ", sequence " + Hex32(seq) +
-                             (fresh ? "" : ": already acknowledged"));
-          Emit(c, EventKind::kDpdAckReceived, sa, seq, /*late=*/1);
+          if (fresh) c.Heard();
+          c.Count(&NodeCounters::dpd_acks_received);
+          if (c.DebugOn())
+            c.Debug(" DPD/R_U_THERE_ACK received from peer " + peer.ToString() + ", sequence " +
+                    Hex32(seq) + (fresh ? "" : ": already acknowledged"));
+          c.Emit(EventKind::kDpdAckReceived, seq, /*late=*/1);
         } else {
-          if (*debug_)
-            Debug(c, sa, " DPD/R_U_THERE_ACK received from peer " + peer.ToString() +
-                             ", sequence " + Hex32(seq) + ": unexpected sequence, ignored");
+          if (c.DebugOn())
+            c.Debug(" DPD/R_U_THERE_ACK received from peer " + peer.ToString() + ", sequence " +
+                    Hex32(seq) + ": unexpected sequence, ignored");
         }
       }
-      if (*debug_)
-        Debug(c, sa, "deleting node " + std::to_string(int32_t(h.message_id)) +
-                         " error FALSE reason \"Informational (in) state 1\"");
+      if (c.DebugOn())
+        c.Debug("deleting node " + std::to_string(int32_t(h.message_id)) +
+                " error FALSE reason \"Informational (in) state 1\"");
       continue;
     }
     if (const auto* d = std::get_if<isakmp::DeletePayload>(&p.body)) {
-      Debug(c, sa, " processing DELETE payload. message ID = " +
-                       std::to_string(int32_t(h.message_id)));
-      Debug(c, sa, "peer does not do paranoid keepalives.");
+      c.Debug(" processing DELETE payload. message ID = " + std::to_string(int32_t(h.message_id)));
+      c.Debug("peer does not do paranoid keepalives.");
       if (d->protocol_id == static_cast<uint8_t>(isakmp::ProtocolId::kIsakmp)) {
         for (const auto& spi : d->spis) {
           if (spi != CookieSpi(*sa)) continue;
-          PeerDeletedSa(c, *sa);
+          c.PeerDeleted();
           acted = true;
           keepup_check = true;
         }
@@ -341,9 +345,9 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
               if (replacement_pending) {
                 ch.delete_on_replace = true;
                 acted = true;
-                Debug(c, sa, "IPsec SA delete deferred until its replacement is installed");
+                c.Debug("IPsec SA delete deferred until its replacement is installed");
               } else {
-                DeleteChild(c, *sa, ch.spi_in, false);
+                DeleteChild(c, ch.spi_in, false);
                 keepup_check = true;
                 acted = true;
               }
@@ -360,34 +364,35 @@ void NodeImpl::OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteS
   // we have, an error notify that ended a Quick Mode in flight). The M-ID window remembers
   // only the last few exchanges: a replay older than that which changes nothing (a Delete of
   // an SA long gone, a status notify) must not keep a dead peer alive.
-  if (acted && sa->state != P1State::kDead) HeardFromPeer(c, *sa);
-  if (keepup_check) BringUpKeptUpAt(c, peer);
+  if (acted && sa->state != P1State::kDead) c.Heard();
+  if (keepup_check) c.BringUpKeptUpAt(peer);
 }
 
 // IKEv1's part of NodeImpl::DeleteSa, in its order: the debug line first, the Deletes (an
 // established SA only), then the end of its exchanges in flight and of the SA itself.
-void NodeImpl::Ikev1Deleting(Ctx& c, IkeSa& sa, const std::string& reason) {
-  Debug(c, &sa, "deleting SA reason \"" + reason + "\" state (" + (sa.initiator ? "I" : "R") +
-                    ") " + IosStateName(sa.state) + " (peer " + sa.remote.ip.ToString() +
-                    ") input queue 0");
+void Ikev1Session::Ikev1Deleting(SessionHost& c, const std::string& reason) {
+  IkeSa& sa = sa_;
+  c.Debug("deleting SA reason \"" + reason + "\" state (" + (sa.initiator ? "I" : "R") + ") " +
+          IosStateName(sa.state) + " (peer " + sa.remote.ip.ToString() + ") input queue 0");
 }
 
-void NodeImpl::Ikev1SendDeletes(Ctx& c, IkeSa& sa) {
+void Ikev1Session::Ikev1SendDeletes(SessionHost& c) {
+  IkeSa& sa = sa_;
   std::vector<uint32_t> spis;
   for (const auto& ch : sa.children) spis.push_back(ch.spi_in);
-  if (!spis.empty()) SendDeleteChildren(c, sa, spis);
-  SendDeleteIsakmp(c, sa);
+  if (!spis.empty()) SendDeleteChildren(c, spis);
+  SendDeleteIsakmp(c);
 }
 
-void NodeImpl::Ikev1Deleted(Ctx& c, IkeSa& sa) {
-  (void)c;
-  for (const auto& [mid, qm] : sa.quick_modes) ReleaseSpiIn(sa, qm.spi_in);  // in flight
+void Ikev1Session::Ikev1Deleted(SessionHost& c) {
+  IkeSa& sa = sa_;
+  for (const auto& [mid, qm] : sa.quick_modes) c.ReleaseSpiIn(qm.spi_in);  // in flight
   sa.quick_modes.clear();
   sa.SetState(P1State::kDead);
 }
 
 // The IKEv1 part of `show crypto isakmp sa` (NodeImpl::BaseSnapshot has the rest).
-void NodeImpl::Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s) {
+void Ikev1Session::Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s) {
   s.state = IosStateName(sa.state);
   s.encryption = EncryptionName(sa.algs.encryption);
   s.hash = HashName(sa.algs.hash);

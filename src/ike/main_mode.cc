@@ -4,7 +4,7 @@
 //   MM5 I->R  HDR*, IDii, HASH_I [, N]   MM6 R->I  HDR*, IDir, HASH_R
 #include <algorithm>
 
-#include "ike/node_impl.h"
+#include "ike/ikev1_session.h"
 #include "ike/protect.h"
 #include "ike/vendor_ids.h"
 
@@ -48,13 +48,13 @@ const Payload* FindPayload(const std::vector<Payload>& chain, isakmp::PayloadTyp
 
 }  // namespace
 
-static void ProcessVendorIds(NodeImpl& n, Ctx& c, IkeSa& sa, const std::vector<Payload>& chain) {
+static void ProcessVendorIds(SessionHost& c, IkeSa& sa, const std::vector<Payload>& chain) {
   for (const auto& p : chain) {
     const auto* v = std::get_if<isakmp::VendorIdPayload>(&p.body);
     if (!v) continue;
     const VendorKind k = ClassifyVendorId(v->data);
-    n.Debug(c, &sa, " processing vendor id payload");
-    n.Debug(c, &sa, " " + VendorIdDebugText(k, v->data));
+    c.Debug(" processing vendor id payload");
+    c.Debug(" " + VendorIdDebugText(k, v->data));
     switch (k) {
       case VendorKind::kDpd: sa.peer_dpd = true; break;
       case VendorKind::kNatTRfc: sa.peer_natt_rfc = true; break;
@@ -100,34 +100,11 @@ static bool DetectNat(const IkeSa& sa, const std::vector<Payload>& chain) {
   return !me_ok || !peer_ok;
 }
 
-void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map,
-                             uint32_t seq) {
-  EntryRuntime* e = FindEntry(map, seq);
-  std::optional<IpAddress> local = e ? LocalFor(*e) : std::nullopt;
-  if (!local) {
-    Log(c, "%CRYPTO-4-IKMP_NO_LOCAL_ADDRESS: crypto map " + map + " " + std::to_string(seq) +
-               " is not applied to an interface with an address");
-    return;
-  }
-  const config::PresharedKey* key = PresharedKeyFor(peer);
-  if (!key) {
-    Log(c, "%CRYPTO-4-IKMP_NO_PRESHARED_KEY: no pre-shared key for peer " + peer.ToString());
-    return;
-  }
-  isakmp::SaPayload sap = BuildPhase1Sa(cfg_);
-  if (sap.proposals.front().transforms.empty()) {
-    Log(c, "%CRYPTO-4-IKMP_NO_POLICY: no usable crypto isakmp policy (pre-share)");
-    return;
-  }
-  IkeSa& sa = NewSa(c, true, Endpoint{*local, opts_.ike_port}, Endpoint{peer, opts_.ike_port});
-  do {
-    rng_->Fill(sa.icookie);
-  } while (sa.icookie == isakmp::Cookie{});
-  sa.mm->psk = key->key;
-  sa.entries.push_back(Ref(map, seq));
-  IndexCookie(sa);
+void Ikev1Session::StartMainModeOn(SessionHost& c, isakmp::SaPayload sap, const std::string& map,
+                                   uint32_t seq) {
+  IkeSa& sa = sa_;
   sa.mm->sai_b = isakmp::SerializeBody(sap);
-  sa.expires = c.now + Seconds(120);  // half-open SA limit until established
+  sa.expires = c.Now() + Seconds(120);  // half-open SA limit until established
   std::vector<Payload> chain;
   chain.push_back(MakePayload(std::move(sap)));
   chain.push_back(MakePayload(isakmp::VendorIdPayload{CiscoUnityVendorId()}));
@@ -139,30 +116,30 @@ void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& m
   h.next_payload = isakmp::PayloadType::kSa;
   h.exchange = isakmp::ExchangeType::kIdentityProtection;
   sa.SetState(P1State::kInitSentMm1);
-  Emit(c, EventKind::kInitiate, &sa, seq, 0, map);
-  Debug(c, &sa, "beginning Main Mode exchange");
-  Bytes wire = Send(c, sa, isakmp::BuildMessage(h, isakmp::SerializePayloads(chain)));
-  StartRetransmit(c, sa.mm->rtx, sa, std::move(wire));
-  Debug(c, &sa, "Old State = IKE_READY  New State = IKE_I_MM1");
-  Rearm(sa);
+  c.Emit(EventKind::kInitiate, seq, 0, map);
+  c.Debug("beginning Main Mode exchange");
+  Bytes wire = Send(c, isakmp::BuildMessage(h, isakmp::SerializePayloads(chain)));
+  StartRetransmit(c, sa.mm->rtx, std::move(wire));
+  c.Debug("Old State = IKE_READY  New State = IKE_I_MM1");
+  c.Rearm();
 }
 
-void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
-                          const Endpoint& remote, ByteSpan msg) {
+void Ikev1Session::OnMainMode(SessionHost& c, const isakmp::Header& h, const Endpoint& local,
+                              const Endpoint& remote, ByteSpan msg) {
+  IkeSa* sa = &sa_;
   const ByteSpan body = msg.subspan(isakmp::kHeaderSize);
 
   // A retransmitted copy of the last message we got: resend our last message.
   const Bytes digest = Digest(msg);
   if (!sa->mm) {  // established, and our last Main Mode message already released
-    Drop(c, counters_.dropped_state, "Main Mode message for an established SA", remote);
+    c.DropFrom(remote, &NodeCounters::dropped_state, "Main Mode message for an established SA");
     return;
   }
   if (digest == sa->mm->last_rx_hash) {
     if (!sa->mm->rtx.packet.empty()) {
-      ++counters_.duplicates_answered;
-      Debug(c, sa, "retransmission detected, resending last packet");
-      c.out.datagrams.push_back(Datagram{sa->local, sa->remote, sa->mm->rtx.packet});
-      ++counters_.tx_datagrams;
+      c.Count(&NodeCounters::duplicates_answered);
+      c.Debug("retransmission detected, resending last packet");
+      c.Send(sa->local, sa->remote, sa->mm->rtx.packet);
     }
     return;
   }
@@ -174,26 +151,28 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
   Bytes last_block;
   if (h.encrypted()) {
     if (sa->state != P1State::kRespSentMm4 && sa->state != P1State::kInitSentMm5) {
-      Drop(c, counters_.dropped_state, "encrypted Main Mode message out of state", remote);
+      c.DropFrom(remote, &NodeCounters::dropped_state, "encrypted Main Mode message out of state");
       return;
     }
     auto opened = OpenMessage(msg, h.length, cipher, sa->keys.enc_key(), sa->mm->iv, &last_block);
     if (!opened) {
-      Drop(c, counters_.dropped_auth, opened.error().detail, remote);
+      c.DropFrom(remote, &NodeCounters::dropped_auth, opened.error().detail);
       return;
     }
     plain_storage = std::move(*opened);
     plain = plain_storage;
   } else if (sa->state == P1State::kRespSentMm4 || sa->state == P1State::kInitSentMm5 ||
              sa->state == P1State::kEstablished) {
-    Drop(c, counters_.dropped_state, "unencrypted Main Mode message after key exchange", remote);
+    c.DropFrom(remote, &NodeCounters::dropped_state,
+               "unencrypted Main Mode message after key exchange");
     return;
   }
   auto chain = isakmp::ParsePayloads(h.next_payload, plain,
                                      h.encrypted() ? 0 : isakmp::kHeaderSize);
   if (!chain) {
-    Drop(c, h.encrypted() ? counters_.dropped_auth : counters_.dropped_malformed,
-         chain.error().detail, remote);
+    c.DropFrom(remote,
+               h.encrypted() ? &NodeCounters::dropped_auth : &NodeCounters::dropped_malformed,
+               chain.error().detail);
     return;
   }
 
@@ -201,7 +180,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
     case P1State::kInitSentMm1: {  // MM2
       const Payload* sap = FindPayload(*chain, isakmp::PayloadType::kSa);
       if (!sap) {
-        Drop(c, counters_.dropped_state, "MM2 without SA", remote);
+        c.DropFrom(remote, &NodeCounters::dropped_state, "MM2 without SA");
         return;
       }
       const auto& sp = std::get<isakmp::SaPayload>(sap->body);
@@ -210,31 +189,31 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         algs = ParsePhase1Transform(sp.proposals[0].transforms[0]);
       bool offered = false;
       if (algs)
-        for (const auto& [prio, pol] : cfg_.policies)
+        for (const auto& [prio, pol] : c.Cfg().policies)
           if (pol.authentication == config::AuthMethod::kPreShare &&
               pol.encryption == algs->encryption && pol.hash == algs->hash &&
               pol.group == algs->group && algs->lifetime_s <= pol.lifetime_s)
             offered = true;
       if (!offered) {
-        Drop(c, counters_.dropped_state, "MM2 chose a transform we did not offer", remote);
+        c.DropFrom(remote, &NodeCounters::dropped_state, "MM2 chose a transform we did not offer");
         return;
       }
       sa->rcookie = h.rcookie;
       sa->algs = *algs;
-      sa->last_rx = c.now;
-      ProcessVendorIds(*this, c, *sa, *chain);
+      sa->last_rx = c.Now();
+      ProcessVendorIds(c, *sa, *chain);
       sa->mm->dh = crypto::DhKeyPair::Generate(sa->algs.group);
       if (!sa->mm->dh) {
-        DeleteSa(c, *sa, "DH group not supported", false, false);
+        c.DeleteMe("DH group not supported", false, false);
         return;
       }
       sa->mm->gxi = sa->mm->dh->public_value();
-      sa->mm->ni = RandomBytes(*rng_, kNonceSize);
+      sa->mm->ni = RandomBytes(c.Rng(), kNonceSize);
       std::vector<Payload> out;
       out.push_back(MakePayload(isakmp::KeyExchangePayload{sa->mm->gxi}));
       out.push_back(MakePayload(isakmp::NoncePayload{sa->mm->ni}));
       if (sa->peer_natt_rfc || sa->peer_natt_draft) {
-        for (auto& p : NatDPayloads(*sa, cfg_.force_encapsulation)) out.push_back(std::move(p));
+        for (auto& p : NatDPayloads(*sa, c.Cfg().force_encapsulation)) out.push_back(std::move(p));
         sa->natd_sent = true;
       }
       isakmp::Header oh = h;
@@ -242,9 +221,9 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       oh.flags = 0;
       sa->SetState(P1State::kInitSentMm3);
       sa->mm->last_rx_hash = digest;
-      Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
-      StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire));
-      Debug(c, sa, "Old State = IKE_I_MM1  New State = IKE_I_MM3");
+      Bytes wire = Send(c, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
+      StartRetransmit(c, sa->mm->rtx, std::move(wire));
+      c.Debug("Old State = IKE_I_MM1  New State = IKE_I_MM3");
       return;
     }
     case P1State::kRespSentMm2:    // MM3
@@ -253,26 +232,26 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       const auto* ke = isakmp::Find<isakmp::KeyExchangePayload>(*chain);
       const auto* nonce = isakmp::Find<isakmp::NoncePayload>(*chain);
       if (!ke || !nonce || nonce->data.size() < 8 || nonce->data.size() > 256) {
-        Drop(c, counters_.dropped_malformed, "KE or nonce missing or malformed", remote);
+        c.DropFrom(remote, &NodeCounters::dropped_malformed, "KE or nonce missing or malformed");
         return;
       }
       if (responder) {
         sa->mm->dh = crypto::DhKeyPair::Generate(sa->algs.group);
         if (!sa->mm->dh) {
-          Drop(c, counters_.dropped_state, "DH group not supported", remote);
+          c.DropFrom(remote, &NodeCounters::dropped_state, "DH group not supported");
           return;
         }
         sa->mm->gxi = ke->data;
         sa->mm->gxr = sa->mm->dh->public_value();
         sa->mm->ni = nonce->data;
-        sa->mm->nr = RandomBytes(*rng_, kNonceSize);
+        sa->mm->nr = RandomBytes(c.Rng(), kNonceSize);
       } else {
         sa->mm->gxr = ke->data;
         sa->mm->nr = nonce->data;
       }
       auto shared = sa->mm->dh->ComputeShared(ke->data);
       if (!shared) {
-        Drop(c, counters_.dropped_auth, shared.error().detail, remote);
+        c.DropFrom(remote, &NodeCounters::dropped_auth, shared.error().detail);
         return;
       }
       sa->mm->gxy = std::move(*shared);
@@ -288,10 +267,10 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       sa->mm->psk.Wipe();
       sa->mm->gxy.Wipe();
       sa->mm->iv = crypto::Phase1Iv(sa->algs.prf(), sa->mm->gxi, sa->mm->gxr, bs);
-      sa->last_rx = c.now;
-      ProcessVendorIds(*this, c, *sa, *chain);
+      sa->last_rx = c.Now();
+      ProcessVendorIds(c, *sa, *chain);
       sa->nat_detected = DetectNat(*sa, *chain);
-      if (sa->nat_detected) Debug(c, sa, "NAT found, both nodes inside NAT");
+      if (sa->nat_detected) c.Debug("NAT found, both nodes inside NAT");
       sa->mm->last_rx_hash = digest;
       if (responder) {
         std::vector<Payload> out;
@@ -299,25 +278,26 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         out.push_back(MakePayload(isakmp::NoncePayload{sa->mm->nr}));
         if (FindPayload(*chain, isakmp::PayloadType::kNatD) ||
             FindPayload(*chain, isakmp::PayloadType::kNatDDraft)) {
-          for (auto& p : NatDPayloads(*sa, cfg_.force_encapsulation)) out.push_back(std::move(p));
+          for (auto& p : NatDPayloads(*sa, c.Cfg().force_encapsulation))
+            out.push_back(std::move(p));
           sa->natd_sent = true;
-          if (cfg_.force_encapsulation) sa->nat_detected = true;
+          if (c.Cfg().force_encapsulation) sa->nat_detected = true;
         }
         isakmp::Header oh = h;
         oh.next_payload = isakmp::PayloadType::kKeyExchange;
         oh.flags = 0;
         sa->SetState(P1State::kRespSentMm4);
         // Resent on IOS's responder schedule until MM5 comes (and to a duplicate MM3).
-        Bytes wire = Send(c, *sa, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
-        StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire), /*responder=*/true);
-        Debug(c, sa, "Old State = IKE_R_MM3  New State = IKE_R_MM4");
+        Bytes wire = Send(c, isakmp::BuildMessage(oh, isakmp::SerializePayloads(out)));
+        StartRetransmit(c, sa->mm->rtx, std::move(wire), /*responder=*/true);
+        c.Debug("Old State = IKE_R_MM3  New State = IKE_R_MM4");
         return;
       }
       // Initiator: float to 4500 when a NAT is seen (or encapsulation is forced).
-      if (sa->natd_sent && (sa->nat_detected || cfg_.force_encapsulation)) {
+      if (sa->natd_sent && (sa->nat_detected || c.Cfg().force_encapsulation)) {
         sa->natt_float = true;
-        sa->local.port = opts_.natt_port;
-        sa->remote.port = opts_.natt_port;
+        sa->local.port = c.Options().natt_port;
+        sa->remote.port = c.Options().natt_port;
       }
       std::vector<Payload> out;
       out.push_back(MakePayload(AddressId(sa->local.ip)));
@@ -325,7 +305,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       SecretBytes hash_i = crypto::HashI(sa->algs.prf(), sa->mm->skeyid.span(), sa->mm->gxi, sa->mm->gxr,
                                          sa->icookie, sa->rcookie, sa->mm->sai_b, idii_b);
       out.push_back(MakePayload(isakmp::HashPayload{Bytes(hash_i.data(), hash_i.data() + hash_i.size())}));
-      if (!PeerHasEstablishedSa(sa->remote.ip)) {
+      if (!c.PeerHasEstablishedSa(sa->remote.ip)) {
         isakmp::NotificationPayload ic;
         ic.protocol_id = 1;
         ic.spi.assign(sa->icookie.begin(), sa->icookie.end());
@@ -340,9 +320,9 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
                             sa->mm->iv, &last);
       sa->mm->iv = last;
       sa->SetState(P1State::kInitSentMm5);
-      Bytes wire = Send(c, *sa, m);
-      StartRetransmit(c, sa->mm->rtx, *sa, std::move(wire));
-      Debug(c, sa, "Old State = IKE_I_MM3  New State = IKE_I_MM5");
+      Bytes wire = Send(c, m);
+      StartRetransmit(c, sa->mm->rtx, std::move(wire));
+      c.Debug("Old State = IKE_I_MM3  New State = IKE_I_MM5");
       return;
     }
     case P1State::kRespSentMm4:    // MM5
@@ -351,7 +331,7 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
       const Payload* idp = FindPayload(*chain, isakmp::PayloadType::kId);
       const auto* hash = isakmp::Find<isakmp::HashPayload>(*chain);
       if (!idp || !hash) {
-        Drop(c, counters_.dropped_auth, "MM5/MM6 without ID or HASH", remote);
+        c.DropFrom(remote, &NodeCounters::dropped_auth, "MM5/MM6 without ID or HASH");
         return;
       }
       const ByteSpan id_b = idp->BodyIn(plain);
@@ -361,20 +341,20 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
                     : crypto::HashR(sa->algs.prf(), sa->mm->skeyid.span(), sa->mm->gxi, sa->mm->gxr,
                                     sa->icookie, sa->rcookie, sa->mm->sai_b, id_b);
       if (SecretBytes(hash->data) != expect) {
-        Log(c, "%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from " + remote.ip.ToString() +
-                   " failed its sanity check or is malformed");
-        Drop(c, counters_.dropped_auth, "HASH mismatch (wrong pre-shared key?)", remote);
+        c.Log("%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from " + remote.ip.ToString() +
+              " failed its sanity check or is malformed");
+        c.DropFrom(remote, &NodeCounters::dropped_auth, "HASH mismatch (wrong pre-shared key?)");
         return;
       }
       sa->mm->iv = last_block;
-      sa->last_rx = c.now;
+      sa->last_rx = c.Now();
       sa->mm->last_rx_hash = digest;
-      ProcessVendorIds(*this, c, *sa, *chain);
+      ProcessVendorIds(c, *sa, *chain);
       // Authenticated: follow the peer's endpoint (NAT-T float to 4500).
       if (remote != sa->remote || local.port != sa->local.port) {
-        SetRemote(*sa, remote);
+        c.SetRemote(remote);
         sa->local.port = local.port;
-        if (local.port == opts_.natt_port) sa->natt_float = true;
+        if (local.port == c.Options().natt_port) sa->natt_float = true;
       }
       for (const auto& p : *chain)
         if (const auto* n = std::get_if<isakmp::NotificationPayload>(&p.body))
@@ -395,24 +375,24 @@ void NodeImpl::OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endp
         sa->mm->iv = last;
         sa->keys.SetLastBlock(last);
         sa->SetState(P1State::kEstablished);
-        sa->mm->rtx.packet = Send(c, *sa, m);
+        sa->mm->rtx.packet = Send(c, m);
         sa->mm->rtx.next = kNever;
-        Debug(c, sa, "Old State = IKE_R_MM5  New State = IKE_P1_COMPLETE");
+        c.Debug("Old State = IKE_R_MM5  New State = IKE_P1_COMPLETE");
       } else {
         sa->keys.SetLastBlock(last_block);
         sa->SetState(P1State::kEstablished);
         sa->mm->rtx = Retransmit{};  // done: never answer a duplicate MM6 with MM5
-        Debug(c, sa, "Old State = IKE_I_MM5  New State = IKE_P1_COMPLETE");
+        c.Debug("Old State = IKE_I_MM5  New State = IKE_P1_COMPLETE");
       }
       sa->ForgetMainModeSecrets();
-      sa->p1_forget_at = c.now + kMainModeReplyKept;
-      if (sa->initial_contact_seen) InitialContact(c, *sa);
-      OnPhase1Established(c, *sa);
+      sa->p1_forget_at = c.Now() + kMainModeReplyKept;
+      if (sa->initial_contact_seen) c.InitialContact();
+      OnPhase1Established(c);
       return;
     }
     case P1State::kEstablished:
     case P1State::kDead:
-      Drop(c, counters_.dropped_state, "Main Mode message for an established SA", remote);
+      c.DropFrom(remote, &NodeCounters::dropped_state, "Main Mode message for an established SA");
       return;
   }
 }
@@ -431,25 +411,26 @@ void IkeSa::ForgetMainModeSecrets() {
   WipeAndFree(mm->iv);  // phase-2 IVs start from keys.last_block()
 }
 
-void NodeImpl::OnPhase1Established(Ctx& c, IkeSa& sa) {
-  sa.established_at = c.now;
+void Ikev1Session::OnPhase1Established(SessionHost& c) {
+  IkeSa& sa = sa_;
+  sa.established_at = c.Now();
   const Duration life = Seconds(sa.algs.lifetime_s);
-  sa.expires = c.now + life;
+  sa.expires = c.Now() + life;
   if (sa.initiator && !sa.entries.empty()) {
-    const Duration margin = opts_.isakmp_rekey_margin;
-    sa.reestablish_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
+    const Duration margin = c.Options().isakmp_rekey_margin;
+    sa.reestablish_at = c.Now() + (life > 2 * margin ? life - margin : life * 9 / 10);
   }
-  if (sa.natt_float && cfg_.nat_keepalive_s)
-    sa.nat_keepalive_at = c.now + Seconds(cfg_.nat_keepalive_s);
-  sa.dpd->OnEstablished(c.now, sa.peer_dpd);
+  if (sa.natt_float && c.Cfg().nat_keepalive_s)
+    sa.nat_keepalive_at = c.Now() + Seconds(c.Cfg().nat_keepalive_s);
+  sa.dpd->OnEstablished(c.Now(), sa.peer_dpd);
   if (sa.dpd->Active()) {
-    Debug(c, &sa, "IKE_DPD is enabled, initializing timers");
-  } else if (cfg_.keepalive.enabled && !sa.peer_dpd) {
-    Debug(c, &sa, "peer " + sa.remote.ip.ToString() +
-                      " did not announce DPD (RFC 3706 vendor ID): no keepalives sent");
+    c.Debug("IKE_DPD is enabled, initializing timers");
+  } else if (c.Cfg().keepalive.enabled && !sa.peer_dpd) {
+    c.Debug("peer " + sa.remote.ip.ToString() +
+            " did not announce DPD (RFC 3706 vendor ID): no keepalives sent");
   }
-  SaEstablished(c, sa);
-  Rearm(sa);
+  c.Established();
+  c.Rearm();
 }
 
 }  // namespace ikepulse::ike

@@ -43,7 +43,8 @@ void NodeImpl::OnMainModeWithoutSa(Ctx& c, const isakmp::Header& h, const Endpoi
     Drop(c, counters_.dropped_unknown_sa, "Main Mode for an unknown SA", remote);
     return;
   }
-  OnMainMode(c, promoted, h, local, remote, msg);
+  Ikev1Host host(*this, c, promoted);
+  SessionOf(*promoted).OnIkev1Message(host, h, local, remote, msg);
   if (!promoted->dead()) Rearm(*promoted);
 }
 

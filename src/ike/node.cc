@@ -138,7 +138,8 @@ IkeSa* NodeImpl::Find(SaId id) {
 }
 
 IkeSa& NodeImpl::NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endpoint& remote) {
-  auto sa = std::make_unique<IkeSa>();
+  auto session = std::make_unique<Ikev1Session>();
+  IkeSa* sa = &session->sa();
   sa->id = next_id_++;
   sa->initiator = initiator;
   sa->local = local;
@@ -148,19 +149,20 @@ IkeSa& NodeImpl::NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endp
   sa->mm = std::make_unique<MainModeState>();
   IkeSa& ref = *sa;
   by_peer_[remote.ip].push_back(ref.id);
-  sas_.emplace(ref.id, std::move(sa));
+  sas_.emplace(ref.id, SaSlot(std::move(session)));
   return ref;
 }
 
 void NodeImpl::IndexCookies() {
   by_icookie_.Clear();
-  std::vector<IkeSa*> all;
+  std::vector<Ikev1Session*> all;
   all.reserve(sas_.size());
   for (auto& [id, sa] : sas_)
-    all.push_back(sa.get());  // every SA is indexed once it exists (NewSa callers)
+    all.push_back(&sa.session());  // every SA is indexed once it exists (NewSa callers)
   // In creation order, as the rows were added (rows with one cookie are visited in order).
-  std::sort(all.begin(), all.end(), [](const IkeSa* a, const IkeSa* b) { return a->id < b->id; });
-  for (IkeSa* sa : all) IndexCookie(*sa);
+  std::sort(all.begin(), all.end(),
+            [](const Ikev1Session* a, const Ikev1Session* b) { return a->sa().id < b->sa().id; });
+  for (Ikev1Session* session : all) by_icookie_.Insert(CookieKey(session->sa().icookie), session);
 }
 
 std::vector<IkeSa*> NodeImpl::SasTo(const IpAddress& peer) {
@@ -226,24 +228,6 @@ void NodeImpl::Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoin
                                      ": " + reason});
 }
 
-Bytes NodeImpl::Send(Ctx& c, IkeSa& sa, ByteSpan msg) {
-  Bytes wire;
-  if (sa.natt_float) {
-    wire.assign(4, 0);
-    wire.insert(wire.end(), msg.begin(), msg.end());
-  } else {
-    wire.assign(msg.begin(), msg.end());
-  }
-  c.out.datagrams.push_back(Datagram{sa.local, sa.remote, wire});
-  ++counters_.tx_datagrams;
-  if (*debug_)
-    Debug(c, &sa, " sending packet to " + sa.remote.ip.ToString() + " my_port " +
-                      std::to_string(sa.local.port) + " peer_port " +
-                      std::to_string(sa.remote.port) + " (" + (sa.initiator ? "I" : "R") + ") " +
-                      IosStateName(sa.state));
-  return wire;
-}
-
 Duration RetransmitGap(const RetransmitPolicy& p, int k) {
   const Duration d = p.initial * (int64_t{1} << std::clamp(k - 1, 0, 20));
   return std::min(d, p.max_interval);
@@ -257,22 +241,54 @@ Duration RetransmitJitter(const RetransmitPolicy& p, int k, Random& rng) {
   return Micros(rng.Uniform(bound + 1));
 }
 
-void NodeImpl::StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet,
-                               bool responder) {
-  r.responder = responder;
-  r.packet = std::move(packet);
-  r.local = sa.local;
-  r.remote = sa.remote;
-  r.attempts = 0;
-  r.due = c.now;
-  ScheduleRetransmit(r);
+// ---------------------------------------------------------------------------------------
+// NodeImpl's SessionHost (node_impl.h): what it does not forward inline.
+
+void NodeImpl::Ikev1Host::Send(const Endpoint& local, const Endpoint& remote, Bytes datagram) {
+  c_.out.datagrams.push_back(Datagram{local, remote, std::move(datagram)});
+  ++n_.counters_.tx_datagrams;
 }
 
-void NodeImpl::ScheduleRetransmit(Retransmit& r) {
-  const int k = r.attempts + 1;  // the retransmission (or, past `tries`, the give-up) next
-  const RetransmitPolicy& p = Policy(r);
-  r.due += RetransmitGap(p, k);
-  r.next = r.due - RetransmitJitter(p, k, *rng_);
+void NodeImpl::Ikev1Host::Emit(EventKind kind, uint64_t value, uint64_t value2, std::string text) {
+  n_.Emit(c_, kind, sa_, value, value2, std::move(text));
+}
+
+namespace {
+// The drop counters by their NodeCounters field names (SessionHost::Drop).
+uint64_t NodeCounters::*DropCounterNamed(std::string_view name) {
+  static constexpr std::pair<std::string_view, uint64_t NodeCounters::*> kDrops[] = {
+      {"dropped_malformed", &NodeCounters::dropped_malformed},
+      {"dropped_unknown_sa", &NodeCounters::dropped_unknown_sa},
+      {"dropped_auth", &NodeCounters::dropped_auth},
+      {"dropped_state", &NodeCounters::dropped_state},
+      {"dropped_rate_limited", &NodeCounters::dropped_rate_limited},
+      {"dropped_replay", &NodeCounters::dropped_replay},
+  };
+  for (const auto& [n, field] : kDrops)
+    if (n == name) return field;
+  return nullptr;  // only the total counts it
+}
+}  // namespace
+
+void NodeImpl::Ikev1Host::Drop(std::string_view counter, std::string_view reason) {
+  DropFrom(sa_ ? sa_->remote : Endpoint{}, DropCounterNamed(counter), reason);
+}
+
+void NodeImpl::Ikev1Host::DropFrom(const Endpoint& from, uint64_t NodeCounters::*counter,
+                                   std::string_view reason) {
+  uint64_t none = 0;
+  n_.Drop(c_, counter ? n_.counters_.*counter : none, std::string(reason).c_str(), from);
+}
+
+void NodeImpl::Ikev1Host::ChildUp(const ChildSaUp& child) {
+  n_.by_spi_in_[child.spi_in] = sa_->id;  // reserved at allocation; outbound SPIs are per SA
+  n_.Emit(c_, EventKind::kChildSaUp, sa_, child.spi_in, child.spi_out, child.map_name);
+}
+
+void NodeImpl::Ikev1Host::ChildDown(uint32_t spi_in, uint32_t spi_out) {
+  n_.Emit(c_, EventKind::kChildSaDown, sa_, spi_in, spi_out);
+  if (auto b = n_.by_spi_in_.find(spi_in); b != n_.by_spi_in_.end() && b->second == sa_->id)
+    n_.by_spi_in_.erase(b);
 }
 
 IkeSa* NodeImpl::NewestEstablished(const IpAddress& peer) {
@@ -565,13 +581,14 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
   // responder cookie from MM2.
   IkeSa* sa = nullptr;
   static const isakmp::Cookie kZero{};
-  by_icookie_.Find(CookieKey(h->icookie), [&](IkeSa* cand) {
+  by_icookie_.Find(CookieKey(h->icookie), [&](Ikev1Session* session) {
+    IkeSa* cand = &session->sa();
     if (cand->dead()) return false;
     if (cand->rcookie == h->rcookie) {
       sa = cand;
       return true;
     }
-    if (cand->initiator && cand->state == P1State::kInitSentMm1 && cand->rcookie == kZero &&
+    if (session->AwaitsMm2() && cand->rcookie == kZero &&
         h->exchange == isakmp::ExchangeType::kIdentityProtection) {
       sa = cand;
       return true;
@@ -589,7 +606,8 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
   });
   // Swapped cookies (some stacks echo them reversed in DPD): look up the other way round.
   if (!sa && h->exchange == isakmp::ExchangeType::kInformational) {
-    by_icookie_.Find(CookieKey(h->rcookie), [&](IkeSa* cand) {
+    by_icookie_.Find(CookieKey(h->rcookie), [&](Ikev1Session* session) {
+      IkeSa* cand = &session->sa();
       if (cand->dead() || cand->rcookie != h->icookie) return false;
       sa = cand;
       Debug(c, sa, "cookies swapped in header (tolerated)");
@@ -598,35 +616,13 @@ void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
   }
 
   if (sa) {
-    Ikev1OnMessage(c, *sa, *h, local, remote, msg);
+    Ikev1Host host(*this, c, sa);
+    SessionOf(*sa).OnIkev1Message(host, *h, local, remote, msg);
     if (!sa->dead()) Rearm(*sa);
   } else {
     OnIkev1WithoutSa(c, *h, local, remote, msg);
   }
   ReapDead();
-}
-
-// One datagram for an SA of ours (DESIGN.md §6.2: the session's OnMessage).
-void NodeImpl::Ikev1OnMessage(Ctx& c, IkeSa& sa, const isakmp::Header& h, const Endpoint& local,
-                              const Endpoint& remote, ByteSpan msg) {
-  switch (h.exchange) {
-    case isakmp::ExchangeType::kIdentityProtection:
-      OnMainMode(c, &sa, h, local, remote, msg);
-      break;
-    case isakmp::ExchangeType::kQuickMode:
-      if (!sa.established()) {
-        Drop(c, counters_.dropped_state, "Quick Mode without an established ISAKMP SA", remote);
-        break;
-      }
-      OnQuickMode(c, sa, h, msg);
-      break;
-    case isakmp::ExchangeType::kInformational:
-      OnInformational(c, &sa, h, msg, remote);
-      break;
-    default:
-      Drop(c, counters_.dropped_state, "unsupported exchange type", remote);
-      break;
-  }
 }
 
 // A datagram that finds no SA: an MM1 (half-open entry, MM2) or an MM3 that promotes one (the
@@ -642,7 +638,7 @@ void NodeImpl::OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint&
            remote);
       break;
     case isakmp::ExchangeType::kInformational:
-      OnInformational(c, nullptr, h, msg, remote);
+      Drop(c, counters_.dropped_unknown_sa, "Informational for an unknown SA", remote);
       break;
     default:
       Drop(c, counters_.dropped_state, "unsupported exchange type", remote);
@@ -667,96 +663,11 @@ void NodeImpl::OnTimeout(Ctx& c) {
       timers_.Disarm(*id);
       continue;
     }
-    Ikev1OnTimeout(c, sa);
+    Ikev1Host host(*this, c, sa);
+    SessionOf(*sa).OnTimeout(host);
     if (!sa->dead()) Rearm(*sa);
   }
   ReapDead();
-}
-
-// The SA's deadline has come (DESIGN.md §6.2: the session's OnTimeout): retransmissions,
-// lifetimes, re-establishment, rekeys, NAT keepalive, DPD.
-void NodeImpl::Ikev1OnTimeout(Ctx& c, IkeSa* sa) {
-  // Phase-1 retransmission.
-  if (sa->mm && sa->mm->rtx.next <= c.now) {
-    Retransmit& r = sa->mm->rtx;
-    if (r.attempts >= Policy(r).tries) {
-      r.next = kNever;
-      SaGaveUp(c, *sa, "Death by retransmission P1");
-      return;
-    }
-    ++r.attempts;
-    ++counters_.retransmits;
-    c.out.datagrams.push_back(Datagram{r.local, r.remote, r.packet});
-    ++counters_.tx_datagrams;
-    Emit(c, EventKind::kRetransmit, sa, r.attempts);
-    Debug(c, sa, "retransmitting phase 1 " + std::string(IosStateName(sa->state)) + "...");
-    ScheduleRetransmit(r);
-  }
-  // An established SA's last Main Mode reply and digest are kept only for a while.
-  if (sa->p1_forget_at <= c.now) {
-    sa->p1_forget_at = kNever;
-    sa->mm.reset();
-  }
-  // Finished Quick Modes kept for duplicates are forgotten after a while.
-  for (auto q = sa->quick_modes.begin(); q != sa->quick_modes.end();) {
-    if (q->second.forget_at <= c.now) q = sa->quick_modes.erase(q);
-    else ++q;
-  }
-  // Quick Mode retransmissions.
-  std::vector<uint32_t> failed;
-  for (auto& [mid, qm] : sa->quick_modes) {
-    if (qm.rtx.next > c.now) continue;
-    if (qm.rtx.attempts >= Policy(qm.rtx).tries) {
-      qm.rtx.next = kNever;
-      failed.push_back(mid);
-      continue;
-    }
-    ++qm.rtx.attempts;
-    ++counters_.retransmits;
-    c.out.datagrams.push_back(Datagram{qm.rtx.local, qm.rtx.remote, qm.rtx.packet});
-    ++counters_.tx_datagrams;
-    Emit(c, EventKind::kRetransmit, sa, qm.rtx.attempts);
-    Debug(c, sa, "retransmitting phase 2 QM_IDLE " + std::to_string(int32_t(mid)) + " ...");
-    ScheduleRetransmit(qm.rtx);
-  }
-  for (uint32_t mid : failed) AbandonQuickMode(c, *sa, mid, "Death by retransmission P2");
-  // Kept-up entries whose Quick Mode failed on this SA: try again (BringUp skips an entry
-  // that has an SA or a Quick Mode in flight by now).
-  if (sa->qm_retry_at <= c.now) {
-    sa->qm_retry_at = kNever;
-    if (sa->established() && !sa->replaced) BringUpKeptUpListing(c, sa->remote.ip);
-  }
-  if (sa->dead()) return;
-  // ISAKMP SA lifetime.
-  if (sa->expires <= c.now) {
-    DeleteSa(c, *sa, "Lifetime expired", true, false);
-    return;
-  }
-  if (sa->reestablish_at <= c.now) {
-    sa->reestablish_at = kNever;
-    if (!sa->entries.empty() && !sa->replaced) ReplaceSa(c, *sa);
-  }
-  // NAT-T keepalive (RFC 3948 §2.3): one 0xFF byte, no marker, keeps the NAT mapping.
-  if (sa->nat_keepalive_at <= c.now) {
-    c.out.datagrams.push_back(Datagram{sa->local, sa->remote, Bytes{0xff}});
-    ++counters_.tx_datagrams;
-    sa->nat_keepalive_at =
-        cfg_.nat_keepalive_s ? c.now + Seconds(cfg_.nat_keepalive_s) : kNever;
-  }
-  // IPsec SA lifetimes and rekeys.
-  std::vector<uint32_t> expired;
-  for (auto& ch : sa->children) {
-    if (ch.expires <= c.now) {
-      expired.push_back(ch.spi_in);
-    } else if (!ch.rekeyed && ch.rekey_at <= c.now) {
-      ch.rekeyed = true;
-      if (const config::CryptoMapEntry* e = CryptoMap(MapName(ch.entry), ch.entry.seq))
-        AddChild(c, *sa, *e, ch.spi_in);
-    }
-  }
-  for (uint32_t spi : expired) DeleteChild(c, *sa, spi, true);
-  // DPD.
-  RunDpd(c, *sa);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -779,7 +690,9 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
     const bool have = std::any_of(sa->children.begin(), sa->children.end(), [&](const ChildSa& ch) {
       return Is(ch.entry, e.map_name, e.seq) && !ch.rekeyed;
     });
-    const bool pending = ChildInFlight(*sa, e.map_name, e.seq);
+    Ikev1Host host(*this, c, sa);
+    const std::optional<EntryRef> ref = FindRef(e.map_name, e.seq);
+    const bool pending = ref && SessionOf(*sa).ChildInFlight(host, *ref);
     if (!have && !pending)
       if (const config::CryptoMapEntry* ce = CryptoMap(e.map_name, e.seq))
         AddChild(c, *sa, *ce, 0);
@@ -795,6 +708,35 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
   InitiateSa(c, peer, e.map_name, e.seq);
 }
 
+void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq) {
+  EntryRuntime* e = FindEntry(map, seq);
+  std::optional<IpAddress> local = e ? LocalFor(*e) : std::nullopt;
+  if (!local) {
+    Log(c, "%CRYPTO-4-IKMP_NO_LOCAL_ADDRESS: crypto map " + map + " " + std::to_string(seq) +
+               " is not applied to an interface with an address");
+    return;
+  }
+  const config::PresharedKey* key = PresharedKeyFor(peer);
+  if (!key) {
+    Log(c, "%CRYPTO-4-IKMP_NO_PRESHARED_KEY: no pre-shared key for peer " + peer.ToString());
+    return;
+  }
+  isakmp::SaPayload sap = BuildPhase1Sa(cfg_);
+  if (sap.proposals.front().transforms.empty()) {
+    Log(c, "%CRYPTO-4-IKMP_NO_POLICY: no usable crypto isakmp policy (pre-share)");
+    return;
+  }
+  IkeSa& sa = NewSa(c, true, Endpoint{*local, opts_.ike_port}, Endpoint{peer, opts_.ike_port});
+  do {
+    rng_->Fill(sa.icookie);
+  } while (sa.icookie == isakmp::Cookie{});
+  sa.mm->psk = key->key;
+  sa.entries.push_back(Ref(map, seq));
+  IndexCookie(sa);
+  Ikev1Host host(*this, c, &sa);
+  SessionOf(sa).Initiate(host, *e->cfg, sa.local, sa.remote);
+}
+
 void NodeImpl::InitiateSa(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq) {
   // IKEv1 for every entry BringUp lets through (one with `set ikev2-profile` stops there).
   StartMainMode(c, peer, map, seq);
@@ -806,8 +748,7 @@ void NodeImpl::ReplaceSa(Ctx& c, IkeSa& sa) {
   StartMainMode(c, sa.remote.ip, MapName(first), first.seq);
   // The new SA replaces this one when it is up.
   for (IkeSa* other : SasTo(sa.remote.ip))
-    if (other->id != sa.id && other->initiator && other->state == P1State::kInitSentMm1 &&
-        other->replaces == kNoSa)
+    if (other->id != sa.id && SessionOf(*other).AwaitsMm2() && other->replaces == kNoSa)
       other->replaces = sa.id;
 }
 
@@ -816,7 +757,8 @@ void NodeImpl::AddChild(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
   // An entry with `set ikev2-profile` (also one changed to it since its SA came up, at its
   // rekey) is never negotiated by IKEv1 (WarnIkev2Entry).
   if (!e.ikev2_profile.empty()) return;
-  StartQuickMode(c, sa, e, replaces_spi_in);
+  Ikev1Host host(*this, c, &sa);
+  SessionOf(sa).StartChild(host, e, replaces_spi_in);
 }
 
 void NodeImpl::Initiate(Ctx& c, const std::string& map, uint32_t seq) {
@@ -1073,41 +1015,13 @@ void NodeImpl::BringUpKeptUpAt(Ctx& c, const IpAddress& peer) {
 // ---------------------------------------------------------------------------------------
 // Teardown
 
-void NodeImpl::AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::string& reason) {
-  auto it = sa.quick_modes.find(mid);
-  if (it == sa.quick_modes.end()) return;
-  Debug(c, &sa, "deleting node " + std::to_string(int32_t(mid)) + " error TRUE reason \"" +
-                    reason + "\"");
-  Emit(c, EventKind::kGiveUp, &sa, mid);
-  const QuickMode& qm = it->second;
-  if (EntryKeptUp(qm.entry))
-    sa.qm_retry_at = std::min(sa.qm_retry_at, c.now + kKeepUpQuickModeRetry);
-  std::vector<uint32_t> deferred;
-  for (const auto& ch : sa.children)
-    if (ch.delete_on_replace && ch.entry == qm.entry)
-      deferred.push_back(ch.spi_in);
-  const uint32_t spi_in = qm.spi_in;
-  sa.quick_modes.erase(it);
-  ReleaseSpiIn(sa, spi_in);
-  for (uint32_t spi : deferred) DeleteChild(c, sa, spi, false);
-}
-
-void NodeImpl::DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete) {
-  auto it = std::find_if(sa.children.begin(), sa.children.end(),
-                         [&](const ChildSa& ch) { return ch.spi_in == spi_in; });
-  if (it == sa.children.end()) return;
-  if (send_delete && sa.established()) SendDeleteChildren(c, sa, {spi_in});
-  Emit(c, EventKind::kChildSaDown, &sa, it->spi_in, it->spi_out);
-  if (auto b = by_spi_in_.find(it->spi_in); b != by_spi_in_.end() && b->second == sa.id)
-    by_spi_in_.erase(b);
-  sa.children.erase(it);
-}
-
 void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_delete,
                         bool failover) {
   if (sa.dead()) return;
   const bool was_up = sa.established();
-  Ikev1Deleting(c, sa, reason);
+  Ikev1Session& session = SessionOf(sa);
+  Ikev1Host host(*this, c, &sa);
+  session.Deleting(host, reason);
   if (was_up) {
     Emit(c, EventKind::kIkeSaDown, &sa, 0, 0, reason);
     // Only the last SA to a peer going down takes the tunnel down.
@@ -1118,14 +1032,14 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
       Log(c, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is DOWN. Peer " + sa.remote.ip.ToString() +
                  ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
   }
-  if (send_delete && was_up) Ikev1SendDeletes(c, sa);
+  if (send_delete && was_up) session.SendDeletes(host);
   for (const auto& ch : sa.children) {
     Emit(c, EventKind::kChildSaDown, &sa, ch.spi_in, ch.spi_out);
     if (auto b = by_spi_in_.find(ch.spi_in); b != by_spi_in_.end() && b->second == sa.id)
       by_spi_in_.erase(b);
   }
   sa.children.clear();
-  Ikev1Deleted(c, sa);  // its exchanges in flight end; status kDead
+  session.MarkDeleted(host);  // its exchanges in flight end; status kDead
   timers_.Disarm(sa.id);
   dead_.push_back(sa.id);
   if (!failover) return;
@@ -1155,7 +1069,7 @@ void NodeImpl::ReapDead() {
   for (SaId id : dead_) {
     auto it = sas_.find(id);
     if (it == sas_.end()) continue;
-    by_icookie_.Erase(CookieKey(it->second->icookie), it->second.get());
+    by_icookie_.Erase(CookieKey(it->second->icookie), &it->second.session());
     timers_.Disarm(id);
     if (auto p = by_peer_.find(it->second->remote.ip); p != by_peer_.end()) {
       p->second.Remove(id);
@@ -1238,7 +1152,7 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSasOf(TimePoint now, std::span<const
 
 IsakmpSaSnapshot NodeImpl::Snapshot(const IkeSa& sa, TimePoint now) {
   IsakmpSaSnapshot s = BaseSnapshot(sa, now);
-  Ikev1Snapshot(sa, s);
+  Ikev1Session::Ikev1Snapshot(sa, s);
   return s;
 }
 
@@ -1378,41 +1292,7 @@ std::vector<uint32_t> NodeImpl::ChildSpis(SaId ike_sa) const {
 std::optional<SecretsHeld> NodeImpl::SecretsHeldBy(SaId ike_sa) const {
   auto it = sas_.find(ike_sa);
   if (it == sas_.end()) return std::nullopt;
-  const IkeSa& sa = *it->second;
-  SecretsHeld h;
-  if (sa.mm) {
-    const MainModeState& m = *sa.mm;
-    h.dh = m.dh != nullptr;
-    h.psk = m.psk.size();
-    h.gxy = m.gxy.size();
-    h.gxi = m.gxi.size();
-    h.gxr = m.gxr.size();
-    h.ni = m.ni.size();
-    h.nr = m.nr.size();
-    h.sai_b = m.sai_b.size();
-    h.p1_iv = m.iv.size();
-    h.p1_rtx_packet = m.rtx.packet.size();
-    h.p1_last_rx_hash = m.last_rx_hash.size();
-  }
-  h.main_mode_state = sa.mm != nullptr;
-  h.skeyid = sa.mm ? sa.mm->skeyid.size() : 0;
-  h.skeyid_d = sa.keys.skeyid_d().size();
-  h.skeyid_a = sa.keys.skeyid_a().size();
-  h.skeyid_e = 0;  // never kept: the encryption key is derived from it at once
-  h.enc_key = sa.keys.enc_key().size();
-  h.p1_last_block = sa.keys.last_block().size();
-  for (const auto& [mid, qm] : sa.quick_modes) {
-    ++h.quick_modes;
-    h.qm_dh += qm.dh != nullptr;
-    h.qm_ni += qm.ni.size();
-    h.qm_nr += qm.nr.size();
-    h.qm_peer_ke += qm.peer_ke.size();
-  }
-  for (const auto& ch : sa.children)
-    if (ch.keys)
-      h.child_keys += ch.keys->enc_in.size() + ch.keys->auth_in.size() +
-                      ch.keys->enc_out.size() + ch.keys->auth_out.size();
-  return h;
+  return it->second.session().Secrets();
 }
 
 Node::EntryState NodeImpl::StateOf(const EntryRuntime& e, bool up) const {

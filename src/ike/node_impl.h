@@ -1,6 +1,8 @@
-// NodeImpl: the state behind ike::Node. Its methods are split by concern across node.cc
-// (dispatch, timers, entries, failover, snapshots), main_mode.cc, quick_mode.cc and
-// informational.cc (which includes DPD on the wire). Single-threaded; owns every IkeSa.
+// NodeImpl: the state behind ike::Node, the engine core: dispatch, the SA table (sessions),
+// timers, entries, failover and snapshots (node.cc), and the IKEv1 responder factory with its
+// half-open table (main_mode_responder.cc). The IKEv1 exchanges are Ikev1Session's
+// (ikev1_session.h), which the core reaches through Session and a few IKEv1-only calls, and
+// which reaches the core through Ikev1Host. Single-threaded; owns every session.
 #pragma once
 
 #include <algorithm>
@@ -20,8 +22,10 @@
 #include "ike/cookie_index.h"
 #include "ike/half_open.h"
 #include "ike/ike_sa.h"
+#include "ike/ikev1_session.h"
 #include "ike/node.h"
 #include "ike/peer_failover.h"
+#include "ike/session.h"
 #include "ike/timer_queue.h"
 
 namespace ikepulse::ike {
@@ -39,9 +43,6 @@ struct IpHash {
 };
 
 // Per crypto map entry: its failover cursor and whether it should be up.
-// A kept-up entry whose Quick Mode failed (the peer refused it, or no answer) is tried again
-// this long after, on the same ISAKMP SA, for as long as the SA lives.
-inline constexpr Duration kKeepUpQuickModeRetry = Seconds(10);
 
 // Entries live in slots (NodeImpl::entries_) that keep their number while other entries come
 // and go, so the indexes over them change only for the entries a configuration changes.
@@ -92,6 +93,22 @@ class SaIdList {
  private:
   SaId one_ = kNoSa;                  // the only SA, when more_ is null
   ClonePtr<std::vector<SaId>> more_;  // two or more, in order
+};
+
+// A row of the SA table (NodeImpl::sas_): the session. `->`, `*` and get() reach its record,
+// the base the core reads (and, while every session in the table is IKEv1, IKEv1's record:
+// the core's cookie route reads its Main Mode state). Node::Clone clones the session
+// (Session::Clone).
+class SaSlot {
+ public:
+  explicit SaSlot(std::unique_ptr<Ikev1Session> s) : s_(std::move(s)) {}
+  Ikev1Session& session() const { return static_cast<Ikev1Session&>(*s_); }
+  IkeSa* get() const { return &session().sa(); }
+  IkeSa* operator->() const { return get(); }
+  IkeSa& operator*() const { return *get(); }
+
+ private:
+  ClonePtr<Session> s_;  // an Ikev1Session (every SA of the table is IKEv1 today)
 };
 
 // The context of one call into the node.
@@ -160,6 +177,72 @@ class NodeImpl {
   size_t sa_count() const { return sas_.size(); }
   CallAdmissionSnapshot CallAdmission() const;
 
+  // NodeImpl's SessionHost (node.cc): built per call from the call's Ctx for one SA (or for
+  // none: the responder factory's lines that name no SA), it gives the IKEv1 code the core's
+  // services by forwarding to NodeImpl's, in the order they ran before (DESIGN.md §6.5).
+  class Ikev1Host final : public SessionHost {
+   public:
+    Ikev1Host(NodeImpl& node, Ctx& c, IkeSa* sa) : n_(node), c_(c), sa_(sa) {}
+
+    TimePoint Now() const override { return c_.now; }
+    Random& Rng() override { return *n_.rng_; }
+    const config::Config& Cfg() const override { return n_.cfg_; }
+    void Send(const Endpoint& local, const Endpoint& remote, Bytes datagram) override;
+    void Emit(EventKind kind, uint64_t value, uint64_t value2, std::string text) override;
+    bool DebugOn() const override { return *n_.debug_; }
+    void Debug(std::string_view line) override { n_.Debug(c_, sa_, line); }
+    void Log(const std::string& line) override { n_.Log(c_, line); }
+    void Drop(std::string_view counter, std::string_view reason) override;
+    uint32_t AllocateSpiIn() override { return n_.AllocateSpiIn(sa_->id); }
+    void ReleaseSpiIn(uint32_t spi_in) override { n_.ReleaseSpiIn(*sa_, spi_in); }
+    void Established() override { n_.SaEstablished(c_, *sa_); }
+    void ChildUp(const ChildSaUp& child) override;
+    void ChildDown(uint32_t spi_in, uint32_t spi_out) override;
+    void Heard() override { n_.HeardFromPeer(c_, *sa_); }
+    void PeerDead() override { n_.SaPeerDead(c_, *sa_); }
+    void GaveUp() override { GaveUpBecause("gave up"); }
+    void Deleted(std::string_view reason) override { DeleteMe(reason, false, false); }
+
+    const NodeOptions& Options() const override { return n_.opts_; }
+    void Count(uint64_t NodeCounters::*counter, uint64_t n) override { n_.counters_.*counter += n; }
+    void DropFrom(const Endpoint& from, uint64_t NodeCounters::*counter,
+                  std::string_view reason) override;
+    void DebugEngine(std::string_view line) override { n_.Debug(c_, nullptr, line); }
+    EntryRef Ref(const std::string& map, uint32_t seq) override { return n_.Ref(map, seq); }
+    const std::string& MapName(EntryRef r) const override { return n_.MapName(r); }
+    const config::CryptoMapEntry* Entry(EntryRef r) const override {
+      return n_.CryptoMap(n_.MapName(r), r.seq);
+    }
+    bool EntryKeptUp(EntryRef r) override { return n_.EntryKeptUp(r); }
+    std::vector<const config::CryptoMapEntry*> EntriesFor(const IpAddress& peer) const override {
+      return n_.EntriesFor(peer);
+    }
+    const config::PresharedKey* PresharedKeyFor(const IpAddress& peer) const override {
+      return n_.PresharedKeyFor(peer);
+    }
+    bool PeerHasEstablishedSa(const IpAddress& peer) override {
+      return n_.PeerHasEstablishedSa(peer);
+    }
+    void InitialContact() override { n_.InitialContact(c_, *sa_); }
+    void PeerDeleted() override { n_.PeerDeletedSa(c_, *sa_); }
+    void BringUpKeptUpListing(const IpAddress& peer) override { n_.BringUpKeptUpListing(c_, peer); }
+    void BringUpKeptUpAt(const IpAddress& peer) override { n_.BringUpKeptUpAt(c_, peer); }
+    void SetRemote(const Endpoint& remote) override { n_.SetRemote(*sa_, remote); }
+    void ReplaceMe() override { n_.ReplaceSa(c_, *sa_); }
+    void GaveUpBecause(std::string_view reason) override {
+      n_.SaGaveUp(c_, *sa_, std::string(reason));
+    }
+    void DeleteMe(std::string_view reason, bool send, bool failover) override {
+      n_.DeleteSa(c_, *sa_, std::string(reason), send, failover);
+    }
+    void Rearm() override { n_.Rearm(*sa_); }
+
+   private:
+    NodeImpl& n_;
+    Ctx& c_;
+    IkeSa* sa_;  // null: a call for no SA (SA-bound services are not called then)
+  };
+
   // Helpers used by the exchange files.
   IkeSa* Find(SaId id);
   static uint64_t CookieKey(const isakmp::Cookie& c) {
@@ -167,7 +250,9 @@ class NodeImpl {
     std::memcpy(&v, c.data(), sizeof v);
     return v;
   }
-  void IndexCookie(IkeSa& sa) { by_icookie_.Insert(CookieKey(sa.icookie), &sa); }
+  void IndexCookie(IkeSa& sa) { by_icookie_.Insert(CookieKey(sa.icookie), &SessionOf(sa)); }
+  // The session that owns record `sa` (a row of sas_, dead or alive).
+  Ikev1Session& SessionOf(const IkeSa& sa) { return sas_.find(sa.id)->second.session(); }
   // Rebuilds by_icookie_ from sas_ (a copy's rows must point at its own SAs).
   void IndexCookies();
   IkeSa& NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endpoint& remote);
@@ -178,16 +263,6 @@ class NodeImpl {
   void Emit(Ctx& c, EventKind k, const SaBase* sa, uint64_t v = 0, uint64_t v2 = 0,
             std::string text = {});
   void Drop(Ctx& c, uint64_t& counter, const char* reason, const Endpoint& from);
-  // Sends a datagram from the SA's endpoints (adds the non-ESP marker when floated).
-  Bytes Send(Ctx& c, IkeSa& sa, ByteSpan msg);
-  // responder: IOS's responder schedule (NodeOptions::responder_retransmit), for MM4.
-  void StartRetransmit(Ctx& c, Retransmit& r, const IkeSa& sa, Bytes packet,
-                       bool responder = false);
-  const RetransmitPolicy& Policy(const Retransmit& r) const {
-    return r.responder ? opts_.responder_retransmit : opts_.retransmit;
-  }
-  // Advances r to its next (jittered) retransmission or its give-up (RetransmitPolicy).
-  void ScheduleRetransmit(Retransmit& r);
   void Rearm(const IkeSa& sa) { timers_.Arm(sa.id, sa.NextDeadline()); }
   // The one place that feeds liveness from IKE messages ("heard from the peer"): the DPD
   // monitor's OnInboundAuthenticated and the SA's last_rx. A caller calls it only for a
@@ -213,16 +288,10 @@ class NodeImpl {
   // An IPsec SA of entry `e` over the established `sa`; `replaces_spi_in`: the pair it rekeys
   // (0: a new one).
   void AddChild(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e, uint32_t replaces_spi_in);
-  // An exchange for an IPsec SA of entry (map, seq) is in flight on `sa` (quick_mode.cc).
-  bool ChildInFlight(const IkeSa& sa, const std::string& map, uint32_t seq) const;
 
   // The dispatcher's routes (OnDatagram reads the version of the 28-byte header first).
   void OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
   void OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
-  // IKEv1, per SA: what becomes Ikev1Session::OnMessage and ::OnTimeout (DESIGN.md §6.2).
-  void Ikev1OnMessage(Ctx& c, IkeSa& sa, const isakmp::Header& h, const Endpoint& local,
-                      const Endpoint& remote, ByteSpan msg);
-  void Ikev1OnTimeout(Ctx& c, IkeSa* sa);
   // IKEv1 without an SA: the responder factory (MM1, MM3 to a half-open entry) or a drop.
   void OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                         const Endpoint& remote, ByteSpan msg);
@@ -259,14 +328,10 @@ class NodeImpl {
 
   // main_mode.cc
   void StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
-  // A Main Mode message for `sa` (never null).
-  void OnMainMode(Ctx& c, IkeSa* sa, const isakmp::Header& h, const Endpoint& local,
-                  const Endpoint& remote, ByteSpan msg);
   // A Main Mode message that found no SA (main_mode_responder.cc): MM1, or MM3 promoting a
   // half-open entry.
   void OnMainModeWithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                            const Endpoint& remote, ByteSpan msg);
-  void OnPhase1Established(Ctx& c, IkeSa& sa);
   // MM1 of a new responder negotiation: a half-open entry and MM2 (no IkeSa yet).
   void OnMainMode1(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                    const Endpoint& remote, ByteSpan msg);
@@ -277,36 +342,13 @@ class NodeImpl {
   void SendNoProposalChosen(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                             const Endpoint& remote);
 
-  // quick_mode.cc
-  void StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
-                      uint32_t replaces_spi_in);
-  void OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg);
-  void InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm);
-
-  // informational.cc
-  void OnInformational(Ctx& c, IkeSa* sa, const isakmp::Header& h, ByteSpan msg,
-                       const Endpoint& remote);
-  void SendInformational(Ctx& c, IkeSa& sa, std::vector<isakmp::Payload> payloads);
-  void SendDeleteIsakmp(Ctx& c, IkeSa& sa);
-  void SendDeleteChildren(Ctx& c, IkeSa& sa, const std::vector<uint32_t>& spis_in);
-  void SendRUThere(Ctx& c, IkeSa& sa, uint32_t seq, uint32_t error_count);
-  void RunDpd(Ctx& c, IkeSa& sa);
-  // IKEv1's parts of DeleteSa (the debug line; the Deletes; the end of its exchanges and of
-  // its Main Mode state) and of `show crypto isakmp sa`.
-  void Ikev1Deleting(Ctx& c, IkeSa& sa, const std::string& reason);
-  void Ikev1SendDeletes(Ctx& c, IkeSa& sa);
-  void Ikev1Deleted(Ctx& c, IkeSa& sa);
-  static void Ikev1Snapshot(const IkeSa& sa, IsakmpSaSnapshot& s);
-
   // Teardown. Marks the SA dead (erased at the end of the call), logs, and moves the
   // entries' failover cursors when `failover` (peer dead / unreachable).
   void DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_delete, bool failover);
-  void DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete);
-  // Ends Quick Mode `mid` that we initiated without an SA (retransmissions exhausted, or the
-  // peer's error notify): IOS's "deleting node ... error TRUE reason ...".
-  void AbandonQuickMode(Ctx& c, IkeSa& sa, uint32_t mid, const std::string& reason);
-  // Ends our Quick Mode `mid` whose QM2 we refuse (before any QM3): log, notify, abandon.
-  void RefuseQm2(Ctx& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi, const std::string& why);
+  void DeleteChild(Ctx& c, IkeSa& sa, uint32_t spi_in, bool send_delete) {
+    Ikev1Host host(*this, c, &sa);
+    SessionOf(sa).DeleteChild(host, spi_in, send_delete);
+  }
   // A fresh inbound SPI (>= 256, unique among ours), reserved for `sa` until released or
   // installed; ReleaseSpiIn frees a reservation that no child of `sa` uses.
   uint32_t AllocateSpiIn(SaId sa);
@@ -349,6 +391,12 @@ class NodeImpl {
     return EntryRef{it->second, seq};
   }
   const std::string& MapName(EntryRef r) const { return map_names_[r.map]; }
+  // The reference to (map, seq) if the map was ever numbered (none: no SA refers to it).
+  std::optional<EntryRef> FindRef(const std::string& map, uint32_t seq) const {
+    auto it = map_name_ids_.find(map);
+    if (it == map_name_ids_.end()) return std::nullopt;
+    return EntryRef{it->second, seq};
+  }
   bool Is(EntryRef r, const std::string& map, uint32_t seq) const {
     return r.seq == seq && map_names_[r.map] == map;
   }
@@ -359,10 +407,10 @@ class NodeImpl {
   NodeOptions opts_;
   const bool* debug_;  // never null
   config::Config cfg_;
-  std::unordered_map<SaId, ClonePtr<IkeSa>> sas_;
-  // The SAs by initiator cookie (rows point into sas_: added when an SA gets its cookie,
-  // erased by ReapDead before the SA goes).
-  CookieIndex<IkeSa> by_icookie_;
+  std::unordered_map<SaId, SaSlot> sas_;
+  // The sessions by initiator cookie (rows point at the sessions of sas_: added when an SA
+  // gets its cookie, erased by ReapDead before the SA goes).
+  CookieIndex<Ikev1Session> by_icookie_;
   // Our inbound SPIs -> SA: installed IPsec SAs and those reserved by Quick Modes in flight,
   // so that allocation never hands out one twice. The peers' (outbound) SPIs are not here:
   // two peers may choose the same one, or one of ours; they are only found per SA.

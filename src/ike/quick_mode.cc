@@ -6,7 +6,7 @@
 // exchange. KEYMAT per direction with the SPI chosen by that direction's receiver.
 #include <algorithm>
 
-#include "ike/node_impl.h"
+#include "ike/ikev1_session.h"
 #include "ike/protect.h"
 
 namespace ikepulse::ike {
@@ -119,38 +119,39 @@ Bytes ToBytes(const SecretBytes& s) { return Bytes(s.data(), s.data() + s.size()
 
 }  // namespace
 
-bool NodeImpl::ChildInFlight(const IkeSa& sa, const std::string& map, uint32_t seq) const {
+bool Ikev1Session::ChildInFlight(const SessionHost& host, EntryRef entry) const {
+  (void)host;
   // In flight only: a finished exchange kept to answer duplicates (kDone) brings nothing,
   // so it must not hold back a new one when the SA it made is gone (hard lifetime, Delete).
-  return std::any_of(sa.quick_modes.begin(), sa.quick_modes.end(), [&](const auto& kv) {
-    return kv.second.state != QmState::kDone && Is(kv.second.entry, map, seq);
+  return std::any_of(sa_.quick_modes.begin(), sa_.quick_modes.end(), [&](const auto& kv) {
+    return kv.second.state != QmState::kDone && kv.second.entry == entry;
   });
 }
 
-void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e,
-                              uint32_t replaces_spi_in) {
-  const config::AclEntry* acl = FirstPermit(cfg_.FindAcl(e.match_address));
+void Ikev1Session::StartQuickMode(SessionHost& c, const config::CryptoMapEntry& e,
+                                  uint32_t replaces_spi_in) {
+  IkeSa& sa = sa_;
+  const config::AclEntry* acl = FirstPermit(c.Cfg().FindAcl(e.match_address));
   if (!acl) {
-    Log(c, "%CRYPTO-4-IKMP_NO_ACL: crypto map " + e.map_name + " " + std::to_string(e.seq) +
-               ": match address " + e.match_address + " has no permit entry");
+    c.Log("%CRYPTO-4-IKMP_NO_ACL: crypto map " + e.map_name + " " + std::to_string(e.seq) +
+          ": match address " + e.match_address + " has no permit entry");
     return;
   }
   QuickMode qm;
   do {
-    qm.message_id = rng_->NonZeroU32();
+    qm.message_id = c.Rng().NonZeroU32();
   } while (sa.quick_modes.count(qm.message_id));
   const crypto::CipherAlg cipher = sa.algs.cipher();
   const crypto::HashAlg prf = sa.algs.prf();
   qm.iv = crypto::Phase2Iv(prf, sa.keys.last_block(), qm.message_id, crypto::BlockSize(cipher));
   qm.ni.resize(kNonceSize);
-  rng_->Fill(qm.ni);
-  qm.spi_in = AllocateSpiIn(sa.id);
-  isakmp::SaPayload sap =
-      BuildPhase2Sa(cfg_, e, qm.spi_in, sa.natt_float, !sa.peer_natt_rfc);
+  c.Rng().Fill(qm.ni);
+  qm.spi_in = c.AllocateSpiIn();
+  isakmp::SaPayload sap = BuildPhase2Sa(c.Cfg(), e, qm.spi_in, sa.natt_float, !sa.peer_natt_rfc);
   if (sap.proposals.empty()) {
-    ReleaseSpiIn(sa, qm.spi_in);
-    Log(c, "%CRYPTO-4-IKMP_NO_TRANSFORM: crypto map " + e.map_name + " " +
-               std::to_string(e.seq) + " has no usable transform set");
+    c.ReleaseSpiIn(qm.spi_in);
+    c.Log("%CRYPTO-4-IKMP_NO_TRANSFORM: crypto map " + e.map_name + " " + std::to_string(e.seq) +
+          " has no usable transform set");
     return;
   }
   std::vector<Payload> rest;
@@ -159,7 +160,7 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   if (e.pfs_group) {
     qm.dh = crypto::DhKeyPair::Generate(*e.pfs_group);
     if (!qm.dh) {
-      ReleaseSpiIn(sa, qm.spi_in);
+      c.ReleaseSpiIn(qm.spi_in);
       return;
     }
     rest.push_back(MakePayload(isakmp::KeyExchangePayload{qm.dh->public_value()}));
@@ -179,29 +180,29 @@ void NodeImpl::StartQuickMode(Ctx& c, IkeSa& sa, const config::CryptoMapEntry& e
   Bytes m = SealMessage(h, plain, cipher, sa.keys.enc_key(), qm.iv, &last);
   qm.iv = last;
   qm.state = QmState::kInitSentQm1;
-  qm.entry = Ref(e.map_name, e.seq);
+  qm.entry = c.Ref(e.map_name, e.seq);
   qm.replaces_spi_in = replaces_spi_in;
-  qm.started = c.now;
-  Debug(c, &sa, "beginning Quick Mode exchange, M-ID of " + std::to_string(int32_t(mid)));
-  Bytes wire = Send(c, sa, m);
-  StartRetransmit(c, qm.rtx, sa, std::move(wire));
+  qm.started = c.Now();
+  c.Debug("beginning Quick Mode exchange, M-ID of " + std::to_string(int32_t(mid)));
+  Bytes wire = Send(c, m);
+  StartRetransmit(c, qm.rtx, std::move(wire));
   sa.quick_modes.emplace(mid, std::move(qm));
-  Rearm(sa);
+  c.Rearm();
 }
 
-void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan msg) {
+void Ikev1Session::OnQuickMode(SessionHost& c, const isakmp::Header& h, ByteSpan msg) {
+  IkeSa& sa = sa_;
   const uint32_t mid = h.message_id;
   if (mid == 0 || !h.encrypted()) {
-    Drop(c, counters_.dropped_state, "Quick Mode with M-ID 0 or unencrypted", sa.remote);
+    c.DropFrom(sa.remote, &NodeCounters::dropped_state, "Quick Mode with M-ID 0 or unencrypted");
     return;
   }
   const Bytes digest = Digest(msg);
   auto it = sa.quick_modes.find(mid);
   if (it != sa.quick_modes.end() && digest == it->second.last_rx_hash) {
     if (!it->second.rtx.packet.empty()) {
-      ++counters_.duplicates_answered;
-      c.out.datagrams.push_back(Datagram{sa.local, sa.remote, it->second.rtx.packet});
-      ++counters_.tx_datagrams;
+      c.Count(&NodeCounters::duplicates_answered);
+      c.Send(sa.local, sa.remote, it->second.rtx.packet);
     }
     return;
   }
@@ -214,32 +215,32 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
   Bytes last;
   auto opened = OpenMessage(msg, h.length, cipher, sa.keys.enc_key(), iv, &last);
   if (!opened) {
-    Drop(c, counters_.dropped_auth, opened.error().detail, sa.remote);
+    c.DropFrom(sa.remote, &NodeCounters::dropped_auth, opened.error().detail);
     return;
   }
   const Bytes plain = std::move(*opened);
   auto chain = isakmp::ParsePayloads(h.next_payload, plain);
   if (!chain || chain->empty() || chain->front().type != isakmp::PayloadType::kHash) {
-    Drop(c, counters_.dropped_auth, chain ? "Quick Mode without HASH first" : chain.error().detail,
-         sa.remote);
+    c.DropFrom(sa.remote, &NodeCounters::dropped_auth,
+               chain ? "Quick Mode without HASH first" : chain.error().detail);
     return;
   }
   const Bytes got = std::get<isakmp::HashPayload>(chain->front().body).data;
   const Bytes covered = BytesCoveredByHash(*chain, plain);
   const ByteSpan skeyid_a = sa.keys.skeyid_a();
-  Debug(c, &sa, " processing HASH payload. message ID = " + std::to_string(int32_t(mid)));
+  c.Debug(" processing HASH payload. message ID = " + std::to_string(int32_t(mid)));
 
   if (it == sa.quick_modes.end()) {
     // QM1: we are the responder.
     if (SecretBytes(got) != crypto::QuickModeHash1(prf, skeyid_a, mid, covered)) {
-      Drop(c, counters_.dropped_auth, "QM1 HASH(1) mismatch", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_auth, "QM1 HASH(1) mismatch");
       return;
     }
     // A QM1 proves nothing about freshness (an old one, replayed after its exchange was
     // forgotten, authenticates too): a known M-ID is dropped, and a new one counts as
     // liveness only when its QM3, which binds our fresh Nr, arrives.
     if (!sa.peer_mids.Remember(mid)) {
-      Drop(c, counters_.dropped_replay, "replayed QM1 (M-ID already seen)", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_replay, "replayed QM1 (M-ID already seen)");
       return;
     }
     const auto* sap = isakmp::Find<isakmp::SaPayload>(*chain);
@@ -247,12 +248,12 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     const auto* ke = isakmp::Find<isakmp::KeyExchangePayload>(*chain);
     auto ids = Ids(*chain);
     if (!sap || !nonce || ids.size() != 2) {
-      Drop(c, counters_.dropped_state, "QM1 without SA, nonce or both IDs", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM1 without SA, nonce or both IDs");
       return;
     }
     IpAddress ci_net, ci_mask, cr_net, cr_mask;
     if (!IdToNet(*ids[0], ci_net, ci_mask) || !IdToNet(*ids[1], cr_net, cr_mask)) {
-      Drop(c, counters_.dropped_state, "QM1 proxy IDs of an unsupported type", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM1 proxy IDs of an unsupported type");
       return;
     }
     // Find the crypto map entry: the peer is one of its peers, and the peer's proxies mirror
@@ -260,10 +261,10 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     const config::CryptoMapEntry* entry = nullptr;
     std::optional<Phase2Choice> choice;
     bool proxies_match = false;  // some entry's ACL mirrors the proxies (then: proposals)
-    for (const config::CryptoMapEntry* listed : EntriesFor(sa.remote.ip)) {  // in order
+    for (const config::CryptoMapEntry* listed : c.EntriesFor(sa.remote.ip)) {  // in order
       const config::CryptoMapEntry& e = *listed;
       if (!e.ikev2_profile.empty()) continue;  // an IKEv2 entry: never by IKEv1
-      const config::AccessList* acl = cfg_.FindAcl(e.match_address);
+      const config::AccessList* acl = c.Cfg().FindAcl(e.match_address);
       if (!acl) continue;
       bool match = false;
       for (const auto& a : acl->entries)
@@ -272,17 +273,17 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
           match = true;
       if (!match) continue;
       proxies_match = true;
-      choice = SelectPhase2(*sap, cfg_, e);
+      choice = SelectPhase2(*sap, c.Cfg(), e);
       if (choice) {
         entry = &e;
         break;
       }
     }
     if (!entry) {
-      Log(c, "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
-                 sa.remote.ip.ToString() + (proxies_match ? " (no acceptable proposal)"
-                                                          : " (proxy identities not supported)"));
-      Drop(c, counters_.dropped_state, "QM1: no crypto map entry matches", sa.remote);
+      c.Log("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
+            sa.remote.ip.ToString() +
+            (proxies_match ? " (no acceptable proposal)" : " (proxy identities not supported)"));
+      c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM1: no crypto map entry matches");
       // Tell the peer (authenticated Informational), as IOS does, so that it stops
       // retransmitting: NO_PROPOSAL_CHOSEN when an entry's ACL matched the proxies but none
       // of its transform sets did, INVALID_ID_INFORMATION when no ACL matched. The SPI is the
@@ -295,29 +296,29 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
       const isakmp::NotifyType type = proxies_match ? isakmp::NotifyType::kNoProposalChosen
                                                     : isakmp::NotifyType::kInvalidIdInformation;
       n.type = static_cast<uint16_t>(type);
-      Debug(c, &sa, "sending NOTIFY " + std::string(isakmp::NotifyTypeName(n.type)) +
-                        " protocol 3 (QM1 message ID " + std::to_string(int32_t(mid)) + ")");
+      c.Debug("sending NOTIFY " + std::string(isakmp::NotifyTypeName(n.type)) +
+              " protocol 3 (QM1 message ID " + std::to_string(int32_t(mid)) + ")");
       std::vector<isakmp::Payload> p;
       p.push_back(isakmp::MakePayload(std::move(n)));
-      SendInformational(c, sa, std::move(p));
+      SendInformational(c, std::move(p));
       return;
     }
     QuickMode qm;
     qm.message_id = mid;
     qm.ni = nonce->data;
     qm.nr.resize(kNonceSize);
-    rng_->Fill(qm.nr);
+    c.Rng().Fill(qm.nr);
     if (qm.algs = choice->algs; qm.algs.pfs_group && !ke) {
-      Drop(c, counters_.dropped_state, "QM1 with PFS but no KE", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM1 with PFS but no KE");
       return;
     }
-    qm.spi_in = AllocateSpiIn(sa.id);
+    qm.spi_in = c.AllocateSpiIn();
     qm.spi_out = choice->peer_spi;
     qm.idci = *ids[0];
     qm.idcr = *ids[1];
     qm.have_ids = true;
-    qm.entry = Ref(entry->map_name, entry->seq);
-    qm.started = c.now;
+    qm.entry = c.Ref(entry->map_name, entry->seq);
+    qm.started = c.Now();
     std::vector<Payload> rest;
     isakmp::SaPayload reply;
     reply.doi = sap->doi;
@@ -330,7 +331,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     if (qm.algs.pfs_group) {
       qm.dh = crypto::DhKeyPair::Generate(*qm.algs.pfs_group);
       if (!qm.dh) {
-        ReleaseSpiIn(sa, qm.spi_in);
+        c.ReleaseSpiIn(qm.spi_in);
         return;
       }
       qm.peer_ke = ke->data;
@@ -349,11 +350,11 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
     qm.iv = last2;
     qm.state = QmState::kRespSentQm2;
     qm.last_rx_hash = digest;
-    Bytes wire = Send(c, sa, m);
+    Bytes wire = Send(c, m);
     // Resent until QM3 comes, on the initiator's (fast) schedule, not IOS's 10 s one: while
     // QM3 is missing the initiator already sends on the new SA that we have not installed,
     // so a slow resend would black-hole its traffic for 10 s.
-    StartRetransmit(c, qm.rtx, sa, std::move(wire));
+    StartRetransmit(c, qm.rtx, std::move(wire));
     sa.quick_modes.emplace(mid, std::move(qm));
     return;
   }
@@ -362,20 +363,20 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
   if (qm.state == QmState::kInitSentQm1) {
     // QM2.
     if (SecretBytes(got) != crypto::QuickModeHash2(prf, skeyid_a, mid, qm.ni, covered)) {
-      Drop(c, counters_.dropped_auth, "QM2 HASH(2) mismatch", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_auth, "QM2 HASH(2) mismatch");
       return;
     }
-    HeardFromPeer(c, sa);  // HASH(2) binds our Ni: fresh
+    c.Heard();  // HASH(2) binds our Ni: fresh
     const auto* sap = isakmp::Find<isakmp::SaPayload>(*chain);
     const auto* nonce = isakmp::Find<isakmp::NoncePayload>(*chain);
     const auto* ke = isakmp::Find<isakmp::KeyExchangePayload>(*chain);
     if (!sap || !nonce || sap->proposals.size() != 1) {
-      Drop(c, counters_.dropped_state, "QM2 without one proposal or nonce", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM2 without one proposal or nonce");
       return;
     }
     Phase2Algs algs;
     // Everything is checked before QM3 goes out: no QM3 ever leaves for an SA we refuse.
-    std::string refused = CheckQm2(cfg_, CryptoMap(MapName(qm.entry), qm.entry.seq), *sap, ke != nullptr,
+    std::string refused = CheckQm2(c.Cfg(), c.Entry(qm.entry), *sap, ke != nullptr,
                                    qm.dh != nullptr, Ids(*chain), qm.idci, qm.idcr, algs);
     std::optional<SecretBytes> shared;
     if (refused.empty() && qm.dh) {
@@ -384,7 +385,7 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
       else refused = "PFS key exchange failed";
     }
     if (!refused.empty()) {
-      RefuseQm2(c, sa, mid, sap->proposals[0].spi, refused);
+      RefuseQm2(c, mid, sap->proposals[0].spi, refused);
       return;
     }
     qm.peer_ke = ke ? ke->data : Bytes{};
@@ -403,33 +404,34 @@ void NodeImpl::OnQuickMode(Ctx& c, IkeSa& sa, const isakmp::Header& h, ByteSpan 
                           last, &last2);
     qm.iv = last2;
     qm.last_rx_hash = digest;
-    qm.rtx.packet = Send(c, sa, m);  // kept to answer a duplicate QM2
+    qm.rtx.packet = Send(c, m);  // kept to answer a duplicate QM2
     qm.rtx.next = kNever;
     qm.state = QmState::kDone;
-    InstallChild(c, sa, qm);
+    InstallChild(c, qm);
     return;
   }
   if (qm.state == QmState::kRespSentQm2) {
     // QM3.
     if (SecretBytes(got) != crypto::QuickModeHash3(prf, skeyid_a, mid, qm.ni, qm.nr)) {
-      Drop(c, counters_.dropped_auth, "QM3 HASH(3) mismatch", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_auth, "QM3 HASH(3) mismatch");
       return;
     }
-    HeardFromPeer(c, sa);  // HASH(3) binds our Nr: fresh
+    c.Heard();  // HASH(3) binds our Nr: fresh
     qm.state = QmState::kDone;
     qm.rtx = Retransmit{};
     qm.last_rx_hash = digest;
-    InstallChild(c, sa, qm);
+    InstallChild(c, qm);
     return;
   }
-  Drop(c, counters_.dropped_state, "Quick Mode message for a finished exchange", sa.remote);
+  c.DropFrom(sa.remote, &NodeCounters::dropped_state, "Quick Mode message for a finished exchange");
 }
 
-void NodeImpl::RefuseQm2(Ctx& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi,
-                         const std::string& why) {
-  Log(c, "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
-             sa.remote.ip.ToString() + " (QM2 refused: " + why + ")");
-  Drop(c, counters_.dropped_state, "QM2 refused", sa.remote);
+void Ikev1Session::RefuseQm2(SessionHost& c, uint32_t mid, const Bytes& peer_spi,
+                             const std::string& why) {
+  IkeSa& sa = sa_;
+  c.Log("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at " +
+        sa.remote.ip.ToString() + " (QM2 refused: " + why + ")");
+  c.DropFrom(sa.remote, &NodeCounters::dropped_state, "QM2 refused");
   // Tell the peer (authenticated Informational) so that it drops its half of the exchange.
   isakmp::NotificationPayload n;
   n.doi = isakmp::kDoiIpsec;
@@ -438,11 +440,12 @@ void NodeImpl::RefuseQm2(Ctx& c, IkeSa& sa, uint32_t mid, const Bytes& peer_spi,
   n.type = static_cast<uint16_t>(isakmp::NotifyType::kNoProposalChosen);
   std::vector<isakmp::Payload> p;
   p.push_back(isakmp::MakePayload(std::move(n)));
-  SendInformational(c, sa, std::move(p));
-  AbandonQuickMode(c, sa, mid, "QM2 refused: " + why);
+  SendInformational(c, std::move(p));
+  AbandonQuickMode(c, mid, "QM2 refused: " + why);
 }
 
-void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
+void Ikev1Session::InstallChild(SessionHost& c, QuickMode& qm) {
+  IkeSa& sa = sa_;
   const crypto::HashAlg prf = sa.algs.prf();
   ChildSa ch;
   ch.spi_in = qm.spi_in;
@@ -460,10 +463,10 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   } else if (qm.dh) {
     auto s = qm.dh->ComputeShared(qm.peer_ke);
     if (!s) {
-      Drop(c, counters_.dropped_auth, "PFS DH failed", sa.remote);
+      c.DropFrom(sa.remote, &NodeCounters::dropped_auth, "PFS DH failed");
       const uint32_t spi_in = qm.spi_in;
       sa.quick_modes.erase(qm.message_id);
-      ReleaseSpiIn(sa, spi_in);
+      c.ReleaseSpiIn(spi_in);
       return;
     }
     gqm = std::move(*s);
@@ -489,17 +492,17 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
     ch.local_net = cr_net, ch.local_mask = cr_mask, ch.remote_net = ci_net, ch.remote_mask = ci_mask;
   }
   ch.protocol = qm.idci.protocol;
-  ch.created = c.now;
+  ch.created = c.Now();
   const Duration life = Seconds(ch.algs.lifetime_s);
-  ch.expires = c.now + life;
+  ch.expires = c.Now() + life;
   if (ch.initiator) {
-    const Duration margin = opts_.ipsec_rekey_margin;
-    ch.rekey_at = c.now + (life > 2 * margin ? life - margin : life * 9 / 10);
+    const Duration margin = c.Options().ipsec_rekey_margin;
+    ch.rekey_at = c.Now() + (life > 2 * margin ? life - margin : life * 9 / 10);
   }
-  Debug(c, &sa, "IPSEC(create_sa): sa created, (sa) sa_dest= " + sa.remote.ip.ToString() +
-                    ", sa_proto= 50, sa_spi= 0x" + ToHex(SpiBytes(ch.spi_out)) + ", sa_trans= " +
-                    ch.algs.TransformName());
-  ChildInstalled(c, sa, ch);
+  c.Debug("IPSEC(create_sa): sa created, (sa) sa_dest= " + sa.remote.ip.ToString() +
+          ", sa_proto= 50, sa_spi= 0x" + ToHex(SpiBytes(ch.spi_out)) +
+          ", sa_trans= " + ch.algs.TransformName());
+  c.ChildUp(ChildSaUp{ch.spi_in, ch.spi_out, c.MapName(ch.entry), ch.entry.seq});
   const uint32_t replaces = qm.replaces_spi_in;
   const uint32_t mid = qm.message_id;
   const EntryRef qm_entry = qm.entry;
@@ -508,7 +511,7 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   // on one ISAKMP SA), then forgotten by OnTimeout.
   if (auto q = sa.quick_modes.find(mid); q != sa.quick_modes.end()) {
     QuickMode& done = q->second;
-    done.forget_at = c.now + Seconds(30);
+    done.forget_at = c.Now() + Seconds(30);
     // The keys are derived: the nonces and the PFS values are not needed again.
     done.dh.reset();
     WipeAndFree(done.peer_ke);
@@ -517,12 +520,12 @@ void NodeImpl::InstallChild(Ctx& c, IkeSa& sa, QuickMode& qm) {
   }
   // (The finished exchange itself is kept: a duplicate QM2 gets QM3 again; a duplicate QM3 is
   // recognised and ignored.)
-  if (replaces) DeleteChild(c, sa, replaces, true);
+  if (replaces) DeleteChild(c, replaces, true);
   std::vector<uint32_t> deferred;
   for (const auto& old : sa.children)
     if (old.delete_on_replace && old.entry == qm_entry)
       deferred.push_back(old.spi_in);
-  for (uint32_t spi : deferred) DeleteChild(c, sa, spi, false);
+  for (uint32_t spi : deferred) DeleteChild(c, spi, false);
 }
 
 }  // namespace ikepulse::ike

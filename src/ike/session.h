@@ -4,8 +4,10 @@
 // holds sessions by SaId and calls them; a session never reaches into the core, the SA table
 // or another session, and, like the whole engine, never reads a clock or touches a socket.
 //
-// Status: the IKEv2 session is written against this interface; IKEv1 still lives in NodeImpl
-// and moves behind it next (DESIGN.md §6.3, step 1; §6.5 says where that stands).
+// Status: both protocols' sessions implement this interface (Ikev1Session, Ikev2Session); the
+// engine core holds IKEv1 sessions in its SA table and hosts them with NodeImpl::Ikev1Host.
+// The IKEv2 session is not wired into the core yet (DESIGN.md §6.3; §6.5 says where step 1
+// stands).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@
 #include "common/random.h"
 #include "common/time.h"
 #include "config/config.h"
+#include "ike/entry_ref.h"
 #include "ike/node.h"
 #include "ike/outbox.h"
 
@@ -71,6 +74,98 @@ class SessionHost {
   virtual void GaveUp() = 0;    // the IKE SA could not be set up (retransmissions exhausted,
                                 // or refused): the core fails over
   virtual void Deleted(std::string_view reason) = 0;  // the session ended (the core reaps it)
+
+  // What IKEv1 uses of the core besides the above (DESIGN.md §6.5, point 3). Each has a
+  // default, so that a host that serves fewer (a test's) still compiles; NodeImpl's host
+  // (NodeImpl::Ikev1Host) implements them all.
+
+  // Ports, retransmission policies, rekey margins.
+  virtual const NodeOptions& Options() const {
+    static const NodeOptions kDefaults;
+    return kDefaults;
+  }
+  // Counts `n` under a NodeCounters field (retransmits, duplicates answered, DPD sent, ...):
+  // the counters a session keeps besides its drops.
+  virtual void Count(uint64_t NodeCounters::*counter, uint64_t n = 1) {
+    (void)counter;
+    (void)n;
+  }
+  // Like Drop, for a datagram from `from`, which is not always the SA's peer (a message that
+  // found the SA by its cookies from another address).
+  virtual void DropFrom(const Endpoint& from, uint64_t NodeCounters::*counter,
+                        std::string_view reason) {
+    (void)from;
+    (void)counter;
+    Drop("dropped", reason);
+  }
+  // A debug line of the engine's own, that names no SA ("ISAKMP: ..."): built only when
+  // DebugOn().
+  virtual void DebugEngine(std::string_view line) { Debug(line); }
+  // Crypto map entries as sessions refer to them (EntryRef: 8 bytes instead of a name).
+  virtual EntryRef Ref(const std::string& map, uint32_t seq) {
+    (void)map;
+    return EntryRef{0, seq};
+  }
+  virtual const std::string& MapName(EntryRef r) const {
+    (void)r;
+    static const std::string kNone;
+    return kNone;
+  }
+  // The entry as configured now (nullptr: no longer in the configuration).
+  virtual const config::CryptoMapEntry* Entry(EntryRef r) const {
+    (void)r;
+    return nullptr;
+  }
+  // Whether the entry is kept up (`set ... keep-up` or traffic asked for it).
+  virtual bool EntryKeptUp(EntryRef r) {
+    (void)r;
+    return false;
+  }
+  // The crypto map entries listing `peer`, in configuration order (a responder's match).
+  virtual std::vector<const config::CryptoMapEntry*> EntriesFor(const IpAddress& peer) const {
+    (void)peer;
+    return {};
+  }
+  // The pre-shared key for `peer` (longest prefix; nullptr: none). Never logged.
+  virtual const config::PresharedKey* PresharedKeyFor(const IpAddress& peer) const {
+    (void)peer;
+    return nullptr;
+  }
+  // Another SA to `peer` is established (whether to send INITIAL-CONTACT).
+  virtual bool PeerHasEstablishedSa(const IpAddress& peer) {
+    (void)peer;
+    return false;
+  }
+  // The peer sent INITIAL-CONTACT: every other SA to it goes (no Deletes sent).
+  virtual void InitialContact() {}
+  // The peer deleted this SA: its IPsec SAs move to the newest other established SA to the
+  // peer, if any, and this one goes.
+  virtual void PeerDeleted() {}
+  // Kept-up entries listing `peer` are brought up again: all of them (a retry of a failed
+  // child), or those whose current peer it is (after the peer deleted an SA).
+  virtual void BringUpKeptUpListing(const IpAddress& peer) { (void)peer; }
+  virtual void BringUpKeptUpAt(const IpAddress& peer) { (void)peer; }
+  // The peer moved (NAT-T float): keeps the core's peer index right.
+  virtual void SetRemote(const Endpoint& remote) { (void)remote; }
+  // A new IKE SA to the same peer is to replace this one when it is up (re-establishment).
+  virtual void ReplaceMe() {}
+  // GaveUp, with the reason the deletion logs ("Death by retransmission P1").
+  virtual void GaveUpBecause(std::string_view reason) {
+    (void)reason;
+    GaveUp();
+  }
+  // The session deletes itself in the core's order (debug line, down event and log, Deletes
+  // when `send`, child-down events, end of its exchanges, failover when `failover`), which
+  // Deleted (a report after the fact) does not express.
+  virtual void DeleteMe(std::string_view reason, bool send, bool failover) {
+    (void)send;
+    (void)failover;
+    Deleted(reason);
+  }
+  // Re-arms this SA's timer now, in the middle of a call: the timer queue breaks ties between
+  // equal deadlines by arming order (DESIGN.md §1.3), so where a session re-arms is part of
+  // the timeline.
+  virtual void Rearm() {}
 };
 
 class Session {
@@ -95,6 +190,13 @@ class Session {
   virtual TimePoint NextDeadline() const = 0;
   // Another crypto map entry wants an IPsec SA over this IKE SA.
   virtual void AddChild(SessionHost& host, const config::CryptoMapEntry& entry) = 0;
+  // An exchange for an IPsec SA of entry `entry` is in flight (the core's BringUp asks
+  // before AddChild). The default: none ever is.
+  virtual bool ChildInFlight(const SessionHost& host, EntryRef entry) const {
+    (void)host;
+    (void)entry;
+    return false;
+  }
   // Data-plane signals: traffic (on-demand liveness) on the pair with inbound SPI `spi_in`.
   virtual void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound) = 0;
   // Ends the SA: Deletes sent when `send` and established; ChildDown for each pair.
