@@ -8,18 +8,10 @@
 
 #include "common/check.h"
 #include "crypto/crypto.h"
+#include "crypto/openssl_ptr.h"
 
 namespace ikepulse::crypto {
 namespace {
-
-struct CipherDeleter {
-  void operator()(EVP_CIPHER* p) const { EVP_CIPHER_free(p); }
-};
-struct CipherCtxDeleter {
-  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
-};
-using CipherPtr = std::unique_ptr<EVP_CIPHER, CipherDeleter>;
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
 
 constexpr size_t kNumCiphers = 4;
 

@@ -38,42 +38,10 @@
 #include "common/check.h"
 #include "crypto/crypto.h"
 #include "crypto/dh_fuzzing.h"
+#include "crypto/openssl_ptr.h"
 
 namespace ikepulse::crypto {
 namespace {
-
-struct BnDeleter {
-  void operator()(BIGNUM* p) const { BN_clear_free(p); }
-};
-struct BnCtxDeleter {
-  void operator()(BN_CTX* p) const { BN_CTX_free(p); }
-};
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct PkeyCtxDeleter {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct ParamBldDeleter {
-  void operator()(OSSL_PARAM_BLD* p) const { OSSL_PARAM_BLD_free(p); }
-};
-struct ParamDeleter {
-  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
-};
-struct EcGroupDeleter {
-  void operator()(EC_GROUP* p) const { EC_GROUP_free(p); }
-};
-struct EcPointDeleter {
-  void operator()(EC_POINT* p) const { EC_POINT_clear_free(p); }
-};
-using BnPtr = std::unique_ptr<BIGNUM, BnDeleter>;
-using BnCtxPtr = std::unique_ptr<BN_CTX, BnCtxDeleter>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxDeleter>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, ParamBldDeleter>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, ParamDeleter>;
-using EcGroupPtr = std::unique_ptr<EC_GROUP, EcGroupDeleter>;
-using EcPointPtr = std::unique_ptr<EC_POINT, EcPointDeleter>;
 
 CryptoError Err(const char* detail) { return CryptoError{detail}; }
 

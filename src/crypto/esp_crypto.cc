@@ -10,26 +10,10 @@
 #include <climits>
 
 #include "common/check.h"
+#include "crypto/openssl_ptr.h"
 
 namespace ikepulse::crypto {
 namespace {
-
-struct CipherDeleter {
-  void operator()(EVP_CIPHER* p) const { EVP_CIPHER_free(p); }
-};
-struct CipherCtxDeleter {
-  void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
-};
-struct MacDeleter {
-  void operator()(EVP_MAC* p) const { EVP_MAC_free(p); }
-};
-struct MacCtxDeleter {
-  void operator()(EVP_MAC_CTX* p) const { EVP_MAC_CTX_free(p); }
-};
-using CipherPtr = std::unique_ptr<EVP_CIPHER, CipherDeleter>;
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
-using MacPtr = std::unique_ptr<EVP_MAC, MacDeleter>;
-using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
 
 constexpr size_t kNumEnc = 5;
 constexpr size_t kNumInteg = 6;
@@ -47,8 +31,7 @@ constexpr std::array<size_t, kNumEnc> kAlign = {4, 16, 16, 16, 8};
 constexpr std::array<const char*, kNumInteg> kIntegDigest = {nullptr,    "MD5",      "SHA1",
                                                              "SHA2-256", "SHA2-384", "SHA2-512"};
 constexpr std::array<const char*, kNumInteg> kIntegNames = {
-    "none", "hmac-md5-96", "hmac-sha1-96", "hmac-sha256-128", "hmac-sha384-192",
-    "hmac-sha512-256"};
+    "none", "hmac-md5-96", "hmac-sha1-96", "hmac-sha256-128", "hmac-sha384-192", "hmac-sha512-256"};
 constexpr std::array<size_t, kNumInteg> kIntegKeyLen = {0, 16, 20, 32, 48, 64};
 constexpr std::array<size_t, kNumInteg> kIcvLen = {0, 12, 12, 16, 24, 32};
 

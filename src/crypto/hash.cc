@@ -18,26 +18,10 @@
 
 #include "common/check.h"
 #include "crypto/crypto.h"
+#include "crypto/openssl_ptr.h"
 
 namespace ikepulse::crypto {
 namespace {
-
-struct MdDeleter {
-  void operator()(EVP_MD* p) const { EVP_MD_free(p); }
-};
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-struct MacDeleter {
-  void operator()(EVP_MAC* p) const { EVP_MAC_free(p); }
-};
-struct MacCtxDeleter {
-  void operator()(EVP_MAC_CTX* p) const { EVP_MAC_CTX_free(p); }
-};
-using MdPtr = std::unique_ptr<EVP_MD, MdDeleter>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
-using MacPtr = std::unique_ptr<EVP_MAC, MacDeleter>;
-using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
 
 constexpr size_t kNumHashes = 5;
 
