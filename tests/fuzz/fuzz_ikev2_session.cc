@@ -75,6 +75,7 @@
 #include "crypto/dh_fuzzing.h"
 #include "crypto/ikev2_keys.h"
 #include "fuzz_check.h"
+#include "fuzz_input.h"
 #include "ike/ikev2_session.h"
 #include "ike/ikev2_testing.h"
 #include "ikev2/header.h"
@@ -133,26 +134,7 @@ const config::Config& CachedConfig(bool initiator, bool gcm, bool dpd, bool on_d
   return *slot;
 }
 
-// Reads the fuzz input front to back; past the end every read yields zeros.
-class Input {
- public:
-  Input(const uint8_t* d, size_t n) : d_(d), n_(n) {}
-  bool empty() const { return pos_ >= n_; }
-  uint8_t U8() { return pos_ < n_ ? d_[pos_++] : 0; }
-  uint16_t U16() { return static_cast<uint16_t>(U8() << 8 | U8()); }
-  uint32_t U32() { return uint32_t{U16()} << 16 | U16(); }
-  Bytes Take(size_t n) {
-    n = std::min(n, n_ - std::min(pos_, n_));
-    Bytes b(d_ + pos_, d_ + pos_ + n);
-    pos_ += n;
-    return b;
-  }
-
- private:
-  const uint8_t* d_;
-  size_t n_;
-  size_t pos_ = 0;
-};
+using fuzz::Input;  // fuzz_input.h
 
 // ---- The IKEv2 forger --------------------------------------------------------------------
 //

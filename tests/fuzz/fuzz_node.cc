@@ -51,6 +51,7 @@
 #include "crypto/dh_fuzzing.h"
 #include "forger.h"
 #include "fuzz_check.h"
+#include "fuzz_input.h"
 #include "ike/node.h"
 #include "isakmp/payloads.h"
 #include "scenarios/site_config.h"
@@ -89,26 +90,7 @@ const config::Config& CachedConfig(bool is_a, bool dpd, bool pfs, uint32_t ipsec
   return *slot;
 }
 
-// Reads the fuzz input front to back; past the end every read yields zeros.
-class Input {
- public:
-  Input(const uint8_t* d, size_t n) : d_(d), n_(n) {}
-  bool empty() const { return pos_ >= n_; }
-  uint8_t U8() { return pos_ < n_ ? d_[pos_++] : 0; }
-  uint16_t U16() { return static_cast<uint16_t>(U8() << 8 | U8()); }
-  uint32_t U32() { return uint32_t{U16()} << 16 | U16(); }
-  Bytes Take(size_t n) {
-    n = std::min(n, n_ - std::min(pos_, n_));
-    Bytes b(d_ + pos_, d_ + pos_ + n);
-    pos_ += n;
-    return b;
-  }
-
- private:
-  const uint8_t* d_;
-  size_t n_;
-  size_t pos_ = 0;
-};
+using fuzz::Input;  // fuzz_input.h
 
 class World {
  public:
