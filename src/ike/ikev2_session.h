@@ -77,6 +77,7 @@
 #include "crypto/ikev2_keys.h"
 #include "ike/algorithms.h"
 #include "ike/dpd_monitor.h"
+#include "ike/ikev2_snapshot.h"
 #include "ike/node.h"
 #include "ike/session.h"
 #include "ikev2/header.h"
@@ -132,6 +133,8 @@ class Ikev2Session final : public Session {
   void Delete(SessionHost& host, std::string_view reason, bool send) override;
   IsakmpSaSnapshot Snapshot(TimePoint now) const override;
   std::vector<ChildSaSnapshot> Children(TimePoint now, SnapshotKeys keys) const override;
+  // `show crypto ikev2 sa [detailed]` (ikev2_snapshot.h).
+  Ikev2SaSnapshot Ikev2Snapshot(TimePoint now) const;
 
   // Deletes the Child SA with our inbound SPI `spi_in` (INFORMATIONAL with a Delete; ChildDown
   // when the peer answers). False if there is no such Child SA or a request is outstanding.

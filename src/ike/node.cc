@@ -94,6 +94,7 @@ void Node::Clear(TimePoint now, const ClearFilter& f, Outbox& out) {
   impl_->Clear(c, f);
 }
 std::vector<IsakmpSaSnapshot> Node::IsakmpSas(TimePoint now) const { return impl_->IsakmpSas(now); }
+std::vector<Ikev2SaSnapshot> Node::Ikev2Sas(TimePoint now) const { return impl_->Ikev2Sas(now); }
 std::vector<SaId> Node::SaIds() const { return impl_->SaIds(); }
 std::vector<SaId> Node::SaIdsTo(const IpAddress& peer) const { return impl_->SaIdsTo(peer); }
 std::vector<IpAddress> Node::Peers() const { return impl_->Peers(); }
@@ -1074,7 +1075,7 @@ void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
   std::sort(ids.begin(), ids.end());
   for (SaId id : ids) {
     IkeSa* sa = Find(id);
-    if (!sa) continue;
+    if (!sa || !f.ikev1) continue;
     if (f.local && sa->local.ip != *f.local) continue;
     if (f.local_port && sa->local.port != *f.local_port) continue;
     if (f.remote && sa->remote.ip != *f.remote) continue;
@@ -1097,8 +1098,9 @@ void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
   }
   // IKEv2 SAs (their Child SAs go with them: no per-child deletion yet).
   std::vector<SaId> v2ids;
-  for (const auto& [id, row] : v2_)
-    if (!row.dead) v2ids.push_back(id);
+  if (f.ikev2)
+    for (const auto& [id, row] : v2_)
+      if (!row.dead) v2ids.push_back(id);
   std::sort(v2ids.begin(), v2ids.end());
   for (SaId id : v2ids) {
     V2Slot* row = FindV2(id);
@@ -1356,6 +1358,16 @@ std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now) const {
   }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.conn_id < b.conn_id; });
+  return out;
+}
+
+std::vector<Ikev2SaSnapshot> NodeImpl::Ikev2Sas(TimePoint now) const {
+  std::vector<Ikev2SaSnapshot> out;
+  out.reserve(v2_.size());
+  for (const auto& [id, row] : v2_)
+    if (!row.dead) out.push_back(row.s->Ikev2Snapshot(now));
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.tunnel_id < b.tunnel_id; });
   return out;
 }
 

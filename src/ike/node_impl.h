@@ -176,6 +176,7 @@ class NodeImpl {
   void Initiate(Ctx& c, const std::string& map, uint32_t seq);
   void Clear(Ctx& c, const ClearFilter& f);
   std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now) const;
+  std::vector<Ikev2SaSnapshot> Ikev2Sas(TimePoint now) const;
   std::vector<SaId> SaIds() const;
   std::vector<SaId> SaIdsTo(const IpAddress& peer) const;
   std::vector<IpAddress> Peers() const;

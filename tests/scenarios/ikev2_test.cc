@@ -250,5 +250,94 @@ TEST(Ikev2, AnIkev1EntryAndAnIkev2EntryOnTheSameNode) {
     }
 }
 
+// `show crypto ikev2 sa` (Node::Ikev2Sas) and the clears: `clear crypto isakmp` leaves IKEv2
+// SAs alone, `clear crypto session` / `clear crypto ikev2 sa` delete them (the peer told).
+TEST(Ikev2, SnapshotsAndClears) {
+  Pair p;
+  p.a.Initiate("green", 1);
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, p.sim.now() + Seconds(5)));
+  p.sim.RunFor(Seconds(7));
+  auto sa = p.a.node().Ikev2Sas(p.sim.now());
+  auto sb = p.b.node().Ikev2Sas(p.sim.now());
+  ASSERT_THAT(sa, SizeIs(1));
+  ASSERT_THAT(sb, SizeIs(1));
+  EXPECT_EQ(sa[0].status, ike::Ikev2SaSnapshot::Status::kReady);
+  EXPECT_TRUE(sa[0].initiator);
+  EXPECT_FALSE(sb[0].initiator);
+  EXPECT_EQ(sa[0].remote.ip, Ip("192.0.2.2"));
+  EXPECT_EQ(sa[0].map_name, "green");
+  EXPECT_EQ(sa[0].map_seq, 1u);
+  EXPECT_EQ(sa[0].profile, "FLEX");
+  EXPECT_EQ(sa[0].encryption, "AES-CBC");
+  EXPECT_EQ(sa[0].key_size, 128);
+  EXPECT_EQ(sa[0].prf, "SHA256");
+  EXPECT_EQ(sa[0].integrity, "SHA256");
+  EXPECT_EQ(sa[0].dh_group, 14);
+  EXPECT_EQ(sa[0].active_time_s, 7);
+  EXPECT_NE(sa[0].spi_local, 0u);
+  EXPECT_EQ(sa[0].spi_local, sb[0].spi_remote);
+  EXPECT_EQ(sa[0].spi_remote, sb[0].spi_local);
+  ASSERT_THAT(sa[0].children, SizeIs(1));
+  EXPECT_EQ(sa[0].children[0].spi_in, p.a.ChildSas()[0].spi_in);
+  EXPECT_EQ(sa[0].children[0].spi_out, sb[0].children[0].spi_in);
+  EXPECT_TRUE(p.a.IsakmpSas().empty());
+
+  ike::ClearFilter v1_only;  // clear crypto isakmp
+  v1_only.ikev2 = false;
+  p.a.Clear(v1_only);
+  p.sim.RunFor(Seconds(1));
+  EXPECT_THAT(p.a.node().Ikev2Sas(p.sim.now()), SizeIs(1));
+
+  ike::ClearFilter other;  // clear crypto ikev2 sa remote <another peer>
+  other.ikev1 = false;
+  other.remote = Ip("192.0.2.99");
+  p.a.Clear(other);
+  p.sim.RunFor(Seconds(1));
+  EXPECT_THAT(p.a.node().Ikev2Sas(p.sim.now()), SizeIs(1));
+
+  p.a.Clear(ike::ClearFilter{});  // clear crypto session
+  p.sim.RunFor(Seconds(1));
+  EXPECT_THAT(p.a.node().Ikev2Sas(p.sim.now()), IsEmpty());
+  EXPECT_THAT(p.b.node().Ikev2Sas(p.sim.now()), IsEmpty());
+  EXPECT_TRUE(p.a.ChildSas().empty());
+  EXPECT_TRUE(p.b.ChildSas().empty());
+  EXPECT_EQ(p.a.ike_sa_count(), 0u);
+  EXPECT_THAT(OfKind(p.a.events(), EventKind::kChildSaDown), SizeIs(1));
+}
+
+// Unauthenticated IKE_SA_INIT requests create responder sessions only up to the call
+// admission limit (IKEv1's half-open entries and IKEv2's responders not yet established count
+// together), and those end 30 s later when no IKE_AUTH comes.
+TEST(Ikev2, ResponderSessionsFromIkeSaInitAreBoundedInCountAndTime) {
+  Pair p;
+  config::Config cb = FlexConfig(SiteB());
+  cb.cac_in_negotiation_sa = 3;
+  p.b.SetConfig(cb);
+  p.link.DropAll();  // record A's IKE_SA_INIT without letting it reach B
+  p.a.Initiate("green", 1);
+  p.sim.RunFor(Millis(100));
+  std::optional<ike::Datagram> init;
+  for (const auto& r : p.sim.packets())
+    if (r.fate == sim::PacketFate::kSent && r.datagram.local.ip == Ip("192.0.2.1")) {
+      init = r.datagram;
+      break;
+    }
+  ASSERT_TRUE(init.has_value());
+  ASSERT_EQ(init->data[18], 34);  // IKE_SA_INIT
+  p.a.Clear(ike::ClearFilter{});
+  p.link.Restore();
+  const TimePoint t0 = p.sim.now();
+  for (uint8_t k = 1; k <= 10; ++k) {
+    ike::Datagram d = *init;
+    d.data[0] ^= k;  // another initiator SPI each time
+    p.sim.Inject(d, p.a.id());
+  }
+  p.sim.RunFor(Millis(100));
+  EXPECT_EQ(p.b.ike_sa_count(), 3u);
+  EXPECT_EQ(p.b.counters().dropped_rate_limited, 7u);
+  p.sim.RunUntil(t0 + Seconds(31));
+  EXPECT_EQ(p.b.ike_sa_count(), 0u);
+}
+
 }  // namespace
 }  // namespace ikepulse::scenario
