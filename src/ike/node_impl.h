@@ -2,7 +2,9 @@
 // timers, entries, failover and snapshots (node.cc), and the IKEv1 responder factory with its
 // half-open table (main_mode_responder.cc). The IKEv1 exchanges are Ikev1Session's
 // (ikev1_session.h), which the core reaches through Session and a few IKEv1-only calls, and
-// which reaches the core through Ikev1Host. Single-threaded; owns every session.
+// which reaches the core through Ikev1Host. IKEv2 sessions (Ikev2Session) are rows of v2_
+// beside the IKEv1 table, with their responder factory (OnIkev2WithoutSa) and their host
+// (Ikev2Host) in node.cc (DESIGN.md §6.6). Single-threaded; owns every session.
 #pragma once
 
 #include <algorithm>
