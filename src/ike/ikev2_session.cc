@@ -1092,7 +1092,8 @@ std::vector<ChildSaSnapshot> Ikev2Session::Children(TimePoint now, SnapshotKeys 
     s.spi_out = ch.spi_out;
     s.cipher = ch.algs.cipher;
     s.auth = ch.algs.auth;
-    if (keys == SnapshotKeys::kInclude) {
+    s.keys_handed_over = ch.keys_handed_over;
+    if (keys == SnapshotKeys::kInclude && !ch.keys_handed_over) {
       s.enc_key_in = ch.enc_in;
       s.auth_key_in = ch.auth_in;
       s.enc_key_out = ch.enc_out;
@@ -1159,6 +1160,18 @@ void EspNames(config::EspCipher c, config::EspAuth a, Ikev2ChildSnapshot& s) {
   }
 }
 }  // namespace
+
+void Ikev2Session::HandOverChildKeys(uint32_t spi_in) {
+  for (auto& ch : children_) {
+    if (ch.spi_in != spi_in || ch.keys_handed_over) continue;
+    // Assigning an empty SecretBytes wipes the old bytes and frees them.
+    ch.enc_in = SecretBytes();
+    ch.auth_in = SecretBytes();
+    ch.enc_out = SecretBytes();
+    ch.auth_out = SecretBytes();
+    ch.keys_handed_over = true;
+  }
+}
 
 Ikev2SaSnapshot Ikev2Session::Ikev2Snapshot(TimePoint now) const {
   Ikev2SaSnapshot s;

@@ -139,6 +139,9 @@ class Ikev2Session final : public Session {
   // Deletes the Child SA with our inbound SPI `spi_in` (INFORMATIONAL with a Delete; ChildDown
   // when the peer answers). False if there is no such Child SA or a request is outstanding.
   bool DeleteChild(SessionHost& host, uint32_t spi_in);
+  // The data plane holds the keys of the Child SA with our inbound SPI `spi_in`: the session
+  // wipes its copy (Node::HandOverChildKeys); snapshots then carry keys_handed_over, no keys.
+  void HandOverChildKeys(uint32_t spi_in);
 
   // Read-only state (tests, the core's routing).
   SaId id() const { return id_; }
@@ -197,6 +200,7 @@ class Ikev2Session final : public Session {
     uint8_t protocol = 0;
     TimePoint created, expires = kNever;
     TimePoint last_in = kNever, last_out = kNever;
+    bool keys_handed_over = false;
   };
 
   Ikev2Session(const Ikev2Session&) = default;

@@ -1524,7 +1524,10 @@ void NodeImpl::HandOverChildKeys(std::span<const uint32_t> spis_in) {
     auto b = by_spi_in_.find(spi);
     if (b == by_spi_in_.end()) continue;
     auto it = sas_.find(b->second);
-    if (it == sas_.end()) continue;
+    if (it == sas_.end()) {
+      if (auto v = v2_.find(b->second); v != v2_.end()) v->second.s->HandOverChildKeys(spi);
+      continue;
+    }
     for (ChildSa& ch : it->second->children) {
       if (ch.spi_in != spi || ch.keys_handed_over) continue;
       // Move-assigning an empty SecretBytes wipes the old bytes and frees them.

@@ -339,5 +339,27 @@ TEST(Ikev2, ResponderSessionsFromIkeSaInitAreBoundedInCountAndTime) {
   EXPECT_EQ(p.b.ike_sa_count(), 0u);
 }
 
+// Once the data plane holds a Child SA's keys (Node::HandOverChildKeys), the engine keeps no
+// copy of them: the snapshots say so and carry no keys.
+TEST(Ikev2, HandedOverChildKeysAreWiped) {
+  Pair p;
+  p.a.Initiate("green", 1);
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, p.sim.now() + Seconds(5)));
+  auto before = p.a.ChildSasWithKeys();
+  ASSERT_THAT(before, SizeIs(1));
+  EXPECT_FALSE(before[0].enc_key_in.empty());
+  EXPECT_FALSE(before[0].keys_handed_over);
+  const uint32_t spi = before[0].spi_in;
+  p.a.node().HandOverChildKeys(std::span<const uint32_t>(&spi, 1));
+  auto after = p.a.ChildSasWithKeys();
+  ASSERT_THAT(after, SizeIs(1));
+  EXPECT_TRUE(after[0].keys_handed_over);
+  EXPECT_TRUE(after[0].enc_key_in.empty());
+  EXPECT_TRUE(after[0].auth_key_in.empty());
+  EXPECT_TRUE(after[0].enc_key_out.empty());
+  EXPECT_TRUE(after[0].auth_key_out.empty());
+  EXPECT_FALSE(p.b.ChildSasWithKeys()[0].enc_key_in.empty());  // B's data plane has not
+}
+
 }  // namespace
 }  // namespace ikepulse::scenario
