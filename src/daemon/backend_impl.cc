@@ -438,6 +438,19 @@ void BackendImpl::ClearCryptoSa(const cli::ClearSaFilter& filter) {
 void BackendImpl::ClearCryptoIsakmp(std::optional<uint32_t> conn_id) {
   ike::ClearFilter f;
   if (conn_id) f.conn_id = *conn_id;
+  f.ikev2 = false;  // IKEv1's SAs only
+  ClearWith(f);
+}
+
+std::vector<ike::Ikev2SaSnapshot> BackendImpl::Ikev2Sas() const {
+  return node_.Ikev2Sas(ctx_.now());
+}
+
+void BackendImpl::ClearCryptoIkev2Sa(const cli::ClearIkev2SaFilter& filter) {
+  ike::ClearFilter f;
+  f.local = filter.local;
+  f.remote = filter.remote;
+  f.ikev1 = false;  // IKEv2's SAs (and their Child SAs) only
   ClearWith(f);
 }
 

@@ -58,7 +58,7 @@ class BackendImpl final : public cli::Backend {
   std::vector<cli::IpsecSaInfo> IpsecSas() override;
   std::vector<cli::CryptoSessionInfo> CryptoSessions() override;
   // The engine does not route IKEv2 yet: there are no IKEv2 SAs to list.
-  std::vector<ike::Ikev2SaSnapshot> Ikev2Sas() const override { return {}; }
+  std::vector<ike::Ikev2SaSnapshot> Ikev2Sas() const override;
   std::optional<IpAddress> CurrentPeer(const std::string& map_name, uint32_t seq) override;
   // Streaming show pages: each costs in proportion to its keys (index lookups in the Node,
   // a binary search in the running configuration), never a pass over every SA or entry.
@@ -73,7 +73,7 @@ class BackendImpl final : public cli::Backend {
   void ClearCryptoSa(const cli::ClearSaFilter& filter) override;
   void ClearCryptoIsakmp(std::optional<uint32_t> conn_id) override;
   // The engine does not route IKEv2 yet: there are no IKEv2 SAs to clear.
-  void ClearCryptoIkev2Sa(const cli::ClearIkev2SaFilter&) override {}
+  void ClearCryptoIkev2Sa(const cli::ClearIkev2SaFilter& filter) override;
   // One engine debug flag serves `debug crypto isakmp` and `debug crypto ikev2`: the engine
   // has one, which it gives every session through SessionHost::DebugOn (session.h).
   void SetDebugIsakmp(bool on) override { node_.SetDebug(on); }

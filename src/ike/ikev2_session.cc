@@ -1092,7 +1092,8 @@ std::vector<ChildSaSnapshot> Ikev2Session::Children(TimePoint now, SnapshotKeys 
     s.spi_out = ch.spi_out;
     s.cipher = ch.algs.cipher;
     s.auth = ch.algs.auth;
-    if (keys == SnapshotKeys::kInclude) {
+    s.keys_handed_over = ch.keys_handed_over;
+    if (keys == SnapshotKeys::kInclude && !ch.keys_handed_over) {
       s.enc_key_in = ch.enc_in;
       s.auth_key_in = ch.auth_in;
       s.enc_key_out = ch.enc_out;
@@ -1112,6 +1113,125 @@ std::vector<ChildSaSnapshot> Ikev2Session::Children(TimePoint now, SnapshotKeys 
   }
   std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.spi_in < b.spi_in; });
   return v;
+}
+
+namespace {
+uint64_t SpiValue(const ikev2::Spi& s) {
+  uint64_t v = 0;
+  for (uint8_t b : s) v = v << 8 | b;
+  return v;
+}
+const char* IosHashName(crypto::HashAlg h) {
+  switch (h) {
+    case crypto::HashAlg::kMd5: return "MD5";
+    case crypto::HashAlg::kSha1: return "SHA1";
+    case crypto::HashAlg::kSha256: return "SHA256";
+    case crypto::HashAlg::kSha384: return "SHA384";
+    case crypto::HashAlg::kSha512: return "SHA512";
+  }
+  return "SHA256";
+}
+const char* IosIntegName(crypto::Ikev2IntegAlg i) {
+  switch (i) {
+    case crypto::Ikev2IntegAlg::kNone: return "None";
+    case crypto::Ikev2IntegAlg::kHmacSha1_96: return "SHA96";
+    case crypto::Ikev2IntegAlg::kHmacSha256_128: return "SHA256";
+    case crypto::Ikev2IntegAlg::kHmacSha384_192: return "SHA384";
+    case crypto::Ikev2IntegAlg::kHmacSha512_256: return "SHA512";
+  }
+  return "None";
+}
+void EspNames(config::EspCipher c, config::EspAuth a, Ikev2ChildSnapshot& s) {
+  switch (c) {
+    case config::EspCipher::kAes128: s.encryption = "AES-CBC"; s.key_size = 128; break;
+    case config::EspCipher::kAes192: s.encryption = "AES-CBC"; s.key_size = 192; break;
+    case config::EspCipher::kAes256: s.encryption = "AES-CBC"; s.key_size = 256; break;
+    case config::EspCipher::k3Des: s.encryption = "3DES"; s.key_size = 0; break;
+    case config::EspCipher::kNull:
+    case config::EspCipher::kNone: s.encryption = "NULL"; s.key_size = 0; break;
+  }
+  switch (a) {
+    case config::EspAuth::kMd5: s.esp_hmac = "MD596"; break;
+    case config::EspAuth::kSha1: s.esp_hmac = "SHA96"; break;
+    case config::EspAuth::kSha256: s.esp_hmac = "SHA256"; break;
+    case config::EspAuth::kSha384: s.esp_hmac = "SHA384"; break;
+    case config::EspAuth::kSha512: s.esp_hmac = "SHA512"; break;
+    case config::EspAuth::kNone: s.esp_hmac = "None"; break;
+  }
+}
+}  // namespace
+
+void Ikev2Session::HandOverChildKeys(uint32_t spi_in) {
+  for (auto& ch : children_) {
+    if (ch.spi_in != spi_in || ch.keys_handed_over) continue;
+    // Assigning an empty SecretBytes wipes the old bytes and frees them.
+    ch.enc_in = SecretBytes();
+    ch.auth_in = SecretBytes();
+    ch.enc_out = SecretBytes();
+    ch.auth_out = SecretBytes();
+    ch.keys_handed_over = true;
+  }
+}
+
+Ikev2SaSnapshot Ikev2Session::Ikev2Snapshot(TimePoint now) const {
+  Ikev2SaSnapshot s;
+  s.tunnel_id = id_;
+  s.local = local_;
+  s.remote = remote_;
+  s.status = state_ == State::kEstablished ? Ikev2SaSnapshot::Status::kReady
+             : state_ == State::kEnded     ? Ikev2SaSnapshot::Status::kDelete
+                                           : Ikev2SaSnapshot::Status::kInNeg;
+  s.initiator = initiator_;
+  s.map_name = map_name_;
+  s.map_seq = map_seq_;
+  s.profile = profile_;
+  if (group_ != 0) {  // the suite is known once IKE_SA_INIT is answered
+    const bool aead = crypto::IsAead(suite_.encr);
+    s.encryption = aead ? "AES-GCM" : "AES-CBC";
+    s.key_size = suite_.encr == crypto::Ikev2EncrAlg::kAesCbc256 ||
+                         suite_.encr == crypto::Ikev2EncrAlg::kAesGcm16_256
+                     ? 256
+                     : 128;
+    s.prf = IosHashName(suite_.prf);
+    s.integrity = aead ? "None" : IosIntegName(suite_.integ);
+    s.dh_group = group_;
+  }
+  s.lifetime_s = lifetime_s_;
+  if (established_at_ != kNever && now > established_at_)
+    s.active_time_s =
+        std::chrono::duration_cast<std::chrono::seconds>(now - established_at_).count();
+  s.spi_local = SpiValue(initiator_ ? spi_i_ : spi_r_);
+  s.spi_remote = SpiValue(initiator_ ? spi_r_ : spi_i_);
+  s.next_request_id = next_mid_;
+  s.next_peer_request_id = peer_next_mid_;
+  s.nat_detected = nat_detected_;
+  s.floated = floated();
+  if (dpd_) {
+    const DpdMonitor& m = *dpd_;
+    s.dpd_enabled = m.config().enabled;
+    s.dpd_periodic = m.mode() == config::DpdMode::kPeriodic;
+    s.dpd_interval_s = m.config().interval_s;
+    s.dpd_retry_s = m.retry_s();
+    s.dpd_active = m.Active();
+    s.dpd_probing = m.probing();
+    s.dpd_probe_sends = m.outstanding();
+    if (m.last_rx() != kNever)
+      s.dpd_last_heard_s_ago =
+          std::chrono::duration_cast<std::chrono::seconds>(now - m.last_rx()).count();
+  }
+  for (const auto& ch : children_) {
+    Ikev2ChildSnapshot c;
+    c.local_net = ch.local_net;
+    c.local_mask = ch.local_mask;
+    c.remote_net = ch.remote_net;
+    c.remote_mask = ch.remote_mask;
+    c.protocol = ch.protocol;
+    c.spi_in = ch.spi_in;
+    c.spi_out = ch.spi_out;
+    EspNames(ch.algs.cipher, ch.algs.auth, c);
+    s.children.push_back(std::move(c));
+  }
+  return s;
 }
 
 }  // namespace ikepulse::ike

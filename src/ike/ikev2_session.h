@@ -77,6 +77,7 @@
 #include "crypto/ikev2_keys.h"
 #include "ike/algorithms.h"
 #include "ike/dpd_monitor.h"
+#include "ike/ikev2_snapshot.h"
 #include "ike/node.h"
 #include "ike/session.h"
 #include "ikev2/header.h"
@@ -132,10 +133,15 @@ class Ikev2Session final : public Session {
   void Delete(SessionHost& host, std::string_view reason, bool send) override;
   IsakmpSaSnapshot Snapshot(TimePoint now) const override;
   std::vector<ChildSaSnapshot> Children(TimePoint now, SnapshotKeys keys) const override;
+  // `show crypto ikev2 sa [detailed]` (ikev2_snapshot.h).
+  Ikev2SaSnapshot Ikev2Snapshot(TimePoint now) const;
 
   // Deletes the Child SA with our inbound SPI `spi_in` (INFORMATIONAL with a Delete; ChildDown
   // when the peer answers). False if there is no such Child SA or a request is outstanding.
   bool DeleteChild(SessionHost& host, uint32_t spi_in);
+  // The data plane holds the keys of the Child SA with our inbound SPI `spi_in`: the session
+  // wipes its copy (Node::HandOverChildKeys); snapshots then carry keys_handed_over, no keys.
+  void HandOverChildKeys(uint32_t spi_in);
 
   // Read-only state (tests, the core's routing).
   SaId id() const { return id_; }
@@ -194,6 +200,7 @@ class Ikev2Session final : public Session {
     uint8_t protocol = 0;
     TimePoint created, expires = kNever;
     TimePoint last_in = kNever, last_out = kNever;
+    bool keys_handed_over = false;
   };
 
   Ikev2Session(const Ikev2Session&) = default;

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "ike/node_impl.h"
+#include "ikev2/message.h"
 #include "isakmp/header.h"
 
 namespace ikepulse::ike {
@@ -93,6 +94,7 @@ void Node::Clear(TimePoint now, const ClearFilter& f, Outbox& out) {
   impl_->Clear(c, f);
 }
 std::vector<IsakmpSaSnapshot> Node::IsakmpSas(TimePoint now) const { return impl_->IsakmpSas(now); }
+std::vector<Ikev2SaSnapshot> Node::Ikev2Sas(TimePoint now) const { return impl_->Ikev2Sas(now); }
 std::vector<SaId> Node::SaIds() const { return impl_->SaIds(); }
 std::vector<SaId> Node::SaIdsTo(const IpAddress& peer) const { return impl_->SaIdsTo(peer); }
 std::vector<IpAddress> Node::Peers() const { return impl_->Peers(); }
@@ -163,6 +165,17 @@ void NodeImpl::IndexCookies() {
   std::sort(all.begin(), all.end(),
             [](const Ikev1Session* a, const Ikev1Session* b) { return a->sa().id < b->sa().id; });
   for (Ikev1Session* session : all) by_icookie_.Insert(CookieKey(session->sa().icookie), session);
+}
+
+void NodeImpl::IndexV2Spis() {
+  by_spi_v2_.Clear();
+  std::vector<Ikev2Session*> all;
+  all.reserve(v2_.size());
+  for (auto& [id, row] : v2_)
+    if (row.s->state() != Ikev2Session::State::kIdle) all.push_back(row.s.get());
+  std::sort(all.begin(), all.end(),
+            [](const Ikev2Session* a, const Ikev2Session* b) { return a->id() < b->id(); });
+  for (Ikev2Session* s : all) by_spi_v2_.Insert(SpiKey(s->spi_i()), s);
 }
 
 std::vector<IkeSa*> NodeImpl::SasTo(const IpAddress& peer) {
@@ -437,15 +450,6 @@ std::vector<IkeSa*> NodeImpl::SasOfEntryPeers(const config::CryptoMapEntry& e) {
   return out;
 }
 
-void NodeImpl::WarnIkev2Entry(Ctx& c, const config::CryptoMapEntry* before,
-                              const config::CryptoMapEntry& now) {
-  if (now.ikev2_profile.empty() || (before && before->ikev2_profile == now.ikev2_profile)) return;
-  Log(c, "%IKEPULSE-4-IKEV2_UNAVAILABLE: crypto map " + now.map_name + " " +
-             std::to_string(now.seq) + " uses IKEv2 profile " + now.ikev2_profile +
-             ": IKEv2 is not negotiated yet, the entry stays down and its peers' IKEv1 Quick "
-             "Modes do not match it");
-}
-
 size_t NodeImpl::AddEntry(Ctx& c, std::shared_ptr<const config::CryptoMapEntry> e) {
   (void)c;
   size_t slot;
@@ -464,7 +468,6 @@ size_t NodeImpl::AddEntry(Ctx& c, std::shared_ptr<const config::CryptoMapEntry> 
   rt.want_up = e->keep_up;
   rt.cfg = std::move(e);
   entry_index_[{rt.map_name, rt.seq}] = slot;
-  WarnIkev2Entry(c, nullptr, *rt.cfg);
   return slot;
 }
 
@@ -474,7 +477,6 @@ void NodeImpl::ChangeEntry(Ctx& c, size_t slot, std::shared_ptr<const config::Cr
   UnindexEntryPeers(slot);
   rt.cfg = std::move(e);
   const config::CryptoMapEntry& now = *rt.cfg;
-  WarnIkev2Entry(c, before.get(), now);
   const bool reset = rt.failover.SetPeers(now.peers);
   rt.keep_up = now.keep_up;
   if (now.keep_up) rt.want_up = true;
@@ -561,11 +563,226 @@ void NodeImpl::OnDatagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
 
 void NodeImpl::OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
                                ByteSpan msg) {
-  (void)local;
-  (void)msg;
-  // IKEv2 is not negotiated yet (DESIGN.md §6.3): dropped as malformed, as the IKEv1 header
-  // parser refuses a major version it does not speak.
-  Drop(c, counters_.dropped_malformed, "Unsupported major version.", remote);
+  // Only the IKEv2 exchanges (34-37) are IKEv2's: anything else with major version 2 is
+  // dropped as malformed, as the IKEv1 header parser refuses a major version it does not
+  // speak.
+  constexpr size_t kExchangeOffset = 18;
+  const uint8_t x = msg[kExchangeOffset];
+  if (x < uint8_t(ikev2::ExchangeType::kIkeSaInit) ||
+      x > uint8_t(ikev2::ExchangeType::kInformational)) {
+    Drop(c, counters_.dropped_malformed, "Unsupported major version.", remote);
+    return;
+  }
+  auto h = ikev2::ParseHeader(msg);
+  if (!h) {
+    Drop(c, counters_.dropped_malformed, h.error().detail, remote);
+    return;
+  }
+  // Find the session by initiator SPI, then the responder SPI: our initiator learns the
+  // responder's SPI from the IKE_SA_INIT response; a retransmitted IKE_SA_INIT request
+  // (responder SPI 0) belongs to the responder session it created, from that peer.
+  static const ikev2::Spi kZero{};
+  Ikev2Session* found = nullptr;
+  by_spi_v2_.Find(SpiKey(h->spi_i), [&](Ikev2Session* s) {
+    if (s->state() == Ikev2Session::State::kEnded || s->spi_i() != h->spi_i) return false;
+    if (s->spi_r() == h->spi_r ||
+        (s->initiator() && s->state() == Ikev2Session::State::kInitSent && h->response() &&
+         h->exchange == ikev2::ExchangeType::kIkeSaInit) ||
+        (!s->initiator() && h->spi_r == kZero && !h->response() &&
+         h->exchange == ikev2::ExchangeType::kIkeSaInit && s->remote().ip == remote.ip)) {
+      found = s;
+      return true;
+    }
+    return false;
+  });
+  if (found) {
+    const SaId id = found->id();
+    Ikev2Host host(*this, c, id, found->remote());
+    found->OnMessage(host, local, remote, msg.first(h->length));
+    AfterV2Call(id);
+  } else {
+    OnIkev2WithoutSa(c, *h, local, remote, msg.first(h->length));
+  }
+  ReapDead();
+}
+
+// The IKEv2 responder factory: an IKE_SA_INIT request with responder SPI 0 and no session.
+// Bounded in count by the call admission limit the IKEv1 half-open table uses (IKEv1's
+// half-open entries and IKEv2's responders not yet established count together) and in time
+// by the session's own half-open lifetime (Ikev2Options::half_open_lifetime).
+void NodeImpl::OnIkev2WithoutSa(Ctx& c, const ikev2::Header& h, const Endpoint& local,
+                                const Endpoint& remote, ByteSpan msg) {
+  static const ikev2::Spi kZero{};
+  if (h.exchange != ikev2::ExchangeType::kIkeSaInit || h.response() || h.spi_r != kZero) {
+    Drop(c, counters_.dropped_unknown_sa, "IKEv2 message for an unknown SA", remote);
+    return;
+  }
+  if (half_open_.size() + v2_half_open_ >= half_open_.limit()) {
+    Drop(c, counters_.dropped_rate_limited, "IKEv2 IKE_SA_INIT over the in-negotiation limit",
+         remote);
+    return;
+  }
+  const SaId id = next_id_;
+  Ikev2Host host(*this, c, id, remote);
+  std::unique_ptr<Ikev2Session> s = Ikev2Session::Respond(host, local, remote, msg, id, V2Options());
+  if (!s) return;
+  ++next_id_;
+  Ikev2Session* raw = s.get();
+  V2Slot row;
+  row.s = std::move(s);
+  row.half_open = !raw->established();
+  if (row.half_open) ++v2_half_open_;
+  v2_.emplace(id, std::move(row));
+  by_peer_[remote.ip].push_back(id);
+  by_spi_v2_.Insert(SpiKey(raw->spi_i()), raw);
+  AfterV2Call(id);
+}
+
+void NodeImpl::AfterV2Call(SaId id) {
+  auto it = v2_.find(id);
+  if (it == v2_.end()) return;
+  if (it->second.dead) return;  // reaped by ReapDead
+  timers_.Arm(id, it->second.s->NextDeadline());
+}
+
+void NodeImpl::InitiateV2(Ctx& c, const IpAddress& peer, EntryRuntime& e) {
+  std::optional<IpAddress> local = LocalFor(e);
+  if (!local) {
+    Log(c, "%CRYPTO-4-IKMP_NO_LOCAL_ADDRESS: crypto map " + e.map_name + " " +
+               std::to_string(e.seq) + " is not applied to an interface with an address");
+    return;
+  }
+  const SaId id = next_id_++;
+  const Endpoint remote{peer, opts_.ike_port};
+  V2Slot row;
+  row.s = std::make_unique<Ikev2Session>(id, V2Options());
+  row.entry = Ref(e.map_name, e.seq);
+  row.no_failover = true;  // a failure inside Initiate is logged, not failed over
+  Ikev2Session* raw = row.s.get();
+  v2_.emplace(id, std::move(row));
+  by_peer_[peer].push_back(id);
+  {
+    Ikev2Host host(*this, c, id, remote);
+    raw->Initiate(host, *e.cfg, Endpoint{*local, opts_.ike_port}, remote);
+  }
+  V2Slot& slot = v2_.at(id);
+  slot.no_failover = false;
+  if (!slot.dead) by_spi_v2_.Insert(SpiKey(raw->spi_i()), raw);
+  AfterV2Call(id);
+}
+
+void NodeImpl::DeleteV2(Ctx& c, SaId id, std::string_view reason, bool send) {
+  V2Slot* row = FindV2(id);
+  if (!row) return;
+  Ikev2Host host(*this, c, id, row->s->remote());
+  row->s->Delete(host, reason, send);
+}
+
+// ---- NodeImpl's SessionHost for IKEv2 ---------------------------------------------------
+
+V2Slot* NodeImpl::Ikev2Host::Slot() const {
+  auto it = n_.v2_.find(id_);
+  return it == n_.v2_.end() ? nullptr : &it->second;
+}
+
+void NodeImpl::Ikev2Host::Send(const Endpoint& local, const Endpoint& remote, Bytes datagram) {
+  c_.out.datagrams.push_back(Datagram{local, remote, std::move(datagram)});
+  ++n_.counters_.tx_datagrams;
+}
+
+void NodeImpl::Ikev2Host::Emit(EventKind kind, uint64_t value, uint64_t value2,
+                               std::string text) {
+  c_.out.events.push_back(Event{c_.now, kind, id_, remote_.ip, value, value2, std::move(text)});
+}
+
+void NodeImpl::Ikev2Host::Debug(std::string_view line) {
+  if (!*n_.debug_) return;
+  c_.out.events.push_back(
+      Event{c_.now, EventKind::kDebug, id_, remote_.ip, 0, 0, std::string(line)});
+}
+
+void NodeImpl::Ikev2Host::ReleaseSpiIn(uint32_t spi_in) {
+  auto it = n_.by_spi_in_.find(spi_in);
+  if (it == n_.by_spi_in_.end() || it->second != id_) return;
+  n_.by_spi_in_.erase(it);
+}
+
+void NodeImpl::Ikev2Host::Established() {
+  V2Slot* row = Slot();
+  if (row && row->half_open) {
+    row->half_open = false;
+    --n_.v2_half_open_;
+  }
+  if (row) row->was_up = true;
+  Emit(EventKind::kIkeSaUp, 0, 0, {});
+  const IpAddress peer = remote_.ip;
+  bool other_up = n_.NewestEstablished(peer) != nullptr;
+  if (auto p = n_.by_peer_.find(peer); p != n_.by_peer_.end())
+    for (SaId o : p->second)
+      if (V2Slot* r = n_.FindV2(o); r && o != id_ && r->s->established()) other_up = true;
+  if (!other_up)
+    n_.Log(c_, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer " + peer.ToString() + ":" +
+                   std::to_string(remote_.port) + " Id: " + peer.ToString());
+  for (size_t idx : n_.EntriesListing(peer)) {
+    auto cur = n_.entries_[idx].failover.Current();
+    if (cur && cur->peer->address && *cur->peer->address == peer)
+      n_.entries_[idx].failover.OnSuccess();
+  }
+}
+
+void NodeImpl::Ikev2Host::ChildUp(const ChildSaUp& child) {
+  n_.by_spi_in_[child.spi_in] = id_;
+  Emit(EventKind::kChildSaUp, child.spi_in, child.spi_out, child.map_name);
+}
+
+void NodeImpl::Ikev2Host::ChildDown(uint32_t spi_in, uint32_t spi_out) {
+  Emit(EventKind::kChildSaDown, spi_in, spi_out, {});
+  if (auto b = n_.by_spi_in_.find(spi_in); b != n_.by_spi_in_.end() && b->second == id_)
+    n_.by_spi_in_.erase(b);
+}
+
+void NodeImpl::Ikev2Host::Drop(std::string_view counter, std::string_view reason) {
+  uint64_t none = 0;
+  uint64_t NodeCounters::*field = DropCounterNamed(counter);
+  n_.Drop(c_, field ? n_.counters_.*field : none, std::string(reason).c_str(), remote_);
+}
+
+void NodeImpl::Ikev2Host::PeerDead() {
+  ++n_.counters_.peers_dead;
+  Emit(EventKind::kPeerDead, 0, 0, {});
+  if (V2Slot* row = Slot()) row->peer_dead = true;
+}
+
+void NodeImpl::Ikev2Host::GaveUp() {
+  Emit(EventKind::kGiveUp, 0, 0, {});
+  if (V2Slot* row = Slot()) row->gave_up = true;
+}
+
+void NodeImpl::Ikev2Host::Deleted(std::string_view reason) {
+  V2Slot* row = Slot();
+  if (!row || row->dead) return;
+  row->dead = true;
+  if (row->half_open) {
+    row->half_open = false;
+    --n_.v2_half_open_;
+  }
+  n_.timers_.Disarm(id_);
+  n_.dead_.push_back(id_);
+  const IpAddress peer = remote_.ip;
+  if (row->was_up) {
+    Emit(EventKind::kIkeSaDown, 0, 0, std::string(reason));
+    bool other_up = n_.NewestEstablished(peer) != nullptr;
+    if (auto p = n_.by_peer_.find(peer); p != n_.by_peer_.end())
+      for (SaId o : p->second)
+        if (V2Slot* r = n_.FindV2(o); r && r->s->established()) other_up = true;
+    if (!other_up)
+      n_.Log(c_, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is DOWN. Peer " + peer.ToString() +
+                     ":" + std::to_string(remote_.port) + " Id: " + peer.ToString());
+  }
+  const bool failover = !row->no_failover &&
+                        (row->peer_dead || (row->gave_up && row->s->initiator()));
+  const bool was_up = row->was_up;
+  if (failover) n_.FailOver(c_, id_, peer, was_up);
 }
 
 void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
@@ -659,8 +876,14 @@ void NodeImpl::OnTimeout(Ctx& c) {
   }
   while (auto id = timers_.PopNext(c.now)) {
     IkeSa* sa = Find(*id);
-    if (!sa) {  // stale fire: harmless (and the key's index node goes)
-      timers_.Disarm(*id);
+    if (!sa) {
+      if (V2Slot* row = FindV2(*id)) {
+        Ikev2Host host(*this, c, *id, row->s->remote());
+        row->s->OnTimeout(host);
+        AfterV2Call(*id);
+        continue;
+      }
+      timers_.Disarm(*id);  // stale fire: harmless (and the key's index node goes)
       continue;
     }
     Ikev1Host host(*this, c, sa);
@@ -674,18 +897,22 @@ void NodeImpl::OnTimeout(Ctx& c) {
 // Entries, traffic, operations
 
 void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
-  // An entry with `set ikev2-profile` is negotiated with IKEv2 only, never with IKEv1, and
-  // the engine does not negotiate IKEv2 yet (DESIGN.md §6.3).
-  if (e.cfg && !e.cfg->ikev2_profile.empty()) {
-    if (*debug_)
-      Debug(c, nullptr, "crypto map " + e.map_name + " " + std::to_string(e.seq) +
-                            ": IKEv2 (set ikev2-profile " + e.cfg->ikev2_profile +
-                            ") is not available yet: not brought up");
-    return;
-  }
   auto cur = e.failover.Current();
   if (!cur || !cur->peer->address) return;
   const IpAddress peer = *cur->peer->address;
+  // An entry with `set ikev2-profile` is negotiated with IKEv2 only, never with IKEv1: one
+  // IKEv2 SA per entry and peer (its Child SA comes with IKE_AUTH).
+  if (e.cfg && !e.cfg->ikev2_profile.empty()) {
+    const EntryRef ref = Ref(e.map_name, e.seq);
+    if (auto p = by_peer_.find(peer); p != by_peer_.end())
+      for (SaId id : p->second)
+        if (V2Slot* row = FindV2(id);
+            row && row->s->state() != Ikev2Session::State::kEnded &&
+            (row->entry == ref || (!row->s->initiator() && row->s->established())))
+          return;
+    InitiateV2(c, peer, e);
+    return;
+  }
   if (IkeSa* sa = NewestEstablished(peer)) {
     const bool have = std::any_of(sa->children.begin(), sa->children.end(), [&](const ChildSa& ch) {
       return Is(ch.entry, e.map_name, e.seq) && !ch.rekeyed;
@@ -788,7 +1015,15 @@ void NodeImpl::OnChildTraffic(Ctx& c, uint32_t spi_in, bool inbound, uint64_t by
   auto it = by_spi_in_.find(spi_in);
   if (it == by_spi_in_.end()) return;
   IkeSa* sa = Find(it->second);
-  if (!sa) return;
+  if (!sa) {
+    if (V2Slot* row = FindV2(it->second)) {
+      const SaId id = it->second;
+      Ikev2Host host(*this, c, id, row->s->remote());
+      row->s->OnChildTraffic(host, spi_in, inbound);
+      AfterV2Call(id);
+    }
+    return;
+  }
   for (auto& ch : sa->children) {
     if (ch.spi_in == spi_in) {
       if (inbound) {
@@ -840,7 +1075,7 @@ void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
   std::sort(ids.begin(), ids.end());
   for (SaId id : ids) {
     IkeSa* sa = Find(id);
-    if (!sa) continue;
+    if (!sa || !f.ikev1) continue;
     if (f.local && sa->local.ip != *f.local) continue;
     if (f.local_port && sa->local.port != *f.local_port) continue;
     if (f.remote && sa->remote.ip != *f.remote) continue;
@@ -860,6 +1095,24 @@ void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
       continue;
     }
     DeleteSa(c, *sa, "Manual clear", true, false);
+  }
+  // IKEv2 SAs (their Child SAs go with them: no per-child deletion yet).
+  std::vector<SaId> v2ids;
+  if (f.ikev2)
+    for (const auto& [id, row] : v2_)
+      if (!row.dead) v2ids.push_back(id);
+  std::sort(v2ids.begin(), v2ids.end());
+  for (SaId id : v2ids) {
+    V2Slot* row = FindV2(id);
+    if (!row) continue;
+    const Ikev2Session& s = *row->s.get();
+    if (f.local && s.local().ip != *f.local) continue;
+    if (f.local_port && s.local().port != *f.local_port) continue;
+    if (f.remote && s.remote().ip != *f.remote) continue;
+    if (f.remote_port && s.remote().port != *f.remote_port) continue;
+    if (f.conn_id && id != *f.conn_id) continue;
+    if (f.map_name || f.ipsec_only) continue;
+    DeleteV2(c, id, "Manual clear", true);
   }
   ReapDead();
   // Kept-up entries come back at once.
@@ -1043,8 +1296,11 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
   timers_.Disarm(sa.id);
   dead_.push_back(sa.id);
   if (!failover) return;
+  FailOver(c, sa.id, sa.remote.ip, was_up);
+}
+
+void NodeImpl::FailOver(Ctx& c, SaId id, const IpAddress& peer, bool was_up) {
   // Stateless failover (DESIGN.md §4): every entry currently pointing at this peer moves on.
-  const IpAddress peer = sa.remote.ip;
   for (size_t idx : EntriesListing(peer)) {
     EntryRuntime& e = entries_[idx];
     auto cur = e.failover.Current();
@@ -1052,7 +1308,7 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
     e.failover.OnFailure(was_up ? PeerFailover::FailureKind::kPeerDead
                                 : PeerFailover::FailureKind::kSetupFailed);
     auto next = e.failover.Current();
-    Event ev{c.now, EventKind::kFailover, sa.id,
+    Event ev{c.now, EventKind::kFailover, id,
              next && next->peer->address ? *next->peer->address : IpAddress{}, next ? next->index : 0,
              0, e.map_name + " " + std::to_string(e.seq)};
     c.out.events.push_back(ev);
@@ -1067,6 +1323,16 @@ void NodeImpl::DeleteSa(Ctx& c, IkeSa& sa, const std::string& reason, bool send_
 
 void NodeImpl::ReapDead() {
   for (SaId id : dead_) {
+    if (auto v = v2_.find(id); v != v2_.end()) {
+      by_spi_v2_.Erase(SpiKey(v->second.s->spi_i()), v->second.s.get());
+      timers_.Disarm(id);
+      if (auto p = by_peer_.find(v->second.s->remote().ip); p != by_peer_.end()) {
+        p->second.Remove(id);
+        if (p->second.empty()) by_peer_.erase(p);
+      }
+      v2_.erase(v);
+      continue;
+    }
     auto it = sas_.find(id);
     if (it == sas_.end()) continue;
     by_icookie_.Erase(CookieKey(it->second->icookie), &it->second.session());
@@ -1092,6 +1358,16 @@ std::vector<IsakmpSaSnapshot> NodeImpl::IsakmpSas(TimePoint now) const {
   }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.conn_id < b.conn_id; });
+  return out;
+}
+
+std::vector<Ikev2SaSnapshot> NodeImpl::Ikev2Sas(TimePoint now) const {
+  std::vector<Ikev2SaSnapshot> out;
+  out.reserve(v2_.size());
+  for (const auto& [id, row] : v2_)
+    if (!row.dead) out.push_back(row.s->Ikev2Snapshot(now));
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.tunnel_id < b.tunnel_id; });
   return out;
 }
 
@@ -1235,6 +1511,10 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, SnapshotKeys keys
     if (sa->dead()) continue;
     for (const auto& ch : sa->children) out.push_back(Snapshot(*sa, ch, now, keys));
   }
+  for (const auto& [id, row] : v2_) {
+    if (row.dead) continue;
+    for (auto& ch : row.s->Children(now, keys)) out.push_back(std::move(ch));
+  }
   SortChildSnapshots(out);
   return out;
 }
@@ -1244,7 +1524,10 @@ void NodeImpl::HandOverChildKeys(std::span<const uint32_t> spis_in) {
     auto b = by_spi_in_.find(spi);
     if (b == by_spi_in_.end()) continue;
     auto it = sas_.find(b->second);
-    if (it == sas_.end()) continue;
+    if (it == sas_.end()) {
+      if (auto v = v2_.find(b->second); v != v2_.end()) v->second.s->HandOverChildKeys(spi);
+      continue;
+    }
     for (ChildSa& ch : it->second->children) {
       if (ch.spi_in != spi || ch.keys_handed_over) continue;
       // Move-assigning an empty SecretBytes wipes the old bytes and frees them.
@@ -1269,7 +1552,12 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSas(TimePoint now, std::span<const u
   for (uint32_t spi : spis_in) {
     auto b = by_spi_in_.find(spi);
     if (b == by_spi_in_.end()) continue;  // gone
-    if (auto it = sas_.find(b->second); it != sas_.end()) find_in(*it->second, spi);
+    if (auto it = sas_.find(b->second); it != sas_.end()) {
+      find_in(*it->second, spi);
+    } else if (auto v = v2_.find(b->second); v != v2_.end() && !v->second.dead) {
+      for (auto& ch : v->second.s->Children(now, keys))
+        if (ch.spi_in == spi) out.push_back(std::move(ch));
+    }
   }
   SortChildSnapshots(out);
   // A SPI asked for twice appears once.

@@ -21,6 +21,7 @@
 #include "common/random.h"
 #include "common/time.h"
 #include "config/config.h"
+#include "ike/ikev2_snapshot.h"
 #include "ike/outbox.h"
 
 namespace ikepulse::ike {
@@ -180,6 +181,10 @@ struct ClearFilter {
   std::optional<std::string> map_name;  // clear crypto sa map NAME
   std::optional<SaId> conn_id;          // clear crypto isakmp CONN-ID
   bool ipsec_only = false;              // clear crypto sa: IPsec SAs only
+  // Which versions' SAs (`clear crypto isakmp`: IKEv1's; `clear crypto ikev2 sa`: IKEv2's;
+  // `clear crypto session`: both). IKEv2 SAs are not cleared by map_name / ipsec_only yet.
+  bool ikev1 = true;
+  bool ikev2 = true;
 };
 
 class NodeImpl;
@@ -225,6 +230,8 @@ class Node {
 
   // Snapshots (copies, never live objects).
   std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now) const;
+  // `show crypto ikev2 sa`: every IKEv2 SA, ascending by SA id (Tunnel-id).
+  std::vector<Ikev2SaSnapshot> Ikev2Sas(TimePoint now) const;
   std::vector<ChildSaSnapshot> ChildSas(TimePoint now,
                                         SnapshotKeys keys = SnapshotKeys::kOmit) const;
   // The same snapshots for just the IPsec SA pairs with these inbound SPIs (the data plane's

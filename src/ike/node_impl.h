@@ -2,7 +2,9 @@
 // timers, entries, failover and snapshots (node.cc), and the IKEv1 responder factory with its
 // half-open table (main_mode_responder.cc). The IKEv1 exchanges are Ikev1Session's
 // (ikev1_session.h), which the core reaches through Session and a few IKEv1-only calls, and
-// which reaches the core through Ikev1Host. Single-threaded; owns every session.
+// which reaches the core through Ikev1Host. IKEv2 sessions (Ikev2Session) are rows of v2_
+// beside the IKEv1 table, with their responder factory (OnIkev2WithoutSa) and their host
+// (Ikev2Host) in node.cc (DESIGN.md §6.6). Single-threaded; owns every session.
 #pragma once
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 #include "ike/half_open.h"
 #include "ike/ike_sa.h"
 #include "ike/ikev1_session.h"
+#include "ike/ikev2_session.h"
 #include "ike/node.h"
 #include "ike/peer_failover.h"
 #include "ike/session.h"
@@ -111,6 +114,30 @@ class SaSlot {
   ClonePtr<Session> s_;  // an Ikev1Session (every SA of the table is IKEv1 today)
 };
 
+// A row of the IKEv2 part of the SA table (NodeImpl::v2_): the session, the crypto map entry
+// it was started for (an initiator's; a responder's session names its own) and what the core
+// keeps about it for admission and failover. SA ids are shared with IKEv1's rows (one
+// sequence, one timer queue).
+struct V2Slot {
+  // The session (held as a Session, whose Clone Node::Clone uses; always an Ikev2Session).
+  struct Ptr {
+    ClonePtr<Session> p;
+    Ikev2Session* get() const { return static_cast<Ikev2Session*>(p.get()); }
+    Ikev2Session* operator->() const { return get(); }
+    Ptr& operator=(std::unique_ptr<Ikev2Session> u) {
+      p = std::unique_ptr<Session>(std::move(u));
+      return *this;
+    }
+  } s;
+  EntryRef entry{};            // initiator: the entry that started it
+  bool dead = false;           // Deleted reported: reaped at the end of the call
+  bool half_open = false;      // a responder not yet established (counts against admission)
+  bool peer_dead = false;      // PeerDead reported: failover when Deleted comes
+  bool gave_up = false;        // GaveUp reported: failover (setup failed) when Deleted comes
+  bool no_failover = false;    // the setup failed inside Initiate: logged, no failover loop
+  bool was_up = false;         // it was established (the DOWN log when it ends)
+};
+
 // The context of one call into the node.
 struct Ctx {
   TimePoint now;
@@ -134,6 +161,7 @@ class NodeImpl {
     copy->rng_ = &rng;
     copy->debug_ = &debug;
     copy->IndexCookies();  // its rows point at its own SAs
+    copy->IndexV2Spis();
     return copy;
   }
 
@@ -150,6 +178,7 @@ class NodeImpl {
   void Initiate(Ctx& c, const std::string& map, uint32_t seq);
   void Clear(Ctx& c, const ClearFilter& f);
   std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now) const;
+  std::vector<Ikev2SaSnapshot> Ikev2Sas(TimePoint now) const;
   std::vector<SaId> SaIds() const;
   std::vector<SaId> SaIdsTo(const IpAddress& peer) const;
   std::vector<IpAddress> Peers() const;
@@ -174,7 +203,7 @@ class NodeImpl {
     return out;
   }
   const NodeCounters& counters() const { return counters_; }
-  size_t sa_count() const { return sas_.size(); }
+  size_t sa_count() const { return sas_.size() + v2_.size(); }
   CallAdmissionSnapshot CallAdmission() const;
 
   // NodeImpl's SessionHost (node.cc): built per call from the call's Ctx for one SA (or for
@@ -243,6 +272,41 @@ class NodeImpl {
     IkeSa* sa_;  // null: a call for no SA (SA-bound services are not called then)
   };
 
+  // The core's SessionHost for an IKEv2 session (node.cc): built per call for one row of v2_.
+  class Ikev2Host final : public SessionHost {
+   public:
+    Ikev2Host(NodeImpl& node, Ctx& c, SaId id, const Endpoint& remote)
+        : n_(node), c_(c), id_(id), remote_(remote) {}
+
+    TimePoint Now() const override { return c_.now; }
+    Random& Rng() override { return *n_.rng_; }
+    const config::Config& Cfg() const override { return n_.cfg_; }
+    void Send(const Endpoint& local, const Endpoint& remote, Bytes datagram) override;
+    void Emit(EventKind kind, uint64_t value, uint64_t value2, std::string text) override;
+    bool DebugOn() const override { return *n_.debug_; }
+    void Debug(std::string_view line) override;
+    void Log(const std::string& line) override { n_.Log(c_, line); }
+    void Drop(std::string_view counter, std::string_view reason) override;
+    uint32_t AllocateSpiIn() override { return n_.AllocateSpiIn(id_); }
+    void ReleaseSpiIn(uint32_t spi_in) override;
+    void Established() override;
+    void ChildUp(const ChildSaUp& child) override;
+    void ChildDown(uint32_t spi_in, uint32_t spi_out) override;
+    void Heard() override {}  // the session's own DpdMonitor keeps its liveness
+    void PeerDead() override;
+    void GaveUp() override;
+    void Deleted(std::string_view reason) override;
+    const NodeOptions& Options() const override { return n_.opts_; }
+    void Count(uint64_t NodeCounters::*counter, uint64_t n) override { n_.counters_.*counter += n; }
+
+   private:
+    V2Slot* Slot() const;
+    NodeImpl& n_;
+    Ctx& c_;
+    SaId id_;
+    Endpoint remote_;
+  };
+
   // Helpers used by the exchange files.
   IkeSa* Find(SaId id);
   static uint64_t CookieKey(const isakmp::Cookie& c) {
@@ -255,6 +319,7 @@ class NodeImpl {
   Ikev1Session& SessionOf(const IkeSa& sa) { return sas_.find(sa.id)->second.session(); }
   // Rebuilds by_icookie_ from sas_ (a copy's rows must point at its own SAs).
   void IndexCookies();
+  void IndexV2Spis();  // the same for by_spi_v2_
   IkeSa& NewSa(Ctx& c, bool initiator, const Endpoint& local, const Endpoint& remote);
   // A `debug crypto isakmp` line. Nothing is built when debug is off, so a caller that
   // assembles its line from pieces guards that with `if (*debug_)` on the per-message paths.
@@ -280,7 +345,7 @@ class NodeImpl {
   // The entry manager's calls into the protocols (DESIGN.md §6.2): the protocol is chosen
   // here, never by the caller (BringUp, failover in DeleteSa, re-establishment, rekeys), so
   // failover across `set peer` is the same code for every version. Only IKEv1 is negotiated
-  // yet; an entry with `set ikev2-profile` is refused before (BringUp, WarnIkev2Entry).
+  // yet here; an entry with `set ikev2-profile` goes to IKEv2 in BringUp (InitiateV2).
   // A new IKE SA for entry (map, seq) toward `peer`.
   void InitiateSa(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq);
   // A new IKE SA to `sa`'s peer that replaces `sa` when it is up (ISAKMP re-establishment).
@@ -295,6 +360,31 @@ class NodeImpl {
   // IKEv1 without an SA: the responder factory (MM1, MM3 to a half-open entry) or a drop.
   void OnIkev1WithoutSa(Ctx& c, const isakmp::Header& h, const Endpoint& local,
                         const Endpoint& remote, ByteSpan msg);
+
+  // IKEv2 (node.cc): the responder factory, the entry manager's initiator, one call's end
+  // (timer re-armed, or the row reaped), deletion and the failover shared with IKEv1.
+  void OnIkev2WithoutSa(Ctx& c, const ikev2::Header& h, const Endpoint& local,
+                        const Endpoint& remote, ByteSpan msg);
+  void InitiateV2(Ctx& c, const IpAddress& peer, EntryRuntime& e);
+  V2Slot* FindV2(SaId id) {
+    auto it = v2_.find(id);
+    return it == v2_.end() || it->second.dead ? nullptr : &it->second;
+  }
+  void AfterV2Call(SaId id);
+  void DeleteV2(Ctx& c, SaId id, std::string_view reason, bool send);
+  static uint64_t SpiKey(const ikev2::Spi& s) {
+    uint64_t v;
+    std::memcpy(&v, s.data(), sizeof v);
+    return v;
+  }
+  Ikev2Options V2Options() const {
+    Ikev2Options o;
+    o.natt_port = opts_.natt_port;
+    return o;
+  }
+  // Stateless failover of the entries whose current peer is `peer` (DESIGN.md §4), for an SA
+  // of either version that was up (`was_up`: peer dead) or not (setup failed).
+  void FailOver(Ctx& c, SaId id, const IpAddress& peer, bool was_up);
 
   // Reports from a protocol to the core (node.cc; SessionHost's Established, PeerDead, GaveUp
   // and ChildUp in the core's terms): events, logs, the indexes, failover, replacement.
@@ -364,10 +454,6 @@ class NodeImpl {
   size_t AddEntry(Ctx& c, std::shared_ptr<const config::CryptoMapEntry> e);
   void ChangeEntry(Ctx& c, size_t slot, std::shared_ptr<const config::CryptoMapEntry> e);
   void RemoveEntry(Ctx& c, size_t slot);
-  // Logs once per entry that gains `set ikev2-profile` (or another profile): IKEv2 is not
-  // negotiated yet (BringUp, quick_mode.cc).
-  void WarnIkev2Entry(Ctx& c, const config::CryptoMapEntry* before,
-                      const config::CryptoMapEntry& now);
   void IndexEntryPeers(size_t slot);    // adds the slot to its peers' lists, in order
   void UnindexEntryPeers(size_t slot);  // takes it out of them
   // SAs that may carry an IPsec SA of entry `e`: those to its peers (every SA when one of
@@ -411,6 +497,12 @@ class NodeImpl {
   // The sessions by initiator cookie (rows point at the sessions of sas_: added when an SA
   // gets its cookie, erased by ReapDead before the SA goes).
   CookieIndex<Ikev1Session> by_icookie_;
+  // The IKEv2 sessions (their ids are in by_peer_ too, which SasTo skips), and the index by
+  // initiator SPI (rows point at the sessions of v2_: added once the SPI is known, erased by
+  // ReapDead before the row goes).
+  std::unordered_map<SaId, V2Slot> v2_;
+  CookieIndex<Ikev2Session> by_spi_v2_;
+  size_t v2_half_open_ = 0;  // responder rows not yet established (call admission)
   // Our inbound SPIs -> SA: installed IPsec SAs and those reserved by Quick Modes in flight,
   // so that allocation never hands out one twice. The peers' (outbound) SPIs are not here:
   // two peers may choose the same one, or one of ours; they are only found per SA.

@@ -5,9 +5,9 @@
 // or another session, and, like the whole engine, never reads a clock or touches a socket.
 //
 // Status: both protocols' sessions implement this interface (Ikev1Session, Ikev2Session); the
-// engine core holds IKEv1 sessions in its SA table and hosts them with NodeImpl::Ikev1Host.
-// The IKEv2 session is not wired into the core yet (DESIGN.md §6.3; §6.5 says where step 1
-// stands).
+// engine core holds IKEv1 sessions in its SA table (hosted by NodeImpl::Ikev1Host) and IKEv2
+// sessions beside it (NodeImpl::v2_, hosted by NodeImpl::Ikev2Host). DESIGN.md §6.5 and §6.6
+// say where steps 1 and 2 stand.
 #pragma once
 
 #include <cstdint>

@@ -90,6 +90,41 @@ inline config::Config MakeConfig(const SiteSpec& s) {
   return c;
 }
 
+// FlexVPN objects for a site built by MakeConfig(SiteSpec): one proposal (AES-CBC-128,
+// SHA-256, group 14), a policy, a keyring with the PSK for each of `peers`, profile FLEX (with
+// `dpd` when given), and crypto map entry `index` set to `set ikev2-profile FLEX`.
+inline void AddFlex(config::Config& c, const std::vector<IpAddress>& peers, const std::string& psk,
+             std::optional<config::KeepaliveConfig> dpd = std::nullopt, size_t index = 0) {
+  config::Ikev2Proposal p;
+  p.name = "P1";
+  p.encryption = {config::Ikev2Encryption::kAesCbc128};
+  p.integrity = {config::Ikev2Hash::kSha256};
+  p.groups = {14};
+  c.ikev2_proposals["P1"] = p;
+  config::Ikev2Policy pol;
+  pol.name = "POL";
+  pol.proposals = {"P1"};
+  c.ikev2_policies["POL"] = pol;
+  config::Ikev2Keyring kr;
+  kr.name = "KR";
+  for (const IpAddress& a : peers) {
+    config::Ikev2KeyringPeer kp;
+    kp.name = "P" + a.ToString();
+    kp.address = a;
+    kp.pre_shared_key = SecretBytes::FromString(psk);
+    kr.peers.push_back(kp);
+  }
+  c.ikev2_keyrings["KR"] = kr;
+  config::Ikev2Profile prof;
+  prof.name = "FLEX";
+  prof.authentication_local = config::AuthMethod::kPreShare;
+  prof.authentication_remote = config::AuthMethod::kPreShare;
+  prof.keyring_local = "KR";
+  if (dpd) prof.dpd = *dpd;
+  c.ikev2_profiles["FLEX"] = prof;
+  c.crypto_maps.Mut(index).ikev2_profile = "FLEX";
+}
+
 // Keepalive helper.
 inline config::KeepaliveConfig Keepalive(uint32_t s, uint32_t r, bool periodic) {
   config::KeepaliveConfig k;
