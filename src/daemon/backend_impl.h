@@ -57,7 +57,7 @@ class BackendImpl final : public cli::Backend {
   std::vector<cli::IsakmpSaInfo> IsakmpSas() override;
   std::vector<cli::IpsecSaInfo> IpsecSas() override;
   std::vector<cli::CryptoSessionInfo> CryptoSessions() override;
-  // The engine does not route IKEv2 yet: there are no IKEv2 SAs to list.
+  // The engine's IKEv2 SAs (Node::Ikev2Sas), by tunnel id.
   std::vector<ike::Ikev2SaSnapshot> Ikev2Sas() const override;
   std::optional<IpAddress> CurrentPeer(const std::string& map_name, uint32_t seq) override;
   // Streaming show pages: each costs in proportion to its keys (index lookups in the Node,
@@ -72,7 +72,7 @@ class BackendImpl final : public cli::Backend {
   void ClearCryptoSession(const cli::ClearSessionFilter& filter) override;
   void ClearCryptoSa(const cli::ClearSaFilter& filter) override;
   void ClearCryptoIsakmp(std::optional<uint32_t> conn_id) override;
-  // The engine does not route IKEv2 yet: there are no IKEv2 SAs to clear.
+  // Deletes the IKEv2 SAs the filter selects (Deletes sent), and their Child SAs.
   void ClearCryptoIkev2Sa(const cli::ClearIkev2SaFilter& filter) override;
   // One engine debug flag serves `debug crypto isakmp` and `debug crypto ikev2`: the engine
   // has one, which it gives every session through SessionHost::DebugOn (session.h).

@@ -203,8 +203,8 @@ TEST_F(BackendImplTest, DebugToggle) {
   EXPECT_FALSE(a.node.debug());
 }
 
-// The engine does not route IKEv2 yet: no IKEv2 SA to show, clearing them changes nothing.
-TEST_F(BackendImplTest, NoIkev2SasYet) {
+// Without an IKEv2 entry or peer there is no IKEv2 SA to show, and clearing them changes nothing.
+TEST_F(BackendImplTest, NoIkev2SasWithoutIkev2Configuration) {
   Side a(wire_, now_, "");
   EXPECT_TRUE(a.backend.Ikev2Sas().empty());
   a.backend.ClearCryptoIkev2Sa(cli::ClearIkev2SaFilter{});

@@ -7,8 +7,7 @@
 // integrity "SHA1", "SHA256", "SHA384", "SHA512" (HMAC-SHA1-96 integrity is "SHA96"; an AEAD
 // cipher has integrity "None"), authentication "PSK".
 //
-// Who fills it: the engine, from an Ikev2Session (ikev2_session.h). That conversion is not
-// written yet: the engine does not route IKEv2, so no snapshot of this type is produced today.
+// Who fills it: the engine, from each Ikev2Session (Node::Ikev2Sas).
 #pragma once
 
 #include <cstdint>
