@@ -715,14 +715,17 @@ void NodeImpl::Ikev2Host::Established() {
   }
   if (row) row->was_up = true;
   Emit(EventKind::kIkeSaUp, 0, 0, {});
-  const IpAddress peer = remote_.ip;
+  // The session's endpoint, not the one this host was made with: a responder floats to the
+  // NAT-T port while it handles the IKE_AUTH request that establishes it.
+  const Endpoint remote = row ? row->s->remote() : remote_;
+  const IpAddress peer = remote.ip;
   bool other_up = n_.NewestEstablished(peer) != nullptr;
   if (auto p = n_.by_peer_.find(peer); p != n_.by_peer_.end())
     for (SaId o : p->second)
       if (V2Slot* r = n_.FindV2(o); r && o != id_ && r->s->established()) other_up = true;
   if (!other_up)
     n_.Log(c_, "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer " + peer.ToString() + ":" +
-                   std::to_string(remote_.port) + " Id: " + peer.ToString());
+                   std::to_string(remote.port) + " Id: " + peer.ToString());
   for (size_t idx : n_.EntriesListing(peer)) {
     auto cur = n_.entries_[idx].failover.Current();
     if (cur && cur->peer->address && *cur->peer->address == peer)

@@ -82,6 +82,21 @@ TEST(Ikev2, TheOtherSideInitiates) {
   EXPECT_EQ(p.b.ike_sa_count(), 1u);
 }
 
+// Found against strongSwan (tests/interop/ikev2.sh): a responder whose initiator floats to
+// the NAT-T port logs the UP line with that port (it logged the port of the IKE_SA_INIT, 500).
+TEST(Ikev2, TheResponderLogsUpWithThePortTheInitiatorFloatedTo) {
+  Pair p;
+  config::Config cb = FlexConfig(SiteB());
+  cb.force_encapsulation = true;
+  p.b.SetConfig(cb);
+  p.b.Initiate("green", 1);
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, p.sim.now() + Seconds(5)));
+  auto logs = OfKind(p.a.events(), EventKind::kLog);
+  ASSERT_THAT(logs, SizeIs(1));
+  EXPECT_EQ(logs[0].text,
+            "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer 192.0.2.2:4500 Id: 192.0.2.2");
+}
+
 // The seed's timeline: A's last fresh message from B at T0 (the IKE_AUTH response, when A's
 // Child SA comes up), B gone right after: A probes at T0+10, resends at +12, +14, +16, +18,
 // and declares B dead at exactly T0+20.
