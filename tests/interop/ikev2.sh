@@ -149,6 +149,9 @@ lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is UP\. Peer $B1" 15 || ok=0
 ikp_check "2: both sides logged the tunnel up" test $ok = 1
 ikp_check "2: strongSwan initiated: 'initiating IKE_SA'" grep -q "initiating IKE_SA lab" "$L1"
 check_up 2 b1
+l_up=$(grep -m1 "Crypto tunnel is UP\. Peer $B1" "${IKP_LOG[a]}")
+ikp_check "2: ikepulse's UP line carries port 4500 (strongSwan floated): ${l_up#*: }" \
+  grep -q "Peer $B1:4500 Id: $B1" <<<"$l_up"
 spis0=$(v2_swan b1 ike_spis)
 echo "== 3. liveness both ways, 40 s (ikepulse dpd 10 2 periodic, strongSwan dpd_delay 10s)"
 t3=$(date +%s)
