@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # scripts/lab.sh — the ikepulse DPD failover demo on a fresh Debian 12 machine (run as root).
 #
-#   sudo scripts/lab.sh
+#   sudo scripts/lab.sh            IKEv1: crypto isakmp keepalive, Main Mode
+#   sudo scripts/lab.sh --ikev2    IKEv2 (FlexVPN: crypto ikev2 profile with `dpd 10 2 periodic`,
+#                                  the entry `set ikev2-profile`; strongSwan `version = 2`)
 #
 # 1. installs the dependencies (scripts/install-deps.sh) and builds the release preset if the
 #    binaries are missing (IKP_BUILD=<dir> uses an existing build instead);
 # 2. builds a lab of network namespaces (documentation addresses only, nothing leaves them):
-#      host 198.51.100.10 -- A  ikepulse   192.0.2.1  `crypto isakmp keepalive 10 periodic`,
+#      host 198.51.100.10 -- A  ikepulse   192.0.2.1  `crypto isakmp keepalive 10 periodic`
+#                                (--ikev2: the profile's `dpd 10 2 periodic`),
 #                                crypto map: set peer B1, set peer B2; userspace ESP (TUN ikp0)
 #      host 203.0.113.10  -- B1 strongSwan 192.0.2.2  (kernel-libipsec)
 #      host 203.0.113.10  -- B2 strongSwan 192.0.2.3  (kernel-libipsec)
 #    (one host behind each strongSwan gateway, same address: reachable through either peer);
 # 3. brings the tunnel up with B1, starts a continuous ping (every 0.2 s) from the host behind
 #    A to 203.0.113.10 and shows `show crypto isakmp sa` / `show crypto ipsec sa`;
-# 4. SIGKILLs B1's charon and prints ikepulse's DPD trace live, with seconds since the kill;
+# 4. SIGKILLs B1's charon and prints ikepulse's DPD (IKEv2: liveness) trace live, with seconds
+#    since the kill;
 # 5. shows the tunnel back up with B2 and the ping answered again through it, prints the
 #    detection and failover times and the ping outage, tears down.
 # Bounded: about 50 s, never more than 2 minutes. LAB_KEEP=1 keeps the work dir (logs, pcap).
@@ -29,7 +33,15 @@ say() { printf '%s==>%s %s%s%s\n' "$C" "$N" "$B" "$*" "$N"; }
 note() { printf '    %s%s%s\n' "$D" "$*" "$N"; }
 die() { printf '%sERROR:%s %s\n' "$R" "$N" "$*" >&2; exit 1; }
 
-[[ $(id -u) -eq 0 ]] || die "run as root (network namespaces): sudo $0"
+V2=0
+for arg in "$@"; do
+  case $arg in
+    --ikev2) V2=1 ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) die "unknown argument '$arg' (usage: $0 [--ikev2])" ;;
+  esac
+done
+[[ $(id -u) -eq 0 ]] || die "run as root (network namespaces): sudo $0 $*"
 
 # --- 1. dependencies and build
 say "Dependencies"
@@ -56,7 +68,11 @@ DEADLINE=$((SECONDS + 115))
 trap 'lab_teardown' EXIT
 
 # --- 2. the lab
-say "Lab: A (ikepulse) + B1, B2 (strongSwan 5.9.8) on a switch, a host behind each, in network namespaces"
+VER=IKEv1
+((V2)) && VER=IKEv2
+say "Lab ($VER): A (ikepulse) + B1, B2 (strongSwan 5.9.8) on a switch, a host behind each, in network namespaces"
+SWAN_V2=()
+((V2)) && SWAN_V2=(version=2 proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256)
 {
   lab_switch_create
   lab_gw_add a 192.0.2.1/24 198.51.100.1/24 198.51.100.10/24
@@ -67,15 +83,22 @@ say "Lab: A (ikepulse) + B1, B2 (strongSwan 5.9.8) on a switch, a host behind ea
     [[ $b == b2 ]] && ip=192.0.2.3
     lab_charon_config "$b" local=$ip remote=192.0.2.1 psk=lab-secret-not-for-production \
       local_ts=203.0.113.0/24 remote_ts=198.51.100.0/24 dpd_delay=10s dpd_timeout=30s \
-      log="default=1 ike=2 cfg=1" extra_charon="    keep_alive = 0s"
+      log="default=1 ike=2 cfg=1" extra_charon="    keep_alive = 0s" "${SWAN_V2[@]}"
     lab_charon_start "$b"
   done
   lab_capture_start "$(lab_ns a)" wan0 "$LAB_WORK/a.pcap"
 } 2>"$LAB_WORK/lab.err" || die "lab setup failed: $(tail -3 "$LAB_WORK/lab.err")"
 note "B1 charon pid ${LAB_CHARON_PID[b1]}, B2 charon pid ${LAB_CHARON_PID[b2]}; work dir $LAB_WORK"
-ikp_config "$LAB_WORK/a.cfg" self=192.0.2.1 peers="192.0.2.2 192.0.2.3" keepalive="10 periodic" keep_up=1
+if ((V2)); then
+  ikp_flex_config "$LAB_WORK/a.cfg" "aes-cbc-128 sha256 - 14" "esp-aes esp-sha256-hmac" "10 2 periodic" 1 \
+    192.0.2.2 192.0.2.3
+  SHOW_IKE="show crypto ikev2 sa"
+else
+  ikp_config "$LAB_WORK/a.cfg" self=192.0.2.1 peers="192.0.2.2 192.0.2.3" keepalive="10 periodic" keep_up=1
+  SHOW_IKE="show crypto isakmp sa"
+fi
 say "ikepulse configuration (A)"
-sed 's/^/    /' "$LAB_WORK/a.cfg" | sed -E "s/(keepalive.*|set peer.*|ikepulse keep-up)/$Y\1$N/"
+sed 's/^/    /' "$LAB_WORK/a.cfg" | sed -E "s/(keepalive.*| dpd .*|set peer.*|set ikev2-profile.*|ikepulse keep-up)/$Y\1$N/"
 
 say "Starting ikepulsed --debug in A; waiting for the tunnel to B1"
 ikp_start a "$LAB_WORK/a.cfg" --debug 2>>"$LAB_WORK/lab.err"
@@ -94,8 +117,8 @@ grep "bytes from" "$PING" | tail -3 | sed "s/^/    /"
 # ping_ts LINE: the epoch seconds ping -D put in brackets.
 ping_ts() { local l=${1#[}; echo "${l%%]*}"; }
 echo
-printf '    %sA# show crypto isakmp sa%s\n' "$B" "$N"
-ikp_cli a "show crypto isakmp sa" | sed 's/^/    /'
+printf '    %sA# %s%s\n' "$B" "$SHOW_IKE" "$N"
+ikp_cli a "$SHOW_IKE" | sed 's/^/    /'
 printf '    %sA# show crypto ipsec sa%s\n' "$B" "$N"
 ikp_cli a "show crypto ipsec sa" | sed 's/^/    /'
 
@@ -105,12 +128,18 @@ kill_ms=$(date +%s.%3N)
 start_line=$(wc -l <"$LOG")
 ping_seen=$(wc -l <"$PING")
 lab_kill_charon b1 KILL
-note "periodic DPD: an R-U-THERE every 10 s whatever the traffic (inbound ESP does not defer it in"
-note "periodic mode); the first unanswered one gets 4 retries 2 s apart, dead 2 s after the last:"
-note "the verdict comes 10 s after the first unanswered R-U-THERE, 10-20 s after the kill"
+if ((V2)); then
+  note "IKEv2 periodic liveness: an empty INFORMATIONAL request 10 s after the last IKE message from"
+  note "the peer (inbound ESP does not defer it in periodic mode); unanswered, it is resent 4 times 2 s"
+  note "apart, dead 2 s after the last: 10 s after the first check, 10-20 s after the kill"
+else
+  note "periodic DPD: an R-U-THERE every 10 s whatever the traffic (inbound ESP does not defer it in"
+  note "periodic mode); the first unanswered one gets 4 retries 2 s apart, dead 2 s after the last:"
+  note "the verdict comes 10 s after the first unanswered R-U-THERE, 10-20 s after the kill"
+fi
 note "the ping keeps sending; ikepulse encrypts it for B1 until the verdict, then for B2"
 printf '    %s%9s  %s%s\n' "$D" "since kill" "ikepulse debug (DPD lines)" "$N"
-pat="${IKP_DPD_RE}|Crypto tunnel is UP|beginning Main Mode"
+pat="${IKP_DPD_RE}|Crypto tunnel is UP|beginning Main Mode|Sending liveness check|Liveness retry|Sending IKE_SA_INIT request"
 seen=$start_line
 done_at=0
 retry=0
@@ -124,9 +153,13 @@ while ((SECONDS < DEADLINE && n < 900)); do
       el=$(ikp_fsub "$t" "$kill_ms")
       msg=${line#*: }
       msg=${msg#ISAKMP:(*):}
+      msg=${msg#IKEv2:(SA ID = *):}
       col="" tag=""
       case $line in
         *IKE_TIMER_IM_ALIVE*) col=$Y tag="<- R-U-THERE sent" ;;
+        *"Sending liveness check"*) col=$Y tag="<- liveness check sent" ;;
+        *"Liveness retry"*) retry=$((retry + 1)) col=$Y tag="<- retransmission $retry/4" ;;
+        *"Sending IKE_SA_INIT request"*) col=$C tag="<- failover: next set peer" ;;
         *IKE_TIMER_PEERS_ALIVE*) retry=$((retry + 1)) col=$Y tag="<- retransmission $retry/4" ;;
         *"incrementing error counter"*) col=$Y ;;
         *"not responding!"*) col=$R$B tag="<- verdict" ;;
@@ -166,14 +199,17 @@ lab_wait_cmd 5 test -n "$(ikp_sa_spis a)"
 
 # --- 5. back up, figures
 say "Tunnel back up with B2"
-printf '    %sA# show crypto isakmp sa%s\n' "$B" "$N"
-ikp_cli a "show crypto isakmp sa" | sed 's/^/    /'
+printf '    %sA# %s%s\n' "$B" "$SHOW_IKE" "$N"
+ikp_cli a "$SHOW_IKE" | sed 's/^/    /'
 printf '    %sA# show crypto ipsec sa%s  (counters)\n' "$B" "$N"
 ikp_cli a "show crypto ipsec sa" | grep -E "current_peer|#pkts" | sed 's/^/    /'
 lab_capture_stop 2>/dev/null
 # Last UDP (IKE / ESP-in-UDP) from B1; B1's kernel answers the ESP still sent to it after the
 # kill with ICMP port unreachable, which is not a sign of life.
-last_b1=$(tshark -r "$LAB_WORK/a.pcap" -Y "ip.src==192.0.2.2 && udp && !icmp" -T fields -e frame.time_epoch 2>/dev/null | tail -1)
+# IKEv2 (periodic): inbound ESP is not liveness, so the clock runs from B1's last IKE message.
+last_filter="ip.src==192.0.2.2 && udp && !icmp"
+((V2)) && last_filter="ip.src==192.0.2.2 && isakmp"
+last_b1=$(tshark -r "$LAB_WORK/a.pcap" -Y "$last_filter" -T fields -e frame.time_epoch 2>/dev/null | tail -1)
 # Ping outage: the largest gap between consecutive replies.
 read -r p_last p_first < <(awk '/bytes from/ { ts = substr($1, 2, length($1) - 2) + 0
     if (p != "" && ts - p > g) { g = ts - p; a = p; b = ts } p = ts }
@@ -182,18 +218,30 @@ lost=$(awk '/icmp_seq=/ { split($0, a, "icmp_seq="); s = a[2] + 0; r[s] = 1; if 
   END { for (i = 1; i <= m; i++) if (!(i in r)) n++; print n + 0 }' "$PING")
 t_dead=$(ikp_log_epoch "$(grep -m1 'peer 192.0.2.2 not responding!' "$LOG")")
 t_up=$(ikp_log_epoch "$(grep -m1 'Crypto tunnel is UP. Peer 192.0.2.3' "$LOG")")
-t_sa=$(ikp_log_epoch "$(grep -m1 'IPSEC(create_sa).*sa_dest= 192.0.2.3' "$LOG")")
+if ((V2)); then
+  t_sa=$t_up  # the Child SA comes up with the IKE SA (IKE_AUTH)
+else
+  t_sa=$(ikp_log_epoch "$(grep -m1 'IPSEC(create_sa).*sa_dest= 192.0.2.3' "$LOG")")
+fi
 det=$(ikp_fsub "$t_dead" "${last_b1:-$kill_ms}")
 say "Measured"
-printf '    detection: %s%s s%s from the last packet received from B1 to "peer 192.0.2.2 not responding!"\n' "$B" "$det" "$N"
-printf '               (%s s after the SIGKILL; expected: 10 s after the first unanswered R-U-THERE, which\n               goes out up to 10 s after the kill: 10-20 s)\n' "$(ikp_fsub "$t_dead" "$kill_ms")"
-printf '    failover:  %s%s s%s from the verdict to ISAKMP SA up with B2, %s s to its IPsec SAs\n' "$B" \
-  "$(ikp_fsub "$t_up" "$t_dead")" "$N" "$(ikp_fsub "$t_sa" "$t_dead")"
+what="packet"
+((V2)) && what="IKE message"
+printf '    detection: %s%s s%s from the last %s received from B1 to "peer 192.0.2.2 not responding!"\n' "$B" "$det" "$N" "$what"
+printf '               (%s s after the SIGKILL; expected: 10 s after the first unanswered check, which\n               goes out up to 10 s after the kill: 10-20 s)\n' "$(ikp_fsub "$t_dead" "$kill_ms")"
+printf '    failover:  %s%s s%s from the verdict to the %s SA up with B2, %s s to its IPsec SAs\n' "$B" \
+  "$(ikp_fsub "$t_up" "$t_dead")" "$N" "$( ((V2)) && echo IKEv2 || echo ISAKMP)" "$(ikp_fsub "$t_sa" "$t_dead")"
 if [[ -n ${p_last:-} ]]; then
   printf '    ping:      %s%s s%s without replies (last through B1 %s, first through B2 %s; %s of them lost)\n' \
     "$B" "$(ikp_fsub "$p_first" "$p_last")" "$N" "$(date -d "@$p_last" +%T.%3N)" \
     "$(date -d "@$p_first" +%T.%3N)" "$lost"
 fi
-note "strongSwan B2: $(ikp_swan_sa b2 ike_state) $(ikp_swan_sa b2 proposal), CHILD_SA $(ikp_swan_sa b2 child_state) $(ikp_swan_sa b2 encap)"
+if ((V2)); then
+  note "strongSwan B2: $(lab_list_sas b2 2>/dev/null | awk '/IKEv2/ { gsub(",", "", $3); s = $3; f = 1; next }
+    f && /^  [A-Z0-9_]+[-\/]/ { p = $1; f = 0 } /reqid/ { gsub(",", "", $5); gsub(",", "", $6); c = $5 " " $6 }
+    END { print "IKEv2 " s " " p ", CHILD_SA " c }')"
+else
+  note "strongSwan B2: $(ikp_swan_sa b2 ike_state) $(ikp_swan_sa b2 proposal), CHILD_SA $(ikp_swan_sa b2 child_state) $(ikp_swan_sa b2 encap)"
+fi
 say "Tearing down (namespaces, ikepulsed, charon B2, tcpdump)"
 exit 0

@@ -308,6 +308,8 @@ std::vector<cli::IpsecSaInfo> BackendImpl::IpsecSasOf(std::span<const cli::Crypt
     for (const IpAddress& p : peers) {
       const std::vector<ike::SaId> to = node_.SaIdsTo(p);
       ids.insert(ids.end(), to.begin(), to.end());
+      const std::vector<ike::SaId> to_v2 = node_.Ikev2SaIdsTo(p);  // FlexVPN entries' SAs
+      ids.insert(ids.end(), to_v2.begin(), to_v2.end());
     }
     std::sort(ids.begin(), ids.end());
     std::vector<ike::ChildSaSnapshot> children;

@@ -27,7 +27,8 @@ void Ikev1Session::OnMessage(SessionHost& host, const Endpoint& local, const End
   Ikev1OnMessage(host, *h, local, remote, msg.first(h->length));
 }
 
-void Ikev1Session::OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound) {
+void Ikev1Session::OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,
+                                 uint64_t /*bytes: the core counts IKEv1's*/) {
   for (const ChildSa& ch : sa_.children) {
     if (ch.spi_in != spi_in) continue;
     if (inbound)

@@ -55,7 +55,8 @@ class Ikev1Session final : public Session {
   void AddChild(SessionHost& host, const config::CryptoMapEntry& entry) override {
     StartQuickMode(host, entry, 0);
   }
-  void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound) override;
+  void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,
+                      uint64_t bytes) override;
   void Delete(SessionHost& host, std::string_view reason, bool send) override {
     host.DeleteMe(reason, send, /*failover=*/false);
   }

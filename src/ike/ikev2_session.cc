@@ -1023,16 +1023,21 @@ void Ikev2Session::AddChild(SessionHost& host, const config::CryptoMapEntry& ent
                std::to_string(entry.seq) + " gets no additional Child SA");
 }
 
-void Ikev2Session::OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound) {
+void Ikev2Session::OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,
+                                  uint64_t bytes) {
   if (state_ != State::kEstablished) return;
   for (auto& ch : children_) {
     if (ch.spi_in != spi_in) continue;
     const TimePoint now = host.Now();
     if (inbound) {
       ch.last_in = now;
+      ++ch.pkts_in;
+      ch.bytes_in += bytes;
       if (dpd_) dpd_->OnInboundTraffic(now);
     } else {
       ch.last_out = now;
+      ++ch.pkts_out;
+      ch.bytes_out += bytes;
       if (dpd_) dpd_->OnOutboundTraffic(now);
     }
     return;
@@ -1109,6 +1114,10 @@ std::vector<ChildSaSnapshot> Ikev2Session::Children(TimePoint now, SnapshotKeys 
     s.lifetime_kb = ch.algs.lifetime_kb;
     if (ch.last_in != kNever) s.last_in = ch.last_in;
     if (ch.last_out != kNever) s.last_out = ch.last_out;
+    s.pkts_in = ch.pkts_in;
+    s.pkts_out = ch.pkts_out;
+    s.bytes_in = ch.bytes_in;
+    s.bytes_out = ch.bytes_out;
     v.push_back(std::move(s));
   }
   std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.spi_in < b.spi_in; });

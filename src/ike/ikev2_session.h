@@ -129,7 +129,8 @@ class Ikev2Session final : public Session {
   void OnTimeout(SessionHost& host) override;
   TimePoint NextDeadline() const override;
   void AddChild(SessionHost& host, const config::CryptoMapEntry& entry) override;
-  void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound) override;
+  void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,
+                      uint64_t bytes) override;
   void Delete(SessionHost& host, std::string_view reason, bool send) override;
   IsakmpSaSnapshot Snapshot(TimePoint now) const override;
   std::vector<ChildSaSnapshot> Children(TimePoint now, SnapshotKeys keys) const override;
@@ -200,6 +201,7 @@ class Ikev2Session final : public Session {
     uint8_t protocol = 0;
     TimePoint created, expires = kNever;
     TimePoint last_in = kNever, last_out = kNever;
+    uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0;  // `show crypto ipsec sa`
     bool keys_handed_over = false;
   };
 

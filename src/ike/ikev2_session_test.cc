@@ -507,7 +507,7 @@ TEST_F(Ikev2Pair, OnDemandProbesOnlyWithOutboundTraffic) {
   RunUntil(t0 + Seconds(100));
   EXPECT_TRUE(SentBy(true, t0 + Micros(1)).empty());
   const uint32_t spi_in = hi.child_up[0].spi_in;
-  si->OnChildTraffic(hi, spi_in, /*inbound=*/false);
+  si->OnChildTraffic(hi, spi_in, /*inbound=*/false, 100);
   RunUntil(t0 + Seconds(200));
   auto probes = SentBy(true, t0 + Micros(1));
   ASSERT_EQ(probes.size(), 5u);

@@ -97,6 +97,9 @@ std::vector<IsakmpSaSnapshot> Node::IsakmpSas(TimePoint now) const { return impl
 std::vector<Ikev2SaSnapshot> Node::Ikev2Sas(TimePoint now) const { return impl_->Ikev2Sas(now); }
 std::vector<SaId> Node::SaIds() const { return impl_->SaIds(); }
 std::vector<SaId> Node::SaIdsTo(const IpAddress& peer) const { return impl_->SaIdsTo(peer); }
+std::vector<SaId> Node::Ikev2SaIdsTo(const IpAddress& peer) const {
+  return impl_->Ikev2SaIdsTo(peer);
+}
 std::vector<IpAddress> Node::Peers() const { return impl_->Peers(); }
 std::vector<IsakmpSaSnapshot> Node::IsakmpSas(TimePoint now, std::span<const SaId> ids) const {
   return impl_->IsakmpSas(now, ids);
@@ -1022,7 +1025,7 @@ void NodeImpl::OnChildTraffic(Ctx& c, uint32_t spi_in, bool inbound, uint64_t by
     if (V2Slot* row = FindV2(it->second)) {
       const SaId id = it->second;
       Ikev2Host host(*this, c, id, row->s->remote());
-      row->s->OnChildTraffic(host, spi_in, inbound);
+      row->s->OnChildTraffic(host, spi_in, inbound, bytes);
       AfterV2Call(id);
     }
     return;
@@ -1395,6 +1398,18 @@ std::vector<SaId> NodeImpl::SaIdsTo(const IpAddress& peer) const {
   return out;
 }
 
+std::vector<SaId> NodeImpl::Ikev2SaIdsTo(const IpAddress& peer) const {
+  std::vector<SaId> out;
+  auto it = by_peer_.find(peer);
+  if (it == by_peer_.end()) return out;
+  for (SaId id : it->second) {
+    auto v = v2_.find(id);
+    if (v != v2_.end() && !v->second.dead) out.push_back(id);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<IpAddress> NodeImpl::Peers() const {
   std::vector<IpAddress> out;
   out.reserve(by_peer_.size());
@@ -1420,7 +1435,13 @@ std::vector<ChildSaSnapshot> NodeImpl::ChildSasOf(TimePoint now, std::span<const
   std::vector<ChildSaSnapshot> out;
   for (SaId id : ids) {
     auto it = sas_.find(id);
-    if (it == sas_.end() || it->second->dead()) continue;
+    if (it == sas_.end()) {
+      // An IKEv2 SA: its Child SAs come sorted by spi_in.
+      if (auto v = v2_.find(id); v != v2_.end() && !v->second.dead)
+        for (auto& ch : v->second.s->Children(now, keys)) out.push_back(std::move(ch));
+      continue;
+    }
+    if (it->second->dead()) continue;
     const size_t first = out.size();
     for (const auto& ch : it->second->children) out.push_back(Snapshot(*it->second, ch, now, keys));
     std::sort(out.begin() + static_cast<ptrdiff_t>(first), out.end(),

@@ -244,8 +244,12 @@ class Node {
   // SA, ascending (conn-id order, as IsakmpSas); SaIdsTo: those to `peer`, ascending; Peers:
   // every peer with an SA, ascending. IsakmpSas(ids) / ChildSasOf(ids) skip ids that are gone
   // and keep the order given (children in (ike_sa, spi_in) order within each SA).
+  // SaIds/SaIdsTo/IsakmpSas list IKEv1 SAs (`show crypto isakmp sa`); Ikev2SaIdsTo lists the
+  // live IKEv2 SAs to `peer`, ascending, and ChildSasOf takes ids of either version (the
+  // Child SAs of an IKEv2 SA for `show crypto ipsec sa`).
   std::vector<SaId> SaIds() const;
   std::vector<SaId> SaIdsTo(const IpAddress& peer) const;
+  std::vector<SaId> Ikev2SaIdsTo(const IpAddress& peer) const;
   std::vector<IpAddress> Peers() const;
   std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now, std::span<const SaId> ids) const;
   std::vector<ChildSaSnapshot> ChildSasOf(TimePoint now, std::span<const SaId> ids,

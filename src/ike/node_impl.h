@@ -181,6 +181,7 @@ class NodeImpl {
   std::vector<Ikev2SaSnapshot> Ikev2Sas(TimePoint now) const;
   std::vector<SaId> SaIds() const;
   std::vector<SaId> SaIdsTo(const IpAddress& peer) const;
+  std::vector<SaId> Ikev2SaIdsTo(const IpAddress& peer) const;
   std::vector<IpAddress> Peers() const;
   std::vector<IsakmpSaSnapshot> IsakmpSas(TimePoint now, std::span<const SaId> ids) const;
   std::vector<ChildSaSnapshot> ChildSasOf(TimePoint now, std::span<const SaId> ids,

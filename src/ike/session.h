@@ -197,8 +197,10 @@ class Session {
     (void)entry;
     return false;
   }
-  // Data-plane signals: traffic (on-demand liveness) on the pair with inbound SPI `spi_in`.
-  virtual void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound) = 0;
+  // Data-plane signals: one packet of `bytes` (inner) on the pair with inbound SPI `spi_in`
+  // (on-demand liveness; IKEv2 also counts it for `show crypto ipsec sa`).
+  virtual void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,
+                              uint64_t bytes) = 0;
   // Ends the SA: Deletes sent when `send` and established; ChildDown for each pair.
   virtual void Delete(SessionHost& host, std::string_view reason, bool send) = 0;
 

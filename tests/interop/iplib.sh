@@ -42,6 +42,51 @@ ikp_config() {
   } >"$file"
 }
 
+# ikp_flex_config FILE "ENC INTEG PRF GROUP" "TRANSFORM-SET" "DPD" KEEP_UP PEERS...: ikepulse's
+# FlexVPN (IKEv2) configuration as an IOS user types it: proposal PROP, policy POL, keyring KR
+# (the lab PSK for each peer), profile PROF (`dpd DPD` unless empty), transform set T1, crypto
+# map green 10 with `set ikev2-profile PROF`, A 192.0.2.1 protecting 198.51.100.0/24 toward
+# 203.0.113.0/24. INTEG/PRF "-": not configured (AES-GCM takes a PRF and no integrity).
+ikp_flex_config() {
+  local file=$1 ts=$3 dpd=$4 keep=$5 p enc integ prf group
+  read -r enc integ prf group <<<"$2"
+  shift 5
+  {
+    echo "hostname A"
+    echo "crypto ikev2 proposal PROP"
+    echo " encryption $enc"
+    if [[ $integ != - ]]; then echo " integrity $integ"; fi
+    if [[ $prf != - ]]; then echo " prf $prf"; fi
+    echo " group $group"
+    echo "crypto ikev2 policy POL"
+    echo " proposal PROP"
+    echo "crypto ikev2 keyring KR"
+    for p in "$@"; do
+      echo " peer p$p"
+      echo "  address $p"
+      echo "  pre-shared-key ${PSK:-lab-secret-not-for-production}"
+    done
+    echo "crypto ikev2 profile PROF"
+    for p in "$@"; do echo " match identity remote address $p 255.255.255.255"; done
+    echo " authentication remote pre-share"
+    echo " authentication local pre-share"
+    echo " keyring local KR"
+    if [[ -n $dpd ]]; then echo " dpd $dpd"; fi
+    echo "crypto ipsec transform-set T1 $ts"
+    echo " mode tunnel"
+    echo "crypto map green 10 ipsec-isakmp"
+    for p in "$@"; do echo " set peer $p"; done
+    echo " set transform-set T1"
+    echo " set ikev2-profile PROF"
+    echo " match address 101"
+    if [[ $keep == 1 ]]; then echo " ikepulse keep-up"; fi
+    echo "interface wan0"
+    echo " ip address 192.0.2.1 255.255.255.0"
+    echo " crypto map green"
+    echo "access-list 101 permit ip 198.51.100.0 0.0.0.255 203.0.113.0 0.0.0.255"
+  } >"$file"
+}
+
 # ikp_start NAME CONFIG [extra ikepulsed args]: logs to $LAB_WORK/ikepulse-NAME.log
 # (a previous log of NAME is moved to ikepulse-NAME.log.N first)
 ikp_start() {

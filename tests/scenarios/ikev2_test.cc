@@ -97,6 +97,31 @@ TEST(Ikev2, TheResponderLogsUpWithThePortTheInitiatorFloatedTo) {
             "%CRYPTO-5-SESSION_STATUS: Crypto tunnel is UP. Peer 192.0.2.2:4500 Id: 192.0.2.2");
 }
 
+// `show crypto ipsec sa` pages an entry's SAs by peer (Ikev2SaIdsTo, then ChildSasOf): found
+// live (tests/interop/ikev2_dataplane.sh), the IKEv2 Child SA was missing there, the entry
+// shown without SAs although traffic flowed. Both roles; the IKEv1 views stay IKEv1's.
+TEST(Ikev2, ThePagedViewsListAnIkev2SasChildSasByPeer) {
+  for (bool a_initiates : {true, false}) {
+    SCOPED_TRACE(a_initiates ? "A initiates" : "B initiates");
+    Pair p;
+    (a_initiates ? p.a : p.b).Initiate("green", 1);
+    ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, p.sim.now() + Seconds(5)));
+    const ike::Node& n = p.a.node();
+    EXPECT_THAT(n.SaIdsTo(Ip("192.0.2.2")), IsEmpty());
+    const std::vector<ike::SaId> ids = n.Ikev2SaIdsTo(Ip("192.0.2.2"));
+    ASSERT_THAT(ids, SizeIs(1));
+    EXPECT_THAT(n.Ikev2SaIdsTo(Ip("192.0.2.9")), IsEmpty());
+    auto of = n.ChildSasOf(p.sim.now(), ids);
+    ASSERT_THAT(of, SizeIs(1));
+    EXPECT_EQ(of[0].spi_in, p.a.ChildSas().at(0).spi_in);
+    EXPECT_EQ(of[0].map_name, "green");
+    EXPECT_TRUE(of[0].enc_key_in.empty());  // kOmit
+    p.a.Clear(ike::ClearFilter{});
+    EXPECT_THAT(n.Ikev2SaIdsTo(Ip("192.0.2.2")), IsEmpty());
+    EXPECT_THAT(n.ChildSasOf(p.sim.now(), ids), IsEmpty());
+  }
+}
+
 // The seed's timeline: A's last fresh message from B at T0 (the IKE_AUTH response, when A's
 // Child SA comes up), B gone right after: A probes at T0+10, resends at +12, +14, +16, +18,
 // and declares B dead at exactly T0+20.
@@ -105,13 +130,20 @@ struct Farm {
   sim::SimNode a{sim, "A", {Ip("192.0.2.1")}, 1};
   sim::SimNode b1{sim, "B1", {Ip("192.0.2.2")}, 10};
   sim::SimNode b2{sim, "B2", {Ip("192.0.2.3")}, 11};
-  Farm() {
+  explicit Farm(bool periodic = true, bool global_dpd = false) {
     sim.Connect(Ip("192.0.2.1"), Ip("192.0.2.2"), Millis(5));
     sim.Connect(Ip("192.0.2.1"), Ip("192.0.2.3"), Millis(5));
     SiteSpec sa = SiteA();
     sa.peers = {Ip("192.0.2.2"), Ip("192.0.2.3")};
     sa.keep_up = true;
-    a.SetConfig(FlexConfig(sa, Keepalive(10, 2, true)));
+    // `dpd 10 2 periodic|on-demand` in the profile, or the global `crypto ikev2 dpd`.
+    if (global_dpd) {
+      config::Config ca = FlexConfig(sa);
+      ca.ikev2_dpd = Keepalive(10, 2, periodic);
+      a.SetConfig(ca);
+    } else {
+      a.SetConfig(FlexConfig(sa, Keepalive(10, 2, periodic)));
+    }
     for (sim::SimNode* b : {&b1, &b2}) {
       SiteSpec sb = SiteB();
       sb.self = b->address();
@@ -187,6 +219,109 @@ TEST(Ikev2, NoFalseDeathWhileThePeerAnswers) {
   // One probe per 10 s of silence, each answered at once: about 30 of them.
   EXPECT_GE(f.SentTo(Ip("192.0.2.2"), t0).size(), 25u);
   EXPECT_EQ(f.a.ike_sa_count(), 1u);
+}
+
+// On-demand liveness (`dpd 10 2 on-demand`), driven by the data plane's traffic signals as
+// IKEv1's (DpdOnDemand in dpd_test.cc): nothing is sent without outbound traffic; with outbound
+// ESP every 100 ms from T0+50 ms to a dead peer, the liveness check leaves with the first
+// packet at or after T0+10 (T0+10.05), the retries 2 s apart, the verdict and the failover to
+// the second `set peer` at T0+20.05.
+TEST(Ikev2, OnDemandLivenessOnlyWithOutboundTrafficDeadAtTheExactInstant) {
+  for (bool global : {false, true}) {
+    SCOPED_TRACE(global ? "crypto ikev2 dpd 10 2 on-demand" : "profile dpd 10 2 on-demand");
+    Farm f(/*periodic=*/false, global);
+    ASSERT_TRUE(f.sim.RunUntil([&] { return f.UpWith(Ip("192.0.2.2")); },
+                               f.sim.now() + Seconds(5)));
+    const TimePoint t0 = OfKind(f.a.events(), EventKind::kChildSaUp).at(0).at;
+    const uint32_t spi_in = f.a.ChildSas().at(0).spi_in;
+    f.b1.Kill();
+    // No traffic: nothing for 100 s although B1 is gone.
+    f.sim.RunUntil(t0 + Seconds(100));
+    EXPECT_THAT(f.SentTo(Ip("192.0.2.2"), t0), IsEmpty());
+    EXPECT_TRUE(f.UpWith(Ip("192.0.2.2")));
+    // Traffic from T1 = T0+100.05, every 100 ms, while the Child SA with B1 exists.
+    const TimePoint t1 = t0 + Seconds(100) + Millis(50);
+    f.sim.RunUntil(t1);
+    for (int i = 0; i < 400 && f.UpWith(Ip("192.0.2.2")); ++i) {
+      f.a.OnChildTraffic(spi_in, /*inbound=*/false, 100);
+      f.sim.RunFor(Millis(100));
+    }
+    // last_rx is T0 (the IKE_AUTH response), so the first packet is already 10 s late.
+    std::vector<TimePoint> want;
+    for (int i = 0; i < 5; ++i) want.push_back(t1 + Seconds(2 * i));
+    EXPECT_EQ(f.SentTo(Ip("192.0.2.2"), t0), want);
+    auto dead = OfKind(f.a.events(), EventKind::kPeerDead);
+    ASSERT_THAT(dead, SizeIs(1));
+    EXPECT_EQ(dead[0].at, t1 + Seconds(10));
+    auto failover = OfKind(f.a.events(), EventKind::kFailover);
+    ASSERT_THAT(failover, SizeIs(1));
+    EXPECT_EQ(failover[0].at, t1 + Seconds(10));
+    const auto to_b2 = f.SentTo(Ip("192.0.2.3"), t0);
+    ASSERT_FALSE(to_b2.empty());
+    EXPECT_EQ(to_b2[0], t1 + Seconds(10));
+    ASSERT_TRUE(f.sim.RunUntil([&] { return f.UpWith(Ip("192.0.2.3")); },
+                               f.sim.now() + Seconds(5)));
+  }
+}
+
+// The same with traffic from T0+50 ms: first check at T0+10.05, dead at T0+20.05 (the
+// interop test's timeline: dead 20.0-20.5 s after the last packet from the peer).
+TEST(Ikev2, OnDemandSteadyTrafficToADeadPeerDeadAtTPlus20) {
+  Farm f(/*periodic=*/false);
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.UpWith(Ip("192.0.2.2")); },
+                             f.sim.now() + Seconds(5)));
+  const TimePoint t0 = OfKind(f.a.events(), EventKind::kChildSaUp).at(0).at;
+  const uint32_t spi_in = f.a.ChildSas().at(0).spi_in;
+  f.b1.Kill();
+  f.sim.RunUntil(t0 + Millis(50));
+  for (int i = 0; i < 300 && f.UpWith(Ip("192.0.2.2")); ++i) {
+    f.a.OnChildTraffic(spi_in, /*inbound=*/false, 100);
+    f.sim.RunFor(Millis(100));
+  }
+  std::vector<TimePoint> want;
+  for (int i = 0; i < 5; ++i) want.push_back(t0 + Millis(10050 + 2000 * i));
+  EXPECT_EQ(f.SentTo(Ip("192.0.2.2"), t0), want);
+  auto dead = OfKind(f.a.events(), EventKind::kPeerDead);
+  ASSERT_THAT(dead, SizeIs(1));
+  EXPECT_EQ(dead[0].at, t0 + Millis(20050));
+}
+
+// Inbound ESP on the IKEv2 Child SA counts as heard (on-demand's default, as IKEv1's): 60 s
+// of traffic both ways and no IKE message from B1 need no liveness check; once B1 falls
+// silent at T1 (its last ESP), the check goes with the first outbound packet at or after
+// T1+10. The packets are counted for `show crypto ipsec sa`.
+TEST(Ikev2, OnDemandInboundEspCountsAsHeard) {
+  Farm f(/*periodic=*/false);
+  ASSERT_TRUE(f.sim.RunUntil([&] { return f.UpWith(Ip("192.0.2.2")); },
+                             f.sim.now() + Seconds(5)));
+  const TimePoint t0 = OfKind(f.a.events(), EventKind::kChildSaUp).at(0).at;
+  const uint32_t spi_in = f.a.ChildSas().at(0).spi_in;
+  f.sim.RunUntil(t0 + Millis(50));
+  for (int i = 0; i < 600; ++i) {
+    f.a.OnChildTraffic(spi_in, /*inbound=*/false, 100);
+    f.a.OnChildTraffic(spi_in, /*inbound=*/true, 80);
+    f.sim.RunFor(Millis(100));
+  }
+  EXPECT_THAT(f.SentTo(Ip("192.0.2.2"), t0), IsEmpty());
+  const auto ch = f.a.ChildSas().at(0);
+  EXPECT_EQ(ch.pkts_out, 600u);
+  EXPECT_EQ(ch.pkts_in, 600u);
+  EXPECT_EQ(ch.bytes_out, 60000u);
+  EXPECT_EQ(ch.bytes_in, 48000u);
+  const TimePoint t1 = t0 + Millis(50) + Millis(59900);  // the last inbound packet
+  ASSERT_TRUE(ch.last_in.has_value());
+  EXPECT_EQ(*ch.last_in, t1);
+  f.b1.Kill();
+  for (int i = 0; i < 300 && f.UpWith(Ip("192.0.2.2")); ++i) {
+    f.a.OnChildTraffic(spi_in, /*inbound=*/false, 100);
+    f.sim.RunFor(Millis(100));
+  }
+  const auto sent = f.SentTo(Ip("192.0.2.2"), t0);
+  ASSERT_THAT(sent, SizeIs(5));
+  EXPECT_EQ(sent[0], t1 + Seconds(10));
+  auto dead = OfKind(f.a.events(), EventKind::kPeerDead);
+  ASSERT_THAT(dead, SizeIs(1));
+  EXPECT_EQ(dead[0].at, t1 + Seconds(20));
 }
 
 // B answers A's first probe (at T0+10, answered at T1 = T0+10.01 when it reaches A) and is
