@@ -382,12 +382,16 @@ bool Ikev2Session::SendAuth(SessionHost& host) {
 void Ikev2Session::OnAuthResponse(SessionHost& host, const std::vector<Payload>& inner) {
   out_.reset();
   host.Heard();
+  // An error notify the responder sends when it refuses the Child SA but sets up the IKE SA
+  // (RFC 7296 §1.2, §2.21.2; Libreswan 4.10 with no kernel ESP: TS_UNACCEPTABLE).
+  const ikev2::NotifyPayload* child_refused = nullptr;
   for (const auto& p : inner)
-    if (const auto* n = std::get_if<ikev2::NotifyPayload>(&p.body);
-        n && n->is_error() && n->type != uint16_t(NotifyType::kTsUnacceptable) &&
-        n->type != uint16_t(NotifyType::kNoProposalChosen)) {
-      return Fail(host, std::string("IKE_AUTH refused by the peer: ") +
-                            ikev2::NotifyTypeName(n->type));
+    if (const auto* n = std::get_if<ikev2::NotifyPayload>(&p.body); n && n->is_error()) {
+      if (n->type != uint16_t(NotifyType::kTsUnacceptable) &&
+          n->type != uint16_t(NotifyType::kNoProposalChosen))
+        return Fail(host, std::string("IKE_AUTH refused by the peer: ") +
+                              ikev2::NotifyTypeName(n->type));
+      if (!child_refused) child_refused = n;
     }
   const config::Config& cfg = host.Cfg();
   const config::Ikev2Profile* prof = cfg.FindIkev2Profile(profile_);
@@ -404,6 +408,17 @@ void Ikev2Session::OnAuthResponse(SessionHost& host, const std::vector<Payload>&
   const auto* sa = ikev2::Find<ikev2::SaPayload>(inner);
   const Payload* tsi = ikev2::FindType(inner, PayloadType::kTsi);
   const Payload* tsr = ikev2::FindType(inner, PayloadType::kTsr);
+  if (child_refused && !sa) {
+    // The peer authenticated and keeps the IKE SA without a Child SA: so do we (a childless
+    // IKE SA: liveness and Delete work on it; no traffic is protected until a Child SA exists,
+    // and we do not create one later, see the header).
+    host.ReleaseSpiIn(neg_->child_spi_in);
+    neg_->child_spi_in = 0;
+    Dbg(host, std::string("The peer refused the Child SA (") +
+                  ikev2::NotifyTypeName(child_refused->type) + "): IKE SA without a Child SA");
+    BecomeEstablished(host);
+    return;
+  }
   const config::CryptoMapEntry* e = cfg.FindCryptoMap(map_name_, map_seq_);
   std::optional<Phase2Algs> algs;
   uint32_t peer_spi = 0;

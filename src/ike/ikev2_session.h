@@ -27,8 +27,13 @@
 // - Child SA: ESP, one proposal per transform set of the entry, no ESN; traffic selectors from
 //   the entry's ACL (its first permit line), as the IKEv1 proxy identities. The responder
 //   narrows the peer's selectors to its ACL (largest intersection); no intersection is
-//   TS_UNACCEPTABLE (the IKE SA is then set up without a Child SA, and our initiator deletes
-//   such an IKE SA at once and gives up).
+//   TS_UNACCEPTABLE, and the IKE SA is then set up without a Child SA. Our initiator keeps an
+//   IKE SA whose Child SA the peer refused with an error notify (TS_UNACCEPTABLE,
+//   NO_PROPOSAL_CHOSEN) and no SA payload, as the responder does (RFC 7296 §2.21.2; Libreswan
+//   4.10 answers so when it cannot install its kernel SA): liveness and Delete run on it, no
+//   traffic is protected, and no Child SA is requested later (no CREATE_CHILD_SA yet). A
+//   response whose Child SA we cannot accept (wrong proposal, selectors not within ours) ends
+//   the IKE SA at once (Delete, GaveUp).
 //
 // Message IDs and retransmission (RFC 7296 §2.1-2.3): window size 1 both ways. Our request
 // is cached as sent and retransmitted byte-identical on `retransmit` (RetransmitPolicy, node.h);

@@ -289,6 +289,60 @@ TEST_F(Ikev2Pair, WrongPskIsAuthenticationFailedAndNoSa) {
   EXPECT_EQ(sr->NextDeadline(), kNever);
 }
 
+// Libreswan 4.10 without kernel ESP answers IKE_AUTH with IDr, AUTH and TS_UNACCEPTABLE and
+// keeps its IKE SA: our initiator keeps it too (no Delete, no GaveUp), without a Child SA, and
+// liveness and Delete run on it. Here the responder's ACL does not meet ours.
+TEST_F(Ikev2Pair, ChildRefusedWithTsUnacceptableKeepsTheIkeSa) {
+  Configure({}, {});
+  hr.cfg = MakeConfig(kAddrR, kAddrI, {}, "secret-1", IpAddress::V4(10, 3, 0, 0),
+                      IpAddress::V4(10, 4, 0, 0));
+  SetDpdI(Dpd(10, 2, config::DpdMode::kPeriodic));
+  Start();
+  ASSERT_TRUE(si && sr);
+  EXPECT_TRUE(si->established());
+  EXPECT_TRUE(sr->established());
+  EXPECT_TRUE(hi.child_up.empty());
+  EXPECT_TRUE(hr.child_up.empty());
+  EXPECT_TRUE(hi.gave_up_at.empty());
+  EXPECT_TRUE(hi.deleted.empty());
+  EXPECT_EQ(hi.established_at, std::vector<TimePoint>{now});
+  EXPECT_EQ(hi.released.size(), 1u);  // the inbound SPI asked for went back
+  EXPECT_TRUE(si->Children(now, SnapshotKeys::kOmit).empty());
+  EXPECT_FALSE(si->holds_negotiation_state());
+  EXPECT_EQ(SentBy(true).size(), 2u);  // IKE_SA_INIT, IKE_AUTH: no Delete
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+  bool logged = false;
+  for (const auto& l : hi.debug_lines)
+    logged = logged || l.find("refused the Child SA (TS_UNACCEPTABLE)") != std::string::npos;
+  EXPECT_TRUE(logged);
+  // Liveness: the probe at T0+10 is answered; the peer dies: dead at exactly T0+20.
+  const TimePoint t0 = now;
+  RunUntil(t0 + Seconds(15));
+  EXPECT_TRUE(hi.dead_at.empty());
+  ASSERT_EQ(SentBy(true, t0 + Micros(1)).size(), 1u);
+  EXPECT_EQ(SentBy(true, t0 + Micros(1))[0].at, t0 + Seconds(10));
+  link_r2i = link_i2r = false;
+  RunUntil(t0 + Seconds(40));
+  EXPECT_EQ(hi.dead_at, std::vector<TimePoint>{t0 + Seconds(30)});
+  EXPECT_TRUE(hi.child_down.empty());
+  EXPECT_EQ(hi.deleted.size(), 1u);
+}
+
+TEST_F(Ikev2Pair, ChildRefusedIkeSaDeletedByTheInitiatorEndsBoth) {
+  Configure({}, {});
+  hr.cfg = MakeConfig(kAddrR, kAddrI, {}, "secret-1", IpAddress::V4(10, 3, 0, 0),
+                      IpAddress::V4(10, 4, 0, 0));
+  Start();
+  ASSERT_TRUE(si && sr && si->established());
+  si->Delete(hi, "clear crypto ikev2 sa", /*send=*/true);
+  Pump();
+  EXPECT_EQ(hi.deleted, std::vector<std::string>{"clear crypto ikev2 sa"});
+  ASSERT_EQ(hr.deleted.size(), 1u);
+  EXPECT_EQ(sr->state(), Ikev2Session::State::kEnded);
+  EXPECT_TRUE(hi.child_down.empty());
+  EXPECT_TRUE(hr.child_down.empty());
+}
+
 TEST_F(Ikev2Pair, NatIsDetectedAndTheInitiatorFloats) {
   Configure({}, {});
   nat = true;
