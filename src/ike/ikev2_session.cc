@@ -859,7 +859,11 @@ void Ikev2Session::OnInformationalRequest(SessionHost& host, const std::vector<P
                                        : "Received DELETE for Child SAs"));
   if (auto w = Seal(host, ExchangeType::kInformational, true, peer_next_mid_, reply))
     SendResponse(host, std::move(*w), msg);
-  if (delete_ike) return End(host, "peer deleted the IKE SA");
+  if (delete_ike) {
+    // A kept-up entry at this peer comes back (the core does it once this SA has ended).
+    host.BringUpKeptUpAt(remote_.ip);
+    return End(host, "peer deleted the IKE SA");
+  }
   for (const auto& [in, out] : down) {
     const uint32_t gone = in;  // clang 14 cannot capture a structured binding in a lambda
     children_.erase(std::remove_if(children_.begin(), children_.end(),

@@ -584,6 +584,11 @@ TEST_F(Ikev2Pair, IkeSaDeleteBothSidesEnd) {
                                                               hr.child_up[0].spi_out}));
   EXPECT_EQ(sr->state(), Ikev2Session::State::kEnded);
   EXPECT_TRUE(hi.dead_at.empty());
+  // The side whose peer deleted the SA asks for its kept-up entries at that peer (the core
+  // brings them up once the SA has ended); the side that deleted does not.
+  EXPECT_EQ(hr.kept_up_at, std::vector<IpAddress>{kAddrI});
+  EXPECT_TRUE(hi.kept_up_at.empty());
+  EXPECT_EQ(hr.reports_after_deleted, 0u);
 }
 
 TEST_F(Ikev2Pair, ChildDeleteIsAnsweredWithOurSpi) {

@@ -761,6 +761,11 @@ void NodeImpl::Ikev2Host::GaveUp() {
   if (V2Slot* row = Slot()) row->gave_up = true;
 }
 
+void NodeImpl::Ikev2Host::BringUpKeptUpAt(const IpAddress& peer) {
+  (void)peer;  // always this SA's peer: deferred to Deleted, when this SA no longer counts
+  if (V2Slot* row = Slot()) row->bring_up_again = true;
+}
+
 void NodeImpl::Ikev2Host::Deleted(std::string_view reason) {
   V2Slot* row = Slot();
   if (!row || row->dead) return;
@@ -785,7 +790,12 @@ void NodeImpl::Ikev2Host::Deleted(std::string_view reason) {
   const bool failover = !row->no_failover &&
                         (row->peer_dead || (row->gave_up && row->s->initiator()));
   const bool was_up = row->was_up;
-  if (failover) n_.FailOver(c_, id_, peer, was_up);
+  const bool again = row->bring_up_again;
+  if (failover) {
+    n_.FailOver(c_, id_, peer, was_up);
+  } else if (again) {
+    n_.BringUpKeptUpAt(c_, peer);
+  }
 }
 
 void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote,
