@@ -359,6 +359,7 @@ bool Ikev2Session::SendAuth(SessionHost& host) {
                                            neg_->nr, keys_.sk_pi.span(), ikev2::SerializeBody(idi));
   std::vector<Payload> inner;
   inner.push_back(ikev2::MakePayload(PayloadType::kIdi, idi));
+  if (opts_.send_initial_contact) inner.push_back(ikev2::MakeNotify(NotifyType::kInitialContact));
   inner.push_back(ikev2::MakePayload(
       ikev2::AuthPayload{uint8_t(ikev2::AuthMethod::kSharedKey), Bytes(auth.span().begin(),
                                                                        auth.span().end())}));
@@ -719,6 +720,13 @@ void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& 
   SendResponse(host, std::move(*wire), msg);
   if (child) children_.push_back(std::move(*child));
   BecomeEstablished(host);
+  // INITIAL_CONTACT (RFC 7296 §2.4): the peer holds no other IKE SA with us, so ours go (after
+  // BecomeEstablished: the tunnel stays UP). A peer that drops its SAs silently (Libreswan with
+  // no kernel ESP) leaves none behind then.
+  if (ikev2::FindNotify(inner, NotifyType::kInitialContact)) {
+    Dbg(host, "Received INITIAL_CONTACT: the peer's other IKE SAs with us go");
+    host.InitialContact();
+  }
   if (!children_.empty())
     host.ChildUp(ChildSaUp{children_.back().spi_in, children_.back().spi_out, map_name_, map_seq_});
 }

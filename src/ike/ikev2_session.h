@@ -58,6 +58,10 @@
 // session prepends the 4-byte non-ESP marker to what it gives SessionHost::Send (as Datagram
 // in outbox.h: the UDP payload as on the wire); OnMessage takes messages without it.
 //
+// INITIAL_CONTACT in an authenticated IKE_AUTH request: SessionHost::InitialContact once the SA
+// is established (the core deletes the other IKE SAs to that peer address, no Delete sent).
+// We never send it.
+//
 // Reports: every end of a session calls SessionHost::Deleted exactly once, as its last report;
 // GaveUp or PeerDead come first when they apply; ChildDown for each installed Child SA.
 //
@@ -99,6 +103,9 @@ struct Ikev2Options {
   Duration half_open_lifetime = Seconds(30);
   // INVALID_KE_PAYLOAD answers the initiator follows before it gives up.
   int max_invalid_ke = 2;
+  // Tests only (ikepulse never sets it): the initiator's IKE_AUTH request carries
+  // INITIAL_CONTACT, as Libreswan's with `initial-contact=yes` and strongSwan's do.
+  bool send_initial_contact = false;
 };
 
 class Ikev2Session final : public Session {

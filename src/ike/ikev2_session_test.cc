@@ -328,6 +328,35 @@ TEST_F(Ikev2Pair, ChildRefusedWithTsUnacceptableKeepsTheIkeSa) {
   EXPECT_EQ(hi.deleted.size(), 1u);
 }
 
+TEST_F(Ikev2Pair, InitialContactInIkeAuthIsReportedOnceEstablished) {
+  Configure({}, {});
+  Start();
+  EXPECT_EQ(hr.initial_contacts, 0u);  // we never send it
+  hi.sent.clear();
+  Ikev2Options o;
+  o.send_initial_contact = true;
+  TestHost hi2{&now, 33, 0x3000};
+  hi2.cfg = hi.cfg;
+  TestHost hr2{&now, 44, 0x4000};
+  hr2.cfg = hr.cfg;
+  Ikev2Session a(5, o);
+  a.Initiate(hi2, *hi2.cfg.FindCryptoMap("CM", 10), Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500});
+  ASSERT_EQ(hi2.sent.size(), 1u);
+  auto b = Ikev2Session::Respond(hr2, hi2.sent[0].remote, hi2.sent[0].local, hi2.sent[0].data, 6);
+  ASSERT_TRUE(b);
+  ASSERT_EQ(hr2.sent.size(), 1u);
+  a.OnMessage(hi2, hr2.sent[0].remote, hr2.sent[0].local, hr2.sent[0].data);
+  ASSERT_EQ(hi2.sent.size(), 2u);
+  EXPECT_EQ(hr2.initial_contacts, 0u);
+  b->OnMessage(hr2, hi2.sent[1].remote, hi2.sent[1].local, hi2.sent[1].data);
+  EXPECT_TRUE(b->established());
+  EXPECT_EQ(hr2.initial_contacts, 1u);
+  EXPECT_EQ(hr2.established_at.size(), 1u);
+  // A retransmitted IKE_AUTH request gets the cached response and reports nothing again.
+  b->OnMessage(hr2, hi2.sent[1].remote, hi2.sent[1].local, hi2.sent[1].data);
+  EXPECT_EQ(hr2.initial_contacts, 1u);
+}
+
 TEST_F(Ikev2Pair, ChildRefusedIkeSaDeletedByTheInitiatorEndsBoth) {
   Configure({}, {});
   hr.cfg = MakeConfig(kAddrR, kAddrI, {}, "secret-1", IpAddress::V4(10, 3, 0, 0),

@@ -299,6 +299,7 @@ class NodeImpl {
     void GaveUp() override;
     void Deleted(std::string_view reason) override;
     void BringUpKeptUpAt(const IpAddress& peer) override;
+    void InitialContact() override;
     const NodeOptions& Options() const override { return n_.opts_; }
     void Count(uint64_t NodeCounters::*counter, uint64_t n) override { n_.counters_.*counter += n; }
 

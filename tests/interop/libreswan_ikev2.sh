@@ -16,6 +16,8 @@
 #      the connection at once (a new IKE SA, same fate). ikepulse's responder SA, no longer known
 #      to pluto, gets no answer to its liveness checks and is declared dead 20.0-20.5 s after
 #      pluto's IKE_AUTH request, its last message on that SA.
+#   1b. The same with pluto's `initial-contact=yes`: ikepulse deletes its previous SA with pluto
+#      on each new IKE_AUTH carrying INITIAL_CONTACT, and holds one.
 #   2. ikepulse initiates (keep-up): pluto answers IKE_AUTH with IDr, AUTH and TS_UNACCEPTABLE
 #      and keeps its IKE SA; so does ikepulse (a childless IKE SA). On it:
 #      2a. ikepulse's liveness checks every 10 s, each answered by pluto (no retry);
@@ -142,6 +144,29 @@ ikp_check "1: every pluto IKE SA ended at its Child SA install ($n_est establish
 echo "  pluto's revivals (IKE SA established at): $(grep -E '"lab" #[0-9]+: initiator established IKE SA' "$P1" | awk '{print $3}' | tr -d : | tr '\n' ' ')"
 ikp_stop a
 lab_lsw_kill b1 TERM
+
+# --- 1b. the same with pluto's initial-contact=yes -----------------------------------------------
+echo "== 1b. Libreswan initiates with initial-contact=yes: each new IKE SA replaces the stale one"
+lab_lsw_config b3 gw=b ikev2=insist local=$B remote=$A psk=$PSK ike= esp= \
+  local_ts=203.0.113.0/24 remote_ts=198.51.100.0/24 extra="    initial-contact=yes"
+lab_lsw_start b3
+P3=$(lab_lsw_log b3)
+ikp_start a "$LAB_WORK/a1.cfg" --debug
+LOG=${IKP_LOG[a]}
+lab_lsw_initiate b3 || echo "  (whack --initiate: $(tail -1 "$(lab_lsw_dir b3)/initiate.out"))"
+lab_wait_count "$P3" '"lab" #[0-9]+: initiator established IKE SA' 3 15
+lab_wait_count "$LOG" "Received INITIAL_CONTACT" 3 5
+n_est=$(grep -Ec '"lab" #[0-9]+: initiator established IKE SA' "$P3")
+n_ic=$(grep -c "Received INITIAL_CONTACT" "$LOG")
+n_del=$(grep -c "Deleting SA: initial contact" "$LOG")
+n_sa=$(v2_status | grep -c . || true)
+echo "  pluto established $n_est IKE SAs; ikepulse got INITIAL_CONTACT $n_ic times, deleted $n_del stale SAs, holds $n_sa"
+ikp_check "1b: ikepulse saw INITIAL_CONTACT in every IKE_AUTH ($n_ic of $n_est, >= 3)" test "$n_ic" -ge 3 -a "$n_ic" -ge "$n_est"
+ikp_check "1b: each one deleted the previous SA ($n_del = $n_ic - 1)" test "$n_del" = $((n_ic - 1))
+ikp_check "1b: ikepulse holds one IKEv2 SA with pluto ($n_sa)" test "$n_sa" = 1
+ikp_check "1b: the tunnel was never logged DOWN" bash -c "! grep -q 'Crypto tunnel is DOWN' '$LOG'"
+ikp_stop a
+lab_lsw_kill b3 TERM
 
 # --- 2. ikepulse initiates -----------------------------------------------------------------------
 echo "== 2. ikepulse initiates (keep-up, dpd 10 2 periodic, group 14), Libreswan responds"
