@@ -359,6 +359,7 @@ bool Ikev2Session::SendAuth(SessionHost& host) {
                                            neg_->nr, keys_.sk_pi.span(), ikev2::SerializeBody(idi));
   std::vector<Payload> inner;
   inner.push_back(ikev2::MakePayload(PayloadType::kIdi, idi));
+  if (opts_.send_initial_contact) inner.push_back(ikev2::MakeNotify(NotifyType::kInitialContact));
   inner.push_back(ikev2::MakePayload(
       ikev2::AuthPayload{uint8_t(ikev2::AuthMethod::kSharedKey), Bytes(auth.span().begin(),
                                                                        auth.span().end())}));
@@ -382,12 +383,16 @@ bool Ikev2Session::SendAuth(SessionHost& host) {
 void Ikev2Session::OnAuthResponse(SessionHost& host, const std::vector<Payload>& inner) {
   out_.reset();
   host.Heard();
+  // An error notify the responder sends when it refuses the Child SA but sets up the IKE SA
+  // (RFC 7296 §1.2, §2.21.2; Libreswan 4.10 with no kernel ESP: TS_UNACCEPTABLE).
+  const ikev2::NotifyPayload* child_refused = nullptr;
   for (const auto& p : inner)
-    if (const auto* n = std::get_if<ikev2::NotifyPayload>(&p.body);
-        n && n->is_error() && n->type != uint16_t(NotifyType::kTsUnacceptable) &&
-        n->type != uint16_t(NotifyType::kNoProposalChosen)) {
-      return Fail(host, std::string("IKE_AUTH refused by the peer: ") +
-                            ikev2::NotifyTypeName(n->type));
+    if (const auto* n = std::get_if<ikev2::NotifyPayload>(&p.body); n && n->is_error()) {
+      if (n->type != uint16_t(NotifyType::kTsUnacceptable) &&
+          n->type != uint16_t(NotifyType::kNoProposalChosen))
+        return Fail(host, std::string("IKE_AUTH refused by the peer: ") +
+                              ikev2::NotifyTypeName(n->type));
+      if (!child_refused) child_refused = n;
     }
   const config::Config& cfg = host.Cfg();
   const config::Ikev2Profile* prof = cfg.FindIkev2Profile(profile_);
@@ -404,6 +409,17 @@ void Ikev2Session::OnAuthResponse(SessionHost& host, const std::vector<Payload>&
   const auto* sa = ikev2::Find<ikev2::SaPayload>(inner);
   const Payload* tsi = ikev2::FindType(inner, PayloadType::kTsi);
   const Payload* tsr = ikev2::FindType(inner, PayloadType::kTsr);
+  if (child_refused && !sa) {
+    // The peer authenticated and keeps the IKE SA without a Child SA: so do we (a childless
+    // IKE SA: liveness and Delete work on it; no traffic is protected until a Child SA exists,
+    // and we do not create one later, see the header).
+    host.ReleaseSpiIn(neg_->child_spi_in);
+    neg_->child_spi_in = 0;
+    Dbg(host, std::string("The peer refused the Child SA (") +
+                  ikev2::NotifyTypeName(child_refused->type) + "): IKE SA without a Child SA");
+    BecomeEstablished(host);
+    return;
+  }
   const config::CryptoMapEntry* e = cfg.FindCryptoMap(map_name_, map_seq_);
   std::optional<Phase2Algs> algs;
   uint32_t peer_spi = 0;
@@ -704,6 +720,13 @@ void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& 
   SendResponse(host, std::move(*wire), msg);
   if (child) children_.push_back(std::move(*child));
   BecomeEstablished(host);
+  // INITIAL_CONTACT (RFC 7296 §2.4): the peer holds no other IKE SA with us, so ours go (after
+  // BecomeEstablished: the tunnel stays UP). A peer that drops its SAs silently (Libreswan with
+  // no kernel ESP) leaves none behind then.
+  if (ikev2::FindNotify(inner, NotifyType::kInitialContact)) {
+    Dbg(host, "Received INITIAL_CONTACT: the peer's other IKE SAs with us go");
+    host.InitialContact();
+  }
   if (!children_.empty())
     host.ChildUp(ChildSaUp{children_.back().spi_in, children_.back().spi_out, map_name_, map_seq_});
 }
@@ -844,7 +867,11 @@ void Ikev2Session::OnInformationalRequest(SessionHost& host, const std::vector<P
                                        : "Received DELETE for Child SAs"));
   if (auto w = Seal(host, ExchangeType::kInformational, true, peer_next_mid_, reply))
     SendResponse(host, std::move(*w), msg);
-  if (delete_ike) return End(host, "peer deleted the IKE SA");
+  if (delete_ike) {
+    // A kept-up entry at this peer comes back (the core does it once this SA has ended).
+    host.BringUpKeptUpAt(remote_.ip);
+    return End(host, "peer deleted the IKE SA");
+  }
   for (const auto& [in, out] : down) {
     const uint32_t gone = in;  // clang 14 cannot capture a structured binding in a lambda
     children_.erase(std::remove_if(children_.begin(), children_.end(),

@@ -27,8 +27,13 @@
 // - Child SA: ESP, one proposal per transform set of the entry, no ESN; traffic selectors from
 //   the entry's ACL (its first permit line), as the IKEv1 proxy identities. The responder
 //   narrows the peer's selectors to its ACL (largest intersection); no intersection is
-//   TS_UNACCEPTABLE (the IKE SA is then set up without a Child SA, and our initiator deletes
-//   such an IKE SA at once and gives up).
+//   TS_UNACCEPTABLE, and the IKE SA is then set up without a Child SA. Our initiator keeps an
+//   IKE SA whose Child SA the peer refused with an error notify (TS_UNACCEPTABLE,
+//   NO_PROPOSAL_CHOSEN) and no SA payload, as the responder does (RFC 7296 §2.21.2; Libreswan
+//   4.10 answers so when it cannot install its kernel SA): liveness and Delete run on it, no
+//   traffic is protected, and no Child SA is requested later (no CREATE_CHILD_SA yet). A
+//   response whose Child SA we cannot accept (wrong proposal, selectors not within ours) ends
+//   the IKE SA at once (Delete, GaveUp).
 //
 // Message IDs and retransmission (RFC 7296 §2.1-2.3): window size 1 both ways. Our request
 // is cached as sent and retransmitted byte-identical on `retransmit` (RetransmitPolicy, node.h);
@@ -52,6 +57,10 @@
 // and the responder follows an authenticated request that came on it. On the NAT-T port the
 // session prepends the 4-byte non-ESP marker to what it gives SessionHost::Send (as Datagram
 // in outbox.h: the UDP payload as on the wire); OnMessage takes messages without it.
+//
+// INITIAL_CONTACT in an authenticated IKE_AUTH request: SessionHost::InitialContact once the SA
+// is established (the core deletes the other IKE SAs to that peer address, no Delete sent).
+// We never send it.
 //
 // Reports: every end of a session calls SessionHost::Deleted exactly once, as its last report;
 // GaveUp or PeerDead come first when they apply; ChildDown for each installed Child SA.
@@ -94,6 +103,9 @@ struct Ikev2Options {
   Duration half_open_lifetime = Seconds(30);
   // INVALID_KE_PAYLOAD answers the initiator follows before it gives up.
   int max_invalid_ke = 2;
+  // Tests only (ikepulse never sets it): the initiator's IKE_AUTH request carries
+  // INITIAL_CONTACT, as Libreswan's with `initial-contact=yes` and strongSwan's do.
+  bool send_initial_contact = false;
 };
 
 class Ikev2Session final : public Session {

@@ -289,6 +289,89 @@ TEST_F(Ikev2Pair, WrongPskIsAuthenticationFailedAndNoSa) {
   EXPECT_EQ(sr->NextDeadline(), kNever);
 }
 
+// Libreswan 4.10 without kernel ESP answers IKE_AUTH with IDr, AUTH and TS_UNACCEPTABLE and
+// keeps its IKE SA: our initiator keeps it too (no Delete, no GaveUp), without a Child SA, and
+// liveness and Delete run on it. Here the responder's ACL does not meet ours.
+TEST_F(Ikev2Pair, ChildRefusedWithTsUnacceptableKeepsTheIkeSa) {
+  Configure({}, {});
+  hr.cfg = MakeConfig(kAddrR, kAddrI, {}, "secret-1", IpAddress::V4(10, 3, 0, 0),
+                      IpAddress::V4(10, 4, 0, 0));
+  SetDpdI(Dpd(10, 2, config::DpdMode::kPeriodic));
+  Start();
+  ASSERT_TRUE(si && sr);
+  EXPECT_TRUE(si->established());
+  EXPECT_TRUE(sr->established());
+  EXPECT_TRUE(hi.child_up.empty());
+  EXPECT_TRUE(hr.child_up.empty());
+  EXPECT_TRUE(hi.gave_up_at.empty());
+  EXPECT_TRUE(hi.deleted.empty());
+  EXPECT_EQ(hi.established_at, std::vector<TimePoint>{now});
+  EXPECT_EQ(hi.released.size(), 1u);  // the inbound SPI asked for went back
+  EXPECT_TRUE(si->Children(now, SnapshotKeys::kOmit).empty());
+  EXPECT_FALSE(si->holds_negotiation_state());
+  EXPECT_EQ(SentBy(true).size(), 2u);  // IKE_SA_INIT, IKE_AUTH: no Delete
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+  bool logged = false;
+  for (const auto& l : hi.debug_lines)
+    logged = logged || l.find("refused the Child SA (TS_UNACCEPTABLE)") != std::string::npos;
+  EXPECT_TRUE(logged);
+  // Liveness: the probe at T0+10 is answered; the peer dies: dead at exactly T0+20.
+  const TimePoint t0 = now;
+  RunUntil(t0 + Seconds(15));
+  EXPECT_TRUE(hi.dead_at.empty());
+  ASSERT_EQ(SentBy(true, t0 + Micros(1)).size(), 1u);
+  EXPECT_EQ(SentBy(true, t0 + Micros(1))[0].at, t0 + Seconds(10));
+  link_r2i = link_i2r = false;
+  RunUntil(t0 + Seconds(40));
+  EXPECT_EQ(hi.dead_at, std::vector<TimePoint>{t0 + Seconds(30)});
+  EXPECT_TRUE(hi.child_down.empty());
+  EXPECT_EQ(hi.deleted.size(), 1u);
+}
+
+TEST_F(Ikev2Pair, InitialContactInIkeAuthIsReportedOnceEstablished) {
+  Configure({}, {});
+  Start();
+  EXPECT_EQ(hr.initial_contacts, 0u);  // we never send it
+  hi.sent.clear();
+  Ikev2Options o;
+  o.send_initial_contact = true;
+  TestHost hi2{&now, 33, 0x3000};
+  hi2.cfg = hi.cfg;
+  TestHost hr2{&now, 44, 0x4000};
+  hr2.cfg = hr.cfg;
+  Ikev2Session a(5, o);
+  a.Initiate(hi2, *hi2.cfg.FindCryptoMap("CM", 10), Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500});
+  ASSERT_EQ(hi2.sent.size(), 1u);
+  auto b = Ikev2Session::Respond(hr2, hi2.sent[0].remote, hi2.sent[0].local, hi2.sent[0].data, 6);
+  ASSERT_TRUE(b);
+  ASSERT_EQ(hr2.sent.size(), 1u);
+  a.OnMessage(hi2, hr2.sent[0].remote, hr2.sent[0].local, hr2.sent[0].data);
+  ASSERT_EQ(hi2.sent.size(), 2u);
+  EXPECT_EQ(hr2.initial_contacts, 0u);
+  b->OnMessage(hr2, hi2.sent[1].remote, hi2.sent[1].local, hi2.sent[1].data);
+  EXPECT_TRUE(b->established());
+  EXPECT_EQ(hr2.initial_contacts, 1u);
+  EXPECT_EQ(hr2.established_at.size(), 1u);
+  // A retransmitted IKE_AUTH request gets the cached response and reports nothing again.
+  b->OnMessage(hr2, hi2.sent[1].remote, hi2.sent[1].local, hi2.sent[1].data);
+  EXPECT_EQ(hr2.initial_contacts, 1u);
+}
+
+TEST_F(Ikev2Pair, ChildRefusedIkeSaDeletedByTheInitiatorEndsBoth) {
+  Configure({}, {});
+  hr.cfg = MakeConfig(kAddrR, kAddrI, {}, "secret-1", IpAddress::V4(10, 3, 0, 0),
+                      IpAddress::V4(10, 4, 0, 0));
+  Start();
+  ASSERT_TRUE(si && sr && si->established());
+  si->Delete(hi, "clear crypto ikev2 sa", /*send=*/true);
+  Pump();
+  EXPECT_EQ(hi.deleted, std::vector<std::string>{"clear crypto ikev2 sa"});
+  ASSERT_EQ(hr.deleted.size(), 1u);
+  EXPECT_EQ(sr->state(), Ikev2Session::State::kEnded);
+  EXPECT_TRUE(hi.child_down.empty());
+  EXPECT_TRUE(hr.child_down.empty());
+}
+
 TEST_F(Ikev2Pair, NatIsDetectedAndTheInitiatorFloats) {
   Configure({}, {});
   nat = true;
@@ -530,6 +613,11 @@ TEST_F(Ikev2Pair, IkeSaDeleteBothSidesEnd) {
                                                               hr.child_up[0].spi_out}));
   EXPECT_EQ(sr->state(), Ikev2Session::State::kEnded);
   EXPECT_TRUE(hi.dead_at.empty());
+  // The side whose peer deleted the SA asks for its kept-up entries at that peer (the core
+  // brings them up once the SA has ended); the side that deleted does not.
+  EXPECT_EQ(hr.kept_up_at, std::vector<IpAddress>{kAddrI});
+  EXPECT_TRUE(hi.kept_up_at.empty());
+  EXPECT_EQ(hr.reports_after_deleted, 0u);
 }
 
 TEST_F(Ikev2Pair, ChildDeleteIsAnsweredWithOurSpi) {

@@ -85,6 +85,8 @@ class RecordingHost final : public SessionHost {
     Report();
     gave_up_at.push_back(*clock_);
   }
+  void BringUpKeptUpAt(const IpAddress& peer) override { kept_up_at.push_back(peer); }
+  void InitialContact() override { ++initial_contacts; }
   void Deleted(std::string_view reason) override {
     Report();
     deleted.emplace_back(reason);
@@ -119,6 +121,8 @@ class RecordingHost final : public SessionHost {
   std::vector<ChildSaUp> child_up;
   std::vector<std::pair<uint32_t, uint32_t>> child_down;
   std::vector<std::string> deleted;
+  std::vector<IpAddress> kept_up_at;  // BringUpKeptUpAt calls
+  size_t initial_contacts = 0;        // InitialContact calls
   size_t heard = 0;
   // Calls that report something (Send, Emit, SPIs, Established ... Deleted) made after
   // Deleted: a session's Deleted must be its last report, so this stays 0.

@@ -764,6 +764,22 @@ void NodeImpl::Ikev2Host::GaveUp() {
   if (V2Slot* row = Slot()) row->gave_up = true;
 }
 
+void NodeImpl::Ikev2Host::InitialContact() {
+  V2Slot* row = Slot();
+  if (!row) return;
+  const IpAddress peer = row->s->remote().ip;
+  std::vector<SaId> others;
+  if (auto p = n_.by_peer_.find(peer); p != n_.by_peer_.end())
+    for (SaId o : p->second)
+      if (V2Slot* r = n_.FindV2(o); o != id_ && r && !r->dead) others.push_back(o);
+  for (SaId o : others) n_.DeleteV2(c_, o, "initial contact", /*send=*/false);
+}
+
+void NodeImpl::Ikev2Host::BringUpKeptUpAt(const IpAddress& peer) {
+  (void)peer;  // always this SA's peer: deferred to Deleted, when this SA no longer counts
+  if (V2Slot* row = Slot()) row->bring_up_again = true;
+}
+
 void NodeImpl::Ikev2Host::Deleted(std::string_view reason) {
   V2Slot* row = Slot();
   if (!row || row->dead) return;
@@ -788,7 +804,12 @@ void NodeImpl::Ikev2Host::Deleted(std::string_view reason) {
   const bool failover = !row->no_failover &&
                         (row->peer_dead || (row->gave_up && row->s->initiator()));
   const bool was_up = row->was_up;
-  if (failover) n_.FailOver(c_, id_, peer, was_up);
+  const bool again = row->bring_up_again;
+  if (failover) {
+    n_.FailOver(c_, id_, peer, was_up);
+  } else if (again) {
+    n_.BringUpKeptUpAt(c_, peer);
+  }
 }
 
 void NodeImpl::OnIkev1Datagram(Ctx& c, const Endpoint& local, const Endpoint& remote,

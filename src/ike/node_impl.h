@@ -136,6 +136,8 @@ struct V2Slot {
   bool gave_up = false;        // GaveUp reported: failover (setup failed) when Deleted comes
   bool no_failover = false;    // the setup failed inside Initiate: logged, no failover loop
   bool was_up = false;         // it was established (the DOWN log when it ends)
+  bool bring_up_again = false;  // the peer deleted it: kept-up entries at the peer come back
+                                // when Deleted comes
 };
 
 // The context of one call into the node.
@@ -297,6 +299,8 @@ class NodeImpl {
     void PeerDead() override;
     void GaveUp() override;
     void Deleted(std::string_view reason) override;
+    void BringUpKeptUpAt(const IpAddress& peer) override;
+    void InitialContact() override;
     const NodeOptions& Options() const override { return n_.opts_; }
     void Count(uint64_t NodeCounters::*counter, uint64_t n) override { n_.counters_.*counter += n; }
 

@@ -62,6 +62,11 @@ lab_lsw_available() {
 #   debug=none        plutodebug (e.g. "base")
 #   extra=            raw lines appended to the conn (indented by the caller)
 #   gw=NAME           gateway namespace (default: NAME)
+#   ikev2=no          IKE version: no (IKEv1, the default here), insist (IKEv2 only; 4.10
+#                     takes yes/no/insist, insist = yes); IKEv2 conns omit pfs= (no meaning
+#                     for IKE_AUTH) and ikev1-policy
+#   ike=, esp=        empty: the line is left out (pluto's default proposals)
+#   leftid=, rightid= identities (default: local / remote address; "@name" is an FQDN)
 lab_lsw_config() {
   local name=$1
   shift
@@ -69,6 +74,7 @@ lab_lsw_config() {
     [local]="" [remote]="" [psk]="" [conn]=lab [ike]="aes128-sha1;modp2048" [esp]=aes128-sha1
     [local_ts]="" [remote_ts]="" [dpddelay]="" [dpdtimeout]="" [dpdaction]=""
     [pfs]=no [auto]=add [ikelifetime]=1h [salifetime]=8h [debug]=none [extra]="" [gw]=$name
+    [ikev2]=no [leftid]="" [rightid]=""
   )
   local kv
   for kv in "$@"; do
@@ -86,6 +92,10 @@ lab_lsw_config() {
   [[ -n ${c[dpddelay]} ]] && dpd+="    dpddelay=${c[dpddelay]}"$'\n'
   [[ -n ${c[dpdtimeout]} ]] && dpd+="    dpdtimeout=${c[dpdtimeout]}"$'\n'
   [[ -n ${c[dpdaction]} ]] && dpd+="    dpdaction=${c[dpdaction]}"$'\n'
+  local alg="" setup=""
+  [[ -n ${c[ike]} ]] && alg+="    ike=${c[ike]}"$'\n'
+  [[ -n ${c[esp]} ]] && alg+="    esp=${c[esp]}"$'\n'
+  [[ ${c[ikev2]} == no ]] && alg+="    pfs=${c[pfs]}"$'\n' && setup="    ikev1-policy=accept"$'\n'
   local sub=""
   [[ -n ${c[local_ts]} ]] && sub+="    leftsubnet=${c[local_ts]}"$'\n'
   [[ -n ${c[remote_ts]} ]] && sub+="    rightsubnet=${c[remote_ts]}"$'\n'
@@ -96,26 +106,23 @@ config setup
     plutodebug=${c[debug]}
     dnssec-enable=no
     uniqueids=no
-    ikev1-policy=accept
-
+${setup}
 conn ${c[conn]}
-    ikev2=no
+    ikev2=${c[ikev2]}
     authby=secret
     left=${c[local]}
-    leftid=${c[local]}
+    leftid=${c[leftid]:-${c[local]}}
     right=${c[remote]}
-    rightid=${c[remote]}
+    rightid=${c[rightid]:-${c[remote]}}
 ${sub}    type=tunnel
-    ike=${c[ike]}
-    esp=${c[esp]}
-    pfs=${c[pfs]}
-    ikelifetime=${c[ikelifetime]}
+${alg}    ikelifetime=${c[ikelifetime]}
     salifetime=${c[salifetime]}
     leftupdown=/bin/true
     auto=${c[auto]}
 ${dpd}${c[extra]}
 EOF
-  printf '%s %s : PSK "%s"\n' "${c[local]}" "${c[remote]}" "${c[psk]}" >"$dir/ipsec.secrets"
+  printf '%s %s : PSK "%s"\n' "${c[leftid]:-${c[local]}}" "${c[rightid]:-${c[remote]}}" "${c[psk]}" \
+    >"$dir/ipsec.secrets"
   chmod 600 "$dir/ipsec.secrets"
 }
 

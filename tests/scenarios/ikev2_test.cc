@@ -455,6 +455,74 @@ TEST(Ikev2, SnapshotsAndClears) {
   EXPECT_THAT(OfKind(p.a.events(), EventKind::kChildSaDown), SizeIs(1));
 }
 
+// Found against Libreswan 4.10 (tests/interop/libreswan_ikev2.sh): a responder that refuses
+// only the Child SA (here B's ACL does not meet A's: TS_UNACCEPTABLE) leaves both sides with
+// one childless IKE SA. A's keep-up entry used to delete it and start again at once, in a
+// loop; now one IKE_SA_INIT goes out, the SA stays, and liveness runs on it.
+TEST(Ikev2, AChildRefusedByTheResponderLeavesOneChildlessIkeSaAndNoLoop) {
+  sim::Simulator sim{9};
+  sim::SimNode a{sim, "A", {Ip("192.0.2.1")}, 11};
+  sim::SimNode b{sim, "B", {Ip("192.0.2.2")}, 22};
+  sim.Connect(Ip("192.0.2.1"), Ip("192.0.2.2"), Millis(5));
+  SiteSpec sa = SiteA();
+  sa.keep_up = true;
+  a.SetConfig(FlexConfig(sa, Keepalive(10, 2, true)));
+  SiteSpec sb = SiteB();
+  sb.local_lan = "192.168.7.0";
+  b.SetConfig(FlexConfig(sb));
+  sim.RunFor(Seconds(35));
+  EXPECT_EQ(a.ike_sa_count(), 1u);
+  EXPECT_EQ(b.ike_sa_count(), 1u);
+  EXPECT_TRUE(a.ChildSas().empty());
+  EXPECT_TRUE(b.ChildSas().empty());
+  EXPECT_THAT(OfKind(a.events(), EventKind::kIkeSaUp), SizeIs(1));
+  EXPECT_THAT(OfKind(a.events(), EventKind::kIkeSaDown), IsEmpty());
+  EXPECT_THAT(OfKind(a.events(), EventKind::kPeerDead), IsEmpty());
+  size_t init = 0, info = 0;
+  for (const auto& r : sim.packets())
+    if (r.fate == sim::PacketFate::kSent && r.datagram.local.ip == Ip("192.0.2.1")) {
+      if (sim::IsakmpExchangeType(r.datagram) == 34) ++init;
+      if (sim::IsakmpExchangeType(r.datagram) == 37) ++info;
+    }
+  EXPECT_EQ(init, 1u);
+  EXPECT_EQ(info, 3u);  // liveness checks at +10, +20, +30, each answered
+  auto v2 = a.node().Ikev2Sas(sim.now());
+  ASSERT_THAT(v2, SizeIs(1));
+  EXPECT_EQ(v2[0].status, ike::Ikev2SaSnapshot::Status::kReady);
+  EXPECT_THAT(v2[0].children, IsEmpty());
+}
+
+// Found against Libreswan 4.10 (`whack --terminate`): when the peer deletes the IKE SA of a
+// kept-up entry, the entry comes back at once (IKEv1 does the same after a peer's Delete);
+// before, it stayed down until something else (a clear, a config change) brought it up.
+TEST(Ikev2, AKeptUpEntryComesBackAtOnceWhenThePeerDeletesItsIkeSa) {
+  sim::Simulator sim{9};
+  sim::SimNode a{sim, "A", {Ip("192.0.2.1")}, 11};
+  sim::SimNode b{sim, "B", {Ip("192.0.2.2")}, 22};
+  sim.Connect(Ip("192.0.2.1"), Ip("192.0.2.2"), Millis(5));
+  SiteSpec sa = SiteA();
+  sa.keep_up = true;
+  a.SetConfig(FlexConfig(sa));
+  b.SetConfig(FlexConfig(SiteB()));
+  ASSERT_TRUE(sim.RunUntil([&] { return HasChild(a) && HasChild(b); }, sim.now() + Seconds(5)));
+  sim.RunFor(Seconds(3));
+  const TimePoint t_clear = sim.now();
+  b.Clear(ike::ClearFilter{});  // B: clear crypto session, Delete(IKE) to A
+  ASSERT_TRUE(sim.RunUntil([&] { return OfKind(a.events(), EventKind::kIkeSaUp).size() == 2; },
+                           sim.now() + Seconds(5)));
+  EXPECT_THAT(OfKind(a.events(), EventKind::kIkeSaDown), SizeIs(1));
+  // A's new IKE_SA_INIT leaves at the instant B's Delete reaches it (5 ms link).
+  std::vector<TimePoint> inits;
+  for (const auto& r : sim.packets())
+    if (r.at > t_clear && r.fate == sim::PacketFate::kSent &&
+        r.datagram.local.ip == Ip("192.0.2.1") && sim::IsakmpExchangeType(r.datagram) == 34)
+      inits.push_back(r.at);
+  ASSERT_THAT(inits, SizeIs(1));
+  EXPECT_EQ(inits[0], t_clear + Millis(5));
+  ASSERT_TRUE(sim.RunUntil([&] { return HasChild(a) && HasChild(b); }, sim.now() + Seconds(5)));
+  EXPECT_EQ(a.ike_sa_count(), 1u);
+}
+
 // Unauthenticated IKE_SA_INIT requests create responder sessions only up to the call
 // admission limit (IKEv1's half-open entries and IKEv2's responders not yet established count
 // together), and those end 30 s later when no IKE_AUTH comes.
