@@ -618,8 +618,8 @@ void AddIkev2Commands(Grammar& g) {
   // crypto ikev2 cookie-challenge <1-1000>: demand a COOKIE (RFC 7296 section 2.6) once this
   // many IKEv2 responders are half-open.
   Node* cookie = g.Kw(ikev2, "cookie-challenge", "Enable cookie-challenge for IKEv2");
-  Node* cookie_n = g.Num(cookie, 1, 1000, "Number of half-open IKE SAs that trigger cookie-challenge",
-                         "cookie");
+  Node* cookie_n =
+      g.Num(cookie, 1, 1000, "Number of half-open IKE SAs that trigger cookie-challenge", "cookie");
   cookie_n->handler = [](CommandContext& ctx) -> Reply {
     ctx.config->ikev2_cookie_challenge = static_cast<uint32_t>(ctx.args.Num("cookie"));
     return std::nullopt;

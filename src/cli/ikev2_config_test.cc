@@ -333,8 +333,9 @@ TEST_F(Ikev2ConfigTest, LimitAndCookieChallenge) {
   Ok({"crypto ikev2 cookie-challenge 1", "no crypto ikev2 cookie-challenge 1"});
   EXPECT_EQ(b_.running.ikev2_cookie_challenge, 0u);
   // A startup-config with both lines reads back as written.
-  auto cfg = ParseConfigText("crypto ikev2 limit max-in-negotiation-sa 10\n"
-                             "crypto ikev2 cookie-challenge 5\n");
+  auto cfg = ParseConfigText(
+      "crypto ikev2 limit max-in-negotiation-sa 10\n"
+      "crypto ikev2 cookie-challenge 5\n");
   ASSERT_TRUE(cfg.has_value());
   EXPECT_EQ(cfg->ikev2_max_in_negotiation_sa, 10u);
   EXPECT_EQ(cfg->ikev2_cookie_challenge, 5u);

@@ -312,10 +312,10 @@ std::optional<std::string> ShowCallAdmission(CommandContext& ctx) {
       nullptr, 0);
   row("Half-open MM2 resent:", i.mm2_resent, "rate-limited:", i.mm2_resends_suppressed, nullptr,
       0);
-  row("IKEv2 half-open:", i.ikev2_half_open, "max in nego:", i.ikev2_limit, "cookies from:",
-      i.ikev2_cookie_threshold);
-  row("IKEv2 COOKIE sent:", i.ikev2_cookies_sent, "valid:", i.ikev2_cookies_valid, "invalid:",
-      i.ikev2_cookies_invalid);
+  row("IKEv2 half-open:", i.ikev2_half_open, "max in nego:", i.ikev2_limit,
+      "cookies from:", i.ikev2_cookie_threshold);
+  row("IKEv2 COOKIE sent:", i.ikev2_cookies_sent, "valid:", i.ikev2_cookies_valid,
+      "invalid:", i.ikev2_cookies_invalid);
   row("IKEv2 evicted:", i.ikev2_evicted, nullptr, 0, nullptr, 0);
   return std::nullopt;
 }

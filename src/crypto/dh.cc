@@ -18,7 +18,6 @@
 // Peer public values are checked before OpenSSL sees them (length; MODP: not 0, 1, p-1 or
 // >= p), and again by OpenSSL when they are imported (ECP: on the curve) and set as the peer
 // (EVP_PKEY_public_check). A bad value is an error, never a crash.
-#include <atomic>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -31,6 +30,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <utility>

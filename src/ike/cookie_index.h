@@ -9,11 +9,13 @@
 //
 // Keys are partly chosen by peers (a responder's SA is found by the peer's cookie), so slots
 // are placed by a keyed hash whose key the owner draws from its Random (NodeImpl: the Node's,
-// the host's RAND_bytes in the daemon): a peer cannot aim many cookies at one run of slots. A
-// copy keeps the key, so Node::Clone stays deterministic. Linear probing; rows with the same cookie are visited in the order they
-// were inserted (deletion shifts the rows after it back instead of leaving tombstones, which
-// keeps that order and keeps probe runs short). The table doubles above half full and halves
-// below an eighth, so its memory follows the SA count.
+// the host's RAND_bytes in the daemon): a peer cannot aim many cookies at one run of slots.
+// A copy keeps the key, so Node::Clone stays deterministic.
+//
+// Linear probing; rows with the same cookie are visited in the order they were inserted
+// (deletion shifts the rows after it back instead of leaving tombstones, which keeps that
+// order and keeps probe runs short). The table doubles above half full and halves below an
+// eighth, so its memory follows the SA count.
 #pragma once
 
 #include <cstddef>

@@ -29,8 +29,7 @@ class Ikev2CookieSecret {
   static constexpr size_t kSecretLength = 32;
 
   // The cookie for (Ni, IPi, SPIi) under the current generation.
-  Bytes Make(TimePoint now, Random& rng, ByteSpan ni, const IpAddress& ip,
-             const ikev2::Spi& spi_i);
+  Bytes Make(TimePoint now, Random& rng, ByteSpan ni, const IpAddress& ip, const ikev2::Spi& spi_i);
   // Whether `cookie` is what Make gave (or would give) for these inputs under the current or
   // the previous generation.
   bool Valid(TimePoint now, Random& rng, ByteSpan cookie, ByteSpan ni, const IpAddress& ip,
@@ -44,7 +43,7 @@ class Ikev2CookieSecret {
                        const IpAddress& ip, const ikev2::Spi& spi_i);
 
   uint32_t generation_ = 0;
-  SecretBytes current_, previous_;  // previous_ empty: no previous generation accepted
+  SecretBytes current_, previous_;    // previous_ empty: no previous generation accepted
   TimePoint next_rotation_ = kNever;  // kNever: no secret drawn yet
 };
 

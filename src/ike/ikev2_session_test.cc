@@ -338,9 +338,9 @@ TEST_F(Ikev2Pair, InitiatorWithACookieEstablishes) {
   h.exchange = ikev2::ExchangeType::kIkeSaInit;
   h.flags = ikev2::kFlagResponse;
   link_i2r = true;
-  si->OnMessage(hi, Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500},
-                ikev2::BuildMessage(h, {ikev2::MakeNotify(ikev2::NotifyType::kCookie,
-                                                          Bytes(20, 7))}));
+  si->OnMessage(
+      hi, Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500},
+      ikev2::BuildMessage(h, {ikev2::MakeNotify(ikev2::NotifyType::kCookie, Bytes(20, 7))}));
   Pump();
   ExpectEstablished();
 }

@@ -624,8 +624,7 @@ size_t NodeImpl::V2CookieThreshold() const {
 // a N(COOKIE) that verifies for its Ni, source address and SPIi gets a response with only a
 // N(COOKIE) (SPIr zero) and creates nothing: no session, no DH, no nonce. A cookie that does
 // not verify is counted and treated as absent (a fresh one is sent).
-bool NodeImpl::V2CookieAdmits(Ctx& c, const Endpoint& local, const Endpoint& remote,
-                              ByteSpan msg) {
+bool NodeImpl::V2CookieAdmits(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg) {
   if (v2_half_open_.size() < V2CookieThreshold()) return true;
   auto m = ikev2::ParseMessage(msg);
   if (!m) {
@@ -643,19 +642,21 @@ bool NodeImpl::V2CookieAdmits(Ctx& c, const Endpoint& local, const Endpoint& rem
     Drop(c, counters_.dropped_malformed, "IKE_SA_INIT request without SA, KE or Ni", remote);
     return false;
   }
-  const auto* first = m->payloads.empty()
-                          ? nullptr
-                          : std::get_if<ikev2::NotifyPayload>(&m->payloads.front().body);
+  const auto* first =
+      m->payloads.empty() ? nullptr : std::get_if<ikev2::NotifyPayload>(&m->payloads.front().body);
   if (first && first->type == uint16_t(ikev2::NotifyType::kCookie)) {
     if (v2_cookie_.Valid(c.now, *rng_, first->data, ni->data, remote.ip, h.spi_i)) {
       ++counters_.ikev2_cookies_valid;
-      Debug(c, nullptr, "IKEv2:Received IKE_SA_INIT with a valid COOKIE from " +
-                            remote.ToString());
+      if (*debug_)
+        Ikev2Host(*this, c, kNoSa, remote)
+            .Debug("IKEv2:Received IKE_SA_INIT with a valid COOKIE from " + remote.ToString());
       return true;
     }
     ++counters_.ikev2_cookies_invalid;
-    Debug(c, nullptr, "IKEv2:Received IKE_SA_INIT with an invalid COOKIE from " +
-                          remote.ToString() + ", sending a new one");
+    if (*debug_)
+      Ikev2Host(*this, c, kNoSa, remote)
+          .Debug("IKEv2:Received IKE_SA_INIT with an invalid COOKIE from " + remote.ToString() +
+                 ", sending a new one");
   }
   ikev2::Header rh;
   rh.spi_i = h.spi_i;
@@ -666,8 +667,10 @@ bool NodeImpl::V2CookieAdmits(Ctx& c, const Endpoint& local, const Endpoint& rem
       rh, {ikev2::MakeNotify(ikev2::NotifyType::kCookie,
                              v2_cookie_.Make(c.now, *rng_, ni->data, remote.ip, h.spi_i))});
   if (local.port == opts_.natt_port) wire.insert(wire.begin(), 4, 0);  // the non-ESP marker
-  Debug(c, nullptr, "IKEv2:Sending COOKIE to " + remote.ToString() + " (" +
-                        std::to_string(v2_half_open_.size()) + " half-open)");
+  if (*debug_)  // the flood's path: no string built without debug
+    Ikev2Host(*this, c, kNoSa, remote)
+        .Debug("IKEv2:Sending COOKIE to " + remote.ToString() + " (" +
+               std::to_string(v2_half_open_.size()) + " half-open)");
   c.out.datagrams.push_back(Datagram{local, remote, std::move(wire)});
   ++counters_.tx_datagrams;
   ++counters_.ikev2_cookies_sent;
@@ -693,14 +696,17 @@ void NodeImpl::OnIkev2WithoutSa(Ctx& c, const ikev2::Header& h, const Endpoint& 
   while (v2_half_open_.size() >= V2HalfOpenLimit()) {
     const SaId oldest = *v2_half_open_.begin();
     ++counters_.ikev2_half_open_evicted;
-    Debug(c, nullptr, "IKEv2:half-open limit reached: ending the oldest half-open SA " +
-                          std::to_string(oldest));
+    if (*debug_)
+      Ikev2Host(*this, c, kNoSa, remote)
+          .Debug("IKEv2:half-open limit reached: ending the oldest half-open SA " +
+                 std::to_string(oldest));
     DeleteV2(c, oldest, "evicted: IKEv2 half-open limit", false);
     if (v2_half_open_.count(oldest)) break;  // cannot happen: Deleted removed it
   }
   const SaId id = next_id_;
   Ikev2Host host(*this, c, id, remote);
-  std::unique_ptr<Ikev2Session> s = Ikev2Session::Respond(host, local, remote, msg, id, V2Options());
+  std::unique_ptr<Ikev2Session> s =
+      Ikev2Session::Respond(host, local, remote, msg, id, V2Options());
   if (!s) return;
   ++next_id_;
   Ikev2Session* raw = s.get();

@@ -133,8 +133,9 @@ TEST_F(Ikev2Cookie, ForgedFloodIsBoundedCostsNoDhAndRealPeersGetIn) {
   size_t peak = 0;
   uint32_t n = 0;
   for (int ms = 0; ms < 10000; ++ms, ++n) {
-    Forge(init, n, IpAddress::V4(10, 66, static_cast<uint8_t>(n % 500 / 250),
-                                 static_cast<uint8_t>(n % 250 + 1)));
+    Forge(init, n,
+          IpAddress::V4(10, 66, static_cast<uint8_t>(n % 500 / 250),
+                        static_cast<uint8_t>(n % 250 + 1)));
     if (ms == 5000) {
       c_start = sim.now();
       c.Initiate("green", 1);
@@ -161,7 +162,7 @@ TEST_F(Ikev2Cookie, ForgedFloodIsBoundedCostsNoDhAndRealPeersGetIn) {
   const ike::NodeCounters& k = b.counters();
   // The forged ones over the bound but one (admitted when C's SA came up), and C's first.
   EXPECT_EQ(k.ikev2_cookies_sent, 10000u - kLimit - 1u + 1u);
-  EXPECT_EQ(k.ikev2_cookies_valid, 1u);                   // C's second request
+  EXPECT_EQ(k.ikev2_cookies_valid, 1u);  // C's second request
   EXPECT_EQ(k.ikev2_cookies_invalid, 0u);
   EXPECT_EQ(k.ikev2_half_open_evicted, 1u);  // the oldest forged one, for C
   // C's and D's key pairs, B's for them and for the one forged request: the only ones after
@@ -190,7 +191,6 @@ TEST_F(Ikev2Cookie, ForgedFloodIsBoundedCostsNoDhAndRealPeersGetIn) {
     probes.push_back(r->at - up);
   ASSERT_GE(probes.size(), 4u);
 
-
   // The reference: the same A-B without any flood (a fresh simulator, same seeds).
   struct Ref : Ikev2Cookie {
     void TestBody() override {}
@@ -216,6 +216,7 @@ TEST_F(Ikev2Cookie, ForgedFloodIsBoundedCostsNoDhAndRealPeersGetIn) {
 // that request (B verifies it) and its retransmission is byte-identical.
 TEST_F(Ikev2Cookie, CookieChallengeOneAndTheInitiatorsSecondRequest) {
   b.SetConfig(BConfig(0, 1));
+  b.SetDebug(true);
   const Bytes init = CaptureInit();
   Forge(init, 1, Ip("10.66.0.1"));
   sim.RunFor(Millis(10));
@@ -235,16 +236,15 @@ TEST_F(Ikev2Cookie, CookieChallengeOneAndTheInitiatorsSecondRequest) {
   const Bytes& r2 = reqs[1]->datagram.data;
   EXPECT_FALSE(StartsWithCookie(r1));
   ASSERT_TRUE(StartsWithCookie(r2));
-  EXPECT_EQ(reqs[2]->datagram.data, r2);  // the retransmission: the same bytes
+  EXPECT_EQ(reqs[2]->datagram.data, r2);              // the retransmission: the same bytes
   EXPECT_GT(reqs[2]->at - reqs[1]->at, Millis(500));  // the first retransmission, at about 1 s
   EXPECT_LE(reqs[2]->at - reqs[1]->at, Seconds(1));
   EXPECT_TRUE(std::equal(r1.begin(), r1.begin() + 8, r2.begin()));  // SPIi
   // The rest of the first request (SA, KE, Ni, NAT notifies) follows the cookie unchanged.
   ASSERT_GT(r2.size(), r1.size());
   EXPECT_TRUE(std::equal(r1.begin() + kHeader, r1.end(), r2.end() - (r1.size() - kHeader)));
-  auto cookies = Sent(b.address(), a.address(), [](const ike::Datagram& x) {
-    return IsInit(x) && StartsWithCookie(x.data);
-  });
+  auto cookies = Sent(b.address(), a.address(),
+                      [](const ike::Datagram& x) { return IsInit(x) && StartsWithCookie(x.data); });
   ASSERT_THAT(cookies, SizeIs(1));
   const Bytes& cm = cookies[0]->datagram.data;
   EXPECT_EQ(cm.size(), kCookieData + 20);  // only N(COOKIE)
@@ -256,6 +256,12 @@ TEST_F(Ikev2Cookie, CookieChallengeOneAndTheInitiatorsSecondRequest) {
   EXPECT_EQ(b.counters().ikev2_cookies_valid, 1u);
   EXPECT_EQ(b.counters().ikev2_half_open_evicted, 0u);
   EXPECT_EQ(b.node().CallAdmission().ikev2_cookie_threshold, 1u);
+  std::vector<std::string> lines;
+  for (const auto& e : OfKind(b.events(), EventKind::kDebug))
+    if (e.text.find("COOKIE") != std::string::npos) lines.push_back(e.text);
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "IKEv2:Sending COOKIE to 192.0.2.1:500 (1 half-open)",
+                       "IKEv2:Received IKE_SA_INIT with a valid COOKIE from 192.0.2.1:500"}));
 }
 
 // A cookie replayed from another address or with another SPIi is refused (a fresh cookie is
