@@ -175,6 +175,13 @@ struct CallAdmissionInfo {
   uint64_t expired = 0;               // half-open negotiations that timed out
   uint64_t no_proposal_sent = 0, no_proposal_suppressed = 0;
   uint64_t mm2_resent = 0, mm2_resends_suppressed = 0;  // half-open MM2 resends, over budget
+  // IKEv2 responders not yet established, their bound (`crypto ikev2 limit
+  // max-in-negotiation-sa`) and the count from which cookies are demanded (`crypto ikev2
+  // cookie-challenge`, else the bound); COOKIE answers sent, cookies that verified / did not;
+  // half-open IKEv2 responders evicted at the bound.
+  uint64_t ikev2_half_open = 0, ikev2_limit = 0, ikev2_cookie_threshold = 0;
+  uint64_t ikev2_cookies_sent = 0, ikev2_cookies_valid = 0, ikev2_cookies_invalid = 0;
+  uint64_t ikev2_evicted = 0;
   bool operator==(const CallAdmissionInfo&) const = default;
 };
 

@@ -596,6 +596,40 @@ void AddIkev2Commands(Grammar& g) {
         ctx.config->ikev2_dpd = config::KeepaliveConfig{};
         return std::nullopt;
       });
+
+  // crypto ikev2 limit max-in-negotiation-sa <1-99999>: the bound on IKEv2 responders that
+  // have not completed IKE_AUTH (half-open). IOS's `incoming`/`outgoing`, `max-sa` and `queue`
+  // forms are not implemented.
+  Node* limit = g.Kw(ikev2, "limit", "Limit the number of sessions");
+  Node* mins = g.Kw(limit, "max-in-negotiation-sa", "Maximum number of in-negotiation sessions");
+  Node* mins_n = g.Num(mins, 1, 99999, "Maximum number of in-negotiation sessions", "mins");
+  mins_n->handler = [](CommandContext& ctx) -> Reply {
+    ctx.config->ikev2_max_in_negotiation_sa = static_cast<uint32_t>(ctx.args.Num("mins"));
+    return std::nullopt;
+  };
+  auto mins_off = [](CommandContext& ctx) -> Reply {
+    ctx.config->ikev2_max_in_negotiation_sa = 0;
+    return std::nullopt;
+  };
+  limit->no_handler = mins_off;
+  mins->no_handler = mins_off;
+  mins_n->no_handler = mins_off;
+
+  // crypto ikev2 cookie-challenge <1-1000>: demand a COOKIE (RFC 7296 section 2.6) once this
+  // many IKEv2 responders are half-open.
+  Node* cookie = g.Kw(ikev2, "cookie-challenge", "Enable cookie-challenge for IKEv2");
+  Node* cookie_n =
+      g.Num(cookie, 1, 1000, "Number of half-open IKE SAs that trigger cookie-challenge", "cookie");
+  cookie_n->handler = [](CommandContext& ctx) -> Reply {
+    ctx.config->ikev2_cookie_challenge = static_cast<uint32_t>(ctx.args.Num("cookie"));
+    return std::nullopt;
+  };
+  auto cookie_off = [](CommandContext& ctx) -> Reply {
+    ctx.config->ikev2_cookie_challenge = 0;
+    return std::nullopt;
+  };
+  cookie->no_handler = cookie_off;
+  cookie_n->no_handler = cookie_off;
 }
 
 }  // namespace ikepulse::cli

@@ -138,11 +138,13 @@ TEST_F(Ikev2ConfigTest, ProposalHelpAndCompletion) {
   Ok({"end"});
   Ok({"configure terminal"});
   EXPECT_EQ(s_.Help("crypto ikev2 "),
-            "  dpd       Enable IKE liveness check for peers\n"
-            "  keyring   Define IKEv2 keyrings\n"
-            "  policy    Define IKEv2 policies\n"
-            "  profile   Define IKEv2 profiles\n"
-            "  proposal  Define IKEv2 proposals\n");
+            "  cookie-challenge  Enable cookie-challenge for IKEv2\n"
+            "  dpd               Enable IKE liveness check for peers\n"
+            "  keyring           Define IKEv2 keyrings\n"
+            "  limit             Limit the number of sessions\n"
+            "  policy            Define IKEv2 policies\n"
+            "  profile           Define IKEv2 profiles\n"
+            "  proposal          Define IKEv2 proposals\n");
   EXPECT_EQ(s_.Help("crypto ikev2 pro"), "profile  proposal\n");
 }
 
@@ -304,6 +306,39 @@ TEST_F(Ikev2ConfigTest, GlobalDpd) {
   Refused("crypto ikev2 dpd 10", "% Incomplete command.\n\n");
   Ok({"no crypto ikev2 dpd"});
   EXPECT_THAT(Running(), Not(HasSubstr("ikev2")));
+}
+
+TEST_F(Ikev2ConfigTest, LimitAndCookieChallenge) {
+  EXPECT_EQ(s_.Help("crypto ikev2 limit "),
+            "  max-in-negotiation-sa  Maximum number of in-negotiation sessions\n");
+  EXPECT_EQ(s_.Help("crypto ikev2 limit max-in-negotiation-sa "),
+            "  <1-99999>  Maximum number of in-negotiation sessions\n");
+  EXPECT_EQ(s_.Help("crypto ikev2 cookie-challenge "),
+            "  <1-1000>  Number of half-open IKE SAs that trigger cookie-challenge\n");
+  Ok({"crypto ikev2 limit max-in-negotiation-sa 200", "crypto ikev2 cookie-challenge 50"});
+  EXPECT_EQ(b_.running.ikev2_max_in_negotiation_sa, 200u);
+  EXPECT_EQ(b_.running.ikev2_cookie_challenge, 50u);
+  EXPECT_THAT(Running(), HasSubstr("crypto ikev2 limit max-in-negotiation-sa 200\n"
+                                   "crypto ikev2 cookie-challenge 50\n"));
+  const int p = static_cast<int>(s_.Prompt().size());
+  Refused("crypto ikev2 cookie-challenge 0", Caret(p, 30));
+  Refused("crypto ikev2 cookie-challenge 1001", Caret(p, 30));
+  Refused("crypto ikev2 limit max-in-negotiation-sa 100000", Caret(p, 41));
+  Refused("crypto ikev2 limit max-in-negotiation-sa", "% Incomplete command.\n\n");
+  Refused("crypto ikev2 cookie-challenge", "% Incomplete command.\n\n");
+  Ok({"no crypto ikev2 cookie-challenge", "no crypto ikev2 limit max-in-negotiation-sa"});
+  EXPECT_EQ(b_.running.ikev2_max_in_negotiation_sa, 0u);
+  EXPECT_EQ(b_.running.ikev2_cookie_challenge, 0u);
+  EXPECT_THAT(Running(), Not(HasSubstr("ikev2")));
+  Ok({"crypto ikev2 cookie-challenge 1", "no crypto ikev2 cookie-challenge 1"});
+  EXPECT_EQ(b_.running.ikev2_cookie_challenge, 0u);
+  // A startup-config with both lines reads back as written.
+  auto cfg = ParseConfigText(
+      "crypto ikev2 limit max-in-negotiation-sa 10\n"
+      "crypto ikev2 cookie-challenge 5\n");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->ikev2_max_in_negotiation_sa, 10u);
+  EXPECT_EQ(cfg->ikev2_cookie_challenge, 5u);
 }
 
 TEST_F(Ikev2ConfigTest, CryptoMapSetIkev2Profile) {

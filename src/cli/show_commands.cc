@@ -272,6 +272,13 @@ std::optional<std::string> ShowCallAdmission(CommandContext& ctx) {
         .Field("no_proposal_suppressed", i.no_proposal_suppressed)
         .Field("mm2_resent", i.mm2_resent)
         .Field("mm2_resends_suppressed", i.mm2_resends_suppressed)
+        .Field("ikev2_half_open", i.ikev2_half_open)
+        .Field("ikev2_max_in_negotiation", i.ikev2_limit)
+        .Field("ikev2_cookie_threshold", i.ikev2_cookie_threshold)
+        .Field("ikev2_cookies_sent", i.ikev2_cookies_sent)
+        .Field("ikev2_cookies_valid", i.ikev2_cookies_valid)
+        .Field("ikev2_cookies_invalid", i.ikev2_cookies_invalid)
+        .Field("ikev2_evicted", i.ikev2_evicted)
         .EndObject();
     ctx.out += w.Take();
     return std::nullopt;
@@ -283,9 +290,11 @@ std::optional<std::string> ShowCallAdmission(CommandContext& ctx) {
       std::snprintf(line, sizeof line, "%-22s%8llu %-15s%8llu %-15s%8llu\n", a,
                     static_cast<unsigned long long>(x), b, static_cast<unsigned long long>(y),
                     c, static_cast<unsigned long long>(z));
-    else
+    else if (b)
       std::snprintf(line, sizeof line, "%-22s%8llu %-15s%8llu\n", a,
                     static_cast<unsigned long long>(x), b, static_cast<unsigned long long>(y));
+    else
+      std::snprintf(line, sizeof line, "%-22s%8llu\n", a, static_cast<unsigned long long>(x));
     ctx.out += line;
   };
   const std::string rule(79, '-');
@@ -303,6 +312,11 @@ std::optional<std::string> ShowCallAdmission(CommandContext& ctx) {
       nullptr, 0);
   row("Half-open MM2 resent:", i.mm2_resent, "rate-limited:", i.mm2_resends_suppressed, nullptr,
       0);
+  row("IKEv2 half-open:", i.ikev2_half_open, "max in nego:", i.ikev2_limit,
+      "cookies from:", i.ikev2_cookie_threshold);
+  row("IKEv2 COOKIE sent:", i.ikev2_cookies_sent, "valid:", i.ikev2_cookies_valid,
+      "invalid:", i.ikev2_cookies_invalid);
+  row("IKEv2 evicted:", i.ikev2_evicted, nullptr, 0, nullptr, 0);
   return std::nullopt;
 }
 

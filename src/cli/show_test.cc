@@ -258,6 +258,13 @@ TEST_F(ShowSessionTest, CallAdmissionStatistics) {
   b_.cac.no_proposal_suppressed = 1991;
   b_.cac.mm2_resent = 1400;
   b_.cac.mm2_resends_suppressed = 3600;
+  b_.cac.ikev2_half_open = 1000;
+  b_.cac.ikev2_limit = 1000;
+  b_.cac.ikev2_cookie_threshold = 50;
+  b_.cac.ikev2_cookies_sent = 20000;
+  b_.cac.ikev2_cookies_valid = 4;
+  b_.cac.ikev2_cookies_invalid = 1;
+  b_.cac.ikev2_evicted = 3;
   const std::string rule(79, '-');
   EXPECT_EQ(s_.Execute("show crypto call admission statistics").output,
             rule + "\n                    Crypto Call Admission Control Statistics\n" + rule +
@@ -268,12 +275,20 @@ TEST_F(ShowSessionTest, CallAdmissionStatistics) {
                 "Half-open IKE SAs:        1000 peak:              1000 reached MM3:          2\n"
                 "Half-open evicted:       29000 per source:           0 expired:              0\n"
                 "NO_PROPOSAL_CHOSEN:          9 rate-limited:      1991\n"
-                "Half-open MM2 resent:     1400 rate-limited:      3600\n");
+                "Half-open MM2 resent:     1400 rate-limited:      3600\n"
+                "IKEv2 half-open:          1000 max in nego:       1000 cookies from:        50\n"
+                "IKEv2 COOKIE sent:       20000 valid:                4 invalid:              1\n"
+                "IKEv2 evicted:               3\n");
   EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"),
               HasSubstr("{\"max_in_negotiation\":1000,\"limit_configured\":false,"));
   EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"), HasSubstr("\"evicted\":29000,"));
   EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"),
-              HasSubstr("\"mm2_resent\":1400,\"mm2_resends_suppressed\":3600}"));
+              HasSubstr("\"mm2_resent\":1400,\"mm2_resends_suppressed\":3600,"));
+  EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"),
+              HasSubstr("\"ikev2_half_open\":1000,\"ikev2_max_in_negotiation\":1000,"
+                        "\"ikev2_cookie_threshold\":50,\"ikev2_cookies_sent\":20000,"
+                        "\"ikev2_cookies_valid\":4,\"ikev2_cookies_invalid\":1,"
+                        "\"ikev2_evicted\":3}"));
 }
 
 TEST_F(ShowSessionTest, Json) {

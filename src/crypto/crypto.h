@@ -53,6 +53,9 @@ size_t PublicValueLength(uint16_t group);
 
 class DhKeyPair {
  public:
+  // Key pairs Generate has made in this process (all threads): tests check with it that a
+  // path costs no DH.
+  static uint64_t Generated();
   // A fresh key pair (OpenSSL RNG). nullopt for an unsupported group.
   static std::unique_ptr<DhKeyPair> Generate(uint16_t group);
   // From a known private value (tests, vectors). MODP: big-endian x. ECP: big-endian scalar.
@@ -66,6 +69,10 @@ class DhKeyPair {
   // The same key pair (shares the immutable key; a snapshot of an engine copies its SAs).
   virtual std::unique_ptr<DhKeyPair> Clone() const = 0;
 };
+
+// The IKEv2 COOKIE's keyed hash (RFC 7296 §2.6): HMAC-SHA-256(secret, Ni | IPi | SPIi),
+// truncated to `length` bytes (1-32). Pure; the caller prefixes the secret's generation.
+Bytes Ikev2CookieMac(ByteSpan secret, ByteSpan ni, ByteSpan ip, ByteSpan spi_i, size_t length);
 
 // RAND_bytes-backed Random for the daemon.
 class OpenSslRandom final : public Random {

@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -398,9 +399,16 @@ size_t PublicValueLength(uint16_t group) {
   return info->ecp ? 2 * info->len : info->len;
 }
 
+namespace {
+std::atomic<uint64_t> g_generated{0};
+}  // namespace
+
+uint64_t DhKeyPair::Generated() { return g_generated.load(std::memory_order_relaxed); }
+
 std::unique_ptr<DhKeyPair> DhKeyPair::Generate(uint16_t group) {
   const GroupInfo* info = FindGroup(group);
   if (info == nullptr) return nullptr;
+  g_generated.fetch_add(1, std::memory_order_relaxed);
 #ifdef IKEPULSE_FUZZING_FIXED_DH
   if (g_fixed_dh) return FixedKeyPair(*info);
 #endif

@@ -142,6 +142,12 @@ SecretBytes Prf(HashAlg h, ByteSpan key, std::initializer_list<ByteSpan> data) {
   return out;
 }
 
+Bytes Ikev2CookieMac(ByteSpan secret, ByteSpan ni, ByteSpan ip, ByteSpan spi_i, size_t length) {
+  IKEPULSE_CHECK(length >= 1 && length <= 32);
+  const SecretBytes mac = Prf(HashAlg::kSha256, secret, {ni, ip, spi_i});
+  return Bytes(mac.span().begin(), mac.span().begin() + static_cast<ptrdiff_t>(length));
+}
+
 void OpenSslRandom::Fill(std::span<uint8_t> out) {
   // RAND_bytes takes an int; a failing system RNG is not recoverable.
   while (!out.empty()) {

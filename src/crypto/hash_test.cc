@@ -83,6 +83,14 @@ TEST(PrfTest, DataPiecesAreConcatenated) {
   EXPECT_EQ(ToHex(mac.span()), "b617318655057264e28bc0b6fb378c8ef146be00");
 }
 
+TEST(PrfTest, Ikev2CookieMacIsTruncatedHmacSha256OfNiIpSpi) {
+  // RFC 4231 test case 2 with the data given as Ni | IPi | SPIi pieces.
+  const Bytes mac = Ikev2CookieMac(B("Jefe"), B("what do ya"), B(" want "), B("for nothing?"), 16);
+  EXPECT_EQ(ToHex(mac), "5bdcc146bf60754e6a042426089575c7");
+  EXPECT_EQ(ToHex(Ikev2CookieMac(B("Jefe"), B("what do ya"), B(" want "), B("for nothing?"), 32)),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
 TEST(PrfTest, EmptyKeyAndData) {
   EXPECT_EQ(ToHex(Prf(HashAlg::kMd5, {}, {}).span()), "74e6f7298a9c2d168935f58c001bad88");
   EXPECT_EQ(ToHex(Prf(HashAlg::kSha1, {}, {}).span()), "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d");

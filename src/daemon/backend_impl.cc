@@ -476,6 +476,13 @@ cli::CallAdmissionInfo BackendImpl::CallAdmission() {
   i.no_proposal_suppressed = node_.counters().no_proposal_suppressed;
   i.mm2_resent = s.mm2_resent;
   i.mm2_resends_suppressed = s.mm2_resends_suppressed;
+  i.ikev2_half_open = s.ikev2_half_open;
+  i.ikev2_limit = s.ikev2_limit;
+  i.ikev2_cookie_threshold = s.ikev2_cookie_threshold;
+  i.ikev2_cookies_sent = s.ikev2_cookies_sent;
+  i.ikev2_cookies_valid = s.ikev2_cookies_valid;
+  i.ikev2_cookies_invalid = s.ikev2_cookies_invalid;
+  i.ikev2_evicted = s.ikev2_evicted;
   return i;
 }
 

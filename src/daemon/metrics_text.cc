@@ -78,6 +78,20 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
   w.One("ikepulse_half_open_evicted_total", "counter",
         "Half-open negotiations evicted at the total or per-source limit.",
         s.admission.evicted_total + s.admission.evicted_source);
+  w.One("ikepulse_ikev2_half_open_sas", "gauge",
+        "IKEv2 responders not yet established (IKE_AUTH not completed).",
+        s.admission.ikev2_half_open);
+  w.One("ikepulse_ikev2_half_open_limit", "gauge",
+        "crypto ikev2 limit max-in-negotiation-sa in force.", s.admission.ikev2_limit);
+  w.One("ikepulse_ikev2_half_open_evicted_total", "counter",
+        "IKEv2 half-open responders ended to admit a request with a valid cookie.",
+        c.ikev2_half_open_evicted);
+  w.One("ikepulse_ikev2_cookies_sent_total", "counter",
+        "IKE_SA_INIT requests answered with N(COOKIE) only.", c.ikev2_cookies_sent);
+  w.Head("ikepulse_ikev2_cookies_received_total", "counter",
+         "IKE_SA_INIT requests with a N(COOKIE) checked, by result.");
+  w.Value("ikepulse_ikev2_cookies_received_total", "result=\"valid\"", c.ikev2_cookies_valid);
+  w.Value("ikepulse_ikev2_cookies_received_total", "result=\"invalid\"", c.ikev2_cookies_invalid);
   w.One("ikepulse_dpd_probes_sent_total", "counter", "DPD R-U-THERE messages sent (retries included).",
         c.dpd_sent);
   w.One("ikepulse_dpd_retries_total", "counter", "DPD R-U-THERE messages resent in a round.",

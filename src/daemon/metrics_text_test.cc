@@ -21,6 +21,12 @@ TEST(MetricsText, FixedSnapshotRendersExactly) {
   s.admission.limit = 1000;
   s.admission.evicted_total = 3;
   s.admission.evicted_source = 1;
+  s.admission.ikev2_half_open = 7;
+  s.admission.ikev2_limit = 1000;
+  s.counters.ikev2_half_open_evicted = 2;
+  s.counters.ikev2_cookies_sent = 11;
+  s.counters.ikev2_cookies_valid = 3;
+  s.counters.ikev2_cookies_invalid = 1;
   s.ike_sas[{1, "QM_IDLE"}] = 1;
   s.ike_sas[{1, "MM_KEY_EXCH"}] = 1;
   s.ipsec_sa_pairs = 1;
@@ -49,6 +55,26 @@ TEST(MetricsText, FixedSnapshotRendersExactly) {
       "per-source limit.\n"
       "# TYPE ikepulse_half_open_evicted_total counter\n"
       "ikepulse_half_open_evicted_total 4\n"
+      "# HELP ikepulse_ikev2_half_open_sas IKEv2 responders not yet established (IKE_AUTH not "
+      "completed).\n"
+      "# TYPE ikepulse_ikev2_half_open_sas gauge\n"
+      "ikepulse_ikev2_half_open_sas 7\n"
+      "# HELP ikepulse_ikev2_half_open_limit crypto ikev2 limit max-in-negotiation-sa in force.\n"
+      "# TYPE ikepulse_ikev2_half_open_limit gauge\n"
+      "ikepulse_ikev2_half_open_limit 1000\n"
+      "# HELP ikepulse_ikev2_half_open_evicted_total IKEv2 half-open responders ended to admit a "
+      "request with a valid cookie.\n"
+      "# TYPE ikepulse_ikev2_half_open_evicted_total counter\n"
+      "ikepulse_ikev2_half_open_evicted_total 2\n"
+      "# HELP ikepulse_ikev2_cookies_sent_total IKE_SA_INIT requests answered with N(COOKIE) "
+      "only.\n"
+      "# TYPE ikepulse_ikev2_cookies_sent_total counter\n"
+      "ikepulse_ikev2_cookies_sent_total 11\n"
+      "# HELP ikepulse_ikev2_cookies_received_total IKE_SA_INIT requests with a N(COOKIE) "
+      "checked, by result.\n"
+      "# TYPE ikepulse_ikev2_cookies_received_total counter\n"
+      "ikepulse_ikev2_cookies_received_total{result=\"valid\"} 3\n"
+      "ikepulse_ikev2_cookies_received_total{result=\"invalid\"} 1\n"
       "# HELP ikepulse_dpd_probes_sent_total DPD R-U-THERE messages sent (retries included).\n"
       "# TYPE ikepulse_dpd_probes_sent_total counter\n"
       "ikepulse_dpd_probes_sent_total 7\n"

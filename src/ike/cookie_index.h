@@ -8,16 +8,18 @@
 // of the engine (Node::Clone) rebuilds its own rows from its own SAs.
 //
 // Keys are partly chosen by peers (a responder's SA is found by the peer's cookie), so slots
-// are placed by a keyed hash with a per-process random key: a peer cannot aim many cookies at
-// one run of slots. Linear probing; rows with the same cookie are visited in the order they
-// were inserted (deletion shifts the rows after it back instead of leaving tombstones, which
-// keeps that order and keeps probe runs short). The table doubles above half full and halves
-// below an eighth, so its memory follows the SA count.
+// are placed by a keyed hash whose key the owner draws from its Random (NodeImpl: the Node's,
+// the host's RAND_bytes in the daemon): a peer cannot aim many cookies at one run of slots.
+// A copy keeps the key, so Node::Clone stays deterministic.
+//
+// Linear probing; rows with the same cookie are visited in the order they were inserted
+// (deletion shifts the rows after it back instead of leaving tombstones, which keeps that
+// order and keeps probe runs short). The table doubles above half full and halves below an
+// eighth, so its memory follows the SA count.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <random>
 #include <vector>
 
 namespace ikepulse::ike {
@@ -25,7 +27,7 @@ namespace ikepulse::ike {
 template <typename T>
 class CookieIndex {
  public:
-  CookieIndex() : seed_(ProcessSeed()) {}
+  explicit CookieIndex(uint64_t seed) : seed_(seed) {}
 
   size_t size() const { return size_; }
   size_t capacity() const { return slots_.size(); }
@@ -76,14 +78,6 @@ class CookieIndex {
     T* value = nullptr;  // null: a free slot
   };
   static constexpr size_t kMinSlots = 16;
-
-  static uint64_t ProcessSeed() {
-    static const uint64_t seed = [] {
-      std::random_device rd;
-      return (uint64_t{rd()} << 32) ^ rd() ^ 0x2545f4914f6cdd1dull;
-    }();
-    return seed;
-  }
 
   size_t Home(uint64_t key) const {
     uint64_t h = key ^ seed_;

@@ -26,7 +26,7 @@ std::vector<int> Rows(const CookieIndex<Sa>& idx, uint64_t key) {
 TEST(CookieIndexTest, FindsEachRowAndStopsWhenAsked) {
   std::vector<Sa> sas(3);
   for (int i = 0; i < 3; ++i) sas[i].n = i;
-  CookieIndex<Sa> idx;
+  CookieIndex<Sa> idx(0x2545f4914f6cdd1dull);
   EXPECT_TRUE(Rows(idx, 7).empty());  // an empty table has no slots
   idx.Insert(7, &sas[0]);
   idx.Insert(9, &sas[1]);
@@ -49,7 +49,7 @@ TEST(CookieIndexTest, MatchesAModelThroughGrowthShrinkAndDeletion) {
   std::mt19937_64 gen(42);
   std::vector<Sa> pool(20000);
   for (int i = 0; i < 20000; ++i) pool[i].n = i;
-  CookieIndex<Sa> idx;
+  CookieIndex<Sa> idx(0x2545f4914f6cdd1dull);
   std::map<uint64_t, std::vector<int>> model;
   std::vector<std::pair<uint64_t, int>> live;
   int next = 0;

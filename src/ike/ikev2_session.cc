@@ -216,10 +216,12 @@ void Ikev2Session::Initiate(SessionHost& host, const config::CryptoMapEntry& ent
   state_ = State::kInitSent;
 }
 
-bool Ikev2Session::BuildAndSendInit(SessionHost& host) {
-  neg_->dh = crypto::DhKeyPair::Generate(group_);
+bool Ikev2Session::BuildAndSendInit(SessionHost& host, bool keep_dh) {
+  if (!keep_dh || !neg_->dh) neg_->dh = crypto::DhKeyPair::Generate(group_);
   if (!neg_->dh) return false;
   std::vector<Payload> p;
+  if (!neg_->cookie.empty())
+    p.push_back(ikev2::MakeNotify(NotifyType::kCookie, neg_->cookie));  // first (§2.6)
   p.push_back(ikev2::MakePayload(neg_->offered));
   p.push_back(ikev2::MakePayload(ikev2::KePayload{group_, neg_->dh->public_value()}));
   p.push_back(ikev2::MakePayload(ikev2::NoncePayload{neg_->ni}));
@@ -236,8 +238,32 @@ bool Ikev2Session::BuildAndSendInit(SessionHost& host) {
   return true;
 }
 
+bool Ikev2Session::OnCookieResponse(SessionHost& host, const ikev2::Header& h,
+                                    const std::vector<Payload>& payloads) {
+  const auto* n = ikev2::FindNotify(payloads, NotifyType::kCookie);
+  if (!n) return false;
+  constexpr size_t kMaxCookie = 64;  // RFC 7296 §2.6: 1 to 64 octets
+  if (h.message_id != 0 || h.spi_r != ikev2::Spi{} || state_ != State::kInitSent ||
+      n->data.empty() || n->data.size() > kMaxCookie) {
+    host.Drop("dropped_malformed", "IKEv2 COOKIE response not acceptable");
+    return true;
+  }
+  if (neg_->cookie_rounds >= opts_.max_cookie_rounds) {
+    Fail(host, "the responder keeps asking for a COOKIE");
+    return true;
+  }
+  ++neg_->cookie_rounds;
+  neg_->cookie = n->data;
+  Dbg(host, "Received COOKIE (" + std::to_string(n->data.size()) +
+                " bytes): sending IKE_SA_INIT again with it");
+  out_.reset();
+  if (!BuildAndSendInit(host, /*keep_dh=*/true)) Fail(host, "cannot generate a DH key pair");
+  return true;
+}
+
 void Ikev2Session::OnInitResponse(SessionHost& host, const ikev2::Header& h,
                                   const std::vector<Payload>& payloads, ByteSpan msg) {
+  if (OnCookieResponse(host, h, payloads)) return;
   if (const auto* n = ikev2::FindNotify(payloads, NotifyType::kInvalidKePayload)) {
     uint16_t g = n->data.size() == 2 ? uint16_t((n->data[0] << 8) | n->data[1]) : 0;
     bool allowed = false;

@@ -65,9 +65,17 @@
 // Reports: every end of a session calls SessionHost::Deleted exactly once, as its last report;
 // GaveUp or PeerDead come first when they apply; ChildDown for each installed Child SA.
 //
+// COOKIE (RFC 7296 §2.6): the responder side is the core's (node.cc, V2CookieAdmits: a request
+// reaches Respond only when no cookie is demanded or its cookie verified). Initiator: an
+// IKE_SA_INIT response with N(COOKIE) to our outstanding IKE_SA_INIT (message ID 0, our SPIi,
+// SPIr zero, a cookie of 1-64 bytes) makes us send the request again with that N(COOKIE) first
+// and the same SPIi, nonce and KE (at most `max_cookie_rounds` times); INVALID_KE_PAYLOAD
+// after it keeps the cookie (§2.6.1). The new request is what AUTH signs and what is
+// retransmitted.
+//
 // Not yet: CREATE_CHILD_SA (AddChild only logs; a peer's CREATE_CHILD_SA is answered with
-// NO_ADDITIONAL_SAS), rekeying and lifetimes, COOKIE, IKEv2 fragmentation, certificates,
-// IPv6 selectors.
+// NO_ADDITIONAL_SAS), rekeying and lifetimes, IKEv2 fragmentation, certificates, IPv6
+// selectors.
 #pragma once
 
 #include <cstdint>
@@ -106,6 +114,8 @@ struct Ikev2Options {
   // Tests only (ikepulse never sets it): the initiator's IKE_AUTH request carries
   // INITIAL_CONTACT, as Libreswan's with `initial-contact=yes` and strongSwan's do.
   bool send_initial_contact = false;
+  // N(COOKIE) answers the initiator follows (RFC 7296 §2.6) before it gives up.
+  int max_cookie_rounds = 3;
 };
 
 class Ikev2Session final : public Session {
@@ -184,6 +194,10 @@ class Ikev2Session final : public Session {
     Bytes init_response;  // the IKE_SA_INIT response as sent / received
     ikev2::SaPayload offered;  // initiator: our IKE proposals
     int invalid_ke = 0;
+    // Initiator: the responder's cookie, sent first in every IKE_SA_INIT request from then on
+    // (also after INVALID_KE_PAYLOAD, §2.6.1), and how many cookies were followed.
+    Bytes cookie;
+    int cookie_rounds = 0;
     TimePoint expires = kNever;  // responder: IKE_AUTH must come before
     // Initiator: the Child SA requested in IKE_AUTH.
     uint32_t child_spi_in = 0;
@@ -220,7 +234,11 @@ class Ikev2Session final : public Session {
   Ikev2Session(const Ikev2Session&) = default;
 
   // Setup.
-  bool BuildAndSendInit(SessionHost& host);
+  // A fresh DH key pair unless `keep_dh` (a COOKIE answer: the same SPIi, nonce and KE).
+  bool BuildAndSendInit(SessionHost& host, bool keep_dh = false);
+  // The responder asked for a cookie: true if the response was one (handled or dropped).
+  bool OnCookieResponse(SessionHost& host, const ikev2::Header& h,
+                        const std::vector<ikev2::Payload>& payloads);
   void OnInitResponse(SessionHost& host, const ikev2::Header& h,
                       const std::vector<ikev2::Payload>& payloads, ByteSpan msg);
   bool SendAuth(SessionHost& host);

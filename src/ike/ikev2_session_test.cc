@@ -270,6 +270,81 @@ TEST_F(Ikev2Pair, InvalidKeForAGroupWeDoNotOfferGivesUp) {
   EXPECT_EQ(si->state(), Ikev2Session::State::kEnded);
 }
 
+// COOKIE (RFC 7296 §2.6), initiator side: a N(COOKIE) answer to our IKE_SA_INIT makes us send
+// it again with N(COOKIE) first, the same SPIi, nonce and KE; answers that are not acceptable
+// (another message ID, a non-zero SPIr, an empty or over-long cookie) change nothing; after
+// three cookies the fourth gives up. With a cookie, the SA comes up (AUTH covers the request
+// with the cookie).
+TEST_F(Ikev2Pair, InitiatorFollowsCookiesBoundedAndEstablishes) {
+  Configure({}, {});
+  link_i2r = false;
+  Start();
+  auto first = ikev2::ParseMessage(SentBy(true)[0].msg);
+  ASSERT_TRUE(first);
+  auto answer = [&](Bytes cookie, uint32_t mid = 0, bool spi_r = false) {
+    ikev2::Header h;
+    h.spi_i = first->header.spi_i;
+    if (spi_r) h.spi_r[0] = 9;
+    h.exchange = ikev2::ExchangeType::kIkeSaInit;
+    h.flags = ikev2::kFlagResponse;
+    h.message_id = mid;
+    Bytes m = ikev2::BuildMessage(h, {ikev2::MakeNotify(ikev2::NotifyType::kCookie, cookie)});
+    si->OnMessage(hi, Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500}, m);
+    Pump();
+  };
+  const size_t drops = hi.DropCount();
+  answer(Bytes{}, 0);
+  answer(Bytes(65, 1), 0);
+  answer(Bytes(8, 1), 1);
+  answer(Bytes(8, 1), 0, true);
+  EXPECT_EQ(hi.DropCount(), drops + 4);
+  ASSERT_EQ(SentBy(true).size(), 1u);
+  for (uint8_t round = 1; round <= 3; ++round) {
+    const Bytes cookie(round == 3 ? 64 : 20, round);
+    answer(cookie);
+    ASSERT_EQ(SentBy(true).size(), 1u + round);
+    auto again = ikev2::ParseMessage(SentBy(true).back().msg);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->header.spi_i, first->header.spi_i);
+    EXPECT_EQ(again->header.message_id, 0u);
+    ASSERT_FALSE(again->payloads.empty());
+    const auto* n = std::get_if<ikev2::NotifyPayload>(&again->payloads.front().body);
+    ASSERT_NE(n, nullptr);
+    EXPECT_EQ(n->type, uint16_t(ikev2::NotifyType::kCookie));
+    EXPECT_EQ(n->data, cookie);
+    EXPECT_EQ(ikev2::Find<ikev2::NoncePayload>(again->payloads)->data,
+              ikev2::Find<ikev2::NoncePayload>(first->payloads)->data);
+    EXPECT_EQ(ikev2::Find<ikev2::KePayload>(again->payloads)->data,
+              ikev2::Find<ikev2::KePayload>(first->payloads)->data);
+  }
+  // Retransmitted byte-identical.
+  const Bytes last = SentBy(true).back().msg;
+  RunUntil(now + Seconds(1));
+  EXPECT_EQ(SentBy(true).back().msg, last);
+  EXPECT_TRUE(hi.gave_up_at.empty());
+  answer(Bytes(20, 4));
+  EXPECT_EQ(hi.gave_up_at.size(), 1u);
+  EXPECT_EQ(si->state(), Ikev2Session::State::kEnded);
+}
+
+TEST_F(Ikev2Pair, InitiatorWithACookieEstablishes) {
+  Configure({}, {});
+  link_i2r = false;
+  Start();
+  auto first = ikev2::ParseMessage(SentBy(true)[0].msg);
+  ASSERT_TRUE(first);
+  ikev2::Header h;
+  h.spi_i = first->header.spi_i;
+  h.exchange = ikev2::ExchangeType::kIkeSaInit;
+  h.flags = ikev2::kFlagResponse;
+  link_i2r = true;
+  si->OnMessage(
+      hi, Endpoint{kAddrI, 500}, Endpoint{kAddrR, 500},
+      ikev2::BuildMessage(h, {ikev2::MakeNotify(ikev2::NotifyType::kCookie, Bytes(20, 7))}));
+  Pump();
+  ExpectEstablished();
+}
+
 TEST_F(Ikev2Pair, WrongPskIsAuthenticationFailedAndNoSa) {
   Configure({}, {}, "secret-1", "other-secret");
   Start();

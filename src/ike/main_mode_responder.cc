@@ -240,6 +240,15 @@ CallAdmissionSnapshot NodeImpl::CallAdmission() const {
   s.rejected = st.rejected;
   s.mm2_resent = st.retransmits;
   s.mm2_resends_suppressed = st.retransmits_suppressed;
+  s.ikev2_half_open = v2_half_open_.size();
+  s.ikev2_limit = V2HalfOpenLimit();
+  s.ikev2_limit_configured = cfg_.ikev2_max_in_negotiation_sa != 0;
+  s.ikev2_cookie_threshold = V2CookieThreshold();
+  s.ikev2_cookie_configured = cfg_.ikev2_cookie_challenge != 0;
+  s.ikev2_cookies_sent = counters_.ikev2_cookies_sent;
+  s.ikev2_cookies_valid = counters_.ikev2_cookies_valid;
+  s.ikev2_cookies_invalid = counters_.ikev2_cookies_invalid;
+  s.ikev2_evicted = counters_.ikev2_half_open_evicted;
   return s;
 }
 

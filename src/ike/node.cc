@@ -52,7 +52,7 @@ Node::Node(Random& rng, NodeOptions opts)
 Node::~Node() = default;
 
 std::unique_ptr<Node> Node::Clone(Random& rng) const {
-  auto copy = std::make_unique<Node>(rng);
+  std::unique_ptr<Node> copy(new Node());
   copy->debug_ = debug_;
   copy->impl_ = impl_->Clone(rng, copy->debug_);
   return copy;
@@ -609,10 +609,82 @@ void NodeImpl::OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
   ReapDead();
 }
 
+// The bound on IKEv2 half-open responders: `crypto ikev2 limit max-in-negotiation-sa`, else
+// 1000 (IOS has no default bound; DESIGN.md §6.6).
+size_t NodeImpl::V2HalfOpenLimit() const {
+  constexpr size_t kDefault = 1000;
+  return cfg_.ikev2_max_in_negotiation_sa ? cfg_.ikev2_max_in_negotiation_sa : kDefault;
+}
+
+// Cookies are demanded from this many half-open responders on: `crypto ikev2
+// cookie-challenge N`, and in any case once the half-open bound is reached.
+size_t NodeImpl::V2CookieThreshold() const {
+  const size_t limit = V2HalfOpenLimit();
+  return cfg_.ikev2_cookie_challenge ? std::min<size_t>(cfg_.ikev2_cookie_challenge, limit) : limit;
+}
+
+// RFC 7296 §2.6: while cookies are demanded, an IKE_SA_INIT request whose first payload is not
+// a N(COOKIE) that verifies for its Ni, source address and SPIi gets a response with only a
+// N(COOKIE) (SPIr zero) and creates nothing: no session, no DH, no nonce. A cookie that does
+// not verify is counted and treated as absent (a fresh one is sent).
+bool NodeImpl::V2CookieAdmits(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg) {
+  if (v2_half_open_.size() < V2CookieThreshold()) return true;
+  auto m = ikev2::ParseMessage(msg);
+  if (!m) {
+    Drop(c, counters_.dropped_malformed, m.error().detail, remote);
+    return false;
+  }
+  static const ikev2::Spi kZero{};
+  const ikev2::Header& h = m->header;
+  if (!h.initiator() || h.message_id != 0 || h.spi_i == kZero) {
+    Drop(c, counters_.dropped_state, "not an IKE_SA_INIT request", remote);
+    return false;
+  }
+  const auto* ni = ikev2::Find<ikev2::NoncePayload>(m->payloads);
+  if (!ni) {
+    Drop(c, counters_.dropped_malformed, "IKE_SA_INIT request without SA, KE or Ni", remote);
+    return false;
+  }
+  const auto* first =
+      m->payloads.empty() ? nullptr : std::get_if<ikev2::NotifyPayload>(&m->payloads.front().body);
+  if (first && first->type == uint16_t(ikev2::NotifyType::kCookie)) {
+    if (v2_cookie_.Valid(c.now, *rng_, first->data, ni->data, remote.ip, h.spi_i)) {
+      ++counters_.ikev2_cookies_valid;
+      if (*debug_)
+        Ikev2Host(*this, c, kNoSa, remote)
+            .Debug("IKEv2:Received IKE_SA_INIT with a valid COOKIE from " + remote.ToString());
+      return true;
+    }
+    ++counters_.ikev2_cookies_invalid;
+    if (*debug_)
+      Ikev2Host(*this, c, kNoSa, remote)
+          .Debug("IKEv2:Received IKE_SA_INIT with an invalid COOKIE from " + remote.ToString() +
+                 ", sending a new one");
+  }
+  ikev2::Header rh;
+  rh.spi_i = h.spi_i;
+  rh.exchange = ikev2::ExchangeType::kIkeSaInit;
+  rh.flags = ikev2::kFlagResponse;
+  rh.message_id = 0;
+  Bytes wire = ikev2::BuildMessage(
+      rh, {ikev2::MakeNotify(ikev2::NotifyType::kCookie,
+                             v2_cookie_.Make(c.now, *rng_, ni->data, remote.ip, h.spi_i))});
+  if (local.port == opts_.natt_port) wire.insert(wire.begin(), 4, 0);  // the non-ESP marker
+  if (*debug_)  // the flood's path: no string built without debug
+    Ikev2Host(*this, c, kNoSa, remote)
+        .Debug("IKEv2:Sending COOKIE to " + remote.ToString() + " (" +
+               std::to_string(v2_half_open_.size()) + " half-open)");
+  c.out.datagrams.push_back(Datagram{local, remote, std::move(wire)});
+  ++counters_.tx_datagrams;
+  ++counters_.ikev2_cookies_sent;
+  return false;
+}
+
 // The IKEv2 responder factory: an IKE_SA_INIT request with responder SPI 0 and no session.
-// Bounded in count by the call admission limit the IKEv1 half-open table uses (IKEv1's
-// half-open entries and IKEv2's responders not yet established count together) and in time
-// by the session's own half-open lifetime (Ikev2Options::half_open_lifetime).
+// Bounded in count by V2HalfOpenLimit (IKEv2's own, not IKEv1's half-open table): at the bound
+// cookies are demanded (V2CookieAdmits), and a request with a valid cookie ends the oldest
+// half-open responder to take its place; in time by the session's own half-open lifetime
+// (Ikev2Options::half_open_lifetime).
 void NodeImpl::OnIkev2WithoutSa(Ctx& c, const ikev2::Header& h, const Endpoint& local,
                                 const Endpoint& remote, ByteSpan msg) {
   static const ikev2::Spi kZero{};
@@ -620,21 +692,31 @@ void NodeImpl::OnIkev2WithoutSa(Ctx& c, const ikev2::Header& h, const Endpoint& 
     Drop(c, counters_.dropped_unknown_sa, "IKEv2 message for an unknown SA", remote);
     return;
   }
-  if (half_open_.size() + v2_half_open_ >= half_open_.limit()) {
-    Drop(c, counters_.dropped_rate_limited, "IKEv2 IKE_SA_INIT over the in-negotiation limit",
-         remote);
-    return;
+  if (!V2CookieAdmits(c, local, remote, msg)) return;
+  // Only a request that proved its address gets here at the bound (the cookie threshold is
+  // at most the bound). A bound lowered by configuration is reached again one eviction at a
+  // time, as requests come.
+  while (v2_half_open_.size() >= V2HalfOpenLimit()) {
+    const SaId oldest = *v2_half_open_.begin();
+    ++counters_.ikev2_half_open_evicted;
+    if (*debug_)
+      Ikev2Host(*this, c, kNoSa, remote)
+          .Debug("IKEv2:half-open limit reached: ending the oldest half-open SA " +
+                 std::to_string(oldest));
+    DeleteV2(c, oldest, "evicted: IKEv2 half-open limit", false);
+    if (v2_half_open_.count(oldest)) break;  // cannot happen: Deleted removed it
   }
   const SaId id = next_id_;
   Ikev2Host host(*this, c, id, remote);
-  std::unique_ptr<Ikev2Session> s = Ikev2Session::Respond(host, local, remote, msg, id, V2Options());
+  std::unique_ptr<Ikev2Session> s =
+      Ikev2Session::Respond(host, local, remote, msg, id, V2Options());
   if (!s) return;
   ++next_id_;
   Ikev2Session* raw = s.get();
   V2Slot row;
   row.s = std::move(s);
   row.half_open = !raw->established();
-  if (row.half_open) ++v2_half_open_;
+  if (row.half_open) v2_half_open_.insert(id);
   v2_.emplace(id, std::move(row));
   by_peer_[remote.ip].push_back(id);
   by_spi_v2_.Insert(SpiKey(raw->spi_i()), raw);
@@ -714,7 +796,7 @@ void NodeImpl::Ikev2Host::Established() {
   V2Slot* row = Slot();
   if (row && row->half_open) {
     row->half_open = false;
-    --n_.v2_half_open_;
+    n_.v2_half_open_.erase(id_);
   }
   if (row) row->was_up = true;
   Emit(EventKind::kIkeSaUp, 0, 0, {});
@@ -786,7 +868,7 @@ void NodeImpl::Ikev2Host::Deleted(std::string_view reason) {
   row->dead = true;
   if (row->half_open) {
     row->half_open = false;
-    --n_.v2_half_open_;
+    n_.v2_half_open_.erase(id_);
   }
   n_.timers_.Disarm(id_);
   n_.dead_.push_back(id_);

@@ -85,6 +85,13 @@ struct NodeCounters {
   // because of the rate limit.
   uint64_t no_proposal_sent = 0;
   uint64_t no_proposal_suppressed = 0;
+  // IKEv2 COOKIE (RFC 7296 §2.6): stateless N(COOKIE) answers sent; IKE_SA_INIT requests whose
+  // cookie verified / did not (those got a fresh cookie while cookies were demanded).
+  uint64_t ikev2_cookies_sent = 0;
+  uint64_t ikev2_cookies_valid = 0;
+  uint64_t ikev2_cookies_invalid = 0;
+  // IKEv2 half-open responders ended to admit a request with a valid cookie at the bound.
+  uint64_t ikev2_half_open_evicted = 0;
 };
 
 // `show crypto call admission statistics`: Main Mode responder negotiations before MM3
@@ -100,6 +107,16 @@ struct CallAdmissionSnapshot {
   uint64_t accepted = 0, evicted_total = 0, evicted_source = 0, expired = 0, promoted = 0,
            rejected = 0;
   uint64_t mm2_resent = 0, mm2_resends_suppressed = 0;  // half-open MM2 resends (and over budget)
+  // IKEv2 responders not yet established, and their own bound (`crypto ikev2 limit
+  // max-in-negotiation-sa`, default 1000) and cookie threshold (`crypto ikev2
+  // cookie-challenge`, default: the bound).
+  uint64_t ikev2_half_open = 0;
+  uint64_t ikev2_limit = 0;
+  bool ikev2_limit_configured = false;
+  uint64_t ikev2_cookie_threshold = 0;
+  bool ikev2_cookie_configured = false;
+  uint64_t ikev2_cookies_sent = 0, ikev2_cookies_valid = 0, ikev2_cookies_invalid = 0,
+           ikev2_evicted = 0;
 };
 
 // A read-only view of one ISAKMP SA for `show crypto isakmp sa [detail]`.
@@ -281,6 +298,7 @@ class Node {
   CallAdmissionSnapshot CallAdmission() const;
 
  private:
+  Node() = default;  // Clone's: the engine is copied in, nothing drawn from a Random
   std::unique_ptr<NodeImpl> impl_;
   bool debug_ = false;
 };

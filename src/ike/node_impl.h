@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,6 +26,7 @@
 #include "ike/half_open.h"
 #include "ike/ike_sa.h"
 #include "ike/ikev1_session.h"
+#include "ike/ikev2_cookie.h"
 #include "ike/ikev2_session.h"
 #include "ike/node.h"
 #include "ike/peer_failover.h"
@@ -155,7 +157,7 @@ struct EntryKeyHash {
 class NodeImpl {
  public:
   NodeImpl(Random& rng, NodeOptions opts, const bool& debug)
-      : rng_(&rng), opts_(opts), debug_(&debug) {}
+      : rng_(&rng), opts_(opts), debug_(&debug), by_icookie_(rng.U64()), by_spi_v2_(rng.U64()) {}
   // A deep copy of the whole engine state, drawing from `rng` and reading `debug` from now
   // on (Node::Clone).
   std::unique_ptr<NodeImpl> Clone(Random& rng, const bool& debug) const {
@@ -368,6 +370,11 @@ class NodeImpl {
 
   // IKEv2 (node.cc): the responder factory, the entry manager's initiator, one call's end
   // (timer re-armed, or the row reaped), deletion and the failover shared with IKEv1.
+  size_t V2HalfOpenLimit() const;
+  size_t V2CookieThreshold() const;
+  // True if the IKE_SA_INIT request may go on to the responder factory: no cookie is demanded
+  // now, or it carries a valid one. Otherwise it was answered with N(COOKIE) or dropped.
+  bool V2CookieAdmits(Ctx& c, const Endpoint& local, const Endpoint& remote, ByteSpan msg);
   void OnIkev2WithoutSa(Ctx& c, const ikev2::Header& h, const Endpoint& local,
                         const Endpoint& remote, ByteSpan msg);
   void InitiateV2(Ctx& c, const IpAddress& peer, EntryRuntime& e);
@@ -507,7 +514,10 @@ class NodeImpl {
   // ReapDead before the row goes).
   std::unordered_map<SaId, V2Slot> v2_;
   CookieIndex<Ikev2Session> by_spi_v2_;
-  size_t v2_half_open_ = 0;  // responder rows not yet established (call admission)
+  // IKEv2 responder rows not yet established (half-open), oldest (smallest id) first: their
+  // own bound (V2HalfOpenLimit), separate from IKEv1's half-open table (DESIGN.md §6.6).
+  std::set<SaId> v2_half_open_;
+  Ikev2CookieSecret v2_cookie_;
   // Our inbound SPIs -> SA: installed IPsec SAs and those reserved by Quick Modes in flight,
   // so that allocation never hands out one twice. The peers' (outbound) SPIs are not here:
   // two peers may choose the same one, or one of ours; they are only found per SA.

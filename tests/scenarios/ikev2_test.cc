@@ -523,13 +523,14 @@ TEST(Ikev2, AKeptUpEntryComesBackAtOnceWhenThePeerDeletesItsIkeSa) {
   EXPECT_EQ(a.ike_sa_count(), 1u);
 }
 
-// Unauthenticated IKE_SA_INIT requests create responder sessions only up to the call
-// admission limit (IKEv1's half-open entries and IKEv2's responders not yet established count
-// together), and those end 30 s later when no IKE_AUTH comes.
+// Unauthenticated IKE_SA_INIT requests create responder sessions only up to IKEv2's own
+// half-open bound (`crypto ikev2 limit max-in-negotiation-sa`; the requests over it get a
+// COOKIE and create nothing: ikev2_cookie_test.cc), and those end 30 s later when no IKE_AUTH
+// comes.
 TEST(Ikev2, ResponderSessionsFromIkeSaInitAreBoundedInCountAndTime) {
   Pair p;
   config::Config cb = FlexConfig(SiteB());
-  cb.cac_in_negotiation_sa = 3;
+  cb.ikev2_max_in_negotiation_sa = 3;
   p.b.SetConfig(cb);
   p.link.DropAll();  // record A's IKE_SA_INIT without letting it reach B
   p.a.Initiate("green", 1);
@@ -552,7 +553,8 @@ TEST(Ikev2, ResponderSessionsFromIkeSaInitAreBoundedInCountAndTime) {
   }
   p.sim.RunFor(Millis(100));
   EXPECT_EQ(p.b.ike_sa_count(), 3u);
-  EXPECT_EQ(p.b.counters().dropped_rate_limited, 7u);
+  EXPECT_EQ(p.b.counters().ikev2_cookies_sent, 7u);
+  EXPECT_EQ(p.b.counters().dropped_rate_limited, 0u);
   p.sim.RunUntil(t0 + Seconds(31));
   EXPECT_EQ(p.b.ike_sa_count(), 0u);
 }
