@@ -56,9 +56,27 @@
 // Reports: every end of a session calls SessionHost::Deleted exactly once, as its last report;
 // GaveUp or PeerDead come first when they apply; ChildDown for each installed Child SA.
 //
-// Not yet: CREATE_CHILD_SA (AddChild only logs; a peer's CREATE_CHILD_SA is answered with
-// NO_ADDITIONAL_SAS), rekeying and lifetimes, COOKIE, IKEv2 fragmentation, certificates,
-// IPv6 selectors.
+// CREATE_CHILD_SA (RFC 7296 §1.3, §2.8, §2.17, §2.18; DESIGN.md §6.6):
+// - Child SA rekey, both roles: N(REKEY_SA) naming the old SA, SA with the new SPI, Ni, KEi
+//   when the entry has `set pfs groupN`, TSi/TSr as the old Child SA's. The new pair is
+//   reported (ChildUp) before the old one goes (ChildDown); the rekey initiator deletes the old
+//   pair with an INFORMATIONAL Delete. A collision (both sides rekey one Child SA): the
+//   exchange holding the lowest of the four nonces made the redundant pair, which its
+//   initiator deletes.
+// - IKE SA rekey, both roles: the same session object takes the new SPIs and keys
+//   (SKEYSEED = prf_old(SK_d old, g^ir | Ni | Nr)), message IDs restart at 0, the Child SAs and
+//   the liveness timeline stay; the old SA is kept (OldIkeSa, bounded in time) only to take or
+//   send its Delete. The I flag follows the rekey initiator. While any other request of ours is
+//   outstanding a peer's IKE rekey is answered TEMPORARY_FAILURE; an IKE rekey collision is
+//   answered TEMPORARY_FAILURE too (both sides retry after a random delay).
+// - A request that is not a rekey (a new Child SA) is answered NO_ADDITIONAL_SAS.
+// - Lifetimes: the side that initiated the IKE SA for its crypto map entry rekeys it at the
+//   profile's `lifetime` minus NodeOptions::isakmp_rekey_margin (9/10 of a short lifetime),
+//   as IKEv1 re-establishes phase 1; the same side rekeys each Child SA at its lifetime minus
+//   ipsec_rekey_margin. Both sides delete at the hard lifetime.
+//
+// Not yet: CREATE_CHILD_SA for an additional Child SA, kilobyte lifetimes, COOKIE, IKEv2
+// fragmentation, certificates, IPv6 selectors.
 #pragma once
 
 #include <cstdint>
@@ -149,6 +167,17 @@ class Ikev2Session final : public Session {
   bool initiator() const { return initiator_; }
   const ikev2::Spi& spi_i() const { return spi_i_; }
   const ikev2::Spi& spi_r() const { return spi_r_; }
+  // After an IKE rekey, until its Delete is done: the old SA's SPIs (the core indexes both).
+  const ikev2::Spi* old_spi_i() const { return old_ike_ ? &old_ike_->spi_i : nullptr; }
+  // Whether a message with these SPIs is this session's (the current or the old IKE SA).
+  bool Owns(const ikev2::Spi& spi_i, const ikev2::Spi& spi_r) const {
+    return (spi_i == spi_i_ && spi_r == spi_r_) ||
+           (old_ike_ && spi_i == old_ike_->spi_i && spi_r == old_ike_->spi_r);
+  }
+  uint32_t ike_rekeys() const { return ike_rekeys_; }
+  // Starts a rekey now (tests, `clear`-like commands); false if one cannot start now.
+  bool RekeyChild(SessionHost& host, uint32_t spi_in);
+  bool RekeyIke(SessionHost& host);
   bool nat_detected() const { return nat_detected_; }
   bool floated() const { return local_.port == opts_.natt_port; }
   uint16_t dh_group() const { return group_; }
@@ -161,7 +190,21 @@ class Ikev2Session final : public Session {
   bool holds_negotiation_state() const { return static_cast<bool>(neg_); }
 
  private:
-  enum class ReqKind : uint8_t { kInit, kAuth, kLiveness, kDeleteChild };
+  enum class ReqKind : uint8_t {
+    kInit, kAuth, kLiveness, kDeleteChild, kRekeyChild, kRekeyIke, kDeleteOldIke };
+
+  // Our CREATE_CHILD_SA request's own material (kRekeyChild, kRekeyIke).
+  struct RekeyExchange {
+    ClonePtr<crypto::DhKeyPair> dh;
+    Bytes ni;
+    uint32_t old_spi_in = 0;   // Child rekey: the pair being replaced
+    uint32_t new_spi_in = 0;   // Child rekey: our inbound SPI of the new pair
+    ikev2::Spi new_spi{};      // IKE rekey: our SPI of the new IKE SA
+    ikev2::SaPayload offered;
+    ~RekeyExchange();
+    RekeyExchange() = default;
+    RekeyExchange(const RekeyExchange&) = default;
+  };
 
   // What only the setup needs; freed once the SA is established or has failed.
   struct Negotiation {
@@ -188,6 +231,27 @@ class Ikev2Session final : public Session {
     TimePoint due = kNever;       // nominal instant of event `next`
     TimePoint send_at = kNever;   // due minus jitter; kNever: DPD-driven (liveness)
     uint32_t child_spi_in = 0;    // kDeleteChild
+    ClonePtr<RekeyExchange> rekey;  // kRekeyChild, kRekeyIke
+  };
+
+  // The IKE SA an IKE rekey replaced, kept until its Delete is answered (or sent and
+  // answered), at most until `expires`.
+  struct OldIkeSa {
+    ikev2::Spi spi_i{}, spi_r{};
+    crypto::IkeSuite suite;
+    crypto::IkeSaKeys keys;
+    bool initiator = false;
+    uint32_t next_mid = 0, peer_next_mid = 0;
+    Bytes last_response, last_request_digest;
+    std::optional<Outstanding> out;  // our Delete (we initiated the rekey)
+    TimePoint expires = kNever;
+  };
+
+  // A Child SA rekey exchange that completed (ours or the peer's): what a collision needs.
+  struct RekeyRecord {
+    uint32_t old_spi_in = 0, new_spi_in = 0;
+    Bytes ni, nr;
+    bool ours = false;
   };
 
   struct Child {
@@ -200,6 +264,9 @@ class Ikev2Session final : public Session {
     uint8_t protocol = 0;
     TimePoint created, expires = kNever;
     TimePoint last_in = kNever, last_out = kNever;
+    TimePoint rekey_at = kNever;  // the side that keeps the IKE SA up for its entry
+    bool rekeying = false;        // our rekey of this pair is in flight
+    bool replaced = false;        // a new pair replaced it: it goes (Delete) or is going
     bool keys_handed_over = false;
   };
 
@@ -214,6 +281,32 @@ class Ikev2Session final : public Session {
   void OnAuthRequest(SessionHost& host, const std::vector<ikev2::Payload>& inner,
                      const Endpoint& local, const Endpoint& remote, ByteSpan msg_digest_src);
   void BecomeEstablished(SessionHost& host);
+
+  // CREATE_CHILD_SA and lifetimes.
+  void OnCreateChildRequest(SessionHost& host, const std::vector<ikev2::Payload>& inner,
+                            ByteSpan msg);
+  void AnswerChildRekey(SessionHost& host, const std::vector<ikev2::Payload>& inner,
+                        const ikev2::NotifyPayload& rekey_sa, ByteSpan msg);
+  void AnswerIkeRekey(SessionHost& host, const std::vector<ikev2::Payload>& inner,
+                      ByteSpan msg);
+  void OnRekeyChildResponse(SessionHost& host, Outstanding o,
+                            const std::vector<ikev2::Payload>& inner);
+  void OnRekeyIkeResponse(SessionHost& host, Outstanding o,
+                          const std::vector<ikev2::Payload>& inner);
+  // Makes the new IKE SA current (the old one becomes old_ike_).
+  void SwitchIkeSa(SessionHost& host, bool we_initiated, const ikev2::Spi& spi_i,
+                   const ikev2::Spi& spi_r, const crypto::IkeSuite& suite, uint16_t group,
+                   crypto::IkeSaKeys keys);
+  void OnOldIkeMessage(SessionHost& host, const ikev2::Header& h,
+                       const std::vector<ikev2::Payload>& outer, ByteSpan msg);
+  // A Child SA rekey completed: a collision with the other side's is resolved here.
+  void RecordRekey(SessionHost& host, RekeyRecord r);
+  void SetChildTimers(SessionHost& host, Child& ch) const;
+  void SetIkeTimers(SessionHost& host);
+  void RekeyFailed(SessionHost& host, const Outstanding& o, bool temporary);
+  // Queued work that waits for our request window (deletes, rekeys due): started when free.
+  void StartPending(SessionHost& host);
+  void ChildGone(SessionHost& host, uint32_t spi_in);
 
   // Exchanges after setup.
   void OnInformationalRequest(SessionHost& host, const std::vector<ikev2::Payload>& inner,
@@ -233,6 +326,18 @@ class Ikev2Session final : public Session {
   // An encrypted message from us.
   std::optional<Bytes> Seal(SessionHost& host, ikev2::ExchangeType x, bool response,
                             uint32_t mid, const std::vector<ikev2::Payload>& inner);
+  // The same with another IKE SA's SPIs and keys (the old one after a rekey).
+  std::optional<Bytes> SealAs(SessionHost& host, const ikev2::Spi& spi_i,
+                              const ikev2::Spi& spi_r, bool initiator,
+                              const crypto::IkeSuite& suite, const crypto::IkeSaKeys& keys,
+                              ikev2::ExchangeType x, bool response, uint32_t mid,
+                              const std::vector<ikev2::Payload>& inner);
+  std::optional<std::vector<ikev2::Payload>> OpenAs(SessionHost& host,
+                                                    const crypto::IkeSuite& suite,
+                                                    const crypto::IkeSaKeys& keys,
+                                                    bool peer_initiator,
+                                                    const std::vector<ikev2::Payload>& outer,
+                                                    ByteSpan msg);
   ikev2::Header MakeHeader(ikev2::ExchangeType x, bool response, uint32_t mid) const;
   void SendWire(SessionHost& host, const Bytes& wire);
   void SendRequest(SessionHost& host, ReqKind kind, Bytes wire, uint32_t child_spi_in = 0);
@@ -275,6 +380,14 @@ class Ikev2Session final : public Session {
 
   std::optional<DpdMonitor> dpd_;
   std::vector<Child> children_;
+
+  // Rekeying and lifetimes.
+  bool keeps_up_ = false;  // we initiated the IKE SA for our entry: we rekey on lifetimes
+  TimePoint ike_rekey_at_ = kNever, ike_expires_ = kNever;
+  std::optional<OldIkeSa> old_ike_;
+  std::vector<RekeyRecord> rekey_log_;    // bounded (kMaxRekeyLog)
+  std::vector<uint32_t> pending_deletes_;  // Child SAs (our inbound SPIs) to delete
+  uint32_t ike_rekeys_ = 0;
 };
 
 }  // namespace ikepulse::ike

@@ -136,6 +136,9 @@ struct V2Slot {
   bool gave_up = false;        // GaveUp reported: failover (setup failed) when Deleted comes
   bool no_failover = false;    // the setup failed inside Initiate: logged, no failover loop
   bool was_up = false;         // it was established (the DOWN log when it ends)
+  // The rows of by_spi_v2_ for this session (initiator SPIs as SpiKey): the current IKE SA's
+  // and, after an IKE rekey until its Delete is done, the old one's (NodeImpl::SyncV2Index).
+  std::optional<uint64_t> indexed, indexed_old;
 };
 
 // The context of one call into the node.
@@ -371,6 +374,8 @@ class NodeImpl {
     return it == v2_.end() || it->second.dead ? nullptr : &it->second;
   }
   void AfterV2Call(SaId id);
+  // Makes by_spi_v2_ follow the session's SPIs (they change with an IKE rekey).
+  void SyncV2Index(V2Slot& row);
   void DeleteV2(Ctx& c, SaId id, std::string_view reason, bool send);
   static uint64_t SpiKey(const ikev2::Spi& s) {
     uint64_t v;
