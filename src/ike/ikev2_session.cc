@@ -783,7 +783,8 @@ void Ikev2Session::HandleResponse(SessionHost& host, const ikev2::Header& h,
     return;
   }
   const ReqKind kind = out_->kind;
-  const bool create = kind == ReqKind::kRekeyChild || kind == ReqKind::kRekeyIke;
+  const bool create =
+      kind == ReqKind::kRekeyChild || kind == ReqKind::kNewChild || kind == ReqKind::kRekeyIke;
   const ExchangeType want = kind == ReqKind::kInit   ? ExchangeType::kIkeSaInit
                             : kind == ReqKind::kAuth ? ExchangeType::kIkeAuth
                             : create                 ? ExchangeType::kCreateChildSa
@@ -801,7 +802,7 @@ void Ikev2Session::HandleResponse(SessionHost& host, const ikev2::Header& h,
     out_.reset();
     host.Heard();
     if (dpd_) dpd_->OnInboundAuthenticated(host.Now());
-    if (kind == ReqKind::kRekeyChild)
+    if (kind == ReqKind::kRekeyChild || kind == ReqKind::kNewChild)
       OnRekeyChildResponse(host, std::move(o), *inner);
     else
       OnRekeyIkeResponse(host, std::move(o), *inner);
@@ -1026,7 +1027,12 @@ void Ikev2Session::RekeyFailed(SessionHost& host, const Outstanding& o, bool tem
   // while the hard lifetime allows.
   const Duration wait = temporary ? Seconds(1) + Micros(int64_t(host.Rng().Uniform(2'000'000)))
                                   : Seconds(10);
-  if (o.kind == ReqKind::kRekeyChild) {
+  if (o.kind == ReqKind::kNewChild) {
+    if (o.rekey->new_spi_in) host.ReleaseSpiIn(o.rekey->new_spi_in);
+    if (host.DebugOn())
+      host.Debug(Tag() + "crypto map " + o.rekey->map_name + " " +
+                 std::to_string(o.rekey->map_seq) + " gets no Child SA over this IKE SA");
+  } else if (o.kind == ReqKind::kRekeyChild) {
     if (o.rekey->new_spi_in) host.ReleaseSpiIn(o.rekey->new_spi_in);
     for (auto& ch : children_)
       if (ch.spi_in == o.rekey->old_spi_in) {
@@ -1106,8 +1112,26 @@ void Ikev2Session::OnRekeyChildResponse(SessionHost& host, Outstanding o,
   const auto* nr = ikev2::Find<ikev2::NoncePayload>(inner);
   const auto* ke = ikev2::Find<ikev2::KePayload>(inner);
   const config::Config& cfg = host.Cfg();
+  const bool is_new = rx.old_spi_in == 0;  // an additional Child SA (AddChild)
   const config::CryptoMapEntry* e =
-      old != children_.end() ? cfg.FindCryptoMap(old->map_name, old->map_seq) : nullptr;
+      is_new                   ? cfg.FindCryptoMap(rx.map_name, rx.map_seq)
+      : old != children_.end() ? cfg.FindCryptoMap(old->map_name, old->map_seq)
+                               : nullptr;
+  // A new Child SA's selectors: the responder's TSi/TSr, within what we asked for.
+  std::optional<Range> ri, rr;
+  if (is_new) {
+    const Payload* tsi = ikev2::FindType(inner, PayloadType::kTsi);
+    const Payload* tsr = ikev2::FindType(inner, PayloadType::kTsr);
+    const auto* tsi_b = tsi ? std::get_if<ikev2::TsPayload>(&tsi->body) : nullptr;
+    const auto* tsr_b = tsr ? std::get_if<ikev2::TsPayload>(&tsr->body) : nullptr;
+    if (tsi_b && tsr_b && !tsi_b->selectors.empty() && !tsr_b->selectors.empty()) {
+      ri = FromTs(tsi_b->selectors.front());
+      rr = FromTs(tsr_b->selectors.front());
+      if (ri && !Within(*ri, *FromTs(rx.ts_i))) ri.reset();
+      if (rr && !Within(*rr, *FromTs(rx.ts_r))) rr.reset();
+    }
+    if (!ri || !rr) e = nullptr;
+  }
   std::optional<Phase2Algs> algs;
   uint32_t peer_spi = 0;
   std::optional<SecretBytes> shared;
@@ -1140,15 +1164,26 @@ void Ikev2Session::OnRekeyChildResponse(SessionHost& host, Outstanding o,
   ch.spi_in = rx.new_spi_in;
   ch.spi_out = peer_spi;
   ch.algs = *algs;
-  ch.algs.udp_encap = old->algs.udp_encap;
-  ch.map_name = old->map_name;
-  ch.map_seq = old->map_seq;
-  ch.local_net = old->local_net;
-  ch.local_mask = old->local_mask;
-  ch.remote_net = old->remote_net;
-  ch.remote_mask = old->remote_mask;
-  ch.protocol = old->protocol;
-  old->replaced = true;
+  if (is_new) {
+    ch.algs.udp_encap = floated() || nat_detected_;
+    ch.map_name = rx.map_name;
+    ch.map_seq = rx.map_seq;
+    ch.protocol = ri->proto;
+    if (!ToNet(*ri, ch.local_net, ch.local_mask))
+      ToNet(*FromTs(rx.ts_i), ch.local_net, ch.local_mask);
+    if (!ToNet(*rr, ch.remote_net, ch.remote_mask))
+      ToNet(*FromTs(rx.ts_r), ch.remote_net, ch.remote_mask);
+  } else {
+    ch.algs.udp_encap = old->algs.udp_encap;
+    ch.map_name = old->map_name;
+    ch.map_seq = old->map_seq;
+    ch.local_net = old->local_net;
+    ch.local_mask = old->local_mask;
+    ch.remote_net = old->remote_net;
+    ch.remote_mask = old->remote_mask;
+    ch.protocol = old->protocol;
+    old->replaced = true;
+  }
   crypto::ChildSaKeys k = crypto::DeriveChildSaKeys(
       suite_.prf, keys_.sk_d.span(),
       shared ? std::optional<ByteSpan>(shared->span()) : std::nullopt, rx.ni, nr->data,
@@ -1162,9 +1197,13 @@ void Ikev2Session::OnRekeyChildResponse(SessionHost& host, Outstanding o,
   children_.push_back(std::move(ch));
   const Child& nc = children_.back();
   if (host.DebugOn())
-    host.Debug(Tag() + "Child SA rekeyed: SPI " + std::to_string(rx.old_spi_in) + " -> " +
+    host.Debug(Tag() + (is_new ? "New Child SA up (crypto map " + nc.map_name + " " +
+                                     std::to_string(nc.map_seq) + "): SPI "
+                               : "Child SA rekeyed: SPI " + std::to_string(rx.old_spi_in) +
+                                     " -> ") +
                std::to_string(nc.spi_in));
   host.ChildUp(ChildSaUp{nc.spi_in, nc.spi_out, nc.map_name, nc.map_seq});
+  if (is_new) return;
   RecordRekey(host, RekeyRecord{rx.old_spi_in, nc.spi_in, rx.ni, nr->data, true});
 }
 
@@ -1207,32 +1246,17 @@ void Ikev2Session::OnCreateChildRequest(SessionHost& host, const std::vector<Pay
   if (sa && !sa->proposals.empty() &&
       sa->proposals.front().protocol_id == uint8_t(ikev2::ProtocolId::kIke))
     return AnswerIkeRekey(host, inner, msg);
-  Dbg(host, "CREATE_CHILD_SA for an additional Child SA: NO_ADDITIONAL_SAS");
-  if (auto w = Seal(host, ExchangeType::kCreateChildSa, true, peer_next_mid_,
-                    {ikev2::MakeNotify(NotifyType::kNoAdditionalSas)}))
-    SendResponse(host, std::move(*w), msg);
+  AnswerNewChild(host, inner, msg);
 }
 
-void Ikev2Session::AnswerChildRekey(SessionHost& host, const std::vector<Payload>& inner,
-                                    const ikev2::NotifyPayload& rekey_sa, ByteSpan msg) {
-  auto refuse = [&](NotifyType type, Bytes data, const char* why) {
-    if (host.DebugOn())
-      host.Debug(Tag() + "Child SA rekey refused: " + why + " (" +
-                 ikev2::NotifyTypeName(uint16_t(type)) + ")");
-    if (auto w = Seal(host, ExchangeType::kCreateChildSa, true, peer_next_mid_,
-                      {ikev2::MakeNotify(type, std::move(data))}))
-      SendResponse(host, std::move(*w), msg);
-  };
-  const uint32_t old_out = rekey_sa.spi.size() == 4 ? SpiValue(rekey_sa.spi) : 0;
-  auto old = std::find_if(children_.begin(), children_.end(), [&](const Child& c) {
-    return old_out != 0 && c.spi_out == old_out;
-  });
-  if (rekey_sa.protocol_id != uint8_t(ikev2::ProtocolId::kEsp) || old == children_.end())
-    return refuse(NotifyType::kChildSaNotFound, {}, "no such Child SA");
-  if (old->replaced)  // §2.25.1: a pair that is going
-    return refuse(NotifyType::kTemporaryFailure, {}, "the Child SA is being deleted");
+// The answer to a CREATE_CHILD_SA request for a Child SA of `entry` (a rekey or a new one):
+// the ESP proposal and PFS as the entry says, the selectors narrowed to its ACL. On success
+// `ch` holds the new pair (our SPI allocated, keys derived, timers set) and `reply` the
+// response payloads; otherwise `err` (and `err_data`) says why.
+bool Ikev2Session::BuildChildAnswer(SessionHost& host, const config::CryptoMapEntry& entry,
+                                    const std::vector<Payload>& inner, bool udp_encap,
+                                    Child& ch, std::vector<Payload>& reply, ChildRefusal& err) {
   const config::Config& cfg = host.Cfg();
-  const config::CryptoMapEntry* entry = cfg.FindCryptoMap(old->map_name, old->map_seq);
   const auto* sa = ikev2::Find<ikev2::SaPayload>(inner);
   const auto* ni = ikev2::Find<ikev2::NoncePayload>(inner);
   const auto* ke = ikev2::Find<ikev2::KePayload>(inner);
@@ -1240,56 +1264,66 @@ void Ikev2Session::AnswerChildRekey(SessionHost& host, const std::vector<Payload
   const Payload* tsr = ikev2::FindType(inner, PayloadType::kTsr);
   const auto* tsi_b = tsi ? std::get_if<ikev2::TsPayload>(&tsi->body) : nullptr;
   const auto* tsr_b = tsr ? std::get_if<ikev2::TsPayload>(&tsr->body) : nullptr;
-  if (!sa || !ni || !tsi_b || !tsr_b)
-    return refuse(NotifyType::kInvalidSyntax, {}, "SA, Ni, TSi or TSr missing");
-  if (!entry) return refuse(NotifyType::kNoProposalChosen, {}, "crypto map entry removed");
-  // PFS as the entry says: with `set pfs groupN` the proposal must offer group N and KEi must
-  // carry it; without, no D-H transform and no KEi.
-  std::optional<EspChoice> esp;
-  bool wrong_ke = false;
-  for (const auto& p : sa->proposals) {
-    std::vector<uint16_t> groups;
-    ikev2::SaPayload one{{WithoutDh(p, groups)}};
-    const bool none_ok = groups.empty() || std::count(groups.begin(), groups.end(), 0) > 0;
-    if (entry->pfs_group ? std::count(groups.begin(), groups.end(), *entry->pfs_group) == 0
-                         : !none_ok)
-      continue;
-    esp = SelectEsp(one, cfg, *entry);
-    if (esp) break;
+  if (!sa || !ni || !tsi_b || !tsr_b) {
+    err = {NotifyType::kInvalidSyntax, {}, "SA, Ni, TSi or TSr missing"};
+    return false;
   }
-  if (esp && entry->pfs_group && (!ke || ke->dh_group != *entry->pfs_group)) wrong_ke = true;
-  if (esp && !entry->pfs_group && ke) esp.reset();
-  if (!esp) return refuse(NotifyType::kNoProposalChosen, {}, "no acceptable proposal");
-  if (wrong_ke)
-    return refuse(NotifyType::kInvalidKePayload,
-                  Bytes{uint8_t(*entry->pfs_group >> 8), uint8_t(*entry->pfs_group)},
-                  "KEi of another group");
-  const config::AclEntry* acl = FirstPermit(cfg.FindAcl(entry->match_address));
+  const config::AclEntry* acl = FirstPermit(cfg.FindAcl(entry.match_address));
   std::optional<Range> ri, rr;
   if (acl && !acl->src.v6 && !acl->dst.v6) {
     ri = Narrow(*tsi_b, FromNet(acl->dst, Invert(acl->dst_wildcard), acl->protocol));
     rr = Narrow(*tsr_b, FromNet(acl->src, Invert(acl->src_wildcard), acl->protocol));
   }
-  if (!ri || !rr) return refuse(NotifyType::kTsUnacceptable, {}, "selectors outside the ACL");
+  if (!ri || !rr) {
+    err = {NotifyType::kTsUnacceptable, {}, "selectors outside the ACL"};
+    return false;
+  }
+  // PFS as the entry says: with `set pfs groupN` the proposal must offer group N and KEi must
+  // carry it; without, no D-H transform (other than none) and no KEi.
+  std::optional<EspChoice> esp;
+  for (const auto& p : sa->proposals) {
+    std::vector<uint16_t> groups;
+    ikev2::SaPayload one{{WithoutDh(p, groups)}};
+    const bool none_ok = groups.empty() || std::count(groups.begin(), groups.end(), 0) > 0;
+    if (entry.pfs_group ? std::count(groups.begin(), groups.end(), *entry.pfs_group) == 0
+                        : !none_ok)
+      continue;
+    esp = SelectEsp(one, cfg, entry);
+    if (esp) break;
+  }
+  if (!esp || (!entry.pfs_group && ke)) {
+    err = {NotifyType::kNoProposalChosen, {}, "no acceptable proposal"};
+    return false;
+  }
+  if (entry.pfs_group && (!ke || ke->dh_group != *entry.pfs_group)) {
+    err = {NotifyType::kInvalidKePayload,
+           Bytes{uint8_t(*entry.pfs_group >> 8), uint8_t(*entry.pfs_group)},
+           "KEi of another group"};
+    return false;
+  }
   std::unique_ptr<crypto::DhKeyPair> dh;
   std::optional<SecretBytes> shared;
-  if (entry->pfs_group) {
-    dh = crypto::DhKeyPair::Generate(*entry->pfs_group);
-    if (!dh) return refuse(NotifyType::kNoProposalChosen, {}, "cannot generate a DH key pair");
+  if (entry.pfs_group) {
+    dh = crypto::DhKeyPair::Generate(*entry.pfs_group);
+    if (!dh) {
+      err = {NotifyType::kNoProposalChosen, {}, "cannot generate a DH key pair"};
+      return false;
+    }
     auto sh = dh->ComputeShared(ke->data);
-    if (!sh) return refuse(NotifyType::kInvalidSyntax, {}, "bad KE data");
+    if (!sh) {
+      err = {NotifyType::kInvalidSyntax, {}, "bad KE data"};
+      return false;
+    }
     shared = std::move(*sh);
   }
   Bytes nr(kNonceSize);
   host.Rng().Fill(nr);
-  const uint32_t old_spi_in = old->spi_in;
-  Child ch;
   ch.spi_in = host.AllocateSpiIn();
   ch.spi_out = esp->peer_spi;
   ch.algs = esp->algs;
-  ch.algs.udp_encap = old->algs.udp_encap;
-  ch.map_name = old->map_name;
-  ch.map_seq = old->map_seq;
+  ch.algs.udp_encap = udp_encap;
+  ch.map_name = entry.map_name;
+  ch.map_seq = entry.seq;
   ch.protocol = rr->proto;
   const Range our_local = FromNet(acl->src, Invert(acl->src_wildcard), acl->protocol);
   const Range our_remote = FromNet(acl->dst, Invert(acl->dst_wildcard), acl->protocol);
@@ -1304,28 +1338,100 @@ void Ikev2Session::AnswerChildRekey(SessionHost& host, const std::vector<Payload
   ch.enc_out = std::move(k.encr_r);
   ch.auth_out = std::move(k.integ_r);
   SetChildTimers(host, ch);
-  ikev2::Proposal reply = esp->reply;
-  reply.spi = SpiBytes(ch.spi_in);
-  if (entry->pfs_group) reply.transforms.push_back(DhTransform(*entry->pfs_group));
-  std::vector<Payload> out;
-  out.push_back(ikev2::MakePayload(ikev2::SaPayload{{reply}}));
-  out.push_back(ikev2::MakePayload(ikev2::NoncePayload{nr}));
-  if (dh) out.push_back(ikev2::MakePayload(ikev2::KePayload{*entry->pfs_group, dh->public_value()}));
-  out.push_back(ikev2::MakePayload(PayloadType::kTsi, ikev2::TsPayload{{ToTs(*ri)}}));
-  out.push_back(ikev2::MakePayload(PayloadType::kTsr, ikev2::TsPayload{{ToTs(*rr)}}));
-  auto w = Seal(host, ExchangeType::kCreateChildSa, true, peer_next_mid_, out);
+  ikev2::Proposal rp = esp->reply;
+  rp.spi = SpiBytes(ch.spi_in);
+  if (entry.pfs_group) rp.transforms.push_back(DhTransform(*entry.pfs_group));
+  reply.push_back(ikev2::MakePayload(ikev2::SaPayload{{rp}}));
+  reply.push_back(ikev2::MakePayload(ikev2::NoncePayload{nr}));
+  if (dh) reply.push_back(ikev2::MakePayload(ikev2::KePayload{*entry.pfs_group, dh->public_value()}));
+  reply.push_back(ikev2::MakePayload(PayloadType::kTsi, ikev2::TsPayload{{ToTs(*ri)}}));
+  reply.push_back(ikev2::MakePayload(PayloadType::kTsr, ikev2::TsPayload{{ToTs(*rr)}}));
+  return true;
+}
+
+void Ikev2Session::RefuseChild(SessionHost& host, const ChildRefusal& r, ByteSpan msg) {
+  if (host.DebugOn())
+    host.Debug(Tag() + "CREATE_CHILD_SA refused: " + r.why + " (" +
+               ikev2::NotifyTypeName(uint16_t(r.type)) + ")");
+  if (auto w = Seal(host, ExchangeType::kCreateChildSa, true, peer_next_mid_,
+                    {ikev2::MakeNotify(r.type, r.data)}))
+    SendResponse(host, std::move(*w), msg);
+}
+
+// Sends the response and reports the new pair (after the response, so that a failure to
+// protect it leaves nothing installed).
+bool Ikev2Session::InstallAnsweredChild(SessionHost& host, Child ch,
+                                        const std::vector<Payload>& reply, ByteSpan msg) {
+  auto w = Seal(host, ExchangeType::kCreateChildSa, true, peer_next_mid_, reply);
   if (!w) {
     host.ReleaseSpiIn(ch.spi_in);
-    return;
+    return false;
   }
-  if (host.DebugOn())
-    host.Debug(Tag() + "Rekeying Child SA " + std::to_string(old_spi_in) + " for the peer: new SPI " +
-               std::to_string(ch.spi_in));
   SendResponse(host, std::move(*w), msg);
   children_.push_back(std::move(ch));
   const Child& nc = children_.back();
   host.ChildUp(ChildSaUp{nc.spi_in, nc.spi_out, nc.map_name, nc.map_seq});
-  RecordRekey(host, RekeyRecord{old_spi_in, nc.spi_in, ni->data, nr, false});
+  return true;
+}
+
+void Ikev2Session::AnswerChildRekey(SessionHost& host, const std::vector<Payload>& inner,
+                                    const ikev2::NotifyPayload& rekey_sa, ByteSpan msg) {
+  const uint32_t old_out = rekey_sa.spi.size() == 4 ? SpiValue(rekey_sa.spi) : 0;
+  auto old = std::find_if(children_.begin(), children_.end(), [&](const Child& c) {
+    return old_out != 0 && c.spi_out == old_out;
+  });
+  if (rekey_sa.protocol_id != uint8_t(ikev2::ProtocolId::kEsp) || old == children_.end())
+    return RefuseChild(host, {NotifyType::kChildSaNotFound, {}, "no such Child SA"}, msg);
+  if (old->replaced)  // §2.25.1: a pair that is going
+    return RefuseChild(host, {NotifyType::kTemporaryFailure, {}, "the Child SA is being deleted"},
+                       msg);
+  const config::CryptoMapEntry* entry = host.Cfg().FindCryptoMap(old->map_name, old->map_seq);
+  if (!entry)
+    return RefuseChild(host, {NotifyType::kNoProposalChosen, {}, "crypto map entry removed"}, msg);
+  Child ch;
+  std::vector<Payload> reply;
+  ChildRefusal err;
+  if (!BuildChildAnswer(host, *entry, inner, old->algs.udp_encap, ch, reply, err))
+    return RefuseChild(host, err, msg);
+  const uint32_t old_spi_in = old->spi_in, new_spi_in = ch.spi_in;
+  const Bytes ni = ikev2::Find<ikev2::NoncePayload>(inner)->data;
+  const auto* nr = ikev2::Find<ikev2::NoncePayload>(reply);
+  const Bytes nr_copy = nr->data;
+  if (host.DebugOn())
+    host.Debug(Tag() + "Rekeying Child SA " + std::to_string(old_spi_in) +
+               " for the peer: new SPI " + std::to_string(new_spi_in));
+  if (!InstallAnsweredChild(host, std::move(ch), reply, msg)) return;
+  RecordRekey(host, RekeyRecord{old_spi_in, new_spi_in, ni, nr_copy, false});
+}
+
+// A request for an additional Child SA (§1.3.1): the first crypto map entry of this IKE SA's
+// profile that lists the peer and whose ACL and transform sets accept the request.
+void Ikev2Session::AnswerNewChild(SessionHost& host, const std::vector<Payload>& inner,
+                                  ByteSpan msg) {
+  const config::Config& cfg = host.Cfg();
+  std::optional<ChildRefusal> first_err;
+  size_t tried = 0;
+  for (const auto& e : cfg.crypto_maps) {
+    if (e.ikev2_profile != profile_ || !ListsPeer(e, remote_.ip)) continue;
+    if (++tried > 64) break;  // bounded per request
+    Child ch;
+    std::vector<Payload> reply;
+    ChildRefusal err;
+    if (BuildChildAnswer(host, e, inner, floated() || nat_detected_, ch, reply, err)) {
+      if (host.DebugOn())
+        host.Debug(Tag() + "New Child SA for the peer (crypto map " + e.map_name + " " +
+                   std::to_string(e.seq) + "): SPI " + std::to_string(ch.spi_in));
+      InstallAnsweredChild(host, std::move(ch), reply, msg);
+      return;
+    }
+    // TS_UNACCEPTABLE only when no entry's selectors fit; otherwise why the first that did
+    // refused.
+    if (!first_err || (first_err->type == NotifyType::kTsUnacceptable &&
+                       err.type != NotifyType::kTsUnacceptable))
+      first_err = err;
+  }
+  if (!first_err) first_err = ChildRefusal{NotifyType::kNoAdditionalSas, {}, "no crypto map entry"};
+  RefuseChild(host, *first_err, msg);
 }
 
 // ---- IKE SA rekey ----------------------------------------------------------------------
@@ -1757,9 +1863,57 @@ void Ikev2Session::Delete(SessionHost& host, std::string_view reason, bool send)
 }
 
 void Ikev2Session::AddChild(SessionHost& host, const config::CryptoMapEntry& entry) {
+  if (StartNewChild(host, entry)) return;
   if (host.DebugOn())
-    host.Debug(Tag() + "CREATE_CHILD_SA not supported yet: crypto map " + entry.map_name + " " +
+    host.Debug(Tag() + "cannot start CREATE_CHILD_SA now: crypto map " + entry.map_name + " " +
                std::to_string(entry.seq) + " gets no additional Child SA");
+}
+
+bool Ikev2Session::ChildInFlight(const SessionHost& host, EntryRef entry) const {
+  return out_ && out_->kind == ReqKind::kNewChild && out_->rekey &&
+         out_->rekey->map_seq == entry.seq && host.MapName(entry) == out_->rekey->map_name;
+}
+
+bool Ikev2Session::StartNewChild(SessionHost& host, const config::CryptoMapEntry& e) {
+  if (state_ != State::kEstablished || out_) return false;
+  const config::Config& cfg = host.Cfg();
+  const config::AclEntry* acl = FirstPermit(cfg.FindAcl(e.match_address));
+  if (!acl || acl->src.v6 || acl->dst.v6) return false;
+  auto rx = std::make_unique<RekeyExchange>();
+  rx->map_name = e.map_name;
+  rx->map_seq = e.seq;
+  rx->ts_i = ToTs(FromNet(acl->src, Invert(acl->src_wildcard), acl->protocol));
+  rx->ts_r = ToTs(FromNet(acl->dst, Invert(acl->dst_wildcard), acl->protocol));
+  rx->new_spi_in = host.AllocateSpiIn();
+  rx->offered = OurEspProposals(cfg, e, rx->new_spi_in);
+  if (e.pfs_group) {
+    for (auto& p : rx->offered.proposals) p.transforms.push_back(DhTransform(*e.pfs_group));
+    rx->dh = crypto::DhKeyPair::Generate(*e.pfs_group);
+  }
+  if (rx->offered.proposals.empty() || (e.pfs_group && !rx->dh)) {
+    host.ReleaseSpiIn(rx->new_spi_in);
+    return false;
+  }
+  rx->ni.resize(kNonceSize);
+  host.Rng().Fill(rx->ni);
+  std::vector<Payload> inner;
+  inner.push_back(ikev2::MakePayload(rx->offered));
+  inner.push_back(ikev2::MakePayload(ikev2::NoncePayload{rx->ni}));
+  if (rx->dh)
+    inner.push_back(ikev2::MakePayload(ikev2::KePayload{*e.pfs_group, rx->dh->public_value()}));
+  inner.push_back(ikev2::MakePayload(PayloadType::kTsi, ikev2::TsPayload{{rx->ts_i}}));
+  inner.push_back(ikev2::MakePayload(PayloadType::kTsr, ikev2::TsPayload{{rx->ts_r}}));
+  auto w = Seal(host, ExchangeType::kCreateChildSa, false, next_mid_, inner);
+  if (!w) {
+    host.ReleaseSpiIn(rx->new_spi_in);
+    return false;
+  }
+  if (host.DebugOn())
+    host.Debug(Tag() + "Sending CREATE_CHILD_SA request for crypto map " + e.map_name + " " +
+               std::to_string(e.seq) + ", message ID " + std::to_string(next_mid_));
+  SendRequest(host, ReqKind::kNewChild, std::move(*w));
+  out_->rekey = std::move(rx);
+  return true;
 }
 
 void Ikev2Session::OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound) {

@@ -69,13 +69,18 @@
 //   send its Delete. The I flag follows the rekey initiator. While any other request of ours is
 //   outstanding a peer's IKE rekey is answered TEMPORARY_FAILURE; an IKE rekey collision is
 //   answered TEMPORARY_FAILURE too (both sides retry after a random delay).
-// - A request that is not a rekey (a new Child SA) is answered NO_ADDITIONAL_SAS.
+// - A request that is not a rekey (an additional Child SA) is accepted for the first crypto
+//   map entry of this IKE SA's profile that lists the peer and whose ACL (narrowed as in
+//   IKE_AUTH) and transform sets (and PFS) accept it; otherwise TS_UNACCEPTABLE when no
+//   entry's selectors fit, the first fitting entry's refusal, or NO_ADDITIONAL_SAS when the
+//   profile has no other entry for the peer. AddChild sends such a request for an entry
+//   (the core does not call it for IKEv2 yet: a second entry still gets its own IKE SA).
 // - Lifetimes: the side that initiated the IKE SA for its crypto map entry rekeys it at the
 //   profile's `lifetime` minus NodeOptions::isakmp_rekey_margin (9/10 of a short lifetime),
 //   as IKEv1 re-establishes phase 1; the same side rekeys each Child SA at its lifetime minus
 //   ipsec_rekey_margin. Both sides delete at the hard lifetime.
 //
-// Not yet: CREATE_CHILD_SA for an additional Child SA, kilobyte lifetimes, COOKIE, IKEv2
+// Not yet: the core using AddChild for a second entry to the same peer, kilobyte lifetimes, COOKIE, IKEv2
 // fragmentation, certificates, IPv6 selectors.
 #pragma once
 
@@ -146,7 +151,10 @@ class Ikev2Session final : public Session {
                  ByteSpan msg) override;
   void OnTimeout(SessionHost& host) override;
   TimePoint NextDeadline() const override;
+  // Another entry's Child SA over this IKE SA (CREATE_CHILD_SA); nothing when a request of
+  // ours is outstanding (the caller asks again later). Not called by the core yet.
   void AddChild(SessionHost& host, const config::CryptoMapEntry& entry) override;
+  bool ChildInFlight(const SessionHost& host, EntryRef entry) const override;
   void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound) override;
   void Delete(SessionHost& host, std::string_view reason, bool send) override;
   IsakmpSaSnapshot Snapshot(TimePoint now) const override;
@@ -191,7 +199,7 @@ class Ikev2Session final : public Session {
 
  private:
   enum class ReqKind : uint8_t {
-    kInit, kAuth, kLiveness, kDeleteChild, kRekeyChild, kRekeyIke, kDeleteOldIke };
+    kInit, kAuth, kLiveness, kDeleteChild, kRekeyChild, kNewChild, kRekeyIke, kDeleteOldIke };
 
   // Our CREATE_CHILD_SA request's own material (kRekeyChild, kRekeyIke).
   struct RekeyExchange {
@@ -201,6 +209,9 @@ class Ikev2Session final : public Session {
     uint32_t new_spi_in = 0;   // Child rekey: our inbound SPI of the new pair
     ikev2::Spi new_spi{};      // IKE rekey: our SPI of the new IKE SA
     ikev2::SaPayload offered;
+    std::string map_name;  // new Child SA: its crypto map entry and the selectors asked for
+    uint32_t map_seq = 0;
+    ikev2::TrafficSelector ts_i, ts_r;
     ~RekeyExchange();
     RekeyExchange() = default;
     RekeyExchange(const RekeyExchange&) = default;
@@ -287,8 +298,21 @@ class Ikev2Session final : public Session {
                             ByteSpan msg);
   void AnswerChildRekey(SessionHost& host, const std::vector<ikev2::Payload>& inner,
                         const ikev2::NotifyPayload& rekey_sa, ByteSpan msg);
+  void AnswerNewChild(SessionHost& host, const std::vector<ikev2::Payload>& inner,
+                      ByteSpan msg);
   void AnswerIkeRekey(SessionHost& host, const std::vector<ikev2::Payload>& inner,
                       ByteSpan msg);
+  struct ChildRefusal {
+    ikev2::NotifyType type = ikev2::NotifyType::kNoProposalChosen;
+    Bytes data;
+    const char* why = "";
+  };
+  bool BuildChildAnswer(SessionHost& host, const config::CryptoMapEntry& entry,
+                        const std::vector<ikev2::Payload>& inner, bool udp_encap, Child& ch,
+                        std::vector<ikev2::Payload>& reply, ChildRefusal& err);
+  void RefuseChild(SessionHost& host, const ChildRefusal& r, ByteSpan msg);
+  bool InstallAnsweredChild(SessionHost& host, Child ch,
+                            const std::vector<ikev2::Payload>& reply, ByteSpan msg);
   void OnRekeyChildResponse(SessionHost& host, Outstanding o,
                             const std::vector<ikev2::Payload>& inner);
   void OnRekeyIkeResponse(SessionHost& host, Outstanding o,
@@ -302,6 +326,7 @@ class Ikev2Session final : public Session {
   // A Child SA rekey completed: a collision with the other side's is resolved here.
   void RecordRekey(SessionHost& host, RekeyRecord r);
   void SetChildTimers(SessionHost& host, Child& ch) const;
+  bool StartNewChild(SessionHost& host, const config::CryptoMapEntry& e);
   void SetIkeTimers(SessionHost& host);
   void RekeyFailed(SessionHost& host, const Outstanding& o, bool temporary);
   // Queued work that waits for our request window (deletes, rekeys due): started when free.

@@ -1055,5 +1055,63 @@ TEST_F(Ikev2Rekey, IkeRekeyCollisionIsTemporaryFailureThenOneRekey) {
   ExpectMirroredChildren(*si, *sr, now);
 }
 
+
+// A second crypto map entry (CM 20, ACL 102: 10.1.1.0/24 <-> 10.2.1.0/24) of the same profile.
+void AddSecondEntry(config::Config& c, const IpAddress& lan, const IpAddress& peer_lan) {
+  config::AccessList acl;
+  acl.name = "102";
+  config::AclEntry ae;
+  ae.src = lan;
+  ae.src_wildcard = IpAddress::V4(0, 0, 0, 255);
+  ae.dst = peer_lan;
+  ae.dst_wildcard = IpAddress::V4(0, 0, 0, 255);
+  acl.entries.push_back(ae);
+  c.acls["102"] = acl;
+  config::CryptoMapEntry e = c.crypto_maps[0];
+  e.seq = 20;
+  e.match_address = "102";
+  c.crypto_maps.push_back(e);
+}
+
+TEST_F(Ikev2Rekey, AdditionalChildSaForASecondEntryOverTheSameIkeSa) {
+  Configure({}, {});
+  AddSecondEntry(hi.cfg, IpAddress::V4(10, 1, 1, 0), IpAddress::V4(10, 2, 1, 0));
+  AddSecondEntry(hr.cfg, IpAddress::V4(10, 2, 1, 0), IpAddress::V4(10, 1, 1, 0));
+  Start();
+  ExpectEstablished();
+  si->AddChild(hi, *hi.cfg.FindCryptoMap("CM", 20));
+  Pump();
+  ASSERT_EQ(hi.child_up.size(), 2u);
+  ASSERT_EQ(hr.child_up.size(), 2u);
+  EXPECT_EQ(hi.child_up[1].map_seq, 20u);
+  EXPECT_EQ(hr.child_up[1].map_seq, 20u);  // the responder matched its own entry 20
+  ExpectMirroredChildren(*si, *sr, now);
+  auto ci = si->Children(now, SnapshotKeys::kOmit);
+  auto c20 = std::find_if(ci.begin(), ci.end(), [](const auto& c) { return c.map_seq == 20; });
+  ASSERT_NE(c20, ci.end());
+  EXPECT_EQ(c20->local_net, IpAddress::V4(10, 1, 1, 0));
+  EXPECT_EQ(c20->remote_net, IpAddress::V4(10, 2, 1, 0));
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+}
+
+TEST_F(Ikev2Rekey, AdditionalChildSaOutsideEveryAclIsTsUnacceptable) {
+  Configure({}, {});
+  AddSecondEntry(hi.cfg, IpAddress::V4(10, 1, 1, 0), IpAddress::V4(10, 2, 1, 0));
+  Start();
+  ExpectEstablished();
+  si->AddChild(hi, *hi.cfg.FindCryptoMap("CM", 20));
+  Pump();
+  EXPECT_EQ(hi.child_up.size(), 1u);
+  EXPECT_EQ(hr.child_up.size(), 1u);
+  auto resp = ExchangesOf(ikev2::ExchangeType::kCreateChildSa, false, true);
+  ASSERT_EQ(resp.size(), 1u);
+  EXPECT_EQ(hi.released.size(), 1u);  // the SPI offered is given back
+  bool ts_unacceptable = false;
+  for (const auto& l : hr.debug_lines)
+    ts_unacceptable |= l.find("TS_UNACCEPTABLE") != std::string::npos;
+  EXPECT_TRUE(ts_unacceptable);
+  EXPECT_TRUE(si->established());
+}
+
 }  // namespace
 }  // namespace ikepulse::ike
