@@ -1658,7 +1658,8 @@ void Ikev2Session::OnOldIkeMessage(SessionHost& host, const ikev2::Header& h,
               "IKEv2 request on the old IKE SA with an unexpected message ID");
     return;
   }
-  if (h.exchange != ExchangeType::kInformational) {
+  const bool create = h.exchange == ExchangeType::kCreateChildSa;
+  if (h.exchange != ExchangeType::kInformational && !create) {
     host.Drop("dropped_state", "the old IKE SA takes only INFORMATIONAL requests");
     return;
   }
@@ -1671,14 +1672,19 @@ void Ikev2Session::OnOldIkeMessage(SessionHost& host, const ikev2::Header& h,
     if (const auto* d = std::get_if<ikev2::DeletePayload>(&p.body);
         d && d->protocol_id == uint8_t(ikev2::ProtocolId::kIke))
       delete_ike = true;
-  auto w = SealAs(host, o.spi_i, o.spi_r, o.initiator, o.suite, o.keys,
-                  ExchangeType::kInformational, true, o.peer_next_mid, {});
+  // A CREATE_CHILD_SA the peer sent on the old SA before it learnt of the rekey: refused as
+  // "later" (§2.25), so that the peer repeats it on the new SA.
+  std::vector<Payload> reply;
+  if (create) reply.push_back(ikev2::MakeNotify(NotifyType::kTemporaryFailure));
+  auto w = SealAs(host, o.spi_i, o.spi_r, o.initiator, o.suite, o.keys, h.exchange, true,
+                  o.peer_next_mid, reply);
   if (!w) return;
   o.last_request_digest = Digest(msg);
   o.last_response = std::move(*w);
   ++o.peer_next_mid;
-  Dbg(host, delete_ike ? "Received DELETE for the old IKE SA" :
-                         "Received INFORMATIONAL request on the old IKE SA, answering");
+  Dbg(host, delete_ike ? "Received DELETE for the old IKE SA"
+            : create   ? "Received CREATE_CHILD_SA on the old IKE SA: TEMPORARY_FAILURE"
+                       : "Received INFORMATIONAL request on the old IKE SA, answering");
   SendWire(host, o.last_response);
   // Kept a little longer than its Delete, to answer a retransmission of it.
   if (delete_ike) o.expires = std::min(o.expires, host.Now() + Seconds(10));

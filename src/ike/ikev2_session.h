@@ -66,7 +66,8 @@
 // - IKE SA rekey, both roles: the same session object takes the new SPIs and keys
 //   (SKEYSEED = prf_old(SK_d old, g^ir | Ni | Nr)), message IDs restart at 0, the Child SAs and
 //   the liveness timeline stay; the old SA is kept (OldIkeSa, bounded in time) only to take or
-//   send its Delete. The I flag follows the rekey initiator. While any other request of ours is
+//   send its Delete (it answers other INFORMATIONAL requests empty, and a CREATE_CHILD_SA
+//   request with TEMPORARY_FAILURE). The I flag follows the rekey initiator. While any other request of ours is
 //   outstanding a peer's IKE rekey is answered TEMPORARY_FAILURE; an IKE rekey collision is
 //   answered TEMPORARY_FAILURE too (both sides retry after a random delay).
 // - A request that is not a rekey (an additional Child SA) is accepted for the first crypto

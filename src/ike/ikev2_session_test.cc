@@ -1113,5 +1113,43 @@ TEST_F(Ikev2Rekey, AdditionalChildSaOutsideEveryAclIsTsUnacceptable) {
   EXPECT_TRUE(si->established());
 }
 
+
+TEST_F(Ikev2Rekey, CreateChildSaOnTheOldIkeSaIsTemporaryFailure) {
+  Configure({}, {});
+  Start();
+  ExpectEstablished();
+  // The responder as it was before the IKE rekey: it will send a Child SA rekey on the old SA.
+  TestHost h2 = hr;
+  std::unique_ptr<Session> copy = sr->Clone();
+  auto* before = static_cast<Ikev2Session*>(copy.get());
+  // The answer to the Delete of the old SA is lost, so the initiator keeps the old SA.
+  lose = [&](const Sent& s) {
+    auto m = ikev2::ParseMessage(s.msg);
+    return !s.from_initiator && m && m->header.exchange == ikev2::ExchangeType::kInformational &&
+           m->header.response();
+  };
+  ASSERT_TRUE(si->RekeyIke(hi));
+  Pump();
+  ASSERT_EQ(si->ike_rekeys(), 1u);
+  ASSERT_NE(si->old_spi_i(), nullptr);
+  ASSERT_TRUE(before->RekeyChild(h2, hr.child_up[0].spi_in));
+  ASSERT_EQ(h2.sent.size(), 1u);
+  DeliverToInitiator(h2.sent[0], StripMarker(h2.sent[0]));
+  ASSERT_EQ(hi.sent.size(), 1u);
+  const Bytes answer = StripMarker(hi.sent[0]);
+  auto m = ikev2::ParseMessage(answer);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->header.exchange, ikev2::ExchangeType::kCreateChildSa);
+  EXPECT_TRUE(m->header.response());
+  EXPECT_EQ(m->header.spi_i, before->spi_i());  // on the old SA
+  EXPECT_EQ(hi.child_up.size(), 1u);
+  h2.sent.clear();
+  before->OnMessage(h2, hi.sent[0].remote, hi.sent[0].local, answer);
+  EXPECT_EQ(h2.child_up.size(), 1u);      // no new pair
+  EXPECT_EQ(h2.released.size(), 1u);      // its offered SPI given back
+  EXPECT_EQ(h2.DropCount(), hr.DropCount());  // the answer was authentic on the old SA
+  EXPECT_TRUE(si->established());
+}
+
 }  // namespace
 }  // namespace ikepulse::ike
