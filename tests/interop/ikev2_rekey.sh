@@ -15,6 +15,8 @@
 #    away): ikepulse rekeys the Child SA at 120 - 30 = 90 s and the IKE SA at 9/10 of 120 =
 #    108 s after it came up; the same checks. This part takes about two minutes; set
 #    IKP_REKEY_SHORT=1 to run part 1 only.
+# IKP_REKEY_PFS=1: both sides with PFS on the Child SA rekeys (ikepulse `set pfs group14`,
+# strongSwan esp_proposals aes128-sha256-modp2048): KE payloads in every Child SA rekey.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
@@ -25,6 +27,9 @@ lab_gw_add a 192.0.2.1/24 198.51.100.1/24
 lab_gw_add b 192.0.2.2/24 203.0.113.1/24
 PSK=lab-secret-not-for-production
 B=192.0.2.2
+PFS=${IKP_REKEY_PFS:-0}
+ESP=aes128-sha256
+[[ $PFS == 1 ]] && ESP=aes128-sha256-modp2048
 
 # rekey_config FILE KEEP_UP LIFETIMES(0|1)
 rekey_config() {
@@ -53,6 +58,7 @@ rekey_config() {
     echo "crypto map green 10 ipsec-isakmp"
     echo " set peer $B"
     echo " set transform-set T1"
+    if [[ $PFS == 1 ]]; then echo " set pfs group14"; fi
     echo " set ikev2-profile PROF"
     if [[ $life == 1 ]]; then echo " set security-association lifetime seconds 120"; fi
     echo " match address 101"
@@ -112,7 +118,7 @@ check_after() {
 }
 
 lab_charon_config b version=2 local=$B remote=192.0.2.1 psk=$PSK \
-  proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256 local_ts=203.0.113.0/24 \
+  proposals=aes128-sha256-modp2048 esp_proposals=$ESP local_ts=203.0.113.0/24 \
   remote_ts=198.51.100.0/24 dpd_delay=10s rekey_time=40s log="default=1 ike=2 cfg=1 net=1 chd=1" \
   extra_charon="    keep_alive = 0s"
 # The instants: no random part (rand_time), and the Child SA's own rekey_time.
@@ -171,7 +177,7 @@ fi
 echo "== 2. ikepulse initiates (lifetime 120 / set security-association lifetime seconds 120)"
 lab_kill_charon b TERM 2>/dev/null || true
 lab_charon_config b version=2 local=$B remote=192.0.2.1 psk=$PSK \
-  proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256 local_ts=203.0.113.0/24 \
+  proposals=aes128-sha256-modp2048 esp_proposals=$ESP local_ts=203.0.113.0/24 \
   remote_ts=198.51.100.0/24 dpd_delay=10s log="default=1 ike=2 cfg=1 net=1 chd=1" \
   extra_charon="    keep_alive = 0s"
 lab_charon_start b
