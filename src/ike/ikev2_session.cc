@@ -747,13 +747,14 @@ void Ikev2Session::OnMessage(SessionHost& host, const Endpoint& local, const End
   }
   const ikev2::Header& h = m->header;
   const ByteSpan whole = msg.first(h.length);
-  if (old_ike_ && h.spi_i == old_ike_->spi_i && h.spi_r == old_ike_->spi_r) {
-    if (h.initiator() == old_ike_->initiator) {
-      host.Drop("dropped_state", "IKEv2 Initiator flag of the wrong side");
-      return;
+  for (auto& o : old_ike_)
+    if (h.spi_i == o.spi_i && h.spi_r == o.spi_r) {
+      if (h.initiator() == o.initiator) {
+        host.Drop("dropped_state", "IKEv2 Initiator flag of the wrong side");
+        return;
+      }
+      return OnOldIkeMessage(host, o, h, m->payloads, whole);
     }
-    return OnOldIkeMessage(host, h, m->payloads, whole);
-  }
   // SPIr is still zero in a (retransmitted) IKE_SA_INIT request and in an error response
   // to ours.
   const bool spi_ok = h.spi_i == spi_i_ &&
@@ -1011,7 +1012,7 @@ void Ikev2Session::StartPending(SessionHost& host) {
   }
   if (out_) return;
   const TimePoint now = host.Now();
-  if (keeps_up_ && !old_ike_ && now >= ike_rekey_at_) {
+  if (keeps_up_ && old_ike_.empty() && now >= ike_rekey_at_) {
     if (RekeyIke(host)) return;
     ike_rekey_at_ = kNever;  // cannot rekey (configuration gone): the hard lifetime ends it
   }
@@ -1343,7 +1344,8 @@ bool Ikev2Session::BuildChildAnswer(SessionHost& host, const config::CryptoMapEn
   if (entry.pfs_group) rp.transforms.push_back(DhTransform(*entry.pfs_group));
   reply.push_back(ikev2::MakePayload(ikev2::SaPayload{{rp}}));
   reply.push_back(ikev2::MakePayload(ikev2::NoncePayload{nr}));
-  if (dh) reply.push_back(ikev2::MakePayload(ikev2::KePayload{*entry.pfs_group, dh->public_value()}));
+  if (dh)
+    reply.push_back(ikev2::MakePayload(ikev2::KePayload{*entry.pfs_group, dh->public_value()}));
   reply.push_back(ikev2::MakePayload(PayloadType::kTsi, ikev2::TsPayload{{ToTs(*ri)}}));
   reply.push_back(ikev2::MakePayload(PayloadType::kTsr, ikev2::TsPayload{{ToTs(*rr)}}));
   return true;
@@ -1437,7 +1439,7 @@ void Ikev2Session::AnswerNewChild(SessionHost& host, const std::vector<Payload>&
 // ---- IKE SA rekey ----------------------------------------------------------------------
 
 bool Ikev2Session::RekeyIke(SessionHost& host) {
-  if (state_ != State::kEstablished || out_ || old_ike_) return false;
+  if (state_ != State::kEstablished || out_ || !old_ike_.empty()) return false;
   auto rx = std::make_unique<RekeyExchange>();
   rx->new_spi = RandomIkeSpi(host.Rng());
   rx->offered = OurIkeProposals(host.Cfg(), local_.ip);
@@ -1469,6 +1471,15 @@ bool Ikev2Session::RekeyIke(SessionHost& host) {
 void Ikev2Session::OnRekeyIkeResponse(SessionHost& host, Outstanding o,
                                       const std::vector<Payload>& inner) {
   RekeyExchange& rx = *o.rekey;
+  // A collision whose other half (the peer's rekey, answered) waits here: if ours fails, the
+  // peer's new SA is the one (the peer deletes the old SA).
+  auto adopt_peers = [&] {
+    if (!peer_ike_rekey_) return;
+    PeerIkeRekey p = std::move(*peer_ike_rekey_);
+    peer_ike_rekey_.reset();
+    Dbg(host, "IKE SA rekey collision: ours failed, the peer's new SA is kept");
+    SwitchIkeSa(host, false, p.spi_i, p.spi_r, p.suite, p.group, std::move(p.keys));
+  };
   if (const auto* n = ikev2::FindNotify(inner, NotifyType::kInvalidKePayload)) {
     const uint16_t g = n->data.size() == 2 ? uint16_t((n->data[0] << 8) | n->data[1]) : 0;
     for (const auto& p : rx.offered.proposals)
@@ -1477,14 +1488,16 @@ void Ikev2Session::OnRekeyIkeResponse(SessionHost& host, Outstanding o,
           Dbg(host, "IKE SA rekey: INVALID_KE_PAYLOAD, next try with DH group " +
                         std::to_string(g));
           group_ = g;
-          return RekeyFailed(host, o, true);
+          RekeyFailed(host, o, true);
+          return adopt_peers();
         }
   }
   for (const auto& p : inner)
     if (const auto* n = std::get_if<ikev2::NotifyPayload>(&p.body); n && n->is_error()) {
       if (host.DebugOn())
         host.Debug(Tag() + "IKE SA rekey refused: " + ikev2::NotifyTypeName(n->type));
-      return RekeyFailed(host, o, n->type == uint16_t(NotifyType::kTemporaryFailure));
+      RekeyFailed(host, o, n->type == uint16_t(NotifyType::kTemporaryFailure));
+      return adopt_peers();
     }
   const auto* sa = ikev2::Find<ikev2::SaPayload>(inner);
   const auto* nr = ikev2::Find<ikev2::NoncePayload>(inner);
@@ -1506,14 +1519,74 @@ void Ikev2Session::OnRekeyIkeResponse(SessionHost& host, Outstanding o,
   if (shared) std::copy_n(sa->proposals.front().spi.begin(), 8, peer_spi.begin());
   if (!shared || peer_spi == ikev2::Spi{}) {
     Dbg(host, "IKE SA rekey response chose what we did not offer");
-    return RekeyFailed(host, o, false);
+    RekeyFailed(host, o, false);
+    return adopt_peers();
   }
   const SecretBytes skeyseed =
       crypto::RekeySkeyseed(suite_.prf, keys_.sk_d.span(), shared->span(), rx.ni, nr->data);
   auto keys = crypto::DeriveIkeSaKeys(choice->suite, skeyseed.span(), rx.ni, nr->data,
                                       rx.new_spi, peer_spi);
-  if (!keys) return RekeyFailed(host, o, false);
+  if (!keys) {
+    RekeyFailed(host, o, false);
+    return adopt_peers();
+  }
+  if (peer_ike_rekey_) {
+    // §2.8.2: the new SA whose exchange holds the lowest of the four nonces is redundant; its
+    // initiator deletes it, and the other initiator deletes the old SA.
+    PeerIkeRekey p = std::move(*peer_ike_rekey_);
+    peer_ike_rekey_.reset();
+    const bool ours_redundant =
+        Lower(LowerNonce(rx.ni, nr->data), LowerNonce(p.ni, p.nr));
+    OldIkeSa redundant;
+    if (ours_redundant) {
+      redundant.spi_i = rx.new_spi;
+      redundant.spi_r = peer_spi;
+      redundant.suite = choice->suite;
+      redundant.keys = std::move(*keys);
+      redundant.initiator = true;
+      Dbg(host, "IKE SA rekey collision: our new SA is redundant, keeping the peer's");
+      SwitchIkeSa(host, false, p.spi_i, p.spi_r, p.suite, p.group, std::move(p.keys));
+    } else {
+      redundant.spi_i = p.spi_i;
+      redundant.spi_r = p.spi_r;
+      redundant.suite = p.suite;
+      redundant.keys = std::move(p.keys);
+      redundant.initiator = false;
+      Dbg(host, "IKE SA rekey collision: the peer's new SA is redundant, keeping ours");
+      SwitchIkeSa(host, true, rx.new_spi, peer_spi, choice->suite, choice->group,
+                  std::move(*keys));
+    }
+    redundant.keys.sk_pi = SecretBytes();
+    redundant.keys.sk_pr = SecretBytes();
+    redundant.expires = host.Now() + opts_.half_open_lifetime;
+    Retire(host, std::move(redundant), /*send_delete=*/ours_redundant);
+    return;
+  }
   SwitchIkeSa(host, true, rx.new_spi, peer_spi, choice->suite, choice->group, std::move(*keys));
+}
+
+void Ikev2Session::Retire(SessionHost& host, OldIkeSa o, bool send_delete) {
+  if (send_delete) {
+    // The rekey initiator deletes the old IKE SA (§2.18), retransmitted like any request.
+    auto w = SealAs(host, o.spi_i, o.spi_r, o.initiator, o.suite, o.keys,
+                    ExchangeType::kInformational, false, o.next_mid,
+                    {ikev2::MakePayload(
+                        ikev2::DeletePayload{uint8_t(ikev2::ProtocolId::kIke), 0, {}})});
+    if (w) {
+      Outstanding d;
+      d.kind = ReqKind::kDeleteOldIke;
+      d.mid = o.next_mid++;
+      d.wire = std::move(*w);
+      d.due = host.Now() + RetransmitGap(opts_.retransmit, 1);
+      d.send_at = d.due - RetransmitJitter(opts_.retransmit, 1, host.Rng());
+      o.out = std::move(d);
+    }
+  }
+  old_ike_.push_back(std::move(o));
+  if (old_ike_.back().out) {
+    Dbg(host, "Sending DELETE for the replaced IKE SA");
+    SendWire(host, old_ike_.back().out->wire);
+  }
 }
 
 void Ikev2Session::AnswerIkeRekey(SessionHost& host, const std::vector<Payload>& inner,
@@ -1526,9 +1599,10 @@ void Ikev2Session::AnswerIkeRekey(SessionHost& host, const std::vector<Payload>&
                       {ikev2::MakeNotify(type, std::move(data))}))
       SendResponse(host, std::move(*w), msg);
   };
-  // Our own request is outstanding (a rekey collision among them), or the last rekey's old SA
-  // is still being deleted: later (§2.25).
-  if (out_ || old_ike_)
+  // Another request of ours is outstanding, or a replaced SA is still being deleted: later
+  // (§2.25). Our own IKE rekey outstanding is a collision (§2.8.2): answered below.
+  const bool collision = out_ && out_->kind == ReqKind::kRekeyIke && !peer_ike_rekey_;
+  if ((out_ && !collision) || !old_ike_.empty())
     return refuse(NotifyType::kTemporaryFailure, {}, "another exchange is in progress");
   const auto* sa = ikev2::Find<ikev2::SaPayload>(inner);
   const auto* ni = ikev2::Find<ikev2::NoncePayload>(inner);
@@ -1570,8 +1644,14 @@ void Ikev2Session::AnswerIkeRekey(SessionHost& host, const std::vector<Payload>&
   out.push_back(ikev2::MakePayload(ikev2::KePayload{choice->group, dh->public_value()}));
   auto w = Seal(host, ExchangeType::kCreateChildSa, true, peer_next_mid_, out);
   if (!w) return;
-  Dbg(host, "Rekeying the IKE SA for the peer");
   SendResponse(host, std::move(*w), msg);
+  if (collision) {
+    Dbg(host, "IKE SA rekey collision: answered the peer's, deciding when ours is answered");
+    peer_ike_rekey_ = PeerIkeRekey{peer_spi,        our_spi,  choice->suite, choice->group,
+                                   std::move(*keys), ni->data, nr};
+    return;
+  }
+  Dbg(host, "Rekeying the IKE SA for the peer");
   SwitchIkeSa(host, false, peer_spi, our_spi, choice->suite, choice->group, std::move(*keys));
 }
 
@@ -1589,22 +1669,6 @@ void Ikev2Session::SwitchIkeSa(SessionHost& host, bool we_initiated, const ikev2
   o.last_response = std::move(last_response_);
   o.last_request_digest = std::move(last_request_digest_);
   o.expires = host.Now() + opts_.half_open_lifetime;
-  if (we_initiated) {
-    // The rekey initiator deletes the old IKE SA (§2.18), retransmitted like any request.
-    auto w = SealAs(host, o.spi_i, o.spi_r, o.initiator, o.suite, o.keys,
-                    ExchangeType::kInformational, false, o.next_mid,
-                    {ikev2::MakePayload(ikev2::DeletePayload{uint8_t(ikev2::ProtocolId::kIke), 0, {}})});
-    if (w) {
-      Outstanding d;
-      d.kind = ReqKind::kDeleteOldIke;
-      d.mid = o.next_mid++;
-      d.wire = std::move(*w);
-      d.due = host.Now() + RetransmitGap(opts_.retransmit, 1);
-      d.send_at = d.due - RetransmitJitter(opts_.retransmit, 1, host.Rng());
-      o.out = std::move(d);
-    }
-  }
-  old_ike_ = std::move(o);
   spi_i_ = spi_i;
   spi_r_ = spi_r;
   initiator_ = we_initiated;
@@ -1623,15 +1687,11 @@ void Ikev2Session::SwitchIkeSa(SessionHost& host, bool we_initiated, const ikev2
   if (host.DebugOn())
     host.Debug(Tag() + "IKE SA rekeyed (" + (we_initiated ? "by us" : "by the peer") +
                "): new SPIs " + ToHex(spi_i_) + "/" + ToHex(spi_r_));
-  if (old_ike_->out) {
-    Dbg(host, "Sending DELETE for the old IKE SA");
-    SendWire(host, old_ike_->out->wire);
-  }
+  Retire(host, std::move(o), we_initiated);
 }
 
-void Ikev2Session::OnOldIkeMessage(SessionHost& host, const ikev2::Header& h,
+void Ikev2Session::OnOldIkeMessage(SessionHost& host, OldIkeSa& o, const ikev2::Header& h,
                                    const std::vector<Payload>& outer, ByteSpan msg) {
-  OldIkeSa& o = *old_ike_;
   if (h.response()) {
     if (!o.out || h.message_id != o.out->mid || h.exchange != ExchangeType::kInformational) {
       host.Drop(h.message_id < o.next_mid ? "dropped_replay" : "dropped_state",
@@ -1642,7 +1702,10 @@ void Ikev2Session::OnOldIkeMessage(SessionHost& host, const ikev2::Header& h,
     host.Heard();
     if (dpd_) dpd_->OnInboundAuthenticated(host.Now());
     Dbg(host, "old IKE SA deleted");
-    old_ike_.reset();
+    const ikev2::Spi gone = o.spi_i;
+    old_ike_.erase(std::remove_if(old_ike_.begin(), old_ike_.end(),
+                                  [&](const OldIkeSa& x) { return x.spi_i == gone; }),
+                   old_ike_.end());
     return;
   }
   if (h.message_id != o.peer_next_mid) {
@@ -1702,14 +1765,14 @@ TimePoint Ikev2Session::NextDeadline() const {
     t = std::min(t, ike_expires_);
     for (const auto& ch : children_) t = std::min(t, ch.expires);
     if (!out_) {  // a rekey waits for our request window
-      if (keeps_up_ && !old_ike_) t = std::min(t, ike_rekey_at_);
+      if (keeps_up_ && old_ike_.empty()) t = std::min(t, ike_rekey_at_);
       for (const auto& ch : children_)
         if (!ch.rekeying && !ch.replaced) t = std::min(t, ch.rekey_at);
     }
   }
-  if (old_ike_) {
-    t = std::min(t, old_ike_->expires);
-    if (old_ike_->out) t = std::min(t, old_ike_->out->send_at);
+  for (const auto& o : old_ike_) {
+    t = std::min(t, o.expires);
+    if (o.out) t = std::min(t, o.out->send_at);
   }
   return t;
 }
@@ -1725,16 +1788,19 @@ void Ikev2Session::OnTimeout(SessionHost& host) {
   }
   if (dpd_ && now >= dpd_->NextDeadline()) DpdTick(host);
   if (state_ != State::kEstablished) return;
-  if (old_ike_) {
-    OldIkeSa& o = *old_ike_;
+  for (size_t i = 0; i < old_ike_.size();) {
+    OldIkeSa& o = old_ike_[i];
     if (now >= o.expires) {
       Dbg(host, "old IKE SA released (its Delete is done or timed out)");
-      old_ike_.reset();
-    } else if (o.out && now >= o.out->send_at) {
+      old_ike_.erase(old_ike_.begin() + long(i));
+      continue;
+    }
+    if (o.out && now >= o.out->send_at) {
       Outstanding& r = *o.out;
       if (r.next > opts_.retransmit.tries) {
         Dbg(host, "Delete of the old IKE SA unanswered: old IKE SA released");
-        old_ike_.reset();
+        old_ike_.erase(old_ike_.begin() + long(i));
+        continue;
       } else {
         host.Emit(EventKind::kRetransmit, static_cast<uint64_t>(r.next), r.mid);
         SendWire(host, r.wire);
@@ -1743,6 +1809,7 @@ void Ikev2Session::OnTimeout(SessionHost& host) {
         r.send_at = r.due - RetransmitJitter(opts_.retransmit, r.next, host.Rng());
       }
     }
+    ++i;
   }
   if (now >= ike_expires_) return Delete(host, "IKE SA lifetime expired", true);
   for (size_t i = 0; i < children_.size();) {
@@ -1827,7 +1894,8 @@ void Ikev2Session::End(SessionHost& host, std::string_view reason) {
   }
   if (neg_ && neg_->child_spi_in) host.ReleaseSpiIn(neg_->child_spi_in);
   if (out_ && out_->rekey && out_->rekey->new_spi_in) host.ReleaseSpiIn(out_->rekey->new_spi_in);
-  old_ike_.reset();
+  old_ike_.clear();
+  peer_ike_rekey_.reset();
   pending_deletes_.clear();
   rekey_log_.clear();
   WipeKeys();

@@ -67,9 +67,13 @@
 //   (SKEYSEED = prf_old(SK_d old, g^ir | Ni | Nr)), message IDs restart at 0, the Child SAs and
 //   the liveness timeline stay; the old SA is kept (OldIkeSa, bounded in time) only to take or
 //   send its Delete (it answers other INFORMATIONAL requests empty, and a CREATE_CHILD_SA
-//   request with TEMPORARY_FAILURE). The I flag follows the rekey initiator. While any other request of ours is
-//   outstanding a peer's IKE rekey is answered TEMPORARY_FAILURE; an IKE rekey collision is
-//   answered TEMPORARY_FAILURE too (both sides retry after a random delay).
+//   request with TEMPORARY_FAILURE). The I flag follows the rekey initiator. A peer's IKE
+//   rekey that arrives while another request of ours (not an IKE rekey) is outstanding, or
+//   while a replaced SA is still being deleted, is answered TEMPORARY_FAILURE.
+// - IKE SA collision (both sides rekey it at once): both requests are answered, so two new
+//   SAs exist; the one whose exchange holds the lowest of the four nonces is redundant and its
+//   initiator deletes it, the other initiator deletes the old SA. We decide when our own
+//   response arrives (PeerIkeRekey holds the peer's new SA until then).
 // - A request that is not a rekey (an additional Child SA) is accepted for the first crypto
 //   map entry of this IKE SA's profile that lists the peer and whose ACL (narrowed as in
 //   IKE_AUTH) and transform sets (and PFS) accept it; otherwise TS_UNACCEPTABLE when no
@@ -81,8 +85,8 @@
 //   as IKEv1 re-establishes phase 1; the same side rekeys each Child SA at its lifetime minus
 //   ipsec_rekey_margin. Both sides delete at the hard lifetime.
 //
-// Not yet: the core using AddChild for a second entry to the same peer, kilobyte lifetimes, COOKIE, IKEv2
-// fragmentation, certificates, IPv6 selectors.
+// Not yet: the core using AddChild for a second entry to the same peer, kilobyte lifetimes,
+// COOKIE, IKEv2 fragmentation, certificates, IPv6 selectors.
 #pragma once
 
 #include <cstdint>
@@ -176,15 +180,24 @@ class Ikev2Session final : public Session {
   bool initiator() const { return initiator_; }
   const ikev2::Spi& spi_i() const { return spi_i_; }
   const ikev2::Spi& spi_r() const { return spi_r_; }
-  // After an IKE rekey, until its Delete is done: the old SA's SPIs (the core indexes both).
-  const ikev2::Spi* old_spi_i() const { return old_ike_ ? &old_ike_->spi_i : nullptr; }
-  // Whether a message with these SPIs is this session's (the current or the old IKE SA).
+  // After an IKE rekey, until their Deletes are done: the initiator SPIs of the replaced IKE
+  // SAs (the core indexes them too). At most two: the old SA and, after a collision, the
+  // redundant new one.
+  std::vector<ikev2::Spi> old_spis_i() const {
+    std::vector<ikev2::Spi> v;
+    for (const auto& o : old_ike_) v.push_back(o.spi_i);
+    return v;
+  }
+  // Whether a message with these SPIs is this session's (the current or a replaced IKE SA).
   bool Owns(const ikev2::Spi& spi_i, const ikev2::Spi& spi_r) const {
-    return (spi_i == spi_i_ && spi_r == spi_r_) ||
-           (old_ike_ && spi_i == old_ike_->spi_i && spi_r == old_ike_->spi_r);
+    if (spi_i == spi_i_ && spi_r == spi_r_) return true;
+    for (const auto& o : old_ike_)
+      if (spi_i == o.spi_i && spi_r == o.spi_r) return true;
+    return false;
   }
   uint32_t ike_rekeys() const { return ike_rekeys_; }
-  // Starts a rekey now (tests, `clear`-like commands); false if one cannot start now.
+  // Starts a rekey now (tests); false if one cannot start now (a request of ours outstanding,
+  // no such Child SA, an IKE rekey's replaced SA still being deleted).
   bool RekeyChild(SessionHost& host, uint32_t spi_in);
   bool RekeyIke(SessionHost& host);
   bool nat_detected() const { return nat_detected_; }
@@ -259,6 +272,15 @@ class Ikev2Session final : public Session {
     TimePoint expires = kNever;
   };
 
+  // The new IKE SA a peer's rekey made while our own IKE rekey was outstanding (a collision).
+  struct PeerIkeRekey {
+    ikev2::Spi spi_i{}, spi_r{};
+    crypto::IkeSuite suite;
+    uint16_t group = 0;
+    crypto::IkeSaKeys keys;
+    Bytes ni, nr;
+  };
+
   // A Child SA rekey exchange that completed (ours or the peer's): what a collision needs.
   struct RekeyRecord {
     uint32_t old_spi_in = 0, new_spi_in = 0;
@@ -322,8 +344,10 @@ class Ikev2Session final : public Session {
   void SwitchIkeSa(SessionHost& host, bool we_initiated, const ikev2::Spi& spi_i,
                    const ikev2::Spi& spi_r, const crypto::IkeSuite& suite, uint16_t group,
                    crypto::IkeSaKeys keys);
-  void OnOldIkeMessage(SessionHost& host, const ikev2::Header& h,
+  void OnOldIkeMessage(SessionHost& host, OldIkeSa& o, const ikev2::Header& h,
                        const std::vector<ikev2::Payload>& outer, ByteSpan msg);
+  // Keeps a replaced IKE SA until its Delete is done; `send_delete`: we delete it.
+  void Retire(SessionHost& host, OldIkeSa o, bool send_delete);
   // A Child SA rekey completed: a collision with the other side's is resolved here.
   void RecordRekey(SessionHost& host, RekeyRecord r);
   void SetChildTimers(SessionHost& host, Child& ch) const;
@@ -410,7 +434,8 @@ class Ikev2Session final : public Session {
   // Rekeying and lifetimes.
   bool keeps_up_ = false;  // we initiated the IKE SA for our entry: we rekey on lifetimes
   TimePoint ike_rekey_at_ = kNever, ike_expires_ = kNever;
-  std::optional<OldIkeSa> old_ike_;
+  std::vector<OldIkeSa> old_ike_;  // at most 2
+  std::optional<PeerIkeRekey> peer_ike_rekey_;
   std::vector<RekeyRecord> rekey_log_;    // bounded (kMaxRekeyLog)
   std::vector<uint32_t> pending_deletes_;  // Child SAs (our inbound SPIs) to delete
   uint32_t ike_rekeys_ = 0;

@@ -943,12 +943,12 @@ TEST_F(Ikev2Rekey, IkeRekeyByTheInitiatorKeepsChildrenAndLiveness) {
   EXPECT_TRUE(si->initiator());
   EXPECT_FALSE(sr->initiator());
   // The old SA took its Delete on both sides.
-  EXPECT_EQ(si->old_spi_i(), nullptr);
+  EXPECT_TRUE(si->old_spis_i().empty());
   EXPECT_EQ(si->next_request_id(), 0u);  // message IDs restart at 0
   EXPECT_EQ(sr->next_peer_request_id(), 0u);
-  EXPECT_NE(sr->old_spi_i(), nullptr);  // kept 10 s to answer a retransmitted Delete
+  EXPECT_FALSE(sr->old_spis_i().empty());  // kept 10 s to answer a retransmitted Delete
   RunUntil(now + Seconds(11));
-  EXPECT_EQ(sr->old_spi_i(), nullptr);
+  EXPECT_TRUE(sr->old_spis_i().empty());
   // Children moved untouched.
   EXPECT_EQ(hi.child_up.size(), 1u);
   EXPECT_TRUE(hi.child_down.empty());
@@ -980,7 +980,7 @@ TEST_F(Ikev2Rekey, IkeRekeyByTheResponderFlipsTheInitiatorFlag) {
   EXPECT_EQ(si->spi_r(), sr->spi_r());
   EXPECT_TRUE(sr->initiator());
   EXPECT_FALSE(si->initiator());
-  EXPECT_EQ(sr->old_spi_i(), nullptr);
+  EXPECT_TRUE(sr->old_spis_i().empty());
   // Liveness and Child SA rekeys work over it both ways.
   ASSERT_TRUE(si->RekeyChild(hi, hi.child_up[0].spi_in));
   Pump();
@@ -1037,22 +1037,58 @@ TEST_F(Ikev2Rekey, HardLifetimeDeletesWithoutARekey) {
   EXPECT_EQ(hr.deleted, std::vector<std::string>{"IKE SA lifetime expired"});
 }
 
-TEST_F(Ikev2Rekey, IkeRekeyCollisionIsTemporaryFailureThenOneRekey) {
+TEST_F(Ikev2Rekey, IkeRekeyCollisionKeepsTheSaWithoutTheLowestNonce) {
+  int initiator_kept_own = 0, initiator_kept_peers = 0;  // the seeds cover both outcomes
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    SCOPED_TRACE(seed);
+    hi = TestHost(&now, 11 + seed * 7, 0x1000);
+    hr = TestHost(&now, 22 + seed * 13, 0x2000);
+    si.reset();
+    sr.reset();
+    log.clear();
+    Configure({}, {});
+    SetDpdI(Dpd(10, 2, config::DpdMode::kPeriodic));
+    Start();
+    ExpectEstablished();
+    const ikev2::Spi old_i = si->spi_i();
+    ASSERT_TRUE(si->RekeyIke(hi));
+    ASSERT_TRUE(sr->RekeyIke(hr));
+    Pump();
+    // Both sides chose the same new SA, and each took (or sent) the Deletes of the others.
+    EXPECT_EQ(si->ike_rekeys(), 1u);
+    EXPECT_EQ(sr->ike_rekeys(), 1u);
+    EXPECT_EQ(si->spi_i(), sr->spi_i());
+    EXPECT_EQ(si->spi_r(), sr->spi_r());
+    EXPECT_NE(si->spi_i(), old_i);
+    EXPECT_NE(si->initiator(), sr->initiator());
+    EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+    RunUntil(now + Seconds(11));
+    EXPECT_TRUE(si->old_spis_i().empty());
+    EXPECT_TRUE(sr->old_spis_i().empty());
+    ExpectMirroredChildren(*si, *sr, now);
+    EXPECT_TRUE(hi.child_down.empty());
+    // Liveness and a Child SA rekey go on over the survivor.
+    ASSERT_TRUE(si->RekeyChild(hi, hi.child_up[0].spi_in));
+    Pump();
+    ExpectMirroredChildren(*si, *sr, now);
+    EXPECT_TRUE(hi.dead_at.empty());
+    (si->initiator() ? initiator_kept_own : initiator_kept_peers)++;
+  }
+  EXPECT_GT(initiator_kept_own, 0);
+  EXPECT_GT(initiator_kept_peers, 0);
+}
+
+TEST_F(Ikev2Rekey, PeerIkeRekeyWhileAChildRekeyIsOutstandingIsTemporaryFailure) {
   Configure({}, {});
   Start();
   ExpectEstablished();
-  ASSERT_TRUE(si->RekeyIke(hi));
+  ASSERT_TRUE(si->RekeyChild(hi, hi.child_up[0].spi_in));
   ASSERT_TRUE(sr->RekeyIke(hr));
   Pump();
-  EXPECT_EQ(si->ike_rekeys(), 0u);
-  EXPECT_EQ(sr->ike_rekeys(), 0u);
-  // The initiator (which keeps the SA up) tries again 1-3 s later.
-  RunUntil(now + Seconds(15));
-  EXPECT_EQ(si->ike_rekeys(), 1u);
-  EXPECT_EQ(sr->ike_rekeys(), 1u);
-  EXPECT_EQ(si->spi_i(), sr->spi_i());
-  EXPECT_EQ(si->spi_r(), sr->spi_r());
+  EXPECT_EQ(sr->ike_rekeys(), 0u);  // refused by the initiator, which was busy
+  EXPECT_EQ(hi.child_up.size(), 2u);
   ExpectMirroredChildren(*si, *sr, now);
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
 }
 
 
@@ -1131,7 +1167,7 @@ TEST_F(Ikev2Rekey, CreateChildSaOnTheOldIkeSaIsTemporaryFailure) {
   ASSERT_TRUE(si->RekeyIke(hi));
   Pump();
   ASSERT_EQ(si->ike_rekeys(), 1u);
-  ASSERT_NE(si->old_spi_i(), nullptr);
+  ASSERT_FALSE(si->old_spis_i().empty());
   ASSERT_TRUE(before->RekeyChild(h2, hr.child_up[0].spi_in));
   ASSERT_EQ(h2.sent.size(), 1u);
   DeliverToInitiator(h2.sent[0], StripMarker(h2.sent[0]));

@@ -172,12 +172,12 @@ void NodeImpl::IndexV2Spis() {
   std::vector<V2Slot*> all;
   all.reserve(v2_.size());
   for (auto& [id, row] : v2_)
-    if (row.indexed || row.indexed_old) all.push_back(&row);
+    if (row.indexed || !row.indexed_old.empty()) all.push_back(&row);
   std::sort(all.begin(), all.end(),
             [](const V2Slot* a, const V2Slot* b) { return a->s->id() < b->s->id(); });
   for (V2Slot* row : all) {
     if (row->indexed) by_spi_v2_.Insert(*row->indexed, row->s.get());
-    if (row->indexed_old) by_spi_v2_.Insert(*row->indexed_old, row->s.get());
+    for (uint64_t k : row->indexed_old) by_spi_v2_.Insert(k, row->s.get());
   }
 }
 
@@ -186,17 +186,17 @@ void NodeImpl::SyncV2Index(V2Slot& row) {
   const std::optional<uint64_t> want =
       s->state() == Ikev2Session::State::kIdle ? std::nullopt
                                                 : std::optional<uint64_t>(SpiKey(s->spi_i()));
-  const std::optional<uint64_t> want_old =
-      s->old_spi_i() ? std::optional<uint64_t>(SpiKey(*s->old_spi_i())) : std::nullopt;
+  std::vector<uint64_t> want_old;
+  for (const ikev2::Spi& spi : s->old_spis_i()) want_old.push_back(SpiKey(spi));
   if (row.indexed != want) {
     if (row.indexed) by_spi_v2_.Erase(*row.indexed, s);
     if (want) by_spi_v2_.Insert(*want, s);
     row.indexed = want;
   }
   if (row.indexed_old != want_old) {
-    if (row.indexed_old) by_spi_v2_.Erase(*row.indexed_old, s);
-    if (want_old) by_spi_v2_.Insert(*want_old, s);
-    row.indexed_old = want_old;
+    for (uint64_t k : row.indexed_old) by_spi_v2_.Erase(k, s);
+    for (uint64_t k : want_old) by_spi_v2_.Insert(k, s);
+    row.indexed_old = std::move(want_old);
   }
 }
 
@@ -1353,7 +1353,7 @@ void NodeImpl::ReapDead() {
   for (SaId id : dead_) {
     if (auto v = v2_.find(id); v != v2_.end()) {
       if (v->second.indexed) by_spi_v2_.Erase(*v->second.indexed, v->second.s.get());
-      if (v->second.indexed_old) by_spi_v2_.Erase(*v->second.indexed_old, v->second.s.get());
+      for (uint64_t k : v->second.indexed_old) by_spi_v2_.Erase(k, v->second.s.get());
       timers_.Disarm(id);
       if (auto p = by_peer_.find(v->second.s->remote().ip); p != by_peer_.end()) {
         p->second.Remove(id);

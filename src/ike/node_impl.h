@@ -137,8 +137,10 @@ struct V2Slot {
   bool no_failover = false;    // the setup failed inside Initiate: logged, no failover loop
   bool was_up = false;         // it was established (the DOWN log when it ends)
   // The rows of by_spi_v2_ for this session (initiator SPIs as SpiKey): the current IKE SA's
-  // and, after an IKE rekey until its Delete is done, the old one's (NodeImpl::SyncV2Index).
-  std::optional<uint64_t> indexed, indexed_old;
+  // and, after an IKE rekey until their Deletes are done, the replaced ones'
+  // (NodeImpl::SyncV2Index).
+  std::optional<uint64_t> indexed;
+  std::vector<uint64_t> indexed_old;
 };
 
 // The context of one call into the node.
