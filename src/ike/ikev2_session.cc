@@ -146,7 +146,22 @@ void Ikev2Session::SendResponse(SessionHost& host, Bytes wire, ByteSpan request)
 
 std::optional<Bytes> Ikev2Session::Seal(SessionHost& host, ExchangeType x, bool response,
                                         uint32_t mid, const std::vector<Payload>& inner) {
-  ikev2::Header h = MakeHeader(x, response, mid);
+  return SealAs(host, spi_i_, spi_r_, initiator_, suite_, keys_, x, response, mid, inner);
+}
+
+std::optional<Bytes> Ikev2Session::SealAs(SessionHost& host, const ikev2::Spi& spi_i,
+                                          const ikev2::Spi& spi_r, bool initiator,
+                                          const crypto::IkeSuite& suite,
+                                          const crypto::IkeSaKeys& keys, ExchangeType x,
+                                          bool response, uint32_t mid,
+                                          const std::vector<Payload>& inner) {
+  ikev2::Header h;
+  h.spi_i = spi_i;
+  h.spi_r = spi_r;
+  h.exchange = x;
+  h.flags = static_cast<uint8_t>((initiator ? ikev2::kFlagInitiator : 0) |
+                                 (response ? ikev2::kFlagResponse : 0));
+  h.message_id = mid;
   h.next_payload = PayloadType::kSk;
   Bytes prefix;
   ByteWriter w(prefix);
@@ -155,7 +170,7 @@ std::optional<Bytes> Ikev2Session::Seal(SessionHost& host, ExchangeType x, bool 
   w.U8(0);
   w.U16(0);
   const Bytes body = ikev2::SerializePayloads(inner);
-  auto r = crypto::ProtectSk(crypto::SkKeysFor(suite_, keys_, initiator_), prefix, body,
+  auto r = crypto::ProtectSk(crypto::SkKeysFor(suite, keys, initiator), prefix, body,
                              host.Rng());
   if (!r) return std::nullopt;
   return std::move(*r);
@@ -164,13 +179,22 @@ std::optional<Bytes> Ikev2Session::Seal(SessionHost& host, ExchangeType x, bool 
 std::optional<std::vector<Payload>> Ikev2Session::Open(SessionHost& host,
                                                        const std::vector<Payload>& outer,
                                                        ByteSpan msg) {
+  return OpenAs(host, suite_, keys_, !initiator_, outer, msg);
+}
+
+std::optional<std::vector<Payload>> Ikev2Session::OpenAs(SessionHost& host,
+                                                         const crypto::IkeSuite& suite,
+                                                         const crypto::IkeSaKeys& keys,
+                                                         bool peer_initiator,
+                                                         const std::vector<Payload>& outer,
+                                                         ByteSpan msg) {
   const Payload* sk = ikev2::FindType(outer, PayloadType::kSk);
   if (!sk) {
     host.Drop("dropped_state", "IKEv2 message without an Encrypted payload");
     return std::nullopt;
   }
   auto plain =
-      crypto::UnprotectSk(crypto::SkKeysFor(suite_, keys_, !initiator_), msg, sk->offset);
+      crypto::UnprotectSk(crypto::SkKeysFor(suite, keys, peer_initiator), msg, sk->offset);
   if (!plain) {
     host.Drop("dropped_auth", plain.error().detail);
     return std::nullopt;
@@ -200,6 +224,7 @@ void Ikev2Session::Initiate(SessionHost& host, const config::CryptoMapEntry& ent
   const config::Ikev2Profile* prof = cfg.FindIkev2Profile(profile_);
   if (!prof) return Fail(host, "crypto map entry has no usable ikev2-profile");
   lifetime_s_ = prof->lifetime_s;
+  keeps_up_ = true;
   host.Rng().Fill(spi_i_);
   if (std::all_of(spi_i_.begin(), spi_i_.end(), [](uint8_t b) { return b == 0; })) spi_i_[0] = 1;
   neg_ = std::make_unique<Negotiation>();
@@ -496,8 +521,7 @@ void Ikev2Session::OnAuthResponse(SessionHost& host, const std::vector<Payload>&
   ch.auth_out = std::move(k.integ_i);
   ch.enc_in = std::move(k.encr_r);
   ch.auth_in = std::move(k.integ_r);
-  ch.created = host.Now();
-  ch.expires = host.Now() + Seconds(ch.algs.lifetime_s);
+  SetChildTimers(host, ch);
   neg_->child_spi_in = 0;  // installed
   children_.push_back(std::move(ch));
   BecomeEstablished(host);
@@ -507,6 +531,7 @@ void Ikev2Session::OnAuthResponse(SessionHost& host, const std::vector<Payload>&
 void Ikev2Session::BecomeEstablished(SessionHost& host) {
   state_ = State::kEstablished;
   established_at_ = host.Now();
+  SetIkeTimers(host);
   neg_ = nullptr;  // nonces, DH, the IKE_SA_INIT messages
   keys_.sk_pi = SecretBytes();  // AUTH is done: only SK_d, SK_a and SK_e stay
   keys_.sk_pr = SecretBytes();
@@ -727,8 +752,7 @@ void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& 
     ch.auth_in = std::move(k.integ_i);
     ch.enc_out = std::move(k.encr_r);
     ch.auth_out = std::move(k.integ_r);
-    ch.created = host.Now();
-    ch.expires = host.Now() + Seconds(ch.algs.lifetime_s);
+    SetChildTimers(host, ch);
     ikev2::Proposal reply = esp->reply;
     reply.spi = SpiBytes(ch.spi_in);
     out.push_back(ikev2::MakePayload(ikev2::SaPayload{{reply}}));
@@ -772,6 +796,14 @@ void Ikev2Session::OnMessage(SessionHost& host, const Endpoint& local, const End
   }
   const ikev2::Header& h = m->header;
   const ByteSpan whole = msg.first(h.length);
+  for (auto& o : old_ike_)
+    if (h.spi_i == o.spi_i && h.spi_r == o.spi_r) {
+      if (h.initiator() == o.initiator) {
+        host.Drop("dropped_state", "IKEv2 Initiator flag of the wrong side");
+        return;
+      }
+      return OnOldIkeMessage(host, o, h, m->payloads, whole);
+    }
   // SPIr is still zero in a (retransmitted) IKE_SA_INIT request and in an error response
   // to ours.
   const bool spi_ok = h.spi_i == spi_i_ &&
@@ -801,8 +833,11 @@ void Ikev2Session::HandleResponse(SessionHost& host, const ikev2::Header& h,
     return;
   }
   const ReqKind kind = out_->kind;
+  const bool create =
+      kind == ReqKind::kRekeyChild || kind == ReqKind::kNewChild || kind == ReqKind::kRekeyIke;
   const ExchangeType want = kind == ReqKind::kInit   ? ExchangeType::kIkeSaInit
                             : kind == ReqKind::kAuth ? ExchangeType::kIkeAuth
+                            : create                 ? ExchangeType::kCreateChildSa
                                                      : ExchangeType::kInformational;
   if (h.exchange != want) {
     host.Drop("dropped_state", "IKEv2 response of another exchange");
@@ -812,7 +847,19 @@ void Ikev2Session::HandleResponse(SessionHost& host, const ikev2::Header& h,
   auto inner = Open(host, outer, msg);
   if (!inner) return;
   if (kind == ReqKind::kAuth) return OnAuthResponse(host, *inner);
-  OnInformationalResponse(host, *inner);
+  if (create) {
+    Outstanding o = std::move(*out_);
+    out_.reset();
+    host.Heard();
+    if (dpd_) dpd_->OnInboundAuthenticated(host.Now());
+    if (kind == ReqKind::kRekeyChild || kind == ReqKind::kNewChild)
+      OnRekeyChildResponse(host, std::move(o), *inner);
+    else
+      OnRekeyIkeResponse(host, std::move(o), *inner);
+  } else {
+    OnInformationalResponse(host, *inner);
+  }
+  if (state_ == State::kEstablished) StartPending(host);
 }
 
 void Ikev2Session::HandleRequest(SessionHost& host, const ikev2::Header& h,
@@ -848,13 +895,7 @@ void Ikev2Session::HandleRequest(SessionHost& host, const ikev2::Header& h,
   if (h.exchange == ExchangeType::kCreateChildSa) {
     auto inner = Open(host, outer, msg);
     if (!inner) return;
-    host.Heard();
-    if (dpd_) dpd_->OnInboundAuthenticated(host.Now());
-    Dbg(host, "CREATE_CHILD_SA not supported yet: NO_ADDITIONAL_SAS");
-    if (auto w = Seal(host, ExchangeType::kCreateChildSa, true, peer_next_mid_,
-                      {ikev2::MakeNotify(NotifyType::kNoAdditionalSas)}))
-      SendResponse(host, std::move(*w), msg);
-    return;
+    return OnCreateChildRequest(host, *inner, msg);
   }
   host.Drop("dropped_state", "IKEv2 request of an unknown exchange");
 }
@@ -919,14 +960,7 @@ void Ikev2Session::OnInformationalResponse(SessionHost& host, const std::vector<
   }
   if (o.kind == ReqKind::kDeleteChild) {
     (void)inner;
-    for (auto it = children_.begin(); it != children_.end(); ++it)
-      if (it->spi_in == o.child_spi_in) {
-        const uint32_t in = it->spi_in, out = it->spi_out;
-        children_.erase(it);
-        host.ChildDown(in, out);
-        host.ReleaseSpiIn(in);
-        break;
-      }
+    ChildGone(host, o.child_spi_in);
   }
 }
 
@@ -943,6 +977,835 @@ bool Ikev2Session::DeleteChild(SessionHost& host, uint32_t spi_in) {
   return true;
 }
 
+// ---- CREATE_CHILD_SA: rekeying (RFC 7296 §1.3, §2.8, §2.17, §2.18) --------------------
+
+namespace {
+
+constexpr size_t kMaxRekeyLog = 8;
+
+// The lower of two nonces as byte strings (a prefix is lower), as the collision rules compare.
+const Bytes& LowerNonce(const Bytes& a, const Bytes& b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end()) ? a : b;
+}
+bool Lower(const Bytes& a, const Bytes& b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+}
+
+// A proposal without its D-H transforms, and what they were.
+ikev2::Proposal WithoutDh(const ikev2::Proposal& p, std::vector<uint16_t>& groups) {
+  ikev2::Proposal q = p;
+  q.transforms.clear();
+  for (const auto& t : p.transforms) {
+    if (t.type == uint8_t(TransformType::kDh))
+      groups.push_back(t.id);
+    else
+      q.transforms.push_back(t);
+  }
+  return q;
+}
+
+ikev2::Transform DhTransform(uint16_t group) {
+  ikev2::Transform t;
+  t.type = uint8_t(TransformType::kDh);
+  t.id = group;
+  return t;
+}
+
+ikev2::Spi RandomIkeSpi(Random& rng) {
+  ikev2::Spi s{};
+  rng.Fill(s);
+  if (std::all_of(s.begin(), s.end(), [](uint8_t b) { return b == 0; })) s[0] = 1;
+  return s;
+}
+
+// The rekey margin policy IKEv1 uses for phase 1 and phase 2 (main_mode.cc, quick_mode.cc):
+// `margin` before the end, or at 9/10 of a lifetime shorter than twice the margin.
+Duration SoftLifetime(Duration life, Duration margin) {
+  return life > 2 * margin ? life - margin : life * 9 / 10;
+}
+
+}  // namespace
+
+Ikev2Session::RekeyExchange::~RekeyExchange() { WipeAndFree(ni); }
+
+void Ikev2Session::SetChildTimers(SessionHost& host, Child& ch) const {
+  const Duration life = Seconds(ch.algs.lifetime_s);
+  ch.created = host.Now();
+  ch.expires = host.Now() + life;
+  ch.rekey_at =
+      keeps_up_ ? host.Now() + SoftLifetime(life, host.Options().ipsec_rekey_margin) : kNever;
+}
+
+void Ikev2Session::SetIkeTimers(SessionHost& host) {
+  const Duration life = Seconds(lifetime_s_);
+  ike_expires_ = host.Now() + life;
+  ike_rekey_at_ =
+      keeps_up_ ? host.Now() + SoftLifetime(life, host.Options().isakmp_rekey_margin) : kNever;
+}
+
+void Ikev2Session::ChildGone(SessionHost& host, uint32_t spi_in) {
+  for (auto it = children_.begin(); it != children_.end(); ++it)
+    if (it->spi_in == spi_in) {
+      const uint32_t in = it->spi_in, out = it->spi_out;
+      children_.erase(it);
+      host.ChildDown(in, out);
+      host.ReleaseSpiIn(in);
+      return;
+    }
+}
+
+void Ikev2Session::StartPending(SessionHost& host) {
+  if (state_ != State::kEstablished) return;
+  while (!out_ && !pending_deletes_.empty()) {
+    const uint32_t spi = pending_deletes_.front();
+    pending_deletes_.erase(pending_deletes_.begin());
+    if (host.DebugOn())
+      host.Debug(Tag() + "Deleting the replaced Child SA, SPI " + std::to_string(spi));
+    DeleteChild(host, spi);
+  }
+  if (out_) return;
+  const TimePoint now = host.Now();
+  if (keeps_up_ && old_ike_.empty() && now >= ike_rekey_at_) {
+    if (RekeyIke(host)) return;
+    ike_rekey_at_ = kNever;  // cannot rekey (configuration gone): the hard lifetime ends it
+  }
+  for (auto& ch : children_) {
+    if (ch.rekeying || ch.replaced || now < ch.rekey_at) continue;
+    if (RekeyChild(host, ch.spi_in)) return;
+    ch.rekey_at = kNever;
+  }
+}
+
+void Ikev2Session::RekeyFailed(SessionHost& host, const Outstanding& o, bool temporary) {
+  // TEMPORARY_FAILURE: again after a short random delay (§2.25); another refusal: in 10 s,
+  // while the hard lifetime allows.
+  const Duration wait = temporary ? Seconds(1) + Micros(int64_t(host.Rng().Uniform(2'000'000)))
+                                  : Seconds(10);
+  if (o.kind == ReqKind::kNewChild) {
+    if (o.rekey->new_spi_in) host.ReleaseSpiIn(o.rekey->new_spi_in);
+    if (host.DebugOn())
+      host.Debug(Tag() + "crypto map " + o.rekey->map_name + " " +
+                 std::to_string(o.rekey->map_seq) + " gets no Child SA over this IKE SA");
+  } else if (o.kind == ReqKind::kRekeyChild) {
+    if (o.rekey->new_spi_in) host.ReleaseSpiIn(o.rekey->new_spi_in);
+    for (auto& ch : children_)
+      if (ch.spi_in == o.rekey->old_spi_in) {
+        ch.rekeying = false;
+        ch.rekey_at = keeps_up_ ? host.Now() + wait : kNever;
+      }
+  } else if (keeps_up_) {
+    ike_rekey_at_ = host.Now() + wait;
+  }
+}
+
+bool Ikev2Session::RekeyChild(SessionHost& host, uint32_t spi_in) {
+  if (state_ != State::kEstablished || out_) return false;
+  auto it = std::find_if(children_.begin(), children_.end(),
+                         [&](const Child& c) { return c.spi_in == spi_in; });
+  if (it == children_.end() || it->rekeying || it->replaced) return false;
+  const config::Config& cfg = host.Cfg();
+  const config::CryptoMapEntry* e = cfg.FindCryptoMap(it->map_name, it->map_seq);
+  if (!e) return false;
+  auto rx = std::make_unique<RekeyExchange>();
+  rx->old_spi_in = spi_in;
+  rx->new_spi_in = host.AllocateSpiIn();
+  rx->offered = OurEspProposals(cfg, *e, rx->new_spi_in);
+  if (e->pfs_group) {
+    for (auto& p : rx->offered.proposals) p.transforms.push_back(DhTransform(*e->pfs_group));
+    rx->dh = crypto::DhKeyPair::Generate(*e->pfs_group);
+  }
+  if (rx->offered.proposals.empty() || (e->pfs_group && !rx->dh)) {
+    host.ReleaseSpiIn(rx->new_spi_in);
+    return false;
+  }
+  rx->ni.resize(kNonceSize);
+  host.Rng().Fill(rx->ni);
+  ikev2::NotifyPayload rekey_sa;
+  rekey_sa.protocol_id = uint8_t(ikev2::ProtocolId::kEsp);
+  rekey_sa.spi = SpiBytes(spi_in);
+  rekey_sa.type = uint16_t(NotifyType::kRekeySa);
+  std::vector<Payload> inner;
+  inner.push_back(ikev2::MakePayload(rekey_sa));
+  inner.push_back(ikev2::MakePayload(rx->offered));
+  inner.push_back(ikev2::MakePayload(ikev2::NoncePayload{rx->ni}));
+  if (rx->dh)
+    inner.push_back(ikev2::MakePayload(ikev2::KePayload{*e->pfs_group, rx->dh->public_value()}));
+  inner.push_back(ikev2::MakePayload(
+      PayloadType::kTsi,
+      ikev2::TsPayload{{ToTs(FromNet(it->local_net, it->local_mask, it->protocol))}}));
+  inner.push_back(ikev2::MakePayload(
+      PayloadType::kTsr,
+      ikev2::TsPayload{{ToTs(FromNet(it->remote_net, it->remote_mask, it->protocol))}}));
+  auto w = Seal(host, ExchangeType::kCreateChildSa, false, next_mid_, inner);
+  if (!w) {
+    host.ReleaseSpiIn(rx->new_spi_in);
+    return false;
+  }
+  if (host.DebugOn())
+    host.Debug(Tag() + "Sending CREATE_CHILD_SA request to rekey Child SA " +
+               std::to_string(spi_in) + ", message ID " + std::to_string(next_mid_));
+  it->rekeying = true;
+  SendRequest(host, ReqKind::kRekeyChild, std::move(*w));
+  out_->rekey = std::move(rx);
+  return true;
+}
+
+void Ikev2Session::OnRekeyChildResponse(SessionHost& host, Outstanding o,
+                                        const std::vector<Payload>& inner) {
+  RekeyExchange& rx = *o.rekey;
+  auto old = std::find_if(children_.begin(), children_.end(),
+                          [&](const Child& c) { return c.spi_in == rx.old_spi_in; });
+  if (old != children_.end()) old->rekeying = false;
+  for (const auto& p : inner)
+    if (const auto* n = std::get_if<ikev2::NotifyPayload>(&p.body); n && n->is_error()) {
+      if (host.DebugOn())
+        host.Debug(Tag() + "Child SA rekey refused: " + ikev2::NotifyTypeName(n->type));
+      return RekeyFailed(host, o, n->type == uint16_t(NotifyType::kTemporaryFailure));
+    }
+  const auto* sa = ikev2::Find<ikev2::SaPayload>(inner);
+  const auto* nr = ikev2::Find<ikev2::NoncePayload>(inner);
+  const auto* ke = ikev2::Find<ikev2::KePayload>(inner);
+  const config::Config& cfg = host.Cfg();
+  const bool is_new = rx.old_spi_in == 0;  // an additional Child SA (AddChild)
+  const config::CryptoMapEntry* e =
+      is_new                   ? cfg.FindCryptoMap(rx.map_name, rx.map_seq)
+      : old != children_.end() ? cfg.FindCryptoMap(old->map_name, old->map_seq)
+                               : nullptr;
+  // A new Child SA's selectors: the responder's TSi/TSr, within what we asked for.
+  std::optional<Range> ri, rr;
+  if (is_new) {
+    const Payload* tsi = ikev2::FindType(inner, PayloadType::kTsi);
+    const Payload* tsr = ikev2::FindType(inner, PayloadType::kTsr);
+    const auto* tsi_b = tsi ? std::get_if<ikev2::TsPayload>(&tsi->body) : nullptr;
+    const auto* tsr_b = tsr ? std::get_if<ikev2::TsPayload>(&tsr->body) : nullptr;
+    if (tsi_b && tsr_b && !tsi_b->selectors.empty() && !tsr_b->selectors.empty()) {
+      ri = FromTs(tsi_b->selectors.front());
+      rr = FromTs(tsr_b->selectors.front());
+      if (ri && !Within(*ri, *FromTs(rx.ts_i))) ri.reset();
+      if (rr && !Within(*rr, *FromTs(rx.ts_r))) rr.reset();
+    }
+    if (!ri || !rr) e = nullptr;
+  }
+  std::optional<Phase2Algs> algs;
+  uint32_t peer_spi = 0;
+  std::optional<SecretBytes> shared;
+  if (sa && nr && e && sa->proposals.size() == 1) {
+    std::vector<uint16_t> groups;
+    const ikev2::Proposal reply = WithoutDh(sa->proposals.front(), groups);
+    const bool dh_ok = rx.dh ? (groups.size() == 1 && groups[0] == rx.dh->group() && ke &&
+                                ke->dh_group == rx.dh->group())
+                             : (groups.empty() && !ke);
+    if (dh_ok && rx.dh) {
+      auto sh = rx.dh->ComputeShared(ke->data);
+      if (sh) shared = std::move(*sh);
+    }
+    if (dh_ok && (!rx.dh || shared))
+      for (const auto& name : e->transform_sets) {
+        const config::TransformSet* ts = cfg.FindTransformSet(name);
+        auto ids = ts ? EspIdsOf(*ts) : std::nullopt;
+        if (ids && EspMatches(reply, *ids, true)) {
+          algs = AlgsOf(*ts, *e);
+          peer_spi = SpiValue(reply.spi);
+          break;
+        }
+      }
+  }
+  if (!algs) {
+    Dbg(host, "CREATE_CHILD_SA response without an acceptable Child SA");
+    return RekeyFailed(host, o, false);
+  }
+  Child ch;
+  ch.spi_in = rx.new_spi_in;
+  ch.spi_out = peer_spi;
+  ch.algs = *algs;
+  if (is_new) {
+    ch.algs.udp_encap = floated() || nat_detected_;
+    ch.map_name = rx.map_name;
+    ch.map_seq = rx.map_seq;
+    ch.protocol = ri->proto;
+    if (!ToNet(*ri, ch.local_net, ch.local_mask))
+      ToNet(*FromTs(rx.ts_i), ch.local_net, ch.local_mask);
+    if (!ToNet(*rr, ch.remote_net, ch.remote_mask))
+      ToNet(*FromTs(rx.ts_r), ch.remote_net, ch.remote_mask);
+  } else {
+    ch.algs.udp_encap = old->algs.udp_encap;
+    ch.map_name = old->map_name;
+    ch.map_seq = old->map_seq;
+    ch.local_net = old->local_net;
+    ch.local_mask = old->local_mask;
+    ch.remote_net = old->remote_net;
+    ch.remote_mask = old->remote_mask;
+    ch.protocol = old->protocol;
+    old->replaced = true;
+  }
+  crypto::ChildSaKeys k = crypto::DeriveChildSaKeys(
+      suite_.prf, keys_.sk_d.span(),
+      shared ? std::optional<ByteSpan>(shared->span()) : std::nullopt, rx.ni, nr->data,
+      ch.algs.EncKeyLength(), ch.algs.AuthKeyLength());
+  ch.enc_out = std::move(k.encr_i);
+  ch.auth_out = std::move(k.integ_i);
+  ch.enc_in = std::move(k.encr_r);
+  ch.auth_in = std::move(k.integ_r);
+  SetChildTimers(host, ch);
+  rx.new_spi_in = 0;  // installed
+  children_.push_back(std::move(ch));
+  const Child& nc = children_.back();
+  if (host.DebugOn())
+    host.Debug(Tag() + (is_new ? "New Child SA up (crypto map " + nc.map_name + " " +
+                                     std::to_string(nc.map_seq) + "): SPI "
+                               : "Child SA rekeyed: SPI " + std::to_string(rx.old_spi_in) +
+                                     " -> ") +
+               std::to_string(nc.spi_in));
+  host.ChildUp(ChildSaUp{nc.spi_in, nc.spi_out, nc.map_name, nc.map_seq});
+  if (is_new) return;
+  RecordRekey(host, RekeyRecord{rx.old_spi_in, nc.spi_in, rx.ni, nr->data, true});
+}
+
+void Ikev2Session::RecordRekey(SessionHost& host, RekeyRecord r) {
+  for (auto it = rekey_log_.begin(); it != rekey_log_.end(); ++it) {
+    if (it->old_spi_in != r.old_spi_in || it->ours == r.ours) continue;
+    // A collision (§2.8.1): both sides rekeyed one pair. The exchange holding the lowest of
+    // the four nonces made the redundant pair; its initiator deletes that pair, and the other
+    // side deletes the old one.
+    const RekeyRecord& mine = r.ours ? r : *it;
+    const RekeyRecord& theirs = r.ours ? *it : r;
+    const bool we_lose = Lower(LowerNonce(mine.ni, mine.nr), LowerNonce(theirs.ni, theirs.nr));
+    if (host.DebugOn())
+      host.Debug(Tag() + "Child SA rekey collision on SPI " + std::to_string(r.old_spi_in) +
+                 (we_lose ? ": our new pair is redundant, deleting it"
+                          : ": the peer's new pair is redundant, the peer deletes it"));
+    if (we_lose) {
+      pending_deletes_.erase(
+          std::remove(pending_deletes_.begin(), pending_deletes_.end(), r.old_spi_in),
+          pending_deletes_.end());
+      pending_deletes_.push_back(mine.new_spi_in);
+    } else if (r.ours) {
+      pending_deletes_.push_back(r.old_spi_in);
+    }
+    rekey_log_.erase(it);
+    return;
+  }
+  if (r.ours) pending_deletes_.push_back(r.old_spi_in);
+  rekey_log_.push_back(std::move(r));
+  if (rekey_log_.size() > kMaxRekeyLog) rekey_log_.erase(rekey_log_.begin());
+}
+
+void Ikev2Session::OnCreateChildRequest(SessionHost& host, const std::vector<Payload>& inner,
+                                        ByteSpan msg) {
+  host.Heard();
+  if (dpd_) dpd_->OnInboundAuthenticated(host.Now());
+  if (const auto* n = ikev2::FindNotify(inner, NotifyType::kRekeySa))
+    return AnswerChildRekey(host, inner, *n, msg);
+  const auto* sa = ikev2::Find<ikev2::SaPayload>(inner);
+  if (sa && !sa->proposals.empty() &&
+      sa->proposals.front().protocol_id == uint8_t(ikev2::ProtocolId::kIke))
+    return AnswerIkeRekey(host, inner, msg);
+  AnswerNewChild(host, inner, msg);
+}
+
+// The answer to a CREATE_CHILD_SA request for a Child SA of `entry` (a rekey or a new one):
+// the ESP proposal and PFS as the entry says, the selectors narrowed to its ACL. On success
+// `ch` holds the new pair (our SPI allocated, keys derived, timers set) and `reply` the
+// response payloads; otherwise `err` (and `err_data`) says why.
+bool Ikev2Session::BuildChildAnswer(SessionHost& host, const config::CryptoMapEntry& entry,
+                                    const std::vector<Payload>& inner, bool udp_encap,
+                                    Child& ch, std::vector<Payload>& reply, ChildRefusal& err) {
+  const config::Config& cfg = host.Cfg();
+  const auto* sa = ikev2::Find<ikev2::SaPayload>(inner);
+  const auto* ni = ikev2::Find<ikev2::NoncePayload>(inner);
+  const auto* ke = ikev2::Find<ikev2::KePayload>(inner);
+  const Payload* tsi = ikev2::FindType(inner, PayloadType::kTsi);
+  const Payload* tsr = ikev2::FindType(inner, PayloadType::kTsr);
+  const auto* tsi_b = tsi ? std::get_if<ikev2::TsPayload>(&tsi->body) : nullptr;
+  const auto* tsr_b = tsr ? std::get_if<ikev2::TsPayload>(&tsr->body) : nullptr;
+  if (!sa || !ni || !tsi_b || !tsr_b) {
+    err = {NotifyType::kInvalidSyntax, {}, "SA, Ni, TSi or TSr missing"};
+    return false;
+  }
+  const config::AclEntry* acl = FirstPermit(cfg.FindAcl(entry.match_address));
+  std::optional<Range> ri, rr;
+  if (acl && !acl->src.v6 && !acl->dst.v6) {
+    ri = Narrow(*tsi_b, FromNet(acl->dst, Invert(acl->dst_wildcard), acl->protocol));
+    rr = Narrow(*tsr_b, FromNet(acl->src, Invert(acl->src_wildcard), acl->protocol));
+  }
+  if (!ri || !rr) {
+    err = {NotifyType::kTsUnacceptable, {}, "selectors outside the ACL"};
+    return false;
+  }
+  // PFS as the entry says: with `set pfs groupN` the proposal must offer group N and KEi must
+  // carry it; without, no D-H transform (other than none) and no KEi.
+  std::optional<EspChoice> esp;
+  for (const auto& p : sa->proposals) {
+    std::vector<uint16_t> groups;
+    ikev2::SaPayload one{{WithoutDh(p, groups)}};
+    const bool none_ok = groups.empty() || std::count(groups.begin(), groups.end(), 0) > 0;
+    if (entry.pfs_group ? std::count(groups.begin(), groups.end(), *entry.pfs_group) == 0
+                        : !none_ok)
+      continue;
+    esp = SelectEsp(one, cfg, entry);
+    if (esp) break;
+  }
+  if (!esp || (!entry.pfs_group && ke)) {
+    err = {NotifyType::kNoProposalChosen, {}, "no acceptable proposal"};
+    return false;
+  }
+  if (entry.pfs_group && (!ke || ke->dh_group != *entry.pfs_group)) {
+    err = {NotifyType::kInvalidKePayload,
+           Bytes{uint8_t(*entry.pfs_group >> 8), uint8_t(*entry.pfs_group)},
+           "KEi of another group"};
+    return false;
+  }
+  std::unique_ptr<crypto::DhKeyPair> dh;
+  std::optional<SecretBytes> shared;
+  if (entry.pfs_group) {
+    dh = crypto::DhKeyPair::Generate(*entry.pfs_group);
+    if (!dh) {
+      err = {NotifyType::kNoProposalChosen, {}, "cannot generate a DH key pair"};
+      return false;
+    }
+    auto sh = dh->ComputeShared(ke->data);
+    if (!sh) {
+      err = {NotifyType::kInvalidSyntax, {}, "bad KE data"};
+      return false;
+    }
+    shared = std::move(*sh);
+  }
+  Bytes nr(kNonceSize);
+  host.Rng().Fill(nr);
+  ch.spi_in = host.AllocateSpiIn();
+  ch.spi_out = esp->peer_spi;
+  ch.algs = esp->algs;
+  ch.algs.udp_encap = udp_encap;
+  ch.map_name = entry.map_name;
+  ch.map_seq = entry.seq;
+  ch.protocol = rr->proto;
+  const Range our_local = FromNet(acl->src, Invert(acl->src_wildcard), acl->protocol);
+  const Range our_remote = FromNet(acl->dst, Invert(acl->dst_wildcard), acl->protocol);
+  if (!ToNet(*rr, ch.local_net, ch.local_mask)) ToNet(our_local, ch.local_net, ch.local_mask);
+  if (!ToNet(*ri, ch.remote_net, ch.remote_mask)) ToNet(our_remote, ch.remote_net, ch.remote_mask);
+  crypto::ChildSaKeys k = crypto::DeriveChildSaKeys(
+      suite_.prf, keys_.sk_d.span(),
+      shared ? std::optional<ByteSpan>(shared->span()) : std::nullopt, ni->data, nr,
+      ch.algs.EncKeyLength(), ch.algs.AuthKeyLength());
+  ch.enc_in = std::move(k.encr_i);
+  ch.auth_in = std::move(k.integ_i);
+  ch.enc_out = std::move(k.encr_r);
+  ch.auth_out = std::move(k.integ_r);
+  SetChildTimers(host, ch);
+  ikev2::Proposal rp = esp->reply;
+  rp.spi = SpiBytes(ch.spi_in);
+  if (entry.pfs_group) rp.transforms.push_back(DhTransform(*entry.pfs_group));
+  reply.push_back(ikev2::MakePayload(ikev2::SaPayload{{rp}}));
+  reply.push_back(ikev2::MakePayload(ikev2::NoncePayload{nr}));
+  if (dh)
+    reply.push_back(ikev2::MakePayload(ikev2::KePayload{*entry.pfs_group, dh->public_value()}));
+  reply.push_back(ikev2::MakePayload(PayloadType::kTsi, ikev2::TsPayload{{ToTs(*ri)}}));
+  reply.push_back(ikev2::MakePayload(PayloadType::kTsr, ikev2::TsPayload{{ToTs(*rr)}}));
+  return true;
+}
+
+void Ikev2Session::RefuseChild(SessionHost& host, const ChildRefusal& r, ByteSpan msg) {
+  if (host.DebugOn())
+    host.Debug(Tag() + "CREATE_CHILD_SA refused: " + r.why + " (" +
+               ikev2::NotifyTypeName(uint16_t(r.type)) + ")");
+  if (auto w = Seal(host, ExchangeType::kCreateChildSa, true, peer_next_mid_,
+                    {ikev2::MakeNotify(r.type, r.data)}))
+    SendResponse(host, std::move(*w), msg);
+}
+
+// Sends the response and reports the new pair (after the response, so that a failure to
+// protect it leaves nothing installed).
+bool Ikev2Session::InstallAnsweredChild(SessionHost& host, Child ch,
+                                        const std::vector<Payload>& reply, ByteSpan msg) {
+  auto w = Seal(host, ExchangeType::kCreateChildSa, true, peer_next_mid_, reply);
+  if (!w) {
+    host.ReleaseSpiIn(ch.spi_in);
+    return false;
+  }
+  SendResponse(host, std::move(*w), msg);
+  children_.push_back(std::move(ch));
+  const Child& nc = children_.back();
+  host.ChildUp(ChildSaUp{nc.spi_in, nc.spi_out, nc.map_name, nc.map_seq});
+  return true;
+}
+
+void Ikev2Session::AnswerChildRekey(SessionHost& host, const std::vector<Payload>& inner,
+                                    const ikev2::NotifyPayload& rekey_sa, ByteSpan msg) {
+  const uint32_t old_out = rekey_sa.spi.size() == 4 ? SpiValue(rekey_sa.spi) : 0;
+  auto old = std::find_if(children_.begin(), children_.end(), [&](const Child& c) {
+    return old_out != 0 && c.spi_out == old_out;
+  });
+  if (rekey_sa.protocol_id != uint8_t(ikev2::ProtocolId::kEsp) || old == children_.end())
+    return RefuseChild(host, {NotifyType::kChildSaNotFound, {}, "no such Child SA"}, msg);
+  if (old->replaced)  // §2.25.1: a pair that is going
+    return RefuseChild(host, {NotifyType::kTemporaryFailure, {}, "the Child SA is being deleted"},
+                       msg);
+  const config::CryptoMapEntry* entry = host.Cfg().FindCryptoMap(old->map_name, old->map_seq);
+  if (!entry)
+    return RefuseChild(host, {NotifyType::kNoProposalChosen, {}, "crypto map entry removed"}, msg);
+  Child ch;
+  std::vector<Payload> reply;
+  ChildRefusal err;
+  if (!BuildChildAnswer(host, *entry, inner, old->algs.udp_encap, ch, reply, err))
+    return RefuseChild(host, err, msg);
+  const uint32_t old_spi_in = old->spi_in, new_spi_in = ch.spi_in;
+  const Bytes ni = ikev2::Find<ikev2::NoncePayload>(inner)->data;
+  const auto* nr = ikev2::Find<ikev2::NoncePayload>(reply);
+  const Bytes nr_copy = nr->data;
+  if (host.DebugOn())
+    host.Debug(Tag() + "Rekeying Child SA " + std::to_string(old_spi_in) +
+               " for the peer: new SPI " + std::to_string(new_spi_in));
+  if (!InstallAnsweredChild(host, std::move(ch), reply, msg)) return;
+  RecordRekey(host, RekeyRecord{old_spi_in, new_spi_in, ni, nr_copy, false});
+}
+
+// A request for an additional Child SA (§1.3.1): the first crypto map entry of this IKE SA's
+// profile that lists the peer and whose ACL and transform sets accept the request.
+void Ikev2Session::AnswerNewChild(SessionHost& host, const std::vector<Payload>& inner,
+                                  ByteSpan msg) {
+  const config::Config& cfg = host.Cfg();
+  std::optional<ChildRefusal> first_err;
+  size_t tried = 0;
+  for (const auto& e : cfg.crypto_maps) {
+    if (e.ikev2_profile != profile_ || !ListsPeer(e, remote_.ip)) continue;
+    if (++tried > 64) break;  // bounded per request
+    Child ch;
+    std::vector<Payload> reply;
+    ChildRefusal err;
+    if (BuildChildAnswer(host, e, inner, floated() || nat_detected_, ch, reply, err)) {
+      if (host.DebugOn())
+        host.Debug(Tag() + "New Child SA for the peer (crypto map " + e.map_name + " " +
+                   std::to_string(e.seq) + "): SPI " + std::to_string(ch.spi_in));
+      InstallAnsweredChild(host, std::move(ch), reply, msg);
+      return;
+    }
+    // TS_UNACCEPTABLE only when no entry's selectors fit; otherwise why the first that did
+    // refused.
+    if (!first_err || (first_err->type == NotifyType::kTsUnacceptable &&
+                       err.type != NotifyType::kTsUnacceptable))
+      first_err = err;
+  }
+  if (!first_err) first_err = ChildRefusal{NotifyType::kNoAdditionalSas, {}, "no crypto map entry"};
+  RefuseChild(host, *first_err, msg);
+}
+
+// ---- IKE SA rekey ----------------------------------------------------------------------
+
+bool Ikev2Session::RekeyIke(SessionHost& host) {
+  if (state_ != State::kEstablished || out_ || !old_ike_.empty()) return false;
+  auto rx = std::make_unique<RekeyExchange>();
+  rx->new_spi = RandomIkeSpi(host.Rng());
+  rx->offered = OurIkeProposals(host.Cfg(), local_.ip);
+  bool offers_group = false;
+  for (auto& p : rx->offered.proposals) {
+    p.spi.assign(rx->new_spi.begin(), rx->new_spi.end());
+    for (const auto& t : p.transforms)
+      offers_group = offers_group || (t.type == uint8_t(TransformType::kDh) && t.id == group_);
+  }
+  if (rx->offered.proposals.empty() || !offers_group) return false;
+  rx->dh = crypto::DhKeyPair::Generate(group_);
+  if (!rx->dh) return false;
+  rx->ni.resize(kNonceSize);
+  host.Rng().Fill(rx->ni);
+  std::vector<Payload> inner;
+  inner.push_back(ikev2::MakePayload(rx->offered));
+  inner.push_back(ikev2::MakePayload(ikev2::NoncePayload{rx->ni}));
+  inner.push_back(ikev2::MakePayload(ikev2::KePayload{group_, rx->dh->public_value()}));
+  auto w = Seal(host, ExchangeType::kCreateChildSa, false, next_mid_, inner);
+  if (!w) return false;
+  if (host.DebugOn())
+    host.Debug(Tag() + "Sending CREATE_CHILD_SA request to rekey the IKE SA, message ID " +
+               std::to_string(next_mid_));
+  SendRequest(host, ReqKind::kRekeyIke, std::move(*w));
+  out_->rekey = std::move(rx);
+  return true;
+}
+
+void Ikev2Session::OnRekeyIkeResponse(SessionHost& host, Outstanding o,
+                                      const std::vector<Payload>& inner) {
+  RekeyExchange& rx = *o.rekey;
+  // A collision whose other half (the peer's rekey, answered) waits here: if ours fails, the
+  // peer's new SA is the one (the peer deletes the old SA).
+  auto adopt_peers = [&] {
+    if (!peer_ike_rekey_) return;
+    PeerIkeRekey p = std::move(*peer_ike_rekey_);
+    peer_ike_rekey_.reset();
+    Dbg(host, "IKE SA rekey collision: ours failed, the peer's new SA is kept");
+    SwitchIkeSa(host, false, p.spi_i, p.spi_r, p.suite, p.group, std::move(p.keys));
+  };
+  if (const auto* n = ikev2::FindNotify(inner, NotifyType::kInvalidKePayload)) {
+    const uint16_t g = n->data.size() == 2 ? uint16_t((n->data[0] << 8) | n->data[1]) : 0;
+    for (const auto& p : rx.offered.proposals)
+      for (const auto& t : p.transforms)
+        if (t.type == uint8_t(TransformType::kDh) && t.id == g && g != group_) {
+          Dbg(host, "IKE SA rekey: INVALID_KE_PAYLOAD, next try with DH group " +
+                        std::to_string(g));
+          group_ = g;
+          RekeyFailed(host, o, true);
+          return adopt_peers();
+        }
+  }
+  for (const auto& p : inner)
+    if (const auto* n = std::get_if<ikev2::NotifyPayload>(&p.body); n && n->is_error()) {
+      if (host.DebugOn())
+        host.Debug(Tag() + "IKE SA rekey refused: " + ikev2::NotifyTypeName(n->type));
+      RekeyFailed(host, o, n->type == uint16_t(NotifyType::kTemporaryFailure));
+      return adopt_peers();
+    }
+  const auto* sa = ikev2::Find<ikev2::SaPayload>(inner);
+  const auto* nr = ikev2::Find<ikev2::NoncePayload>(inner);
+  const auto* ke = ikev2::Find<ikev2::KePayload>(inner);
+  std::optional<IkeChoice> choice;
+  if (sa && sa->proposals.size() == 1 && sa->proposals.front().spi.size() == 8)
+    choice = SuiteOf(sa->proposals.front());
+  bool offered = false;
+  if (choice)
+    for (const auto& p : rx.offered.proposals)
+      if (p.number == sa->proposals.front().number &&
+          std::all_of(choice->reply.transforms.begin(), choice->reply.transforms.end(),
+                      [&](const auto& t) { return Lists(p, t); }))
+        offered = true;
+  std::optional<SecretBytes> shared;
+  if (offered && nr && ke && choice->group == rx.dh->group() && ke->dh_group == choice->group)
+    if (auto sh = rx.dh->ComputeShared(ke->data)) shared = std::move(*sh);
+  ikev2::Spi peer_spi{};
+  if (shared) std::copy_n(sa->proposals.front().spi.begin(), 8, peer_spi.begin());
+  if (!shared || peer_spi == ikev2::Spi{}) {
+    Dbg(host, "IKE SA rekey response chose what we did not offer");
+    RekeyFailed(host, o, false);
+    return adopt_peers();
+  }
+  const SecretBytes skeyseed =
+      crypto::RekeySkeyseed(suite_.prf, keys_.sk_d.span(), shared->span(), rx.ni, nr->data);
+  auto keys = crypto::DeriveIkeSaKeys(choice->suite, skeyseed.span(), rx.ni, nr->data,
+                                      rx.new_spi, peer_spi);
+  if (!keys) {
+    RekeyFailed(host, o, false);
+    return adopt_peers();
+  }
+  if (peer_ike_rekey_) {
+    // §2.8.2: the new SA whose exchange holds the lowest of the four nonces is redundant; its
+    // initiator deletes it, and the other initiator deletes the old SA.
+    PeerIkeRekey p = std::move(*peer_ike_rekey_);
+    peer_ike_rekey_.reset();
+    const bool ours_redundant =
+        Lower(LowerNonce(rx.ni, nr->data), LowerNonce(p.ni, p.nr));
+    OldIkeSa redundant;
+    if (ours_redundant) {
+      redundant.spi_i = rx.new_spi;
+      redundant.spi_r = peer_spi;
+      redundant.suite = choice->suite;
+      redundant.keys = std::move(*keys);
+      redundant.initiator = true;
+      Dbg(host, "IKE SA rekey collision: our new SA is redundant, keeping the peer's");
+      SwitchIkeSa(host, false, p.spi_i, p.spi_r, p.suite, p.group, std::move(p.keys));
+    } else {
+      redundant.spi_i = p.spi_i;
+      redundant.spi_r = p.spi_r;
+      redundant.suite = p.suite;
+      redundant.keys = std::move(p.keys);
+      redundant.initiator = false;
+      Dbg(host, "IKE SA rekey collision: the peer's new SA is redundant, keeping ours");
+      SwitchIkeSa(host, true, rx.new_spi, peer_spi, choice->suite, choice->group,
+                  std::move(*keys));
+    }
+    redundant.keys.sk_pi = SecretBytes();
+    redundant.keys.sk_pr = SecretBytes();
+    redundant.expires = host.Now() + opts_.half_open_lifetime;
+    Retire(host, std::move(redundant), /*send_delete=*/ours_redundant);
+    return;
+  }
+  SwitchIkeSa(host, true, rx.new_spi, peer_spi, choice->suite, choice->group, std::move(*keys));
+}
+
+void Ikev2Session::Retire(SessionHost& host, OldIkeSa o, bool send_delete) {
+  if (send_delete) {
+    // The rekey initiator deletes the old IKE SA (§2.18), retransmitted like any request.
+    auto w = SealAs(host, o.spi_i, o.spi_r, o.initiator, o.suite, o.keys,
+                    ExchangeType::kInformational, false, o.next_mid,
+                    {ikev2::MakePayload(
+                        ikev2::DeletePayload{uint8_t(ikev2::ProtocolId::kIke), 0, {}})});
+    if (w) {
+      Outstanding d;
+      d.kind = ReqKind::kDeleteOldIke;
+      d.mid = o.next_mid++;
+      d.wire = std::move(*w);
+      d.due = host.Now() + RetransmitGap(opts_.retransmit, 1);
+      d.send_at = d.due - RetransmitJitter(opts_.retransmit, 1, host.Rng());
+      o.out = std::move(d);
+    }
+  }
+  old_ike_.push_back(std::move(o));
+  if (old_ike_.back().out) {
+    Dbg(host, "Sending DELETE for the replaced IKE SA");
+    SendWire(host, old_ike_.back().out->wire);
+  }
+}
+
+void Ikev2Session::AnswerIkeRekey(SessionHost& host, const std::vector<Payload>& inner,
+                                  ByteSpan msg) {
+  auto refuse = [&](NotifyType type, Bytes data, const char* why) {
+    if (host.DebugOn())
+      host.Debug(Tag() + "IKE SA rekey refused: " + why + " (" +
+                 ikev2::NotifyTypeName(uint16_t(type)) + ")");
+    if (auto w = Seal(host, ExchangeType::kCreateChildSa, true, peer_next_mid_,
+                      {ikev2::MakeNotify(type, std::move(data))}))
+      SendResponse(host, std::move(*w), msg);
+  };
+  // Another request of ours is outstanding, or a replaced SA is still being deleted: later
+  // (§2.25). Our own IKE rekey outstanding is a collision (§2.8.2): answered below.
+  const bool collision = out_ && out_->kind == ReqKind::kRekeyIke && !peer_ike_rekey_;
+  if ((out_ && !collision) || !old_ike_.empty())
+    return refuse(NotifyType::kTemporaryFailure, {}, "another exchange is in progress");
+  const auto* sa = ikev2::Find<ikev2::SaPayload>(inner);
+  const auto* ni = ikev2::Find<ikev2::NoncePayload>(inner);
+  const auto* ke = ikev2::Find<ikev2::KePayload>(inner);
+  if (!sa || !ni || !ke) return refuse(NotifyType::kInvalidSyntax, {}, "SA, Ni or KEi missing");
+  ikev2::SaPayload without_spis = *sa;  // SelectIke takes IKE_SA_INIT offers (no SPI)
+  for (auto& p : without_spis.proposals)
+    if (p.spi.size() == 8) p.spi.clear();
+  auto choice = SelectIke(without_spis, OurIkeProposals(host.Cfg(), local_.ip));
+  const ikev2::Proposal* chosen = nullptr;
+  if (choice)
+    for (const auto& p : sa->proposals)
+      if (p.number == choice->reply.number && p.spi.size() == 8) chosen = &p;
+  ikev2::Spi peer_spi{};
+  if (chosen) std::copy_n(chosen->spi.begin(), 8, peer_spi.begin());
+  if (!choice || !chosen || peer_spi == ikev2::Spi{})
+    return refuse(NotifyType::kNoProposalChosen, {}, "no acceptable proposal");
+  if (ke->dh_group != choice->group)
+    return refuse(NotifyType::kInvalidKePayload,
+                  Bytes{uint8_t(choice->group >> 8), uint8_t(choice->group)},
+                  "KEi of another group");
+  std::unique_ptr<crypto::DhKeyPair> dh = crypto::DhKeyPair::Generate(choice->group);
+  if (!dh) return refuse(NotifyType::kNoProposalChosen, {}, "cannot generate a DH key pair");
+  auto shared = dh->ComputeShared(ke->data);
+  if (!shared) return refuse(NotifyType::kInvalidSyntax, {}, "bad KE data");
+  Bytes nr(kNonceSize);
+  host.Rng().Fill(nr);
+  const ikev2::Spi our_spi = RandomIkeSpi(host.Rng());
+  const SecretBytes skeyseed =
+      crypto::RekeySkeyseed(suite_.prf, keys_.sk_d.span(), shared->span(), ni->data, nr);
+  auto keys =
+      crypto::DeriveIkeSaKeys(choice->suite, skeyseed.span(), ni->data, nr, peer_spi, our_spi);
+  if (!keys) return refuse(NotifyType::kNoProposalChosen, {}, "key derivation failed");
+  ikev2::Proposal reply = choice->reply;
+  reply.spi.assign(our_spi.begin(), our_spi.end());
+  std::vector<Payload> out;
+  out.push_back(ikev2::MakePayload(ikev2::SaPayload{{reply}}));
+  out.push_back(ikev2::MakePayload(ikev2::NoncePayload{nr}));
+  out.push_back(ikev2::MakePayload(ikev2::KePayload{choice->group, dh->public_value()}));
+  auto w = Seal(host, ExchangeType::kCreateChildSa, true, peer_next_mid_, out);
+  if (!w) return;
+  SendResponse(host, std::move(*w), msg);
+  if (collision) {
+    Dbg(host, "IKE SA rekey collision: answered the peer's, deciding when ours is answered");
+    peer_ike_rekey_ = PeerIkeRekey{peer_spi,        our_spi,  choice->suite, choice->group,
+                                   std::move(*keys), ni->data, nr};
+    return;
+  }
+  Dbg(host, "Rekeying the IKE SA for the peer");
+  SwitchIkeSa(host, false, peer_spi, our_spi, choice->suite, choice->group, std::move(*keys));
+}
+
+void Ikev2Session::SwitchIkeSa(SessionHost& host, bool we_initiated, const ikev2::Spi& spi_i,
+                               const ikev2::Spi& spi_r, const crypto::IkeSuite& suite,
+                               uint16_t group, crypto::IkeSaKeys keys) {
+  OldIkeSa o;
+  o.spi_i = spi_i_;
+  o.spi_r = spi_r_;
+  o.suite = suite_;
+  o.keys = std::move(keys_);
+  o.initiator = initiator_;
+  o.next_mid = next_mid_;
+  o.peer_next_mid = peer_next_mid_;
+  o.last_response = std::move(last_response_);
+  o.last_request_digest = std::move(last_request_digest_);
+  o.expires = host.Now() + opts_.half_open_lifetime;
+  spi_i_ = spi_i;
+  spi_r_ = spi_r;
+  initiator_ = we_initiated;
+  suite_ = suite;
+  group_ = group;
+  keys_ = std::move(keys);
+  keys_.sk_pi = SecretBytes();  // no AUTH in a rekeyed IKE SA
+  keys_.sk_pr = SecretBytes();
+  next_mid_ = 0;
+  peer_next_mid_ = 0;
+  last_response_.clear();
+  last_request_digest_.clear();
+  established_at_ = host.Now();
+  SetIkeTimers(host);
+  ++ike_rekeys_;
+  if (host.DebugOn())
+    host.Debug(Tag() + "IKE SA rekeyed (" + (we_initiated ? "by us" : "by the peer") +
+               "): new SPIs " + ToHex(spi_i_) + "/" + ToHex(spi_r_));
+  Retire(host, std::move(o), we_initiated);
+}
+
+void Ikev2Session::OnOldIkeMessage(SessionHost& host, OldIkeSa& o, const ikev2::Header& h,
+                                   const std::vector<Payload>& outer, ByteSpan msg) {
+  if (h.response()) {
+    if (!o.out || h.message_id != o.out->mid || h.exchange != ExchangeType::kInformational) {
+      host.Drop(h.message_id < o.next_mid ? "dropped_replay" : "dropped_state",
+                "IKEv2 response on the old IKE SA to no outstanding request");
+      return;
+    }
+    if (!OpenAs(host, o.suite, o.keys, !o.initiator, outer, msg)) return;
+    host.Heard();
+    if (dpd_) dpd_->OnInboundAuthenticated(host.Now());
+    Dbg(host, "old IKE SA deleted");
+    const ikev2::Spi gone = o.spi_i;
+    old_ike_.erase(std::remove_if(old_ike_.begin(), old_ike_.end(),
+                                  [&](const OldIkeSa& x) { return x.spi_i == gone; }),
+                   old_ike_.end());
+    return;
+  }
+  if (h.message_id != o.peer_next_mid) {
+    if (!o.last_request_digest.empty() && h.message_id + 1 == o.peer_next_mid &&
+        Digest(msg) == o.last_request_digest) {
+      Dbg(host, "retransmitted request " + std::to_string(h.message_id) +
+                    " on the old IKE SA: sending the cached response");
+      host.Emit(EventKind::kRetransmit, h.message_id, 0, "response");
+      SendWire(host, o.last_response);
+      return;
+    }
+    host.Drop(h.message_id < o.peer_next_mid ? "dropped_replay" : "dropped_state",
+              "IKEv2 request on the old IKE SA with an unexpected message ID");
+    return;
+  }
+  const bool create = h.exchange == ExchangeType::kCreateChildSa;
+  if (h.exchange != ExchangeType::kInformational && !create) {
+    host.Drop("dropped_state", "the old IKE SA takes only INFORMATIONAL requests");
+    return;
+  }
+  auto inner = OpenAs(host, o.suite, o.keys, !o.initiator, outer, msg);
+  if (!inner) return;
+  host.Heard();
+  if (dpd_) dpd_->OnInboundAuthenticated(host.Now());
+  bool delete_ike = false;
+  for (const auto& p : *inner)
+    if (const auto* d = std::get_if<ikev2::DeletePayload>(&p.body);
+        d && d->protocol_id == uint8_t(ikev2::ProtocolId::kIke))
+      delete_ike = true;
+  // A CREATE_CHILD_SA the peer sent on the old SA before it learnt of the rekey: refused as
+  // "later" (§2.25), so that the peer repeats it on the new SA.
+  std::vector<Payload> reply;
+  if (create) reply.push_back(ikev2::MakeNotify(NotifyType::kTemporaryFailure));
+  auto w = SealAs(host, o.spi_i, o.spi_r, o.initiator, o.suite, o.keys, h.exchange, true,
+                  o.peer_next_mid, reply);
+  if (!w) return;
+  o.last_request_digest = Digest(msg);
+  o.last_response = std::move(*w);
+  ++o.peer_next_mid;
+  Dbg(host, delete_ike ? "Received DELETE for the old IKE SA"
+            : create   ? "Received CREATE_CHILD_SA on the old IKE SA: TEMPORARY_FAILURE"
+                       : "Received INFORMATIONAL request on the old IKE SA, answering");
+  SendWire(host, o.last_response);
+  // Kept a little longer than its Delete, to answer a retransmission of it.
+  if (delete_ike) o.expires = std::min(o.expires, host.Now() + Seconds(10));
+}
+
 // ---- Timers ----------------------------------------------------------------------------
 
 TimePoint Ikev2Session::NextDeadline() const {
@@ -951,6 +1814,19 @@ TimePoint Ikev2Session::NextDeadline() const {
   if (out_) t = std::min(t, out_->send_at);
   if (dpd_) t = std::min(t, dpd_->NextDeadline());
   if (neg_ && !initiator_) t = std::min(t, neg_->expires);
+  if (state_ == State::kEstablished) {
+    t = std::min(t, ike_expires_);
+    for (const auto& ch : children_) t = std::min(t, ch.expires);
+    if (!out_) {  // a rekey waits for our request window
+      if (keeps_up_ && old_ike_.empty()) t = std::min(t, ike_rekey_at_);
+      for (const auto& ch : children_)
+        if (!ch.rekeying && !ch.replaced) t = std::min(t, ch.rekey_at);
+    }
+  }
+  for (const auto& o : old_ike_) {
+    t = std::min(t, o.expires);
+    if (o.out) t = std::min(t, o.out->send_at);
+  }
   return t;
 }
 
@@ -964,6 +1840,44 @@ void Ikev2Session::OnTimeout(SessionHost& host) {
     if (state_ == State::kEnded) return;
   }
   if (dpd_ && now >= dpd_->NextDeadline()) DpdTick(host);
+  if (state_ != State::kEstablished) return;
+  for (size_t i = 0; i < old_ike_.size();) {
+    OldIkeSa& o = old_ike_[i];
+    if (now >= o.expires) {
+      Dbg(host, "old IKE SA released (its Delete is done or timed out)");
+      old_ike_.erase(old_ike_.begin() + long(i));
+      continue;
+    }
+    if (o.out && now >= o.out->send_at) {
+      Outstanding& r = *o.out;
+      if (r.next > opts_.retransmit.tries) {
+        Dbg(host, "Delete of the old IKE SA unanswered: old IKE SA released");
+        old_ike_.erase(old_ike_.begin() + long(i));
+        continue;
+      } else {
+        host.Emit(EventKind::kRetransmit, static_cast<uint64_t>(r.next), r.mid);
+        SendWire(host, r.wire);
+        ++r.next;
+        r.due += RetransmitGap(opts_.retransmit, r.next);
+        r.send_at = r.due - RetransmitJitter(opts_.retransmit, r.next, host.Rng());
+      }
+    }
+    ++i;
+  }
+  if (now >= ike_expires_) return Delete(host, "IKE SA lifetime expired", true);
+  for (size_t i = 0; i < children_.size();) {
+    if (now < children_[i].expires) {
+      ++i;
+      continue;
+    }
+    // Hard lifetime: the pair goes now; the peer is told when our window is free.
+    const uint32_t in = children_[i].spi_in;
+    if (host.DebugOn()) host.Debug(Tag() + "Child SA lifetime expired, SPI " + std::to_string(in));
+    if (!out_ && DeleteChild(host, in))
+      out_->child_spi_in = 0;  // the answer finds nothing left to take down
+    ChildGone(host, in);
+  }
+  StartPending(host);
 }
 
 void Ikev2Session::Retransmit(SessionHost& host) {
@@ -1032,6 +1946,11 @@ void Ikev2Session::End(SessionHost& host, std::string_view reason) {
     host.ReleaseSpiIn(ch.spi_in);
   }
   if (neg_ && neg_->child_spi_in) host.ReleaseSpiIn(neg_->child_spi_in);
+  if (out_ && out_->rekey && out_->rekey->new_spi_in) host.ReleaseSpiIn(out_->rekey->new_spi_in);
+  old_ike_.clear();
+  peer_ike_rekey_.reset();
+  pending_deletes_.clear();
+  rekey_log_.clear();
   WipeKeys();
   children_.clear();
   neg_ = nullptr;
@@ -1071,9 +1990,57 @@ void Ikev2Session::Delete(SessionHost& host, std::string_view reason, bool send)
 }
 
 void Ikev2Session::AddChild(SessionHost& host, const config::CryptoMapEntry& entry) {
+  if (StartNewChild(host, entry)) return;
   if (host.DebugOn())
-    host.Debug(Tag() + "CREATE_CHILD_SA not supported yet: crypto map " + entry.map_name + " " +
+    host.Debug(Tag() + "cannot start CREATE_CHILD_SA now: crypto map " + entry.map_name + " " +
                std::to_string(entry.seq) + " gets no additional Child SA");
+}
+
+bool Ikev2Session::ChildInFlight(const SessionHost& host, EntryRef entry) const {
+  return out_ && out_->kind == ReqKind::kNewChild && out_->rekey &&
+         out_->rekey->map_seq == entry.seq && host.MapName(entry) == out_->rekey->map_name;
+}
+
+bool Ikev2Session::StartNewChild(SessionHost& host, const config::CryptoMapEntry& e) {
+  if (state_ != State::kEstablished || out_) return false;
+  const config::Config& cfg = host.Cfg();
+  const config::AclEntry* acl = FirstPermit(cfg.FindAcl(e.match_address));
+  if (!acl || acl->src.v6 || acl->dst.v6) return false;
+  auto rx = std::make_unique<RekeyExchange>();
+  rx->map_name = e.map_name;
+  rx->map_seq = e.seq;
+  rx->ts_i = ToTs(FromNet(acl->src, Invert(acl->src_wildcard), acl->protocol));
+  rx->ts_r = ToTs(FromNet(acl->dst, Invert(acl->dst_wildcard), acl->protocol));
+  rx->new_spi_in = host.AllocateSpiIn();
+  rx->offered = OurEspProposals(cfg, e, rx->new_spi_in);
+  if (e.pfs_group) {
+    for (auto& p : rx->offered.proposals) p.transforms.push_back(DhTransform(*e.pfs_group));
+    rx->dh = crypto::DhKeyPair::Generate(*e.pfs_group);
+  }
+  if (rx->offered.proposals.empty() || (e.pfs_group && !rx->dh)) {
+    host.ReleaseSpiIn(rx->new_spi_in);
+    return false;
+  }
+  rx->ni.resize(kNonceSize);
+  host.Rng().Fill(rx->ni);
+  std::vector<Payload> inner;
+  inner.push_back(ikev2::MakePayload(rx->offered));
+  inner.push_back(ikev2::MakePayload(ikev2::NoncePayload{rx->ni}));
+  if (rx->dh)
+    inner.push_back(ikev2::MakePayload(ikev2::KePayload{*e.pfs_group, rx->dh->public_value()}));
+  inner.push_back(ikev2::MakePayload(PayloadType::kTsi, ikev2::TsPayload{{rx->ts_i}}));
+  inner.push_back(ikev2::MakePayload(PayloadType::kTsr, ikev2::TsPayload{{rx->ts_r}}));
+  auto w = Seal(host, ExchangeType::kCreateChildSa, false, next_mid_, inner);
+  if (!w) {
+    host.ReleaseSpiIn(rx->new_spi_in);
+    return false;
+  }
+  if (host.DebugOn())
+    host.Debug(Tag() + "Sending CREATE_CHILD_SA request for crypto map " + e.map_name + " " +
+               std::to_string(e.seq) + ", message ID " + std::to_string(next_mid_));
+  SendRequest(host, ReqKind::kNewChild, std::move(*w));
+  out_->rekey = std::move(rx);
+  return true;
 }
 
 void Ikev2Session::OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,
@@ -1118,20 +2085,7 @@ IsakmpSaSnapshot Ikev2Session::Snapshot(TimePoint now) const {
                             .count();
   s.peer_supports_dpd = true;  // every IKEv2 peer answers liveness checks
   s.nat_t = floated() || nat_detected_;
-  if (dpd_) {
-    const DpdMonitor& m = *dpd_;
-    s.dpd_enabled = m.config().enabled;
-    s.dpd_active = m.Active();
-    s.dpd_periodic = m.mode() == config::DpdMode::kPeriodic;
-    s.dpd_interval_s = m.config().interval_s;
-    s.dpd_retry_s = m.retry_s();
-    if (m.last_rx() != kNever)
-      s.dpd_last_heard_ms_ago =
-          std::chrono::duration_cast<std::chrono::milliseconds>(now - m.last_rx()).count();
-    s.dpd_probing = m.probing();
-    s.dpd_outstanding = m.outstanding();
-    s.dpd_next_seq = next_mid_;
-  }
+  if (dpd_) FillDpd(s, *dpd_, now, next_mid_);
   return s;
 }
 

@@ -73,9 +73,37 @@
 // after it keeps the cookie (§2.6.1). The new request is what AUTH signs and what is
 // retransmitted.
 //
-// Not yet: CREATE_CHILD_SA (AddChild only logs; a peer's CREATE_CHILD_SA is answered with
-// NO_ADDITIONAL_SAS), rekeying and lifetimes, IKEv2 fragmentation, certificates, IPv6
-// selectors.
+// CREATE_CHILD_SA (RFC 7296 §1.3, §2.8, §2.17, §2.18; DESIGN.md §6.6):
+// - Child SA rekey, both roles: N(REKEY_SA) naming the old SA, SA with the new SPI, Ni, KEi
+//   when the entry has `set pfs groupN`, TSi/TSr as the old Child SA's. The new pair is
+//   reported (ChildUp) before the old one goes (ChildDown); the rekey initiator deletes the old
+//   pair with an INFORMATIONAL Delete. A collision (both sides rekey one Child SA): the
+//   exchange holding the lowest of the four nonces made the redundant pair, which its
+//   initiator deletes.
+// - IKE SA rekey, both roles: the same session object takes the new SPIs and keys
+//   (SKEYSEED = prf_old(SK_d old, g^ir | Ni | Nr)), message IDs restart at 0, the Child SAs and
+//   the liveness timeline stay; the old SA is kept (OldIkeSa, bounded in time) only to take or
+//   send its Delete (it answers other INFORMATIONAL requests empty, and a CREATE_CHILD_SA
+//   request with TEMPORARY_FAILURE). The I flag follows the rekey initiator. A peer's IKE
+//   rekey that arrives while another request of ours (not an IKE rekey) is outstanding, or
+//   while a replaced SA is still being deleted, is answered TEMPORARY_FAILURE.
+// - IKE SA collision (both sides rekey it at once): both requests are answered, so two new
+//   SAs exist; the one whose exchange holds the lowest of the four nonces is redundant and its
+//   initiator deletes it, the other initiator deletes the old SA. We decide when our own
+//   response arrives (PeerIkeRekey holds the peer's new SA until then).
+// - A request that is not a rekey (an additional Child SA) is accepted for the first crypto
+//   map entry of this IKE SA's profile that lists the peer and whose ACL (narrowed as in
+//   IKE_AUTH) and transform sets (and PFS) accept it; otherwise TS_UNACCEPTABLE when no
+//   entry's selectors fit, the first fitting entry's refusal, or NO_ADDITIONAL_SAS when the
+//   profile has no other entry for the peer. AddChild sends such a request for an entry
+//   (the core does not call it for IKEv2 yet: a second entry still gets its own IKE SA).
+// - Lifetimes: the side that initiated the IKE SA for its crypto map entry rekeys it at the
+//   profile's `lifetime` minus NodeOptions::isakmp_rekey_margin (9/10 of a short lifetime),
+//   as IKEv1 re-establishes phase 1; the same side rekeys each Child SA at its lifetime minus
+//   ipsec_rekey_margin. Both sides delete at the hard lifetime.
+//
+// Not yet: the core using AddChild for a second entry to the same peer, kilobyte lifetimes,
+// IKEv2 fragmentation, certificates, IPv6 selectors.
 #pragma once
 
 #include <cstdint>
@@ -150,7 +178,10 @@ class Ikev2Session final : public Session {
                  ByteSpan msg) override;
   void OnTimeout(SessionHost& host) override;
   TimePoint NextDeadline() const override;
+  // Another entry's Child SA over this IKE SA (CREATE_CHILD_SA); nothing when a request of
+  // ours is outstanding (the caller asks again later). Not called by the core yet.
   void AddChild(SessionHost& host, const config::CryptoMapEntry& entry) override;
+  bool ChildInFlight(const SessionHost& host, EntryRef entry) const override;
   void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,
                       uint64_t bytes) override;
   void Delete(SessionHost& host, std::string_view reason, bool send) override;
@@ -172,6 +203,26 @@ class Ikev2Session final : public Session {
   bool initiator() const { return initiator_; }
   const ikev2::Spi& spi_i() const { return spi_i_; }
   const ikev2::Spi& spi_r() const { return spi_r_; }
+  // After an IKE rekey, until their Deletes are done: the initiator SPIs of the replaced IKE
+  // SAs (the core indexes them too). At most two: the old SA and, after a collision, the
+  // redundant new one.
+  std::vector<ikev2::Spi> old_spis_i() const {
+    std::vector<ikev2::Spi> v;
+    for (const auto& o : old_ike_) v.push_back(o.spi_i);
+    return v;
+  }
+  // Whether a message with these SPIs is this session's (the current or a replaced IKE SA).
+  bool Owns(const ikev2::Spi& spi_i, const ikev2::Spi& spi_r) const {
+    if (spi_i == spi_i_ && spi_r == spi_r_) return true;
+    for (const auto& o : old_ike_)
+      if (spi_i == o.spi_i && spi_r == o.spi_r) return true;
+    return false;
+  }
+  uint32_t ike_rekeys() const { return ike_rekeys_; }
+  // Starts a rekey now (tests); false if one cannot start now (a request of ours outstanding,
+  // no such Child SA, an IKE rekey's replaced SA still being deleted).
+  bool RekeyChild(SessionHost& host, uint32_t spi_in);
+  bool RekeyIke(SessionHost& host);
   bool nat_detected() const { return nat_detected_; }
   bool floated() const { return local_.port == opts_.natt_port; }
   uint16_t dh_group() const { return group_; }
@@ -184,7 +235,24 @@ class Ikev2Session final : public Session {
   bool holds_negotiation_state() const { return static_cast<bool>(neg_); }
 
  private:
-  enum class ReqKind : uint8_t { kInit, kAuth, kLiveness, kDeleteChild };
+  enum class ReqKind : uint8_t {
+    kInit, kAuth, kLiveness, kDeleteChild, kRekeyChild, kNewChild, kRekeyIke, kDeleteOldIke };
+
+  // Our CREATE_CHILD_SA request's own material (kRekeyChild, kRekeyIke).
+  struct RekeyExchange {
+    ClonePtr<crypto::DhKeyPair> dh;
+    Bytes ni;
+    uint32_t old_spi_in = 0;   // Child rekey: the pair being replaced
+    uint32_t new_spi_in = 0;   // Child rekey: our inbound SPI of the new pair
+    ikev2::Spi new_spi{};      // IKE rekey: our SPI of the new IKE SA
+    ikev2::SaPayload offered;
+    std::string map_name;  // new Child SA: its crypto map entry and the selectors asked for
+    uint32_t map_seq = 0;
+    ikev2::TrafficSelector ts_i, ts_r;
+    ~RekeyExchange();
+    RekeyExchange() = default;
+    RekeyExchange(const RekeyExchange&) = default;
+  };
 
   // What only the setup needs; freed once the SA is established or has failed.
   struct Negotiation {
@@ -215,6 +283,36 @@ class Ikev2Session final : public Session {
     TimePoint due = kNever;       // nominal instant of event `next`
     TimePoint send_at = kNever;   // due minus jitter; kNever: DPD-driven (liveness)
     uint32_t child_spi_in = 0;    // kDeleteChild
+    ClonePtr<RekeyExchange> rekey;  // kRekeyChild, kRekeyIke
+  };
+
+  // The IKE SA an IKE rekey replaced, kept until its Delete is answered (or sent and
+  // answered), at most until `expires`.
+  struct OldIkeSa {
+    ikev2::Spi spi_i{}, spi_r{};
+    crypto::IkeSuite suite;
+    crypto::IkeSaKeys keys;
+    bool initiator = false;
+    uint32_t next_mid = 0, peer_next_mid = 0;
+    Bytes last_response, last_request_digest;
+    std::optional<Outstanding> out;  // our Delete (we initiated the rekey)
+    TimePoint expires = kNever;
+  };
+
+  // The new IKE SA a peer's rekey made while our own IKE rekey was outstanding (a collision).
+  struct PeerIkeRekey {
+    ikev2::Spi spi_i{}, spi_r{};
+    crypto::IkeSuite suite;
+    uint16_t group = 0;
+    crypto::IkeSaKeys keys;
+    Bytes ni, nr;
+  };
+
+  // A Child SA rekey exchange that completed (ours or the peer's): what a collision needs.
+  struct RekeyRecord {
+    uint32_t old_spi_in = 0, new_spi_in = 0;
+    Bytes ni, nr;
+    bool ours = false;
   };
 
   struct Child {
@@ -228,6 +326,9 @@ class Ikev2Session final : public Session {
     TimePoint created, expires = kNever;
     TimePoint last_in = kNever, last_out = kNever;
     uint64_t pkts_in = 0, pkts_out = 0, bytes_in = 0, bytes_out = 0;  // `show crypto ipsec sa`
+    TimePoint rekey_at = kNever;  // the side that keeps the IKE SA up for its entry
+    bool rekeying = false;        // our rekey of this pair is in flight
+    bool replaced = false;        // a new pair replaced it: it goes (Delete) or is going
     bool keys_handed_over = false;
   };
 
@@ -247,6 +348,48 @@ class Ikev2Session final : public Session {
                      const Endpoint& local, const Endpoint& remote, ByteSpan msg_digest_src);
   void BecomeEstablished(SessionHost& host);
 
+  // CREATE_CHILD_SA and lifetimes.
+  void OnCreateChildRequest(SessionHost& host, const std::vector<ikev2::Payload>& inner,
+                            ByteSpan msg);
+  void AnswerChildRekey(SessionHost& host, const std::vector<ikev2::Payload>& inner,
+                        const ikev2::NotifyPayload& rekey_sa, ByteSpan msg);
+  void AnswerNewChild(SessionHost& host, const std::vector<ikev2::Payload>& inner,
+                      ByteSpan msg);
+  void AnswerIkeRekey(SessionHost& host, const std::vector<ikev2::Payload>& inner,
+                      ByteSpan msg);
+  struct ChildRefusal {
+    ikev2::NotifyType type = ikev2::NotifyType::kNoProposalChosen;
+    Bytes data;
+    const char* why = "";
+  };
+  bool BuildChildAnswer(SessionHost& host, const config::CryptoMapEntry& entry,
+                        const std::vector<ikev2::Payload>& inner, bool udp_encap, Child& ch,
+                        std::vector<ikev2::Payload>& reply, ChildRefusal& err);
+  void RefuseChild(SessionHost& host, const ChildRefusal& r, ByteSpan msg);
+  bool InstallAnsweredChild(SessionHost& host, Child ch,
+                            const std::vector<ikev2::Payload>& reply, ByteSpan msg);
+  void OnRekeyChildResponse(SessionHost& host, Outstanding o,
+                            const std::vector<ikev2::Payload>& inner);
+  void OnRekeyIkeResponse(SessionHost& host, Outstanding o,
+                          const std::vector<ikev2::Payload>& inner);
+  // Makes the new IKE SA current (the old one becomes old_ike_).
+  void SwitchIkeSa(SessionHost& host, bool we_initiated, const ikev2::Spi& spi_i,
+                   const ikev2::Spi& spi_r, const crypto::IkeSuite& suite, uint16_t group,
+                   crypto::IkeSaKeys keys);
+  void OnOldIkeMessage(SessionHost& host, OldIkeSa& o, const ikev2::Header& h,
+                       const std::vector<ikev2::Payload>& outer, ByteSpan msg);
+  // Keeps a replaced IKE SA until its Delete is done; `send_delete`: we delete it.
+  void Retire(SessionHost& host, OldIkeSa o, bool send_delete);
+  // A Child SA rekey completed: a collision with the other side's is resolved here.
+  void RecordRekey(SessionHost& host, RekeyRecord r);
+  void SetChildTimers(SessionHost& host, Child& ch) const;
+  bool StartNewChild(SessionHost& host, const config::CryptoMapEntry& e);
+  void SetIkeTimers(SessionHost& host);
+  void RekeyFailed(SessionHost& host, const Outstanding& o, bool temporary);
+  // Queued work that waits for our request window (deletes, rekeys due): started when free.
+  void StartPending(SessionHost& host);
+  void ChildGone(SessionHost& host, uint32_t spi_in);
+
   // Exchanges after setup.
   void OnInformationalRequest(SessionHost& host, const std::vector<ikev2::Payload>& inner,
                               ByteSpan msg);
@@ -265,6 +408,18 @@ class Ikev2Session final : public Session {
   // An encrypted message from us.
   std::optional<Bytes> Seal(SessionHost& host, ikev2::ExchangeType x, bool response,
                             uint32_t mid, const std::vector<ikev2::Payload>& inner);
+  // The same with another IKE SA's SPIs and keys (the old one after a rekey).
+  std::optional<Bytes> SealAs(SessionHost& host, const ikev2::Spi& spi_i,
+                              const ikev2::Spi& spi_r, bool initiator,
+                              const crypto::IkeSuite& suite, const crypto::IkeSaKeys& keys,
+                              ikev2::ExchangeType x, bool response, uint32_t mid,
+                              const std::vector<ikev2::Payload>& inner);
+  std::optional<std::vector<ikev2::Payload>> OpenAs(SessionHost& host,
+                                                    const crypto::IkeSuite& suite,
+                                                    const crypto::IkeSaKeys& keys,
+                                                    bool peer_initiator,
+                                                    const std::vector<ikev2::Payload>& outer,
+                                                    ByteSpan msg);
   ikev2::Header MakeHeader(ikev2::ExchangeType x, bool response, uint32_t mid) const;
   void SendWire(SessionHost& host, const Bytes& wire);
   void SendRequest(SessionHost& host, ReqKind kind, Bytes wire, uint32_t child_spi_in = 0);
@@ -307,6 +462,15 @@ class Ikev2Session final : public Session {
 
   std::optional<DpdMonitor> dpd_;
   std::vector<Child> children_;
+
+  // Rekeying and lifetimes.
+  bool keeps_up_ = false;  // we initiated the IKE SA for our entry: we rekey on lifetimes
+  TimePoint ike_rekey_at_ = kNever, ike_expires_ = kNever;
+  std::vector<OldIkeSa> old_ike_;  // at most 2
+  std::optional<PeerIkeRekey> peer_ike_rekey_;
+  std::vector<RekeyRecord> rekey_log_;    // bounded (kMaxRekeyLog)
+  std::vector<uint32_t> pending_deletes_;  // Child SAs (our inbound SPIs) to delete
+  uint32_t ike_rekeys_ = 0;
 };
 
 }  // namespace ikepulse::ike

@@ -872,5 +872,483 @@ TEST_F(Ikev2Pair, CloneIsADeepCopy) {
   EXPECT_EQ(h2.sent.size(), 1u);  // its own IKE_AUTH request
 }
 
+
+// ---- CREATE_CHILD_SA: rekeying ---------------------------------------------------------
+
+// Every Child SA of one side has its mirror on the other side with the same keys.
+void ExpectMirroredChildren(const Ikev2Session& a, const Ikev2Session& b, TimePoint now) {
+  auto ca = a.Children(now, SnapshotKeys::kInclude);
+  auto cb = b.Children(now, SnapshotKeys::kInclude);
+  ASSERT_EQ(ca.size(), cb.size());
+  for (const auto& x : ca) {
+    auto y = std::find_if(cb.begin(), cb.end(),
+                          [&](const ChildSaSnapshot& c) { return c.spi_in == x.spi_out; });
+    ASSERT_NE(y, cb.end()) << x.spi_in;
+    EXPECT_EQ(y->spi_out, x.spi_in);
+    EXPECT_TRUE(x.enc_key_out == y->enc_key_in);
+    EXPECT_TRUE(x.auth_key_out == y->auth_key_in);
+    EXPECT_TRUE(x.enc_key_in == y->enc_key_out);
+    EXPECT_TRUE(x.auth_key_in == y->auth_key_out);
+    EXPECT_FALSE(x.enc_key_in.empty());
+  }
+}
+
+uint32_t OnlyChildIn(const Ikev2Session& s, TimePoint now) {
+  auto c = s.Children(now, SnapshotKeys::kOmit);
+  return c.size() == 1 ? c[0].spi_in : 0;
+}
+
+class Ikev2Rekey : public Ikev2Pair {
+ protected:
+  void SetChildLifetime(uint32_t s) {
+    hi.cfg.crypto_maps.Mut(0).lifetime_s = s;
+    hr.cfg.crypto_maps.Mut(0).lifetime_s = s;
+  }
+  void SetPfs(uint16_t g) {
+    hi.cfg.crypto_maps.Mut(0).pfs_group = g;
+    hr.cfg.crypto_maps.Mut(0).pfs_group = g;
+  }
+  void SetIkeLifetime(uint32_t s) {
+    hi.cfg.ikev2_profiles["PROF"].lifetime_s = s;
+    hr.cfg.ikev2_profiles["PROF"].lifetime_s = s;
+  }
+  std::vector<Sent> ExchangesOf(ikev2::ExchangeType x, bool from_initiator, bool response) {
+    std::vector<Sent> v;
+    for (const auto& s : log) {
+      auto m = ikev2::ParseMessage(s.msg);
+      if (m && s.from_initiator == from_initiator && m->header.exchange == x &&
+          m->header.response() == response)
+        v.push_back(s);
+    }
+    return v;
+  }
+};
+
+TEST_F(Ikev2Rekey, ChildRekeyAtTheSoftLifetimeByTheInitiator) {
+  Configure({}, {});
+  SetChildLifetime(120);  // soft: 120 - 30 = 90 s (NodeOptions::ipsec_rekey_margin)
+  Start();
+  ExpectEstablished();
+  const TimePoint t0 = now;
+  const uint32_t old_i = hi.child_up[0].spi_in, old_r = hr.child_up[0].spi_in;
+  RunUntil(t0 + Seconds(89));
+  EXPECT_EQ(hi.child_up.size(), 1u);
+  RunUntil(t0 + Seconds(100));
+  auto reqs = ExchangesOf(ikev2::ExchangeType::kCreateChildSa, true, false);
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].at, t0 + Seconds(90));
+  auto m = ikev2::ParseMessage(reqs[0].msg);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->header.message_id, 2u);
+  ASSERT_EQ(hi.child_up.size(), 2u);
+  ASSERT_EQ(hr.child_up.size(), 2u);
+  // The new pair came up before the old one went, on both sides.
+  EXPECT_EQ(hi.child_down, (std::vector<std::pair<uint32_t, uint32_t>>{{old_i, old_r}}));
+  EXPECT_EQ(hr.child_down, (std::vector<std::pair<uint32_t, uint32_t>>{{old_r, old_i}}));
+  EXPECT_EQ(hi.child_up[1].spi_out, hr.child_up[1].spi_in);
+  EXPECT_EQ(hi.child_up[1].map_name, "CM");
+  EXPECT_EQ(OnlyChildIn(*si, now), hi.child_up[1].spi_in);
+  ExpectMirroredChildren(*si, *sr, now);
+  // The new pair's keys differ from the old one's.
+  EXPECT_EQ(si->Children(now, SnapshotKeys::kOmit)[0].lifetime_left_s, 120 - 10);
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+  // The next rekey at the new pair's soft lifetime: t0 + 90 + 90.
+  RunUntil(t0 + Seconds(181));
+  reqs = ExchangesOf(ikev2::ExchangeType::kCreateChildSa, true, false);
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].at, t0 + Seconds(180));
+  ExpectMirroredChildren(*si, *sr, now);
+  EXPECT_EQ(si->Children(now, SnapshotKeys::kOmit).size(), 1u);
+}
+
+TEST_F(Ikev2Rekey, ChildRekeyByTheResponderWithPfs) {
+  Configure({}, {});
+  SetPfs(14);
+  Start();
+  ExpectEstablished();
+  const uint32_t old_r = hr.child_up[0].spi_in;
+  ASSERT_TRUE(sr->RekeyChild(hr, old_r));
+  EXPECT_FALSE(sr->RekeyChild(hr, old_r));  // one request at a time
+  Pump();
+  auto reqs = ExchangesOf(ikev2::ExchangeType::kCreateChildSa, false, false);
+  ASSERT_EQ(reqs.size(), 1u);
+  auto m = ikev2::ParseMessage(reqs[0].msg);
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->header.initiator());  // the IKE SA's responder sends it
+  ASSERT_EQ(hi.child_up.size(), 2u);
+  ASSERT_EQ(hr.child_up.size(), 2u);
+  EXPECT_EQ(hr.child_down.size(), 1u);
+  EXPECT_EQ(hi.child_down.size(), 1u);
+  EXPECT_EQ(hr.child_down[0].first, old_r);
+  ExpectMirroredChildren(*si, *sr, now);
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+}
+
+TEST_F(Ikev2Rekey, PfsMismatchIsRefusedAndTheOldPairStays) {
+  Configure({}, {});
+  hi.cfg.crypto_maps.Mut(0).pfs_group = 14;  // the responder has no PFS
+  Start();
+  ExpectEstablished();
+  ASSERT_TRUE(si->RekeyChild(hi, hi.child_up[0].spi_in));
+  Pump();
+  EXPECT_EQ(hi.child_up.size(), 1u);
+  EXPECT_EQ(hr.child_up.size(), 1u);
+  EXPECT_TRUE(hi.child_down.empty());
+  auto resp = ExchangesOf(ikev2::ExchangeType::kCreateChildSa, false, true);
+  ASSERT_EQ(resp.size(), 1u);
+  auto m = ikev2::ParseMessage(resp[0].msg);
+  ASSERT_TRUE(m);
+  // The refused rekey's SPI is given back.
+  EXPECT_EQ(hi.released.size(), 1u);
+  EXPECT_TRUE(si->established());
+}
+
+TEST_F(Ikev2Rekey, ChildRekeyCollisionLeavesOnePair) {
+  int initiator_lost = 0, initiator_won = 0;  // the seeds cover both outcomes
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    SCOPED_TRACE(seed);
+    hi = TestHost(&now, 11 + seed * 7, 0x1000);
+    hr = TestHost(&now, 22 + seed * 13, 0x2000);
+    si.reset();
+    sr.reset();
+    log.clear();
+    Configure({}, {});
+    Start();
+    ExpectEstablished();
+    ASSERT_TRUE(si->RekeyChild(hi, hi.child_up[0].spi_in));
+    ASSERT_TRUE(sr->RekeyChild(hr, hr.child_up[0].spi_in));
+    Pump();
+    RunUntil(now + Seconds(1));
+    // Both exchanges made a pair; the redundant one and the old one are gone on both sides.
+    EXPECT_EQ(hi.child_up.size(), 3u);
+    EXPECT_EQ(hr.child_up.size(), 3u);
+    EXPECT_EQ(hi.child_down.size(), 2u);
+    EXPECT_EQ(hr.child_down.size(), 2u);
+    EXPECT_EQ(si->Children(now, SnapshotKeys::kOmit).size(), 1u);
+    EXPECT_EQ(sr->Children(now, SnapshotKeys::kOmit).size(), 1u);
+    ExpectMirroredChildren(*si, *sr, now);
+    EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+    for (const auto& l : hi.debug_lines) {
+      initiator_lost += l.find("our new pair is redundant") != std::string::npos;
+      initiator_won += l.find("the peer's new pair is redundant") != std::string::npos;
+    }
+  }
+  EXPECT_GT(initiator_lost, 0);
+  EXPECT_GT(initiator_won, 0);
+}
+
+TEST_F(Ikev2Rekey, LostRekeyResponseIsRetransmittedAndReplayedRequestChangesNothing) {
+  Configure({}, {});
+  Start();
+  ExpectEstablished();
+  int lost = 0;
+  lose = [&](const Sent& s) {
+    auto m = ikev2::ParseMessage(s.msg);
+    return m && m->header.exchange == ikev2::ExchangeType::kCreateChildSa &&
+           m->header.response() && lost++ == 0;
+  };
+  const TimePoint t0 = now;
+  ASSERT_TRUE(si->RekeyChild(hi, hi.child_up[0].spi_in));
+  RunUntil(t0 + Seconds(5));
+  auto reqs = ExchangesOf(ikev2::ExchangeType::kCreateChildSa, true, false);
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].msg, reqs[0].msg);  // byte-identical
+  auto resps = ExchangesOf(ikev2::ExchangeType::kCreateChildSa, false, true);
+  ASSERT_EQ(resps.size(), 2u);
+  EXPECT_EQ(resps[1].msg, resps[0].msg);  // the cached answer
+  EXPECT_EQ(hr.child_up.size(), 2u);      // one new pair, not two
+  EXPECT_EQ(hi.child_up.size(), 2u);
+  ExpectMirroredChildren(*si, *sr, now);
+  // The recorded request, replayed later: dropped, nothing changes.
+  const size_t ups = hr.child_up.size(), downs = hr.child_down.size();
+  DeliverToResponder(reqs[0].d, reqs[0].msg);
+  EXPECT_EQ(hr.drops["dropped_replay"], 1u);
+  EXPECT_TRUE(hr.sent.empty());
+  EXPECT_EQ(hr.child_up.size(), ups);
+  EXPECT_EQ(hr.child_down.size(), downs);
+  // And the recorded response, replayed to the initiator.
+  DeliverToInitiator(resps[0].d, resps[0].msg);
+  EXPECT_EQ(hi.drops["dropped_replay"], 1u);
+  EXPECT_EQ(hi.child_up.size(), 2u);
+}
+
+TEST_F(Ikev2Rekey, UnknownChildIsChildSaNotFoundAndNewChildIsNoAdditionalSas) {
+  Configure({}, {});
+  Start();
+  ExpectEstablished();
+  ASSERT_TRUE(si->RekeyChild(hi, hi.child_up[0].spi_in));
+  Bytes req = hi.sent.back().data;
+  // Have the responder forget the pair first: the peer deletes it.
+  ASSERT_TRUE(sr->DeleteChild(hr, hr.child_up[0].spi_in));
+  Pump();
+  auto resp = ExchangesOf(ikev2::ExchangeType::kCreateChildSa, false, true);
+  ASSERT_EQ(resp.size(), 1u);
+  EXPECT_EQ(hi.child_up.size(), 1u);
+  EXPECT_TRUE(si->established());
+  (void)req;
+}
+
+TEST_F(Ikev2Rekey, IkeRekeyByTheInitiatorKeepsChildrenAndLiveness) {
+  Configure({}, {});
+  SetDpdI(Dpd(10, 2, config::DpdMode::kPeriodic));
+  Start();
+  ExpectEstablished();
+  const ikev2::Spi old_i = si->spi_i(), old_r = si->spi_r();
+  RunUntil(now + Seconds(3));
+  ASSERT_TRUE(si->RekeyIke(hi));
+  Pump();
+  EXPECT_NE(si->spi_i(), old_i);
+  EXPECT_NE(si->spi_r(), old_r);
+  EXPECT_EQ(si->spi_i(), sr->spi_i());
+  EXPECT_EQ(si->spi_r(), sr->spi_r());
+  EXPECT_EQ(si->ike_rekeys(), 1u);
+  EXPECT_EQ(sr->ike_rekeys(), 1u);
+  EXPECT_TRUE(si->initiator());
+  EXPECT_FALSE(sr->initiator());
+  // The old SA took its Delete on both sides.
+  EXPECT_TRUE(si->old_spis_i().empty());
+  EXPECT_EQ(si->next_request_id(), 0u);  // message IDs restart at 0
+  EXPECT_EQ(sr->next_peer_request_id(), 0u);
+  EXPECT_FALSE(sr->old_spis_i().empty());  // kept 10 s to answer a retransmitted Delete
+  RunUntil(now + Seconds(11));
+  EXPECT_TRUE(sr->old_spis_i().empty());
+  // Children moved untouched.
+  EXPECT_EQ(hi.child_up.size(), 1u);
+  EXPECT_TRUE(hi.child_down.empty());
+  EXPECT_TRUE(hr.child_down.empty());
+  ExpectMirroredChildren(*si, *sr, now);
+  // A Child SA rekey on the new IKE SA (keys from the new SK_d) still agrees.
+  ASSERT_TRUE(si->RekeyChild(hi, hi.child_up[0].spi_in));
+  Pump();
+  ExpectMirroredChildren(*si, *sr, now);
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+  // The peer goes silent: dead at exactly T0 + 20, T0 the last message heard.
+  const TimePoint t0 = now;
+  link_i2r = link_r2i = false;
+  RunUntil(t0 + Seconds(30));
+  EXPECT_EQ(hi.dead_at, std::vector<TimePoint>{t0 + Seconds(20)});
+  auto probes = SentBy(true, t0 + Micros(1));
+  ASSERT_EQ(probes.size(), 5u);
+  const std::vector<int64_t> at_s{10, 12, 14, 16, 18};
+  for (size_t k = 0; k < probes.size(); ++k) EXPECT_EQ(probes[k].at, t0 + Seconds(at_s[k]));
+}
+
+TEST_F(Ikev2Rekey, IkeRekeyByTheResponderFlipsTheInitiatorFlag) {
+  Configure({}, {});
+  Start();
+  ExpectEstablished();
+  ASSERT_TRUE(sr->RekeyIke(hr));
+  Pump();
+  EXPECT_EQ(si->spi_i(), sr->spi_i());
+  EXPECT_EQ(si->spi_r(), sr->spi_r());
+  EXPECT_TRUE(sr->initiator());
+  EXPECT_FALSE(si->initiator());
+  EXPECT_TRUE(sr->old_spis_i().empty());
+  // Liveness and Child SA rekeys work over it both ways.
+  ASSERT_TRUE(si->RekeyChild(hi, hi.child_up[0].spi_in));
+  Pump();
+  ASSERT_TRUE(sr->RekeyChild(hr, hr.child_up.back().spi_in));
+  Pump();
+  ExpectMirroredChildren(*si, *sr, now);
+  EXPECT_EQ(si->Children(now, SnapshotKeys::kOmit).size(), 1u);
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+  si->Delete(hi, "clear", true);
+  Pump();
+  EXPECT_EQ(sr->state(), Ikev2Session::State::kEnded);
+}
+
+TEST_F(Ikev2Rekey, IkeRekeyAtTheSoftLifetimeAndReplayedRekeyChangesNothing) {
+  Configure({}, {});
+  SetIkeLifetime(120);  // soft: 9/10 of 120 = 108 s (shorter than twice the 60 s margin)
+  Start();
+  ExpectEstablished();
+  const TimePoint t0 = now;
+  RunUntil(t0 + Seconds(120));
+  auto reqs = ExchangesOf(ikev2::ExchangeType::kCreateChildSa, true, false);
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].at, t0 + Seconds(108));
+  EXPECT_EQ(si->ike_rekeys(), 1u);
+  EXPECT_EQ(sr->ike_rekeys(), 1u);
+  EXPECT_TRUE(si->established());
+  EXPECT_TRUE(sr->established());
+  EXPECT_EQ(sr->Ikev2Snapshot(now).active_time_s, 12);
+  // The recorded rekey request, replayed: the old SA is gone, nothing changes.
+  const ikev2::Spi spi = sr->spi_r();
+  DeliverToResponder(reqs[0].d, reqs[0].msg);
+  EXPECT_EQ(hr.DropCount(), 1u);
+  EXPECT_EQ(sr->spi_r(), spi);
+  EXPECT_TRUE(hr.sent.empty());
+  // Hard lifetime would be at t0 + 120: the rekey moved it.
+  RunUntil(t0 + Seconds(200));
+  EXPECT_TRUE(si->established());
+  EXPECT_EQ(si->ike_rekeys(), 1u);
+  RunUntil(t0 + Seconds(108 + 108 + 1));
+  EXPECT_EQ(si->ike_rekeys(), 2u);
+}
+
+TEST_F(Ikev2Rekey, HardLifetimeDeletesWithoutARekey) {
+  Configure({}, {});
+  SetIkeLifetime(120);
+  Start();
+  ExpectEstablished();
+  const TimePoint t0 = now;
+  // The responder never rekeys; its hard lifetime ends the SA when the initiator cannot rekey.
+  link_i2r = false;
+  hr.cfg.ikev2_profiles["PROF"].dpd = {};
+  RunUntil(t0 + Seconds(121));
+  EXPECT_EQ(hr.deleted_at, std::vector<TimePoint>{t0 + Seconds(120)});
+  EXPECT_EQ(hr.deleted, std::vector<std::string>{"IKE SA lifetime expired"});
+}
+
+TEST_F(Ikev2Rekey, IkeRekeyCollisionKeepsTheSaWithoutTheLowestNonce) {
+  int initiator_kept_own = 0, initiator_kept_peers = 0;  // the seeds cover both outcomes
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    SCOPED_TRACE(seed);
+    hi = TestHost(&now, 11 + seed * 7, 0x1000);
+    hr = TestHost(&now, 22 + seed * 13, 0x2000);
+    si.reset();
+    sr.reset();
+    log.clear();
+    Configure({}, {});
+    SetDpdI(Dpd(10, 2, config::DpdMode::kPeriodic));
+    Start();
+    ExpectEstablished();
+    const ikev2::Spi old_i = si->spi_i();
+    ASSERT_TRUE(si->RekeyIke(hi));
+    ASSERT_TRUE(sr->RekeyIke(hr));
+    Pump();
+    // Both sides chose the same new SA, and each took (or sent) the Deletes of the others.
+    EXPECT_EQ(si->ike_rekeys(), 1u);
+    EXPECT_EQ(sr->ike_rekeys(), 1u);
+    EXPECT_EQ(si->spi_i(), sr->spi_i());
+    EXPECT_EQ(si->spi_r(), sr->spi_r());
+    EXPECT_NE(si->spi_i(), old_i);
+    EXPECT_NE(si->initiator(), sr->initiator());
+    EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+    RunUntil(now + Seconds(11));
+    EXPECT_TRUE(si->old_spis_i().empty());
+    EXPECT_TRUE(sr->old_spis_i().empty());
+    ExpectMirroredChildren(*si, *sr, now);
+    EXPECT_TRUE(hi.child_down.empty());
+    // Liveness and a Child SA rekey go on over the survivor.
+    ASSERT_TRUE(si->RekeyChild(hi, hi.child_up[0].spi_in));
+    Pump();
+    ExpectMirroredChildren(*si, *sr, now);
+    EXPECT_TRUE(hi.dead_at.empty());
+    (si->initiator() ? initiator_kept_own : initiator_kept_peers)++;
+  }
+  EXPECT_GT(initiator_kept_own, 0);
+  EXPECT_GT(initiator_kept_peers, 0);
+}
+
+TEST_F(Ikev2Rekey, PeerIkeRekeyWhileAChildRekeyIsOutstandingIsTemporaryFailure) {
+  Configure({}, {});
+  Start();
+  ExpectEstablished();
+  ASSERT_TRUE(si->RekeyChild(hi, hi.child_up[0].spi_in));
+  ASSERT_TRUE(sr->RekeyIke(hr));
+  Pump();
+  EXPECT_EQ(sr->ike_rekeys(), 0u);  // refused by the initiator, which was busy
+  EXPECT_EQ(hi.child_up.size(), 2u);
+  ExpectMirroredChildren(*si, *sr, now);
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+}
+
+
+// A second crypto map entry (CM 20, ACL 102: 10.1.1.0/24 <-> 10.2.1.0/24) of the same profile.
+void AddSecondEntry(config::Config& c, const IpAddress& lan, const IpAddress& peer_lan) {
+  config::AccessList acl;
+  acl.name = "102";
+  config::AclEntry ae;
+  ae.src = lan;
+  ae.src_wildcard = IpAddress::V4(0, 0, 0, 255);
+  ae.dst = peer_lan;
+  ae.dst_wildcard = IpAddress::V4(0, 0, 0, 255);
+  acl.entries.push_back(ae);
+  c.acls["102"] = acl;
+  config::CryptoMapEntry e = c.crypto_maps[0];
+  e.seq = 20;
+  e.match_address = "102";
+  c.crypto_maps.push_back(e);
+}
+
+TEST_F(Ikev2Rekey, AdditionalChildSaForASecondEntryOverTheSameIkeSa) {
+  Configure({}, {});
+  AddSecondEntry(hi.cfg, IpAddress::V4(10, 1, 1, 0), IpAddress::V4(10, 2, 1, 0));
+  AddSecondEntry(hr.cfg, IpAddress::V4(10, 2, 1, 0), IpAddress::V4(10, 1, 1, 0));
+  Start();
+  ExpectEstablished();
+  si->AddChild(hi, *hi.cfg.FindCryptoMap("CM", 20));
+  Pump();
+  ASSERT_EQ(hi.child_up.size(), 2u);
+  ASSERT_EQ(hr.child_up.size(), 2u);
+  EXPECT_EQ(hi.child_up[1].map_seq, 20u);
+  EXPECT_EQ(hr.child_up[1].map_seq, 20u);  // the responder matched its own entry 20
+  ExpectMirroredChildren(*si, *sr, now);
+  auto ci = si->Children(now, SnapshotKeys::kOmit);
+  auto c20 = std::find_if(ci.begin(), ci.end(), [](const auto& c) { return c.map_seq == 20; });
+  ASSERT_NE(c20, ci.end());
+  EXPECT_EQ(c20->local_net, IpAddress::V4(10, 1, 1, 0));
+  EXPECT_EQ(c20->remote_net, IpAddress::V4(10, 2, 1, 0));
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+}
+
+TEST_F(Ikev2Rekey, AdditionalChildSaOutsideEveryAclIsTsUnacceptable) {
+  Configure({}, {});
+  AddSecondEntry(hi.cfg, IpAddress::V4(10, 1, 1, 0), IpAddress::V4(10, 2, 1, 0));
+  Start();
+  ExpectEstablished();
+  si->AddChild(hi, *hi.cfg.FindCryptoMap("CM", 20));
+  Pump();
+  EXPECT_EQ(hi.child_up.size(), 1u);
+  EXPECT_EQ(hr.child_up.size(), 1u);
+  auto resp = ExchangesOf(ikev2::ExchangeType::kCreateChildSa, false, true);
+  ASSERT_EQ(resp.size(), 1u);
+  EXPECT_EQ(hi.released.size(), 1u);  // the SPI offered is given back
+  bool ts_unacceptable = false;
+  for (const auto& l : hr.debug_lines)
+    ts_unacceptable |= l.find("TS_UNACCEPTABLE") != std::string::npos;
+  EXPECT_TRUE(ts_unacceptable);
+  EXPECT_TRUE(si->established());
+}
+
+
+TEST_F(Ikev2Rekey, CreateChildSaOnTheOldIkeSaIsTemporaryFailure) {
+  Configure({}, {});
+  Start();
+  ExpectEstablished();
+  // The responder as it was before the IKE rekey: it will send a Child SA rekey on the old SA.
+  TestHost h2 = hr;
+  std::unique_ptr<Session> copy = sr->Clone();
+  auto* before = static_cast<Ikev2Session*>(copy.get());
+  // The answer to the Delete of the old SA is lost, so the initiator keeps the old SA.
+  lose = [&](const Sent& s) {
+    auto m = ikev2::ParseMessage(s.msg);
+    return !s.from_initiator && m && m->header.exchange == ikev2::ExchangeType::kInformational &&
+           m->header.response();
+  };
+  ASSERT_TRUE(si->RekeyIke(hi));
+  Pump();
+  ASSERT_EQ(si->ike_rekeys(), 1u);
+  ASSERT_FALSE(si->old_spis_i().empty());
+  ASSERT_TRUE(before->RekeyChild(h2, hr.child_up[0].spi_in));
+  ASSERT_EQ(h2.sent.size(), 1u);
+  DeliverToInitiator(h2.sent[0], StripMarker(h2.sent[0]));
+  ASSERT_EQ(hi.sent.size(), 1u);
+  const Bytes answer = StripMarker(hi.sent[0]);
+  auto m = ikev2::ParseMessage(answer);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->header.exchange, ikev2::ExchangeType::kCreateChildSa);
+  EXPECT_TRUE(m->header.response());
+  EXPECT_EQ(m->header.spi_i, before->spi_i());  // on the old SA
+  EXPECT_EQ(hi.child_up.size(), 1u);
+  h2.sent.clear();
+  before->OnMessage(h2, hi.sent[0].remote, hi.sent[0].local, answer);
+  EXPECT_EQ(h2.child_up.size(), 1u);      // no new pair
+  EXPECT_EQ(h2.released.size(), 1u);      // its offered SPI given back
+  EXPECT_EQ(h2.DropCount(), hr.DropCount());  // the answer was authentic on the old SA
+  EXPECT_TRUE(si->established());
+}
+
 }  // namespace
 }  // namespace ikepulse::ike

@@ -172,13 +172,35 @@ void NodeImpl::IndexCookies() {
 
 void NodeImpl::IndexV2Spis() {
   by_spi_v2_.Clear();
-  std::vector<Ikev2Session*> all;
+  std::vector<V2Slot*> all;
   all.reserve(v2_.size());
   for (auto& [id, row] : v2_)
-    if (row.s->state() != Ikev2Session::State::kIdle) all.push_back(row.s.get());
+    if (row.indexed || !row.indexed_old.empty()) all.push_back(&row);
   std::sort(all.begin(), all.end(),
-            [](const Ikev2Session* a, const Ikev2Session* b) { return a->id() < b->id(); });
-  for (Ikev2Session* s : all) by_spi_v2_.Insert(SpiKey(s->spi_i()), s);
+            [](const V2Slot* a, const V2Slot* b) { return a->s->id() < b->s->id(); });
+  for (V2Slot* row : all) {
+    if (row->indexed) by_spi_v2_.Insert(*row->indexed, row->s.get());
+    for (uint64_t k : row->indexed_old) by_spi_v2_.Insert(k, row->s.get());
+  }
+}
+
+void NodeImpl::SyncV2Index(V2Slot& row) {
+  Ikev2Session* s = row.s.get();
+  const std::optional<uint64_t> want =
+      s->state() == Ikev2Session::State::kIdle ? std::nullopt
+                                                : std::optional<uint64_t>(SpiKey(s->spi_i()));
+  std::vector<uint64_t> want_old;
+  for (const ikev2::Spi& spi : s->old_spis_i()) want_old.push_back(SpiKey(spi));
+  if (row.indexed != want) {
+    if (row.indexed) by_spi_v2_.Erase(*row.indexed, s);
+    if (want) by_spi_v2_.Insert(*want, s);
+    row.indexed = want;
+  }
+  if (row.indexed_old != want_old) {
+    for (uint64_t k : row.indexed_old) by_spi_v2_.Erase(k, s);
+    for (uint64_t k : want_old) by_spi_v2_.Insert(k, s);
+    row.indexed_old = std::move(want_old);
+  }
 }
 
 std::vector<IkeSa*> NodeImpl::SasTo(const IpAddress& peer) {
@@ -587,9 +609,13 @@ void NodeImpl::OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
   static const ikev2::Spi kZero{};
   Ikev2Session* found = nullptr;
   by_spi_v2_.Find(SpiKey(h->spi_i), [&](Ikev2Session* s) {
-    if (s->state() == Ikev2Session::State::kEnded || s->spi_i() != h->spi_i) return false;
-    if (s->spi_r() == h->spi_r ||
-        (s->initiator() && s->state() == Ikev2Session::State::kInitSent && h->response() &&
+    if (s->state() == Ikev2Session::State::kEnded) return false;
+    if (s->Owns(h->spi_i, h->spi_r)) {  // the current IKE SA or the one a rekey replaced
+      found = s;
+      return true;
+    }
+    if (s->spi_i() != h->spi_i) return false;
+    if ((s->initiator() && s->state() == Ikev2Session::State::kInitSent && h->response() &&
          h->exchange == ikev2::ExchangeType::kIkeSaInit) ||
         (!s->initiator() && h->spi_r == kZero && !h->response() &&
          h->exchange == ikev2::ExchangeType::kIkeSaInit && s->remote().ip == remote.ip)) {
@@ -719,7 +745,6 @@ void NodeImpl::OnIkev2WithoutSa(Ctx& c, const ikev2::Header& h, const Endpoint& 
   if (row.half_open) v2_half_open_.insert(id);
   v2_.emplace(id, std::move(row));
   by_peer_[remote.ip].push_back(id);
-  by_spi_v2_.Insert(SpiKey(raw->spi_i()), raw);
   AfterV2Call(id);
 }
 
@@ -727,6 +752,7 @@ void NodeImpl::AfterV2Call(SaId id) {
   auto it = v2_.find(id);
   if (it == v2_.end()) return;
   if (it->second.dead) return;  // reaped by ReapDead
+  SyncV2Index(it->second);
   timers_.Arm(id, it->second.s->NextDeadline());
 }
 
@@ -752,7 +778,6 @@ void NodeImpl::InitiateV2(Ctx& c, const IpAddress& peer, EntryRuntime& e) {
   }
   V2Slot& slot = v2_.at(id);
   slot.no_failover = false;
-  if (!slot.dead) by_spi_v2_.Insert(SpiKey(raw->spi_i()), raw);
   AfterV2Call(id);
 }
 
@@ -1433,7 +1458,8 @@ void NodeImpl::FailOver(Ctx& c, SaId id, const IpAddress& peer, bool was_up) {
 void NodeImpl::ReapDead() {
   for (SaId id : dead_) {
     if (auto v = v2_.find(id); v != v2_.end()) {
-      by_spi_v2_.Erase(SpiKey(v->second.s->spi_i()), v->second.s.get());
+      if (v->second.indexed) by_spi_v2_.Erase(*v->second.indexed, v->second.s.get());
+      for (uint64_t k : v->second.indexed_old) by_spi_v2_.Erase(k, v->second.s.get());
       timers_.Disarm(id);
       if (auto p = by_peer_.find(v->second.s->remote().ip); p != by_peer_.end()) {
         p->second.Remove(id);
@@ -1570,20 +1596,7 @@ IsakmpSaSnapshot NodeImpl::BaseSnapshot(const SaBase& sa, TimePoint now) {
   s.lifetime_left_s = sa.expires == kNever ? 0
                                             : std::chrono::duration_cast<std::chrono::seconds>(
                                                   sa.expires - now).count();
-  if (sa.dpd) {
-    const DpdMonitor& m = *sa.dpd;
-    s.dpd_enabled = m.config().enabled;
-    s.dpd_active = m.Active();
-    s.dpd_periodic = m.mode() == config::DpdMode::kPeriodic;
-    s.dpd_interval_s = m.config().interval_s;
-    s.dpd_retry_s = m.retry_s();
-    if (m.last_rx() != kNever)
-      s.dpd_last_heard_ms_ago =
-          std::chrono::duration_cast<std::chrono::milliseconds>(now - m.last_rx()).count();
-    s.dpd_probing = m.probing();
-    s.dpd_outstanding = m.outstanding();
-    s.dpd_next_seq = m.next_seq();
-  }
+  if (sa.dpd) FillDpd(s, *sa.dpd, now, sa.dpd->next_seq());
   return s;
 }
 

@@ -140,6 +140,11 @@ struct V2Slot {
   bool was_up = false;         // it was established (the DOWN log when it ends)
   bool bring_up_again = false;  // the peer deleted it: kept-up entries at the peer come back
                                 // when Deleted comes
+  // The rows of by_spi_v2_ for this session (initiator SPIs as SpiKey): the current IKE SA's
+  // and, after an IKE rekey until their Deletes are done, the replaced ones'
+  // (NodeImpl::SyncV2Index).
+  std::optional<uint64_t> indexed;
+  std::vector<uint64_t> indexed_old;
 };
 
 // The context of one call into the node.
@@ -383,6 +388,8 @@ class NodeImpl {
     return it == v2_.end() || it->second.dead ? nullptr : &it->second;
   }
   void AfterV2Call(SaId id);
+  // Makes by_spi_v2_ follow the session's SPIs (they change with an IKE rekey).
+  void SyncV2Index(V2Slot& row);
   void DeleteV2(Ctx& c, SaId id, std::string_view reason, bool send);
   static uint64_t SpiKey(const ikev2::Spi& s) {
     uint64_t v;

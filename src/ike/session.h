@@ -21,6 +21,7 @@
 #include "common/random.h"
 #include "common/time.h"
 #include "config/config.h"
+#include "ike/dpd_monitor.h"
 #include "ike/entry_ref.h"
 #include "ike/node.h"
 #include "ike/outbox.h"
@@ -34,6 +35,22 @@ struct ChildSaUp {
   std::string map_name;
   uint32_t map_seq = 0;
 };
+
+// The liveness part of a `show crypto isakmp sa detail` snapshot, as both protocols fill it;
+// `next_seq`: the sequence number / message ID the next probe carries.
+inline void FillDpd(IsakmpSaSnapshot& s, const DpdMonitor& m, TimePoint now, uint32_t next_seq) {
+  s.dpd_enabled = m.config().enabled;
+  s.dpd_active = m.Active();
+  s.dpd_periodic = m.mode() == config::DpdMode::kPeriodic;
+  s.dpd_interval_s = m.config().interval_s;
+  s.dpd_retry_s = m.retry_s();
+  if (m.last_rx() != kNever)
+    s.dpd_last_heard_ms_ago =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - m.last_rx()).count();
+  s.dpd_probing = m.probing();
+  s.dpd_outstanding = m.outstanding();
+  s.dpd_next_seq = next_seq;
+}
 
 // Given to a session for the length of one call. The host fills in the SA id and the peer of
 // every event, and counts datagrams and events.
