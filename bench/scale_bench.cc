@@ -31,8 +31,21 @@
 //      malloc heap in use (mallinfo2: also counts OpenSSL's own mallocs, which (a) misses), and
 //      (c) RSS (/proc/self/statm). Per SA = delta / N.
 //
+// --ikev2: the same topology and phases with IKEv2 (IKE_SA_INIT + IKE_AUTH with one Child SA)
+// instead of Main Mode + Quick Mode. Every crypto map entry has `set ikev2-profile FLEX`; GW's
+// profile has `dpd 10 2 periodic` (the swarm's has none), one proposal (AES-CBC-128, SHA-256,
+// group G), a keyring with one wildcard peer (0.0.0.0 0.0.0.0). The liveness exchange is the
+// empty INFORMATIONAL request and its empty response. The engine emits kDpdSent for an IKEv2
+// probe but counts neither the probe nor its answer in NodeCounters, so the exchanges are
+// counted here: the datagrams GW received during the DPD phase (nothing else is in flight then:
+// the check is probes sent == datagrams the swarm received == datagrams GW received, no drop).
+//
+// Memory breakdown: the accounting also keeps a count of live blocks per owner and size, so the
+// steady-state report lists the block sizes that hold GW's bytes per SA (and a swarm Node's:
+// with --ikev2 the swarm Nodes are the responders, GW the initiator).
+//
 // Usage: scale_bench [--sas N] [--per-swarm P] [--group G] [--minutes M] [--spread S]
-//                    [--setup-only] [--progress] [--show] [--config-lines]
+//                    [--ikev2] [--setup-only] [--progress] [--show] [--config-lines]
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <sys/resource.h>
@@ -58,7 +71,9 @@
 #include "config/config.h"
 #include "daemon/backend_impl.h"
 #include "dataplane/policy.h"
+#include "ike/ikev2_session.h"
 #include "ike/node.h"
+#include "ike/node_impl.h"
 #include "replace_global_new.h"
 #include "scenarios/site_config.h"
 #include "sim/simulator.h"
@@ -71,6 +86,15 @@ int g_owner = kOther;
 int64_t g_live[3] = {0, 0, 0};
 int64_t g_blocks[3] = {0, 0, 0};
 int64_t g_ossl[3] = {0, 0, 0};  // OpenSSL's own allocations (CRYPTO_set_mem_functions)
+// Live operator-new blocks per owner by requested size (sizes above kHistMax share the last
+// bin, whose bytes are kept in g_big_bytes).
+constexpr std::size_t kHistMax = 4096;
+int64_t g_hist[3][kHistMax + 1] = {};
+int64_t g_big_bytes[3] = {0, 0, 0};
+inline void HistAdd(int owner, std::size_t n, int64_t d) {
+  g_hist[owner][n < kHistMax ? n : kHistMax] += d;
+  if (n >= kHistMax) g_big_bytes[owner] += d * static_cast<int64_t>(n);
+}
 }  // namespace alloc_acct
 
 // OpenSSL allocations, installed first thing in main() (before OpenSSL allocates anything).
@@ -112,14 +136,17 @@ static void* AcctNew(std::size_t n) {
   *reinterpret_cast<std::size_t*>(static_cast<char*>(p) + 8) = n;
   alloc_acct::g_live[alloc_acct::g_owner] += static_cast<int64_t>(n);
   ++alloc_acct::g_blocks[alloc_acct::g_owner];
+  alloc_acct::HistAdd(alloc_acct::g_owner, n, 1);
   return static_cast<char*>(p) + 16;
 }
 static void AcctDelete(void* q) noexcept {
   if (!q) return;
   char* p = static_cast<char*>(q) - 16;
-  alloc_acct::g_live[*reinterpret_cast<int*>(p)] -=
-      static_cast<int64_t>(*reinterpret_cast<std::size_t*>(p + 8));
-  --alloc_acct::g_blocks[*reinterpret_cast<int*>(p)];
+  const int owner = *reinterpret_cast<int*>(p);
+  const std::size_t n = *reinterpret_cast<std::size_t*>(p + 8);
+  alloc_acct::g_live[owner] -= static_cast<int64_t>(n);
+  --alloc_acct::g_blocks[owner];
+  alloc_acct::HistAdd(owner, n, -1);
   std::free(p);
 }
 IKEPULSE_REPLACE_GLOBAL_NEW(AcctNew, AcctDelete)
@@ -182,6 +209,7 @@ class TimedNode final : public sim::SimHost {
     node_.OnDatagram(now, local, remote, data, out);
     in_call_ += std::chrono::steady_clock::now() - t0;
     ++calls_;
+    ++datagrams_;
   }
   void OnTimeout(TimePoint now, ike::Outbox& out) override {
     OwnerScope scope(owner_);
@@ -208,6 +236,7 @@ class TimedNode final : public sim::SimHost {
   ike::Node& node() { return node_; }
   double in_call_s() const { return std::chrono::duration<double>(in_call_).count(); }
   uint64_t calls() const { return calls_; }
+  uint64_t datagrams() const { return datagrams_; }
 
  private:
   sim::Simulator& sim_;
@@ -217,6 +246,7 @@ class TimedNode final : public sim::SimHost {
   sim::HostId id_ = sim::kNoHost;
   std::chrono::steady_clock::duration in_call_{};
   uint64_t calls_ = 0;
+  uint64_t datagrams_ = 0;  // OnDatagram calls (datagrams delivered to this host)
 };
 
 const IpAddress kGw = IpAddress::V4(10, 0, 0, 1);
@@ -230,27 +260,96 @@ config::Config Site(const scenario::SiteSpec& spec, const char* map) {
   return c;
 }
 
-// Site A with keepalive `10 2 periodic` and entries `gw 1..n`, entry i toward PeerIp(i).
-config::Config GatewayConfig(uint32_t n, uint16_t group) {
+// --ikev2: FlexVPN objects on c, and crypto map entry 0 set to `set ikev2-profile FLEX`:
+// proposal P1 (AES-CBC-128, SHA-256, `group`), policy POL, keyring KR with one peer for every
+// address (0.0.0.0 0.0.0.0, so the keyring stays one line whatever N is), profile FLEX
+// (pre-share both ways, no `match identity`: any IDi) with `dpd` when given.
+void AddFlexAnyPeer(config::Config& c, uint16_t group,
+                    std::optional<config::KeepaliveConfig> dpd) {
+  config::Ikev2Proposal p;
+  p.name = "P1";
+  p.encryption = {config::Ikev2Encryption::kAesCbc128};
+  p.integrity = {config::Ikev2Hash::kSha256};
+  p.groups = {group};
+  c.ikev2_proposals["P1"] = p;
+  config::Ikev2Policy pol;
+  pol.name = "POL";
+  pol.proposals = {"P1"};
+  c.ikev2_policies["POL"] = pol;
+  config::Ikev2Keyring kr;
+  kr.name = "KR";
+  config::Ikev2KeyringPeer kp;
+  kp.name = "ANY";
+  kp.address = IpAddress::V4(0, 0, 0, 0);
+  kp.mask = IpAddress::V4(0, 0, 0, 0);
+  kp.pre_shared_key = SecretBytes::FromString("scale-bench-psk");
+  kr.peers.push_back(kp);
+  c.ikev2_keyrings["KR"] = kr;
+  config::Ikev2Profile prof;
+  prof.name = "FLEX";
+  prof.authentication_local = config::AuthMethod::kPreShare;
+  prof.authentication_remote = config::AuthMethod::kPreShare;
+  prof.keyring_local = "KR";
+  if (dpd) prof.dpd = *dpd;
+  c.ikev2_profiles["FLEX"] = prof;
+  c.crypto_maps.Mut(0).ikev2_profile = "FLEX";
+}
+
+// Site A with keepalive `10 2 periodic` (IKEv2: the profile's `dpd 10 2 periodic`) and entries
+// `gw 1..n`, entry i toward PeerIp(i).
+config::Config GatewayConfig(uint32_t n, uint16_t group, bool ikev2) {
   scenario::SiteSpec spec;
   spec.self = kGw;
   spec.peers = {PeerIp(1)};
   spec.group = group;
   spec.keepalive = scenario::Keepalive(10, 2, true);
   config::Config c = Site(spec, "gw");
+  if (ikev2) AddFlexAnyPeer(c, group, scenario::Keepalive(10, 2, true));
   scenario::ReplicateFirstEntry(c, 1, n, PeerIp);
   return c;
 }
 
-// A site B: the mirrored ACL, entry `sw 1` toward the gateway, keepalive off.
-config::Config SwarmConfig(uint16_t group, const IpAddress& self) {
+// A site B: the mirrored ACL, entry `sw 1` toward the gateway, keepalive off (IKEv2: no `dpd`).
+config::Config SwarmConfig(uint16_t group, const IpAddress& self, bool ikev2) {
   scenario::SiteSpec spec;
   spec.self = self;
   spec.peers = {kGw};
   spec.local_lan = "203.0.113.0";
   spec.remote_lan = "198.51.100.0";
   spec.group = group;
-  return Site(spec, "sw");
+  config::Config c = Site(spec, "sw");
+  if (ikev2) AddFlexAnyPeer(c, group, std::nullopt);
+  return c;
+}
+
+// The block sizes that hold an owner's live operator-new bytes, the largest totals first, per
+// SA: what an SA's bytes are made of (compared with `base`, the histogram before setup).
+void PrintBlockSizes(const char* who, int owner, const std::vector<int64_t>& base,
+                     int64_t big_base, uint32_t sas) {
+  std::vector<std::pair<int64_t, size_t>> by_bytes;  // (bytes, size)
+  for (size_t n = 0; n < alloc_acct::kHistMax; ++n) {
+    const int64_t d = alloc_acct::g_hist[owner][n] - base[n];
+    // Sizes with fewer than one block per 100 SAs are tables that grow by doubling and the
+    // like, not per-SA state: left out of the list (they are in the totals).
+    if (std::llabs(d) * 100 >= static_cast<int64_t>(sas))
+      by_bytes.push_back({d * static_cast<int64_t>(n), n});
+  }
+  std::sort(by_bytes.begin(), by_bytes.end(), [](const auto& x, const auto& y) {
+    return std::llabs(x.first) > std::llabs(y.first);
+  });
+  std::string line;
+  char buf[96];
+  for (size_t k = 0; k < by_bytes.size() && k < 14; ++k) {
+    const auto [bytes, n] = by_bytes[k];
+    std::snprintf(buf, sizeof buf, "%s%.2f x %zu B", k ? ", " : "",
+                  double(bytes) / double(n) / sas, n);
+    line += buf;
+  }
+  const int64_t big =
+      alloc_acct::g_big_bytes[owner] - big_base;
+  std::printf("memory: %s live blocks per SA by size (count x requested size, largest totals "
+              "first): %s; blocks >= %zu B: %.0f B per SA\n",
+              who, line.c_str(), alloc_acct::kHistMax, double(big) / sas);
 }
 
 // --show: what `show crypto isakmp sa detail`, `show crypto session detail` and `show crypto
@@ -365,6 +464,7 @@ struct Args {
   bool show = false;
   bool config_lines = false;
   bool progress = false;
+  bool ikev2 = false;
 };
 
 Args Parse(int argc, char** argv) {
@@ -387,10 +487,11 @@ Args Parse(int argc, char** argv) {
     else if (k == "--show") a.show = true;
     else if (k == "--config-lines") a.config_lines = true;
     else if (k == "--progress") a.progress = true;
+    else if (k == "--ikev2") a.ikev2 = true;
     else {
       std::fprintf(stderr,
                    "usage: scale_bench [--sas N] [--per-swarm P] [--group G] [--minutes M] "
-                   "[--spread S] [--setup-only] [--progress] [--show] [--config-lines]\n");
+                   "[--spread S] [--ikev2] [--setup-only] [--progress] [--show] [--config-lines]\n");
       std::exit(2);
     }
   }
@@ -402,8 +503,15 @@ Args Parse(int argc, char** argv) {
 }
 
 int Run(const Args& a) {
-  std::printf("scale_bench: sas=%u per_swarm=%u group=%u minutes=%u spread=%us loadavg=[%s]\n",
-              a.sas, a.per_swarm, a.group, a.minutes, a.spread_s, LoadAvg().c_str());
+  std::printf("scale_bench: %s sas=%u per_swarm=%u group=%u minutes=%u spread=%us "
+              "loadavg=[%s]\n",
+              a.ikev2 ? "IKEv2" : "IKEv1", a.sas, a.per_swarm, a.group, a.minutes, a.spread_s,
+              LoadAvg().c_str());
+  if (a.ikev2)
+    std::printf("sizes: Ikev2Session %zu B, V2Slot %zu B, Ikev2Session::Negotiation freed once "
+                "up; crypto::IkeSaKeys %zu B, DpdMonitor %zu B\n",
+                sizeof(ike::Ikev2Session), sizeof(ike::V2Slot), sizeof(crypto::IkeSaKeys),
+                sizeof(ike::DpdMonitor));
   sim::Simulator sim(42);
   sim.set_record_events(false);
   sim.set_record_packets(false);
@@ -413,6 +521,7 @@ int Run(const Args& a) {
   // Counters from the event stream (recording is off; the observer sees everything).
   struct Seen {
     uint64_t ike_up = 0, child_up = 0, peer_dead = 0, give_up = 0, retransmit = 0, drop = 0;
+    uint64_t dpd_sent = 0;  // kDpdSent (IKEv1 R-U-THERE, IKEv2 liveness probe; resends too)
   };
   std::vector<Seen> seen;
   auto gw = std::make_unique<TimedNode>(sim, "GW", std::vector<IpAddress>{kGw}, 1,
@@ -436,15 +545,16 @@ int Run(const Args& a) {
       case ike::EventKind::kGiveUp: ++s.give_up; break;
       case ike::EventKind::kRetransmit: ++s.retransmit; break;
       case ike::EventKind::kDrop: ++s.drop; break;
+      case ike::EventKind::kDpdSent: ++s.dpd_sent; break;
       default: break;
     }
   });
   {
-    const config::Config gcfg = GatewayConfig(a.sas, a.group);
+    const config::Config gcfg = GatewayConfig(a.sas, a.group, a.ikev2);
     gw->Call([&](ike::Node& n, TimePoint now, ike::Outbox& out) { n.SetConfig(gcfg, now, out); });
   }
   for (auto& s : swarm) {
-    const config::Config scfg = SwarmConfig(a.group, sim.addresses(s->id()).front());
+    const config::Config scfg = SwarmConfig(a.group, sim.addresses(s->id()).front(), a.ikev2);
     s->Call([&](ike::Node& n, TimePoint now, ike::Outbox& out) { n.SetConfig(scfg, now, out); });
   }
   malloc_trim(0);
@@ -456,6 +566,12 @@ int Run(const Args& a) {
                 sw_ossl0 = alloc_acct::g_ossl[alloc_acct::kSwarm];
   int64_t blocks0 = 0;
   for (int64_t b : alloc_acct::g_blocks) blocks0 += b;
+  const std::vector<int64_t> hist_gw0(alloc_acct::g_hist[alloc_acct::kGw],
+                                      alloc_acct::g_hist[alloc_acct::kGw] + alloc_acct::kHistMax),
+      hist_sw0(alloc_acct::g_hist[alloc_acct::kSwarm],
+               alloc_acct::g_hist[alloc_acct::kSwarm] + alloc_acct::kHistMax);
+  const int64_t big_gw0 = alloc_acct::g_big_bytes[alloc_acct::kGw],
+                big_sw0 = alloc_acct::g_big_bytes[alloc_acct::kSwarm];
 
   // --- 1. setup ------------------------------------------------------------------------
   const double setup_cpu0 = CpuSeconds(), setup_wall0 = WallSeconds();
@@ -501,11 +617,12 @@ int Run(const Args& a) {
   const ike::NodeCounters& gc = gw->node().counters();
   std::printf(
       "setup: %s %u SAs (GW: %" PRIu64 " ISAKMP up, %" PRIu64 " IPsec up, %zu SAs held) in "
-      "%.3f virtual s; CPU %.3f s, wall %.3f s -> %.0f establishments per CPU s (MM+QM, both "
+      "%.3f virtual s; CPU %.3f s, wall %.3f s -> %.0f establishments per CPU s (%s, both "
       "sides + simulator; GW in-call share of wall %.0f%%)\n",
       all_up ? "all" : "NOT ALL", a.sas, seen[gw->id()].ike_up, seen[gw->id()].child_up,
       gw->node().ike_sa_count(), std::chrono::duration<double>(setup_end - t0).count(),
-      setup_cpu, setup_wall, a.sas / setup_cpu, 100 * gw_setup_share);
+      setup_cpu, setup_wall, a.sas / setup_cpu,
+      a.ikev2 ? "IKE_SA_INIT+IKE_AUTH" : "MM+QM", 100 * gw_setup_share);
   std::printf("setup: retransmits GW %" PRIu64 ", drops GW %" PRIu64 "\n", gc.retransmits,
               gc.dropped);
   std::printf("memory: heap in use +%.1f MB (%.0f B per SA, GW + swarm), RSS +%.1f MB (%.0f B "
@@ -521,8 +638,8 @@ int Run(const Args& a) {
               "GW %.0f B, swarm %.0f B\n",
               gw_ossl, sw_ossl);
   if (!all_up) return 1;
-  if (a.show) ShowTimings(gw->node(), sim, GatewayConfig(a.sas, a.group));
-  if (a.config_lines) ConfigLineTimings(gw->node(), sim, GatewayConfig(a.sas, a.group));
+  if (a.show) ShowTimings(gw->node(), sim, GatewayConfig(a.sas, a.group, a.ikev2));
+  if (a.config_lines) ConfigLineTimings(gw->node(), sim, GatewayConfig(a.sas, a.group, a.ikev2));
   if (a.setup_only) {
     std::printf("| %u | %u | %.2f | %.0f | %.0f |\n", a.sas, a.group, setup_cpu,
                 a.sas / setup_cpu, gw_per_sa);
@@ -530,9 +647,19 @@ int Run(const Args& a) {
   }
 
   // --- 2. DPD ---------------------------------------------------------------------------
-  const uint64_t sent0 = gc.dpd_sent, acks0 = gc.dpd_acks_received;
-  uint64_t swarm_acks0 = 0;
-  for (auto& s : swarm) swarm_acks0 += s->node().counters().dpd_acks_sent;
+  // IKEv1: the engine's counters. IKEv2: GW's kDpdSent events (probes, resends included), the
+  // datagrams the swarm received (probes delivered; each is answered) and those GW received
+  // (answers delivered): nothing else is in flight in this phase.
+  auto swarm_datagrams = [&] {
+    uint64_t n = 0;
+    for (auto& s : swarm) n += s->datagrams();
+    return n;
+  };
+  const uint64_t sent0 = a.ikev2 ? seen[gw->id()].dpd_sent : gc.dpd_sent,
+                 acks0 = a.ikev2 ? gw->datagrams() : gc.dpd_acks_received;
+  uint64_t swarm_acks0 = a.ikev2 ? swarm_datagrams() : 0;
+  if (!a.ikev2)
+    for (auto& s : swarm) swarm_acks0 += s->node().counters().dpd_acks_sent;
   const uint64_t ev0 = sim.events_processed(), calls0 = sim.host_calls();
   const double gw_in0 = gw->in_call_s();
   double sw_in0 = 0;
@@ -541,27 +668,37 @@ int Run(const Args& a) {
   const uint64_t rtx0 = gc.retransmits, drop0 = gc.dropped;
   sim.RunFor(Seconds(60) * a.minutes);
   const double cpu = CpuSeconds() - cpu0, wall = WallSeconds() - wall0;
-  uint64_t swarm_acks = 0;
-  for (auto& s : swarm) swarm_acks += s->node().counters().dpd_acks_sent;
+  uint64_t swarm_acks = a.ikev2 ? swarm_datagrams() : 0;
+  if (!a.ikev2)
+    for (auto& s : swarm) swarm_acks += s->node().counters().dpd_acks_sent;
   double sw_in = 0;
   for (auto& s : swarm) sw_in += s->in_call_s();
   const double gw_in = gw->in_call_s() - gw_in0;
   sw_in -= sw_in0;
-  const uint64_t sent = gc.dpd_sent - sent0, acks = gc.dpd_acks_received - acks0;
+  const uint64_t sent = (a.ikev2 ? seen[gw->id()].dpd_sent : gc.dpd_sent) - sent0,
+                 acks = (a.ikev2 ? gw->datagrams() : gc.dpd_acks_received) - acks0;
   const double vsec = 60.0 * a.minutes;
   std::printf(
-      "dpd: %u virtual min: GW sent %" PRIu64 " R-U-THERE, swarm sent %" PRIu64
-      " ACKs, GW accepted %" PRIu64 " ACKs (%.2f per SA per 10 s); peers dead %" PRIu64
-      ", retransmits %" PRIu64 ", drops %" PRIu64 "; %" PRIu64 " sim events, %" PRIu64
-      " host calls\n",
+      a.ikev2
+          ? "dpd: %u virtual min: GW sent %" PRIu64 " liveness probes, the swarm received %" PRIu64
+            " and answered them, GW received %" PRIu64 " answers (%.2f per SA per 10 s); peers "
+            "dead %" PRIu64
+            ", retransmits %" PRIu64 ", drops %" PRIu64 "; %" PRIu64 " sim events, %" PRIu64
+            " host calls\n"
+          : "dpd: %u virtual min: GW sent %" PRIu64 " R-U-THERE, swarm sent %" PRIu64
+            " ACKs, GW accepted %" PRIu64 " ACKs (%.2f per SA per 10 s); peers dead %" PRIu64
+            ", retransmits %" PRIu64 ", drops %" PRIu64 "; %" PRIu64 " sim events, %" PRIu64
+            " host calls\n",
       a.minutes, sent, swarm_acks - swarm_acks0, acks, acks / (vsec / 10) / a.sas,
       seen[gw->id()].peer_dead, gc.retransmits - rtx0, gc.dropped - drop0,
       sim.events_processed() - ev0, sim.host_calls() - calls0);
   std::printf(
-      "dpd: CPU %.3f s, wall %.3f s -> %.2f us CPU per DPD exchange (R-U-THERE + ACK, both "
+      "dpd: CPU %.3f s, wall %.3f s -> %.2f us CPU per DPD exchange (%s, both "
       "sides + simulator), %.2f CPU ms per virtual second; in-call wall: GW %.3f s (%.2f us per "
       "exchange), swarm %.3f s (%.2f us per exchange)\n",
-      cpu, wall, 1e6 * cpu / std::max<uint64_t>(acks, 1), 1e3 * cpu / vsec, gw_in,
+      cpu, wall, 1e6 * cpu / std::max<uint64_t>(acks, 1),
+      a.ikev2 ? "empty INFORMATIONAL request + response" : "R-U-THERE + ACK", 1e3 * cpu / vsec,
+      gw_in,
       1e6 * gw_in / std::max<uint64_t>(acks, 1), sw_in, 1e6 * sw_in / std::max<uint64_t>(acks, 1));
 
   // Steady state: Quick Modes kept to answer duplicates (30 s) and the MM6 kept for a
@@ -571,6 +708,12 @@ int Run(const Args& a) {
               "%.0f B, OpenSSL %.0f B\n",
               double(alloc_acct::g_live[alloc_acct::kGw] - gw0) / a.sas,
               double(alloc_acct::g_ossl[alloc_acct::kGw] - gw_ossl0) / a.sas);
+  std::printf("memory: steady state: swarm (per peer Node) operator new live bytes per SA %.0f B"
+              ", OpenSSL %.0f B\n",
+              double(alloc_acct::g_live[alloc_acct::kSwarm] - sw0) / a.sas,
+              double(alloc_acct::g_ossl[alloc_acct::kSwarm] - sw_ossl0) / a.sas);
+  PrintBlockSizes("GW", alloc_acct::kGw, hist_gw0, big_gw0, a.sas);
+  PrintBlockSizes("swarm", alloc_acct::kSwarm, hist_sw0, big_sw0, a.sas);
 
   struct rusage ru{};
   getrusage(RUSAGE_SELF, &ru);

@@ -24,6 +24,22 @@
 #              is one bucket, a linked list); run in a private mount namespace with its own /run
 #              (its pid file path is compiled in) and its vici socket in the work directory.
 #
+# IKEV2=1: the same with IKEv2 (ikepulse_swarm --ikev2: IKE_SA_INIT + IKE_AUTH with PSK and one
+# Child SA per peer, answering the gateway's empty INFORMATIONAL liveness probes). Suite: IKE
+# AES-CBC-128/SHA-256/DH GROUP, ESP AES-128/SHA-1.
+#   ikepulsed  FlexVPN: one proposal, policy, a keyring with one wildcard peer, profile FLEX with
+#              `dpd 10 2 periodic` (a silent peer is declared dead 20 s after its last packet),
+#              and `set ikev2-profile FLEX` in every `crypto map green i` entry.
+#   charon     the same connection with `version = 2` and `dpd_delay = 10s` (dpd_timeout is
+#              IKEv1's; an IKEv2 peer is dead when charon's retransmissions of the liveness
+#              request run out: with the default retransmit_timeout 4 s, retransmit_base 1.8,
+#              retransmit_tries 5, about 165 s after the first probe), dpd_action = clear.
+# Neither sends a Delete for a dead IKEv2 peer, so detection is the gateway's own record:
+# ikepulsed's log ("Crypto tunnel is DOWN. Peer A", wall clock in ms, truncated: a verdict at
+# 20.0003 s can read 19.999) and charon's ike-updown events, each against the killed peer's last
+# packet (the swarm's timeline). OBSERVE (seconds after the kill) defaults to 35 for ikepulsed
+# and 45 for charon, and to 200 for charon with IKEV2=1.
+#
 # For each gateway: start it, wait for it to listen, run the swarm (--gw-pid = the gateway's pid:
 # the swarm reads its CPU and VmRSS from /proc), stop the gateway (TERM, KILL after a deadline).
 # The swarm reports setup time, the gateway's CPU per DPD message over a WINDOW-second steady
@@ -33,7 +49,12 @@
 #   bench/swarm_compare.sh 1000
 #   BUILD=build/release GROUP=19 WINDOW=60 RATE=500 GATEWAYS="ikepulse charon" bench/swarm_compare.sh 10000
 #
-# Environment: BUILD (build/release), GROUP (19), WINDOW (60), RATE (initiations per second,
+# CHARON_COOKIE_THRESHOLD: charon's cookie_threshold (unset: charon's default). Above that many
+# half-open IKE_SAs charon answers an IKE_SA_INIT with a COOKIE, which ikepulse's IKEv2 initiator
+# (the swarm's peers) does not support yet: it drops such a response as malformed, retransmits
+# and gives up, so a burst of IKEv2 peers gets only some of its SAs from charon unless this is
+# raised.
+# Environment: IKEV2 (0; 1 = IKEv2 peers), OBSERVE (see above), BUILD (build/release), GROUP (19), WINDOW (60), RATE (initiations per second,
 # 500), KILL_FRACTION (0.01), SETUP_TIMEOUT (s, default 60 + N/RATE*3), GATEWAYS ("ikepulse
 # charon"), OUT (a directory to keep the outputs and timelines in), KEEP=1 (keep the work dir),
 # IKP_CAC (ikepulsed: `crypto call admission limit ike in-negotiation-sa IKP_CAC`; its default
@@ -50,6 +71,8 @@ WINDOW=${WINDOW:-60}
 RATE=${RATE:-500}
 KILL_FRACTION=${KILL_FRACTION:-0.01}
 GATEWAYS=${GATEWAYS:-"ikepulse charon"}
+IKEV2=${IKEV2:-0}
+[[ $IKEV2 == 0 || $IKEV2 == 1 ]] || { echo "IKEV2 must be 0 or 1" >&2; exit 2; }
 SETTLE=${SETTLE:-5}
 if ((RATE > 0)); then def_setup=$((60 + 3 * N / RATE)); else def_setup=$((60 + N / 50)); fi
 SETUP_TIMEOUT=${SETUP_TIMEOUT:-$def_setup}
@@ -132,6 +155,10 @@ peer_list() {
 }
 
 ikepulse_config() {
+  if ((IKEV2)); then
+    ikepulse_config_v2
+    return
+  fi
   cat <<CFG
 hostname gw
 crypto isakmp policy 10
@@ -153,15 +180,55 @@ CFG
   echo end
 }
 
+# The IKEv2 gateway: FlexVPN objects, then one `crypto map green i` entry per peer with
+# `set ikev2-profile FLEX`.
+ikepulse_config_v2() {
+  cat <<CFG
+hostname gw
+crypto ikev2 proposal P1
+ encryption aes-cbc-128
+ integrity sha256
+ group $GROUP
+crypto ikev2 policy POL
+ proposal P1
+crypto ikev2 keyring KR
+ peer ANY
+  address 0.0.0.0 0.0.0.0
+  pre-shared-key $psk
+crypto ikev2 profile FLEX
+ match identity remote address 0.0.0.0 0.0.0.0
+ authentication remote pre-share
+ authentication local pre-share
+ keyring local KR
+ dpd 10 2 periodic
+${IKP_CAC:+crypto call admission limit ike in-negotiation-sa $IKP_CAC}
+crypto ipsec transform-set TS esp-aes esp-sha-hmac
+access-list 102 permit ip 198.51.100.0 0.0.0.255 203.0.113.0 0.0.0.255
+CFG
+  peer_list | awk -v per="$PER_GW" '{ m = int((NR - 1) / per); printf "crypto map green%s %d ipsec-isakmp\n set peer %s\n set transform-set TS\n set ikev2-profile FLEX\n match address 102\n", (m ? m : ""), (NR - 1) % per + 1, $1 }'
+  printf 'interface GigabitEthernet0/0\n ip address 192.0.2.1 255.255.255.252\n crypto map green\n'
+  for ((m = 1; m < blocks; m++)); do
+    printf 'interface Loopback%d\n ip address 192.0.2.%d 255.255.255.255\n crypto map green%d\n' "$m" "$((128 + m))" "$m"
+  done
+  echo end
+}
+
 charon_conf() {
-  local prop=ecp256
+  local prop=ecp256 ver=1 ike_prop dpd_timeout="    dpd_timeout = 30s"
   [[ $GROUP == 14 ]] && prop=modp2048
+  ike_prop=aes128-sha1-$prop
+  if ((IKEV2)); then
+    ver=2
+    ike_prop=aes128-sha256-$prop
+    dpd_timeout=""
+  fi
   cat >"$work/strongswan.conf" <<CONF
 charon {
   load = random nonce aes sha1 sha2 hmac gmp kdf pem pkcs1 pubkey x509 openssl kernel-libipsec kernel-netlink socket-default vici
   load_modular = no
   install_virtual_ip = no
   keep_alive = 0s
+${CHARON_COOKIE_THRESHOLD:+  cookie_threshold = $CHARON_COOKIE_THRESHOLD}
   ikesa_table_size = 65536
   ikesa_table_segments = 16
   plugins {
@@ -194,13 +261,13 @@ CONF
   cat >"$work/swanctl.conf" <<CONF
 connections {
   gw {
-    version = 1
+    version = $ver
     aggressive = no
     local_addrs = %any
     remote_addrs = 198.18.0.0/15
-    proposals = aes128-sha1-$prop
+    proposals = $ike_prop
     dpd_delay = 10s
-    dpd_timeout = 30s
+$dpd_timeout
     unique = never
     local {
       auth = psk
@@ -276,6 +343,38 @@ start_gateway() {
   return 1
 }
 
+# ikepulse_detection OUT TIMELINE LOG (IKEv2): the same from ikepulsed's log, whose lines start
+# with the local wall clock "*Mon DD HH:MM:SS.mmm:" (no year; the run does not cross a day
+# boundary by more than the day's wrap handled below).
+ikepulse_detection() {
+  local start midnight
+  start=$(awk -F= '$1 == "start_epoch" { print $2 }' "$1")
+  midnight=$(date -d "$(date -d "@${start%.*}" +%F)" +%s)
+  awk -v start="$start" -v midnight="$midnight" '
+    FNR == NR {
+      if (FNR > 1) { killed[$2] = $3; last[$2] = $6 }
+      next
+    }
+    /Crypto tunnel is DOWN\. Peer / {
+      t = $3; sub(/:$/, "", t); split(t, hms, ":")
+      e = midnight + hms[1] * 3600 + hms[2] * 60 + hms[3]
+      if (e < start - 43200) e += 86400
+      if (match($0, /Peer [0-9.]+/)) {
+        a = substr($0, RSTART + 5, RLENGTH - 5)
+        if (!(a in seen)) { seen[a] = 1; if (killed[a] == 1) d[++n] = e - start - last[a]; else fd++ }
+      }
+    }
+    END {
+      for (i = 2; i <= n; i++) { v = d[i]; for (j = i - 1; j >= 1 && d[j] > v; j--) d[j + 1] = d[j]; d[j + 1] = v }
+      printf "killed_detected=%d\n", n
+      printf "false_dead=%d\n", fd + 0
+      if (n > 0) {
+        printf "detect_min_s=%.3f\ndetect_median_s=%.3f\ndetect_max_s=%.3f\n", d[1], d[int((n + 1) / 2)], d[n]
+      }
+      print "detect_source=gateway_log"
+    }' FS=, "$2" FS=' ' "$3"
+}
+
 # charon_detection OUT TIMELINE EVENTS: detection times of the killed peers from charon's
 # ike-updown "down" events (wall clock) and the swarm's timeline (last packet each killed peer
 # sent, seconds after start_epoch). Prints key=value lines that override the swarm's own
@@ -309,7 +408,10 @@ charon_detection() {
 declare -A R
 run_gateway() {
   local gw=$1 observe t0 dur rc
-  case $gw in ikepulse) observe=35 ;; *) observe=45 ;; esac
+  case $gw in ikepulse) observe=35 ;; *) observe=45; ((IKEV2)) && observe=200 ;; esac
+  observe=${OBSERVE:-$observe}
+  local v2flag=()
+  ((IKEV2)) && v2flag=(--ikev2)
   t0=$(date +%s)
   if ! start_gateway "$gw"; then R[$gw,status]="did not start"; return 1; fi
   log "$gw started (pid $gw_pid, $(($(date +%s) - t0)) s); swarm of $N peers"
@@ -317,7 +419,7 @@ run_gateway() {
   ip netns exec "$nss" "$swarm" --peers "$N" --psk-file "$work/psk" --gateway "$gw_addrs" --per-gateway "$PER_GW" \
     --group "$GROUP" --rate "$RATE" --setup-timeout "$SETUP_TIMEOUT" --settle "$SETTLE" \
     --window "$WINDOW" --kill-fraction "$KILL_FRACTION" --kill-at window --observe "$observe" \
-    --duration "$dur" --gw-pid "$gw_pid" --timeline "$work/$gw.timeline.csv" \
+    --duration "$dur" --gw-pid "$gw_pid" --timeline "$work/$gw.timeline.csv" "${v2flag[@]}" \
     >"$work/$gw.out" 2>"$work/$gw.progress" &
   local sp=$!
   pids+=("$sp")
@@ -351,6 +453,9 @@ run_gateway() {
     charon_detection "$work/$gw.out" "$work/$gw.timeline.csv" "$work/charon.events" >>"$work/$gw.out"
   fi
   forget_pid "$sp"
+  if [[ $gw == ikepulse ]] && ((IKEV2)); then
+    ikepulse_detection "$work/$gw.out" "$work/$gw.timeline.csv" "$work/ikepulse.log" >>"$work/$gw.out"
+  fi
   [[ $rc == 0 ]] || log "$gw: swarm exit code $rc: $(tail -2 "$work/$gw.progress")"
   while IFS='=' read -r k v; do [[ -n $k ]] && R[$gw,$k]=$v; done <"$work/$gw.out"
   R[$gw,status]=ran
@@ -360,12 +465,12 @@ run_gateway() {
   log "$gw done in $(($(date +%s) - t0)) s"
 }
 
-log "N=$N group=$GROUP window=${WINDOW}s rate=${RATE}/s kill=$KILL_FRACTION loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
+log "IKEv$((IKEV2 + 1)) N=$N group=$GROUP window=${WINDOW}s rate=${RATE}/s kill=$KILL_FRACTION loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
 for gw in $GATEWAYS; do run_gateway "$gw"; done
 
 v() { local x=${R[$1,$2]:-}; echo "${x:--}"; }
 echo
-echo "N=$N group=$GROUP window=${WINDOW}s rate=${RATE}/s kill_fraction=$KILL_FRACTION commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null) date=$(date -u +%FT%TZ) loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "IKEv$((IKEV2 + 1)) N=$N group=$GROUP window=${WINDOW}s rate=${RATE}/s kill_fraction=$KILL_FRACTION commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null) date=$(date -u +%FT%TZ) loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| gateway | N | SAs up | setup (s) | GW CPU per DPD msg (µs): stat / schedstat | GW CPU share (% of a core): stat / schedstat | DPD msgs in window | GW RSS per SA (B) | killed | detected | detection min / median / max (s) | live peers falsely deleted |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
