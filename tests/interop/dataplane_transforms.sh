@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # dataplane_transforms.sh — every ESP transform strongSwan's kernel-libipsec can carry
-# (AES-CBC 128/192/256 with HMAC-SHA1-96, -SHA-256-128, -SHA-384-192, -SHA-512-256), negotiated
+# (AES-CBC 128/192/256 with HMAC-SHA1-96, -SHA-256-128, -SHA-384-192, -SHA-512-256, and
+# AES-GCM-16 128/256 with no integrity transform: ESP transform ID 20 + Key Length), negotiated
 # in Quick Mode by ikepulse's transform-set and used by both data planes: pings both ways and a
 # full-size packet through each. This checks the negotiated attributes and the KEYMAT
-# expansion (up to 32 + 64 bytes per direction) byte for byte against strongSwan. (libipsec has
+# expansion (up to 32 + 64 bytes per direction; AES-GCM: key + 4-byte salt) byte for byte
+# against strongSwan. IKP_CASES=REGEX runs only the transform sets it matches (e.g. gcm). (libipsec has
 # no 3DES or HMAC-MD5; those are covered by known answers in src/dataplane/esp_test.cc.)
 # Topology as in dataplane_tunnel.sh; charon and ikepulsed restarted per case. Root; < 120 s.
 set -uo pipefail
@@ -19,12 +21,15 @@ CASES=(
   "esp-aes 192 esp-sha256-hmac|aes192-sha256|ESP:AES_CBC_192/HMAC_SHA2_256_128/NO_EXT_SEQ"
   "esp-aes 256 esp-sha384-hmac|aes256-sha384|ESP:AES_CBC_256/HMAC_SHA2_384_192/NO_EXT_SEQ"
   "esp-aes 256 esp-sha512-hmac|aes256-sha512|ESP:AES_CBC_256/HMAC_SHA2_512_256/NO_EXT_SEQ"
+  "esp-gcm|aes128gcm16|ESP:AES_GCM_16_128/NO_EXT_SEQ"
+  "esp-gcm 256|aes256gcm16|ESP:AES_GCM_16_256/NO_EXT_SEQ"
 )
 declare -a SUMMARY=()
 n=0
 for c in "${CASES[@]}"; do
   IFS='|' read -r ts esp want <<<"$c"
   n=$((n + 1))
+  [[ -n ${IKP_CASES:-} && ! $ts =~ ${IKP_CASES} ]] && continue
   name="b$n"
   echo "== case $n: transform-set T1 $ts / strongSwan esp_proposals = $esp"
   lab_charon_config "$name" gw=b local=192.0.2.2 remote=192.0.2.1 psk=$PSK esp_proposals="$esp" \
