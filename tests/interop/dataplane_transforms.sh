@@ -5,7 +5,8 @@
 # in Quick Mode by ikepulse's transform-set and used by both data planes: pings both ways and a
 # full-size packet through each. This checks the negotiated attributes and the KEYMAT
 # expansion (up to 32 + 64 bytes per direction; AES-GCM: key + 4-byte salt) byte for byte
-# against strongSwan. IKP_CASES=REGEX runs only the transform sets it matches (e.g. gcm). (libipsec has
+# against strongSwan; the AES-GCM cases run again with strongSwan initiating (ikepulse the
+# Quick Mode responder). IKP_CASES=REGEX runs only the transform sets it matches (e.g. gcm). (libipsec has
 # no 3DES or HMAC-MD5; those are covered by known answers in src/dataplane/esp_test.cc.)
 # Topology as in dataplane_tunnel.sh; charon and ikepulsed restarted per case. Root; < 120 s.
 set -uo pipefail
@@ -24,6 +25,8 @@ CASES=(
   "esp-gcm|aes128gcm16|ESP:AES_GCM_16_128/NO_EXT_SEQ"
   "esp-gcm 256|aes256gcm16|ESP:AES_GCM_16_256/NO_EXT_SEQ"
 )
+# swan_no_sa NAME: charon NAME lists no IKE SA.
+swan_no_sa() { ! lab_list_sas "$1" 2>/dev/null | grep -q "IKEv1"; }
 declare -a SUMMARY=()
 n=0
 for c in "${CASES[@]}"; do
@@ -49,6 +52,19 @@ for c in "${CASES[@]}"; do
   ikp_cli a "show crypto ipsec sa" >"$LAB_WORK/ipsec-$n.txt"
   dec=$(grep -Eo '#pkts decaps: [0-9]+' "$LAB_WORK/ipsec-$n.txt" | grep -Eo '[0-9]+' | head -1)
   ikp_check "case $n: ikepulse decapsulated strongSwan's ESP (#pkts decaps ${dec:-?})" test "${dec:-0}" -ge 9
+  if [[ $ts == esp-gcm* ]]; then
+    # AES-GCM also with ikepulse as the Quick Mode responder: strongSwan initiates.
+    ikp_cli a "clear crypto session" >/dev/null
+    lab_wait_cmd 10 swan_no_sa "$name" || lab_log "strongSwan still lists an SA after the clear"
+    lab_initiate "$name" net 20 || lab_log "swanctl --initiate: $(tail -1 "$(lab_charon_dir "$name")/initiate.out")"
+    ikp_check "case $n, ikepulse responder: ping 203.0.113.10 -> 198.51.100.10" ikp_ping b-host 198.51.100.10 3 -w 10
+    ikp_check "case $n, ikepulse responder: ping 198.51.100.10 -> 203.0.113.10" ikp_ping a-host 203.0.113.10 3
+    ikp_cli a "show crypto ipsec sa" >"$LAB_WORK/ipsec-$n-r.txt"
+    enc=$(grep -Eo '#pkts encaps: [0-9]+' "$LAB_WORK/ipsec-$n-r.txt" | grep -Eo '[0-9]+' | head -1)
+    dec=$(grep -Eo '#pkts decaps: [0-9]+' "$LAB_WORK/ipsec-$n-r.txt" | grep -Eo '[0-9]+' | head -1)
+    ikp_check "case $n, ikepulse responder: #pkts encaps ${enc:-?} >= 6, decaps ${dec:-?} >= 6" \
+      test "${enc:-0}" -ge 6 -a "${dec:-0}" -ge 6
+  fi
   if ((IKP_FAILS > before)); then
     SUMMARY+=("case $n $ts: FAIL")
     echo "  --- ikepulse log tail"; tail -10 "${IKP_LOG[a]}" | sed 's/^/    /'
