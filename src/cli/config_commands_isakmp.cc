@@ -287,8 +287,13 @@ void AddTransformSet(Grammar& g, Node* crypto) {
       t.cipher = EspCipher::k3Des;
     } else if (c == "esp-null") {
       t.cipher = EspCipher::kNull;
+    } else if (c == "esp-gcm") {
+      t.cipher = bits == "256" ? EspCipher::kAesGcm256 : EspCipher::kAesGcm128;
     }
     const std::string a = ctx.args.Get("auth");
+    // AES-GCM authenticates itself: the combination is refused and nothing changes.
+    if (c == "esp-gcm" && !a.empty())
+      return "ERROR: transform " + a + " cannot be combined with esp-gcm (an authenticated cipher)";
     if (a == "esp-md5-hmac") t.auth = EspAuth::kMd5;
     if (a == "esp-sha-hmac") t.auth = EspAuth::kSha1;
     if (a == "esp-sha256-hmac") t.auth = EspAuth::kSha256;
@@ -322,10 +327,15 @@ void AddTransformSet(Grammar& g, Node* crypto) {
     Node* aes = g.Kw(parent, "esp-aes", "ESP transform using AES cipher", "cipher");
     Node* tdes = g.Kw(parent, "esp-3des", "ESP transform using 3DES(EDE) cipher (168 bits)",
                       "cipher");
+    Node* gcm = g.Kw(parent, "esp-gcm", "ESP transform using GCM cipher", "cipher");
     Node* null = g.Kw(parent, "esp-null", "ESP transform w/o cipher", "cipher");
-    std::vector<Node*> complete = {aes, tdes, null};
+    std::vector<Node*> complete = {aes, tdes, gcm, null};
     for (const char* bits : {"128", "192", "256"}) {
       Node* b = g.Kw(aes, bits, std::string(bits) + " bit keys.", "bits");
+      complete.push_back(b);
+    }
+    for (const char* bits : {"128", "256"}) {
+      Node* b = g.Kw(gcm, bits, std::string(bits) + " bit keys.", "bits");
       complete.push_back(b);
     }
     for (Node* n : complete) {

@@ -45,6 +45,8 @@ std::string EspCipherName(EspCipher c) {
     case EspCipher::kAes256: return "esp-aes 256";
     case EspCipher::k3Des: return "esp-3des";
     case EspCipher::kNull: return "esp-null";
+    case EspCipher::kAesGcm128: return "esp-gcm";
+    case EspCipher::kAesGcm256: return "esp-gcm 256";
   }
   return "";
 }

@@ -448,3 +448,65 @@ TEST_F(SessionTest, SeedConfigTypedInteractively) {
 
 }  // namespace
 }  // namespace ikepulse::cli
+
+namespace ikepulse::cli {
+namespace {
+
+class GcmTransformTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(s_.Execute("enable").error);
+    ASSERT_FALSE(s_.Execute("configure terminal").error);
+  }
+  FakeBackend b_;
+  Session s_{b_};
+};
+
+// `esp-gcm [128|256]` (AES-GCM-16): configured, rendered, listed; an integrity transform with
+// it is refused and changes nothing.
+TEST_F(GcmTransformTest, EspGcmKeywordRenderingHelpAndRefusedIntegrity) {
+  EXPECT_FALSE(s_.Execute("crypto ipsec transform-set G1 esp-gcm").error);
+  EXPECT_FALSE(s_.Execute("crypto ipsec transform-set G2 esp-gcm 256").error);
+  EXPECT_FALSE(s_.Execute("crypto ipsec transform-set G3 esp-gcm 128").error);
+  EXPECT_EQ(s_.Prompt(), "Router(cfg-crypto-trans)#");
+  s_.Execute("exit");
+  EXPECT_EQ(b_.running.transform_sets.at("G1").cipher, config::EspCipher::kAesGcm128);
+  EXPECT_EQ(b_.running.transform_sets.at("G2").cipher, config::EspCipher::kAesGcm256);
+  EXPECT_EQ(b_.running.transform_sets.at("G3").cipher, config::EspCipher::kAesGcm128);
+  EXPECT_EQ(b_.running.transform_sets.at("G2").auth, config::EspAuth::kNone);
+  const std::string rc = RenderRunningConfig(b_.running);
+  EXPECT_THAT(rc, HasSubstr("crypto ipsec transform-set G1 esp-gcm\n"));
+  EXPECT_THAT(rc, HasSubstr("crypto ipsec transform-set G2 esp-gcm 256\n"));
+  EXPECT_THAT(rc, HasSubstr("crypto ipsec transform-set G3 esp-gcm\n"));
+  // The rendered text parses back to the same configuration.
+  auto back = ParseConfigText(rc);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_TRUE(back->transform_sets == b_.running.transform_sets);
+
+  const config::Config before = b_.running;
+  for (const char* line : {"crypto ipsec transform-set G2 esp-gcm 256 esp-sha-hmac",
+                           "crypto ipsec transform-set G4 esp-gcm esp-sha256-hmac",
+                           "crypto ipsec transform-set G4 esp-sha-hmac esp-gcm 256"}) {
+    SCOPED_TRACE(line);
+    auto r = s_.Execute(line);
+    EXPECT_TRUE(r.error);
+    EXPECT_THAT(r.output, HasSubstr("cannot be combined with esp-gcm"));
+    EXPECT_TRUE(b_.running == before);
+    EXPECT_EQ(s_.Prompt(), "Router(config)#");  // not in the transform-set sub-mode
+  }
+  EXPECT_THAT(s_.Help("crypto ipsec transform-set T "), HasSubstr("esp-gcm"));
+  // The integrity keywords parse after esp-gcm (so the refusal above is an error message, not
+  // "% Invalid input").
+  EXPECT_THAT(s_.Help("crypto ipsec transform-set T esp-gcm "),
+              ::testing::StartsWith("  128              128 bit keys.\n"
+                                    "  256              256 bit keys.\n"));
+  EXPECT_THAT(s_.Help("crypto ipsec transform-set T esp-gcm "), HasSubstr("  <cr>\n"));
+  EXPECT_THAT(s_.Help("crypto ipsec transform-set T esp-g"), HasSubstr("esp-gcm"));
+  EXPECT_TRUE(s_.Execute("crypto ipsec transform-set T esp-gcm 192").error);  // IOS: 128|256
+  s_.Execute("end");
+  EXPECT_EQ(s_.Execute("show crypto ipsec transform-set tag G2").output, "Transform set G2: { esp-gcm 256  }\n"
+            "   will negotiate = { Tunnel,  },\n\n");
+}
+
+}  // namespace
+}  // namespace ikepulse::cli

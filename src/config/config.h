@@ -56,7 +56,8 @@ struct KeepaliveConfig {
   bool operator==(const KeepaliveConfig&) const = default;
 };
 
-enum class EspCipher : uint8_t { kNone, kAes128, kAes192, kAes256, k3Des, kNull };
+// kAesGcm128/256: `esp-gcm [128|256]`, AES-GCM-16 (RFC 4106), never with an EspAuth.
+enum class EspCipher : uint8_t { kNone, kAes128, kAes192, kAes256, k3Des, kNull, kAesGcm128, kAesGcm256 };
 enum class EspAuth : uint8_t { kNone, kMd5, kSha1, kSha256, kSha384, kSha512 };
 enum class IpsecMode : uint8_t { kTunnel, kTransport };
 

@@ -15,17 +15,24 @@
 namespace ikepulse::crypto {
 namespace {
 
-constexpr size_t kNumEnc = 5;
+constexpr size_t kNumEnc = 7;
 constexpr size_t kNumInteg = 6;
 
 // Indexed by EspEncAlg.
-constexpr std::array<const char*, kNumEnc> kEncOpenSsl = {nullptr, "AES-128-CBC", "AES-192-CBC",
-                                                          "AES-256-CBC", "DES-EDE3-CBC"};
-constexpr std::array<const char*, kNumEnc> kEncNames = {"null", "aes128-cbc", "aes192-cbc",
-                                                        "aes256-cbc", "3des-cbc"};
-constexpr std::array<size_t, kNumEnc> kEncKeyLen = {0, 16, 24, 32, 24};
-constexpr std::array<size_t, kNumEnc> kIvLen = {0, 16, 16, 16, 8};
-constexpr std::array<size_t, kNumEnc> kAlign = {4, 16, 16, 16, 8};
+constexpr std::array<const char*, kNumEnc> kEncOpenSsl = {
+    nullptr, "AES-128-CBC", "AES-192-CBC", "AES-256-CBC", "DES-EDE3-CBC", "AES-128-GCM",
+    "AES-256-GCM"};
+constexpr std::array<const char*, kNumEnc> kEncNames = {
+    "null", "aes128-cbc", "aes192-cbc", "aes256-cbc", "3des-cbc", "aes128-gcm16", "aes256-gcm16"};
+// The key as negotiated (AES-GCM: the AES key and the 4-byte salt).
+constexpr std::array<size_t, kNumEnc> kEncKeyLen = {0, 16, 24, 32, 24, 20, 36};
+// The key OpenSSL takes.
+constexpr std::array<size_t, kNumEnc> kCipherKeyLen = {0, 16, 24, 32, 24, 16, 32};
+// The IV carried in each packet (AES-GCM: the explicit 8 bytes; OpenSSL's nonce is 12).
+constexpr std::array<size_t, kNumEnc> kIvLen = {0, 16, 16, 16, 8, 8, 8};
+constexpr std::array<size_t, kNumEnc> kAlign = {4, 16, 16, 16, 8, 4, 4};
+constexpr std::array<bool, kNumEnc> kAead = {false, false, false, false, false, true, true};
+constexpr size_t kGcmNonceLength = kEspGcmSaltLength + 8;
 
 // Indexed by EspIntegAlg.
 constexpr std::array<const char*, kNumInteg> kIntegDigest = {nullptr,    "MD5",      "SHA1",
@@ -55,8 +62,9 @@ struct Algorithms {
       cipher[i].reset(EVP_CIPHER_fetch(nullptr, kEncOpenSsl[i], nullptr));
       IKEPULSE_CHECK(cipher[i] != nullptr);
       IKEPULSE_CHECK(static_cast<size_t>(EVP_CIPHER_get_key_length(cipher[i].get())) ==
-                     kEncKeyLen[i]);
-      IKEPULSE_CHECK(static_cast<size_t>(EVP_CIPHER_get_iv_length(cipher[i].get())) == kIvLen[i]);
+                     kCipherKeyLen[i]);
+      IKEPULSE_CHECK(static_cast<size_t>(EVP_CIPHER_get_iv_length(cipher[i].get())) ==
+                     (kAead[i] ? kGcmNonceLength : kIvLen[i]));
     }
     hmac.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
     IKEPULSE_CHECK(hmac != nullptr);
@@ -73,6 +81,7 @@ const Algorithms& Algs() {
 size_t EspEncKeyLength(EspEncAlg a) { return kEncKeyLen[EncIndex(a)]; }
 size_t EspIvLength(EspEncAlg a) { return kIvLen[EncIndex(a)]; }
 size_t EspAlignment(EspEncAlg a) { return kAlign[EncIndex(a)]; }
+bool EspIsAead(EspEncAlg a) { return kAead[EncIndex(a)]; }
 size_t EspIntegKeyLength(EspIntegAlg a) { return kIntegKeyLen[IntegIndex(a)]; }
 size_t EspIcvLength(EspIntegAlg a) { return kIcvLen[IntegIndex(a)]; }
 const char* EspEncName(EspEncAlg a) { return kEncNames[EncIndex(a)]; }
@@ -95,7 +104,8 @@ bool ConstantTimeEqual(ByteSpan a, ByteSpan b) {
 // Create would cost a second key schedule (640 bytes of OpenSSL heap) per SA for nothing.
 // The encryption key is kept (wiped on free) until then.
 struct EspCryptoContext::Impl {
-  SecretBytes enc_key;   // for the contexts not keyed yet
+  SecretBytes enc_key;   // for the contexts not keyed yet (AES-GCM: without the salt)
+  std::array<uint8_t, kEspGcmSaltLength> salt{};  // AES-GCM
   CipherCtxPtr enc_ctx;  // keyed for encryption (first Encrypt)
   CipherCtxPtr dec_ctx;  // keyed for decryption (first Decrypt)
   MacCtxPtr mac;         // keyed; re-initialised per packet with a null key (= same key)
@@ -125,13 +135,23 @@ Result<std::unique_ptr<EspCryptoContext>, CryptoError> EspCryptoContext::Create(
   if (enc_key.size() != EspEncKeyLength(enc)) {
     return MakeUnexpected(CryptoError{"Wrong ESP encryption key length."});
   }
+  if (EspIsAead(enc) && integ != EspIntegAlg::kNone) {
+    return MakeUnexpected(CryptoError{"No integrity algorithm with a combined mode."});
+  }
   if (integ_key.size() != EspIntegKeyLength(integ)) {
     return MakeUnexpected(CryptoError{"Wrong ESP integrity key length."});
   }
   auto impl = std::make_unique<Impl>();
   // No cipher context yet: each is keyed on first use (the key length is checked above, and
   // CBC keying cannot fail otherwise except on allocation, which Crypt reports).
-  if (enc != EspEncAlg::kNull) impl->enc_key = SecretBytes(enc_key);
+  if (EspIsAead(enc)) {
+    const size_t k = kCipherKeyLen[EncIndex(enc)];
+    impl->enc_key = SecretBytes(enc_key.first(k));
+    std::copy(enc_key.begin() + static_cast<std::ptrdiff_t>(k), enc_key.end(),
+              impl->salt.begin());
+  } else if (enc != EspEncAlg::kNull) {
+    impl->enc_key = SecretBytes(enc_key);
+  }
   if (integ != EspIntegAlg::kNone) {
     impl->mac.reset(EVP_MAC_CTX_new(Algs().hmac.get()));
     IKEPULSE_CHECK(impl->mac != nullptr);
@@ -148,6 +168,7 @@ Result<std::unique_ptr<EspCryptoContext>, CryptoError> EspCryptoContext::Create(
 
 Result<void, CryptoError> EspCryptoContext::Crypt(ByteSpan iv, std::span<uint8_t> data,
                                                   bool encrypt) const {
+  if (aead()) return MakeUnexpected(CryptoError{"Combined mode: use Seal/Open."});
   if (iv.size() != iv_length()) return MakeUnexpected(CryptoError{"Wrong IV length."});
   if (data.size() % alignment() != 0) {
     return MakeUnexpected(CryptoError{"Data is not a multiple of the block size."});
@@ -205,6 +226,89 @@ bool EspCryptoContext::VerifyIcv(std::initializer_list<ByteSpan> data, ByteSpan 
   std::array<uint8_t, EVP_MAX_MD_SIZE> expected;
   ComputeIcv(data, std::span<uint8_t>(expected.data(), icv.size()));
   return CRYPTO_memcmp(expected.data(), icv.data(), icv.size()) == 0;
+}
+
+EVP_CIPHER_CTX* EspCryptoContext::GcmContext(bool encrypt, ByteSpan iv) const {
+  CipherCtxPtr& slot = encrypt ? impl_->enc_ctx : impl_->dec_ctx;
+  if (!slot) {
+    slot = KeyedCipherCtx(enc_, impl_->enc_key.span(), encrypt);
+    if (!slot) return nullptr;
+  }
+  if (impl_->enc_ctx && impl_->dec_ctx) impl_->enc_key = SecretBytes();  // both keyed: wipe
+  std::array<uint8_t, kGcmNonceLength> nonce;
+  std::copy(impl_->salt.begin(), impl_->salt.end(), nonce.begin());
+  std::copy(iv.begin(), iv.end(), nonce.begin() + kEspGcmSaltLength);
+  // Keep the key schedule; set only the nonce (12 bytes, OpenSSL's default GCM IV length).
+  if (EVP_CipherInit_ex2(slot.get(), nullptr, nullptr, nonce.data(), encrypt ? 1 : 0, nullptr) !=
+      1)
+    return nullptr;
+  return slot.get();
+}
+
+Result<void, CryptoError> EspCryptoContext::Seal(ByteSpan aad, ByteSpan iv,
+                                                 std::span<uint8_t> data,
+                                                 std::span<uint8_t> icv) const {
+  if (!aead()) return MakeUnexpected(CryptoError{"Not a combined mode."});
+  if (iv.size() != iv_length() || icv.size() != kEspGcmIcvLength ||
+      data.size() > static_cast<size_t>(INT_MAX) || aad.size() > static_cast<size_t>(INT_MAX)) {
+    return MakeUnexpected(CryptoError{"Wrong AEAD sizes."});
+  }
+  EVP_CIPHER_CTX* ctx = GcmContext(/*encrypt=*/true, iv);
+  if (!ctx) return MakeUnexpected(CryptoError{"Cipher initialisation failed."});
+  int len = 0;
+  if (!aad.empty() &&
+      EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    return MakeUnexpected(CryptoError{"AAD update failed."});
+  }
+  if (!data.empty() &&
+      (EVP_EncryptUpdate(ctx, data.data(), &len, data.data(), static_cast<int>(data.size())) != 1 ||
+       static_cast<size_t>(len) != data.size())) {
+    return MakeUnexpected(CryptoError{"Cipher update failed."});
+  }
+  uint8_t tail[16];
+  if (EVP_EncryptFinal_ex(ctx, tail, &len) != 1 || len != 0 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(icv.size()), icv.data()) !=
+          1) {
+    return MakeUnexpected(CryptoError{"Cipher final failed."});
+  }
+  return {};
+}
+
+Result<void, EspCryptoContext::OpenError> EspCryptoContext::Open(ByteSpan aad, ByteSpan iv,
+                                                                 ByteSpan data, ByteSpan icv,
+                                                                 std::span<uint8_t> out) const {
+  auto fail = [&](OpenError e) {
+    if (!out.empty()) SecureWipe(out.data(), out.size());
+    return MakeUnexpected(e);
+  };
+  if (!aead() || iv.size() != iv_length() || icv.size() != kEspGcmIcvLength ||
+      out.size() != data.size() || data.size() > static_cast<size_t>(INT_MAX) ||
+      aad.size() > static_cast<size_t>(INT_MAX)) {
+    return fail(OpenError::kBadSize);
+  }
+  EVP_CIPHER_CTX* ctx = GcmContext(/*encrypt=*/false, iv);
+  if (!ctx) return fail(OpenError::kCryptoFailure);
+  int len = 0;
+  if (!aad.empty() &&
+      EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    return fail(OpenError::kCryptoFailure);
+  }
+  if (!data.empty() &&
+      (EVP_DecryptUpdate(ctx, out.data(), &len, data.data(), static_cast<int>(data.size())) != 1 ||
+       static_cast<size_t>(len) != data.size())) {
+    return fail(OpenError::kCryptoFailure);
+  }
+  // OpenSSL takes a non-const tag; copy it.
+  std::array<uint8_t, kEspGcmIcvLength> tag;
+  std::copy(icv.begin(), icv.end(), tag.begin());
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(tag.size()), tag.data()) !=
+      1) {
+    return fail(OpenError::kCryptoFailure);
+  }
+  uint8_t tail[16];
+  // The tag is compared in constant time by OpenSSL's GCM final.
+  if (EVP_DecryptFinal_ex(ctx, tail, &len) != 1) return fail(OpenError::kIcvMismatch);
+  return {};
 }
 
 }  // namespace ikepulse::crypto

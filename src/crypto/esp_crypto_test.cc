@@ -1,5 +1,7 @@
 // EspCryptoContext and TruncatedHmac: RFC 2202 / RFC 4231 truncation vectors, agreement with
-// CbcEncrypt and Prf for every algorithm, RFC 3602 through the keyed context, key checks.
+// CbcEncrypt and Prf for every algorithm, RFC 3602 through the keyed context, key checks;
+// AES-GCM (RFC 4106) through the keyed context: the GCM spec's test cases 4 and 16 with the
+// 12-byte nonce split into salt | IV, tag and ciphertext tampering, sizes.
 #include "crypto/esp_crypto.h"
 
 #include <gtest/gtest.h>
@@ -56,7 +58,9 @@ std::optional<CipherAlg> ToCipherAlg(EspEncAlg e) {
     case EspEncAlg::kAes192Cbc: return CipherAlg::kAes192Cbc;
     case EspEncAlg::kAes256Cbc: return CipherAlg::kAes256Cbc;
     case EspEncAlg::k3DesCbc: return CipherAlg::k3DesCbc;
-    case EspEncAlg::kNull: break;
+    case EspEncAlg::kNull:
+    case EspEncAlg::kAes128Gcm16:
+    case EspEncAlg::kAes256Gcm16: break;
   }
   return std::nullopt;
 }
@@ -151,6 +155,122 @@ TEST(EspCryptoContextTest, RejectsWrongKeyLengthsAndSizes) {
   Bytes ok(16);
   EXPECT_FALSE((*ctx)->Decrypt(Bytes(16), ok).has_value());    // wrong IV length
   EXPECT_TRUE((*ctx)->Decrypt(Bytes(8), ok).has_value());
+}
+
+// McGrew-Viega GCM test cases 4 (AES-128) and 16 (AES-256): nonce cafebabe | facedbaddecaf888
+// is RFC 4106's salt | explicit IV; the key handed over is key | salt, as the KEYMAT gives it.
+TEST(EspCryptoContextGcmTest, GcmSpecCases4And16AsSaltAndIv) {
+  const Bytes plain = HexOrDie(
+      "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e24"
+      "49a6b525b16aedf5aa0de657ba637b39");
+  const Bytes aad = HexOrDie("feedfacedeadbeeffeedfacedeadbeefabaddad2");
+  const Bytes iv = HexOrDie("facedbaddecaf888");
+  struct Case {
+    EspEncAlg alg;
+    const char* key_salt;
+    const char* cipher;
+    const char* tag;
+  };
+  const Case cases[] = {
+      {EspEncAlg::kAes128Gcm16, "feffe9928665731c6d6a8f9467308308cafebabe",
+       "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aa"
+       "c84aa051ba30b396a0aac973d58e091",
+       "5bc94fbc3221a5db94fae95ae7121a47"},
+      {EspEncAlg::kAes256Gcm16,
+       "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308cafebabe",
+       "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b10"
+       "56828838c5f61e6393ba7a0abcc9f662",
+       "76fc6ece0f4e1768cddf8853bb2d551b"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(EspEncName(c.alg));
+    auto ctx = EspCryptoContext::Create(c.alg, HexOrDie(c.key_salt), EspIntegAlg::kNone, {});
+    ASSERT_TRUE(ctx.has_value());
+    EXPECT_TRUE((*ctx)->aead());
+    EXPECT_TRUE((*ctx)->authenticated());
+    EXPECT_EQ((*ctx)->iv_length(), 8u);
+    EXPECT_EQ((*ctx)->icv_length(), 16u);
+    EXPECT_EQ((*ctx)->alignment(), 4u);
+    for (int round = 0; round < 2; ++round) {  // the keyed context is reused
+      Bytes data = plain;
+      Bytes tag(16);
+      ASSERT_TRUE((*ctx)->Seal(aad, iv, data, tag).has_value());
+      EXPECT_EQ(ToHex(data), c.cipher);
+      EXPECT_EQ(ToHex(tag), c.tag);
+      Bytes out(data.size());
+      ASSERT_TRUE((*ctx)->Open(aad, iv, data, tag, out).has_value());
+      EXPECT_EQ(out, plain);
+    }
+  }
+}
+
+TEST(EspCryptoContextGcmTest, TamperingFailsAndZeroesTheOutput) {
+  SeededRandom rng(5);
+  const Bytes key = RandomBytes(rng, 20);
+  auto ctx = EspCryptoContext::Create(EspEncAlg::kAes128Gcm16, key, EspIntegAlg::kNone, {});
+  ASSERT_TRUE(ctx.has_value());
+  const Bytes aad = RandomBytes(rng, 8), iv = RandomBytes(rng, 8), plain = RandomBytes(rng, 48);
+  Bytes data = plain, tag(16);
+  ASSERT_TRUE((*ctx)->Seal(aad, iv, data, tag).has_value());
+  using E = EspCryptoContext::OpenError;
+  auto open = [&](ByteSpan a, ByteSpan v, ByteSpan d, ByteSpan t) {
+    Bytes out(d.size(), 0xee);
+    auto r = (*ctx)->Open(a, v, d, t, out);
+    if (!r) {
+      EXPECT_EQ(out, Bytes(d.size(), 0));  // nothing of an unverified packet is left
+      return std::optional<E>(r.error());
+    }
+    return std::optional<E>();
+  };
+  EXPECT_EQ(open(aad, iv, data, tag), std::nullopt);
+  for (size_t i : {size_t{0}, size_t{7}}) {
+    Bytes a = aad;
+    a[i] ^= 0x80;  // SPI or sequence number changed
+    EXPECT_EQ(open(a, iv, data, tag), E::kIcvMismatch);
+  }
+  Bytes v = iv;
+  v[3] ^= 1;
+  EXPECT_EQ(open(aad, v, data, tag), E::kIcvMismatch);
+  Bytes d = data;
+  d[20] ^= 1;
+  EXPECT_EQ(open(aad, iv, d, tag), E::kIcvMismatch);
+  Bytes t = tag;
+  t[15] ^= 1;
+  EXPECT_EQ(open(aad, iv, data, t), E::kIcvMismatch);
+  EXPECT_EQ(open(aad, iv, data, ByteSpan(tag).first(12)), E::kBadSize);
+  EXPECT_EQ(open(aad, ByteSpan(iv).first(4), data, tag), E::kBadSize);
+  // Another salt (the same AES key) is another nonce.
+  Bytes other_salt = key;
+  other_salt[19] ^= 1;
+  auto ctx2 = EspCryptoContext::Create(EspEncAlg::kAes128Gcm16, other_salt, EspIntegAlg::kNone, {});
+  ASSERT_TRUE(ctx2.has_value());
+  Bytes out(data.size());
+  EXPECT_FALSE((*ctx2)->Open(aad, iv, data, tag, out).has_value());
+}
+
+TEST(EspCryptoContextGcmTest, KeyChecksAndNoCbcCalls) {
+  EXPECT_FALSE(EspCryptoContext::Create(EspEncAlg::kAes128Gcm16, Bytes(16), EspIntegAlg::kNone, {})
+                   .has_value());  // the salt is missing
+  EXPECT_FALSE(EspCryptoContext::Create(EspEncAlg::kAes256Gcm16, Bytes(32), EspIntegAlg::kNone, {})
+                   .has_value());
+  EXPECT_FALSE(EspCryptoContext::Create(EspEncAlg::kAes128Gcm16, Bytes(20),
+                                        EspIntegAlg::kHmacSha1_96, Bytes(20))
+                   .has_value());  // no integrity algorithm with a combined mode
+  EXPECT_EQ(EspEncKeyLength(EspEncAlg::kAes128Gcm16), 20u);
+  EXPECT_EQ(EspEncKeyLength(EspEncAlg::kAes256Gcm16), 36u);
+  EXPECT_FALSE(EspIsAead(EspEncAlg::kAes128Cbc));
+  auto ctx = EspCryptoContext::Create(EspEncAlg::kAes256Gcm16, Bytes(36, 3), EspIntegAlg::kNone, {});
+  ASSERT_TRUE(ctx.has_value());
+  Bytes data(16);
+  EXPECT_FALSE((*ctx)->Encrypt(Bytes(8), data).has_value());
+  EXPECT_FALSE((*ctx)->Decrypt(Bytes(8), data).has_value());
+  Bytes tag(16);
+  EXPECT_FALSE((*ctx)->Seal(Bytes(8), Bytes(7), data, tag).has_value());
+  auto cbc = EspCryptoContext::Create(EspEncAlg::kAes128Cbc, Bytes(16), EspIntegAlg::kNone, {});
+  ASSERT_TRUE(cbc.has_value());
+  EXPECT_FALSE((*cbc)->aead());
+  EXPECT_FALSE((*cbc)->authenticated());
+  EXPECT_FALSE((*cbc)->Seal(Bytes(8), Bytes(8), data, tag).has_value());
 }
 
 }  // namespace

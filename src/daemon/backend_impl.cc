@@ -35,6 +35,12 @@ std::string TransformText(config::EspCipher cipher, config::EspAuth auth) {
     case config::EspCipher::kNull:
       c = "esp-null";
       break;
+    case config::EspCipher::kAesGcm128:
+      c = "esp-gcm";
+      break;
+    case config::EspCipher::kAesGcm256:
+      c = "esp-gcm 256";
+      break;
     case config::EspCipher::kNone:
       break;
   }

@@ -82,12 +82,24 @@ Result<Bytes, EspError> Encapsulate(const EspSa& sa, uint32_t seq, ByteSpan inne
   StoreU32(p, sa.spi);
   StoreU32(p + 4, seq);
   std::span<uint8_t> iv(p + kEspHeaderLength, iv_len);
-  iv_source.Fill(iv);
   std::span<uint8_t> body(p + kEspHeaderLength + iv_len, enc_len);
   std::copy(inner.begin(), inner.end(), body.begin());
   for (size_t i = 0; i < pad_len; ++i) body[inner.size() + i] = static_cast<uint8_t>(i + 1);
   body[enc_len - 2] = static_cast<uint8_t>(pad_len);
   body[enc_len - 1] = next_header;
+  if (c.aead()) {
+    // RFC 4106 §3.1: the IV must never repeat under one key, and need not be unpredictable:
+    // the sequence number (which the SA database never lets wrap) zero-extended to 8 bytes.
+    StoreU32(p + kEspHeaderLength, 0);
+    StoreU32(p + kEspHeaderLength + 4, seq);
+    // §5: AAD = SPI | sequence number (no ESN).
+    const std::span<uint8_t> icv(p + kEspHeaderLength + iv_len + enc_len, c.icv_length());
+    if (auto r = c.Seal(ByteSpan(p, kEspHeaderLength), iv, body, icv); !r) {
+      return Fail(EspErrorCode::kCryptoFailure, "Encryption failed.");
+    }
+    return out;
+  }
+  iv_source.Fill(iv);
   if (auto r = c.Encrypt(iv, body); !r) {
     return Fail(EspErrorCode::kCryptoFailure, "Encryption failed.");
   }
@@ -113,7 +125,7 @@ Result<Decapsulated, EspError> Decapsulate(EspSa& sa, ByteSpan esp) {
     return Fail(EspErrorCode::kTruncated, "Unable to read the ESP header.");
   }
   if (spi != sa.spi) return Fail(EspErrorCode::kSpiMismatch, "SPI does not match the SA.");
-  const bool integrity = c.integ() != crypto::EspIntegAlg::kNone;
+  const bool integrity = c.authenticated();
   // §3.4.3: anti-replay only with integrity; checked before the ICV (cheap rejection).
   if (integrity) {
     switch (sa.replay.Check(seq)) {
@@ -126,22 +138,40 @@ Result<Decapsulated, EspError> Decapsulate(EspSa& sa, ByteSpan esp) {
     }
   }
   const size_t covered = esp.size() - icv_len;
-  // §3.4.4: the ICV is verified (constant time) before decryption.
-  if (!c.VerifyIcv({esp.first(covered)}, esp.subspan(covered))) {
-    return Fail(EspErrorCode::kIcvMismatch, "ICV verification failed.");
-  }
   const size_t enc_len = covered - kEspHeaderLength - iv_len;
-  if (enc_len % align != 0) {
-    return Fail(EspErrorCode::kBadLength, "Ciphertext is not a multiple of the block size.");
-  }
-  // Authenticated: slide the window now (§3.4.3), whatever the payload turns out to be.
-  if (integrity) sa.replay.Accept(seq);
-
   const ByteSpan iv = esp.subspan(kEspHeaderLength, iv_len);
-  Bytes plain(esp.begin() + static_cast<std::ptrdiff_t>(kEspHeaderLength + iv_len),
-              esp.begin() + static_cast<std::ptrdiff_t>(covered));
-  if (auto r = c.Decrypt(iv, plain); !r) {
-    return Fail(EspErrorCode::kCryptoFailure, "Decryption failed.");
+  Bytes plain;
+  if (c.aead()) {
+    // RFC 4106: the ICV over SPI | seq (AAD) and the ciphertext is verified while decrypting
+    // into a separate buffer, which is used only once it verified.
+    plain.resize(enc_len);
+    auto r = c.Open(esp.first(kEspHeaderLength), iv, esp.subspan(kEspHeaderLength + iv_len, enc_len),
+                    esp.subspan(covered), plain);
+    if (!r) {
+      if (r.error() == crypto::EspCryptoContext::OpenError::kIcvMismatch) {
+        return Fail(EspErrorCode::kIcvMismatch, "ICV verification failed.");
+      }
+      return Fail(EspErrorCode::kCryptoFailure, "Decryption failed.");
+    }
+    if (enc_len % align != 0) {
+      return Fail(EspErrorCode::kBadLength, "Ciphertext is not a multiple of 4 bytes.");
+    }
+    sa.replay.Accept(seq);  // authenticated (§3.4.3)
+  } else {
+    // §3.4.4: the ICV is verified (constant time) before decryption.
+    if (!c.VerifyIcv({esp.first(covered)}, esp.subspan(covered))) {
+      return Fail(EspErrorCode::kIcvMismatch, "ICV verification failed.");
+    }
+    if (enc_len % align != 0) {
+      return Fail(EspErrorCode::kBadLength, "Ciphertext is not a multiple of the block size.");
+    }
+    // Authenticated: slide the window now (§3.4.3), whatever the payload turns out to be.
+    if (integrity) sa.replay.Accept(seq);
+    plain.assign(esp.begin() + static_cast<std::ptrdiff_t>(kEspHeaderLength + iv_len),
+                 esp.begin() + static_cast<std::ptrdiff_t>(covered));
+    if (auto r = c.Decrypt(iv, plain); !r) {
+      return Fail(EspErrorCode::kCryptoFailure, "Decryption failed.");
+    }
   }
   const uint8_t next_header = plain[enc_len - 1];
   const size_t pad_len = plain[enc_len - 2];

@@ -28,6 +28,11 @@
 // window Accept -> decrypt -> padding and next header -> inner IP version. The window is
 // updated once the ICV verified, even if the padding later turns out bad (§3.4.3: the
 // update depends on integrity only). No ESN (32-bit sequence numbers, as IKEv1 negotiates).
+//
+// AES-GCM (RFC 4106): IV = the 8-byte explicit IV (the sequence number, zero-extended), ICV =
+// the 16-byte GCM tag over AAD (SPI | seq) and the ciphertext, 4-byte alignment. Receive
+// order: length -> SPI -> anti-replay Check -> decrypt into a scratch buffer while the tag is
+// verified (nothing of it is looked at unless the tag verified) -> window Accept -> padding...
 #pragma once
 
 #include <cstdint>
@@ -80,8 +85,8 @@ struct EspSa {
 };
 
 // The ESP packet (SPI | seq | IV | ciphertext | ICV) carrying `inner_ip_packet` (IPv4 or
-// IPv6, next header from its version nibble). The IV comes from `iv_source` (unpredictable:
-// pass the OpenSSL RNG in the daemon). Error only for an inner packet that is not IP.
+// IPv6, next header from its version nibble). A CBC IV comes from `iv_source` (unpredictable:
+// pass the OpenSSL RNG in the daemon); an AES-GCM IV is `seq` (unused `iv_source`). Error only for an inner packet that is not IP.
 Result<Bytes, EspError> Encapsulate(const EspSa& sa, uint32_t seq, ByteSpan inner_ip_packet,
                                     Random& iv_source);
 

@@ -14,6 +14,8 @@ std::optional<crypto::EspEncAlg> ToEspEncAlg(config::EspCipher c) {
     case config::EspCipher::kAes256: return crypto::EspEncAlg::kAes256Cbc;
     case config::EspCipher::k3Des: return crypto::EspEncAlg::k3DesCbc;
     case config::EspCipher::kNull: return crypto::EspEncAlg::kNull;
+    case config::EspCipher::kAesGcm128: return crypto::EspEncAlg::kAes128Gcm16;
+    case config::EspCipher::kAesGcm256: return crypto::EspEncAlg::kAes256Gcm16;
     case config::EspCipher::kNone: break;
   }
   return std::nullopt;

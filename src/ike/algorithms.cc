@@ -11,6 +11,9 @@ namespace {
 uint16_t U(P1Attr a) { return static_cast<uint16_t>(a); }
 uint16_t U(P2Attr a) { return static_cast<uint16_t>(a); }
 
+// IPsec DOI ESP transform ID ESP_AES_GCM_16 (RFC 4106 §8.1; 12 is ESP_AES_CBC).
+constexpr uint8_t kEspAesGcm16 = 20;
+
 std::optional<config::Encryption> EncryptionFrom(uint16_t alg, uint16_t keylen) {
   switch (static_cast<isakmp::P1Encryption>(alg)) {
     case isakmp::P1Encryption::k3Des: return config::Encryption::k3Des;
@@ -217,6 +220,9 @@ size_t Phase2Algs::EncKeyLength() const {
     case config::EspCipher::kAes192: return 24;
     case config::EspCipher::kAes256: return 32;
     case config::EspCipher::k3Des: return 24;
+    // RFC 4106 §8.1 (IKEv1) / RFC 5282 §7.1 (IKEv2 Child SAs): the key, then a 4-byte salt.
+    case config::EspCipher::kAesGcm128: return 16 + 4;
+    case config::EspCipher::kAesGcm256: return 32 + 4;
     default: return 0;
   }
 }
@@ -241,6 +247,8 @@ std::string Phase2Algs::TransformName() const {
     case config::EspCipher::kAes256: s = "esp-aes 256"; break;
     case config::EspCipher::k3Des: s = "esp-3des"; break;
     case config::EspCipher::kNull: s = "esp-null"; break;
+    case config::EspCipher::kAesGcm128: s = "esp-gcm"; break;
+    case config::EspCipher::kAesGcm256: s = "esp-gcm 256"; break;
     case config::EspCipher::kNone: s = ""; break;
   }
   switch (auth) {
@@ -277,6 +285,9 @@ std::optional<isakmp::Transform> BuildEspTransform(const config::TransformSet& t
     case config::EspCipher::kAes256: t.id = 12; keybits = 256; break;
     case config::EspCipher::k3Des: t.id = 3; break;
     case config::EspCipher::kNull: t.id = 11; break;
+    // ESP_AES_GCM_16 (RFC 4106 §8.1): Key Length attribute, no Authentication Algorithm.
+    case config::EspCipher::kAesGcm128: t.id = kEspAesGcm16; keybits = 128; break;
+    case config::EspCipher::kAesGcm256: t.id = kEspAesGcm16; keybits = 256; break;
     case config::EspCipher::kNone: return std::nullopt;
   }
   const uint32_t life_s = e.lifetime_s.value_or(config::kDefaultIpsecLifetimeS);
@@ -376,6 +387,14 @@ std::optional<Phase2Algs> ParsePhase2Proposal(const isakmp::Proposal& p,
       break;
     case 3: a.cipher = config::EspCipher::k3Des; break;
     case 11: a.cipher = config::EspCipher::kNull; break;
+    case kEspAesGcm16:
+      // RFC 4106 §8.1: the Key Length attribute is required; AES-GCM authenticates itself,
+      // so an Authentication Algorithm attribute makes the proposal unacceptable.
+      if (have_auth) return std::nullopt;
+      if (keybits == 128) a.cipher = config::EspCipher::kAesGcm128;
+      else if (keybits == 256) a.cipher = config::EspCipher::kAesGcm256;
+      else return std::nullopt;
+      break;
     default: return std::nullopt;
   }
   return a;

@@ -261,6 +261,11 @@ std::optional<EspIds> EspIdsOf(const config::TransformSet& ts) {
     case config::EspCipher::k3Des:
       ids = {uint16_t(ikev2::EncrId::k3des), 0, 0};
       break;
+    case config::EspCipher::kAesGcm128:
+    case config::EspCipher::kAesGcm256:
+      if (ts.auth != config::EspAuth::kNone) return std::nullopt;
+      return EspIds{uint16_t(ikev2::EncrId::kAesGcm16),
+                    uint16_t(ts.cipher == config::EspCipher::kAesGcm128 ? 128 : 256), 0};
     default:
       return std::nullopt;
   }
@@ -321,7 +326,7 @@ ikev2::SaPayload OurEspProposals(const config::Config& cfg, const config::Crypto
     p.protocol_id = static_cast<uint8_t>(ikev2::ProtocolId::kEsp);
     p.spi = SpiBytes(spi_in);
     p.transforms.push_back(MakeTransform(TransformType::kEncr, ids->encr, ids->bits));
-    p.transforms.push_back(MakeTransform(TransformType::kInteg, ids->integ));
+    if (ids->integ != 0) p.transforms.push_back(MakeTransform(TransformType::kInteg, ids->integ));
     p.transforms.push_back(MakeTransform(TransformType::kEsn, uint16_t(ikev2::EsnId::kNoEsn)));
     sa.proposals.push_back(std::move(p));
   }
@@ -344,10 +349,14 @@ bool EspMatches(const ikev2::Proposal& p, const EspIds& ids, bool exact) {
           return false;
         break;
       case TransformType::kInteg:
-        if (t.id == ids.integ)
+        if (ids.integ == 0) {
+          // AEAD: an INTEG transform other than NONE makes this a different proposal.
+          if (t.id != 0) return false;
+        } else if (t.id == ids.integ) {
           integ = true;
-        else if (exact)
+        } else if (exact) {
           return false;
+        }
         break;
       case TransformType::kEsn:
         if (t.id == uint16_t(ikev2::EsnId::kNoEsn))
@@ -359,7 +368,7 @@ bool EspMatches(const ikev2::Proposal& p, const EspIds& ids, bool exact) {
         if (exact) return false;
     }
   }
-  return encr && integ && esn_ok;
+  return encr && (integ || ids.integ == 0) && esn_ok;
 }
 
 std::optional<EspChoice> SelectEsp(const ikev2::SaPayload& offered, const config::Config& cfg,
@@ -385,7 +394,8 @@ std::optional<EspChoice> SelectEsp(const ikev2::SaPayload& offered, const config
       c.reply.number = p.number;
       c.reply.protocol_id = p.protocol_id;
       c.reply.transforms.push_back(MakeTransform(TransformType::kEncr, ids->encr, ids->bits));
-      c.reply.transforms.push_back(MakeTransform(TransformType::kInteg, ids->integ));
+      if (ids->integ != 0)
+        c.reply.transforms.push_back(MakeTransform(TransformType::kInteg, ids->integ));
       if (esn_any)
         c.reply.transforms.push_back(
             MakeTransform(TransformType::kEsn, uint16_t(ikev2::EsnId::kNoEsn)));

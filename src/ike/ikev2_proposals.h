@@ -27,7 +27,8 @@ struct IkeChoice {
   uint16_t group = 0;
 };
 
-// A transform set as IKEv2 ESP transform IDs (encryption, its key bits, integrity).
+// A transform set as IKEv2 ESP transform IDs (encryption, its key bits, integrity). integ 0:
+// AES-GCM-16, which takes no INTEG transform (RFC 5282 §8: none, or INTEG NONE, on receipt).
 struct EspIds {
   uint16_t encr = 0, bits = 0, integ = 0;
 };

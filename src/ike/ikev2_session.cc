@@ -2163,6 +2163,8 @@ void EspNames(config::EspCipher c, config::EspAuth a, Ikev2ChildSnapshot& s) {
     case config::EspCipher::kAes192: s.encryption = "AES-CBC"; s.key_size = 192; break;
     case config::EspCipher::kAes256: s.encryption = "AES-CBC"; s.key_size = 256; break;
     case config::EspCipher::k3Des: s.encryption = "3DES"; s.key_size = 0; break;
+    case config::EspCipher::kAesGcm128: s.encryption = "AES-GCM"; s.key_size = 128; break;
+    case config::EspCipher::kAesGcm256: s.encryption = "AES-GCM"; s.key_size = 256; break;
     case config::EspCipher::kNull:
     case config::EspCipher::kNone: s.encryption = "NULL"; s.key_size = 0; break;
   }

@@ -13,6 +13,8 @@
 #    the tunnel up) and responder (swanctl --initiate): pings both ways through the tunnel;
 #    ikepulse's `show crypto ipsec sa` #pkts encaps/decaps must equal strongSwan's packets
 #    in/out of the CHILD_SA (swanctl --list-sas), both >= the pings sent.
+# 1b. ESP AES-GCM-16: `esp-gcm` (under IKE aes-cbc-256/sha256/19) and `esp-gcm 256` (under
+#    aes-gcm-256/prf sha384/21), both roles, the same checks. IKP_CASES=gcm runs only these.
 # 2. `dpd 10 2 on-demand` in the IKEv2 profile, set peer B1 B2: a continuous ping; while
 #    strongSwan answers, inbound ESP counts as heard (no liveness check for 12 s of traffic
 #    although no IKE message arrives); B1 SIGKILLed: the first liveness check 10.0-10.3 s after
@@ -79,8 +81,36 @@ FAMILIES=(
   "aes-gcm-256 - sha384 21|aes256gcm16-prfsha384-ecp521|esp-aes 256|aes256|AES_GCM_16-256/PRF_HMAC_SHA2_384/ECP_521"
 )
 declare -a SUMMARY=()
+
+# run_case CFG IKE TS WANT: ikepulse initiator then responder with transform set TS against
+# the running charon b1; strongSwan's CHILD_SA must be WANT.
+run_case() {
+  local cfg=$1 ike=$2 ts=$3 want=$4 tag
+  tag="IKE $ike / ESP $ts"
+  echo "== $tag"
+  ikp_flex_config "$cfg" "$ike" "$ts" "" 0 $B1
+  ikp_start a "$cfg" --debug
+  lab_wait_for "${IKP_LOG[a]}" "DATAPLANE: userspace ESP" 5 || lab_die "no data plane"
+  # ikepulse initiates: the first ping brings the tunnel up.
+  ikp_check "$tag, ikepulse initiator: ping 198.51.100.10 -> 203.0.113.10 brings the tunnel up" \
+    ikp_ping a-host 203.0.113.10 5 -w 15
+  check_traffic "$tag (ikepulse initiator)" "$want"
+  ikp_cli a "clear crypto session" >/dev/null
+  lab_wait_cmd 10 swan_no_sa || lab_log "strongSwan still lists an SA after the clear"
+  # strongSwan initiates.
+  lab_initiate b1 net 20 || lab_log "swanctl --initiate: $(tail -1 "$(lab_charon_dir b1)/initiate.out")"
+  lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is UP" 10 || true
+  ikp_check "$tag, ikepulse responder: ping 198.51.100.10 -> 203.0.113.10" \
+    ikp_ping a-host 203.0.113.10 5 -w 10
+  check_traffic "$tag (ikepulse responder)" "$want"
+  ikp_stop a
+  lab_wait_cmd 10 swan_no_sa || lab_log "strongSwan still lists an SA after ikepulse stopped"
+}
+
+# IKP_CASES=gcm runs only the ESP AES-GCM cases (1b) and skips the on-demand part (2).
 n=0
 for fam in "${FAMILIES[@]}"; do
+  [[ ${IKP_CASES:-} == gcm ]] && break
   IFS='|' read -r ike swike espc swesp WANT_IKE <<<"$fam"
   n=$((n + 1))
   name=b1
@@ -92,28 +122,33 @@ for fam in "${FAMILIES[@]}"; do
     ts="$espc esp-$integ-hmac"
     want_bits=${swesp#aes}
     if [[ $integ == sha ]]; then want="ESP:AES_CBC-$want_bits/HMAC_SHA1_96"; else want="ESP:AES_CBC-$want_bits/HMAC_SHA2_256_128"; fi
-    tag="IKE $ike / ESP $ts"
-    echo "== $tag"
-    ikp_flex_config "$LAB_WORK/a$n-$integ.cfg" "$ike" "$ts" "" 0 $B1
-    ikp_start a "$LAB_WORK/a$n-$integ.cfg" --debug
-    lab_wait_for "${IKP_LOG[a]}" "DATAPLANE: userspace ESP" 5 || lab_die "no data plane"
-    # ikepulse initiates: the first ping brings the tunnel up.
-    ikp_check "$tag, ikepulse initiator: ping 198.51.100.10 -> 203.0.113.10 brings the tunnel up" \
-      ikp_ping a-host 203.0.113.10 5 -w 15
-    check_traffic "$tag (ikepulse initiator)" "$want"
-    ikp_cli a "clear crypto session" >/dev/null
-    lab_wait_cmd 10 swan_no_sa || lab_log "strongSwan still lists an SA after the clear"
-    # strongSwan initiates.
-    lab_initiate b1 net 20 || lab_log "swanctl --initiate: $(tail -1 "$(lab_charon_dir b1)/initiate.out")"
-    lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is UP" 10 || true
-    ikp_check "$tag, ikepulse responder: ping 198.51.100.10 -> 203.0.113.10" \
-      ikp_ping a-host 203.0.113.10 5 -w 10
-    check_traffic "$tag (ikepulse responder)" "$want"
-    ikp_stop a
-    lab_wait_cmd 10 swan_no_sa || lab_log "strongSwan still lists an SA after ikepulse stopped"
+    run_case "$LAB_WORK/a$n-$integ.cfg" "$ike" "$ts" "$want"
   done
   lab_kill_charon "$name" TERM
 done
+
+# --- 1b. ESP AES-GCM-16 (RFC 4106): `esp-gcm` and `esp-gcm 256` (ENCR_AES_GCM_16, no INTEG)
+# against esp_proposals aes128gcm16 / aes256gcm16, under an AES-CBC and an AES-GCM IKE SA.
+GCM_CASES=(
+  "aes-cbc-256 sha256 - 19|aes256-sha256-ecp256|AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_256|esp-gcm|aes128gcm16|ESP:AES_GCM_16-128"
+  "aes-gcm-256 - sha384 21|aes256gcm16-prfsha384-ecp521|AES_GCM_16-256/PRF_HMAC_SHA2_384/ECP_521|esp-gcm 256|aes256gcm16|ESP:AES_GCM_16-256"
+)
+for c in "${GCM_CASES[@]}"; do
+  IFS='|' read -r ike swike WANT_IKE ts swesp want <<<"$c"
+  n=$((n + 1))
+  lab_charon_config b1 version=2 local=$B1 remote=192.0.2.1 psk=$PSK proposals="$swike" \
+    esp_proposals="$swesp" local_ts=203.0.113.0/24 remote_ts=198.51.100.0/24 \
+    dpd_delay=0s extra_charon="    keep_alive = 0s"
+  lab_charon_start b1
+  run_case "$LAB_WORK/a$n-gcm.cfg" "$ike" "$ts" "$want"
+  lab_kill_charon b1 TERM
+done
+if [[ ${IKP_CASES:-} == gcm ]]; then
+  echo "== summary"
+  printf '  %s\n' "${SUMMARY[@]}"
+  ikp_finish ikev2_dataplane
+  exit $?
+fi
 
 # --- 2. on-demand liveness and failover
 echo "== on-demand: dpd 10 2 on-demand, set peer B1 B2, continuous ping; B1 SIGKILLed"

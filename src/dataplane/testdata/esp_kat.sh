@@ -25,3 +25,19 @@ kat aes256_sha256 aes-256-cbc 000102030405060708090a0b0c0d0e0f101112131415161718
   2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40 0xc0ffee01 7 16
 kat 3des_md5 des-ede3-cbc 0102030405060708090a0b0c0d0e0f101112131415161718 c0c1c2c3c4c5c6c7 \
   md5 12 303132333435363738393a3b3c3d3e3f 0x00000100 4294967295 8
+# AES-GCM-16 (RFC 4106): key | salt, nonce = salt | IV, AAD = SPI | seq, 4-byte alignment, ICV =
+# the 16-byte tag; the IV is the sequence number zero-extended (what Encapsulate sends). The
+# cipher is Python's `cryptography` AESGCM.
+gcm() {  # name key-hex salt-hex spi seq
+  python3 -c "
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+inner=bytes.fromhex('$inner'); pad=(4-(len(inner)+2)%4)%4
+plain=inner+bytes(range(1,pad+1))+bytes([pad,4])
+hdr=($4).to_bytes(4,'big')+($5).to_bytes(4,'big')
+iv=bytes(4)+($5).to_bytes(4,'big')
+ct=AESGCM(bytes.fromhex('$2')).encrypt(bytes.fromhex('$3')+iv, plain, hdr)
+print('$1', (hdr+iv+ct).hex())"
+}
+gcm aes128_gcm16 404142434445464748494a4b4c4d4e4f 50515253 0x0000abcd 5
+gcm aes256_gcm16 606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f d0d1d2d3 \
+  0xfeedf00d 4294967294
