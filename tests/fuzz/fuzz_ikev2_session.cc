@@ -520,8 +520,8 @@ class World {
       case 0: s->Delete(h, "fuzz: clear crypto session", /*send=*/true); break;
       case 1: s->Delete(h, "fuzz: peer gone", /*send=*/false); break;
       case 2: (void)s->DeleteChild(h, spi); break;
-      case 3: s->OnChildTraffic(h, spi, /*inbound=*/true); break;
-      case 4: s->OnChildTraffic(h, spi, /*inbound=*/false); break;
+      case 3: s->OnChildTraffic(h, spi, /*inbound=*/true, /*bytes=*/84); break;
+      case 4: s->OnChildTraffic(h, spi, /*inbound=*/false, /*bytes=*/1400); break;
       case 5: s->AddChild(h, *h.Cfg().FindCryptoMap("CM", 10)); break;
       case 6: {
         const ike::IsakmpSaSnapshot snap = s->Snapshot(now_);

@@ -20,7 +20,6 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 constexpr uint8_t kIkeSaInit = 34;
-constexpr uint8_t kMainMode = 2;
 constexpr size_t kHeader = 28;
 // N(COOKIE) as the first payload: generic header (4), protocol, SPI size, type (4), data.
 constexpr size_t kCookieData = kHeader + 8;
