@@ -1463,6 +1463,8 @@ void Ikev2Session::AnswerChildRekey(SessionHost& host, const std::vector<Payload
 // profile that lists the peer and whose ACL and transform sets accept the request.
 void Ikev2Session::AnswerNewChild(SessionHost& host, const std::vector<Payload>& inner,
                                   ByteSpan msg) {
+  if (children_.size() >= kMaxChildSas)
+    return RefuseChild(host, {NotifyType::kNoAdditionalSas, {}, "Child SA limit reached"}, msg);
   const config::Config& cfg = host.Cfg();
   std::optional<ChildRefusal> first_err;
   size_t tried = 0;
@@ -2002,7 +2004,7 @@ bool Ikev2Session::ChildInFlight(const SessionHost& host, EntryRef entry) const 
 }
 
 bool Ikev2Session::StartNewChild(SessionHost& host, const config::CryptoMapEntry& e) {
-  if (state_ != State::kEstablished || out_) return false;
+  if (state_ != State::kEstablished || out_ || children_.size() >= kMaxChildSas) return false;
   const config::Config& cfg = host.Cfg();
   const config::AclEntry* acl = FirstPermit(cfg.FindAcl(e.match_address));
   if (!acl || acl->src.v6 || acl->dst.v6) return false;

@@ -157,6 +157,11 @@ class Ikev2Session final : public Session {
     kEnded,         // Deleted reported; every input is dropped
   };
 
+  // Child SAs one IKE SA holds at most (a rekey's new pair may exceed it for the moment the old
+  // one takes to go): a peer's request for one more is answered NO_ADDITIONAL_SAS, and we ask
+  // for none. An authenticated peer cannot grow the SA's state without bound.
+  static constexpr size_t kMaxChildSas = 64;
+
   explicit Ikev2Session(SaId id, Ikev2Options opts = {});
   ~Ikev2Session() override;
 

@@ -1293,6 +1293,22 @@ TEST_F(Ikev2Rekey, AdditionalChildSaForASecondEntryOverTheSameIkeSa) {
   EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
 }
 
+// An IKE SA holds at most kMaxChildSas Child SAs: asking for more does nothing.
+TEST_F(Ikev2Rekey, AdditionalChildSasStopAtTheLimit) {
+  Configure({}, {});
+  AddSecondEntry(hi.cfg, IpAddress::V4(10, 1, 1, 0), IpAddress::V4(10, 2, 1, 0));
+  AddSecondEntry(hr.cfg, IpAddress::V4(10, 2, 1, 0), IpAddress::V4(10, 1, 1, 0));
+  Start();
+  ExpectEstablished();
+  for (size_t k = 0; k < Ikev2Session::kMaxChildSas + 6; ++k) {
+    si->AddChild(hi, *hi.cfg.FindCryptoMap("CM", 20));
+    Pump();
+  }
+  EXPECT_EQ(si->Children(now, SnapshotKeys::kOmit).size(), Ikev2Session::kMaxChildSas);
+  EXPECT_EQ(sr->Children(now, SnapshotKeys::kOmit).size(), Ikev2Session::kMaxChildSas);
+  EXPECT_EQ(hi.DropCount() + hr.DropCount(), 0u) << hi.last_drop << hr.last_drop;
+}
+
 TEST_F(Ikev2Rekey, AdditionalChildSaOutsideEveryAclIsTsUnacceptable) {
   Configure({}, {});
   AddSecondEntry(hi.cfg, IpAddress::V4(10, 1, 1, 0), IpAddress::V4(10, 2, 1, 0));
