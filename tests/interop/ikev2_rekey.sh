@@ -123,7 +123,7 @@ grown() {
 # Child SA on both sides; WHAT's SPIs changed (the other's kept), ikepulse's SPIs are
 # strongSwan's, and both sides' counters of the current pair grow within 3 s.
 check_state() {
-  local tag=$1 ike0=$2 child0=$3 what=$4 ike1 c_sw c_ikp si so sin sout ii io enc dec l r
+  local tag=$1 ike0=$2 child0=$3 what=$4 ike1 si so sin sout ii io enc dec l r
   lab_wait_cmd 15 one_each || ikp_bad "$tag: down to one IKE SA and one Child SA on both sides within 15 s"
   ike1=$(swan_ike_spis)
   read -r si so sin sout <<<"$(swan_child)"
