@@ -158,6 +158,21 @@ TEST(Backoff, AFirstFailureOfTwoPeersGoesToTheSecondAtOnceAndItComesUp) {
   EXPECT_EQ(a.ike_sa_count(), 1u);
 }
 
+// An entry brought up by traffic (no keep-up) waits the same way: packets every 10 ms for 30 s
+// start attempts at 0, 1, 3, 7, 15 s only.
+TEST(Backoff, TrafficEveryTenMillisecondsStartsNoFasterThanKeepUp) {
+  OnePeer p;
+  p.b.SetConfig(Refusing(SiteB()));
+  p.a.SetConfig(Flex(SiteA(), "kd94j1ksldz"));
+  const TimePoint t0 = p.sim.now();
+  for (int i = 0; i < 3000; ++i) {
+    p.a.OnOutboundTraffic("green", 1);
+    p.sim.RunFor(Millis(10));
+  }
+  EXPECT_THAT(InitsTo(p.sim, Ip("192.0.2.2"), t0),
+              ElementsAreArray(At(t0, {0, 1000, 3000, 7000, 15000})));
+}
+
 // An SA that comes up resets the back-off: after four refusals (0, 1, 3, 7 s) B gets the right
 // key, A's fifth attempt (15 s) comes up; when B later refuses again and deletes the SA, A
 // starts over at once and then waits 1 s, not 16 s.
