@@ -491,6 +491,8 @@ size_t NodeImpl::AddEntry(Ctx& c, std::shared_ptr<const config::CryptoMapEntry> 
   rt.failover.SetPeers(e->peers);
   rt.keep_up = e->keep_up;
   rt.want_up = e->keep_up;
+  rt.cycle_start.reset();
+  rt.retry_at = kNever;
   rt.cfg = std::move(e);
   entry_index_[{rt.map_name, rt.seq}] = slot;
   return slot;
@@ -506,6 +508,7 @@ void NodeImpl::ChangeEntry(Ctx& c, size_t slot, std::shared_ptr<const config::Cr
   rt.keep_up = now.keep_up;
   if (now.keep_up) rt.want_up = true;
   if (!reset) return;
+  ClearBackoff(rt);  // a new list starts without a back-off, as its failure count does
   // The entry now points elsewhere: its SAs to a peer no longer listed go.
   for (IkeSa* sa : SasOfEntryPeers(*before)) {
     if (sa->dead()) continue;
@@ -535,6 +538,7 @@ void NodeImpl::RemoveEntry(Ctx& c, size_t slot) {
   rt.map_name.clear();
   rt.failover.SetPeers({});
   rt.want_up = rt.keep_up = false;
+  ClearBackoff(rt);
   free_entries_.push_back(slot);
 }
 
@@ -838,8 +842,10 @@ void NodeImpl::Ikev2Host::Established() {
                    std::to_string(remote.port) + " Id: " + peer.ToString());
   for (size_t idx : n_.EntriesListing(peer)) {
     auto cur = n_.entries_[idx].failover.Current();
-    if (cur && cur->peer->address && *cur->peer->address == peer)
+    if (cur && cur->peer->address && *cur->peer->address == peer) {
       n_.entries_[idx].failover.OnSuccess();
+      n_.ClearBackoff(n_.entries_[idx]);
+    }
   }
 }
 
@@ -1009,6 +1015,11 @@ void NodeImpl::OnTimeout(Ctx& c) {
                                       std::to_string(resent) + " half-open)");
   }
   while (auto id = timers_.PopNext(c.now)) {
+    if (*id & kEntryTimerBit) {
+      timers_.Disarm(*id);
+      OnEntryRetry(c, static_cast<size_t>(*id & ~kEntryTimerBit));
+      continue;
+    }
     IkeSa* sa = Find(*id);
     if (!sa) {
       if (V2Slot* row = FindV2(*id)) {
@@ -1044,6 +1055,7 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
             row && row->s->state() != Ikev2Session::State::kEnded &&
             (row->entry == ref || (!row->s->initiator() && row->s->established())))
           return;
+    if (!StartAttempt(c, e)) return;
     InitiateV2(c, peer, e);
     return;
   }
@@ -1066,7 +1078,57 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
       sa->entries.push_back(key);
     return;
   }
+  if (!StartAttempt(c, e)) return;
   InitiateSa(c, peer, e.map_name, e.seq);
+}
+
+bool NodeImpl::StartAttempt(Ctx& c, EntryRuntime& e) {
+  if (e.retry_at != kNever) {
+    if (c.now < e.retry_at) return false;  // backing off: the entry's timer brings it up
+    ClearBackoff(e);
+  }
+  const size_t n = e.failover.peers().size();
+  if (n != 0 && e.failover.consecutive_failures() % n == 0) e.cycle_start = c.now;
+  return true;
+}
+
+Duration NodeImpl::EntryBackoff(uint32_t cycles) const {
+  Duration give_up = Duration::zero();
+  for (int k = 1; k <= opts_.retransmit.tries + 1; ++k)
+    give_up += RetransmitGap(opts_.retransmit, k);
+  const Duration d = Seconds(1) * (int64_t{1} << std::clamp<int64_t>(int64_t{cycles} - 1, 0, 20));
+  return std::min(d, give_up);
+}
+
+void NodeImpl::MaybeBackOff(Ctx& c, EntryRuntime& e) {
+  const size_t n = e.failover.peers().size();
+  const uint32_t f = e.failover.consecutive_failures();
+  if (n == 0 || f < n || f % n != 0 || !e.cycle_start) return;
+  const uint32_t cycles = static_cast<uint32_t>(f / n);
+  const TimePoint at = *e.cycle_start + EntryBackoff(cycles);
+  e.cycle_start.reset();  // the next cycle's first attempt sets it again
+  if (at <= c.now) return;  // the cycle took longer than the back-off: no wait
+  e.retry_at = at;
+  timers_.Arm(EntryTimerKey(SlotOf(e)), at);
+  if (*debug_)
+    Debug(c, nullptr, "crypto map " + e.map_name + " " + std::to_string(e.seq) + ": " +
+                          std::to_string(f) + " failures in a row, next attempt in " +
+                          std::to_string((at - c.now).count() / 1000) + " ms");
+}
+
+void NodeImpl::ClearBackoff(EntryRuntime& e) {
+  e.cycle_start.reset();
+  if (e.retry_at == kNever) return;
+  e.retry_at = kNever;
+  timers_.Disarm(EntryTimerKey(SlotOf(e)));
+}
+
+void NodeImpl::OnEntryRetry(Ctx& c, size_t slot) {
+  if (slot >= entries_.size()) return;
+  EntryRuntime& e = entries_[slot];
+  if (!e.cfg || e.retry_at == kNever || c.now < e.retry_at) return;
+  e.retry_at = kNever;
+  if (e.keep_up || e.want_up) BringUp(c, e);
 }
 
 void NodeImpl::StartMainMode(Ctx& c, const IpAddress& peer, const std::string& map, uint32_t seq) {
@@ -1272,8 +1334,10 @@ void NodeImpl::SaEstablished(Ctx& c, IkeSa& sa) {
                ":" + std::to_string(sa.remote.port) + " Id: " + sa.remote.ip.ToString());
   for (size_t idx : EntriesListing(sa.remote.ip)) {
     auto cur = entries_[idx].failover.Current();
-    if (cur && cur->peer->address && *cur->peer->address == sa.remote.ip)
+    if (cur && cur->peer->address && *cur->peer->address == sa.remote.ip) {
       entries_[idx].failover.OnSuccess();
+      ClearBackoff(entries_[idx]);
+    }
   }
   if (sa.replaces != kNoSa) {
     if (IkeSa* old = Find(sa.replaces)) {
@@ -1441,6 +1505,7 @@ void NodeImpl::FailOver(Ctx& c, SaId id, const IpAddress& peer, bool was_up) {
     if (!cur || !cur->peer->address || *cur->peer->address != peer) continue;
     e.failover.OnFailure(was_up ? PeerFailover::FailureKind::kPeerDead
                                 : PeerFailover::FailureKind::kSetupFailed);
+    MaybeBackOff(c, e);
     auto next = e.failover.Current();
     Event ev{c.now, EventKind::kFailover, id,
              next && next->peer->address ? *next->peer->address : IpAddress{}, next ? next->index : 0,

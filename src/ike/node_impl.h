@@ -62,6 +62,12 @@ struct EntryRuntime {
   uint32_t seen = 0;  // SetConfig's pass that last found it in the configuration
   bool want_up = false;  // keep-up, or traffic asked for it
   bool keep_up = false;
+  // Back-off after fast failures (DESIGN.md §6.6, NodeImpl::EntryRetryDelay): when the
+  // attempt that began the current cycle through the peer list started (none: this entry has
+  // not started one in this cycle), and the instant before which no new attempt starts
+  // (kNever: none pending; armed in the node's timer under EntryTimerKey(slot)).
+  std::optional<TimePoint> cycle_start;
+  TimePoint retry_at = kNever;
 };
 
 // The SAs to one peer (NodeImpl::by_peer_), in the order they were added: one SA, the usual
@@ -404,6 +410,24 @@ class NodeImpl {
   // Stateless failover of the entries whose current peer is `peer` (DESIGN.md §4), for an SA
   // of either version that was up (`was_up`: peer dead) or not (setup failed).
   void FailOver(Ctx& c, SaId id, const IpAddress& peer, bool was_up);
+  // The entry back-off (DESIGN.md §6.6). Entry slots have timer keys of their own in the
+  // node's TimerQueue: SA ids count up from 1001 and never reach the top bit, which marks an
+  // entry's retry deadline (slot in the low bits).
+  static constexpr SaId kEntryTimerBit = SaId{1} << 63;
+  static SaId EntryTimerKey(size_t slot) { return kEntryTimerBit | slot; }
+  size_t SlotOf(const EntryRuntime& e) const { return static_cast<size_t>(&e - entries_.data()); }
+  // The back-off before the next attempt after the entry's `cycles`-th full cycle of failures
+  // in a row: 1 s, 2 s, 4 s ... capped at the initiator's own give-up time (23 s by default).
+  Duration EntryBackoff(uint32_t cycles) const;
+  // After a failure has moved `e`'s cursor: if it closed a full cycle through the peer list
+  // and that cycle began less than the back-off ago, the next attempt waits (retry_at, armed).
+  void MaybeBackOff(Ctx& c, EntryRuntime& e);
+  // Clears a pending back-off (an SA came up, the peer list changed, the entry went).
+  void ClearBackoff(EntryRuntime& e);
+  void OnEntryRetry(Ctx& c, size_t slot);
+  // BringUp's check before it starts a new IKE SA for `e`: false while `e` backs off; else
+  // notes the start of a cycle through the peer list.
+  bool StartAttempt(Ctx& c, EntryRuntime& e);
 
   // Reports from a protocol to the core (node.cc; SessionHost's Established, PeerDead, GaveUp
   // and ChildUp in the core's terms): events, logs, the indexes, failover, replacement.
