@@ -2065,6 +2065,31 @@ bool Ikev2Session::StartNewChild(SessionHost& host, const config::CryptoMapEntry
   return true;
 }
 
+std::optional<std::pair<std::string, uint32_t>> Ikev2Session::OnChildVolume(SessionHost& host,
+                                                                           uint32_t spi_in,
+                                                                           bool hard) {
+  if (state_ != State::kEstablished) return std::nullopt;
+  auto it = std::find_if(children_.begin(), children_.end(),
+                         [&](const Child& c) { return c.spi_in == spi_in; });
+  if (it == children_.end() || it->replaced) return std::nullopt;
+  if (!hard) {
+    if (it->rekeying) return std::nullopt;
+    if (host.DebugOn())
+      host.Debug(Tag() + "Child SA " + std::to_string(spi_in) +
+                 ": soft kilobyte lifetime reached, rekeying");
+    it->rekey_at = host.Now();
+    StartPending(host);
+    return std::nullopt;
+  }
+  if (it->rekeying) return std::nullopt;  // its replacement is on the way
+  if (host.DebugOn())
+    host.Debug(Tag() + "Child SA " + std::to_string(spi_in) + ": kilobyte lifetime expired");
+  it->replaced = true;
+  std::pair<std::string, uint32_t> entry{it->map_name, it->map_seq};
+  if (!DeleteChild(host, spi_in)) pending_deletes_.push_back(spi_in);
+  return entry;
+}
+
 void Ikev2Session::OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,
                                   uint64_t bytes) {
   if (state_ != State::kEstablished) return;

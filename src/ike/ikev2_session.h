@@ -102,13 +102,14 @@
 //   as IKEv1 re-establishes phase 1; the same side rekeys each Child SA at its lifetime minus
 //   ipsec_rekey_margin. Both sides delete at the hard lifetime.
 //
-// Not yet: kilobyte lifetimes,
+// Not yet:
 // IKEv2 fragmentation, certificates, IPv6 selectors.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -191,6 +192,12 @@ class Ikev2Session final : public Session {
   // replaced), or is being negotiated: by the IKE_AUTH this initiator sends for it, or by a
   // CREATE_CHILD_SA of ours.
   bool CarriesEntry(std::string_view map, uint32_t seq) const;
+  // The data plane's kilobyte lifetime signal for the Child SA with our inbound SPI `spi_in`
+  // (either side; `set security-association lifetime kilobytes`): soft rekeys it (now, or when
+  // the exchange in flight is done); hard ends it (Delete) unless its rekey is in flight, and
+  // returns its entry's (map name, seq) so that a kept-up entry comes back at once.
+  std::optional<std::pair<std::string, uint32_t>> OnChildVolume(SessionHost& host,
+                                                                uint32_t spi_in, bool hard);
   // A CREATE_CHILD_SA of ours for a new Child SA can start now.
   bool CanStartChild() const {
     return state_ == State::kEstablished && !out_ && children_.size() < kMaxChildSas;

@@ -1311,7 +1311,21 @@ void NodeImpl::OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard) {
   auto it = by_spi_in_.find(spi_in);
   if (it == by_spi_in_.end()) return;
   IkeSa* sa = Find(it->second);
-  if (!sa) return;
+  if (!sa) {
+    if (V2Slot* row = FindV2(it->second)) {
+      const SaId id = it->second;
+      Ikev2Host host(*this, c, id, row->s->remote());
+      auto gone = row->s->OnChildVolume(host, spi_in, hard);
+      // A kept-up entry does not wait for traffic: its new pair over the same IKE SA, once
+      // the Delete is done.
+      if (gone)
+        if (EntryRuntime* e = FindEntry(gone->first, gone->second); e && e->keep_up)
+          WantChild(c, id, *e);
+      AfterV2Call(c, id);
+    }
+    ReapDead();
+    return;
+  }
   for (auto& ch : sa->children) {
     if (ch.spi_in != spi_in) continue;
     if (hard) {

@@ -2,7 +2,9 @@
 // second entry's Child SA comes over the first entry's IKE SA by CREATE_CHILD_SA, never by a
 // second IKE SA, in every path that brings an entry up (keep-up, traffic, failover); both
 // entries fail over together at the seed's verdict instant; a refused Child SA is asked again
-// every 10 s without touching the IKE SA.
+// every 10 s without touching the IKE SA. Kilobyte lifetimes of IKEv2 Child SAs: the data
+// plane's soft signal rekeys the pair (either side), the hard one deletes it and a kept-up
+// entry gets a new one over the same IKE SA.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -221,6 +223,71 @@ TEST(Ikev2Children, ARefusedSecondChildSaIsAskedAgainEveryTenSeconds) {
   ASSERT_TRUE(t.sim.RunUntil([&] { return t.a.ChildSas().size() == 2; },
                              t.sim.now() + Seconds(11)));
   EXPECT_EQ(t.a.ike_sa_count(), 1u);
+}
+
+uint32_t SpiOf(const sim::SimNode& n, uint32_t seq) {
+  for (const auto& ch : n.ChildSas())
+    if (ch.map_seq == seq) return ch.spi_in;
+  return 0;
+}
+
+TEST(Ikev2Children, TheSoftKilobyteLifetimeRekeysTheChildSaOnEitherSide) {
+  Two t;
+  ASSERT_TRUE(t.sim.RunUntil(
+      [&] { return t.a.ChildSas().size() == 2 && t.b.ChildSas().size() == 2; },
+      t.sim.now() + Seconds(5)));
+  t.sim.RunFor(Seconds(1));
+  // A (the IKE SA's initiator) reaches 90 % of the volume on green 1.
+  const uint32_t a1 = SpiOf(t.a, 1), a2 = SpiOf(t.a, 2);
+  const TimePoint t_soft = t.sim.now();
+  t.a.OnChildLifetime(a1, /*hard=*/false);
+  ASSERT_TRUE(t.sim.RunUntil([&] { return SpiOf(t.a, 1) != a1 && t.a.ChildSas().size() == 2; },
+                             t.sim.now() + Seconds(5)));
+  const auto cc = Sent(t.sim, Ip("192.0.2.1"), kCreateChildSa, t_soft);
+  ASSERT_THAT(cc, SizeIs(1));
+  EXPECT_EQ(cc[0], t_soft);
+  EXPECT_EQ(SpiOf(t.a, 2), a2);  // the other pair is untouched
+  t.sim.RunFor(Seconds(1));
+  EXPECT_TRUE(Matching(t.a.ChildSasWithKeys(), t.b.ChildSasWithKeys(), 1));
+  // B (the responder, which does not rekey on time) reaches it on green 2.
+  const uint32_t b2 = SpiOf(t.b, 2);
+  const TimePoint t_soft_b = t.sim.now();
+  t.b.OnChildLifetime(b2, false);
+  ASSERT_TRUE(t.sim.RunUntil([&] { return SpiOf(t.b, 2) != b2 && t.b.ChildSas().size() == 2; },
+                             t.sim.now() + Seconds(5)));
+  EXPECT_THAT(Sent(t.sim, Ip("192.0.2.2"), kCreateChildSa, t_soft_b), SizeIs(1));
+  t.sim.RunFor(Seconds(1));
+  EXPECT_TRUE(Matching(t.a.ChildSasWithKeys(), t.b.ChildSasWithKeys(), 2));
+  EXPECT_EQ(t.a.ike_sa_count(), 1u);
+  // A second soft signal for a pair already replaced changes nothing.
+  t.a.OnChildLifetime(a1, false);
+  t.sim.RunFor(Seconds(1));
+  EXPECT_THAT(Sent(t.sim, Ip("192.0.2.1"), kCreateChildSa, t_soft), SizeIs(1));
+}
+
+TEST(Ikev2Children, TheHardKilobyteLifetimeEndsThePairAndAKeptUpEntryGetsANewOne) {
+  Two t;
+  ASSERT_TRUE(t.sim.RunUntil(
+      [&] { return t.a.ChildSas().size() == 2 && t.b.ChildSas().size() == 2; },
+      t.sim.now() + Seconds(5)));
+  const uint32_t a1 = SpiOf(t.a, 1);
+  const TimePoint t_hard = t.sim.now();
+  t.a.OnChildLifetime(a1, /*hard=*/true);
+  ASSERT_TRUE(t.sim.RunUntil(
+      [&] { return SpiOf(t.a, 1) != 0 && SpiOf(t.a, 1) != a1 && t.b.ChildSas().size() == 2; },
+      t.sim.now() + Seconds(5)));
+  // The Delete first (INFORMATIONAL at the signal), then the new pair (CREATE_CHILD_SA one
+  // round trip later), over the same IKE SA.
+  const auto info = Sent(t.sim, Ip("192.0.2.1"), 37, t_hard);
+  ASSERT_FALSE(info.empty());
+  EXPECT_EQ(info[0], t_hard);
+  const auto cc = Sent(t.sim, Ip("192.0.2.1"), kCreateChildSa, t_hard);
+  ASSERT_THAT(cc, SizeIs(1));
+  EXPECT_EQ(cc[0], t_hard + Millis(10));
+  EXPECT_EQ(t.a.ike_sa_count(), 1u);
+  EXPECT_THAT(t.a.ChildSas(), SizeIs(2));
+  t.sim.RunFor(Seconds(1));
+  EXPECT_TRUE(Matching(t.a.ChildSasWithKeys(), t.b.ChildSasWithKeys(), 1));
 }
 
 }  // namespace
