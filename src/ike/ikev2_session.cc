@@ -1086,6 +1086,7 @@ void Ikev2Session::RekeyFailed(SessionHost& host, const Outstanding& o, bool tem
     if (host.DebugOn())
       host.Debug(Tag() + "crypto map " + o.rekey->map_name + " " +
                  std::to_string(o.rekey->map_seq) + " gets no Child SA over this IKE SA");
+    host.ChildRefused(o.rekey->map_name, o.rekey->map_seq);
   } else if (o.kind == ReqKind::kRekeyChild) {
     if (o.rekey->new_spi_in) host.ReleaseSpiIn(o.rekey->new_spi_in);
     for (auto& ch : children_)
@@ -1159,7 +1160,9 @@ void Ikev2Session::OnRekeyChildResponse(SessionHost& host, Outstanding o,
   for (const auto& p : inner)
     if (const auto* n = std::get_if<ikev2::NotifyPayload>(&p.body); n && n->is_error()) {
       if (host.DebugOn())
-        host.Debug(Tag() + "Child SA rekey refused: " + ikev2::NotifyTypeName(n->type));
+        host.Debug(Tag() + (o.kind == ReqKind::kNewChild ? "New Child SA refused: "
+                                                          : "Child SA rekey refused: ") +
+                   ikev2::NotifyTypeName(n->type));
       return RekeyFailed(host, o, n->type == uint16_t(NotifyType::kTemporaryFailure));
     }
   const auto* sa = ikev2::Find<ikev2::SaPayload>(inner);
@@ -1912,6 +1915,13 @@ void Ikev2Session::DpdTick(SessionHost& host) {
         if (host.DebugOn())
           host.Debug(Tag() + "Sending liveness check, message ID " + std::to_string(next_mid_));
         SendRequest(host, ReqKind::kLiveness, std::move(*w));
+      } else if (out_->kind != ReqKind::kLiveness && out_->next == 1 &&
+                 out_->due - RetransmitGap(opts_.retransmit, 1) == host.Now()) {
+        // The outstanding request left at this very instant (a CREATE_CHILD_SA started by the
+        // same tick): it is the probe; the same bytes again now would only be a duplicate.
+        if (host.DebugOn())
+          host.Debug(Tag() + "Liveness check: message ID " + std::to_string(out_->mid) +
+                     " just sent is the probe");
       } else {
         // The outstanding request is the probe: the same bytes again.
         if (host.DebugOn())
@@ -2003,6 +2013,16 @@ bool Ikev2Session::ChildInFlight(const SessionHost& host, EntryRef entry) const 
          out_->rekey->map_seq == entry.seq && host.MapName(entry) == out_->rekey->map_name;
 }
 
+bool Ikev2Session::CarriesEntry(std::string_view map, uint32_t seq) const {
+  if (state_ == State::kEnded) return false;
+  if (initiator_ && state_ != State::kEstablished && map_seq_ == seq && map_name_ == map)
+    return true;
+  for (const Child& ch : children_)
+    if (!ch.replaced && ch.map_seq == seq && ch.map_name == map) return true;
+  return out_ && out_->kind == ReqKind::kNewChild && out_->rekey && out_->rekey->map_seq == seq &&
+         out_->rekey->map_name == map;
+}
+
 bool Ikev2Session::StartNewChild(SessionHost& host, const config::CryptoMapEntry& e) {
   if (state_ != State::kEstablished || out_ || children_.size() >= kMaxChildSas) return false;
   const config::Config& cfg = host.Cfg();
@@ -2043,6 +2063,31 @@ bool Ikev2Session::StartNewChild(SessionHost& host, const config::CryptoMapEntry
   SendRequest(host, ReqKind::kNewChild, std::move(*w));
   out_->rekey = std::move(rx);
   return true;
+}
+
+std::optional<std::pair<std::string, uint32_t>> Ikev2Session::OnChildVolume(SessionHost& host,
+                                                                           uint32_t spi_in,
+                                                                           bool hard) {
+  if (state_ != State::kEstablished) return std::nullopt;
+  auto it = std::find_if(children_.begin(), children_.end(),
+                         [&](const Child& c) { return c.spi_in == spi_in; });
+  if (it == children_.end() || it->replaced) return std::nullopt;
+  if (!hard) {
+    if (it->rekeying) return std::nullopt;
+    if (host.DebugOn())
+      host.Debug(Tag() + "Child SA " + std::to_string(spi_in) +
+                 ": soft kilobyte lifetime reached, rekeying");
+    it->rekey_at = host.Now();
+    StartPending(host);
+    return std::nullopt;
+  }
+  if (it->rekeying) return std::nullopt;  // its replacement is on the way
+  if (host.DebugOn())
+    host.Debug(Tag() + "Child SA " + std::to_string(spi_in) + ": kilobyte lifetime expired");
+  it->replaced = true;
+  std::pair<std::string, uint32_t> entry{it->map_name, it->map_seq};
+  if (!DeleteChild(host, spi_in)) pending_deletes_.push_back(spi_in);
+  return entry;
 }
 
 void Ikev2Session::OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,

@@ -95,20 +95,21 @@
 //   map entry of this IKE SA's profile that lists the peer and whose ACL (narrowed as in
 //   IKE_AUTH) and transform sets (and PFS) accept it; otherwise TS_UNACCEPTABLE when no
 //   entry's selectors fit, the first fitting entry's refusal, or NO_ADDITIONAL_SAS when the
-//   profile has no other entry for the peer. AddChild sends such a request for an entry
-//   (the core does not call it for IKEv2 yet: a second entry still gets its own IKE SA).
+//   profile has no other entry for the peer. AddChild sends such a request for an entry:
+//   the core does so for a second entry to the peer with the same profile (DESIGN.md §6.6).
 // - Lifetimes: the side that initiated the IKE SA for its crypto map entry rekeys it at the
 //   profile's `lifetime` minus NodeOptions::isakmp_rekey_margin (9/10 of a short lifetime),
 //   as IKEv1 re-establishes phase 1; the same side rekeys each Child SA at its lifetime minus
 //   ipsec_rekey_margin. Both sides delete at the hard lifetime.
 //
-// Not yet: the core using AddChild for a second entry to the same peer, kilobyte lifetimes,
+// Not yet:
 // IKEv2 fragmentation, certificates, IPv6 selectors.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -184,9 +185,25 @@ class Ikev2Session final : public Session {
   void OnTimeout(SessionHost& host) override;
   TimePoint NextDeadline() const override;
   // Another entry's Child SA over this IKE SA (CREATE_CHILD_SA); nothing when a request of
-  // ours is outstanding (the caller asks again later). Not called by the core yet.
+  // ours is outstanding (the core queues the entry and asks again when CanStartChild()).
   void AddChild(SessionHost& host, const config::CryptoMapEntry& entry) override;
   bool ChildInFlight(const SessionHost& host, EntryRef entry) const override;
+  // An IPsec SA for crypto map entry (map, seq) is up over this IKE SA (not one being
+  // replaced), or is being negotiated: by the IKE_AUTH this initiator sends for it, or by a
+  // CREATE_CHILD_SA of ours.
+  bool CarriesEntry(std::string_view map, uint32_t seq) const;
+  // The data plane's kilobyte lifetime signal for the Child SA with our inbound SPI `spi_in`
+  // (either side; `set security-association lifetime kilobytes`): soft rekeys it (now, or when
+  // the exchange in flight is done); hard ends it (Delete) unless its rekey is in flight, and
+  // returns its entry's (map name, seq) so that a kept-up entry comes back at once.
+  std::optional<std::pair<std::string, uint32_t>> OnChildVolume(SessionHost& host,
+                                                                uint32_t spi_in, bool hard);
+  // A CREATE_CHILD_SA of ours for a new Child SA can start now.
+  bool CanStartChild() const {
+    return state_ == State::kEstablished && !out_ && children_.size() < kMaxChildSas;
+  }
+  // The IKEv2 profile (initiator: its entry's; responder: the one IKE_AUTH matched).
+  const std::string& profile() const { return profile_; }
   void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,
                       uint64_t bytes) override;
   void Delete(SessionHost& host, std::string_view reason, bool send) override;

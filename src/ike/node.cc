@@ -632,7 +632,7 @@ void NodeImpl::OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
     const SaId id = found->id();
     Ikev2Host host(*this, c, id, found->remote());
     found->OnMessage(host, local, remote, msg.first(h->length));
-    AfterV2Call(id);
+    AfterV2Call(c, id);
   } else {
     OnIkev2WithoutSa(c, *h, local, remote, msg.first(h->length));
   }
@@ -749,15 +749,55 @@ void NodeImpl::OnIkev2WithoutSa(Ctx& c, const ikev2::Header& h, const Endpoint& 
   if (row.half_open) v2_half_open_.insert(id);
   v2_.emplace(id, std::move(row));
   by_peer_[remote.ip].push_back(id);
-  AfterV2Call(id);
+  AfterV2Call(c, id);
 }
 
-void NodeImpl::AfterV2Call(SaId id) {
+void NodeImpl::AfterV2Call(Ctx& c, SaId id) {
   auto it = v2_.find(id);
   if (it == v2_.end()) return;
   if (it->second.dead) return;  // reaped by ReapDead
   SyncV2Index(it->second);
+  if (!v2_want_child_.empty()) StartWantedChild(c, id);
   timers_.Arm(id, it->second.s->NextDeadline());
+}
+
+// A second crypto map entry to a peer, with the profile of an IKEv2 SA to it, gets its Child
+// SA over that SA by CREATE_CHILD_SA (DESIGN.md §6.6): now if the SA can start one, or when
+// the exchange in flight is done (v2_want_child_, drained by StartWantedChild).
+void NodeImpl::WantChild(Ctx& c, SaId id, EntryRuntime& e) {
+  if (e.retry_at != kNever && c.now < e.retry_at) return;  // refused lately: its timer asks again
+  V2Slot* row = FindV2(id);
+  if (!row) return;
+  const EntryRef ref = Ref(e.map_name, e.seq);
+  std::vector<EntryRef>& q = v2_want_child_[id];
+  if (std::find(q.begin(), q.end(), ref) == q.end()) q.push_back(ref);
+  if (row->s->CanStartChild()) AfterV2Call(c, id);
+}
+
+void NodeImpl::StartWantedChild(Ctx& c, SaId id) {
+  auto w = v2_want_child_.find(id);
+  if (w == v2_want_child_.end()) return;
+  V2Slot* row = FindV2(id);
+  if (!row || row->dead || row->s->state() == Ikev2Session::State::kEnded) {
+    v2_want_child_.erase(w);
+    return;
+  }
+  std::vector<EntryRef>& q = w->second;
+  while (!q.empty() && row->s->CanStartChild()) {
+    const EntryRef ref = q.front();
+    q.erase(q.begin());
+    // The entry may have changed since it was queued: still wanted, still at this peer, still
+    // this SA's profile, still without an IPsec SA here.
+    EntryRuntime* e = FindEntry(MapName(ref), ref.seq);
+    if (!e || !e->cfg || !(e->want_up || e->keep_up) || e->cfg->ikev2_profile != row->s->profile())
+      continue;
+    auto cur = e->failover.Current();
+    if (!cur || !cur->peer->address || *cur->peer->address != row->s->remote().ip) continue;
+    if (row->s->CarriesEntry(e->map_name, e->seq)) continue;
+    Ikev2Host host(*this, c, id, row->s->remote());
+    row->s->AddChild(host, *e->cfg);
+  }
+  if (q.empty()) v2_want_child_.erase(w);
 }
 
 void NodeImpl::InitiateV2(Ctx& c, const IpAddress& peer, EntryRuntime& e) {
@@ -782,7 +822,7 @@ void NodeImpl::InitiateV2(Ctx& c, const IpAddress& peer, EntryRuntime& e) {
   }
   V2Slot& slot = v2_.at(id);
   slot.no_failover = false;
-  AfterV2Call(id);
+  AfterV2Call(c, id);
 }
 
 void NodeImpl::DeleteV2(Ctx& c, SaId id, std::string_view reason, bool send) {
@@ -886,6 +926,14 @@ void NodeImpl::Ikev2Host::InitialContact() {
     for (SaId o : p->second)
       if (V2Slot* r = n_.FindV2(o); o != id_ && r && !r->dead) others.push_back(o);
   for (SaId o : others) n_.DeleteV2(c_, o, "initial contact", /*send=*/false);
+}
+
+void NodeImpl::Ikev2Host::ChildRefused(std::string_view map, uint32_t seq) {
+  EntryRuntime* e = n_.FindEntry(std::string(map), seq);
+  if (!e || !e->cfg || !(e->keep_up || e->want_up) || e->retry_at != kNever) return;
+  e->retry_at = c_.now + kChildRetry;
+  e->child_retry = true;
+  n_.timers_.Arm(EntryTimerKey(n_.SlotOf(*e)), e->retry_at);
 }
 
 void NodeImpl::Ikev2Host::BringUpKeptUpAt(const IpAddress& peer) {
@@ -1025,7 +1073,7 @@ void NodeImpl::OnTimeout(Ctx& c) {
       if (V2Slot* row = FindV2(*id)) {
         Ikev2Host host(*this, c, *id, row->s->remote());
         row->s->OnTimeout(host);
-        AfterV2Call(*id);
+        AfterV2Call(c, *id);
         continue;
       }
       timers_.Disarm(*id);  // stale fire: harmless (and the key's index node goes)
@@ -1049,12 +1097,27 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
   // IKEv2 SA per entry and peer (its Child SA comes with IKE_AUTH).
   if (e.cfg && !e.cfg->ikev2_profile.empty()) {
     const EntryRef ref = Ref(e.map_name, e.seq);
+    SaId share = kNoSa;  // an IKEv2 SA to the peer that can carry this entry's Child SA
     if (auto p = by_peer_.find(peer); p != by_peer_.end())
-      for (SaId id : p->second)
-        if (V2Slot* row = FindV2(id);
-            row && row->s->state() != Ikev2Session::State::kEnded &&
-            (row->entry == ref || (!row->s->initiator() && row->s->established())))
-          return;
+      for (SaId id : p->second) {
+        V2Slot* row = FindV2(id);
+        if (!row || row->dead || row->s->state() == Ikev2Session::State::kEnded) continue;
+        const Ikev2Session& s = *row->s.get();
+        if (row->entry == ref || s.CarriesEntry(e.map_name, e.seq)) return;
+        // The same profile from the same address: a second entry's Child SA over this IKE SA
+        // (established, or ours still being set up).
+        if (s.profile() == e.cfg->ikev2_profile && (s.established() || s.initiator())) {
+          if (std::optional<IpAddress> local = LocalFor(e);
+              local && *local == s.local().ip && share == kNoSa)
+            share = id;
+          continue;
+        }
+        if (!s.initiator() && s.established()) return;  // the peer's SA of another profile
+      }
+    if (share != kNoSa) {
+      WantChild(c, share, e);
+      return;
+    }
     if (!StartAttempt(c, e)) return;
     InitiateV2(c, peer, e);
     return;
@@ -1084,7 +1147,9 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
 
 bool NodeImpl::StartAttempt(Ctx& c, EntryRuntime& e) {
   if (e.retry_at != kNever) {
-    if (c.now < e.retry_at) return false;  // backing off: the entry's timer brings it up
+    // backing off: the entry's timer brings it up (a refused Child SA's retry does not hold
+    // back a new IKE SA)
+    if (!e.child_retry && c.now < e.retry_at) return false;
     ClearBackoff(e);
   }
   const size_t n = e.failover.peers().size();
@@ -1109,6 +1174,7 @@ void NodeImpl::MaybeBackOff(Ctx& c, EntryRuntime& e) {
   e.cycle_start.reset();  // the next cycle's first attempt sets it again
   if (at <= c.now) return;  // the cycle took longer than the back-off: no wait
   e.retry_at = at;
+  e.child_retry = false;
   timers_.Arm(EntryTimerKey(SlotOf(e)), at);
   if (*debug_)
     Debug(c, nullptr, "crypto map " + e.map_name + " " + std::to_string(e.seq) + ": " +
@@ -1118,6 +1184,7 @@ void NodeImpl::MaybeBackOff(Ctx& c, EntryRuntime& e) {
 
 void NodeImpl::ClearBackoff(EntryRuntime& e) {
   e.cycle_start.reset();
+  e.child_retry = false;
   if (e.retry_at == kNever) return;
   e.retry_at = kNever;
   timers_.Disarm(EntryTimerKey(SlotOf(e)));
@@ -1128,6 +1195,7 @@ void NodeImpl::OnEntryRetry(Ctx& c, size_t slot) {
   EntryRuntime& e = entries_[slot];
   if (!e.cfg || e.retry_at == kNever || c.now < e.retry_at) return;
   e.retry_at = kNever;
+  e.child_retry = false;
   if (e.keep_up || e.want_up) BringUp(c, e);
 }
 
@@ -1216,7 +1284,7 @@ void NodeImpl::OnChildTraffic(Ctx& c, uint32_t spi_in, bool inbound, uint64_t by
       const SaId id = it->second;
       Ikev2Host host(*this, c, id, row->s->remote());
       row->s->OnChildTraffic(host, spi_in, inbound, bytes);
-      AfterV2Call(id);
+      AfterV2Call(c, id);
     }
     return;
   }
@@ -1243,7 +1311,21 @@ void NodeImpl::OnChildLifetime(Ctx& c, uint32_t spi_in, bool hard) {
   auto it = by_spi_in_.find(spi_in);
   if (it == by_spi_in_.end()) return;
   IkeSa* sa = Find(it->second);
-  if (!sa) return;
+  if (!sa) {
+    if (V2Slot* row = FindV2(it->second)) {
+      const SaId id = it->second;
+      Ikev2Host host(*this, c, id, row->s->remote());
+      auto gone = row->s->OnChildVolume(host, spi_in, hard);
+      // A kept-up entry does not wait for traffic: its new pair over the same IKE SA, once
+      // the Delete is done.
+      if (gone)
+        if (EntryRuntime* e = FindEntry(gone->first, gone->second); e && e->keep_up)
+          WantChild(c, id, *e);
+      AfterV2Call(c, id);
+    }
+    ReapDead();
+    return;
+  }
   for (auto& ch : sa->children) {
     if (ch.spi_in != spi_in) continue;
     if (hard) {
@@ -1523,6 +1605,7 @@ void NodeImpl::FailOver(Ctx& c, SaId id, const IpAddress& peer, bool was_up) {
 void NodeImpl::ReapDead() {
   for (SaId id : dead_) {
     if (auto v = v2_.find(id); v != v2_.end()) {
+      if (!v2_want_child_.empty()) v2_want_child_.erase(id);
       if (v->second.indexed) by_spi_v2_.Erase(*v->second.indexed, v->second.s.get());
       for (uint64_t k : v->second.indexed_old) by_spi_v2_.Erase(k, v->second.s.get());
       timers_.Disarm(id);

@@ -68,6 +68,9 @@ struct EntryRuntime {
   // (kNever: none pending; armed in the node's timer under EntryTimerKey(slot)).
   std::optional<TimePoint> cycle_start;
   TimePoint retry_at = kNever;
+  // retry_at is not a back-off but the retry of a Child SA the peer refused over an IKE SA
+  // that stays (Ikev2Host::ChildRefused): it does not hold back a new IKE SA.
+  bool child_retry = false;
 };
 
 // The SAs to one peer (NodeImpl::by_peer_), in the order they were added: one SA, the usual
@@ -313,6 +316,7 @@ class NodeImpl {
     void GaveUp() override;
     void Deleted(std::string_view reason) override;
     void BringUpKeptUpAt(const IpAddress& peer) override;
+    void ChildRefused(std::string_view map, uint32_t seq) override;
     void InitialContact() override;
     const NodeOptions& Options() const override { return n_.opts_; }
     void Count(uint64_t NodeCounters::*counter, uint64_t n) override { n_.counters_.*counter += n; }
@@ -393,7 +397,9 @@ class NodeImpl {
     auto it = v2_.find(id);
     return it == v2_.end() || it->second.dead ? nullptr : &it->second;
   }
-  void AfterV2Call(SaId id);
+  void AfterV2Call(Ctx& c, SaId id);
+  void WantChild(Ctx& c, SaId id, EntryRuntime& e);
+  void StartWantedChild(Ctx& c, SaId id);
   // Makes by_spi_v2_ follow the session's SPIs (they change with an IKE rekey).
   void SyncV2Index(V2Slot& row);
   void DeleteV2(Ctx& c, SaId id, std::string_view reason, bool send);
@@ -414,6 +420,8 @@ class NodeImpl {
   // node's TimerQueue: SA ids count up from 1001 and never reach the top bit, which marks an
   // entry's retry deadline (slot in the low bits).
   static constexpr SaId kEntryTimerBit = SaId{1} << 63;
+  // How long an entry waits after the peer refused its Child SA over an existing IKE SA.
+  static constexpr Duration kChildRetry = Seconds(10);
   static SaId EntryTimerKey(size_t slot) { return kEntryTimerBit | slot; }
   size_t SlotOf(const EntryRuntime& e) const { return static_cast<size_t>(&e - entries_.data()); }
   // The back-off before the next attempt after the entry's `cycles`-th full cycle of failures
@@ -548,6 +556,9 @@ class NodeImpl {
   // IKEv2 responder rows not yet established (half-open), oldest (smallest id) first: their
   // own bound (V2HalfOpenLimit), separate from IKEv1's half-open table (DESIGN.md §6.6).
   std::set<SaId> v2_half_open_;
+  // Entries waiting for a Child SA over an IKEv2 SA (NodeImpl::WantChild), by that SA; empty
+  // in the usual case of one entry per peer. Bounded by the entries.
+  std::unordered_map<SaId, std::vector<EntryRef>> v2_want_child_;
   Ikev2CookieSecret v2_cookie_;
   // Our inbound SPIs -> SA: installed IPsec SAs and those reserved by Quick Modes in flight,
   // so that allocation never hands out one twice. The peers' (outbound) SPIs are not here:

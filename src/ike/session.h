@@ -162,6 +162,12 @@ class SessionHost {
   // child), or those whose current peer it is (after the peer deleted an SA).
   virtual void BringUpKeptUpListing(const IpAddress& peer) { (void)peer; }
   virtual void BringUpKeptUpAt(const IpAddress& peer) { (void)peer; }
+  // The peer refused a new Child SA for crypto map entry (map, seq) over an IKE SA that stays:
+  // the entry tries again later (bounded: NodeImpl's entry retry timer).
+  virtual void ChildRefused(std::string_view map, uint32_t seq) {
+    (void)map;
+    (void)seq;
+  }
   // The peer moved (NAT-T float): keeps the core's peer index right.
   virtual void SetRemote(const Endpoint& remote) { (void)remote; }
   // A new IKE SA to the same peer is to replace this one when it is up (re-establishment).

@@ -440,6 +440,12 @@ std::optional<uint8_t> IsakmpExchangeType(const ike::Datagram& d) {
   return d.data[off + 18];
 }
 
+std::optional<bool> Ikev2IsResponse(const ike::Datagram& d) {
+  const int off = IsakmpOffset(d);
+  if (off < 0) return std::nullopt;
+  return (d.data[off + 19] & 0x20) != 0;
+}
+
 std::optional<uint32_t> IsakmpMessageId(const ike::Datagram& d) {
   const int off = IsakmpOffset(d);
   if (off < 0) return std::nullopt;

@@ -284,6 +284,8 @@ class Simulator {
 // The ISAKMP exchange type of a datagram (RFC 2408 §3.1, octet 18 of the header), skipping
 // the 4-byte non-ESP marker on port 4500. std::nullopt when too short or an ESP packet.
 std::optional<uint8_t> IsakmpExchangeType(const ike::Datagram& d);
+// An IKEv2 message's Response flag (RFC 7296 §3.1); nullopt for ESP or a short datagram.
+std::optional<bool> Ikev2IsResponse(const ike::Datagram& d);
 // The ISAKMP message ID (octets 20-23), std::nullopt as above.
 std::optional<uint32_t> IsakmpMessageId(const ike::Datagram& d);
 
