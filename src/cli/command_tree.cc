@@ -195,7 +195,8 @@ MatchOne Match(const Node* node, std::string_view tok, bool negate, bool in_comm
   for (const Node* c : node->children) {
     if (!Eligible(c, negate, in_command) || c->kind != NodeKind::kKeyword) continue;
     if (EqualsIgnoreCase(tok, c->text)) exact = c;
-    else if (!c->hidden && IsPrefixOf(tok, c->text)) kws.push_back(c);
+    else if (!c->hidden && IsPrefixOf(tok, c->text))
+      kws.push_back(c);
   }
   if (exact) return {MatchOne::Kind::kOne, exact};
   if (kws.size() == 1) return {MatchOne::Kind::kOne, kws[0]};
@@ -365,8 +366,7 @@ std::vector<std::string> Completions(const Grammar& g, Mode mode, std::string_vi
   std::vector<const Node*> kws;
   const std::string& word = tokens.back().text;
   for (const Node* c : r.node->children) {
-    if (!Eligible(c, r.negate, r.command_tokens > 0) || c->kind != NodeKind::kKeyword ||
-        c->hidden)
+    if (!Eligible(c, r.negate, r.command_tokens > 0) || c->kind != NodeKind::kKeyword || c->hidden)
       continue;
     if (EqualsIgnoreCase(word, c->text)) return {c->text};
     if (IsPrefixOf(word, c->text)) kws.push_back(c);

@@ -293,8 +293,7 @@ std::optional<std::string> ShowCallAdmission(CommandContext& ctx) {
     const size_t used = std::strlen(label) + num.size();
     return std::string(label) + std::string(width > used ? width - used : 1, ' ') + num;
   };
-  auto row = [&](const char* a, uint64_t x, const char* b, uint64_t y, const char* c,
-                 uint64_t z) {
+  auto row = [&](const char* a, uint64_t x, const char* b, uint64_t y, const char* c, uint64_t z) {
     std::string line = field(a, x, 31);
     if (b) line += " " + field(b, y, 18);
     if (c) line += " " + field(c, z, 18);

@@ -287,9 +287,10 @@ TEST_F(ShowSessionTest, CallAdmissionStatistics) {
   Session quiet{idle};
   ASSERT_FALSE(quiet.Execute("enable").error);
   const std::string out = quiet.Execute("show crypto call admission statistics").output;
-  EXPECT_THAT(out, HasSubstr("System Resource Limit:        0 Max IKE SAs:     0 Max in nego:  1000\n"
-                             "Total IKE SA Count:           0 active:          0 negotiating:     0\n"
-                             "Incoming IKE Requests:        0 accepted:        0 rejected:        0\n"));
+  EXPECT_THAT(out,
+              HasSubstr("System Resource Limit:        0 Max IKE SAs:     0 Max in nego:  1000\n"
+                        "Total IKE SA Count:           0 active:          0 negotiating:     0\n"
+                        "Incoming IKE Requests:        0 accepted:        0 rejected:        0\n"));
   EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"),
               HasSubstr("{\"max_in_negotiation\":1000,\"limit_configured\":false,"));
   EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"), HasSubstr("\"evicted\":29000,"));
