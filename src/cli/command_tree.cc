@@ -195,7 +195,8 @@ MatchOne Match(const Node* node, std::string_view tok, bool negate, bool in_comm
   for (const Node* c : node->children) {
     if (!Eligible(c, negate, in_command) || c->kind != NodeKind::kKeyword) continue;
     if (EqualsIgnoreCase(tok, c->text)) exact = c;
-    else if (IsPrefixOf(tok, c->text)) kws.push_back(c);
+    else if (!c->hidden && IsPrefixOf(tok, c->text))
+      kws.push_back(c);
   }
   if (exact) return {MatchOne::Kind::kOne, exact};
   if (kws.size() == 1) return {MatchOne::Kind::kOne, kws[0]};
@@ -319,7 +320,7 @@ std::string HelpText(const Grammar& g, Mode mode, std::string_view partial_line,
   }
   std::vector<const Node*> args, kws;
   for (const Node* c : node->children) {
-    if (!Eligible(c, r.negate, in_command)) continue;
+    if (!Eligible(c, r.negate, in_command) || c->hidden) continue;
     (c->kind == NodeKind::kKeyword ? kws : args).push_back(c);
   }
   std::sort(kws.begin(), kws.end(), KeywordLess);
@@ -365,7 +366,8 @@ std::vector<std::string> Completions(const Grammar& g, Mode mode, std::string_vi
   std::vector<const Node*> kws;
   const std::string& word = tokens.back().text;
   for (const Node* c : r.node->children) {
-    if (!Eligible(c, r.negate, r.command_tokens > 0) || c->kind != NodeKind::kKeyword) continue;
+    if (!Eligible(c, r.negate, r.command_tokens > 0) || c->kind != NodeKind::kKeyword || c->hidden)
+      continue;
     if (EqualsIgnoreCase(word, c->text)) return {c->text};
     if (IsPrefixOf(word, c->text)) kws.push_back(c);
   }

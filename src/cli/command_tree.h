@@ -7,7 +7,9 @@
 //     match wins over other prefix matches; two or more prefix matches and no exact one is
 //     ambiguous (`% Ambiguous command:  "sh c"`);
 //   - keywords win over arguments; otherwise the first argument (in declaration order) whose
-//     type accepts the token matches (a number must be in range, an address must parse).
+//     type accepts the token matches (a number must be in range, an address must parse);
+//   - a hidden keyword (an accepted alternative spelling) matches only when typed in full and
+//     is never listed by `?` or offered by Tab.
 // A line is accepted when every token matched and the last node has a handler (the `<cr>`
 // of the `?` listing); for a line starting with `no`, the node's no-handler.
 #pragma once
@@ -160,6 +162,7 @@ struct Node {
   std::string key;   // capture key (keywords default to their text)
   uint64_t lo = 0, hi = 0;
   Redirect redirect = Redirect::kNone;
+  bool hidden = false;  // keywords: matched only when typed in full; not listed, not completed
   Handler handler;
   Handler no_handler;
   std::vector<Node*> children;

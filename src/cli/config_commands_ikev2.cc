@@ -560,7 +560,7 @@ void AddProfileCommands(Grammar& g, Node* ikev2) {
       }));
 
   // lifetime <120-86400>
-  Node* life = g.Kw(root, "lifetime", "Specify lifetime for IKE SAs");
+  Node* life = g.Kw(root, "lifetime", "Set lifetime for ISAKMP security association");
   Node* secs = g.Num(life, 120, 86400, "lifetime in seconds", "lifetime-s");
   secs->handler = OnProfile([](CommandContext& ctx, config::Ikev2Profile& p) -> Reply {
     p.lifetime_s = static_cast<uint32_t>(ctx.args.Num("lifetime-s"));
@@ -597,12 +597,18 @@ void AddIkev2Commands(Grammar& g) {
         return std::nullopt;
       });
 
-  // crypto ikev2 limit max-in-negotiation-sa <1-99999>: the bound on IKEv2 responders that
-  // have not completed IKE_AUTH (half-open). IOS's `incoming`/`outgoing`, `max-sa` and `queue`
-  // forms are not implemented.
-  Node* limit = g.Kw(ikev2, "limit", "Limit the number of sessions");
-  Node* mins = g.Kw(limit, "max-in-negotiation-sa", "Maximum number of in-negotiation sessions");
-  Node* mins_n = g.Num(mins, 1, 99999, "Maximum number of in-negotiation sessions", "mins");
+  // crypto ikev2 limit max-in-negotation-sa <1-9999>: the bound on IKEv2 responders that have
+  // not completed IKE_AUTH (half-open). The keyword is IOS XE's own spelling (its running-config
+  // and data model have "negotation"); the dictionary spelling `max-in-negotiation-sa` is
+  // accepted too when typed in full, and renders as IOS XE's. IOS's `incoming`/`outgoing`,
+  // `max-sa` and `queue` forms are not implemented.
+  Node* limit = g.Kw(ikev2, "limit", "Limit the number of maximum and negotiating sa");
+  Node* mins = g.Kw(limit, "max-in-negotation-sa", "Limit the maximum number of negotiating SA");
+  Node* mins_alias =
+      g.Kw(limit, "max-in-negotiation-sa", "Limit the maximum number of negotiating SA");
+  mins_alias->hidden = true;
+  Node* mins_n = g.Num(mins, 1, 9999, "Maximum number of in-negotiation sessions", "mins");
+  Grammar::Link(mins_alias, mins_n);
   mins_n->handler = [](CommandContext& ctx) -> Reply {
     ctx.config->ikev2_max_in_negotiation_sa = static_cast<uint32_t>(ctx.args.Num("mins"));
     return std::nullopt;
@@ -613,11 +619,12 @@ void AddIkev2Commands(Grammar& g) {
   };
   limit->no_handler = mins_off;
   mins->no_handler = mins_off;
+  mins_alias->no_handler = mins_off;
   mins_n->no_handler = mins_off;
 
   // crypto ikev2 cookie-challenge <1-1000>: demand a COOKIE (RFC 7296 section 2.6) once this
   // many IKEv2 responders are half-open.
-  Node* cookie = g.Kw(ikev2, "cookie-challenge", "Enable cookie-challenge for IKEv2");
+  Node* cookie = g.Kw(ikev2, "cookie-challenge", "Set Cookie-challenge watermark");
   Node* cookie_n =
       g.Num(cookie, 1, 1000, "Number of half-open IKE SAs that trigger cookie-challenge", "cookie");
   cookie_n->handler = [](CommandContext& ctx) -> Reply {

@@ -291,9 +291,6 @@ void AddTransformSet(Grammar& g, Node* crypto) {
       t.cipher = bits == "256" ? EspCipher::kAesGcm256 : EspCipher::kAesGcm128;
     }
     const std::string a = ctx.args.Get("auth");
-    // AES-GCM authenticates itself: the combination is refused and nothing changes.
-    if (c == "esp-gcm" && !a.empty())
-      return "ERROR: transform " + a + " cannot be combined with esp-gcm (an authenticated cipher)";
     if (a == "esp-md5-hmac") t.auth = EspAuth::kMd5;
     if (a == "esp-sha-hmac") t.auth = EspAuth::kSha1;
     if (a == "esp-sha256-hmac") t.auth = EspAuth::kSha256;
@@ -322,26 +319,27 @@ void AddTransformSet(Grammar& g, Node* crypto) {
     }
     return out;
   };
-  // Ciphers; `then` is linked after each complete cipher.
+  // Ciphers; `then` is linked after each complete cipher except esp-gcm's: AES-GCM
+  // authenticates itself, and IOS's parser offers no esp-*-hmac with it, in either order (an
+  // integrity keyword there is "% Invalid input").
   auto add_ciphers = [&](Node* parent, const std::vector<Node*>& then) {
     Node* aes = g.Kw(parent, "esp-aes", "ESP transform using AES cipher", "cipher");
     Node* tdes = g.Kw(parent, "esp-3des", "ESP transform using 3DES(EDE) cipher (168 bits)",
                       "cipher");
     Node* gcm = g.Kw(parent, "esp-gcm", "ESP transform using GCM cipher", "cipher");
     Node* null = g.Kw(parent, "esp-null", "ESP transform w/o cipher", "cipher");
-    std::vector<Node*> complete = {aes, tdes, gcm, null};
+    std::vector<Node*> complete = {aes, tdes, null};
     for (const char* bits : {"128", "192", "256"}) {
       Node* b = g.Kw(aes, bits, std::string(bits) + " bit keys.", "bits");
-      complete.push_back(b);
-    }
-    for (const char* bits : {"128", "256"}) {
-      Node* b = g.Kw(gcm, bits, std::string(bits) + " bit keys.", "bits");
       complete.push_back(b);
     }
     for (Node* n : complete) {
       n->handler = define;
       for (Node* t : then) Grammar::Link(n, t);
     }
+    gcm->handler = define;
+    for (const char* bits : {"128", "256"})
+      g.Kw(gcm, bits, std::string(bits) + " bit keys.", "bits")->handler = define;
   };
   Node* scratch = g.New(NodeKind::kKeyword);
   std::vector<Node*> auth_leaves = add_auths(scratch);
@@ -349,7 +347,8 @@ void AddTransformSet(Grammar& g, Node* crypto) {
   Node* scratch2 = g.New(NodeKind::kKeyword);
   add_ciphers(scratch2, {});
   for (Node* a : add_auths(name))
-    for (Node* c : scratch2->children) Grammar::Link(a, c);
+    for (Node* c : scratch2->children)
+      if (c->text != "esp-gcm") Grammar::Link(a, c);
 
   // Sub-mode: mode tunnel | transport
   Node* sub = g.root(Mode::kConfigCryptoTrans);

@@ -138,10 +138,10 @@ TEST_F(Ikev2ConfigTest, ProposalHelpAndCompletion) {
   Ok({"end"});
   Ok({"configure terminal"});
   EXPECT_EQ(s_.Help("crypto ikev2 "),
-            "  cookie-challenge  Enable cookie-challenge for IKEv2\n"
+            "  cookie-challenge  Set Cookie-challenge watermark\n"
             "  dpd               Enable IKE liveness check for peers\n"
             "  keyring           Define IKEv2 keyrings\n"
-            "  limit             Limit the number of sessions\n"
+            "  limit             Limit the number of maximum and negotiating sa\n"
             "  policy            Define IKEv2 policies\n"
             "  profile           Define IKEv2 profiles\n"
             "  proposal          Define IKEv2 proposals\n");
@@ -276,6 +276,9 @@ TEST_F(Ikev2ConfigTest, ProfileCommands) {
   Refused("dpd 10 2", "% Incomplete command.\n\n");
   Refused("lifetime 119", Caret(sub, 9));
   Refused("lifetime 86401", Caret(sub, 9));
+  // IOS XE's help text for the keyword.
+  EXPECT_THAT(s_.Help(""),
+              HasSubstr("  lifetime        Set lifetime for ISAKMP security association\n"));
   Refused("authentication local rsa-sig", Caret(sub, 21));
   // A keyring in use cannot go.
   Refused("no crypto ikev2 keyring KR", "% IKEv2 keyring KR is in use by profile PR\n");
@@ -309,36 +312,65 @@ TEST_F(Ikev2ConfigTest, GlobalDpd) {
 }
 
 TEST_F(Ikev2ConfigTest, LimitAndCookieChallenge) {
+  // IOS XE's keyword is spelled "max-in-negotation-sa" (its running-config and data model);
+  // its help texts and ranges are IOS XE's (`limit`, `max-in-negotation-sa` <1-9999>,
+  // `cookie-challenge`).
   EXPECT_EQ(s_.Help("crypto ikev2 limit "),
-            "  max-in-negotiation-sa  Maximum number of in-negotiation sessions\n");
-  EXPECT_EQ(s_.Help("crypto ikev2 limit max-in-negotiation-sa "),
-            "  <1-99999>  Maximum number of in-negotiation sessions\n");
+            "  max-in-negotation-sa  Limit the maximum number of negotiating SA\n");
+  EXPECT_EQ(s_.Help("crypto ikev2 limit max-in-negotation-sa "),
+            "  <1-9999>  Maximum number of in-negotiation sessions\n");
   EXPECT_EQ(s_.Help("crypto ikev2 cookie-challenge "),
             "  <1-1000>  Number of half-open IKE SAs that trigger cookie-challenge\n");
-  Ok({"crypto ikev2 limit max-in-negotiation-sa 200", "crypto ikev2 cookie-challenge 50"});
+  Ok({"crypto ikev2 limit max-in-negotation-sa 200", "crypto ikev2 cookie-challenge 50"});
   EXPECT_EQ(b_.running.ikev2_max_in_negotiation_sa, 200u);
   EXPECT_EQ(b_.running.ikev2_cookie_challenge, 50u);
-  EXPECT_THAT(Running(), HasSubstr("crypto ikev2 limit max-in-negotiation-sa 200\n"
+  EXPECT_THAT(Running(), HasSubstr("crypto ikev2 limit max-in-negotation-sa 200\n"
                                    "crypto ikev2 cookie-challenge 50\n"));
   const int p = static_cast<int>(s_.Prompt().size());
   Refused("crypto ikev2 cookie-challenge 0", Caret(p, 30));
   Refused("crypto ikev2 cookie-challenge 1001", Caret(p, 30));
-  Refused("crypto ikev2 limit max-in-negotiation-sa 100000", Caret(p, 41));
-  Refused("crypto ikev2 limit max-in-negotiation-sa", "% Incomplete command.\n\n");
+  Refused("crypto ikev2 limit max-in-negotation-sa 10000", Caret(p, 40));
+  Refused("crypto ikev2 limit max-in-negotation-sa", "% Incomplete command.\n\n");
   Refused("crypto ikev2 cookie-challenge", "% Incomplete command.\n\n");
-  Ok({"no crypto ikev2 cookie-challenge", "no crypto ikev2 limit max-in-negotiation-sa"});
+  Ok({"crypto ikev2 limit max-in-negotation-sa 9999"});
+  EXPECT_EQ(b_.running.ikev2_max_in_negotiation_sa, 9999u);
+  Ok({"no crypto ikev2 cookie-challenge", "no crypto ikev2 limit max-in-negotation-sa"});
   EXPECT_EQ(b_.running.ikev2_max_in_negotiation_sa, 0u);
   EXPECT_EQ(b_.running.ikev2_cookie_challenge, 0u);
   EXPECT_THAT(Running(), Not(HasSubstr("ikev2")));
   Ok({"crypto ikev2 cookie-challenge 1", "no crypto ikev2 cookie-challenge 1"});
   EXPECT_EQ(b_.running.ikev2_cookie_challenge, 0u);
+  // A unique prefix of IOS XE's keyword is enough, as on IOS.
+  Ok({"crypto ikev2 lim max-in-negot 30"});
+  EXPECT_EQ(b_.running.ikev2_max_in_negotiation_sa, 30u);
   // A startup-config with both lines reads back as written.
   auto cfg = ParseConfigText(
-      "crypto ikev2 limit max-in-negotiation-sa 10\n"
+      "crypto ikev2 limit max-in-negotation-sa 10\n"
       "crypto ikev2 cookie-challenge 5\n");
   ASSERT_TRUE(cfg.has_value());
   EXPECT_EQ(cfg->ikev2_max_in_negotiation_sa, 10u);
   EXPECT_EQ(cfg->ikev2_cookie_challenge, 5u);
+}
+
+// The dictionary spelling (Cisco's configuration guides, and ikepulse's earlier keyword) is
+// still accepted when typed in full, and renders as IOS XE's; `?` and Tab offer only IOS XE's.
+TEST_F(Ikev2ConfigTest, LimitDictionarySpellingIsAHiddenAlias) {
+  Ok({"crypto ikev2 limit max-in-negotiation-sa 100"});
+  EXPECT_EQ(b_.running.ikev2_max_in_negotiation_sa, 100u);
+  EXPECT_THAT(Running(), HasSubstr("crypto ikev2 limit max-in-negotation-sa 100\n"));
+  EXPECT_THAT(Running(), Not(HasSubstr("max-in-negotiation-sa")));
+  EXPECT_EQ(s_.Help("crypto ikev2 limit max-in-negotiation-sa "),
+            "  <1-9999>  Maximum number of in-negotiation sessions\n");
+  EXPECT_EQ(s_.Help("crypto ikev2 limit max-in-negoti"), "% Unrecognized command\n");
+  EXPECT_THAT(s_.Complete("crypto ikev2 limit max"),
+              ::testing::ElementsAre("max-in-negotation-sa"));
+  const int p = static_cast<int>(s_.Prompt().size());
+  Refused("crypto ikev2 limit max-in-negotiation-sa 10000", Caret(p, 41));
+  Ok({"no crypto ikev2 limit max-in-negotiation-sa"});
+  EXPECT_EQ(b_.running.ikev2_max_in_negotiation_sa, 0u);
+  auto cfg = ParseConfigText("crypto ikev2 limit max-in-negotiation-sa 10\n");
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->ikev2_max_in_negotiation_sa, 10u);
 }
 
 TEST_F(Ikev2ConfigTest, CryptoMapSetIkev2Profile) {

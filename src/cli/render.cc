@@ -131,7 +131,7 @@ void RenderIkev2(const config::Config& c, std::string& out) {
   }
   if (c.ikev2_dpd.enabled) out += "crypto ikev2 dpd" + DpdText(c.ikev2_dpd) + "\n!\n";
   if (c.ikev2_max_in_negotiation_sa != 0)
-    out += "crypto ikev2 limit max-in-negotiation-sa " +
+    out += "crypto ikev2 limit max-in-negotation-sa " +  // IOS XE's spelling
            std::to_string(c.ikev2_max_in_negotiation_sa) + "\n";
   if (c.ikev2_cookie_challenge != 0)
     out += "crypto ikev2 cookie-challenge " + std::to_string(c.ikev2_cookie_challenge) + "\n";

@@ -1,6 +1,7 @@
 // The `show` command tree (privileged EXEC; `show version` also in user EXEC), `show crypto
 // map`, and the plain configuration shows (running-config, startup-config, version, debugging).
 #include <cstdio>
+#include <cstring>
 
 #include "cli/cli.h"
 #include "cli/command_tree.h"
@@ -248,7 +249,9 @@ void JsonCryptoMaps(const config::Config& c, Backend& backend, JsonWriter& w) {
   w.EndArray().EndObject();
 }
 
-// IOS's table layout; the half-open and NO_PROPOSAL_CHOSEN lines are ikepulse's.
+// IOS's table layout (rule, title, column widths) and its first three rows; IOS's Outgoing /
+// Rejected IKE Requests rows and its IPsec block are not printed (ikepulse keeps no such
+// counters); the half-open, NO_PROPOSAL_CHOSEN, MM2 and IKEv2 rows are ikepulse's.
 std::optional<std::string> ShowCallAdmission(CommandContext& ctx) {
   const CallAdmissionInfo i = ctx.backend->CallAdmission();
   if (ctx.json) {
@@ -283,23 +286,21 @@ std::optional<std::string> ShowCallAdmission(CommandContext& ctx) {
     ctx.out += w.Take();
     return std::nullopt;
   }
-  auto row = [&](const char* a, uint64_t x, const char* b, uint64_t y, const char* c,
-                 uint64_t z) {
-    char line[160];
-    if (c)
-      std::snprintf(line, sizeof line, "%-22s%8llu %-15s%8llu %-15s%8llu\n", a,
-                    static_cast<unsigned long long>(x), b, static_cast<unsigned long long>(y),
-                    c, static_cast<unsigned long long>(z));
-    else if (b)
-      std::snprintf(line, sizeof line, "%-22s%8llu %-15s%8llu\n", a,
-                    static_cast<unsigned long long>(x), b, static_cast<unsigned long long>(y));
-    else
-      std::snprintf(line, sizeof line, "%-22s%8llu\n", a, static_cast<unsigned long long>(x));
-    ctx.out += line;
+  // IOS's columns: "label  value" fields of 31, 18 and 18 characters (the value
+  // right-aligned), one space apart.
+  auto field = [](const char* label, uint64_t v, size_t width) {
+    const std::string num = std::to_string(v);
+    const size_t used = std::strlen(label) + num.size();
+    return std::string(label) + std::string(width > used ? width - used : 1, ' ') + num;
   };
-  const std::string rule(79, '-');
-  ctx.out += rule + "\n                    Crypto Call Admission Control Statistics\n" + rule +
-             "\n";
+  auto row = [&](const char* a, uint64_t x, const char* b, uint64_t y, const char* c, uint64_t z) {
+    std::string line = field(a, x, 31);
+    if (b) line += " " + field(b, y, 18);
+    if (c) line += " " + field(c, z, 18);
+    ctx.out += line + "\n";
+  };
+  const std::string rule(69, '-');
+  ctx.out += rule + "\n               Crypto Call Admission Control Statistics\n" + rule + "\n";
   row("System Resource Limit:", 0, "Max IKE SAs:", 0, "Max in nego:", i.max_in_negotiation);
   row("Total IKE SA Count:", i.ike_sas, "active:", i.active, "negotiating:",
       i.negotiating + i.half_open);

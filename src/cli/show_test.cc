@@ -265,20 +265,32 @@ TEST_F(ShowSessionTest, CallAdmissionStatistics) {
   b_.cac.ikev2_cookies_valid = 4;
   b_.cac.ikev2_cookies_invalid = 1;
   b_.cac.ikev2_evicted = 3;
-  const std::string rule(79, '-');
+  // IOS's rule, title and columns (fields of 31, 18 and 18 characters, value right-aligned);
+  // rows from "Half-open IKE SAs:" on are ikepulse's, in the same columns.
+  const std::string rule(69, '-');
   EXPECT_EQ(s_.Execute("show crypto call admission statistics").output,
-            rule + "\n                    Crypto Call Admission Control Statistics\n" + rule +
+            rule + "\n               Crypto Call Admission Control Statistics\n" + rule +
                 "\n"
-                "System Resource Limit:       0 Max IKE SAs:          0 Max in nego:       1000\n"
-                "Total IKE SA Count:          3 active:               2 negotiating:       1001\n"
-                "Incoming IKE Requests:   30002 accepted:         30002 rejected:             0\n"
-                "Half-open IKE SAs:        1000 peak:              1000 reached MM3:          2\n"
-                "Half-open evicted:       29000 per source:           0 expired:              0\n"
-                "NO_PROPOSAL_CHOSEN:          9 rate-limited:      1991\n"
-                "Half-open MM2 resent:     1400 rate-limited:      3600\n"
-                "IKEv2 half-open:          1000 max in nego:       1000 cookies from:        50\n"
-                "IKEv2 COOKIE sent:       20000 valid:                4 invalid:              1\n"
-                "IKEv2 evicted:               3\n");
+                "System Resource Limit:        0 Max IKE SAs:     0 Max in nego:  1000\n"
+                "Total IKE SA Count:           3 active:          2 negotiating:  1001\n"
+                "Incoming IKE Requests:    30002 accepted:    30002 rejected:        0\n"
+                "Half-open IKE SAs:         1000 peak:         1000 reached MM3:     2\n"
+                "Half-open evicted:        29000 per source:      0 expired:         0\n"
+                "NO_PROPOSAL_CHOSEN:           9 rate-limited: 1991\n"
+                "Half-open MM2 resent:      1400 rate-limited: 3600\n"
+                "IKEv2 half-open:           1000 max in nego:  1000 cookies from:   50\n"
+                "IKEv2 COOKIE sent:        20000 valid:           4 invalid:         1\n"
+                "IKEv2 evicted:                3\n");
+  // An idle daemon: IOS's first rows as IOS prints them.
+  FakeBackend idle;
+  idle.cac.max_in_negotiation = 1000;
+  Session quiet{idle};
+  ASSERT_FALSE(quiet.Execute("enable").error);
+  const std::string out = quiet.Execute("show crypto call admission statistics").output;
+  EXPECT_THAT(out,
+              HasSubstr("System Resource Limit:        0 Max IKE SAs:     0 Max in nego:  1000\n"
+                        "Total IKE SA Count:           0 active:          0 negotiating:     0\n"
+                        "Incoming IKE Requests:        0 accepted:        0 rejected:        0\n"));
   EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"),
               HasSubstr("{\"max_in_negotiation\":1000,\"limit_configured\":false,"));
   EXPECT_THAT(ShowJson(b_, "sh cry call adm stat"), HasSubstr("\"evicted\":29000,"));
