@@ -176,7 +176,7 @@ struct CallAdmissionInfo {
   uint64_t no_proposal_sent = 0, no_proposal_suppressed = 0;
   uint64_t mm2_resent = 0, mm2_resends_suppressed = 0;  // half-open MM2 resends, over budget
   // IKEv2 responders not yet established, their bound (`crypto ikev2 limit
-  // max-in-negotiation-sa`) and the count from which cookies are demanded (`crypto ikev2
+  // max-in-negotation-sa`) and the count from which cookies are demanded (`crypto ikev2
   // cookie-challenge`, else the bound); COOKIE answers sent, cookies that verified / did not;
   // half-open IKEv2 responders evicted at the bound.
   uint64_t ikev2_half_open = 0, ikev2_limit = 0, ikev2_cookie_threshold = 0;

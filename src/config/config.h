@@ -250,7 +250,7 @@ struct Config {
   // `crypto ikev2 dpd <10-3600> <2-60> on-demand|periodic` (disabled unless configured).
   KeepaliveConfig ikev2_dpd;
   // `crypto ikev2 limit max-in-negotation-sa N` (1-9999; IOS XE's spelling, the CLI also takes
-  // `max-in-negotiation-sa`): the bound on IKEv2 responders not yet established; 0 = not
+  // `max-in-negotation-sa`): the bound on IKEv2 responders not yet established; 0 = not
   // configured (the engine's default, 1000, applies).
   uint32_t ikev2_max_in_negotiation_sa = 0;
   // `crypto ikev2 cookie-challenge N` (1-1000): IKE_SA_INIT requests without a valid COOKIE

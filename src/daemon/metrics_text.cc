@@ -82,7 +82,7 @@ std::string RenderPrometheus(const MetricsSnapshot& s) {
         "IKEv2 responders not yet established (IKE_AUTH not completed).",
         s.admission.ikev2_half_open);
   w.One("ikepulse_ikev2_half_open_limit", "gauge",
-        "crypto ikev2 limit max-in-negotiation-sa in force.", s.admission.ikev2_limit);
+        "crypto ikev2 limit max-in-negotation-sa in force.", s.admission.ikev2_limit);
   w.One("ikepulse_ikev2_half_open_evicted_total", "counter",
         "IKEv2 half-open responders ended to admit a request with a valid cookie.",
         c.ikev2_half_open_evicted);

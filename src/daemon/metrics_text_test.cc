@@ -59,7 +59,7 @@ TEST(MetricsText, FixedSnapshotRendersExactly) {
       "completed).\n"
       "# TYPE ikepulse_ikev2_half_open_sas gauge\n"
       "ikepulse_ikev2_half_open_sas 7\n"
-      "# HELP ikepulse_ikev2_half_open_limit crypto ikev2 limit max-in-negotiation-sa in force.\n"
+      "# HELP ikepulse_ikev2_half_open_limit crypto ikev2 limit max-in-negotation-sa in force.\n"
       "# TYPE ikepulse_ikev2_half_open_limit gauge\n"
       "ikepulse_ikev2_half_open_limit 1000\n"
       "# HELP ikepulse_ikev2_half_open_evicted_total IKEv2 half-open responders ended to admit a "

@@ -639,7 +639,7 @@ void NodeImpl::OnIkev2Datagram(Ctx& c, const Endpoint& local, const Endpoint& re
   ReapDead();
 }
 
-// The bound on IKEv2 half-open responders: `crypto ikev2 limit max-in-negotiation-sa`, else
+// The bound on IKEv2 half-open responders: `crypto ikev2 limit max-in-negotation-sa`, else
 // 1000 (IOS has no default bound; DESIGN.md §6.6).
 size_t NodeImpl::V2HalfOpenLimit() const {
   constexpr size_t kDefault = 1000;

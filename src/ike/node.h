@@ -108,7 +108,7 @@ struct CallAdmissionSnapshot {
            rejected = 0;
   uint64_t mm2_resent = 0, mm2_resends_suppressed = 0;  // half-open MM2 resends (and over budget)
   // IKEv2 responders not yet established, and their own bound (`crypto ikev2 limit
-  // max-in-negotiation-sa`, default 1000) and cookie threshold (`crypto ikev2
+  // max-in-negotation-sa`, default 1000) and cookie threshold (`crypto ikev2
   // cookie-challenge`, default: the bound).
   uint64_t ikev2_half_open = 0;
   uint64_t ikev2_limit = 0;

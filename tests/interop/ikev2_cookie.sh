@@ -17,7 +17,7 @@
 #     ikepulse sends IKE_SA_INIT again with it, the SA comes up.
 # (c) B1 established with A (liveness both ways, `dpd 10 2 periodic`); F floods A with forged
 #     IKE_SA_INIT (bounded count, rate and time) with `crypto ikev2 limit
-#     max-in-negotiation-sa 100`: A's IKEv2 half-open count stays <= 100, B1 is not declared
+#     max-in-negotation-sa 100`: A's IKEv2 half-open count stays <= 100, B1 is not declared
 #     dead and keeps its SA, and C, initiating during the flood, gets in through the cookie.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -162,11 +162,11 @@ lab_wait_cmd 5 bash -c "! STRONGSWAN_CONF=$(lab_charon_dir b2)/strongswan.conf s
 
 # --- (c) flood while B1 is established; C initiates during it
 echo "== (c) $COUNT forged IKE_SA_INIT at $RATE/s while B1 is up; limit $LIMIT; C initiates"
-ikev2_config "$LAB_WORK/a3.cfg" 0 "crypto ikev2 limit max-in-negotiation-sa $LIMIT
+ikev2_config "$LAB_WORK/a3.cfg" 0 "crypto ikev2 limit max-in-negotation-sa $LIMIT
 ikepulse metrics listen 127.0.0.1 9464" $B1 $C
 ikp_start a "$LAB_WORK/a3.cfg"
 ikp_check "(c) running-config shows the limit" \
-  grep -q "^crypto ikev2 limit max-in-negotiation-sa $LIMIT$" <<<"$(ikp_cli a "show running-config")"
+  grep -q "^crypto ikev2 limit max-in-negotation-sa $LIMIT$" <<<"$(ikp_cli a "show running-config")"
 n_up=$(grep -c "IKE_SA lab\[[0-9]*\] established" "$L1")
 lab_initiate b1 net 20 || true
 lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is UP\. Peer $B1" 15 || { ikp_bad "(c) tunnel up with B1"; ikp_finish ikev2_cookie; }

@@ -524,7 +524,7 @@ TEST(Ikev2, AKeptUpEntryComesBackAtOnceWhenThePeerDeletesItsIkeSa) {
 }
 
 // Unauthenticated IKE_SA_INIT requests create responder sessions only up to IKEv2's own
-// half-open bound (`crypto ikev2 limit max-in-negotiation-sa`; the requests over it get a
+// half-open bound (`crypto ikev2 limit max-in-negotation-sa`; the requests over it get a
 // COOKIE and create nothing: ikev2_cookie_test.cc), and those end 30 s later when no IKE_AUTH
 // comes.
 TEST(Ikev2, ResponderSessionsFromIkeSaInitAreBoundedInCountAndTime) {
