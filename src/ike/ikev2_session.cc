@@ -2090,6 +2090,21 @@ std::optional<std::pair<std::string, uint32_t>> Ikev2Session::OnChildVolume(Sess
   return entry;
 }
 
+size_t Ikev2Session::ClearChildren(SessionHost& host, const std::string* map) {
+  if (state_ != State::kEstablished) return 0;
+  std::vector<uint32_t> spis;
+  for (Child& ch : children_) {
+    if (ch.replaced || (map && ch.map_name != *map)) continue;
+    ch.replaced = true;
+    spis.push_back(ch.spi_in);
+  }
+  for (uint32_t spi : spis) {
+    if (host.DebugOn()) host.Debug(Tag() + "Manual clear of Child SA " + std::to_string(spi));
+    if (!DeleteChild(host, spi)) pending_deletes_.push_back(spi);
+  }
+  return spis.size();
+}
+
 void Ikev2Session::OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,
                                   uint64_t bytes) {
   if (state_ != State::kEstablished) return;

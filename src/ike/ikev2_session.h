@@ -198,6 +198,9 @@ class Ikev2Session final : public Session {
   // returns its entry's (map name, seq) so that a kept-up entry comes back at once.
   std::optional<std::pair<std::string, uint32_t>> OnChildVolume(SessionHost& host,
                                                                 uint32_t spi_in, bool hard);
+  // `clear crypto sa [map NAME]`: ends this SA's Child SAs (those of map `map` when given)
+  // with Deletes, one exchange at a time; the IKE SA stays. Returns how many.
+  size_t ClearChildren(SessionHost& host, const std::string* map);
   // A CREATE_CHILD_SA of ours for a new Child SA can start now.
   bool CanStartChild() const {
     return state_ == State::kEstablished && !out_ && children_.size() < kMaxChildSas;

@@ -1103,7 +1103,13 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
         V2Slot* row = FindV2(id);
         if (!row || row->dead || row->s->state() == Ikev2Session::State::kEnded) continue;
         const Ikev2Session& s = *row->s.get();
-        if (row->entry == ref || s.CarriesEntry(e.map_name, e.seq)) return;
+        // Ours for this entry and not up yet (its IKE_AUTH brings the Child SA), or up
+        // without one (its Child SA refused at IKE_AUTH or ended since) under another
+        // profile now; or its Child SA is here.
+        if ((row->entry == ref &&
+             (!s.established() || s.profile() != e.cfg->ikev2_profile)) ||
+            s.CarriesEntry(e.map_name, e.seq))
+          return;
         // The same profile from the same address: a second entry's Child SA over this IKE SA
         // (established, or ours still being set up).
         if (s.profile() == e.cfg->ikev2_profile && (s.established() || s.initiator())) {
@@ -1374,7 +1380,7 @@ void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
     }
     DeleteSa(c, *sa, "Manual clear", true, false);
   }
-  // IKEv2 SAs (their Child SAs go with them: no per-child deletion yet).
+  // IKEv2 SAs: with their Child SAs, or only those (`clear crypto sa`).
   std::vector<SaId> v2ids;
   if (f.ikev2)
     for (const auto& [id, row] : v2_)
@@ -1389,7 +1395,14 @@ void NodeImpl::Clear(Ctx& c, const ClearFilter& f) {
     if (f.remote && s.remote().ip != *f.remote) continue;
     if (f.remote_port && s.remote().port != *f.remote_port) continue;
     if (f.conn_id && id != *f.conn_id) continue;
-    if (f.map_name || f.ipsec_only) continue;
+    if (f.map_name || f.ipsec_only) {
+      // `clear crypto sa [map NAME]`: the Child SAs go, the IKE SA stays (kept-up entries
+      // get new ones over it below).
+      Ikev2Host host(*this, c, id, s.remote());
+      row->s->ClearChildren(host, f.map_name ? &*f.map_name : nullptr);
+      AfterV2Call(c, id);
+      continue;
+    }
     DeleteV2(c, id, "Manual clear", true);
   }
   ReapDead();

@@ -199,7 +199,8 @@ struct ClearFilter {
   std::optional<SaId> conn_id;          // clear crypto isakmp CONN-ID
   bool ipsec_only = false;              // clear crypto sa: IPsec SAs only
   // Which versions' SAs (`clear crypto isakmp`: IKEv1's; `clear crypto ikev2 sa`: IKEv2's;
-  // `clear crypto session`: both). IKEv2 SAs are not cleared by map_name / ipsec_only yet.
+  // `clear crypto session`: both). With map_name / ipsec_only an IKEv2 SA stays and only its
+  // Child SAs go.
   bool ikev1 = true;
   bool ikev2 = true;
 };

@@ -290,5 +290,52 @@ TEST(Ikev2Children, TheHardKilobyteLifetimeEndsThePairAndAKeptUpEntryGetsANewOne
   EXPECT_TRUE(Matching(t.a.ChildSasWithKeys(), t.b.ChildSasWithKeys(), 1));
 }
 
+// `clear crypto sa` (ipsec_only) and `clear crypto sa map NAME`: the Child SAs go with
+// Deletes, the IKE SA stays, and the kept-up entries get new pairs over it.
+TEST(Ikev2Children, ClearCryptoSaEndsTheChildSasAndKeepsTheIkeSa) {
+  for (bool by_map : {false, true}) {
+    SCOPED_TRACE(by_map ? "clear crypto sa map green" : "clear crypto sa");
+    Two t;
+    ASSERT_TRUE(t.sim.RunUntil(
+        [&] { return t.a.ChildSas().size() == 2 && t.b.ChildSas().size() == 2; },
+        t.sim.now() + Seconds(5)));
+    const auto ike0 = t.a.node().Ikev2Sas(t.sim.now());
+    ASSERT_THAT(ike0, SizeIs(1));
+    const uint32_t a1 = SpiOf(t.a, 1), a2 = SpiOf(t.a, 2);
+    const TimePoint t_clear = t.sim.now();
+    ike::ClearFilter f;
+    if (by_map) {
+      f.map_name = "green";
+    } else {
+      f.ipsec_only = true;
+    }
+    t.a.Clear(f);
+    ASSERT_TRUE(t.sim.RunUntil(
+        [&] {
+          const uint32_t n1 = SpiOf(t.a, 1), n2 = SpiOf(t.a, 2);
+          return n1 && n2 && n1 != a1 && n2 != a2 && t.a.ChildSas().size() == 2 &&
+                 t.b.ChildSas().size() == 2;
+        },
+        t.sim.now() + Seconds(5)));
+    EXPECT_EQ(Sent(t.sim, Ip("192.0.2.1"), 37, t_clear).size(), 2u);  // two Deletes
+    EXPECT_THAT(Sent(t.sim, Ip("192.0.2.1"), kIkeSaInit, t_clear), IsEmpty());
+    EXPECT_THAT(Sent(t.sim, Ip("192.0.2.1"), kCreateChildSa, t_clear), SizeIs(2));
+    const auto ike1 = t.a.node().Ikev2Sas(t.sim.now());
+    ASSERT_THAT(ike1, SizeIs(1));
+    EXPECT_EQ(ike1[0].spi_local, ike0[0].spi_local);
+    t.sim.RunFor(Seconds(1));
+    EXPECT_TRUE(Matching(t.a.ChildSasWithKeys(), t.b.ChildSasWithKeys(), 1));
+    EXPECT_TRUE(Matching(t.a.ChildSasWithKeys(), t.b.ChildSasWithKeys(), 2));
+    // Another map's name clears nothing.
+    ike::ClearFilter other;
+    other.map_name = "blue";
+    const TimePoint t2 = t.sim.now();
+    t.a.Clear(other);
+    t.sim.RunFor(Seconds(1));
+    EXPECT_THAT(Sent(t.sim, Ip("192.0.2.1"), 37, t2), IsEmpty());
+    EXPECT_THAT(t.a.ChildSas(), SizeIs(2));
+  }
+}
+
 }  // namespace
 }  // namespace ikepulse::scenario
