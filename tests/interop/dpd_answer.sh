@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # dpd_answer.sh — ikepulse with no `crypto isakmp keepalive` still answers strongSwan's DPD
 # (RFC 3706 §5.2; docs/DESIGN.md §3.1 "always answers"). strongSwan dpd_delay=10s, dpd_timeout=30s.
-# After 60 s strongSwan must still hold the same IKE SA (same SPIs), and its log must show the
+# After 30 s strongSwan must still hold the same IKE SA (same SPIs), and its log must show the
 # R-U-THEREs it sent and the ACKs it got (ike=2 enc=1: "sending DPD request",
-# "parsed INFORMATIONAL_V1 request .. [ HASH N(DPD_ACK) ]").
+# "parsed INFORMATIONAL_V1 request .. [ HASH N(DPD_ACK) ]"). 30 s: two or three R-U-THEREs,
+# each of whose ACKs is checked in charon's log (a missed one shows without a verdict).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-DURATION=${DPD_ANSWER_S:-60}
+DURATION=${DPD_ANSWER_S:-30}
 lab_init
 lab_switch_create
 lab_gw_add a 192.0.2.1/24 198.51.100.1/24

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# dpd_both_ways.sh — both sides run DPD for 120 s: ikepulse `keepalive 10 periodic`, strongSwan
+# dpd_both_ways.sh — both sides run DPD for 60 s: ikepulse `keepalive 10 periodic`, strongSwan
 # dpd_delay=10s (dpd_timeout=30s). Neither side may declare the other dead (same SAs at the
 # end, no DOWN, no "DPD check timed out"), and every R-U-THERE in either direction must be
-# answered by an R-U-THERE-ACK carrying the same sequence number.
+# answered by an R-U-THERE-ACK carrying the same sequence number. 60 s hold about five probe
+# rounds a side and twice the longer verdict timer (strongSwan's 30 s); every probe's answer
+# is checked on the wire, so a missed ACK shows without waiting for a verdict.
 # Method: the sequence numbers are read from the wire: a capture in A's namespace decrypted
 # by tshark with the IKE encryption key strongSwan logs at ike=4 (lab only). ikepulse's own
 # debug lines (`DPD/R_U_THERE received ... sequence 0x..`, `DPD/R_U_THERE_ACK received ...`)
@@ -11,7 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-DURATION=${DPD_BOTH_WAYS_S:-120}
+DURATION=${DPD_BOTH_WAYS_S:-60}
 lab_init
 lab_switch_create
 lab_gw_add a 192.0.2.1/24 198.51.100.1/24

@@ -13,25 +13,9 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24
-lab_gw_add b1 192.0.2.2/24 203.0.113.1/24
-lab_gw_add b2 192.0.2.3/24 203.0.113.1/24
-PSK=lab-secret-not-for-production
-B1=192.0.2.2
-B2=192.0.2.3
-
-for b in b1 b2; do
-  ip=$B1
-  [[ $b == b2 ]] && ip=$B2
-  # keep_alive = 0s: no NAT-T keepalives (kernel-libipsec fakes a NAT), so "the last packet
-  # from B1" is an IKE message, the thing ikepulse's DPD timer counts from.
-  lab_charon_config "$b" local=$ip remote=192.0.2.1 psk=$PSK local_ts=203.0.113.0/24 \
-    remote_ts=198.51.100.0/24 dpd_delay=10s dpd_timeout=30s log="default=1 ike=2 cfg=1" \
-    extra_charon="    keep_alive = 0s"
-  lab_charon_start "$b"
-done
+# keep_alive = 0s: no NAT-T keepalives (kernel-libipsec fakes a NAT), so "the last packet
+# from B1" is an IKE message, the thing ikepulse's DPD timer counts from.
+ikp_failover_sites nohosts log="default=1 ike=2 cfg=1" extra_charon="    keep_alive = 0s"
 lab_capture_start "$(lab_ns a)" wan0 "$LAB_WORK/a.pcap"
 ikp_config "$LAB_WORK/a.cfg" self=192.0.2.1 peers="$B1 $B2" keepalive="10 periodic" keep_up=1
 ikp_start a "$LAB_WORK/a.cfg" --debug
@@ -54,8 +38,8 @@ lab_wait_cmd 5 bash -c "grep -q 'sa_dest= $B2' '$LOG'"
 lab_capture_stop
 
 # --- measurements
-last_b1=$(tshark -r "$LAB_WORK/a.pcap" -Y "ip.src==$B1" -T fields -e frame.time_epoch 2>/dev/null | tail -1)
-last_b1_isakmp=$(tshark -r "$LAB_WORK/a.pcap" -Y "ip.src==$B1 && isakmp" -T fields -e frame.time_epoch 2>/dev/null | tail -1)
+last_b1=$(ikp_pcap_last "$LAB_WORK/a.pcap" "ip.src==$B1")
+last_b1_isakmp=$(ikp_pcap_last "$LAB_WORK/a.pcap" "ip.src==$B1 && isakmp")
 after_kill=$(tshark -r "$LAB_WORK/a.pcap" -Y "ip.src==$B1 && frame.time_epoch > $t_kill" 2>/dev/null | wc -l)
 l_dead=$(grep -m1 "peer $B1 not responding!" "$LOG")
 l_down=$(grep -m1 "Crypto tunnel is DOWN\. Peer $B1" "$LOG")

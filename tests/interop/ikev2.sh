@@ -9,10 +9,11 @@
 #   B2 strongSwan 192.0.2.3  LAN 203.0.113.0/24   keep_alive 0s; dpd_delay B1 10s, B2 30s
 # 1. ikepulse initiates (keep-up) with B1: strongSwan ESTABLISHED / INSTALLED, ikepulse READY.
 # 2. strongSwan B1 initiates (swanctl --initiate) toward ikepulse without keep-up: both up.
-# 3. (on the SA of 2) liveness both ways for 40 s: no death; charon logs ikepulse's empty
+# 3. (on the SA of 2) liveness both ways for 25 s: no death; charon logs ikepulse's empty
 #    INFORMATIONAL requests answered (if any: strongSwan's probe comes first, see below),
 #    and its own DPD answered.
 # 3b. ikepulse initiates toward B2 (dpd_delay 30s) for 25 s: ikepulse's own probes answered.
+#    3b runs beside 1-3, in namespaces of its own (ikp_fork: the script again, IKP_PART=3b).
 # 4. (ikepulse keep-up again, up with B1) B1 SIGKILLed: DOWN 20.0-20.5 s after the last packet
 #    from B1 on A's wire; ikepulse fails over to B2 and comes UP.
 # kernel-libipsec fakes its NAT-D source hash, so the IKE SA floats to 4500 (IKEV2.md §3).
@@ -20,84 +21,26 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24
-lab_gw_add b1 192.0.2.2/24 203.0.113.1/24
-lab_gw_add b2 192.0.2.3/24 203.0.113.1/24
-PSK=lab-secret-not-for-production
-B1=192.0.2.2
-B2=192.0.2.3
+ikp_sites nohosts b1 b2
 WANT_IKE=AES_CBC-128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048
 WANT_ESP=ESP:AES_CBC-128/HMAC_SHA2_256_128
 
 # ikev2_config FILE KEEP_UP PEERS...: ikepulse's FlexVPN configuration.
 ikev2_config() {
-  local file=$1 keep=$2 p
+  local file=$1 keep=$2
   shift 2
-  {
-    echo "hostname A"
-    echo "crypto ikev2 proposal PROP"
-    echo " encryption aes-cbc-128"
-    echo " integrity sha256"
-    echo " group 14"
-    echo "crypto ikev2 policy POL"
-    echo " proposal PROP"
-    echo "crypto ikev2 keyring KR"
-    for p in "$@"; do
-      echo " peer p$p"
-      echo "  address $p"
-      echo "  pre-shared-key $PSK"
-    done
-    echo "crypto ikev2 profile PROF"
-    for p in "$@"; do echo " match identity remote address $p 255.255.255.255"; done
-    echo " authentication remote pre-share"
-    echo " authentication local pre-share"
-    echo " keyring local KR"
-    echo " dpd 10 2 periodic"
-    echo "crypto ipsec transform-set T1 esp-aes esp-sha256-hmac"
-    echo " mode tunnel"
-    echo "crypto map green 10 ipsec-isakmp"
-    for p in "$@"; do echo " set peer $p"; done
-    echo " set transform-set T1"
-    echo " set ikev2-profile PROF"
-    echo " match address 101"
-    if [[ $keep == 1 ]]; then echo " ikepulse keep-up"; fi
-    echo "interface wan0"
-    echo " ip address 192.0.2.1 255.255.255.0"
-    echo " crypto map green"
-    echo "access-list 101 permit ip 198.51.100.0 0.0.0.255 203.0.113.0 0.0.0.255"
-  } >"$file"
-}
-
-# v2_swan NAME FIELD: one field of the first IKEv2 SA in `swanctl --list-sas`.
-v2_swan() {
-  local out
-  out=$(lab_list_sas "$1" 2>/dev/null) || return 1
-  case $2 in
-    ike_state) awk '/IKEv2/ { gsub(",", "", $3); print $3; exit }' <<<"$out" ;;
-    proposal) awk '/IKEv2/ { f = 1; next } f && /^  [A-Z0-9_]+[-\/]/ { print $1; exit }' <<<"$out" ;;
-    child_state) awk '/reqid/ { gsub(",", "", $5); print $5; exit }' <<<"$out" ;;
-    child_prop) awk '/reqid/ { gsub(",", "", $7); print $7; exit }' <<<"$out" ;;
-    ts) awk '$1 == "local" && $2 ~ /\// { l = $2 } $1 == "remote" && $2 ~ /\// { print l " === " $2; exit }' <<<"$out" ;;
-    ike_spis) awk '/IKEv2/ { print $5, $6; exit }' <<<"$out" ;;
-    count) grep -c "IKEv2" <<<"$out" || true ;;
-  esac
-}
-# v2_ikp_status: "STATUS REMOTE" per ikepulse IKEv2 SA.
-v2_ikp_status() {
-  ikp_json a "show crypto ikev2 sa" | jq -r '.ikev2_sas[]? | "\(.status) \(.remote // .remote_address // "")"' 2>/dev/null
+  ikp_v2_config "$file" dpd="10 2 periodic" keep_up="$keep" peers="$*"
 }
 
 # check_up CASE NAME: strongSwan NAME and ikepulse agree that the SA is up.
 check_up() {
   local tag=$1 name=$2 st pr cs cp ts ik
-  st=$(v2_swan "$name" ike_state)
-  pr=$(v2_swan "$name" proposal)
-  cs=$(v2_swan "$name" child_state)
-  cp=$(v2_swan "$name" child_prop)
-  ts=$(v2_swan "$name" ts)
-  ik=$(v2_ikp_status | head -1)
+  st=$(ikp_swan_sa "$name" ike_state)
+  pr=$(ikp_swan_sa "$name" proposal)
+  cs=$(ikp_swan_sa "$name" child_state)
+  cp=$(ikp_swan_sa "$name" child_prop)
+  ts=$(ikp_swan_sa "$name" ts)
+  ik=$(ikp_v2_sa a status | head -1)
   printf '  strongSwan %s: IKE %s %s; CHILD %s %s TS %s\n' "$name" "$st" "$pr" "$cs" "$cp" "$ts"
   printf '  ikepulse: %s\n' "$ik"
   ikp_cli a "show crypto ikev2 sa" | sed 's/^/    /'
@@ -109,18 +52,49 @@ check_up() {
   ikp_check "$tag: ikepulse show crypto ikev2 sa READY" grep -q "READY" <<<"$ik"
 }
 
-for b in b1 b2; do
-  ip=$B1 dpd=10s
-  [[ $b == b2 ]] && ip=$B2 dpd=30s
-  # keep_alive = 0s: no NAT-T keepalives (kernel-libipsec fakes a NAT), so the last packet
-  # from B1 is an IKE message. ike=2: charon logs every message it parses and generates.
-  lab_charon_config "$b" version=2 local=$ip remote=192.0.2.1 psk=$PSK \
-    proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256 local_ts=203.0.113.0/24 \
-    remote_ts=198.51.100.0/24 dpd_delay=$dpd log="default=1 ike=2 cfg=1 net=1" \
-    extra_charon="    keep_alive = 0s"
-  lab_charon_start "$b"
-done
+# informational FILE: "RQ_IN RS_OUT RQ_OUT RS_IN": in charon's log FILE (ike=2), the empty
+# INFORMATIONAL requests it parsed (ikepulse's probes) and the responses it generated to them,
+# the requests it generated (its own DPD) and the responses to them it parsed.
+informational() {
+  local d
+  for d in "parsed INFORMATIONAL request" "generating INFORMATIONAL response" \
+    "generating INFORMATIONAL request" "parsed INFORMATIONAL response"; do
+    printf '%s ' "$(grep -c "$d [0-9]* \[ \]" "$1")"
+  done
+  echo
+}
+
+# keep_alive = 0s (ikp_swan_v2): the last packet from B1 is an IKE message. ike=2: charon logs
+# every message it parses and generates. B2 runs dpd_delay 30s, so that on it only ikepulse
+# probes (3b).
+LOGLV="default=1 ike=2 cfg=1 net=1"
+[[ ${IKP_PART:-} == 3b ]] || ikp_swan_v2 b1 $B1 dpd_delay=10s log="$LOGLV"
+ikp_swan_v2 b2 $B2 dpd_delay=30s log="$LOGLV"
 L1=$(lab_charon_log b1)
+L2=$(lab_charon_log b2)
+
+# --- 3b. ikepulse's own probes: B2 runs dpd_delay 30s, so only ikepulse probes (every 10 s).
+# It shares nothing with 1-3 and runs beside them, in a lab of its own (ikp_fork).
+if [[ ${IKP_PART:-} == 3b ]]; then
+  echo "== 3b. ikepulse initiates toward B2 (strongSwan dpd_delay 30s): ikepulse's probes, 25 s"
+  ikev2_config "$LAB_WORK/a3.cfg" 1 $B2
+  ikp_start a "$LAB_WORK/a3.cfg" --debug
+  lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is UP\. Peer $B2" 15 || ikp_bad "3b: tunnel up with B2"
+  l3=$(wc -l <"$L2")
+  lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is DOWN" 25 && ikp_bad "3b: ikepulse logged DOWN during 25 s"
+  tail -n +"$((l3 + 1))" "$L2" >"$LAB_WORK/b2-liveness.log"
+  read -r rq_in rs_out rq_out _ <<<"$(informational "$LAB_WORK/b2-liveness.log")"
+  n_ikp=$(grep -c "Sending liveness check" "${IKP_LOG[a]}")
+  n_retry=$(grep -c "Liveness retry" "${IKP_LOG[a]}")
+  echo "  ikepulse sent $n_ikp liveness checks ($n_retry retries); strongSwan parsed $rq_in empty INFORMATIONAL requests, answered $rs_out, sent $rq_out of its own"
+  ikp_check "3b: ikepulse's empty INFORMATIONAL requests answered by strongSwan ($rq_in/$rs_out, >= 2)" \
+    test "$rq_in" -ge 2 -a "$rs_out" -ge "$rq_in"
+  ikp_check "3b: no liveness retry by ikepulse ($n_retry)" test "$n_retry" = 0
+  ikp_check "3b: ikepulse still READY" grep -q READY <<<"$(ikp_v2_sa a status)"
+  ikp_stop a
+  ikp_finish ikev2-3b
+fi
+ikp_fork 3b
 
 # --- 1. ikepulse initiates
 echo "== 1. ikepulse initiates (keep-up) toward B1"
@@ -136,14 +110,13 @@ ikp_check "1: strongSwan saw the NAT (kernel-libipsec) and ikepulse floated to 4
   grep -q "received packet: from 192.0.2.1\[4500\]" "$L1"
 ikp_stop a
 lab_wait_for "$L1" "received DELETE for IKE_SA" 5 || true
-lab_wait_cmd 5 bash -c "[[ \$(STRONGSWAN_CONF=$(lab_charon_dir b1)/strongswan.conf swanctl --list-sas --uri unix://$(lab_charon_dir b1)/run/charon.vici | grep -c IKEv2) == 0 ]]" || true
+lab_wait_cmd 5 ikp_swan_idle b1 || true
 
 # --- 2. strongSwan initiates, 3. liveness both ways
 echo "== 2. strongSwan B1 initiates (swanctl --initiate), ikepulse responds"
 ikev2_config "$LAB_WORK/a2.cfg" 0 $B1
 ikp_start a "$LAB_WORK/a2.cfg" --debug
-n_est=$(grep -c "IKE_SA lab\[[0-9]*\] established" "$L1")
-lab_initiate b1 net 20 || echo "  (swanctl --initiate returned non-zero: $(tail -1 "$(lab_charon_dir b1)/initiate.out"))"
+ikp_swan_initiate b1
 ok=1
 lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is UP\. Peer $B1" 15 || ok=0
 ikp_check "2: both sides logged the tunnel up" test $ok = 1
@@ -152,23 +125,22 @@ check_up 2 b1
 l_up=$(grep -m1 "Crypto tunnel is UP\. Peer $B1" "${IKP_LOG[a]}")
 ikp_check "2: ikepulse's UP line carries port 4500 (strongSwan floated): ${l_up#*: }" \
   grep -q "Peer $B1:4500 Id: $B1" <<<"$l_up"
-spis0=$(v2_swan b1 ike_spis)
-echo "== 3. liveness both ways, 40 s (ikepulse dpd 10 2 periodic, strongSwan dpd_delay 10s)"
+spis0=$(ikp_swan_sa b1 ike_spis)
+# 25 s: strongSwan's probes at about +10 and +20 s, and the whole of a death verdict (+20 s)
+# had the first gone unanswered; an unanswered probe shows as a retransmission 4 s later.
+echo "== 3. liveness both ways, 25 s (ikepulse dpd 10 2 periodic, strongSwan dpd_delay 10s)"
 t3=$(date +%s)
 l3=$(wc -l <"$L1")
-lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is DOWN" 40 && ikp_bad "3: ikepulse logged DOWN during 40 s"
+lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is DOWN" 25 && ikp_bad "3: ikepulse logged DOWN during 25 s"
 tail -n +"$((l3 + 1))" "$L1" >"$LAB_WORK/b1-liveness.log"
 echo "  waited $(($(date +%s) - t3)) s"
-spis1=$(v2_swan b1 ike_spis)
-ikp_check "3: same strongSwan IKE SA after 40 s ($spis1)" test -n "$spis1" -a "$spis0" = "$spis1"
-ikp_check "3: ikepulse still READY" grep -q READY <<<"$(v2_ikp_status)"
+spis1=$(ikp_swan_sa b1 ike_spis)
+ikp_check "3: same strongSwan IKE SA after 25 s ($spis1)" test -n "$spis1" -a "$spis0" = "$spis1"
+ikp_check "3: ikepulse still READY" grep -q READY <<<"$(ikp_v2_sa a status)"
 # charon (ike=2): "parsed INFORMATIONAL request N [ ]" then "generating INFORMATIONAL response N [ ]"
 # for ikepulse's probes; "generating INFORMATIONAL request N [ ]" then "parsed INFORMATIONAL
 # response N [ ]" for its own.
-rq_in=$(grep -c "parsed INFORMATIONAL request [0-9]* \[ \]" "$LAB_WORK/b1-liveness.log")
-rs_out=$(grep -c "generating INFORMATIONAL response [0-9]* \[ \]" "$LAB_WORK/b1-liveness.log")
-rq_out=$(grep -c "generating INFORMATIONAL request [0-9]* \[ \]" "$LAB_WORK/b1-liveness.log")
-rs_in=$(grep -c "parsed INFORMATIONAL response [0-9]* \[ \]" "$LAB_WORK/b1-liveness.log")
+read -r rq_in rs_out rq_out rs_in <<<"$(informational "$LAB_WORK/b1-liveness.log")"
 echo "  strongSwan: ikepulse's probes parsed $rq_in, answered $rs_out; its own sent $rq_out, answers parsed $rs_in"
 # Both probe every 10 s: strongSwan times its probe from its own last send (1-s clock),
 # ikepulse from the last message received, so strongSwan's probe arrives just before ikepulse's
@@ -179,29 +151,8 @@ ikp_check "3: strongSwan's DPD answered by ikepulse ($rq_out/$rs_in)" test "$rq_
 ikp_check "3: no retransmission or death in charon's log" \
   bash -c "! grep -Eq 'retransmit|giving up|deleting IKE_SA' '$LAB_WORK/b1-liveness.log'"
 ikp_stop a
-lab_wait_cmd 5 bash -c "[[ \$(STRONGSWAN_CONF=$(lab_charon_dir b1)/strongswan.conf swanctl --list-sas --uri unix://$(lab_charon_dir b1)/run/charon.vici | grep -c IKEv2) == 0 ]]" || true
-
-# --- 3b. ikepulse's own probes: B2 runs dpd_delay 30s, so only ikepulse probes (every 10 s)
-echo "== 3b. ikepulse initiates toward B2 (strongSwan dpd_delay 30s): ikepulse's probes, 25 s"
-L2=$(lab_charon_log b2)
-ikev2_config "$LAB_WORK/a3.cfg" 1 $B2
-ikp_start a "$LAB_WORK/a3.cfg" --debug
-lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is UP\. Peer $B2" 15 || ikp_bad "3b: tunnel up with B2"
-l3=$(wc -l <"$L2")
-lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is DOWN" 25 && ikp_bad "3b: ikepulse logged DOWN during 25 s"
-tail -n +"$((l3 + 1))" "$L2" >"$LAB_WORK/b2-liveness.log"
-rq_in=$(grep -c "parsed INFORMATIONAL request [0-9]* \[ \]" "$LAB_WORK/b2-liveness.log")
-rs_out=$(grep -c "generating INFORMATIONAL response [0-9]* \[ \]" "$LAB_WORK/b2-liveness.log")
-rq_out=$(grep -c "generating INFORMATIONAL request [0-9]* \[ \]" "$LAB_WORK/b2-liveness.log")
-n_ikp=$(grep -c "Sending liveness check" "${IKP_LOG[a]}")
-n_retry=$(grep -c "Liveness retry" "${IKP_LOG[a]}")
-echo "  ikepulse sent $n_ikp liveness checks ($n_retry retries); strongSwan parsed $rq_in empty INFORMATIONAL requests, answered $rs_out, sent $rq_out of its own"
-ikp_check "3b: ikepulse's empty INFORMATIONAL requests answered by strongSwan ($rq_in/$rs_out, >= 2)" \
-  test "$rq_in" -ge 2 -a "$rs_out" -ge "$rq_in"
-ikp_check "3b: no liveness retry by ikepulse ($n_retry)" test "$n_retry" = 0
-ikp_check "3b: ikepulse still READY" grep -q READY <<<"$(v2_ikp_status)"
-ikp_stop a
-lab_wait_cmd 5 bash -c "[[ \$(STRONGSWAN_CONF=$(lab_charon_dir b2)/strongswan.conf swanctl --list-sas --uri unix://$(lab_charon_dir b2)/run/charon.vici | grep -c IKEv2) == 0 ]]" || true
+lab_wait_cmd 5 ikp_swan_idle b1 || true
+ikp_join 3b
 
 # --- 4. B1 SIGKILLed, failover to B2
 echo "== 4. ikepulse keep-up, set peer B1 B2; B1 SIGKILLed"
@@ -220,9 +171,9 @@ lab_kill_charon b1 KILL
 echo "  B1's charon SIGKILLed at $(date -d "@$t_kill" +%T.%3N)"
 lab_wait_for "$LOG" "Crypto tunnel is DOWN\. Peer $B1" 35 || ikp_bad "4: ikepulse DOWN with B1"
 lab_wait_for "$LOG" "Crypto tunnel is UP\. Peer $B2" 10 || ikp_bad "4: ikepulse UP with B2"
-lab_wait_for "$(lab_charon_log b2)" "CHILD_SA .* established" 5 || ikp_bad "4: B2 CHILD_SA established"
+lab_wait_for "$L2" "CHILD_SA .* established" 5 || ikp_bad "4: B2 CHILD_SA established"
 lab_capture_stop
-last_b1=$(tshark -r "$LAB_WORK/a.pcap" -Y "ip.src==$B1" -T fields -e frame.time_epoch 2>/dev/null | tail -1)
+last_b1=$(ikp_pcap_last "$LAB_WORK/a.pcap" "ip.src==$B1")
 after_kill=$(tshark -r "$LAB_WORK/a.pcap" -Y "ip.src==$B1 && frame.time_epoch > $t_kill" 2>/dev/null | wc -l)
 l_down=$(grep -m1 "Crypto tunnel is DOWN\. Peer $B1" "$LOG")
 l_up2=$(grep -m1 "Crypto tunnel is UP\. Peer $B2" "$LOG")

@@ -11,13 +11,9 @@ cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
 ikp_two_sites
-PSK=lab-secret-not-for-production
-lab_charon_config b version=2 local=192.0.2.2 remote=192.0.2.1 psk=not-the-same-secret \
-  proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256 local_ts=203.0.113.0/24 \
-  remote_ts=198.51.100.0/24 log="default=1 ike=2 cfg=1 net=1"
-lab_charon_start b
+ikp_swan_v2 b $B psk=not-the-same-secret log="default=1 ike=2 cfg=1 net=1" extra_charon=""
 CLOG=$(lab_charon_log b)
-ikp_flex_config "$LAB_WORK/a.cfg" "aes-cbc-128 sha256 - 14" "esp-aes esp-sha256-hmac" "" 1 192.0.2.2
+ikp_v2_config "$LAB_WORK/a.cfg" keep_up=1 peers=$B
 lab_capture_start "$(lab_ns a)" wan0 "$LAB_WORK/a.pcap"
 ikp_start a "$LAB_WORK/a.cfg" --debug
 LOG=${IKP_LOG[a]}

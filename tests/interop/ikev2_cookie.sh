@@ -28,87 +28,34 @@ command -v jq >/dev/null || { echo "ikev2_cookie: jq missing"; exit 77; }
 COUNT=${FLOOD_COUNT:-20000}
 RATE=${FLOOD_RATE:-2000}
 LIMIT=100
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24
-lab_gw_add b1 192.0.2.2/24 203.0.113.1/24
-lab_gw_add b2 192.0.2.3/24 203.0.113.1/24
+ikp_sites nohosts b1 b2
 lab_gw_add c 192.0.2.4/24 203.0.114.1/24
 lab_gw_add f 192.0.2.250/24
 ip -n "$(lab_ns a)" route add 10.66.0.0/16 via 192.0.2.250
-PSK=lab-secret-not-for-production
-B1=192.0.2.2
-B2=192.0.2.3
 C=192.0.2.4
 FLOOD=tests/interop/ikev2_init_flood.py
 
 # ikev2_config FILE KEEP_UP EXTRA PEERS...: ikepulse's FlexVPN configuration (map green 10
 # to the first peers; C's LAN gets entry 20 when C is listed).
 ikev2_config() {
-  local file=$1 keep=$2 extra=$3 p
+  local file=$1 keep=$2 extra=$3 p map=""
   shift 3
-  {
-    echo "hostname A"
-    echo "crypto ikev2 proposal PROP"
-    echo " encryption aes-cbc-128"
-    echo " integrity sha256"
-    echo " group 14"
-    echo "crypto ikev2 policy POL"
-    echo " proposal PROP"
-    echo "crypto ikev2 keyring KR"
-    for p in "$@"; do
-      echo " peer p$p"
-      echo "  address $p"
-      echo "  pre-shared-key $PSK"
-    done
-    echo "crypto ikev2 profile PROF"
-    for p in "$@"; do echo " match identity remote address $p 255.255.255.255"; done
-    echo " authentication remote pre-share"
-    echo " authentication local pre-share"
-    echo " keyring local KR"
-    echo " dpd 10 2 periodic"
-    echo "crypto ipsec transform-set T1 esp-aes esp-sha256-hmac"
-    echo " mode tunnel"
-    echo "crypto map green 10 ipsec-isakmp"
-    for p in "$@"; do [[ $p != "$C" ]] && echo " set peer $p"; done
-    echo " set transform-set T1"
-    echo " set ikev2-profile PROF"
-    echo " match address 101"
-    if [[ $keep == 1 ]]; then echo " ikepulse keep-up"; fi
-    echo "crypto map green 20 ipsec-isakmp"
-    echo " set peer $C"
-    echo " set transform-set T1"
-    echo " set ikev2-profile PROF"
-    echo " match address 102"
-    echo "interface wan0"
-    echo " ip address 192.0.2.1 255.255.255.0"
-    echo " crypto map green"
-    echo "access-list 101 permit ip 198.51.100.0 0.0.0.255 203.0.113.0 0.0.0.255"
-    echo "access-list 102 permit ip 198.51.100.0 0.0.0.255 203.0.114.0 0.0.0.255"
-    if [[ -n $extra ]]; then printf '%s\n' "$extra"; fi
-  } >"$file"
+  for p in "$@"; do [[ $p != "$C" ]] && map+=" $p"; done
+  ikp_v2_config "$file" dpd="10 2 periodic" keep_up="$keep" peers="$*" map_peers="$map" \
+    entries="crypto map green 20 ipsec-isakmp
+ set peer $C
+ set transform-set T1
+ set ikev2-profile PROF
+ match address 102" extra="access-list 102 permit ip 198.51.100.0 0.0.0.255 203.0.114.0 0.0.0.255${extra:+
+$extra}"
 }
 cac() { ikp_json a "show crypto call admission statistics" | jq -r ".$1" 2>/dev/null; }
-swan_count() {
-  lab_list_sas "$1" 2>/dev/null | grep -c "ESTABLISHED" || true
-}
 
-lab_charon_config b1 version=2 local=$B1 remote=192.0.2.1 psk=$PSK \
-  proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256 local_ts=203.0.113.0/24 \
-  remote_ts=198.51.100.0/24 dpd_delay=10s log="default=1 ike=2 net=2 cfg=1" \
-  extra_charon="    keep_alive = 0s"
-lab_charon_start b1
-lab_charon_config b2 version=2 local=$B2 remote=192.0.2.1 psk=$PSK \
-  proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256 local_ts=203.0.113.0/24 \
-  remote_ts=198.51.100.0/24 dpd_delay=30s log="default=1 ike=2 net=2 cfg=1" \
-  extra_charon="    keep_alive = 0s
+LOGLV="default=1 ike=2 net=2 cfg=1"
+ikp_swan_v2 b1 $B1 dpd_delay=10s log="$LOGLV"
+ikp_swan_v2 b2 $B2 dpd_delay=30s log="$LOGLV" extra_charon="    keep_alive = 0s
     cookie_threshold = 1"
-lab_charon_start b2
-lab_charon_config c version=2 local=$C remote=192.0.2.1 psk=$PSK \
-  proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256 local_ts=203.0.114.0/24 \
-  remote_ts=198.51.100.0/24 dpd_delay=30s log="default=1 ike=2 net=2 cfg=1" \
-  extra_charon="    keep_alive = 0s"
-lab_charon_start c
+ikp_swan_v2 c $C local_ts=203.0.114.0/24 dpd_delay=30s log="$LOGLV"
 L1=$(lab_charon_log b1)
 L2=$(lab_charon_log b2)
 LC=$(lab_charon_log c)
@@ -124,7 +71,7 @@ half_is_one() { [[ $(cac ikev2_half_open) == 1 ]]; }
 lab_wait_cmd 5 half_is_one || true
 h=$(cac ikev2_half_open)
 ikp_check "(a) one IKEv2 half-open responder on ikepulse ($h)" test "$h" = 1
-lab_initiate b1 net 20 || echo "  (swanctl --initiate returned non-zero: $(tail -1 "$(lab_charon_dir b1)/initiate.out"))"
+ikp_swan_initiate b1
 lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is UP\. Peer $B1" 15 || ikp_bad "(a) tunnel up with B1"
 sent=$(cac ikev2_cookies_sent)
 valid=$(cac ikev2_cookies_valid)
@@ -139,7 +86,7 @@ ikp_check "(a) charon's second request carries it: 'generating IKE_SA_INIT reque
 ikp_check "(a) strongSwan IKE_SA established" grep -q "IKE_SA lab\[[0-9]*\] established" "$L1"
 ikp_check "(a) ikepulse debug: valid COOKIE" grep -q "IKE_SA_INIT with a valid COOKIE from $B1" "${IKP_LOG[a]}"
 ikp_stop a
-lab_wait_cmd 5 bash -c "! STRONGSWAN_CONF=$(lab_charon_dir b1)/strongswan.conf swanctl --list-sas --uri unix://$(lab_charon_dir b1)/run/charon.vici | grep -q IKEv2" || true
+lab_wait_cmd 5 ikp_swan_idle b1 || true
 
 # --- (b) ikepulse initiator, strongSwan demands a cookie
 echo "== (b) ikepulse initiates toward B2 (charon cookie_threshold = 1, one half-open SA first)"
@@ -158,7 +105,7 @@ ikp_check "(b) charon got the request with the cookie: 'parsed IKE_SA_INIT reque
   grep -q "parsed IKE_SA_INIT request 0 \[ N(COOKIE) SA KE No" "$L2"
 ikp_check "(b) strongSwan B2 IKE_SA established" grep -q "IKE_SA lab\[[0-9]*\] established" "$L2"
 ikp_stop a
-lab_wait_cmd 5 bash -c "! STRONGSWAN_CONF=$(lab_charon_dir b2)/strongswan.conf swanctl --list-sas --uri unix://$(lab_charon_dir b2)/run/charon.vici | grep -q IKEv2" || true
+lab_wait_cmd 5 ikp_swan_idle b2 || true
 
 # --- (c) flood while B1 is established; C initiates during it
 echo "== (c) $COUNT forged IKE_SA_INIT at $RATE/s while B1 is up; limit $LIMIT; C initiates"
@@ -170,7 +117,7 @@ ikp_check "(c) running-config shows the limit" \
 n_up=$(grep -c "IKE_SA lab\[[0-9]*\] established" "$L1")
 lab_initiate b1 net 20 || true
 lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is UP\. Peer $B1" 15 || { ikp_bad "(c) tunnel up with B1"; ikp_finish ikev2_cookie; }
-spis0=$(lab_list_sas b1 | awk '/IKEv2/ { print $5, $6; exit }')
+spis0=$(ikp_swan_sa b1 ike_spis)
 l1=$(wc -l <"$L1")
 PID=${IKP_PID[a]}
 cpu() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }  # utime + stime, clock ticks
@@ -181,7 +128,7 @@ full() { local h; h=$(cac ikev2_half_open); [[ -n $h && $h != null ]] && ((h >= 
 lab_wait_cmd 20 full || ikp_bad "(c) the flood filled the IKEv2 half-open table ($(cac ikev2_half_open))"
 echo "  half-open table full ($(cac ikev2_half_open)); C initiates"
 t_c=$(date +%s.%3N)
-lab_initiate c net 30 || echo "  (C: swanctl --initiate returned non-zero: $(tail -1 "$(lab_charon_dir c)/initiate.out"))"
+ikp_swan_initiate c 30
 lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is UP\. Peer $C" 20 && ok_c=1 || ok_c=0
 t_c_up=$(date +%s.%3N)
 peak=0
@@ -208,7 +155,7 @@ ikp_check "(c) C established through the cookie" test "$ok_c" = 1
 ikp_check "(c) C's charon got a COOKIE" grep -q "parsed IKE_SA_INIT response 0 \[ N(COOKIE) \]" "$LC"
 ikp_check "(c) cookies sent to the flood ($sent >= $((COUNT / 2)))" test "$sent" -ge $((COUNT / 2))
 ikp_check "(c) no DOWN for B1 in ikepulse's log" bash -c "! grep -q 'Crypto tunnel is DOWN. Peer $B1' '${IKP_LOG[a]}'"
-spis1=$(lab_list_sas b1 | awk '/IKEv2/ { print $5, $6; exit }')
+spis1=$(ikp_swan_sa b1 ike_spis)
 ikp_check "(c) B1 keeps the same IKE SA ($spis1)" test -n "$spis1" -a "$spis0" = "$spis1"
 tail -n +"$((l1 + 1))" "$L1" >"$LAB_WORK/b1-flood.log"
 ikp_check "(c) no retransmission or death in B1's charon log during the flood" \

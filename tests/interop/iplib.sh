@@ -5,7 +5,23 @@
 #              [keep_up=1] [pfs=groupN] [debug=1]
 #   ikp_start NAME CONFIG       start ikepulsed in gateway NAME (records the pid)
 #   ikp_cli NAME cmd...         run `ikepulse -c` against that daemon's socket
+#   ikp_v2_config FILE key=value...   the FlexVPN (IKEv2) configuration (ikp_flex_config: positional)
+#   ikp_sites, ikp_two_sites, ikp_failover_sites, ikp_lsw_sites   the lab topologies
+#   ikp_swan_v2 NAME IP [key=value...]   an IKEv2 strongSwan peer, configured and started
+#   ikp_fork PART / ikp_join PART   run an independent part of a test beside it, in its own lab
 IKP_BUILD=${IKP_BUILD:-build/release}
+
+# ikp_map_head TRANSFORMS PEERS...: transform set T1 and the head of crypto map green 10 (its
+# peers and transform set), as ikp_config and ikp_v2_config write them.
+ikp_map_head() {
+  local ts=$1 p
+  shift
+  echo "crypto ipsec transform-set T1 $ts"
+  echo " mode tunnel"
+  echo "crypto map green 10 ipsec-isakmp"
+  for p in "$@"; do echo " set peer $p"; done
+  echo " set transform-set T1"
+}
 
 ikp_config() {
   local file=$1
@@ -26,11 +42,7 @@ ikp_config() {
     local p
     for p in ${c[peers]}; do echo "crypto isakmp key ${c[psk]} address $p"; done
     if [[ -n ${c[keepalive]} ]]; then echo "crypto isakmp keepalive ${c[keepalive]}"; fi
-    echo "crypto ipsec transform-set T1 ${c[esp]}"
-    echo " mode tunnel"
-    echo "crypto map green 10 ipsec-isakmp"
-    for p in ${c[peers]}; do echo " set peer $p"; done
-    echo " set transform-set T1"
+    ikp_map_head "${c[esp]}" ${c[peers]}
     echo " match address 101"
     if [[ -n ${c[pfs]} ]]; then echo " set pfs ${c[pfs]}"; fi
     if [[ ${c[keep_up]} == 1 ]]; then echo " ikepulse keep-up"; fi
@@ -42,15 +54,29 @@ ikp_config() {
   } >"$file"
 }
 
-# ikp_flex_config FILE "ENC INTEG PRF GROUP" "TRANSFORM-SET" "DPD" KEEP_UP PEERS...: ikepulse's
-# FlexVPN (IKEv2) configuration as an IOS user types it: proposal PROP, policy POL, keyring KR
-# (the lab PSK for each peer), profile PROF (`dpd DPD` unless empty), transform set T1, crypto
-# map green 10 with `set ikev2-profile PROF`, A 192.0.2.1 protecting 198.51.100.0/24 toward
-# 203.0.113.0/24. INTEG/PRF "-": not configured (AES-GCM takes a PRF and no integrity).
-ikp_flex_config() {
-  local file=$1 ts=$3 dpd=$4 keep=$5 p enc integ prf group
-  read -r enc integ prf group <<<"$2"
-  shift 5
+# ikp_v2_config FILE key=value...: ikepulse's FlexVPN (IKEv2) configuration as an IOS user
+# types it: proposal PROP, policy POL, keyring KR (the lab PSK for each peer), profile PROF,
+# transform set T1, crypto map green 10 with `set ikev2-profile PROF`, A 192.0.2.1 protecting
+# 198.51.100.0/24 toward 203.0.113.0/24. Keys (defaults):
+#   ike="aes-cbc-128 sha256 - 14"   "ENC INTEG PRF GROUP"; INTEG/PRF "-": not configured
+#                                   (AES-GCM takes a PRF and no integrity)
+#   ts="esp-aes esp-sha256-hmac"    the transform set
+#   dpd=""                          `dpd DPD` in the profile unless empty
+#   keep_up=0  peers=""             keyring and `match identity` entries for each peer
+#   map_peers=                      the `set peer`s of entry 10 (default: peers)
+#   lifetime=                       `lifetime N` in the profile
+#   pfs=  sa_lifetime=              `set pfs X`, `set security-association lifetime seconds N`
+#   entries=  extra=                raw lines after entry 10 / at the end
+ikp_v2_config() {
+  local file=$1
+  shift
+  local -A c=([ike]="aes-cbc-128 sha256 - 14" [ts]="esp-aes esp-sha256-hmac" [dpd]="" [keep_up]=0
+              [peers]="" [map_peers]="-" [lifetime]="" [pfs]="" [sa_lifetime]="" [entries]=""
+              [extra]="")
+  local kv p enc integ prf group
+  for kv in "$@"; do c[${kv%%=*}]=${kv#*=}; done
+  [[ ${c[map_peers]} == - ]] && c[map_peers]=${c[peers]}
+  read -r enc integ prf group <<<"${c[ike]}"
   {
     echo "hostname A"
     echo "crypto ikev2 proposal PROP"
@@ -61,30 +87,39 @@ ikp_flex_config() {
     echo "crypto ikev2 policy POL"
     echo " proposal PROP"
     echo "crypto ikev2 keyring KR"
-    for p in "$@"; do
+    for p in ${c[peers]}; do
       echo " peer p$p"
       echo "  address $p"
       echo "  pre-shared-key ${PSK:-lab-secret-not-for-production}"
     done
     echo "crypto ikev2 profile PROF"
-    for p in "$@"; do echo " match identity remote address $p 255.255.255.255"; done
+    for p in ${c[peers]}; do echo " match identity remote address $p 255.255.255.255"; done
     echo " authentication remote pre-share"
     echo " authentication local pre-share"
     echo " keyring local KR"
-    if [[ -n $dpd ]]; then echo " dpd $dpd"; fi
-    echo "crypto ipsec transform-set T1 $ts"
-    echo " mode tunnel"
-    echo "crypto map green 10 ipsec-isakmp"
-    for p in "$@"; do echo " set peer $p"; done
-    echo " set transform-set T1"
+    if [[ -n ${c[dpd]} ]]; then echo " dpd ${c[dpd]}"; fi
+    if [[ -n ${c[lifetime]} ]]; then echo " lifetime ${c[lifetime]}"; fi
+    ikp_map_head "${c[ts]}" ${c[map_peers]}
+    if [[ -n ${c[pfs]} ]]; then echo " set pfs ${c[pfs]}"; fi
     echo " set ikev2-profile PROF"
+    if [[ -n ${c[sa_lifetime]} ]]; then echo " set security-association lifetime seconds ${c[sa_lifetime]}"; fi
     echo " match address 101"
-    if [[ $keep == 1 ]]; then echo " ikepulse keep-up"; fi
+    if [[ ${c[keep_up]} == 1 ]]; then echo " ikepulse keep-up"; fi
+    if [[ -n ${c[entries]} ]]; then printf '%s\n' "${c[entries]}"; fi
     echo "interface wan0"
     echo " ip address 192.0.2.1 255.255.255.0"
     echo " crypto map green"
     echo "access-list 101 permit ip 198.51.100.0 0.0.0.255 203.0.113.0 0.0.0.255"
+    if [[ -n ${c[extra]} ]]; then printf '%s\n' "${c[extra]}"; fi
   } >"$file"
+}
+
+# ikp_flex_config FILE "ENC INTEG PRF GROUP" "TRANSFORM-SET" "DPD" KEEP_UP PEERS...: the same,
+# positional (ikp_v2_config ike= ts= dpd= keep_up= peers=).
+ikp_flex_config() {
+  local file=$1 ike=$2 ts=$3 dpd=$4 keep=$5
+  shift 5
+  ikp_v2_config "$file" ike="$ike" ts="$ts" dpd="$dpd" keep_up="$keep" peers="$*"
 }
 
 # ikp_start NAME CONFIG [extra ikepulsed args]: logs to $LAB_WORK/ikepulse-NAME.log
@@ -119,37 +154,62 @@ ikp_cli() {
 
 declare -gA IKP_LOG IKP_SOCK IKP_PID
 
-# ikp_two_sites [hosts]: the usual lab: lab_init, the switch, gateway a (WAN 192.0.2.1,
-# LAN 198.51.100.0/24) and gateway b (192.0.2.2, LAN 203.0.113.0/24); with "hosts", a host
-# behind each (198.51.100.10, 203.0.113.10) in namespaces a-host and b-host.
-ikp_two_sites() {
-  local ha="" hb=""
-  [[ ${1:-} == hosts ]] && ha=198.51.100.10/24 hb=203.0.113.10/24
-  lab_init
+# The lab's pre-shared key: every peer of the interop tests uses it unless a test says otherwise.
+PSK=${PSK:-lab-secret-not-for-production}
+
+# ikp_sites nohosts|hosts|bhosts NAME...: the lab: lab_init (unless done), the switch, gateway a
+# (WAN 192.0.2.1, LAN 198.51.100.0/24) and one gateway per NAME (WAN 192.0.2.2, .3, ... in
+# order, each with LAN 203.0.113.0/24). hosts: a host behind every gateway (a-host
+# 198.51.100.10, NAME-host 203.0.113.10); bhosts: behind the NAME gateways only. Sets A and
+# B1, B2, ... (and B = B1) to the WAN addresses.
+ikp_sites() {
+  local ha="" hb="" i=2 n
+  case $1 in
+    hosts) ha=198.51.100.10/24 hb=203.0.113.10/24 ;;
+    bhosts) hb=203.0.113.10/24 ;;
+  esac
+  shift
+  [[ -n $LAB_T0 ]] || lab_init
   lab_switch_create
   lab_gw_add a 192.0.2.1/24 198.51.100.1/24 $ha
-  lab_gw_add b 192.0.2.2/24 203.0.113.1/24 $hb
+  A=192.0.2.1
+  for n in "$@"; do
+    lab_gw_add "$n" "192.0.2.$i/24" 203.0.113.1/24 $hb
+    printf -v "B$((i - 1))" %s "192.0.2.$i"
+    i=$((i + 1))
+  done
+  B=${B1:-}
 }
 
-# ikp_failover_sites [hosts|nohosts] [charon key=value ...]: the failover topology. A
-# 192.0.2.1 (LAN 198.51.100.0/24), B1 192.0.2.2 and B2 192.0.2.3 (strongSwan, LAN
-# 203.0.113.0/24, each with host 203.0.113.10 behind it when `hosts`), both charons started
-# with the lab PSK, DPD 10 s / 30 s and the extra lab_charon_config settings given.
-# Sets B1, B2, PSK.
-ikp_failover_sites() {
-  local mode=${1:-nohosts}
-  shift
-  local hb=""
-  [[ $mode == hosts ]] && hb=203.0.113.10/24
+# ikp_two_sites [hosts]: the usual lab: gateway a and gateway b (192.0.2.2); with "hosts", a host
+# behind each (198.51.100.10, 203.0.113.10) in namespaces a-host and b-host.
+ikp_two_sites() { ikp_sites "${1:-nohosts}" b; }
+
+# ikp_lsw_sites TEST: sources tests/lab/libreswan.sh; lab_init; without Libreswan TEST prints
+# SKIP and exits 77; else ikp_two_sites and pluto's version line. IKP_LSW_SA_FAIL: what pluto
+# logs when the lab kernel (no ESP) refuses its IPsec SA.
+IKP_LSW_SA_FAIL='netlink response for Add SA esp\.[0-9a-f]+@[0-9.]+: Protocol not supported'
+ikp_lsw_sites() {
+  source tests/lab/libreswan.sh
   lab_init
-  lab_switch_create
-  lab_gw_add a 192.0.2.1/24 198.51.100.1/24
-  lab_gw_add b1 192.0.2.2/24 203.0.113.1/24 $hb
-  lab_gw_add b2 192.0.2.3/24 203.0.113.1/24 $hb
-  PSK=lab-secret-not-for-production
-  B1=192.0.2.2
-  B2=192.0.2.3
-  local b ip
+  if ! lab_lsw_available; then
+    echo "$1: SKIP ($LAB_LSW_WHY)"
+    exit 77
+  fi
+  ikp_two_sites
+  "$(lab_lsw_bin pluto)" --version 2>&1 | head -1 | sed 's/^/== /'
+}
+
+# ikp_failover_sites [hosts|nohosts|allhosts] [charon key=value ...]: the failover topology. A
+# 192.0.2.1 (LAN 198.51.100.0/24), B1 192.0.2.2 and B2 192.0.2.3 (strongSwan, LAN
+# 203.0.113.0/24, each with host 203.0.113.10 behind it when `hosts`; allhosts: A with
+# 198.51.100.10 too), both charons started with the lab PSK, DPD 10 s / 30 s and the extra
+# lab_charon_config settings given. Sets B1, B2.
+ikp_failover_sites() {
+  local mode=nohosts b ip
+  case ${1:-} in hosts) mode=bhosts ;; allhosts) mode=hosts ;; esac
+  shift
+  ikp_sites $mode b1 b2
   for b in b1 b2; do
     ip=$B1
     [[ $b == b2 ]] && ip=$B2
@@ -157,6 +217,20 @@ ikp_failover_sites() {
       remote_ts=198.51.100.0/24 dpd_delay=10s dpd_timeout=30s "$@"
     lab_charon_start "$b"
   done
+}
+
+# ikp_swan_v2 NAME IP [key=value...]: strongSwan NAME (IKEv2) configured and started in gateway
+# NAME at IP toward A: the lab PSK, IKE aes128-sha256-modp2048, ESP aes128-sha256, TS
+# 203.0.113.0/24 === 198.51.100.0/24, DPD every 10 s, `keep_alive = 0s` (no NAT-T keepalives:
+# kernel-libipsec fakes a NAT, so the last packet from the peer is an IKE message); the
+# key=value pairs (lab_charon_config's) override these.
+ikp_swan_v2() {
+  local name=$1 ip=$2
+  shift 2
+  lab_charon_config "$name" version=2 local="$ip" remote=192.0.2.1 psk="$PSK" \
+    proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256 local_ts=203.0.113.0/24 \
+    remote_ts=198.51.100.0/24 extra_charon="    keep_alive = 0s" "$@"
+  lab_charon_start "$name"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -227,23 +301,40 @@ ikp_fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 # ikp_fcmp EXPR: awk float comparison, e.g. ikp_fcmp "$d >= 20.0 && $d <= 20.5".
 ikp_fcmp() { awk "BEGIN { exit !($1) }"; }
 
-# ikp_swan_sa NAME FIELD: one field of the first SA in `swanctl --list-sas` (text output):
-#   state | proposal | spi_in | spi_out | child_state | encap | ts (local === remote)
+# ikp_swan_sa NAME FIELD: one field of the first SA (IKEv1 or IKEv2) in `swanctl --list-sas`
+# (text output): ike_state | ike_spis | proposal | child_state | child_prop | encap | spi_in |
+# spi_out | ts (local === remote) | count (IKE SAs)
 ikp_swan_sa() {
   local name=$1 field=$2 out
   out=$(lab_list_sas "$name" 2>/dev/null) || return 1
   case $field in
-    ike_state) awk '/IKEv1/ { gsub(",", "", $3); print $3; exit }' <<<"$out" ;;
-    ike_spis) awk '/IKEv1/ { print $5, $6; exit }' <<<"$out" ;;
-    proposal) awk '/IKEv1/ { f = 1; next } f && /^  [A-Z0-9_]+[-\/]/ { print $1; exit }' <<<"$out" ;;
+    ike_state) awk '/IKEv[12]/ { gsub(",", "", $3); print $3; exit }' <<<"$out" ;;
+    ike_spis) awk '/IKEv[12]/ { print $5, $6; exit }' <<<"$out" ;;
+    proposal) awk '/IKEv[12]/ { f = 1; next } f && /^  [A-Z0-9_]+[-\/]/ { print $1; exit }' <<<"$out" ;;
     child_state) awk '/reqid/ { gsub(",", "", $5); print $5; exit }' <<<"$out" ;;
     encap) awk '/reqid/ { gsub(",", "", $6); print $6; exit }' <<<"$out" ;;
+    child_prop) awk '/reqid/ { gsub(",", "", $7); print $7; exit }' <<<"$out" ;;
     spi_in) awk '$1 == "in" { gsub(",", "", $2); print $2; exit }' <<<"$out" ;;
     spi_out) awk '$1 == "out" { gsub(",", "", $2); print $2; exit }' <<<"$out" ;;
     ts) awk '$1 == "local" && $2 ~ /\// { l = $2 } $1 == "remote" && $2 ~ /\// { print l " === " $2; exit }' <<<"$out" ;;
-    count) grep -c "IKEv1" <<<"$out" || true ;;
+    count) grep -Ec "IKEv[12]" <<<"$out" || true ;;
     *) return 1 ;;
   esac
+}
+
+# ikp_swan_idle NAME: strongSwan NAME lists no IKE SA (or no longer answers); for lab_wait_cmd.
+ikp_swan_idle() { ! lab_list_sas "$1" 2>/dev/null | grep -Eq "IKEv[12]"; }
+
+# ikp_swan_initiate NAME [TIMEOUT_S]: swanctl --initiate --child net; says so when it fails.
+ikp_swan_initiate() {
+  lab_initiate "$1" net "${2:-20}" ||
+    echo "  (swanctl --initiate returned non-zero: $(tail -1 "$(lab_charon_dir "$1")/initiate.out"))"
+}
+
+# ikp_v2_sa NAME FIELD: FIELD (status, spi_local, ...) of each of ikepulse NAME's IKEv2 SAs,
+# one a line.
+ikp_v2_sa() {
+  ikp_json "$1" "show crypto ikev2 sa" | jq -r ".ikev2_sas[]? | .$2 // empty" 2>/dev/null
 }
 
 # ikp_sa_spis NAME: "in out" SPIs (8 hex digits, lower case) of ikepulse's first IPsec SA.
@@ -336,4 +427,78 @@ s.sendall(b'x' * int(sys.argv[2])); s.close()" "$ip" "$bytes" || true
   wait "$listener" || true
   lab_log "TCP $from -> $to: $(cat "$out" 2>/dev/null || echo 0) of $bytes bytes"
   test "$(cat "$out" 2>/dev/null)" = "$bytes"
+}
+
+# ikp_ping_bg HOST_GW DST SECONDS FILE [ping args]: a continuous ping from namespace HOST_GW
+# (e.g. a-host) every 0.2 s, 1 s reply deadline, epoch timestamps (-D), line-buffered into FILE,
+# for at most SECONDS; sets PING_PID.
+ikp_ping_bg() {
+  local ns=$1 dst=$2 secs=$3 out=$4
+  shift 4
+  lab_ns_bg "$(lab_ns "$ns")" "$out" stdbuf -oL ping -D -n -i 0.2 -W 1 -w "$secs" "$@" "$dst"
+  PING_PID=$LAB_LAST_PID
+}
+# ikp_ping_resumed FILE T: FILE (ping -D output) holds a reply stamped after epoch T.
+ikp_ping_resumed() {
+  awk -v t="$2" '/bytes from/ { ts = substr($1, 2, length($1) - 2) + 0; if (ts > t) { f = 1; exit } }
+    END { exit !f }' "$1"
+}
+# ikp_ping_gap FILE: "LAST FIRST": the stamps of the two replies around the largest gap between
+# consecutive replies in FILE (ping -D output); nothing without a gap.
+ikp_ping_gap() {
+  awk '/bytes from/ { ts = substr($1, 2, length($1) - 2) + 0
+      if (p != "" && ts - p > g) { g = ts - p; a = p; b = ts } p = ts }
+    END { if (g > 0) printf "%.6f %.6f\n", a, b }' "$1"
+}
+
+# ikp_pcap_last PCAP FILTER: the epoch of the last packet in PCAP matching the tshark FILTER.
+ikp_pcap_last() {
+  tshark -r "$1" -Y "$2" -T fields -e frame.time_epoch 2>/dev/null | tail -1
+}
+
+# ikp_row REF REF_NAME LABEL T: one timeline row: LABEL, T as a time of day and T - REF.
+ikp_row() {
+  printf '  %-44s %s  (%+8.3f s from %s)\n' "$3" "$(date -d "@$4" +%T.%3N)" "$(ikp_fsub "$4" "$1")" "$2"
+}
+
+# Independent parts of a test can run at the same time, each in a lab of its own (namespaces,
+# work dir, daemons). ikp_fork PART [TIMEOUT_S]: runs this script again with IKP_PART=PART in
+# the background (at most TIMEOUT_S, default 120; its output in $LAB_WORK/part-PART.out).
+# ikp_join PART: waits for it, prints its output indented and counts its PASS and FAIL lines as
+# this run's checks (a part that ended without a verdict is a FAIL). The script itself, seeing
+# IKP_PART=PART, runs only PART and ends with ikp_finish.
+declare -gA IKP_FORK_PID=()
+ikp_fork() {
+  local part=$1 t=${2:-120}
+  IKP_PART=$part timeout "$t" bash "tests/interop/$(basename "$0")" >"$LAB_WORK/part-$part.out" 2>&1 &
+  IKP_FORK_PID[$part]=$!
+  LAB_PIDS+=("$!")
+  lab_log "part $part runs beside this one (pid $!)"
+}
+ikp_join() {
+  local part=$1 out="$LAB_WORK/part-$1.out" rc=0 np nf
+  wait "${IKP_FORK_PID[$part]}" || rc=$?
+  echo "== part $part (run beside the others, in its own namespaces)"
+  sed 's/^/  /' "$out"
+  np=$(grep -c '^  PASS  ' "$out" || true)
+  nf=$(grep -c '^  FAIL  ' "$out" || true)
+  IKP_CHECKS=$((IKP_CHECKS + np + nf))
+  IKP_FAILS=$((IKP_FAILS + nf))
+  if ((rc != 0 && nf == 0)); then ikp_bad "part $part ended with status $rc and no failed check"; fi
+  if ((np + nf == 0)); then ikp_bad "part $part made no check"; fi
+  return 0
+}
+
+# ikp_ping_failover TAG DEAD_RE: with a ping running into $PING and ikepulse (log $LOG) up with
+# B1 of `set peer B1 B2`: B1's charon SIGKILLed (at T_KILL, epoch); waits for DEAD_RE in the
+# log (30 s), the tunnel UP with B2 (8 s), then a ping reply after the verdict (10 s).
+ikp_ping_failover() {
+  local tag=$1 re=$2 t_dead
+  T_KILL=$(date +%s.%3N)
+  lab_kill_charon b1 KILL
+  echo "== B1's charon SIGKILLed at $(date -d "@$T_KILL" +%T.%3N); ping continues"
+  lab_wait_for "$LOG" "$re" 30 || ikp_bad "${tag}ikepulse declared B1 dead"
+  t_dead=$(date +%s.%3N)
+  lab_wait_for "$LOG" "Crypto tunnel is UP\. Peer $B2" 8 || ikp_bad "${tag}traffic brings the tunnel up with B2"
+  lab_wait_cmd 10 ikp_ping_resumed "$PING" "$t_dead" || ikp_bad "${tag}ping resumed after the failover"
 }

