@@ -46,7 +46,7 @@ case "$mode" in
     ctest --preset release -L 'unit|sim' -j "$jobs"
     log "interop tests (strongSwan 5.9.8 in network namespaces) and the Debian package"
     ctest --preset release -L 'interop|loopback|package' --timeout 900
-    log "fuzz targets (clang, ASan+UBSan: fuzz_node ${IKEPULSE_FUZZ_NODE_SECONDS:-180} s, the others ${IKEPULSE_FUZZ_SECONDS:-20} s each)"
+    log "fuzz targets (clang, ASan+UBSan: fuzz_node ${IKEPULSE_FUZZ_NODE_SECONDS:-120} s, the others ${IKEPULSE_FUZZ_SECONDS:-20} s each)"
     bash tests/fuzz/run.sh
     ;;
   *)

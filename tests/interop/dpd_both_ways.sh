@@ -13,7 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-DURATION=${DPD_BOTH_WAYS_S:-60}
+DURATION=${DPD_BOTH_WAYS_S:-120}
 lab_init
 lab_switch_create
 lab_gw_add a 192.0.2.1/24 198.51.100.1/24
