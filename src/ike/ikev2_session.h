@@ -22,7 +22,9 @@
 //   peer matching the remote address gives the keys (LocalKey signs, RemoteKey verifies).
 //   Responder: the first crypto map entry with a `set ikev2-profile` that lists the peer's
 //   address as a `set peer`, whose profile's `match identity remote address` covers IDi, and
-//   whose keyring key verifies the peer's AUTH.
+//   whose keyring key verifies the peer's AUTH. The candidates come from
+//   SessionHost::EntriesFor (the node's index by peer): O(entries listing the peer), not
+//   O(entries).
 // - IDi/IDr: ID_IPV4_ADDR of the profile's `identity local address`, else our address.
 // - Child SA: ESP, one proposal per transform set of the entry, no ESN; traffic selectors from
 //   the entry's ACL (its first permit line), as the IKEv1 proxy identities. The responder
@@ -43,7 +45,11 @@
 // message ID) and when the peer is dead. A response counts only if it carries the message ID
 // of our outstanding request. A request with the next expected ID is processed and answered,
 // and the answer cached; a byte-identical copy of the last request answered gets the cached
-// answer again (not liveness); anything else is dropped (`dropped_replay` for older IDs).
+// answer again (not liveness); anything else is dropped (`dropped_replay` for older IDs). The
+// cache is bounded (DESIGN.md, "IKEv2's answer to a retransmitted request"): the IKE_AUTH
+// answer goes with the peer's first authenticated message after it, any answer after
+// Ikev2Options::response_cache_lifetime, and an empty INFORMATIONAL answer is sealed again
+// for a retransmission instead of kept; a forgotten answer's request is then a replay.
 //
 // Liveness: `dpd` of the profile, else `crypto ikev2 dpd`; DpdMonitor's rules with an empty
 // INFORMATIONAL as the probe. `dpd 10 2 periodic`, last fresh message from the peer at T0:
