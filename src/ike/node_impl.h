@@ -150,7 +150,7 @@ struct V2Slot {
   // and, after an IKE rekey until their Deletes are done, the replaced ones'
   // (NodeImpl::SyncV2Index).
   std::optional<uint64_t> indexed;
-  std::vector<uint64_t> indexed_old;
+  LazyVector<uint64_t> indexed_old;  // no block while empty (all but a rekey's moments)
 };
 
 // The context of one call into the node.
