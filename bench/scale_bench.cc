@@ -509,8 +509,8 @@ int Run(const Args& a) {
               LoadAvg().c_str());
   if (a.ikev2)
     std::printf("sizes: Ikev2Session %zu B, V2Slot %zu B, Ikev2Session::Negotiation freed once "
-                "up; crypto::IkeSaKeys %zu B, DpdMonitor %zu B\n",
-                sizeof(ike::Ikev2Session), sizeof(ike::V2Slot), sizeof(crypto::IkeSaKeys),
+                "up; ike::Ikev2KeyBlock %zu B (+ its block), DpdMonitor %zu B\n",
+                sizeof(ike::Ikev2Session), sizeof(ike::V2Slot), sizeof(ike::Ikev2KeyBlock),
                 sizeof(ike::DpdMonitor));
   sim::Simulator sim(42);
   sim.set_record_events(false);

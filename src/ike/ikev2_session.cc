@@ -4,6 +4,7 @@
 #include "ike/ikev2_session.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "ike/ikev2_proposals.h"
@@ -69,6 +70,15 @@ const config::KeepaliveConfig& DpdConfig(const config::Config& cfg, const std::s
   return p && p->dpd.enabled ? p->dpd : cfg.ikev2_dpd;
 }
 
+// The Child SA selectors in their 4-byte form (Ikev2V4), as v2::ToNet.
+bool ToNet(const Range& r, Ikev2V4& net, Ikev2V4& mask) {
+  IpAddress n = net, m = mask;
+  const bool ok = v2::ToNet(r, n, m);
+  net = n;
+  mask = m;
+  return ok;
+}
+
 uint8_t FirstType(const std::vector<Payload>& inner) {
   return inner.empty() ? uint8_t(PayloadType::kNone) : uint8_t(inner.front().type);
 }
@@ -77,6 +87,52 @@ uint8_t FirstType(const std::vector<Payload>& inner) {
 
 // ===========================================================================================
 
+Ikev2KeyBlock::Ikev2KeyBlock(const crypto::IkeSaKeys& k)
+    : d_(static_cast<uint8_t>(k.sk_d.size())),
+      a_(static_cast<uint8_t>(k.sk_ai.size())),
+      e_(static_cast<uint8_t>(k.sk_ei.size())) {
+  p_ = std::make_unique<uint8_t[]>(size());
+  uint8_t* p = p_.get();
+  for (const SecretBytes* part : {&k.sk_d, &k.sk_ai, &k.sk_ar, &k.sk_ei, &k.sk_er}) {
+    if (!part->empty()) std::memcpy(p, part->data(), part->size());
+    p += part->size();
+  }
+}
+
+void Ikev2KeyBlock::CopyFrom(const Ikev2KeyBlock& o) {
+  d_ = o.d_;
+  a_ = o.a_;
+  e_ = o.e_;
+  if (!o.p_) return;
+  p_ = std::make_unique<uint8_t[]>(size());
+  std::memcpy(p_.get(), o.p_.get(), size());
+}
+
+void Ikev2KeyBlock::Free() {
+  if (p_) SecureWipe(p_.get(), size());
+  p_.reset();
+  d_ = a_ = e_ = 0;
+}
+
+crypto::SkKeys Ikev2KeyBlock::For(const crypto::IkeSuite& s, bool sender_is_initiator) const {
+  crypto::SkKeys out;
+  out.encr = s.encr;
+  out.integ = s.integ;
+  out.encr_key = sender_is_initiator ? sk_ei() : sk_er();
+  out.integ_key = sender_is_initiator ? sk_ai() : sk_ar();
+  return out;
+}
+
+ClonePtr<Ikev2Session::ChildKeys> Ikev2Session::KeysOf(crypto::ChildSaKeys& k,
+                                                       bool we_initiated) {
+  auto keys = std::make_unique<ChildKeys>();
+  keys->enc_out = std::move(we_initiated ? k.encr_i : k.encr_r);
+  keys->auth_out = std::move(we_initiated ? k.integ_i : k.integ_r);
+  keys->enc_in = std::move(we_initiated ? k.encr_r : k.encr_i);
+  keys->auth_in = std::move(we_initiated ? k.integ_r : k.integ_i);
+  return keys;
+}
+
 Ikev2Session::Negotiation::~Negotiation() {
   WipeAndFree(ni);
   WipeAndFree(nr);
@@ -84,7 +140,10 @@ Ikev2Session::Negotiation::~Negotiation() {
   WipeAndFree(init_response);
 }
 
-Ikev2Session::Ikev2Session(SaId id, Ikev2Options opts) : id_(id), opts_(opts) {}
+Ikev2Session::Ikev2Session(SaId id, Ikev2Options opts)
+    : id_(id), opts_(std::make_shared<const Ikev2Options>(opts)) {}
+Ikev2Session::Ikev2Session(SaId id, std::shared_ptr<const Ikev2Options> opts)
+    : id_(id), opts_(opts ? std::move(opts) : std::make_shared<const Ikev2Options>()) {}
 Ikev2Session::~Ikev2Session() = default;
 
 std::unique_ptr<Session> Ikev2Session::Clone() const {
@@ -130,18 +189,37 @@ void Ikev2Session::SendRequest(SessionHost& host, ReqKind kind, Bytes wire,
   o.wire = std::move(wire);
   o.child_spi_in = child_spi_in;
   if (kind != ReqKind::kLiveness) {
-    o.due = host.Now() + RetransmitGap(opts_.retransmit, 1);
-    o.send_at = o.due - RetransmitJitter(opts_.retransmit, 1, host.Rng());
+    o.due = host.Now() + RetransmitGap(opts_->retransmit, 1);
+    o.send_at = o.due - RetransmitJitter(opts_->retransmit, 1, host.Rng());
   }
-  out_ = std::move(o);
+  out_ = std::make_unique<Outstanding>(std::move(o));
   SendWire(host, out_->wire);
 }
 
-void Ikev2Session::SendResponse(SessionHost& host, Bytes wire, ByteSpan request) {
-  last_request_digest_ = Digest(request);
-  last_response_ = std::move(wire);
+void Ikev2Session::SendResponse(SessionHost& host, Bytes wire, ByteSpan request,
+                                bool empty_informational) {
+  const Bytes d = Digest(request);
+  std::copy_n(d.begin(), std::min(d.size(), last_request_digest_.size()),
+              last_request_digest_.begin());
   ++peer_next_mid_;
-  SendWire(host, last_response_);
+  SendWire(host, wire);
+  if (empty_informational) {
+    cached_.reset();
+    answer_ = Answer::kEmptyInformational;
+    return;
+  }
+  if (!cached_) cached_ = std::make_unique<CachedResponse>();
+  WipeAndFree(cached_->wire);
+  cached_->wire = std::move(wire);
+  cached_->until = host.Now() + opts_->response_cache_lifetime;
+  cached_->until_heard = false;
+  answer_ = Answer::kCached;
+}
+
+void Ikev2Session::ForgetResponse() {
+  cached_.reset();
+  answer_ = Answer::kNone;
+  last_request_digest_.fill(0);
 }
 
 std::optional<Bytes> Ikev2Session::Seal(SessionHost& host, ExchangeType x, bool response,
@@ -152,7 +230,7 @@ std::optional<Bytes> Ikev2Session::Seal(SessionHost& host, ExchangeType x, bool 
 std::optional<Bytes> Ikev2Session::SealAs(SessionHost& host, const ikev2::Spi& spi_i,
                                           const ikev2::Spi& spi_r, bool initiator,
                                           const crypto::IkeSuite& suite,
-                                          const crypto::IkeSaKeys& keys, ExchangeType x,
+                                          const Ikev2KeyBlock& keys, ExchangeType x,
                                           bool response, uint32_t mid,
                                           const std::vector<Payload>& inner) {
   ikev2::Header h;
@@ -170,7 +248,7 @@ std::optional<Bytes> Ikev2Session::SealAs(SessionHost& host, const ikev2::Spi& s
   w.U8(0);
   w.U16(0);
   const Bytes body = ikev2::SerializePayloads(inner);
-  auto r = crypto::ProtectSk(crypto::SkKeysFor(suite, keys, initiator), prefix, body,
+  auto r = crypto::ProtectSk(keys.For(suite, initiator), prefix, body,
                              host.Rng());
   if (!r) return std::nullopt;
   return std::move(*r);
@@ -184,7 +262,7 @@ std::optional<std::vector<Payload>> Ikev2Session::Open(SessionHost& host,
 
 std::optional<std::vector<Payload>> Ikev2Session::OpenAs(SessionHost& host,
                                                          const crypto::IkeSuite& suite,
-                                                         const crypto::IkeSaKeys& keys,
+                                                         const Ikev2KeyBlock& keys,
                                                          bool peer_initiator,
                                                          const std::vector<Payload>& outer,
                                                          ByteSpan msg) {
@@ -194,7 +272,7 @@ std::optional<std::vector<Payload>> Ikev2Session::OpenAs(SessionHost& host,
     return std::nullopt;
   }
   auto plain =
-      crypto::UnprotectSk(crypto::SkKeysFor(suite, keys, peer_initiator), msg, sk->offset);
+      crypto::UnprotectSk(keys.For(suite, peer_initiator), msg, sk->offset);
   if (!plain) {
     host.Drop("dropped_auth", plain.error().detail);
     return std::nullopt;
@@ -217,11 +295,10 @@ void Ikev2Session::Initiate(SessionHost& host, const config::CryptoMapEntry& ent
   initiator_ = true;
   local_ = local;
   remote_ = remote;
-  map_name_ = entry.map_name;
+  SetNames(entry.map_name, entry.ikev2_profile);
   map_seq_ = entry.seq;
-  profile_ = entry.ikev2_profile;
   const config::Config& cfg = host.Cfg();
-  const config::Ikev2Profile* prof = cfg.FindIkev2Profile(profile_);
+  const config::Ikev2Profile* prof = cfg.FindIkev2Profile(profile());
   if (!prof) return Fail(host, "crypto map entry has no usable ikev2-profile");
   lifetime_s_ = prof->lifetime_s;
   keeps_up_ = true;
@@ -273,7 +350,7 @@ bool Ikev2Session::OnCookieResponse(SessionHost& host, const ikev2::Header& h,
     host.Drop("dropped_malformed", "IKEv2 COOKIE response not acceptable");
     return true;
   }
-  if (neg_->cookie_rounds >= opts_.max_cookie_rounds) {
+  if (neg_->cookie_rounds >= opts_->max_cookie_rounds) {
     Fail(host, "the responder keeps asking for a COOKIE");
     return true;
   }
@@ -295,7 +372,7 @@ void Ikev2Session::OnInitResponse(SessionHost& host, const ikev2::Header& h,
     for (const auto& p : neg_->offered.proposals)
       for (const auto& t : p.transforms)
         if (t.type == uint8_t(TransformType::kDh) && t.id == g) allowed = true;
-    if (!allowed || g == group_ || neg_->invalid_ke >= opts_.max_invalid_ke) {
+    if (!allowed || g == group_ || neg_->invalid_ke >= opts_->max_invalid_ke) {
       return Fail(host, "INVALID_KE_PAYLOAD asks for a group we do not offer");
     }
     ++neg_->invalid_ke;
@@ -344,7 +421,9 @@ void Ikev2Session::OnInitResponse(SessionHost& host, const ikev2::Header& h,
   const SecretBytes skeyseed = crypto::Skeyseed(suite_.prf, neg_->ni, neg_->nr, shared->span());
   auto keys = crypto::DeriveIkeSaKeys(suite_, skeyseed.span(), neg_->ni, neg_->nr, spi_i_, spi_r_);
   if (!keys) return Fail(host, "IKE SA key derivation failed");
-  keys_ = std::move(*keys);
+  keys_ = Ikev2KeyBlock(*keys);
+  neg_->sk_pi = std::move(keys->sk_pi);
+  neg_->sk_pr = std::move(keys->sk_pr);
   neg_->dh = nullptr;
   neg_->init_response.assign(msg.begin(), msg.end());
   // NAT detection (RFC 7296 §2.23): hashes over the SPIs of this message's header.
@@ -367,8 +446,8 @@ void Ikev2Session::OnInitResponse(SessionHost& host, const ikev2::Header& h,
   if (nat_detected_ || host.Cfg().force_encapsulation) {
     Dbg(host, nat_detected_ ? "NAT detected, floating to the NAT-T port"
                             : "forced encapsulation, floating to the NAT-T port");
-    local_.port = opts_.natt_port;
-    remote_.port = opts_.natt_port;
+    local_.port = opts_->natt_port;
+    remote_.port = opts_->natt_port;
   }
   out_.reset();
   if (!SendAuth(host)) return;
@@ -379,8 +458,8 @@ void Ikev2Session::OnInitResponse(SessionHost& host, const ikev2::Header& h,
 
 bool Ikev2Session::SendAuth(SessionHost& host) {
   const config::Config& cfg = host.Cfg();
-  const config::Ikev2Profile* prof = cfg.FindIkev2Profile(profile_);
-  const config::CryptoMapEntry* e = cfg.FindCryptoMap(map_name_, map_seq_);
+  const config::Ikev2Profile* prof = cfg.FindIkev2Profile(profile());
+  const config::CryptoMapEntry* e = cfg.FindCryptoMap(map_name(), map_seq_);
   if (!prof || !e) {
     Fail(host, "crypto map entry or ikev2-profile removed");
     return false;
@@ -407,10 +486,10 @@ bool Ikev2Session::SendAuth(SessionHost& host) {
   neg_->ts_r = ToTs(FromNet(acl->dst, Invert(acl->dst_wildcard), acl->protocol));
   const ikev2::IdPayload idi = IdOf(prof->identity_local.value_or(local_.ip));
   const SecretBytes auth = crypto::PskAuth(suite_.prf, kp->LocalKey().span(), neg_->init_request,
-                                           neg_->nr, keys_.sk_pi.span(), ikev2::SerializeBody(idi));
+                                           neg_->nr, neg_->sk_pi.span(), ikev2::SerializeBody(idi));
   std::vector<Payload> inner;
   inner.push_back(ikev2::MakePayload(PayloadType::kIdi, idi));
-  if (opts_.send_initial_contact) inner.push_back(ikev2::MakeNotify(NotifyType::kInitialContact));
+  if (opts_->send_initial_contact) inner.push_back(ikev2::MakeNotify(NotifyType::kInitialContact));
   inner.push_back(ikev2::MakePayload(
       ikev2::AuthPayload{uint8_t(ikev2::AuthMethod::kSharedKey), Bytes(auth.span().begin(),
                                                                        auth.span().end())}));
@@ -446,14 +525,14 @@ void Ikev2Session::OnAuthResponse(SessionHost& host, const std::vector<Payload>&
       if (!child_refused) child_refused = n;
     }
   const config::Config& cfg = host.Cfg();
-  const config::Ikev2Profile* prof = cfg.FindIkev2Profile(profile_);
+  const config::Ikev2Profile* prof = cfg.FindIkev2Profile(profile());
   const config::Ikev2KeyringPeer* kp = prof ? KeyFor(cfg, *prof, remote_.ip) : nullptr;
   const Payload* idr = ikev2::FindType(inner, PayloadType::kIdr);
   const auto* auth = ikev2::Find<ikev2::AuthPayload>(inner);
   const auto* idr_body = idr ? std::get_if<ikev2::IdPayload>(&idr->body) : nullptr;
   if (!kp || !idr_body || !auth || auth->method != uint8_t(ikev2::AuthMethod::kSharedKey) ||
       !crypto::VerifyPskAuth(suite_.prf, kp->RemoteKey().span(), neg_->init_response, neg_->ni,
-                             keys_.sk_pr.span(), ikev2::SerializeBody(*idr_body), auth->data)) {
+                             neg_->sk_pr.span(), ikev2::SerializeBody(*idr_body), auth->data)) {
     return Fail(host, "the peer's AUTH does not verify");
   }
   // The Child SA.
@@ -471,7 +550,7 @@ void Ikev2Session::OnAuthResponse(SessionHost& host, const std::vector<Payload>&
     BecomeEstablished(host);
     return;
   }
-  const config::CryptoMapEntry* e = cfg.FindCryptoMap(map_name_, map_seq_);
+  const config::CryptoMapEntry* e = cfg.FindCryptoMap(map_name(), map_seq_);
   std::optional<Phase2Algs> algs;
   uint32_t peer_spi = 0;
   if (sa && sa->proposals.size() == 1 && e) {
@@ -506,7 +585,6 @@ void Ikev2Session::OnAuthResponse(SessionHost& host, const std::vector<Payload>&
   ch.spi_out = peer_spi;
   ch.algs = *algs;
   ch.algs.udp_encap = floated();
-  ch.map_name = map_name_;
   ch.map_seq = map_seq_;
   ch.protocol = ri->proto;
   // Selectors that are not a prefix are shown as what we asked for.
@@ -514,28 +592,23 @@ void Ikev2Session::OnAuthResponse(SessionHost& host, const std::vector<Payload>&
     ToNet(*FromTs(neg_->ts_i), ch.local_net, ch.local_mask);
   if (!ToNet(*rr, ch.remote_net, ch.remote_mask))
     ToNet(*FromTs(neg_->ts_r), ch.remote_net, ch.remote_mask);
-  crypto::ChildSaKeys k = crypto::DeriveChildSaKeys(suite_.prf, keys_.sk_d.span(), std::nullopt,
+  crypto::ChildSaKeys k = crypto::DeriveChildSaKeys(suite_.prf, keys_.sk_d(), std::nullopt,
                                                     neg_->ni, neg_->nr, ch.algs.EncKeyLength(),
                                                     ch.algs.AuthKeyLength());
-  ch.enc_out = std::move(k.encr_i);
-  ch.auth_out = std::move(k.integ_i);
-  ch.enc_in = std::move(k.encr_r);
-  ch.auth_in = std::move(k.integ_r);
+  ch.keys = KeysOf(k, /*we_initiated=*/true);
   SetChildTimers(host, ch);
   neg_->child_spi_in = 0;  // installed
   children_.push_back(std::move(ch));
   BecomeEstablished(host);
-  host.ChildUp(ChildSaUp{children_.back().spi_in, children_.back().spi_out, map_name_, map_seq_});
+  host.ChildUp(ChildSaUp{children_.back().spi_in, children_.back().spi_out, map_name(), map_seq_});
 }
 
 void Ikev2Session::BecomeEstablished(SessionHost& host) {
   state_ = State::kEstablished;
   established_at_ = host.Now();
   SetIkeTimers(host);
-  neg_ = nullptr;  // nonces, DH, the IKE_SA_INIT messages
-  keys_.sk_pi = SecretBytes();  // AUTH is done: only SK_d, SK_a and SK_e stay
-  keys_.sk_pr = SecretBytes();
-  dpd_.emplace(DpdConfig(host.Cfg(), profile_), host.Rng());
+  neg_ = nullptr;  // nonces, DH, the IKE_SA_INIT messages, SK_pi and SK_pr
+  dpd_.emplace(DpdConfig(host.Cfg(), profile()), host.Rng());
   dpd_->OnEstablished(host.Now(), /*peer_supports_dpd=*/true);
   Dbg(host, "IKE SA established (" + std::string(crypto::Ikev2EncrName(suite_.encr)) + ", " +
                 crypto::HashName(suite_.prf) + ", DH group " + std::to_string(group_) + ")");
@@ -564,6 +637,13 @@ void SendInitError(SessionHost& host, const Endpoint& local, const Endpoint& rem
 std::unique_ptr<Ikev2Session> Ikev2Session::Respond(SessionHost& host, const Endpoint& local,
                                                     const Endpoint& remote, ByteSpan request,
                                                     SaId id, Ikev2Options opts) {
+  return Respond(host, local, remote, request, id, std::make_shared<const Ikev2Options>(opts));
+}
+
+std::unique_ptr<Ikev2Session> Ikev2Session::Respond(SessionHost& host, const Endpoint& local,
+                                                    const Endpoint& remote, ByteSpan request,
+                                                    SaId id,
+                                                    std::shared_ptr<const Ikev2Options> opts) {
   auto m = ikev2::ParseMessage(request);
   if (!m) {
     host.Drop("dropped_malformed", m.error().detail);
@@ -594,7 +674,7 @@ std::unique_ptr<Ikev2Session> Ikev2Session::Respond(SessionHost& host, const End
                   Bytes{uint8_t(choice->group >> 8), uint8_t(choice->group)});
     return nullptr;
   }
-  std::unique_ptr<Ikev2Session> s(new Ikev2Session(id, opts));
+  std::unique_ptr<Ikev2Session> s(new Ikev2Session(id, std::move(opts)));
   s->initiator_ = false;
   s->local_ = local;
   s->remote_ = remote;
@@ -625,7 +705,9 @@ std::unique_ptr<Ikev2Session> Ikev2Session::Respond(SessionHost& host, const End
     host.Drop("dropped_state", "IKE SA key derivation failed");
     return nullptr;
   }
-  s->keys_ = std::move(*keys);
+  s->keys_ = Ikev2KeyBlock(*keys);
+  n.sk_pi = std::move(keys->sk_pi);
+  n.sk_pr = std::move(keys->sk_pr);
   // NAT detection: the request's hashes are over SPIi | 0.
   std::vector<Payload> out;
   out.push_back(ikev2::MakePayload(ikev2::SaPayload{{choice->reply}}));
@@ -650,7 +732,7 @@ std::unique_ptr<Ikev2Session> Ikev2Session::Respond(SessionHost& host, const End
   const ByteSpan req = request.first(h.length);
   n.init_request.assign(req.begin(), req.end());
   n.init_response = resp;
-  n.expires = host.Now() + opts.half_open_lifetime;
+  n.expires = host.Now() + s->opts_->half_open_lifetime;
   s->state_ = State::kInitAnswered;
   s->peer_next_mid_ = 0;
   if (host.DebugOn())
@@ -665,7 +747,7 @@ std::unique_ptr<Ikev2Session> Ikev2Session::Respond(SessionHost& host, const End
 void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& inner,
                                  const Endpoint& local, const Endpoint& remote, ByteSpan msg) {
   host.Heard();
-  if (local.port == opts_.natt_port && !floated()) {  // the initiator floated (§2.23)
+  if (local.port == opts_->natt_port && !floated()) {  // the initiator floated (§2.23)
     local_ = local;
     remote_ = remote;
   }
@@ -679,7 +761,8 @@ void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& 
   if (idi && auth && auth->method == uint8_t(ikev2::AuthMethod::kSharedKey)) {
     const Bytes idi_body = ikev2::SerializeBody(*idi);
     size_t tried = 0;
-    for (const auto& e : cfg.crypto_maps) {
+    for (const config::CryptoMapEntry* listed : host.EntriesFor(remote_.ip)) {  // in order
+      const config::CryptoMapEntry& e = *listed;
       if (e.ikev2_profile.empty() || !ListsPeer(e, remote_.ip)) continue;
       if (++tried > 64) break;  // bounded: AUTH is an HMAC per candidate
       const config::Ikev2Profile* p = cfg.FindIkev2Profile(e.ikev2_profile);
@@ -687,7 +770,7 @@ void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& 
       const config::Ikev2KeyringPeer* kp = KeyFor(cfg, *p, remote_.ip);
       if (!kp || kp->RemoteKey().empty()) continue;
       if (crypto::VerifyPskAuth(suite_.prf, kp->RemoteKey().span(), neg_->init_request,
-                                neg_->nr, keys_.sk_pi.span(), idi_body, auth->data)) {
+                                neg_->nr, neg_->sk_pi.span(), idi_body, auth->data)) {
         entry = &e;
         prof = p;
         key = kp;
@@ -701,14 +784,13 @@ void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& 
       SendResponse(host, std::move(*w), msg);
     return Fail(host, "AUTHENTICATION_FAILED: no profile and key verify the peer");
   }
-  map_name_ = entry->map_name;
+  SetNames(entry->map_name, entry->ikev2_profile);
   map_seq_ = entry->seq;
-  profile_ = entry->ikev2_profile;
   lifetime_s_ = prof->lifetime_s;
   const ikev2::IdPayload idr = IdOf(prof->identity_local.value_or(local_.ip));
   const SecretBytes our_auth =
       crypto::PskAuth(suite_.prf, key->LocalKey().span(), neg_->init_response, neg_->ni,
-                      keys_.sk_pr.span(), ikev2::SerializeBody(idr));
+                      neg_->sk_pr.span(), ikev2::SerializeBody(idr));
   std::vector<Payload> out;
   out.push_back(ikev2::MakePayload(PayloadType::kIdr, idr));
   out.push_back(ikev2::MakePayload(ikev2::AuthPayload{
@@ -738,20 +820,16 @@ void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& 
     ch.spi_out = esp->peer_spi;
     ch.algs = esp->algs;
     ch.algs.udp_encap = floated() || nat_detected_;
-    ch.map_name = map_name_;
-    ch.map_seq = map_seq_;
+      ch.map_seq = map_seq_;
     ch.protocol = rr->proto;
     const Range our_local = FromNet(acl->src, Invert(acl->src_wildcard), acl->protocol);
     const Range our_remote = FromNet(acl->dst, Invert(acl->dst_wildcard), acl->protocol);
     if (!ToNet(*rr, ch.local_net, ch.local_mask)) ToNet(our_local, ch.local_net, ch.local_mask);
     if (!ToNet(*ri, ch.remote_net, ch.remote_mask)) ToNet(our_remote, ch.remote_net, ch.remote_mask);
-    crypto::ChildSaKeys k = crypto::DeriveChildSaKeys(suite_.prf, keys_.sk_d.span(), std::nullopt,
+    crypto::ChildSaKeys k = crypto::DeriveChildSaKeys(suite_.prf, keys_.sk_d(), std::nullopt,
                                                       neg_->ni, neg_->nr, ch.algs.EncKeyLength(),
                                                       ch.algs.AuthKeyLength());
-    ch.enc_in = std::move(k.encr_i);
-    ch.auth_in = std::move(k.integ_i);
-    ch.enc_out = std::move(k.encr_r);
-    ch.auth_out = std::move(k.integ_r);
+    ch.keys = KeysOf(k, /*we_initiated=*/false);
     SetChildTimers(host, ch);
     ikev2::Proposal reply = esp->reply;
     reply.spi = SpiBytes(ch.spi_in);
@@ -768,6 +846,7 @@ void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& 
   }
   Dbg(host, "Sending IKE_AUTH response");
   SendResponse(host, std::move(*wire), msg);
+  cached_->until_heard = true;
   if (child) children_.push_back(std::move(*child));
   BecomeEstablished(host);
   // INITIAL_CONTACT (RFC 7296 §2.4): the peer holds no other IKE SA with us, so ours go (after
@@ -778,7 +857,7 @@ void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& 
     host.InitialContact();
   }
   if (!children_.empty())
-    host.ChildUp(ChildSaUp{children_.back().spi_in, children_.back().spi_out, map_name_, map_seq_});
+    host.ChildUp(ChildSaUp{children_.back().spi_in, children_.back().spi_out, map_name(), map_seq_});
 }
 
 // ---- Dispatch --------------------------------------------------------------------------
@@ -846,6 +925,8 @@ void Ikev2Session::HandleResponse(SessionHost& host, const ikev2::Header& h,
   if (kind == ReqKind::kInit) return OnInitResponse(host, h, outer, msg);
   auto inner = Open(host, outer, msg);
   if (!inner) return;
+  // The peer has our IKE_AUTH answer: it sends on the IKE SA only once that answer came.
+  if (cached_ && cached_->until_heard) ForgetResponse();
   if (kind == ReqKind::kAuth) return OnAuthResponse(host, *inner);
   if (create) {
     Outstanding o = std::move(*out_);
@@ -866,13 +947,20 @@ void Ikev2Session::HandleRequest(SessionHost& host, const ikev2::Header& h,
                                  const std::vector<Payload>& outer, const Endpoint& local,
                                  const Endpoint& remote, ByteSpan msg) {
   if (h.message_id != peer_next_mid_) {
-    if (!last_request_digest_.empty() && h.message_id + 1 == peer_next_mid_ &&
-        Digest(msg) == last_request_digest_) {
-      Dbg(host, "retransmitted request " + std::to_string(h.message_id) +
-                    ": sending the cached response");
-      host.Emit(EventKind::kRetransmit, h.message_id, 0, "response");
-      SendWire(host, last_response_);
-      return;
+    if (answer_ != Answer::kNone && h.message_id + 1 == peer_next_mid_) {
+      const Bytes d = Digest(msg);
+      if (std::equal(d.begin(), d.end(), last_request_digest_.begin(),
+                     last_request_digest_.end())) {
+        Dbg(host, "retransmitted request " + std::to_string(h.message_id) +
+                      ": sending the cached response");
+        host.Emit(EventKind::kRetransmit, h.message_id, 0, "response");
+        if (answer_ == Answer::kCached) {
+          SendWire(host, cached_->wire);
+        } else if (auto w = Seal(host, ExchangeType::kInformational, true, h.message_id, {})) {
+          SendWire(host, *w);
+        }
+        return;
+      }
     }
     host.Drop(h.message_id < peer_next_mid_ ? "dropped_replay" : "dropped_state",
               "IKEv2 request with an unexpected message ID");
@@ -932,8 +1020,9 @@ void Ikev2Session::OnInformationalRequest(SessionHost& host, const std::vector<P
     host.Debug(Tag() + (delete_ike ? "Received DELETE for the IKE SA"
                         : down.empty() ? "Received INFORMATIONAL request, answering"
                                        : "Received DELETE for Child SAs"));
+  const bool empty = reply.empty();
   if (auto w = Seal(host, ExchangeType::kInformational, true, peer_next_mid_, reply))
-    SendResponse(host, std::move(*w), msg);
+    SendResponse(host, std::move(*w), msg, empty);
   if (delete_ike) {
     // A kept-up entry at this peer comes back (the core does it once this SA has ended).
     host.BringUpKeptUpAt(remote_.ip);
@@ -1105,7 +1194,7 @@ bool Ikev2Session::RekeyChild(SessionHost& host, uint32_t spi_in) {
                          [&](const Child& c) { return c.spi_in == spi_in; });
   if (it == children_.end() || it->rekeying || it->replaced) return false;
   const config::Config& cfg = host.Cfg();
-  const config::CryptoMapEntry* e = cfg.FindCryptoMap(it->map_name, it->map_seq);
+  const config::CryptoMapEntry* e = cfg.FindCryptoMap(MapOf(*it), it->map_seq);
   if (!e) return false;
   auto rx = std::make_unique<RekeyExchange>();
   rx->old_spi_in = spi_in;
@@ -1172,7 +1261,7 @@ void Ikev2Session::OnRekeyChildResponse(SessionHost& host, Outstanding o,
   const bool is_new = rx.old_spi_in == 0;  // an additional Child SA (AddChild)
   const config::CryptoMapEntry* e =
       is_new                   ? cfg.FindCryptoMap(rx.map_name, rx.map_seq)
-      : old != children_.end() ? cfg.FindCryptoMap(old->map_name, old->map_seq)
+      : old != children_.end() ? cfg.FindCryptoMap(MapOf(*old), old->map_seq)
                                : nullptr;
   // A new Child SA's selectors: the responder's TSi/TSr, within what we asked for.
   std::optional<Range> ri, rr;
@@ -1223,7 +1312,7 @@ void Ikev2Session::OnRekeyChildResponse(SessionHost& host, Outstanding o,
   ch.algs = *algs;
   if (is_new) {
     ch.algs.udp_encap = floated() || nat_detected_;
-    ch.map_name = rx.map_name;
+    SetMap(ch, rx.map_name);
     ch.map_seq = rx.map_seq;
     ch.protocol = ri->proto;
     if (!ToNet(*ri, ch.local_net, ch.local_mask))
@@ -1242,24 +1331,21 @@ void Ikev2Session::OnRekeyChildResponse(SessionHost& host, Outstanding o,
     old->replaced = true;
   }
   crypto::ChildSaKeys k = crypto::DeriveChildSaKeys(
-      suite_.prf, keys_.sk_d.span(),
+      suite_.prf, keys_.sk_d(),
       shared ? std::optional<ByteSpan>(shared->span()) : std::nullopt, rx.ni, nr->data,
       ch.algs.EncKeyLength(), ch.algs.AuthKeyLength());
-  ch.enc_out = std::move(k.encr_i);
-  ch.auth_out = std::move(k.integ_i);
-  ch.enc_in = std::move(k.encr_r);
-  ch.auth_in = std::move(k.integ_r);
+  ch.keys = KeysOf(k, /*we_initiated=*/true);
   SetChildTimers(host, ch);
   rx.new_spi_in = 0;  // installed
   children_.push_back(std::move(ch));
   const Child& nc = children_.back();
   if (host.DebugOn())
-    host.Debug(Tag() + (is_new ? "New Child SA up (crypto map " + nc.map_name + " " +
+    host.Debug(Tag() + (is_new ? "New Child SA up (crypto map " + MapOf(nc) + " " +
                                      std::to_string(nc.map_seq) + "): SPI "
                                : "Child SA rekeyed: SPI " + std::to_string(rx.old_spi_in) +
                                      " -> ") +
                std::to_string(nc.spi_in));
-  host.ChildUp(ChildSaUp{nc.spi_in, nc.spi_out, nc.map_name, nc.map_seq});
+  host.ChildUp(ChildSaUp{nc.spi_in, nc.spi_out, MapOf(nc), nc.map_seq});
   if (is_new) return;
   RecordRekey(host, RekeyRecord{rx.old_spi_in, nc.spi_in, rx.ni, nr->data, true});
 }
@@ -1379,7 +1465,7 @@ bool Ikev2Session::BuildChildAnswer(SessionHost& host, const config::CryptoMapEn
   ch.spi_out = esp->peer_spi;
   ch.algs = esp->algs;
   ch.algs.udp_encap = udp_encap;
-  ch.map_name = entry.map_name;
+  SetMap(ch, entry.map_name);
   ch.map_seq = entry.seq;
   ch.protocol = rr->proto;
   const Range our_local = FromNet(acl->src, Invert(acl->src_wildcard), acl->protocol);
@@ -1387,13 +1473,10 @@ bool Ikev2Session::BuildChildAnswer(SessionHost& host, const config::CryptoMapEn
   if (!ToNet(*rr, ch.local_net, ch.local_mask)) ToNet(our_local, ch.local_net, ch.local_mask);
   if (!ToNet(*ri, ch.remote_net, ch.remote_mask)) ToNet(our_remote, ch.remote_net, ch.remote_mask);
   crypto::ChildSaKeys k = crypto::DeriveChildSaKeys(
-      suite_.prf, keys_.sk_d.span(),
+      suite_.prf, keys_.sk_d(),
       shared ? std::optional<ByteSpan>(shared->span()) : std::nullopt, ni->data, nr,
       ch.algs.EncKeyLength(), ch.algs.AuthKeyLength());
-  ch.enc_in = std::move(k.encr_i);
-  ch.auth_in = std::move(k.integ_i);
-  ch.enc_out = std::move(k.encr_r);
-  ch.auth_out = std::move(k.integ_r);
+  ch.keys = KeysOf(k, /*we_initiated=*/false);
   SetChildTimers(host, ch);
   ikev2::Proposal rp = esp->reply;
   rp.spi = SpiBytes(ch.spi_in);
@@ -1428,7 +1511,7 @@ bool Ikev2Session::InstallAnsweredChild(SessionHost& host, Child ch,
   SendResponse(host, std::move(*w), msg);
   children_.push_back(std::move(ch));
   const Child& nc = children_.back();
-  host.ChildUp(ChildSaUp{nc.spi_in, nc.spi_out, nc.map_name, nc.map_seq});
+  host.ChildUp(ChildSaUp{nc.spi_in, nc.spi_out, MapOf(nc), nc.map_seq});
   return true;
 }
 
@@ -1443,7 +1526,7 @@ void Ikev2Session::AnswerChildRekey(SessionHost& host, const std::vector<Payload
   if (old->replaced)  // §2.25.1: a pair that is going
     return RefuseChild(host, {NotifyType::kTemporaryFailure, {}, "the Child SA is being deleted"},
                        msg);
-  const config::CryptoMapEntry* entry = host.Cfg().FindCryptoMap(old->map_name, old->map_seq);
+  const config::CryptoMapEntry* entry = host.Cfg().FindCryptoMap(MapOf(*old), old->map_seq);
   if (!entry)
     return RefuseChild(host, {NotifyType::kNoProposalChosen, {}, "crypto map entry removed"}, msg);
   Child ch;
@@ -1468,11 +1551,12 @@ void Ikev2Session::AnswerNewChild(SessionHost& host, const std::vector<Payload>&
                                   ByteSpan msg) {
   if (children_.size() >= kMaxChildSas)
     return RefuseChild(host, {NotifyType::kNoAdditionalSas, {}, "Child SA limit reached"}, msg);
-  const config::Config& cfg = host.Cfg();
   std::optional<ChildRefusal> first_err;
   size_t tried = 0;
-  for (const auto& e : cfg.crypto_maps) {
-    if (e.ikev2_profile != profile_ || !ListsPeer(e, remote_.ip)) continue;
+  const std::string profile_name = profile();
+  for (const config::CryptoMapEntry* listed : host.EntriesFor(remote_.ip)) {  // in order
+    const config::CryptoMapEntry& e = *listed;
+    if (e.ikev2_profile != profile_name || !ListsPeer(e, remote_.ip)) continue;
     if (++tried > 64) break;  // bounded per request
     Child ch;
     std::vector<Payload> reply;
@@ -1581,7 +1665,7 @@ void Ikev2Session::OnRekeyIkeResponse(SessionHost& host, Outstanding o,
     return adopt_peers();
   }
   const SecretBytes skeyseed =
-      crypto::RekeySkeyseed(suite_.prf, keys_.sk_d.span(), shared->span(), rx.ni, nr->data);
+      crypto::RekeySkeyseed(suite_.prf, keys_.sk_d(), shared->span(), rx.ni, nr->data);
   auto keys = crypto::DeriveIkeSaKeys(choice->suite, skeyseed.span(), rx.ni, nr->data,
                                       rx.new_spi, peer_spi);
   if (!keys) {
@@ -1600,7 +1684,7 @@ void Ikev2Session::OnRekeyIkeResponse(SessionHost& host, Outstanding o,
       redundant.spi_i = rx.new_spi;
       redundant.spi_r = peer_spi;
       redundant.suite = choice->suite;
-      redundant.keys = std::move(*keys);
+      redundant.keys = Ikev2KeyBlock(*keys);
       redundant.initiator = true;
       Dbg(host, "IKE SA rekey collision: our new SA is redundant, keeping the peer's");
       SwitchIkeSa(host, false, p.spi_i, p.spi_r, p.suite, p.group, std::move(p.keys));
@@ -1608,15 +1692,13 @@ void Ikev2Session::OnRekeyIkeResponse(SessionHost& host, Outstanding o,
       redundant.spi_i = p.spi_i;
       redundant.spi_r = p.spi_r;
       redundant.suite = p.suite;
-      redundant.keys = std::move(p.keys);
+      redundant.keys = Ikev2KeyBlock(p.keys);
       redundant.initiator = false;
       Dbg(host, "IKE SA rekey collision: the peer's new SA is redundant, keeping ours");
       SwitchIkeSa(host, true, rx.new_spi, peer_spi, choice->suite, choice->group,
                   std::move(*keys));
     }
-    redundant.keys.sk_pi = SecretBytes();
-    redundant.keys.sk_pr = SecretBytes();
-    redundant.expires = host.Now() + opts_.half_open_lifetime;
+    redundant.expires = host.Now() + opts_->half_open_lifetime;
     Retire(host, std::move(redundant), /*send_delete=*/ours_redundant);
     return;
   }
@@ -1635,8 +1717,8 @@ void Ikev2Session::Retire(SessionHost& host, OldIkeSa o, bool send_delete) {
       d.kind = ReqKind::kDeleteOldIke;
       d.mid = o.next_mid++;
       d.wire = std::move(*w);
-      d.due = host.Now() + RetransmitGap(opts_.retransmit, 1);
-      d.send_at = d.due - RetransmitJitter(opts_.retransmit, 1, host.Rng());
+      d.due = host.Now() + RetransmitGap(opts_->retransmit, 1);
+      d.send_at = d.due - RetransmitJitter(opts_->retransmit, 1, host.Rng());
       o.out = std::move(d);
     }
   }
@@ -1690,7 +1772,7 @@ void Ikev2Session::AnswerIkeRekey(SessionHost& host, const std::vector<Payload>&
   host.Rng().Fill(nr);
   const ikev2::Spi our_spi = RandomIkeSpi(host.Rng());
   const SecretBytes skeyseed =
-      crypto::RekeySkeyseed(suite_.prf, keys_.sk_d.span(), shared->span(), ni->data, nr);
+      crypto::RekeySkeyseed(suite_.prf, keys_.sk_d(), shared->span(), ni->data, nr);
   auto keys =
       crypto::DeriveIkeSaKeys(choice->suite, skeyseed.span(), ni->data, nr, peer_spi, our_spi);
   if (!keys) return refuse(NotifyType::kNoProposalChosen, {}, "key derivation failed");
@@ -1705,8 +1787,8 @@ void Ikev2Session::AnswerIkeRekey(SessionHost& host, const std::vector<Payload>&
   SendResponse(host, std::move(*w), msg);
   if (collision) {
     Dbg(host, "IKE SA rekey collision: answered the peer's, deciding when ours is answered");
-    peer_ike_rekey_ = PeerIkeRekey{peer_spi,        our_spi,  choice->suite, choice->group,
-                                   std::move(*keys), ni->data, nr};
+    peer_ike_rekey_ = std::make_unique<PeerIkeRekey>(PeerIkeRekey{
+        peer_spi, our_spi, choice->suite, choice->group, std::move(*keys), ni->data, nr});
     return;
   }
   Dbg(host, "Rekeying the IKE SA for the peer");
@@ -1724,21 +1806,24 @@ void Ikev2Session::SwitchIkeSa(SessionHost& host, bool we_initiated, const ikev2
   o.initiator = initiator_;
   o.next_mid = next_mid_;
   o.peer_next_mid = peer_next_mid_;
-  o.last_response = std::move(last_response_);
-  o.last_request_digest = std::move(last_request_digest_);
-  o.expires = host.Now() + opts_.half_open_lifetime;
+  if (answer_ == Answer::kCached) {
+    o.last_response = std::move(cached_->wire);
+  } else if (answer_ == Answer::kEmptyInformational) {
+    if (auto w = Seal(host, ExchangeType::kInformational, true, peer_next_mid_ - 1, {}))
+      o.last_response = std::move(*w);
+  }
+  if (!o.last_response.empty())
+    o.last_request_digest.assign(last_request_digest_.begin(), last_request_digest_.end());
+  ForgetResponse();
+  o.expires = host.Now() + opts_->half_open_lifetime;
   spi_i_ = spi_i;
   spi_r_ = spi_r;
   initiator_ = we_initiated;
   suite_ = suite;
   group_ = group;
-  keys_ = std::move(keys);
-  keys_.sk_pi = SecretBytes();  // no AUTH in a rekeyed IKE SA
-  keys_.sk_pr = SecretBytes();
+  keys_ = Ikev2KeyBlock(keys);  // no SK_pi, SK_pr: no AUTH in a rekeyed IKE SA
   next_mid_ = 0;
   peer_next_mid_ = 0;
-  last_response_.clear();
-  last_request_digest_.clear();
   established_at_ = host.Now();
   SetIkeTimers(host);
   ++ike_rekeys_;
@@ -1819,6 +1904,7 @@ TimePoint Ikev2Session::NextDeadline() const {
   if (out_) t = std::min(t, out_->send_at);
   if (dpd_) t = std::min(t, dpd_->NextDeadline());
   if (neg_ && !initiator_) t = std::min(t, neg_->expires);
+  if (cached_) t = std::min(t, cached_->until);
   if (state_ == State::kEstablished) {
     t = std::min(t, ike_expires_);
     for (const auto& ch : children_) t = std::min(t, ch.expires);
@@ -1840,6 +1926,7 @@ void Ikev2Session::OnTimeout(SessionHost& host) {
   if (state_ == State::kEnded || state_ == State::kIdle) return;
   if (neg_ && !initiator_ && now >= neg_->expires)
     return Fail(host, "IKE_AUTH request did not come");
+  if (cached_ && now >= cached_->until) ForgetResponse();
   if (out_ && now >= out_->send_at) {
     Retransmit(host);
     if (state_ == State::kEnded) return;
@@ -1855,7 +1942,7 @@ void Ikev2Session::OnTimeout(SessionHost& host) {
     }
     if (o.out && now >= o.out->send_at) {
       Outstanding& r = *o.out;
-      if (r.next > opts_.retransmit.tries) {
+      if (r.next > opts_->retransmit.tries) {
         Dbg(host, "Delete of the old IKE SA unanswered: old IKE SA released");
         old_ike_.erase(old_ike_.begin() + long(i));
         continue;
@@ -1863,8 +1950,8 @@ void Ikev2Session::OnTimeout(SessionHost& host) {
         host.Emit(EventKind::kRetransmit, static_cast<uint64_t>(r.next), r.mid);
         SendWire(host, r.wire);
         ++r.next;
-        r.due += RetransmitGap(opts_.retransmit, r.next);
-        r.send_at = r.due - RetransmitJitter(opts_.retransmit, r.next, host.Rng());
+        r.due += RetransmitGap(opts_->retransmit, r.next);
+        r.send_at = r.due - RetransmitJitter(opts_->retransmit, r.next, host.Rng());
       }
     }
     ++i;
@@ -1887,7 +1974,7 @@ void Ikev2Session::OnTimeout(SessionHost& host) {
 
 void Ikev2Session::Retransmit(SessionHost& host) {
   Outstanding& o = *out_;
-  if (o.next > opts_.retransmit.tries) {
+  if (o.next > opts_->retransmit.tries) {
     if (host.DebugOn())
       host.Debug(Tag() + "Retransmissions of message " + std::to_string(o.mid) + " exhausted");
     if (state_ == State::kEstablished) return PeerGone(host, "retransmissions exhausted");
@@ -1899,8 +1986,8 @@ void Ikev2Session::Retransmit(SessionHost& host) {
                ", attempt " + std::to_string(o.next));
   SendWire(host, o.wire);
   ++o.next;
-  o.due += RetransmitGap(opts_.retransmit, o.next);
-  o.send_at = o.due - RetransmitJitter(opts_.retransmit, o.next, host.Rng());
+  o.due += RetransmitGap(opts_->retransmit, o.next);
+  o.send_at = o.due - RetransmitJitter(opts_->retransmit, o.next, host.Rng());
 }
 
 void Ikev2Session::DpdTick(SessionHost& host) {
@@ -1941,13 +2028,8 @@ void Ikev2Session::DpdTick(SessionHost& host) {
 // ---- Endings ---------------------------------------------------------------------------
 
 void Ikev2Session::WipeKeys() {
-  keys_ = crypto::IkeSaKeys{};
-  for (auto& ch : children_) {
-    ch.enc_in.Wipe();
-    ch.auth_in.Wipe();
-    ch.enc_out.Wipe();
-    ch.auth_out.Wipe();
-  }
+  keys_ = Ikev2KeyBlock{};
+  for (auto& ch : children_) ch.keys.reset();  // SecretBytes wipe themselves
 }
 
 void Ikev2Session::End(SessionHost& host, std::string_view reason) {
@@ -1968,8 +2050,7 @@ void Ikev2Session::End(SessionHost& host, std::string_view reason) {
   neg_ = nullptr;
   out_.reset();
   dpd_.reset();
-  WipeAndFree(last_response_);
-  last_request_digest_.clear();
+  ForgetResponse();
   if (host.DebugOn()) host.Debug(Tag() + "Deleting SA: " + std::string(reason));
   host.Deleted(reason);
 }
@@ -2157,7 +2238,7 @@ std::vector<ChildSaSnapshot> Ikev2Session::Children(TimePoint now, SnapshotKeys 
   for (const auto& ch : children_) {
     ChildSaSnapshot s;
     s.ike_sa = id_;
-    s.map_name = ch.map_name;
+    s.map_name = MapOf(ch);
     s.map_seq = ch.map_seq;
     s.local = local_;
     s.remote = remote_;
@@ -2167,11 +2248,11 @@ std::vector<ChildSaSnapshot> Ikev2Session::Children(TimePoint now, SnapshotKeys 
     s.cipher = ch.algs.cipher;
     s.auth = ch.algs.auth;
     s.keys_handed_over = ch.keys_handed_over;
-    if (keys == SnapshotKeys::kInclude && !ch.keys_handed_over) {
-      s.enc_key_in = ch.enc_in;
-      s.auth_key_in = ch.auth_in;
-      s.enc_key_out = ch.enc_out;
-      s.auth_key_out = ch.auth_out;
+    if (keys == SnapshotKeys::kInclude && !ch.keys_handed_over && ch.keys) {
+      s.enc_key_in = ch.keys->enc_in;
+      s.auth_key_in = ch.keys->auth_in;
+      s.enc_key_out = ch.keys->enc_out;
+      s.auth_key_out = ch.keys->auth_out;
     }
     s.local_net = ch.local_net;
     s.local_mask = ch.local_mask;
@@ -2244,11 +2325,7 @@ void EspNames(config::EspCipher c, config::EspAuth a, Ikev2ChildSnapshot& s) {
 void Ikev2Session::HandOverChildKeys(uint32_t spi_in) {
   for (auto& ch : children_) {
     if (ch.spi_in != spi_in || ch.keys_handed_over) continue;
-    // Assigning an empty SecretBytes wipes the old bytes and frees them.
-    ch.enc_in = SecretBytes();
-    ch.auth_in = SecretBytes();
-    ch.enc_out = SecretBytes();
-    ch.auth_out = SecretBytes();
+    ch.keys.reset();  // the block goes; its SecretBytes wipe themselves
     ch.keys_handed_over = true;
   }
 }
@@ -2262,9 +2339,9 @@ Ikev2SaSnapshot Ikev2Session::Ikev2Snapshot(TimePoint now) const {
              : state_ == State::kEnded     ? Ikev2SaSnapshot::Status::kDelete
                                            : Ikev2SaSnapshot::Status::kInNeg;
   s.initiator = initiator_;
-  s.map_name = map_name_;
+  s.map_name = map_name();
   s.map_seq = map_seq_;
-  s.profile = profile_;
+  s.profile = profile();
   if (group_ != 0) {  // the suite is known once IKE_SA_INIT is answered
     const bool aead = crypto::IsAead(suite_.encr);
     s.encryption = aead ? "AES-GCM" : "AES-CBC";

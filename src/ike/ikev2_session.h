@@ -22,7 +22,9 @@
 //   peer matching the remote address gives the keys (LocalKey signs, RemoteKey verifies).
 //   Responder: the first crypto map entry with a `set ikev2-profile` that lists the peer's
 //   address as a `set peer`, whose profile's `match identity remote address` covers IDi, and
-//   whose keyring key verifies the peer's AUTH.
+//   whose keyring key verifies the peer's AUTH. The candidates come from
+//   SessionHost::EntriesFor (the node's index by peer): O(entries listing the peer), not
+//   O(entries).
 // - IDi/IDr: ID_IPV4_ADDR of the profile's `identity local address`, else our address.
 // - Child SA: ESP, one proposal per transform set of the entry, no ESN; traffic selectors from
 //   the entry's ACL (its first permit line), as the IKEv1 proxy identities. The responder
@@ -43,7 +45,11 @@
 // message ID) and when the peer is dead. A response counts only if it carries the message ID
 // of our outstanding request. A request with the next expected ID is processed and answered,
 // and the answer cached; a byte-identical copy of the last request answered gets the cached
-// answer again (not liveness); anything else is dropped (`dropped_replay` for older IDs).
+// answer again (not liveness); anything else is dropped (`dropped_replay` for older IDs). The
+// cache is bounded (DESIGN.md, "IKEv2's answer to a retransmitted request"): the IKE_AUTH
+// answer goes with the peer's first authenticated message after it, any answer after
+// Ikev2Options::response_cache_lifetime, and an empty INFORMATIONAL answer is sealed again
+// for a retransmission instead of kept; a forgotten answer's request is then a replay.
 //
 // Liveness: `dpd` of the profile, else `crypto ikev2 dpd`; DpdMonitor's rules with an empty
 // INFORMATIONAL as the probe. `dpd 10 2 periodic`, last fresh message from the peer at T0:
@@ -106,6 +112,7 @@
 // IKEv2 fragmentation, certificates, IPv6 selectors.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -145,6 +152,109 @@ struct Ikev2Options {
   bool send_initial_contact = false;
   // N(COOKIE) answers the initiator follows (RFC 7296 §2.6) before it gives up.
   int max_cookie_rounds = 3;
+  // How long our answer to the peer's last request is kept for its retransmissions at most
+  // (longer than a peer's whole retransmission schedule: strongSwan's default gives up after
+  // about 165 s). The IKE_AUTH answer goes earlier, with the peer's first authenticated
+  // message after it.
+  Duration response_cache_lifetime = Seconds(180);
+};
+
+// The keys an IKE SA keeps for its life, SK_d | SK_ai | SK_ar | SK_ei | SK_er, in one block
+// sized by the suite (one allocation instead of five, 32 bytes of header instead of 5 x 24),
+// wiped when replaced or freed (SecretBytes). SK_pi and SK_pr are not in it: only the setup
+// needs them (Ikev2Session::Negotiation).
+class Ikev2KeyBlock {
+ public:
+  Ikev2KeyBlock() = default;
+  explicit Ikev2KeyBlock(const crypto::IkeSaKeys& k);
+  Ikev2KeyBlock(const Ikev2KeyBlock& o) { CopyFrom(o); }
+  Ikev2KeyBlock& operator=(const Ikev2KeyBlock& o) {
+    if (this != &o) {
+      Free();
+      CopyFrom(o);
+    }
+    return *this;
+  }
+  Ikev2KeyBlock(Ikev2KeyBlock&& o) noexcept
+      : p_(std::move(o.p_)), d_(o.d_), a_(o.a_), e_(o.e_) {
+    o.d_ = o.a_ = o.e_ = 0;
+  }
+  Ikev2KeyBlock& operator=(Ikev2KeyBlock&& o) noexcept {
+    if (this == &o) return *this;
+    Free();  // ours is wiped
+    p_ = std::move(o.p_);
+    d_ = o.d_;
+    a_ = o.a_;
+    e_ = o.e_;
+    o.d_ = o.a_ = o.e_ = 0;
+    return *this;
+  }
+  ~Ikev2KeyBlock() { Free(); }
+  ByteSpan sk_d() const { return Part(0, d_); }
+  ByteSpan sk_ai() const { return Part(d_, a_); }
+  ByteSpan sk_ar() const { return Part(d_ + a_, a_); }
+  ByteSpan sk_ei() const { return Part(d_ + 2 * a_, e_); }
+  ByteSpan sk_er() const { return Part(d_ + 2 * a_ + e_, e_); }
+  // The keys of the messages the initiator (sender_is_initiator) or the responder sends.
+  crypto::SkKeys For(const crypto::IkeSuite& s, bool sender_is_initiator) const;
+
+ private:
+  size_t size() const { return size_t(d_) + 2 * size_t(a_) + 2 * size_t(e_); }
+  ByteSpan Part(size_t at, size_t n) const { return p_ ? ByteSpan(p_.get() + at, n) : ByteSpan(); }
+  void CopyFrom(const Ikev2KeyBlock& o);
+  void Free();
+
+  std::unique_ptr<uint8_t[]> p_;   // SK_d | SK_ai | SK_ar | SK_ei | SK_er
+  uint8_t d_ = 0, a_ = 0, e_ = 0;  // lengths (PRF output <= 64, integrity key <= 64, key <= 36)
+};
+
+// An IPv4 address in 4 bytes (host order), for the Child SA selectors, which are IPv4 only
+// (v2::Range, ikev2_proposals.h); converts to and from IpAddress.
+struct Ikev2V4 {
+  uint32_t v = 0;
+  Ikev2V4() = default;
+  Ikev2V4(const IpAddress& a) : v(a.V4ToU32()) {}  // NOLINT(google-explicit-constructor)
+  operator IpAddress() const { return IpAddress::V4FromU32(v); }  // NOLINT
+};
+
+// A vector that holds no block while empty, and is one pointer wide (8 bytes instead of
+// std::vector's 24): for the state only a rekey makes (Ikev2Session's old IKE SAs, rekey
+// records, pending deletes), which an SA lives most of its life without. The storage goes
+// when the last element does. The part of std::vector's interface the session uses.
+template <class T>
+class LazyVector {
+ public:
+  using iterator = typename std::vector<T>::iterator;
+  using const_iterator = typename std::vector<T>::const_iterator;
+  iterator begin() { return v().begin(); }
+  iterator end() { return v().end(); }
+  const_iterator begin() const { return v().begin(); }
+  const_iterator end() const { return v().end(); }
+  bool empty() const { return !p_ || p_->empty(); }
+  size_t size() const { return p_ ? p_->size() : 0; }
+  T& operator[](size_t i) { return (*p_)[i]; }
+  T& front() { return p_->front(); }
+  T& back() { return p_->back(); }
+  void push_back(T x) {
+    if (!p_) p_ = std::make_unique<std::vector<T>>();
+    p_->push_back(std::move(x));
+  }
+  iterator erase(const_iterator it) { return erase(it, it + 1); }
+  iterator erase(const_iterator first, const_iterator last) {
+    if (!p_) return end();
+    iterator r = p_->erase(first, last);
+    if (!p_->empty()) return r;
+    p_.reset();
+    return end();
+  }
+  void clear() { p_.reset(); }
+
+ private:
+  std::vector<T>& v() const {
+    static std::vector<T> none;  // never written: only its empty range is used
+    return p_ ? *p_ : none;
+  }
+  ClonePtr<std::vector<T>> p_;
 };
 
 class Ikev2Session final : public Session {
@@ -164,6 +274,9 @@ class Ikev2Session final : public Session {
   static constexpr size_t kMaxChildSas = 64;
 
   explicit Ikev2Session(SaId id, Ikev2Options opts = {});
+  // The same options shared by every session of a node (NodeImpl::V2Options): one pointer
+  // per session instead of a copy.
+  Ikev2Session(SaId id, std::shared_ptr<const Ikev2Options> opts);
   ~Ikev2Session() override;
 
   // The responder side for an IKE_SA_INIT request (see the file comment).
@@ -171,6 +284,10 @@ class Ikev2Session final : public Session {
                                                const Endpoint& remote,
                                                ByteSpan ike_sa_init_request, SaId id,
                                                Ikev2Options opts = {});
+  static std::unique_ptr<Ikev2Session> Respond(SessionHost& host, const Endpoint& local,
+                                               const Endpoint& remote,
+                                               ByteSpan ike_sa_init_request, SaId id,
+                                               std::shared_ptr<const Ikev2Options> opts);
 
   // Session.
   std::unique_ptr<Session> Clone() const override;
@@ -249,12 +366,12 @@ class Ikev2Session final : public Session {
   bool RekeyChild(SessionHost& host, uint32_t spi_in);
   bool RekeyIke(SessionHost& host);
   bool nat_detected() const { return nat_detected_; }
-  bool floated() const { return local_.port == opts_.natt_port; }
+  bool floated() const { return local_.port == opts_->natt_port; }
   uint16_t dh_group() const { return group_; }
   const crypto::IkeSuite& suite() const { return suite_; }
   uint32_t next_request_id() const { return next_mid_; }
   uint32_t next_peer_request_id() const { return peer_next_mid_; }
-  bool request_outstanding() const { return out_.has_value(); }
+  bool request_outstanding() const { return static_cast<bool>(out_); }
   const std::optional<DpdMonitor>& dpd() const { return dpd_; }
   // Whether the IKE_SA_INIT material (DH, nonces, the two messages) is still held.
   bool holds_negotiation_state() const { return static_cast<bool>(neg_); }
@@ -283,6 +400,7 @@ class Ikev2Session final : public Session {
   struct Negotiation {
     ClonePtr<crypto::DhKeyPair> dh;
     Bytes ni, nr;
+    SecretBytes sk_pi, sk_pr;  // for AUTH (MACedIDForI / MACedIDForR)
     Bytes init_request;   // the IKE_SA_INIT request as last sent / received
     Bytes init_response;  // the IKE_SA_INIT response as sent / received
     ikev2::SaPayload offered;  // initiator: our IKE proposals
@@ -316,7 +434,7 @@ class Ikev2Session final : public Session {
   struct OldIkeSa {
     ikev2::Spi spi_i{}, spi_r{};
     crypto::IkeSuite suite;
-    crypto::IkeSaKeys keys;
+    Ikev2KeyBlock keys;
     bool initiator = false;
     uint32_t next_mid = 0, peer_next_mid = 0;
     Bytes last_response, last_request_digest;
@@ -340,13 +458,21 @@ class Ikev2Session final : public Session {
     bool ours = false;
   };
 
+  // A Child SA's IPsec keys, in their own block: released once the data plane holds them
+  // (HandOverChildKeys), wiped when freed.
+  struct ChildKeys {
+    SecretBytes enc_in, auth_in, enc_out, auth_out;
+  };
+  // `we_initiated`: the exchange that made the pair was ours (our outbound keys are _i).
+  static ClonePtr<ChildKeys> KeysOf(crypto::ChildSaKeys& k, bool we_initiated);
+
   struct Child {
     uint32_t spi_in = 0, spi_out = 0;
     Phase2Algs algs;
-    SecretBytes enc_in, auth_in, enc_out, auth_out;
-    std::string map_name;
+    ClonePtr<ChildKeys> keys;  // null once handed over (or wiped at the end)
+    ClonePtr<std::string> map_name;  // null: the IKE SA's own (names_), the usual case
     uint32_t map_seq = 0;
-    IpAddress local_net, local_mask, remote_net, remote_mask;
+    Ikev2V4 local_net, local_mask, remote_net, remote_mask;
     uint8_t protocol = 0;
     TimePoint created, expires = kNever;
     TimePoint last_in = kNever, last_out = kNever;
@@ -408,6 +534,23 @@ class Ikev2Session final : public Session {
   // A Child SA rekey completed: a collision with the other side's is resolved here.
   void RecordRekey(SessionHost& host, RekeyRecord r);
   void SetChildTimers(SessionHost& host, Child& ch) const;
+  // names_.
+  std::string map_name() const { return names_.substr(0, names_.find('\0')); }
+  std::string profile() const {
+    const size_t at = names_.find('\0');
+    return at == std::string::npos ? std::string() : names_.substr(at + 1);
+  }
+  void SetNames(const std::string& map, const std::string& profile) {
+    names_ = map;
+    names_.push_back('\0');
+    names_ += profile;
+  }
+  // A Child SA's crypto map name (Child::map_name).
+  std::string MapOf(const Child& ch) const { return ch.map_name ? *ch.map_name : map_name(); }
+  void SetMap(Child& ch, const std::string& map) const {
+    if (map == map_name()) ch.map_name = nullptr;
+    else ch.map_name = std::make_unique<std::string>(map);
+  }
   bool StartNewChild(SessionHost& host, const config::CryptoMapEntry& e);
   void SetIkeTimers(SessionHost& host);
   void RekeyFailed(SessionHost& host, const Outstanding& o, bool temporary);
@@ -436,20 +579,26 @@ class Ikev2Session final : public Session {
   // The same with another IKE SA's SPIs and keys (the old one after a rekey).
   std::optional<Bytes> SealAs(SessionHost& host, const ikev2::Spi& spi_i,
                               const ikev2::Spi& spi_r, bool initiator,
-                              const crypto::IkeSuite& suite, const crypto::IkeSaKeys& keys,
+                              const crypto::IkeSuite& suite, const Ikev2KeyBlock& keys,
                               ikev2::ExchangeType x, bool response, uint32_t mid,
                               const std::vector<ikev2::Payload>& inner);
   std::optional<std::vector<ikev2::Payload>> OpenAs(SessionHost& host,
                                                     const crypto::IkeSuite& suite,
-                                                    const crypto::IkeSaKeys& keys,
+                                                    const Ikev2KeyBlock& keys,
                                                     bool peer_initiator,
                                                     const std::vector<ikev2::Payload>& outer,
                                                     ByteSpan msg);
   ikev2::Header MakeHeader(ikev2::ExchangeType x, bool response, uint32_t mid) const;
   void SendWire(SessionHost& host, const Bytes& wire);
   void SendRequest(SessionHost& host, ReqKind kind, Bytes wire, uint32_t child_spi_in = 0);
-  // Sends our response to the peer's current request and caches it for retransmissions.
-  void SendResponse(SessionHost& host, Bytes wire, ByteSpan request);
+  // Sends our response to the peer's current request and caches it for retransmissions (see
+  // cached_). `empty_informational`: the response is an empty INFORMATIONAL answer, which is
+  // not kept but sealed again for a retransmitted request.
+  void SendResponse(SessionHost& host, Bytes wire, ByteSpan request,
+                    bool empty_informational = false);
+  // Forgets the answer to the peer's last request (bytes wiped, digest cleared): a copy of
+  // that request is a replay from then on.
+  void ForgetResponse();
   void Retransmit(SessionHost& host);
   void DpdTick(SessionHost& host);
 
@@ -462,40 +611,60 @@ class Ikev2Session final : public Session {
   std::string Tag() const;  // "IKEv2:(SA ID = n):" for debug lines
   void Dbg(SessionHost& host, std::string_view text) const;
 
+  // Our answer to the peer's last request (RFC 7296 §2.1), for its retransmissions: a
+  // byte-identical copy of that request (SHA-1 of it in last_request_digest_) gets it again.
+  // kCached: the bytes are in cached_, until cached_->until, or, for the IKE_AUTH answer, the
+  // peer's first authenticated message after it (an initiator installs its IKE SA only with
+  // that answer, so the peer has it). kEmptyInformational: an empty INFORMATIONAL answer (a
+  // liveness probe's), not kept, sealed again for a retransmission. kNone: nothing is
+  // answered again (a copy of the last request is dropped as a replay).
+  enum class Answer : uint8_t { kNone, kCached, kEmptyInformational };
+  struct CachedResponse {
+    Bytes wire;  // as sent, without the non-ESP marker
+    TimePoint until = kNever;
+    bool until_heard = false;  // the IKE_AUTH answer: freed by the peer's next message
+    ~CachedResponse() { WipeAndFree(wire); }
+    CachedResponse() = default;
+    CachedResponse(const CachedResponse&) = default;
+  };
+
+  // Members in order of alignment (no padding between them: this object exists per SA).
   SaId id_;
-  Ikev2Options opts_;
-  State state_ = State::kIdle;
-  bool initiator_ = false;
-  bool nat_detected_ = false;
-  uint16_t group_ = 0;
-  Endpoint local_, remote_;
-  ikev2::Spi spi_i_{}, spi_r_{};
-  crypto::IkeSuite suite_;
-  crypto::IkeSaKeys keys_;
-  std::string map_name_;  // the crypto map entry (initiator: given; responder: matched)
-  uint32_t map_seq_ = 0;
-  std::string profile_;
-  uint32_t lifetime_s_ = config::kDefaultIkev2LifetimeS;
+  std::shared_ptr<const Ikev2Options> opts_;  // never null; shared, never changed
+  Ikev2KeyBlock keys_;
+  // The crypto map entry's map name (initiator: given; responder: matched) and the IKEv2
+  // profile's name, as "map\0profile" in one std::string: 32 bytes instead of 64, and no block
+  // of its own while both names fit the string's inline buffer (15 characters in all).
+  std::string names_;
   TimePoint established_at_ = kNever;
   ClonePtr<Negotiation> neg_;
-
-  std::optional<Outstanding> out_;
-  uint32_t next_mid_ = 0;       // our next request's message ID
-  uint32_t peer_next_mid_ = 0;  // the message ID the peer's next request must carry
-  Bytes last_response_;         // our answer to the peer's last request (no marker)
-  Bytes last_request_digest_;   // SHA-1 of that request (empty: none)
-
+  ClonePtr<Outstanding> out_;  // only while a request of ours is out
+  ClonePtr<CachedResponse> cached_;  // only while answer_ is kCached
   std::optional<DpdMonitor> dpd_;
   std::vector<Child> children_;
 
   // Rekeying and lifetimes.
-  bool keeps_up_ = false;  // we initiated the IKE SA for our entry: we rekey on lifetimes
   TimePoint ike_rekey_at_ = kNever, ike_expires_ = kNever;
-  std::vector<OldIkeSa> old_ike_;  // at most 2
-  std::optional<PeerIkeRekey> peer_ike_rekey_;
-  std::vector<RekeyRecord> rekey_log_;    // bounded (kMaxRekeyLog)
-  std::vector<uint32_t> pending_deletes_;  // Child SAs (our inbound SPIs) to delete
+  LazyVector<OldIkeSa> old_ike_;  // at most 2
+  ClonePtr<PeerIkeRekey> peer_ike_rekey_;
+  LazyVector<RekeyRecord> rekey_log_;    // bounded (kMaxRekeyLog)
+  LazyVector<uint32_t> pending_deletes_;  // Child SAs (our inbound SPIs) to delete
+
+  uint32_t map_seq_ = 0;
+  uint32_t lifetime_s_ = config::kDefaultIkev2LifetimeS;
+  uint32_t next_mid_ = 0;       // our next request's message ID
+  uint32_t peer_next_mid_ = 0;  // the message ID the peer's next request must carry
   uint32_t ike_rekeys_ = 0;
+  Endpoint local_, remote_;
+  ikev2::Spi spi_i_{}, spi_r_{};
+  std::array<uint8_t, 20> last_request_digest_{};
+  uint16_t group_ = 0;
+  crypto::IkeSuite suite_;
+  State state_ = State::kIdle;
+  Answer answer_ = Answer::kNone;
+  bool initiator_ = false;
+  bool nat_detected_ = false;
+  bool keeps_up_ = false;  // we initiated the IKE SA for our entry: we rekey on lifetimes
 };
 
 }  // namespace ikepulse::ike

@@ -520,6 +520,64 @@ TEST_F(Ikev2Pair, RetransmittedIkeAuthRequestGetsTheCachedResponse) {
   EXPECT_EQ(hi.child_up.size(), 1u);
 }
 
+TEST_F(Ikev2Pair, TheCachedIkeAuthResponseGoesWithThePeersFirstAuthenticatedMessage) {
+  Configure({}, {});
+  SetDpdI(Dpd(10, 2, config::DpdMode::kPeriodic));
+  Start();
+  ExpectEstablished();
+  const Bytes auth_req = SentBy(true)[1].msg;
+  // Kept until the peer shows it has the answer: its liveness probe at T0+10 (a request of
+  // its own) replaces it, and an empty INFORMATIONAL answer is not kept as bytes.
+  const TimePoint t0 = now;
+  RunUntil(t0 + Seconds(11));
+  ASSERT_EQ(SentBy(false, t0 + Micros(1)).size(), 1u);  // the probe's answer
+  hr.sent.clear();
+  const size_t replays = hr.drops["dropped_replay"];
+  sr->OnMessage(hr, Endpoint{kAddrR, 500}, Endpoint{kAddrI, 500}, auth_req);
+  EXPECT_TRUE(hr.sent.empty());  // no longer answered: a replay below the window
+  EXPECT_EQ(hr.drops["dropped_replay"], replays + 1);
+  EXPECT_TRUE(sr->established());
+  EXPECT_EQ(hr.child_up.size(), 1u);
+}
+
+TEST_F(Ikev2Pair, TheCachedIkeAuthResponseIsKeptAtMostTheCacheLifetime) {
+  Configure({}, {});
+  Start();
+  ExpectEstablished();
+  const Bytes auth_req = SentBy(true)[1].msg;
+  const Bytes auth_resp = SentBy(false)[1].msg;
+  const TimePoint t0 = now;
+  const Duration keep = Ikev2Options{}.response_cache_lifetime;
+  // No message from the peer (no liveness on either side): answered until the bound...
+  RunUntil(t0 + keep - Seconds(1));
+  hr.sent.clear();
+  sr->OnMessage(hr, Endpoint{kAddrR, 500}, Endpoint{kAddrI, 500}, auth_req);
+  ASSERT_EQ(hr.sent.size(), 1u);
+  EXPECT_EQ(hr.sent[0].data, auth_resp);  // byte-identical while kept
+  hr.sent.clear();
+  EXPECT_EQ(sr->NextDeadline(), t0 + keep);
+  // ...and dropped after it: nothing changes.
+  RunUntil(t0 + keep);
+  sr->OnMessage(hr, Endpoint{kAddrR, 500}, Endpoint{kAddrI, 500}, auth_req);
+  EXPECT_TRUE(hr.sent.empty());
+  EXPECT_EQ(hr.drops["dropped_replay"], 1u);
+  EXPECT_TRUE(sr->established());
+  EXPECT_EQ(hr.child_up.size(), 1u);
+  EXPECT_EQ(hr.established_at.size(), 1u);
+}
+
+TEST_F(Ikev2Pair, TheResponderTakesItsIkeAuthCandidatesFromTheHostsIndexByPeer) {
+  Configure({}, {});
+  // The configuration's entry lists the initiator, but the host's index lists nothing for it:
+  // the session walks no configuration of its own, so no entry verifies the peer.
+  hr.entries_for = [](const IpAddress&) { return std::vector<const config::CryptoMapEntry*>{}; };
+  Start();
+  EXPECT_GE(hr.entries_for_calls, 1u);
+  EXPECT_FALSE(sr && sr->established());
+  ASSERT_EQ(hr.deleted.size(), 1u);
+  EXPECT_NE(hr.deleted[0].find("AUTHENTICATION_FAILED"), std::string::npos);
+}
+
 TEST_F(Ikev2Pair, LostIkeAuthResponseIsRecoveredByRetransmission) {
   Configure({}, {});
   const TimePoint t0 = now;
@@ -617,8 +675,16 @@ TEST_F(Ikev2Pair, DpdLateAnswerWithinTheRoundKeepsThePeer) {
   link_r2i = false;
   RunUntil(t0 + Seconds(15));  // probe at 10, retransmissions at 12 and 14
   auto resp = SentBy(false, t0 + Micros(1));
-  ASSERT_EQ(resp.size(), 3u);  // the responder answered each copy from its cache
-  EXPECT_EQ(resp[0].msg, resp[2].msg);
+  // The responder answered each copy: an empty INFORMATIONAL answer is not kept, but sealed
+  // again for a retransmitted request (same message ID, other IV).
+  ASSERT_EQ(resp.size(), 3u);
+  for (const auto& r : resp) {
+    auto m = ikev2::ParseMessage(r.msg);
+    ASSERT_TRUE(m);
+    EXPECT_TRUE(m->header.response());
+    EXPECT_EQ(m->header.exchange, ikev2::ExchangeType::kInformational);
+    EXPECT_EQ(m->header.message_id, ikev2::ParseMessage(resp[0].msg)->header.message_id);
+  }
   link_r2i = true;
   DeliverToInitiator(resp[0].d, resp[0].msg);  // the answer gets through at T0+15
   RunUntil(t0 + Seconds(40));

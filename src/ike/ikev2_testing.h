@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -86,6 +87,13 @@ class RecordingHost final : public SessionHost {
     gave_up_at.push_back(*clock_);
   }
   void BringUpKeptUpAt(const IpAddress& peer) override { kept_up_at.push_back(peer); }
+  // As the engine's hosts: the entries listing `peer` (the default walk of the configuration),
+  // or what `entries_for` answers when set (a test that checks the session asks no more).
+  std::vector<const config::CryptoMapEntry*> EntriesFor(const IpAddress& peer) const override {
+    ++entries_for_calls;
+    if (entries_for) return entries_for(peer);
+    return SessionHost::EntriesFor(peer);
+  }
   void InitialContact() override { ++initial_contacts; }
   void Deleted(std::string_view reason) override {
     Report();
@@ -123,6 +131,8 @@ class RecordingHost final : public SessionHost {
   std::vector<std::string> deleted;
   std::vector<IpAddress> kept_up_at;  // BringUpKeptUpAt calls
   size_t initial_contacts = 0;        // InitialContact calls
+  std::function<std::vector<const config::CryptoMapEntry*>(const IpAddress&)> entries_for;
+  mutable size_t entries_for_calls = 0;  // EntriesFor calls
   size_t heard = 0;
   // Calls that report something (Send, Emit, SPIs, Established ... Deleted) made after
   // Deleted: a session's Deleted must be its last report, so this stays 0.

@@ -196,10 +196,12 @@ void NodeImpl::SyncV2Index(V2Slot& row) {
     if (want) by_spi_v2_.Insert(*want, s);
     row.indexed = want;
   }
-  if (row.indexed_old != want_old) {
+  if (!std::equal(row.indexed_old.begin(), row.indexed_old.end(), want_old.begin(),
+                  want_old.end())) {
     for (uint64_t k : row.indexed_old) by_spi_v2_.Erase(k, s);
     for (uint64_t k : want_old) by_spi_v2_.Insert(k, s);
-    row.indexed_old = std::move(want_old);
+    row.indexed_old.clear();
+    for (uint64_t k : want_old) row.indexed_old.push_back(k);
   }
 }
 

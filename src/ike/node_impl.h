@@ -153,7 +153,7 @@ struct V2Slot {
   // and, after an IKE rekey until their Deletes are done, the replaced ones'
   // (NodeImpl::SyncV2Index).
   std::optional<uint64_t> indexed;
-  std::vector<uint64_t> indexed_old;
+  LazyVector<uint64_t> indexed_old;  // no block while empty (all but a rekey's moments)
 };
 
 // The context of one call into the node.
@@ -318,6 +318,10 @@ class NodeImpl {
     void BringUpKeptUpAt(const IpAddress& peer) override;
     void ChildRefused(std::string_view map, uint32_t seq) override;
     void InitialContact() override;
+    // From the index by peer: a responder's IKE_AUTH costs O(entries listing the peer).
+    std::vector<const config::CryptoMapEntry*> EntriesFor(const IpAddress& peer) const override {
+      return n_.EntriesFor(peer);
+    }
     const NodeOptions& Options() const override { return n_.opts_; }
     void Count(uint64_t NodeCounters::*counter, uint64_t n) override { n_.counters_.*counter += n; }
 
@@ -408,11 +412,16 @@ class NodeImpl {
     std::memcpy(&v, s.data(), sizeof v);
     return v;
   }
-  Ikev2Options V2Options() const {
-    Ikev2Options o;
-    o.natt_port = opts_.natt_port;
-    return o;
+  // The options every IKEv2 session of this node shares (one block, not a copy per session).
+  std::shared_ptr<const Ikev2Options> V2Options() {
+    if (!v2_opts_ || v2_opts_->natt_port != opts_.natt_port) {
+      Ikev2Options o;
+      o.natt_port = opts_.natt_port;
+      v2_opts_ = std::make_shared<const Ikev2Options>(o);
+    }
+    return v2_opts_;
   }
+  std::shared_ptr<const Ikev2Options> v2_opts_;
   // Stateless failover of the entries whose current peer is `peer` (DESIGN.md §4), for an SA
   // of either version that was up (`was_up`: peer dead) or not (setup failed).
   void FailOver(Ctx& c, SaId id, const IpAddress& peer, bool was_up);

@@ -138,10 +138,18 @@ class SessionHost {
     (void)r;
     return false;
   }
-  // The crypto map entries listing `peer`, in configuration order (a responder's match).
+  // The crypto map entries listing `peer` (as a `set peer` address), in configuration order
+  // (a responder's match). The default walks the whole configuration; the engine's hosts answer
+  // from their index by peer (NodeImpl::EntriesListing), in O(entries listing the peer).
   virtual std::vector<const config::CryptoMapEntry*> EntriesFor(const IpAddress& peer) const {
-    (void)peer;
-    return {};
+    std::vector<const config::CryptoMapEntry*> out;
+    for (const auto& e : Cfg().crypto_maps)
+      for (const auto& p : e.peers)
+        if (p.address && *p.address == peer) {
+          out.push_back(&e);
+          break;
+        }
+    return out;
   }
   // The pre-shared key for `peer` (longest prefix; nullptr: none). Never logged.
   virtual const config::PresharedKey* PresharedKeyFor(const IpAddress& peer) const {

@@ -561,6 +561,23 @@ TEST(Ikev2, ResponderSessionsFromIkeSaInitAreBoundedInCountAndTime) {
 
 // Once the data plane holds a Child SA's keys (Node::HandOverChildKeys), the engine keeps no
 // copy of them: the snapshots say so and carry no keys.
+// A responder with many crypto map entries finds the IKE_AUTH candidates through its index by
+// peer (NodeImpl::EntriesListing), in O(entries listing the peer), not by walking every entry:
+// with 20,000 entries toward other peers before the initiator's, the initiator's is matched.
+TEST(Ikev2, TheResponderMatchesTheInitiatorsEntryAmongManyThroughItsIndexByPeer) {
+  constexpr uint32_t kOthers = 20000;
+  Pair p;
+  config::Config cb = FlexConfig(SiteB());
+  ReplicateFirstEntry(cb, 1, kOthers + 1, [&](uint32_t seq) {
+    return seq == kOthers + 1 ? Ip("192.0.2.1") : IpAddress::V4FromU32(0x64400000u + seq);
+  });
+  p.b.SetConfig(cb);
+  p.a.Initiate("green", 1);
+  ASSERT_TRUE(p.sim.RunUntil([&] { return p.BothUp(); }, p.sim.now() + Seconds(5)));
+  ExpectEstablished(p.a, p.b);
+  EXPECT_EQ(p.b.ChildSas()[0].map_seq, kOthers + 1);
+}
+
 TEST(Ikev2, HandedOverChildKeysAreWiped) {
   Pair p;
   p.a.Initiate("green", 1);
