@@ -2003,7 +2003,7 @@ void Ikev2Session::DpdTick(SessionHost& host) {
           host.Debug(Tag() + "Sending liveness check, message ID " + std::to_string(next_mid_));
         SendRequest(host, ReqKind::kLiveness, std::move(*w));
       } else if (out_->kind != ReqKind::kLiveness && out_->next == 1 &&
-                 out_->due - RetransmitGap(opts_.retransmit, 1) == host.Now()) {
+                 out_->due - RetransmitGap(opts_->retransmit, 1) == host.Now()) {
         // The outstanding request left at this very instant (a CREATE_CHILD_SA started by the
         // same tick): it is the probe; the same bytes again now would only be a duplicate.
         if (host.DebugOn())
@@ -2096,10 +2096,10 @@ bool Ikev2Session::ChildInFlight(const SessionHost& host, EntryRef entry) const 
 
 bool Ikev2Session::CarriesEntry(std::string_view map, uint32_t seq) const {
   if (state_ == State::kEnded) return false;
-  if (initiator_ && state_ != State::kEstablished && map_seq_ == seq && map_name_ == map)
+  if (initiator_ && state_ != State::kEstablished && map_seq_ == seq && map_name() == map)
     return true;
   for (const Child& ch : children_)
-    if (!ch.replaced && ch.map_seq == seq && ch.map_name == map) return true;
+    if (!ch.replaced && ch.map_seq == seq && MapOf(ch) == map) return true;
   return out_ && out_->kind == ReqKind::kNewChild && out_->rekey && out_->rekey->map_seq == seq &&
          out_->rekey->map_name == map;
 }
@@ -2166,7 +2166,7 @@ std::optional<std::pair<std::string, uint32_t>> Ikev2Session::OnChildVolume(Sess
   if (host.DebugOn())
     host.Debug(Tag() + "Child SA " + std::to_string(spi_in) + ": kilobyte lifetime expired");
   it->replaced = true;
-  std::pair<std::string, uint32_t> entry{it->map_name, it->map_seq};
+  std::pair<std::string, uint32_t> entry{MapOf(*it), it->map_seq};
   if (!DeleteChild(host, spi_in)) pending_deletes_.push_back(spi_in);
   return entry;
 }
@@ -2175,7 +2175,7 @@ size_t Ikev2Session::ClearChildren(SessionHost& host, const std::string* map) {
   if (state_ != State::kEstablished) return 0;
   std::vector<uint32_t> spis;
   for (Child& ch : children_) {
-    if (ch.replaced || (map && ch.map_name != *map)) continue;
+    if (ch.replaced || (map && MapOf(ch) != *map)) continue;
     ch.replaced = true;
     spis.push_back(ch.spi_in);
   }

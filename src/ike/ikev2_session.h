@@ -323,7 +323,10 @@ class Ikev2Session final : public Session {
     return state_ == State::kEstablished && !out_ && children_.size() < kMaxChildSas;
   }
   // The IKEv2 profile (initiator: its entry's; responder: the one IKE_AUTH matched).
-  const std::string& profile() const { return profile_; }
+  std::string_view profile_name() const {
+    const size_t at = names_.find('\0');
+    return at == std::string::npos ? std::string_view() : std::string_view(names_).substr(at + 1);
+  }
   void OnChildTraffic(SessionHost& host, uint32_t spi_in, bool inbound,
                       uint64_t bytes) override;
   void Delete(SessionHost& host, std::string_view reason, bool send) override;

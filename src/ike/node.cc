@@ -791,7 +791,7 @@ void NodeImpl::StartWantedChild(Ctx& c, SaId id) {
     // The entry may have changed since it was queued: still wanted, still at this peer, still
     // this SA's profile, still without an IPsec SA here.
     EntryRuntime* e = FindEntry(MapName(ref), ref.seq);
-    if (!e || !e->cfg || !(e->want_up || e->keep_up) || e->cfg->ikev2_profile != row->s->profile())
+    if (!e || !e->cfg || !(e->want_up || e->keep_up) || e->cfg->ikev2_profile != row->s->profile_name())
       continue;
     auto cur = e->failover.Current();
     if (!cur || !cur->peer->address || *cur->peer->address != row->s->remote().ip) continue;
@@ -1109,12 +1109,12 @@ void NodeImpl::BringUp(Ctx& c, EntryRuntime& e) {
         // without one (its Child SA refused at IKE_AUTH or ended since) under another
         // profile now; or its Child SA is here.
         if ((row->entry == ref &&
-             (!s.established() || s.profile() != e.cfg->ikev2_profile)) ||
+             (!s.established() || s.profile_name() != e.cfg->ikev2_profile)) ||
             s.CarriesEntry(e.map_name, e.seq))
           return;
         // The same profile from the same address: a second entry's Child SA over this IKE SA
         // (established, or ours still being set up).
-        if (s.profile() == e.cfg->ikev2_profile && (s.established() || s.initiator())) {
+        if (s.profile_name() == e.cfg->ikev2_profile && (s.established() || s.initiator())) {
           if (std::optional<IpAddress> local = LocalFor(e);
               local && *local == s.local().ip && share == kNoSa)
             share = id;
