@@ -17,17 +17,11 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
-lab_init
-lab_switch_create
-lab_gw_add a 192.0.2.1/24 198.51.100.1/24
-lab_gw_add b1 192.0.2.2/24 203.0.113.1/24
-lab_gw_add b2 192.0.2.3/24 203.0.113.1/24
+PSK=lab-secret-not-for-production
+ikp_sites nohosts b1 b2
 # The second pair of LANs (kernel-libipsec routes a child's traffic from its own LAN address).
 ip -n "$(lab_ns a)" addr add 198.51.101.1/24 dev lan0
 for b in b1 b2; do ip -n "$(lab_ns $b)" addr add 203.0.114.1/24 dev lan0; done
-PSK=lab-secret-not-for-production
-B1=192.0.2.2
-B2=192.0.2.3
 
 # flex_config FILE KEEP_UP PEERS...: two entries, one profile.
 flex_config() {
@@ -85,11 +79,8 @@ two_children() {
 for b in b1 b2; do
   ip=$B1
   [[ $b == b2 ]] && ip=$B2
-  lab_charon_config "$b" version=2 local=$ip remote=192.0.2.1 psk=$PSK \
-    proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256 local_ts=203.0.113.0/24 \
-    remote_ts=198.51.100.0/24 dpd_delay=30s log="default=1 ike=2 cfg=1 net=1" \
-    extra_charon="    keep_alive = 0s"
-  # A second child, net2, beside net in the same connection.
+  ikp_swan_v2 "$b" "$ip" dpd_delay=30s log="default=1 ike=2 cfg=1 net=1"
+  # A second child, net2, beside net in the same connection (then loaded again).
   python3 - "$(lab_charon_dir "$b")/swanctl.conf" <<'EOF'
 import re, sys
 p = sys.argv[1]
@@ -100,7 +91,8 @@ block = block.replace("203.0.113.0/24", "203.0.114.0/24").replace("198.51.100.0/
 s = s[:m.end()] + block + s[m.end():]
 open(p, "w").write(s)
 EOF
-  lab_charon_start "$b"
+  lab_swanctl "$b" --load-all --noprompt --file "$(lab_charon_dir "$b")/swanctl.conf" >/dev/null ||
+    lab_die "swanctl --load-all $b"
 done
 L1=$(lab_charon_log b1)
 L2=$(lab_charon_log b2)

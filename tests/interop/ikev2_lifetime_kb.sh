@@ -9,11 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/lab/lablib.sh
 source tests/interop/iplib.sh
+PSK=lab-secret-not-for-production
 ikp_two_sites hosts
-lab_charon_config b version=2 local=192.0.2.2 remote=192.0.2.1 psk=lab-secret-not-for-production \
-  proposals=aes128-sha256-modp2048 esp_proposals=aes128-sha256 \
-  local_ts=203.0.113.0/24 remote_ts=198.51.100.0/24 dpd_delay=0s
-lab_charon_start b
+ikp_swan_v2 b 192.0.2.2 dpd_delay=0s
 ikp_flex_config "$LAB_WORK/a.cfg" "aes-cbc-128 sha256 - 14" "esp-aes esp-sha256-hmac" "" 1 192.0.2.2
 printf '%s\n' "crypto map green 10 ipsec-isakmp" " set security-association lifetime kilobytes 2560" \
   >>"$LAB_WORK/a.cfg"
