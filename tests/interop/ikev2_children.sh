@@ -91,7 +91,7 @@ block = block.replace("203.0.113.0/24", "203.0.114.0/24").replace("198.51.100.0/
 s = s[:m.end()] + block + s[m.end():]
 open(p, "w").write(s)
 EOF
-  lab_swanctl "$b" --load-all --noprompt --file "$(lab_charon_dir "$b")/swanctl.conf" >/dev/null ||
+  lab_swanctl "$b" --load-all --noprompt --file "$(lab_charon_dir "$b")/swanctl.conf" >/dev/null 2>&1 ||
     lab_die "swanctl --load-all $b"
 done
 L1=$(lab_charon_log b1)
