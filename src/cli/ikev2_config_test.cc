@@ -343,6 +343,7 @@ TEST_F(Ikev2ConfigTest, FqdnIdentities) {
                                    " authentication remote pre-share\n"));
   // Invalid names are refused and change nothing.
   Refused("match identity remote fqdn bad..name", "% Invalid FQDN: bad..name\n");
+  Refused("match identity remote fqdn domain", "% Incomplete command.\n\n");
   Refused("identity local fqdn " + std::string(256, 'a'),
           "% Invalid FQDN: " + std::string(256, 'a') + "\n");
   Ok({"exit", "crypto ikev2 keyring KR", "peer SPOKE"});
