@@ -230,7 +230,7 @@ std::string FormatIkev2Profiles(const config::Config& c, const std::string& only
       for (const auto& m : p.match_identity_remote) out += "   " + IdentityShow(m) + "\n";
     }
     out += " Local identity: " +
-           (p.identity_local               ? "address " + p.identity_local->ToString()
+           (p.identity_local                 ? "address " + p.identity_local->ToString()
             : !p.identity_local_fqdn.empty() ? "fqdn " + p.identity_local_fqdn
                                              : std::string("none")) +
            "\n";
