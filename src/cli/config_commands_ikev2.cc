@@ -393,6 +393,22 @@ void AddKeyringCommands(Grammar& g, Node* ikev2) {
   }
   addr->no_handler = no_addr;
 
+  // identity fqdn NAME: the peer's ID the key is chosen by (responder).
+  Node* pid = g.Kw(root, "identity", "Specify IKE identities");
+  Node* pfqdn = g.Kw(pid, "fqdn", "fully qualified domain name string");
+  Node* pname_f = g.Word(pfqdn, "WORD", "FQDN string", "peer-fqdn");
+  pname_f->handler = OnPeer([](CommandContext& ctx, config::Ikev2KeyringPeer& p) -> Reply {
+    const std::string f = ctx.args.Get("peer-fqdn");
+    if (!config::ValidFqdn(f)) return "% Invalid FQDN: " + f;
+    p.identity_fqdn = f;
+    return std::nullopt;
+  });
+  Handler no_pid = OnPeer([](CommandContext&, config::Ikev2KeyringPeer& p) -> Reply {
+    p.identity_fqdn.clear();
+    return std::nullopt;
+  });
+  for (Node* n : {pid, pfqdn, pname_f}) n->no_handler = no_pid;
+
   AddPreSharedKey(g, root);
 
   Node* desc = g.Kw(root, "description", "Specify a description of this peer");
@@ -494,6 +510,35 @@ void AddProfileCommands(Grammar& g, Node* ikev2) {
     n->handler = add_match;
     n->no_handler = del_match;
   }
+  // match identity remote fqdn [domain] NAME
+  Node* rfqdn = g.Kw(remote, "fqdn", "Fully qualified domain name string");
+  Node* rdomain = g.Kw(rfqdn, "domain", "Match the domain part of the FQDN");
+  Node* rname = g.Word(rfqdn, "WORD", "FQDN string", "match-fqdn");
+  Node* rdname = g.Word(rdomain, "WORD", "Domain name string", "match-domain");
+  auto fqdn_match = [](CommandContext& ctx, config::Ikev2IdentityMatch& m) -> Reply {
+    const bool domain = ctx.args.Has("match-domain");
+    m.kind = domain ? config::Ikev2IdentityMatch::Kind::kFqdnDomain
+                    : config::Ikev2IdentityMatch::Kind::kFqdn;
+    m.fqdn = ctx.args.Get(domain ? "match-domain" : "match-fqdn");
+    if (!config::ValidFqdn(m.fqdn)) return "% Invalid FQDN: " + m.fqdn;
+    return std::nullopt;
+  };
+  Handler add_fqdn = OnProfile([fqdn_match](CommandContext& ctx, config::Ikev2Profile& p) -> Reply {
+    config::Ikev2IdentityMatch m;
+    if (Reply r = fqdn_match(ctx, m)) return r;
+    AppendNew(p.match_identity_remote, m);
+    return std::nullopt;
+  });
+  Handler del_fqdn = OnProfile([fqdn_match](CommandContext& ctx, config::Ikev2Profile& p) -> Reply {
+    config::Ikev2IdentityMatch m;
+    if (Reply r = fqdn_match(ctx, m)) return r;
+    RemoveAll(p.match_identity_remote, m);
+    return std::nullopt;
+  });
+  for (Node* n : {rname, rdname}) {
+    n->handler = add_fqdn;
+    n->no_handler = del_fqdn;
+  }
 
   // identity local address A.B.C.D
   Node* id = g.Kw(root, "identity", "Specify local identity");
@@ -502,13 +547,25 @@ void AddProfileCommands(Grammar& g, Node* ikev2) {
   Node* ida = g.Ip(idaddr, "A.B.C.D", "IPv4 address", "identity-addr");
   ida->handler = OnProfile([](CommandContext& ctx, config::Ikev2Profile& p) -> Reply {
     p.identity_local = V4(ctx.args.Get("identity-addr"));
+    p.identity_local_fqdn.clear();
+    return std::nullopt;
+  });
+  // identity local fqdn NAME (replaces an address identity, as IOS keeps one local identity)
+  Node* idfqdn = g.Kw(idl, "fqdn", "fqdn");
+  Node* idf = g.Word(idfqdn, "WORD", "FQDN string", "identity-fqdn");
+  idf->handler = OnProfile([](CommandContext& ctx, config::Ikev2Profile& p) -> Reply {
+    const std::string f = ctx.args.Get("identity-fqdn");
+    if (!config::ValidFqdn(f)) return "% Invalid FQDN: " + f;
+    p.identity_local_fqdn = f;
+    p.identity_local.reset();
     return std::nullopt;
   });
   Handler no_id = OnProfile([](CommandContext&, config::Ikev2Profile& p) -> Reply {
     p.identity_local.reset();
+    p.identity_local_fqdn.clear();
     return std::nullopt;
   });
-  for (Node* n : {id, idl, idaddr, ida}) n->no_handler = no_id;
+  for (Node* n : {id, idl, idaddr, ida, idfqdn, idf}) n->no_handler = no_id;
 
   // authentication {local | remote} pre-share
   Node* auth = g.Kw(root, "authentication", "Set authentication method");

@@ -297,6 +297,61 @@ TEST_F(Ikev2ConfigTest, ProfileCommands) {
   Refused("no crypto ikev2 profile PR", "% IKEv2 profile PR not found\n");
 }
 
+TEST_F(Ikev2ConfigTest, FqdnIdentities) {
+  Ok({"crypto ikev2 keyring KR", "peer SPOKE", "address 192.0.2.2",
+      "identity fqdn spoke.example.net", "pre-shared-key SECRET", "exit", "exit",
+      "crypto ikev2 profile PR", "match identity remote fqdn spoke.example.net",
+      "match identity remote fqdn domain example.net",
+      "match identity remote address 192.0.2.0 255.255.255.0",
+      "identity local fqdn hub.example.net", "authentication local pre-share",
+      "authentication remote pre-share", "keyring local KR"});
+  EXPECT_TRUE(b_.running.ikev2_profiles.at("PR").Complete());
+  EXPECT_THAT(Running(), HasSubstr(" peer SPOKE\n"
+                                   "  address 192.0.2.2\n"
+                                   "  identity fqdn spoke.example.net\n"
+                                   "  pre-shared-key SECRET\n"
+                                   " !\n"));
+  EXPECT_THAT(Running(), HasSubstr("crypto ikev2 profile PR\n"
+                                   " match identity remote fqdn spoke.example.net\n"
+                                   " match identity remote fqdn domain example.net\n"
+                                   " match identity remote address 192.0.2.0 255.255.255.0\n"
+                                   " identity local fqdn hub.example.net\n"));
+  // `?` help.
+  EXPECT_THAT(s_.Help("match identity remote "),
+              HasSubstr("  fqdn     Fully qualified domain name string\n"));
+  EXPECT_THAT(s_.Help("match identity remote fqdn "),
+              HasSubstr("  domain  Match the domain part of the FQDN\n"));
+  EXPECT_THAT(s_.Help("identity local "), HasSubstr("  fqdn     fqdn\n"));
+  // Shows.
+  Ok({"end"});
+  const std::string show = s_.Execute("show crypto ikev2 profile PR").output;
+  EXPECT_THAT(show, HasSubstr("  Identities:\n"
+                              "   fqdn spoke.example.net\n"
+                              "   fqdn domain example.net\n"
+                              "   address 192.0.2.0 255.255.255.0\n"));
+  EXPECT_THAT(show, HasSubstr(" Local identity: fqdn hub.example.net\n"));
+  Ok({"configure terminal", "crypto ikev2 profile PR"});
+  // An address identity replaces the FQDN one and back; `no` forms.
+  Ok({"identity local address 192.0.2.1"});
+  EXPECT_TRUE(b_.running.ikev2_profiles.at("PR").identity_local_fqdn.empty());
+  Ok({"identity local fqdn hub.example.net"});
+  EXPECT_FALSE(b_.running.ikev2_profiles.at("PR").identity_local);
+  Ok({"no identity local", "no match identity remote fqdn spoke.example.net",
+      "no match identity remote fqdn domain example.net"});
+  EXPECT_THAT(Running(), HasSubstr("crypto ikev2 profile PR\n"
+                                   " match identity remote address 192.0.2.0 255.255.255.0\n"
+                                   " authentication remote pre-share\n"));
+  // Invalid names are refused and change nothing.
+  Refused("match identity remote fqdn bad..name", "% Invalid FQDN: bad..name\n");
+  Refused("match identity remote fqdn domain", "% Incomplete command.\n\n");
+  Refused("identity local fqdn " + std::string(256, 'a'),
+          "% Invalid FQDN: " + std::string(256, 'a') + "\n");
+  Ok({"exit", "crypto ikev2 keyring KR", "peer SPOKE"});
+  Refused("identity fqdn -a@b", "% Invalid FQDN: -a@b\n");
+  Ok({"no identity fqdn"});
+  EXPECT_TRUE(b_.running.ikev2_keyrings.at("KR").peers[0].identity_fqdn.empty());
+}
+
 TEST_F(Ikev2ConfigTest, GlobalDpd) {
   Ok({"crypto ikev2 dpd 10 2 on-demand"});
   EXPECT_THAT(Running(), HasSubstr("crypto ikev2 dpd 10 2 on-demand\n!\n"));
@@ -465,6 +520,7 @@ TEST_F(Ikev2ConfigTest, ShowProposalPolicyProfile) {
   EXPECT_EQ(ShowJson(b_, "show crypto ikev2 profile PR"),
             "{\"profiles\":[{\"name\":\"PR\",\"match_identity_remote\":[{\"address\":"
             "\"110.0.1.2\",\"mask\":\"255.255.255.255\"}],\"identity_local\":null,"
+            "\"identity_local_fqdn\":null,"
             "\"authentication_local\":\"pre-share\",\"authentication_remote\":\"pre-share\","
             "\"keyring\":\"KR\",\"lifetime_s\":86400,\"dpd\":{\"interval_s\":10,\"retry_s\":2,"
             "\"mode\":\"periodic\"},\"complete\":true}]}");

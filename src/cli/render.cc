@@ -103,6 +103,7 @@ void RenderIkev2(const config::Config& c, std::string& out) {
         if (p.mask) out += " " + p.mask->ToString();
         out += "\n";
       }
+      if (!p.identity_fqdn.empty()) out += "  identity fqdn " + p.identity_fqdn + "\n";
       if (!p.pre_shared_key.empty())
         out += "  pre-shared-key " + KeyText(p.pre_shared_key, false) + "\n";
       if (!p.pre_shared_key_local.empty())
@@ -116,11 +117,22 @@ void RenderIkev2(const config::Config& c, std::string& out) {
   for (const auto& [name, p] : c.ikev2_profiles) {
     out += "crypto ikev2 profile " + name + "\n";
     for (const auto& m : p.match_identity_remote) {
+      using Kind = config::Ikev2IdentityMatch::Kind;
+      if (m.kind == Kind::kFqdn) {
+        out += " match identity remote fqdn " + m.fqdn + "\n";
+        continue;
+      }
+      if (m.kind == Kind::kFqdnDomain) {
+        out += " match identity remote fqdn domain " + m.fqdn + "\n";
+        continue;
+      }
       out += " match identity remote address " + m.address.ToString();
       if (m.mask) out += " " + m.mask->ToString();
       out += "\n";
     }
     if (p.identity_local) out += " identity local address " + p.identity_local->ToString() + "\n";
+    if (!p.identity_local_fqdn.empty())
+      out += " identity local fqdn " + p.identity_local_fqdn + "\n";
     if (p.authentication_remote) out += " authentication remote pre-share\n";
     if (p.authentication_local) out += " authentication local pre-share\n";
     if (!p.keyring_local.empty()) out += " keyring local " + p.keyring_local + "\n";

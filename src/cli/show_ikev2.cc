@@ -94,6 +94,8 @@ std::string DpdShow(const config::KeepaliveConfig& k) {
 }
 
 std::string IdentityShow(const config::Ikev2IdentityMatch& m) {
+  if (m.kind == config::Ikev2IdentityMatch::Kind::kFqdn) return "fqdn " + m.fqdn;
+  if (m.kind == config::Ikev2IdentityMatch::Kind::kFqdnDomain) return "fqdn domain " + m.fqdn;
   return "address " + m.address.ToString() + (m.mask ? " " + m.mask->ToString() : "");
 }
 
@@ -228,7 +230,9 @@ std::string FormatIkev2Profiles(const config::Config& c, const std::string& only
       for (const auto& m : p.match_identity_remote) out += "   " + IdentityShow(m) + "\n";
     }
     out += " Local identity: " +
-           (p.identity_local ? "address " + p.identity_local->ToString() : std::string("none")) +
+           (p.identity_local                 ? "address " + p.identity_local->ToString()
+            : !p.identity_local_fqdn.empty() ? "fqdn " + p.identity_local_fqdn
+                                             : std::string("none")) +
            "\n";
     out += std::string(" Local authentication method: ") +
            (p.authentication_local ? "pre-share" : "none") + "\n";
@@ -246,6 +250,13 @@ void JsonIkev2Profiles(const config::Config& c, const std::string& only, JsonWri
   ForEach(c.ikev2_profiles, only, [&](const config::Ikev2Profile& p) {
     w.BeginObject().Field("name", p.name).Key("match_identity_remote").BeginArray();
     for (const auto& m : p.match_identity_remote) {
+      if (m.kind != config::Ikev2IdentityMatch::Kind::kAddress) {
+        w.BeginObject()
+            .Field(m.kind == config::Ikev2IdentityMatch::Kind::kFqdn ? "fqdn" : "fqdn_domain",
+                   m.fqdn)
+            .EndObject();
+        continue;
+      }
       w.BeginObject().Field("address", m.address.ToString()).Key("mask");
       if (m.mask)
         w.String(m.mask->ToString());
@@ -256,6 +267,11 @@ void JsonIkev2Profiles(const config::Config& c, const std::string& only, JsonWri
     w.EndArray().Key("identity_local");
     if (p.identity_local)
       w.String(p.identity_local->ToString());
+    else
+      w.Null();
+    w.Key("identity_local_fqdn");
+    if (!p.identity_local_fqdn.empty())
+      w.String(p.identity_local_fqdn);
     else
       w.Null();
     w.Key("authentication_local");

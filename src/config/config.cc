@@ -115,6 +115,36 @@ bool Ikev2KeyringPeer::Matches(const IpAddress& peer) const {
   return MaskedEqual(peer, *address, m);
 }
 
+bool ValidFqdn(std::string_view name) {
+  if (name.empty() || name.size() > kMaxFqdnLength || name.front() == '.' || name.back() == '.')
+    return false;
+  char prev = 0;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok || (c == '.' && prev == '.')) return false;
+    prev = c;
+  }
+  return true;
+}
+
+bool FqdnEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool FqdnInDomain(std::string_view name, std::string_view domain) {
+  if (domain.empty()) return false;
+  if (name.size() == domain.size()) return FqdnEquals(name, domain);
+  if (name.size() < domain.size() + 1) return false;
+  const size_t at = name.size() - domain.size();
+  return name[at - 1] == '.' && FqdnEquals(name.substr(at), domain);
+}
+
 bool Ikev2Profile::Complete() const {
   return authentication_local && authentication_remote && !match_identity_remote.empty();
 }

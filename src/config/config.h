@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/bytes.h"
@@ -149,13 +150,27 @@ struct Ikev2Policy {
   bool operator==(const Ikev2Policy&) const = default;
 };
 
-// ` peer <name>` of `crypto ikev2 keyring`: `address A [M]`, `pre-shared-key [local|remote] K`,
-// `description`. The keys are secrets (SecretBytes: wiped when freed, never logged).
+// The longest FQDN `identity ... fqdn NAME` accepts (RFC 1035's 255-octet name).
+inline constexpr size_t kMaxFqdnLength = 255;
+// A configured FQDN: 1-255 characters of letters, digits, '-', '_' and '.', not starting or
+// ending with '.' and without an empty label.
+bool ValidFqdn(std::string_view name);
+// ASCII case-insensitive equality (FQDN identities compare so).
+bool FqdnEquals(std::string_view a, std::string_view b);
+// `name` is `domain` or ends with "." + `domain` (a label-boundary suffix), case-insensitively.
+bool FqdnInDomain(std::string_view name, std::string_view domain);
+
+// ` peer <name>` of `crypto ikev2 keyring`: `address A [M]`, `identity fqdn NAME`,
+// `pre-shared-key [local|remote] K`, `description`. The keys are secrets (SecretBytes: wiped
+// when freed, never logged).
 struct Ikev2KeyringPeer {
   std::string name;
   std::string description;
   std::optional<IpAddress> address;
   std::optional<IpAddress> mask;         // as typed; none = the host itself
+  // `identity fqdn NAME`: a responder picks this peer's key when the initiator's ID is ID_FQDN
+  // NAME (case-insensitive), and then never by address; empty = matched by address only.
+  std::string identity_fqdn;
   SecretBytes pre_shared_key;            // `pre-shared-key K`: both directions
   SecretBytes pre_shared_key_local;      // `pre-shared-key local K`: the key we authenticate with
   SecretBytes pre_shared_key_remote;     // `pre-shared-key remote K`: the key the peer uses
@@ -173,10 +188,14 @@ struct Ikev2Keyring {
   bool operator==(const Ikev2Keyring&) const = default;
 };
 
-// `match identity remote address A [M]` of an IKEv2 profile.
+// `match identity remote address A [M]`, `match identity remote fqdn NAME` (exact,
+// case-insensitive) or `match identity remote fqdn domain NAME` (NAME or any name under it).
 struct Ikev2IdentityMatch {
-  IpAddress address;
-  std::optional<IpAddress> mask;  // as typed
+  enum class Kind : uint8_t { kAddress, kFqdn, kFqdnDomain };
+  IpAddress address;              // kAddress
+  std::optional<IpAddress> mask;  // kAddress, as typed
+  Kind kind = Kind::kAddress;
+  std::string fqdn;  // kFqdn, kFqdnDomain
   bool operator==(const Ikev2IdentityMatch&) const = default;
 };
 
@@ -188,6 +207,7 @@ struct Ikev2Profile {
   std::string name;
   std::vector<Ikev2IdentityMatch> match_identity_remote;
   std::optional<IpAddress> identity_local;          // `identity local address A`
+  std::string identity_local_fqdn;                  // `identity local fqdn NAME` (one of the two)
   std::optional<AuthMethod> authentication_local;   // `authentication local pre-share`
   std::optional<AuthMethod> authentication_remote;  // `authentication remote pre-share`
   std::string keyring_local;                        // `keyring local NAME`

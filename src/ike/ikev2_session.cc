@@ -39,20 +39,58 @@ ikev2::IdPayload IdOf(const IpAddress& a) {
   return id;
 }
 
+// Our IDi/IDr under profile `p`: ID_FQDN when `identity local fqdn` is set, else ID_IPV4_ADDR
+// of `identity local address` or of the local address.
+ikev2::IdPayload LocalIdOf(const config::Ikev2Profile& p, const IpAddress& local) {
+  if (p.identity_local_fqdn.empty()) return IdOf(p.identity_local.value_or(local));
+  ikev2::IdPayload id;
+  id.id_type = uint8_t(ikev2::IdType::kFqdn);
+  id.data.assign(p.identity_local_fqdn.begin(), p.identity_local_fqdn.end());
+  return id;
+}
+
+// The peer's ID_FQDN as text, or nullopt for any other type or a length no configured name can
+// have (the ID is peer input: only its length is trusted, and only up to kMaxFqdnLength).
+std::optional<std::string_view> FqdnOf(const ikev2::IdPayload& id) {
+  if (id.id_type != uint8_t(ikev2::IdType::kFqdn) || id.data.empty() ||
+      id.data.size() > config::kMaxFqdnLength)
+    return std::nullopt;
+  return std::string_view(reinterpret_cast<const char*>(id.data.data()), id.data.size());
+}
+
+// The keyring peer of profile `p` whose key authenticates the peer at `peer`. With the peer's
+// ID (`id`, the responder's case) a keyring peer with `identity fqdn` is chosen by that ID
+// alone; without it (the initiator, before IDr is known) every keyring peer is chosen by
+// address. Keyring peers without `identity fqdn` are always chosen by address.
 const config::Ikev2KeyringPeer* KeyFor(const config::Config& cfg, const config::Ikev2Profile& p,
-                                       const IpAddress& peer) {
+                                       const IpAddress& peer,
+                                       const ikev2::IdPayload* id = nullptr) {
   const config::Ikev2Keyring* kr = cfg.FindIkev2Keyring(p.keyring_local);
   if (!kr) return nullptr;
+  if (id) {
+    if (const auto fqdn = FqdnOf(*id))
+      for (const auto& kp : kr->peers)
+        if (!kp.identity_fqdn.empty() && config::FqdnEquals(kp.identity_fqdn, *fqdn)) return &kp;
+  }
   for (const auto& kp : kr->peers)
-    if (kp.Matches(peer)) return &kp;
+    if ((!id || kp.identity_fqdn.empty()) && kp.Matches(peer)) return &kp;
   return nullptr;
 }
 
 bool IdentityMatches(const config::Ikev2Profile& p, const ikev2::IdPayload& id) {
   if (p.match_identity_remote.empty()) return true;
+  using Kind = config::Ikev2IdentityMatch::Kind;
+  if (const auto fqdn = FqdnOf(id)) {
+    for (const auto& m : p.match_identity_remote) {
+      if (m.kind == Kind::kFqdn && config::FqdnEquals(*fqdn, m.fqdn)) return true;
+      if (m.kind == Kind::kFqdnDomain && config::FqdnInDomain(*fqdn, m.fqdn)) return true;
+    }
+    return false;
+  }
   if (id.id_type != uint8_t(ikev2::IdType::kIpv4Addr) || id.data.size() != 4) return false;
   const IpAddress a = IpAddress::V4(id.data[0], id.data[1], id.data[2], id.data[3]);
   for (const auto& m : p.match_identity_remote) {
+    if (m.kind != Kind::kAddress) continue;
     const uint32_t mask = m.mask ? m.mask->V4ToU32() : 0xffffffffu;
     if ((a.V4ToU32() & mask) == (m.address.V4ToU32() & mask)) return true;
   }
@@ -484,7 +522,7 @@ bool Ikev2Session::SendAuth(SessionHost& host) {
   neg_->child_spi_in = spi_in;
   neg_->ts_i = ToTs(FromNet(acl->src, Invert(acl->src_wildcard), acl->protocol));
   neg_->ts_r = ToTs(FromNet(acl->dst, Invert(acl->dst_wildcard), acl->protocol));
-  const ikev2::IdPayload idi = IdOf(prof->identity_local.value_or(local_.ip));
+  const ikev2::IdPayload idi = LocalIdOf(*prof, local_.ip);
   const SecretBytes auth = crypto::PskAuth(suite_.prf, kp->LocalKey().span(), neg_->init_request,
                                            neg_->nr, neg_->sk_pi.span(), ikev2::SerializeBody(idi));
   std::vector<Payload> inner;
@@ -767,7 +805,7 @@ void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& 
       if (++tried > 64) break;  // bounded: AUTH is an HMAC per candidate
       const config::Ikev2Profile* p = cfg.FindIkev2Profile(e.ikev2_profile);
       if (!p || !IdentityMatches(*p, *idi)) continue;
-      const config::Ikev2KeyringPeer* kp = KeyFor(cfg, *p, remote_.ip);
+      const config::Ikev2KeyringPeer* kp = KeyFor(cfg, *p, remote_.ip, idi);
       if (!kp || kp->RemoteKey().empty()) continue;
       if (crypto::VerifyPskAuth(suite_.prf, kp->RemoteKey().span(), neg_->init_request,
                                 neg_->nr, neg_->sk_pi.span(), idi_body, auth->data)) {
@@ -787,7 +825,7 @@ void Ikev2Session::OnAuthRequest(SessionHost& host, const std::vector<Payload>& 
   SetNames(entry->map_name, entry->ikev2_profile);
   map_seq_ = entry->seq;
   lifetime_s_ = prof->lifetime_s;
-  const ikev2::IdPayload idr = IdOf(prof->identity_local.value_or(local_.ip));
+  const ikev2::IdPayload idr = LocalIdOf(*prof, local_.ip);
   const SecretBytes our_auth =
       crypto::PskAuth(suite_.prf, key->LocalKey().span(), neg_->init_response, neg_->ni,
                       neg_->sk_pr.span(), ikev2::SerializeBody(idr));

@@ -364,6 +364,123 @@ TEST_F(Ikev2Pair, WrongPskIsAuthenticationFailedAndNoSa) {
   EXPECT_EQ(sr->NextDeadline(), kNever);
 }
 
+// ---- FQDN identities (`identity local fqdn`, `match identity remote fqdn [domain]`,
+// keyring `identity fqdn`) ---------------------------------------------------------------
+
+config::Ikev2IdentityMatch FqdnMatch(const std::string& name, bool domain) {
+  config::Ikev2IdentityMatch m;
+  m.kind = domain ? config::Ikev2IdentityMatch::Kind::kFqdnDomain
+                  : config::Ikev2IdentityMatch::Kind::kFqdn;
+  m.fqdn = name;
+  return m;
+}
+
+class Ikev2Fqdn : public Ikev2Pair {
+ protected:
+  // The initiator says spoke.example.net and wants hub.example.net; the responder says
+  // hub.example.net and takes `responder_match`. The responder's address-matched keyring peer
+  // has a wrong key: only the keyring peer with `identity fqdn` (listed after it) can verify.
+  void ConfigureFqdn(const config::Ikev2IdentityMatch& responder_match,
+                     const std::string& initiator_id = "spoke.example.net") {
+    Configure({}, {}, "fqdn-key", "address-key");
+    auto& pi = hi.cfg.ikev2_profiles["PROF"];
+    pi.identity_local_fqdn = initiator_id;
+    pi.match_identity_remote = {FqdnMatch("hub.example.net", false)};
+    auto& pr = hr.cfg.ikev2_profiles["PROF"];
+    pr.identity_local_fqdn = "hub.example.net";
+    pr.match_identity_remote = {responder_match};
+    config::Ikev2KeyringPeer by_id;
+    by_id.name = "SPOKE";
+    by_id.identity_fqdn = "Spoke.Example.NET";
+    by_id.pre_shared_key = SecretBytes::FromString("fqdn-key");
+    hr.cfg.ikev2_keyrings["KR"].peers.push_back(by_id);
+  }
+  void ExpectRefused() {
+    ASSERT_TRUE(si && sr);
+    EXPECT_FALSE(si->established());
+    EXPECT_FALSE(sr->established());
+    EXPECT_TRUE(hr.child_up.empty());
+    ASSERT_EQ(hi.deleted.size(), 1u);
+    EXPECT_NE(hi.deleted[0].find("AUTHENTICATION_FAILED"), std::string::npos) << hi.deleted[0];
+    ASSERT_EQ(hr.deleted.size(), 1u);
+    EXPECT_NE(hr.deleted[0].find("AUTHENTICATION_FAILED"), std::string::npos) << hr.deleted[0];
+  }
+};
+
+TEST_F(Ikev2Fqdn, FqdnIdentitiesBothWaysAndTheKeyChosenByIdentity) {
+  ConfigureFqdn(FqdnMatch("SPOKE.example.net", false));
+  Start();
+  ExpectEstablished();
+}
+
+TEST_F(Ikev2Fqdn, DomainMatchOnALabelBoundary) {
+  ConfigureFqdn(FqdnMatch("example.net", true));
+  Start();
+  ExpectEstablished();
+}
+
+TEST_F(Ikev2Fqdn, MismatchedFqdnIsAuthenticationFailed) {
+  ConfigureFqdn(FqdnMatch("other.example.net", false));
+  Start();
+  ExpectRefused();
+}
+
+TEST_F(Ikev2Fqdn, DomainSuffixNotOnALabelBoundaryIsRefused) {
+  ConfigureFqdn(FqdnMatch("ke.example.net", true), "spoke.example.net");
+  Start();
+  ExpectRefused();
+}
+
+TEST_F(Ikev2Fqdn, AnAddressMatchDoesNotAcceptAnFqdnIdentity) {
+  config::Ikev2IdentityMatch any;
+  any.address = IpAddress::V4(0, 0, 0, 0);
+  any.mask = IpAddress::V4(0, 0, 0, 0);
+  ConfigureFqdn(any);
+  Start();
+  ExpectRefused();
+}
+
+TEST_F(Ikev2Fqdn, AnOversizedFqdnIdentityIsRefusedNotCrashed) {
+  // 300 octets: longer than any name the CLI accepts (255).
+  ConfigureFqdn(FqdnMatch("example.net", true), std::string(288, 'a') + ".example.net");
+  Start();
+  ExpectRefused();
+}
+
+TEST_F(Ikev2Fqdn, AnAddressIdentityStillChoosesTheKeyByAddress) {
+  // The initiator keeps ID_IPV4_ADDR; the responder's address keyring peer has the right key.
+  Configure({}, {});
+  config::Ikev2KeyringPeer by_id;
+  by_id.name = "SPOKE";
+  by_id.identity_fqdn = "spoke.example.net";
+  by_id.pre_shared_key = SecretBytes::FromString("other");
+  hr.cfg.ikev2_keyrings["KR"].peers.push_back(by_id);
+  hr.cfg.ikev2_profiles["PROF"].match_identity_remote.push_back(FqdnMatch("example.net", true));
+  Start();
+  ExpectEstablished();
+}
+
+TEST(Ikev2FqdnNames, ValidationEqualityAndDomains) {
+  EXPECT_TRUE(config::ValidFqdn("hub.example.net"));
+  EXPECT_TRUE(config::ValidFqdn("a"));
+  EXPECT_TRUE(config::ValidFqdn(std::string(255, 'a')));
+  EXPECT_FALSE(config::ValidFqdn(std::string(256, 'a')));
+  EXPECT_FALSE(config::ValidFqdn(""));
+  EXPECT_FALSE(config::ValidFqdn(".example.net"));
+  EXPECT_FALSE(config::ValidFqdn("example.net."));
+  EXPECT_FALSE(config::ValidFqdn("a..b"));
+  EXPECT_FALSE(config::ValidFqdn("a b"));
+  EXPECT_FALSE(config::ValidFqdn("user@example.net"));
+  EXPECT_TRUE(config::FqdnEquals("Hub.EXAMPLE.net", "hub.example.NET"));
+  EXPECT_FALSE(config::FqdnEquals("hub.example.net", "hub.example.ne"));
+  EXPECT_TRUE(config::FqdnInDomain("a.b.example.net", "EXAMPLE.net"));
+  EXPECT_TRUE(config::FqdnInDomain("example.net", "example.net"));
+  EXPECT_FALSE(config::FqdnInDomain("badexample.net", "example.net"));
+  EXPECT_FALSE(config::FqdnInDomain("example.net", "a.example.net"));
+  EXPECT_FALSE(config::FqdnInDomain("net", "example.net"));
+  EXPECT_FALSE(config::FqdnInDomain("x.example.net", ""));
+}
+
 // Libreswan 4.10 without kernel ESP answers IKE_AUTH with IDr, AUTH and TS_UNACCEPTABLE and
 // keeps its IKE SA: our initiator keeps it too (no Delete, no GaveUp), without a Child SA, and
 // liveness and Delete run on it. Here the responder's ACL does not meet ours.

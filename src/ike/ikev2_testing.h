@@ -189,7 +189,7 @@ inline config::Config MakeConfig(const IpAddress& self, const IpAddress& peer, c
   c.ikev2_keyrings["KR"] = kr;
   config::Ikev2Profile prof;
   prof.name = "PROF";
-  prof.match_identity_remote.push_back({peer, std::nullopt});
+  prof.match_identity_remote.push_back({peer, std::nullopt, {}, {}});
   prof.authentication_local = config::AuthMethod::kPreShare;
   prof.authentication_remote = config::AuthMethod::kPreShare;
   prof.keyring_local = "KR";
